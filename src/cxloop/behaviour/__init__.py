@@ -1,0 +1,1 @@
+"""What customers do: orders, events (page views, feature use, logins…) and subscriptions."""

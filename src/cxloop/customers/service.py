@@ -1,0 +1,141 @@
+"""Customers and identities: registering identities without silent merges, and reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Table, select, tuple_
+from sqlalchemy.orm import Session
+
+from cxloop.customers.models import (
+    Account,
+    Contact,
+    Customer,
+    Identity,
+    IdentityConflict,
+    Milestone,
+    Project,
+)
+
+TABLES: dict[str, Table] = {
+    "customers": Customer.__table__,  # type: ignore[dict-item]
+    "accounts": Account.__table__,  # type: ignore[dict-item]
+    "contacts": Contact.__table__,  # type: ignore[dict-item]
+    "projects": Project.__table__,  # type: ignore[dict-item]
+    "milestones": Milestone.__table__,  # type: ignore[dict-item]
+}
+IDENTITIES: Table = Identity.__table__  # type: ignore[assignment]
+CONFLICTS: Table = IdentityConflict.__table__  # type: ignore[assignment]
+LOOKUP_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class IdentityClaim:
+    """``kind``/``value`` (already normalised) claimed by a customer or a contact."""
+
+    kind: str
+    value: str
+    customer_id: str | None = None
+    contact_id: str | None = None
+
+    @property
+    def owner(self) -> str:
+        return f"customer:{self.customer_id}" if self.customer_id else f"contact:{self.contact_id}"
+
+
+def _owner(customer_id: str | None, contact_id: str | None) -> str:
+    return f"customer:{customer_id}" if customer_id else f"contact:{contact_id}"
+
+
+def lookup_identities(
+    *, session: Session, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    """Owners of the given (kind, value) pairs: ``{(kind, value): (customer_id, contact_id)}``."""
+    wanted = sorted(set(pairs))
+    found: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    table = IDENTITIES
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        part = wanted[start : start + LOOKUP_CHUNK]
+        rows = session.execute(
+            select(table.c.kind, table.c.value, table.c.customer_id, table.c.contact_id).where(
+                tuple_(table.c.kind, table.c.value).in_(part)
+            )
+        )
+        for kind, value, customer_id, contact_id in rows:
+            found[(kind, value)] = (customer_id, contact_id)
+    return found
+
+
+def register_identities(*, session: Session, claims: list[IdentityClaim], source: str) -> int:
+    """Store new identities; a value already owned by someone else becomes a reported conflict.
+
+    Returns the number of conflicts found. Nothing is ever re-pointed or merged here: deciding
+    that two customers are one person is a human's call.
+    """
+    if not claims:
+        return 0
+    owners = lookup_identities(session=session, pairs=((c.kind, c.value) for c in claims))
+    new_rows: list[dict[str, str | None]] = []
+    conflicts: dict[tuple[str, str, str], dict[str, str]] = {}
+    for claim in claims:
+        key = (claim.kind, claim.value)
+        if key not in owners:
+            owners[key] = (claim.customer_id, claim.contact_id)
+            new_rows.append(
+                {
+                    "kind": claim.kind,
+                    "value": claim.value,
+                    "source": source,
+                    "customer_id": claim.customer_id,
+                    "contact_id": claim.contact_id,
+                }
+            )
+            continue
+        owner = _owner(*owners[key])
+        if owner != claim.owner:
+            conflicts[(claim.kind, claim.value, claim.owner)] = {
+                "kind": claim.kind,
+                "value": claim.value,
+                "owner": owner,
+                "claimed_by": claim.owner,
+                "source": source,
+                "detail": f"{claim.kind} already belongs to {owner}; not merged",
+            }
+    if new_rows:
+        session.execute(IDENTITIES.insert(), new_rows)
+    if conflicts:
+        known = set(
+            session.execute(
+                select(CONFLICTS.c.kind, CONFLICTS.c.value, CONFLICTS.c.claimed_by).where(
+                    tuple_(CONFLICTS.c.kind, CONFLICTS.c.value).in_(
+                        [(k, v) for k, v, _ in conflicts]
+                    )
+                )
+            ).tuples()
+        )
+        fresh = [row for key, row in conflicts.items() if key not in known]
+        if fresh:
+            session.execute(CONFLICTS.insert(), fresh)
+    return len(conflicts)
+
+
+def list_conflicts(
+    *, session: Session, limit: int = 100, offset: int = 0
+) -> list[IdentityConflict]:
+    statement = select(IdentityConflict).order_by(IdentityConflict.id).limit(limit).offset(offset)
+    return list(session.scalars(statement))
+
+
+def account_of_contacts(*, session: Session, contact_ids: Iterable[str]) -> dict[str, str]:
+    ids = sorted(set(contact_ids))
+    table = TABLES["contacts"]
+    result: dict[str, str] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        rows = session.execute(
+            select(table.c.contact_id, table.c.account_id).where(
+                table.c.contact_id.in_(ids[start : start + LOOKUP_CHUNK])
+            )
+        )
+        result.update({contact_id: account_id for contact_id, account_id in rows})
+    return result

@@ -1,0 +1,1 @@
+"""The SQL store: declarative base, engine/session factories, shipped migrations."""

@@ -1,0 +1,1 @@
+"""Voice of the customer: every survey answer, review, post, ticket, chat and email."""

@@ -1,0 +1,88 @@
+"""Feedback: linking voice to the customers and contacts it came from."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Table, and_, select, update
+from sqlalchemy.orm import Session
+
+from cxloop.customers import service as customers_service
+from cxloop.customers.identity import IDENTITY_KINDS
+from cxloop.feedback.models import Feedback
+
+TABLES: dict[str, Table] = {"feedback": Feedback.__table__}  # type: ignore[dict-item]
+AUTHOR_COLUMNS = {kind: f"author_{kind}" for kind in IDENTITY_KINDS}
+
+
+def link_records(*, session: Session, records: pd.DataFrame) -> int:
+    """Fill customer/contact links of incoming feedback from known identities, strongest first.
+
+    An explicit ``customer_id`` or ``contact_id`` in the source wins and is marked ``explicit``.
+    Returns how many rows were linked through an identity.
+    """
+    if records.empty:
+        return 0
+    for column in ("customer_id", "contact_id", "account_id", "link_method"):
+        if column not in records.columns:
+            records[column] = None
+    explicit = records["customer_id"].notna() | records["contact_id"].notna()
+    records.loc[explicit, "link_method"] = "explicit"
+    pairs = []
+    for kind, column in AUTHOR_COLUMNS.items():
+        if column in records.columns:
+            pairs += [(kind, v) for v in records.loc[~explicit, column].dropna().unique()]
+    owners = customers_service.lookup_identities(session=session, pairs=pairs)
+    linked = 0
+    if owners:
+        for idx in records.index[~explicit.to_numpy()]:
+            for kind, column in AUTHOR_COLUMNS.items():
+                value = records.at[idx, column] if column in records.columns else None
+                owner = owners.get((kind, value)) if isinstance(value, str) else None
+                if owner:
+                    records.at[idx, "customer_id"], records.at[idx, "contact_id"] = owner
+                    records.at[idx, "link_method"] = kind
+                    linked += 1
+                    break
+    need_account = records["contact_id"].notna() & records["account_id"].isna()
+    if need_account.any():
+        accounts = customers_service.account_of_contacts(
+            session=session, contact_ids=records.loc[need_account, "contact_id"]
+        )
+        records.loc[need_account, "account_id"] = records.loc[need_account, "contact_id"].map(
+            accounts
+        )
+    return linked
+
+
+def link_unlinked(*, session: Session) -> int:
+    """Link stored feedback that had no match when it arrived; run after identities change."""
+    feedback = TABLES["feedback"]
+    identities = customers_service.IDENTITIES
+    contacts = customers_service.TABLES["contacts"]
+    total = 0
+    for kind, column in AUTHOR_COLUMNS.items():
+        match = and_(identities.c.kind == kind, identities.c.value == feedback.c[column])
+        statement = (
+            update(feedback)
+            .where(
+                feedback.c.customer_id.is_(None),
+                feedback.c.contact_id.is_(None),
+                feedback.c[column].in_(select(identities.c.value).where(identities.c.kind == kind)),
+            )
+            .values(
+                customer_id=select(identities.c.customer_id).where(match).scalar_subquery(),
+                contact_id=select(identities.c.contact_id).where(match).scalar_subquery(),
+                link_method=kind,
+            )
+        )
+        total += session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+    session.execute(
+        update(feedback)
+        .where(feedback.c.account_id.is_(None), feedback.c.contact_id.is_not(None))
+        .values(
+            account_id=select(contacts.c.account_id)
+            .where(contacts.c.contact_id == feedback.c.contact_id)
+            .scalar_subquery()
+        )
+    )
+    return total

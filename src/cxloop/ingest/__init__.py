@@ -1,0 +1,1 @@
+"""The one door data enters by: read, map, validate, quarantine, upsert."""

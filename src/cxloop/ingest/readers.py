@@ -1,0 +1,342 @@
+"""Read CSV, XLSX, JSON Lines and Parquet into chunks of string columns, whatever the encoding.
+
+Pure: paths in, chunks out. A record the reader cannot make sense of (a broken JSON line, a CSV
+line with the wrong number of fields) is handed on as a ``BrokenRecord`` to be quarantined,
+never dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from cxloop.errors import UnreadableFile
+
+FileFormat = Literal["csv", "xlsx", "jsonl", "parquet"]
+ROW_COLUMN = "__row__"
+SNIFF_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class BrokenRecord:
+    """A record that could not be split into columns; kept whole for the quarantine."""
+
+    row_number: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class RawChunk:
+    """Up to ``chunk_rows`` records as strings (empty string = missing), with their row numbers."""
+
+    frame: pd.DataFrame
+    broken: list[BrokenRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    path: Path
+    format: FileFormat
+    encoding: str | None
+    delimiter: str | None
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sniff_format(head: bytes, path: Path) -> FileFormat:
+    """Decide the format from the bytes, not the extension (exports are often misnamed)."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableFile(
+            f"{path.name}: legacy Excel .xls is not supported; open it and save as .xlsx or .csv"
+        )
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.lstrip(codecs.BOM_UTF8).lstrip()
+    if text.startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def sniff_encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 by BOM, else whichever of UTF-8/GB18030 fits best.
+
+    A UTF-8 file with a few broken bytes stays UTF-8 (its bad rows are quarantined); a file
+    written by Chinese Excel decodes with far fewer errors as GB18030.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    cut = head[: head.rfind(b"\n") + 1] or head
+    utf8_errors = cut.decode("utf-8", errors="replace").count("\ufffd")
+    if utf8_errors == 0:
+        return "utf-8"
+    gb_errors = cut.decode("gb18030", errors="replace").count("\ufffd")
+    return "gb18030" if gb_errors < utf8_errors else "utf-8"
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """The separator of the header line: comma, semicolon, tab or pipe, whichever splits most."""
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
+def describe(path: Path, encoding: str | None = None) -> SourceInfo:
+    """Format, encoding and separator of a file, or ``UnreadableFile`` saying why not."""
+    if not path.exists():
+        raise UnreadableFile(f"{path}: no such file")
+    if path.is_dir():
+        raise UnreadableFile(f"{path}: is a folder, not a file")
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if not head.strip():
+        raise UnreadableFile(f"{path.name}: the file is empty")
+    fmt = sniff_format(head, path)
+    enc: str | None = None
+    delimiter: str | None = None
+    if fmt in ("csv", "jsonl"):
+        enc = encoding or sniff_encoding(head)
+        if fmt == "csv":
+            text = head.decode(enc, errors="replace").lstrip("\ufeff")
+            delimiter = sniff_delimiter(text.splitlines()[0] if text else "")
+    return SourceInfo(path, fmt, enc, delimiter, file_sha256(path))
+
+
+def read_chunks(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
+    """Chunks of at most ``chunk_rows`` records; memory stays bounded whatever the file size."""
+    readers = {
+        "csv": _read_csv,
+        "xlsx": _read_xlsx,
+        "jsonl": _read_jsonl,
+        "parquet": _read_parquet,
+    }
+    yield from readers[info.format](info, chunk_rows)
+
+
+def _frame(columns: list[str], rows: list[list[str]], numbers: list[int]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame[ROW_COLUMN] = numbers
+    return frame
+
+
+def _unique_headers(raw: list[str]) -> list[str]:
+    """Blank or repeated headers get a position suffix, so no column is silently overwritten."""
+    seen: dict[str, int] = {}
+    headers = []
+    for index, name in enumerate(raw, start=1):
+        name = name.strip().lstrip("\ufeff") or f"column_{index}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        headers.append(name)
+    return headers
+
+
+def _read_csv(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
+    encoding = info.encoding or "utf-8"
+    with info.path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
+        reader = csv.reader(handle, delimiter=info.delimiter or ",")
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise UnreadableFile(f"{info.path.name}: the file has no header row") from None
+        except csv.Error as exc:
+            raise UnreadableFile(f"{info.path.name}: the header row is not CSV ({exc})") from None
+        columns = _unique_headers(header)
+        width = len(columns)
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        broken: list[BrokenRecord] = []
+        line = reader.line_num
+        while True:
+            start = line + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                line = reader.line_num
+                broken.append(BrokenRecord(start, "", f"is not valid CSV ({exc})"))
+                continue
+            line = reader.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue
+            if len(record) != width:
+                if len(record) > width and not any(cell.strip() for cell in record[width:]):
+                    record = record[:width]
+                else:
+                    broken.append(
+                        BrokenRecord(
+                            start,
+                            info.delimiter.join(record) if info.delimiter else str(record),
+                            f"has {len(record)} fields but the header has {width}",
+                        )
+                    )
+                    continue
+            rows.append(record)
+            numbers.append(start)
+            if len(rows) >= chunk_rows:
+                yield RawChunk(_frame(columns, rows, numbers), broken)
+                rows, numbers, broken = [], [], []
+        if rows or broken:
+            yield RawChunk(_frame(columns, rows, numbers), broken)
+
+
+def _cell_text(value: Any) -> str:
+    """Spreadsheet and JSON values as the text a user typed (integral floats lose the .0)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _read_xlsx(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(info.path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise UnreadableFile(f"{info.path.name}: not a readable .xlsx workbook ({exc})") from None
+    try:
+        sheet = book.worksheets[0]
+        rows_iter = sheet.iter_rows(values_only=True)
+        columns: list[str] | None = None
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        for number, values in enumerate(rows_iter, start=1):
+            cells = [_cell_text(v) for v in values]
+            if columns is None:
+                if any(c.strip() for c in cells):
+                    while cells and not cells[-1].strip():
+                        cells.pop()
+                    columns = _unique_headers(cells)
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            cells = (cells + [""] * len(columns))[: len(columns)]
+            rows.append(cells)
+            numbers.append(number)
+            if len(rows) >= chunk_rows:
+                yield RawChunk(_frame(columns, rows, numbers))
+                rows, numbers = [], []
+        if columns is None:
+            raise UnreadableFile(f"{info.path.name}: the first sheet has no header row")
+        if rows:
+            yield RawChunk(_frame(columns, rows, numbers))
+    finally:
+        book.close()
+
+
+def _read_jsonl(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
+    encoding = info.encoding or "utf-8"
+    records: list[dict[str, str]] = []
+    numbers: list[int] = []
+    broken: list[BrokenRecord] = []
+
+    def flush() -> RawChunk:
+        columns: dict[str, None] = {}
+        for record in records:
+            columns.update(dict.fromkeys(record))
+        names = list(columns)
+        rows = [[record.get(name, "") for name in names] for record in records]
+        return RawChunk(_frame(names, rows, numbers), broken)
+
+    with info.path.open(encoding=encoding, errors="surrogateescape") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                broken.append(
+                    BrokenRecord(number, line.rstrip("\n"), f"is not valid JSON ({exc.msg})")
+                )
+                continue
+            if not isinstance(value, dict):
+                broken.append(BrokenRecord(number, line.rstrip("\n"), "is not a JSON object"))
+                continue
+            records.append({str(k): _cell_text(v) for k, v in value.items()})
+            numbers.append(number)
+            if len(records) >= chunk_rows:
+                yield flush()
+                records, numbers, broken = [], [], []
+    if records or broken:
+        yield flush()
+
+
+def _read_parquet(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(info.path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for damaged files
+        raise UnreadableFile(f"{info.path.name}: not a readable Parquet file ({exc})") from None
+    offset = 0
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        data = batch.to_pylist()
+        names = batch.schema.names
+        rows = [[_cell_text(record[name]) for name in names] for record in data]
+        numbers = list(range(offset + 1, offset + len(rows) + 1))
+        offset += len(rows)
+        yield RawChunk(_frame(list(names), rows, numbers))
+
+
+def read_records(records: list[dict[str, Any]]) -> Iterator[RawChunk]:
+    """API batches go through the same path as files: one chunk, rows numbered from 1."""
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(str(k) for k in record))
+    names = list(columns)
+    rows = [[_cell_text(record.get(name)) for name in names] for record in records]
+    yield RawChunk(_frame(names, rows, list(range(1, len(rows) + 1))))
+
+
+def records_sha256(records: list[dict[str, Any]]) -> str:
+    body = json.dumps(records, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(body.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+__all__ = [
+    "ROW_COLUMN",
+    "BrokenRecord",
+    "RawChunk",
+    "SourceInfo",
+    "describe",
+    "read_chunks",
+    "read_records",
+    "records_sha256",
+]

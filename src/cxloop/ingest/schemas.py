@@ -1,0 +1,74 @@
+"""Shapes that leave the ingest domain: import summaries and quarantined rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProblemRead(BaseModel):
+    field: str
+    value: Any = None
+    reason: str
+
+
+class RejectedRow(BaseModel):
+    """A row that was quarantined: where it was, and every problem with it."""
+
+    row: int = Field(description="Row as the source shows it (CSV/XLSX: header = row 1).")
+    problems: list[ProblemRead]
+
+
+class ImportSummary(BaseModel):
+    """What one import did, row by row accounted for: read = stored + quarantined."""
+
+    run_id: int
+    kind: str
+    source: str
+    status: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    linked: int = Field(0, description="Feedback rows newly linked to a customer or contact.")
+    identity_conflicts: int = Field(0, description="Identities claimed by a second customer.")
+    seconds: float = 0.0
+    rejected: list[RejectedRow] = Field(
+        default_factory=list, description="First rejected rows (at most 100) with their reasons."
+    )
+
+
+class QuarantinedRowRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    import_run_id: int
+    kind: str
+    source_name: str
+    row_number: int
+    field: str
+    value: str | None
+    reason: str
+    problems: list[dict[str, Any]]
+    raw: dict[str, Any]
+    created_at: dt.datetime
+
+
+class ImportRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    source_name: str
+    status: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    message: str | None

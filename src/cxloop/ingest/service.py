@@ -1,0 +1,371 @@
+"""Imports: file or API batch → validated chunks → upsert, quarantine, identity links.
+
+An import is a job, not a request: each chunk commits on its own, together with its quarantine
+rows and the run's counters, so an import killed midway keeps whole chunks and a re-run finds
+them unchanged — the end state is exactly that of one clean import.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from cxloop.behaviour import service as behaviour_service
+from cxloop.config import Settings
+from cxloop.customers import service as customers_service
+from cxloop.customers.identity import IDENTITY_KINDS
+from cxloop.db.base import utcnow
+from cxloop.db.bulk import insert_frame, update_frame
+from cxloop.feedback import service as feedback_service
+from cxloop.ingest import mapping, readers
+from cxloop.ingest.fields import KindSpec, get_kind
+from cxloop.ingest.models import ImportRun, QuarantinedRow
+from cxloop.ingest.schemas import ImportSummary, ProblemRead, RejectedRow
+
+Progress = Callable[[int], None]
+TABLES: dict[str, Table] = {
+    **customers_service.TABLES,
+    **behaviour_service.TABLES,
+    **feedback_service.TABLES,
+}
+KEY_CHUNK = 5_000
+MAX_REJECTED_SHOWN = 100
+
+
+def import_file(
+    *,
+    session: Session,
+    settings: Settings,
+    kind: str,
+    path: Path,
+    mapping_path: Path | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import one file of ``kind``; raises ``UnreadableFile``/``Invalid`` only for the file as a
+    whole (unreadable, no column for a required field) — bad rows are quarantined instead."""
+    spec = get_kind(kind)
+    plan_source = mapping.load_mapping(mapping_path)
+    info = readers.describe(path, encoding)
+    chunks = readers.read_chunks(info, settings.import_batch_size)
+    return _run(
+        session=session,
+        settings=settings,
+        spec=spec,
+        chunks=chunks,
+        source_name=str(path),
+        sha256=info.sha256,
+        user_mapping=plan_source,
+        encoding=info.encoding,
+        progress=progress,
+    )
+
+
+def import_records(
+    *,
+    session: Session,
+    settings: Settings,
+    kind: str,
+    records: list[dict[str, Any]],
+    source_name: str = "api",
+    defaults: dict[str, str] | None = None,
+) -> ImportSummary:
+    """An API batch takes the same path as a file: same rules, same quarantine, same upsert."""
+    spec = get_kind(kind)
+    chunks = readers.read_records(records)
+    return _run(
+        session=session,
+        settings=settings,
+        spec=spec,
+        chunks=chunks,
+        source_name=source_name,
+        sha256=readers.records_sha256(records),
+        user_mapping=mapping.UserMapping(defaults=defaults or {}),
+        encoding="utf-8",
+        progress=None,
+    )
+
+
+def count_records(path: Path) -> int | None:
+    """Roughly how many records a text file holds (lines), for a progress bar; None if unknown."""
+    try:
+        info = readers.describe(path)
+    except Exception:  # the real import reports the problem properly
+        return None
+    if info.format not in ("csv", "jsonl"):
+        return None
+    lines = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            lines += block.count(b"\n")
+    return max(lines - (1 if info.format == "csv" else 0), 0)
+
+
+def _run(
+    *,
+    session: Session,
+    settings: Settings,
+    spec: KindSpec,
+    chunks: Iterator[readers.RawChunk],
+    source_name: str,
+    sha256: str,
+    user_mapping: mapping.UserMapping,
+    encoding: str | None,
+    progress: Progress | None,
+) -> ImportSummary:
+    started = time.perf_counter()
+    ctx = mapping.ValidationContext(settings.default_region, settings.timezone, encoding)
+    session.execute(
+        update(ImportRun)
+        .where(
+            ImportRun.kind == spec.kind,
+            ImportRun.source_sha256 == sha256,
+            ImportRun.status == "running",
+        )
+        .values(status="interrupted")
+    )
+    run = ImportRun(
+        kind=spec.kind, source_name=source_name[:512], source_sha256=sha256, status="running"
+    )
+    session.add(run)
+    session.commit()
+    summary = ImportSummary(run_id=run.id, kind=spec.kind, source=source_name, status="running")
+    plans: dict[tuple[str, ...], mapping.ColumnPlan] = {}
+    try:
+        for chunk in chunks:
+            headers = tuple(c for c in chunk.frame.columns if c != readers.ROW_COLUMN)
+            if headers not in plans:
+                plans[headers] = mapping.plan_columns(list(headers), spec, user_mapping)
+            validated = mapping.validate_chunk(chunk.frame, spec, plans[headers], ctx)
+            rejections = validated.rejections + mapping.broken_to_rejections(chunk.broken)
+            _store_chunk(session=session, spec=spec, records=validated.records, summary=summary)
+            _quarantine(
+                session=session,
+                run=run,
+                spec=spec,
+                rejections=rejections,
+                source_name=source_name,
+                sha256=sha256,
+            )
+            summary.read += len(chunk.frame) + len(chunk.broken)
+            summary.quarantined += len(rejections)
+            for rejection in rejections[: MAX_REJECTED_SHOWN - len(summary.rejected)]:
+                summary.rejected.append(
+                    RejectedRow(
+                        row=rejection.row_number,
+                        problems=[
+                            ProblemRead(field=p.field, value=p.value, reason=p.reason)
+                            for p in rejection.problems
+                        ],
+                    )
+                )
+            _save_counts(run, summary)
+            session.commit()
+            if progress:
+                progress(len(chunk.frame) + len(chunk.broken))
+        if spec.kind in ("customers", "contacts", "identities"):
+            summary.linked += feedback_service.link_unlinked(session=session)
+        summary.status = "finished"
+    except BaseException as exc:
+        session.rollback()
+        run.status, run.message = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        _save_counts(run, summary)
+        run.finished_at = utcnow()
+        session.commit()
+        raise
+    summary.seconds = round(time.perf_counter() - started, 3)
+    run.status = summary.status
+    run.finished_at = utcnow()
+    _save_counts(run, summary)
+    session.commit()
+    return summary
+
+
+def _save_counts(run: ImportRun, summary: ImportSummary) -> None:
+    run.rows_read, run.inserted, run.updated = summary.read, summary.inserted, summary.updated
+    run.unchanged, run.quarantined = summary.unchanged, summary.quarantined
+
+
+def _store_chunk(
+    *, session: Session, spec: KindSpec, records: pd.DataFrame, summary: ImportSummary
+) -> None:
+    if records.empty:
+        return
+    if spec.kind == "identities":
+        _store_identities(session=session, records=records, summary=summary)
+        return
+    key = spec.key
+    deduped = records.drop_duplicates(subset=[key], keep="last")
+    repeats = records[records.duplicated(subset=[key], keep="last")]
+    if len(repeats):
+        final_hash = deduped.set_index(key)[mapping.ROW_HASH]
+        same = repeats[mapping.ROW_HASH].to_numpy() == final_hash.loc[repeats[key]].to_numpy()
+        summary.unchanged += int(same.sum())
+        summary.updated += int((~same).sum())
+    table = TABLES[spec.table]
+    existing = _existing_hashes(session, table, key, deduped[key].tolist())
+    stored = deduped[key].map(existing)
+    fresh = deduped[stored.isna()]
+    changed = deduped[stored.notna() & (stored != deduped[mapping.ROW_HASH])]
+    summary.unchanged += int((stored == deduped[mapping.ROW_HASH]).sum())
+    if spec.kind == "feedback":
+        to_write = pd.concat([fresh, changed])
+        summary.linked += feedback_service.link_records(session=session, records=to_write)
+        fresh, changed = to_write.iloc[: len(fresh)], to_write.iloc[len(fresh) :]
+    now = utcnow()
+    columns = [
+        c.name for c in table.columns if c.name in fresh.columns or c.name in changed.columns
+    ]
+    connection = session.connection()
+    if len(fresh):
+        frame = fresh.reindex(columns=columns).assign(loaded_at=now, updated_at=now)
+        insert_frame(connection, table, frame)
+        summary.inserted += len(fresh)
+    if len(changed):
+        frame = changed.reindex(columns=columns).assign(updated_at=now)
+        update_frame(connection, table, key, frame)
+        summary.updated += len(changed)
+    if spec.kind in ("customers", "contacts"):
+        claims = _claims_from(pd.concat([fresh, changed]), spec.kind)
+        summary.identity_conflicts += customers_service.register_identities(
+            session=session, claims=claims, source=spec.kind
+        )
+
+
+def _existing_hashes(session: Session, table: Table, key: str, keys: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), KEY_CHUNK):
+        part = keys[start : start + KEY_CHUNK]
+        rows = session.execute(select(table.c[key], table.c.row_hash).where(table.c[key].in_(part)))
+        found.update({k: h for k, h in rows})
+    return found
+
+
+def _claims_from(records: pd.DataFrame, kind: str) -> list[customers_service.IdentityClaim]:
+    owner_column = "customer_id" if kind == "customers" else "contact_id"
+    claims = []
+    for identity_kind in IDENTITY_KINDS:
+        if identity_kind not in records.columns:
+            continue
+        pairs = records[[owner_column, identity_kind]].dropna()
+        for owner, value in pairs.itertuples(index=False, name=None):
+            claims.append(
+                customers_service.IdentityClaim(
+                    identity_kind,
+                    value,
+                    customer_id=owner if kind == "customers" else None,
+                    contact_id=owner if kind == "contacts" else None,
+                )
+            )
+    return claims
+
+
+def _store_identities(*, session: Session, records: pd.DataFrame, summary: ImportSummary) -> None:
+    from cxloop.customers.identity import normalise_identity
+
+    claims = []
+    for row in records.itertuples(index=False):
+        value = normalise_identity(row.kind, row.value)
+        if value is None:
+            continue
+        claims.append(
+            customers_service.IdentityClaim(
+                row.kind,
+                value,
+                customer_id=getattr(row, "customer_id", None),
+                contact_id=getattr(row, "contact_id", None),
+            )
+        )
+    before = len(
+        customers_service.lookup_identities(
+            session=session, pairs=((c.kind, c.value) for c in claims)
+        )
+    )
+    summary.identity_conflicts += customers_service.register_identities(
+        session=session, claims=claims, source="identities"
+    )
+    summary.inserted += len({(c.kind, c.value) for c in claims}) - before
+    summary.unchanged += len(records) - (len({(c.kind, c.value) for c in claims}) - before)
+
+
+def _quarantine(
+    *,
+    session: Session,
+    run: ImportRun,
+    spec: KindSpec,
+    rejections: list[mapping.Rejection],
+    source_name: str,
+    sha256: str,
+) -> None:
+    if not rejections:
+        return
+    numbers = [r.row_number for r in rejections]
+    known: set[int] = set()
+    for start in range(0, len(numbers), KEY_CHUNK):
+        known.update(
+            session.scalars(
+                select(QuarantinedRow.row_number).where(
+                    tuple_(QuarantinedRow.kind, QuarantinedRow.source_sha256)
+                    == (spec.kind, sha256),
+                    QuarantinedRow.row_number.in_(numbers[start : start + KEY_CHUNK]),
+                )
+            )
+        )
+    rows = []
+    for rejection in rejections:
+        if rejection.row_number in known:
+            continue
+        known.add(rejection.row_number)
+        first = rejection.problems[0]
+        rows.append(
+            {
+                "import_run_id": run.id,
+                "kind": spec.kind,
+                "source_name": source_name[:512],
+                "source_sha256": sha256,
+                "row_number": rejection.row_number,
+                "field": first.field,
+                "value": None if first.value is None else str(first.value),
+                "reason": first.reason,
+                "problems": [
+                    {"field": p.field, "value": p.value, "reason": p.reason}
+                    for p in rejection.problems
+                ],
+                "raw": rejection.raw,
+                "created_at": utcnow(),
+            }
+        )
+    if rows:
+        session.execute(QuarantinedRow.__table__.insert(), rows)
+
+
+def list_quarantine(
+    *,
+    session: Session,
+    kind: str | None = None,
+    run_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[QuarantinedRow]:
+    """Rejected rows, newest run first, in row order."""
+    statement = select(QuarantinedRow)
+    if kind:
+        statement = statement.where(QuarantinedRow.kind == get_kind(kind).kind)
+    if run_id is not None:
+        statement = statement.where(QuarantinedRow.import_run_id == run_id)
+    statement = (
+        statement.order_by(QuarantinedRow.import_run_id.desc(), QuarantinedRow.row_number)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.scalars(statement))
+
+
+def list_runs(*, session: Session, limit: int = 50) -> list[ImportRun]:
+    return list(session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)))

@@ -1,0 +1,1 @@
+"""Who may do what: users, roles, API tokens (and later consent, masking, audit)."""
