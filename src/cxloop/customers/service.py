@@ -112,7 +112,7 @@ def register_identities(*, session: Session, claims: list[IdentityClaim], source
                         [(k, v) for k, v, _ in conflicts]
                     )
                 )
-            ).tuples()
+            )
         )
         fresh = [row for key, row in conflicts.items() if key not in known]
         if fresh:

@@ -30,7 +30,7 @@ ATTRIBUTES = "attributes"
 ROW_HASH = "row_hash"
 MIN_YEAR, MAX_YEAR = 1900, 2100
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
-_SURROGATE = re.compile("[\udc80-\udcff]")
+_BAD_TEXT = re.compile("[\ud800-\udfff\x00]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FALLBACK_FORMATS = (
     "%Y/%m/%d %H:%M:%S",
@@ -368,24 +368,14 @@ def validate_chunk(
     source_columns = [c for c in frame.columns if c != ROW_COLUMN]
     for column in source_columns:
         series = frame[column]
-        if series.map(lambda v: isinstance(v, str) and bool(_SURROGATE.search(v))).any():
-            mask = series.map(lambda v: isinstance(v, str) and bool(_SURROGATE.search(v)))
-            shown = series.map(
-                lambda v: (
-                    v.encode("utf-8", "surrogateescape").decode(
-                        encoding.replace("-sig", ""), "replace"
-                    )
-                    if isinstance(v, str)
-                    else v
-                )
-            )
-            target = next((f for f, c in plan.fields.items() if c == column), column)
-            for idx in mask.index[mask.to_numpy(dtype=bool)]:
-                check.problems.setdefault(idx, []).append(
-                    Problem(
-                        target, shown[idx], f"contains bytes that are not valid {encoding} text"
-                    )
-                )
+        if not _BAD_TEXT.search("\x1e".join(v for v in series.tolist() if isinstance(v, str))):
+            continue  # one C-level scan per column; the per-cell pass runs only on a hit
+        mask = series.map(lambda v: isinstance(v, str) and bool(_BAD_TEXT.search(v)))
+        target = next((f for f, c in plan.fields.items() if c == column), column)
+        reason = f"contains bytes or characters that are not valid {encoding} text"
+        for idx in mask.index[mask.to_numpy(dtype=bool)]:
+            shown = clean_text(series[idx], encoding)
+            check.problems.setdefault(idx, []).append(Problem(target, shown, reason))
     converted: dict[str, pd.Series] = {}
     for spec_field in spec.fields:
         column = plan.fields.get(spec_field.name)
@@ -447,15 +437,25 @@ def validate_chunk(
 
 def _display(value: Any, encoding: str) -> Any:
     """Values shown back to users: undecodable bytes become U+FFFD instead of lone surrogates."""
-    if isinstance(value, str) and _SURROGATE.search(value):
-        return value.encode("utf-8", "surrogateescape").decode(
-            encoding.replace("-sig", ""), "replace"
-        )
+    if isinstance(value, str) and _BAD_TEXT.search(value):
+        return clean_text(value, encoding)
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp | dt.date):
         return str(value)
     return value
+
+
+def clean_text(value: str, encoding: str = "utf-8") -> str:
+    """Text any database accepts: escaped bytes decoded with U+FFFD, NUL and lone surrogates
+    replaced."""
+    try:
+        value = value.encode("utf-8", "surrogateescape").decode(
+            encoding.replace("-sig", ""), "replace"
+        )
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value.replace("\x00", "\ufffd")
 
 
 def _add_keys(records: pd.DataFrame, spec: KindSpec) -> None:

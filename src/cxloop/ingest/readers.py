@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from cxloop.errors import UnreadableFile
 
 FileFormat = Literal["csv", "xlsx", "jsonl", "parquet"]
 ROW_COLUMN = "__row__"
+_BAD_NAME = re.compile("[\ud800-\udfff\x00]")
 SNIFF_BYTES = 1 << 20
 
 
@@ -78,21 +80,29 @@ def sniff_format(head: bytes, path: Path) -> FileFormat:
 
 
 def sniff_encoding(head: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 by BOM, else whichever of UTF-8/GB18030 fits best.
+    """UTF-8 (with or without BOM), UTF-16 by BOM, else UTF-8 or GB18030 by line.
 
-    A UTF-8 file with a few broken bytes stays UTF-8 (its bad rows are quarantined); a file
-    written by Chinese Excel decodes with far fewer errors as GB18030.
+    A line of a GB18030 file that holds Chinese almost never decodes as UTF-8, whereas a UTF-8
+    file with a few broken rows decodes everywhere else: so the share of non-ASCII lines that
+    fail decides, and the broken rows of a UTF-8 file are quarantined rather than misread.
     """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    cut = head[: head.rfind(b"\n") + 1] or head
-    utf8_errors = cut.decode("utf-8", errors="replace").count("\ufffd")
-    if utf8_errors == 0:
+    lines = (head[: head.rfind(b"\n") + 1] or head).splitlines()
+    non_ascii = failed = 0
+    for line in lines:
+        if max(line, default=0) < 0x80:
+            continue
+        non_ascii += 1
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            failed += 1
+    if failed == 0 or failed * 2 <= non_ascii:
         return "utf-8"
-    gb_errors = cut.decode("gb18030", errors="replace").count("\ufffd")
-    return "gb18030" if gb_errors < utf8_errors else "utf-8"
+    return "gb18030"
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -145,7 +155,7 @@ def _unique_headers(raw: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     headers = []
     for index, name in enumerate(raw, start=1):
-        name = name.strip().lstrip("\ufeff") or f"column_{index}"
+        name = _BAD_NAME.sub("\ufffd", name.strip().lstrip("\ufeff")) or f"column_{index}"
         if name in seen:
             seen[name] += 1
             name = f"{name}_{seen[name]}"
@@ -273,7 +283,7 @@ def _read_jsonl(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
             columns.update(dict.fromkeys(record))
         names = list(columns)
         rows = [[record.get(name, "") for name in names] for record in records]
-        return RawChunk(_frame(names, rows, numbers), broken)
+        return RawChunk(_frame(_unique_headers(names), rows, numbers), broken)
 
     with info.path.open(encoding=encoding, errors="surrogateescape") as handle:
         for number, line in enumerate(handle, start=1):
@@ -322,7 +332,7 @@ def read_records(records: list[dict[str, Any]]) -> Iterator[RawChunk]:
         columns.update(dict.fromkeys(str(k) for k in record))
     names = list(columns)
     rows = [[_cell_text(record.get(name)) for name in names] for record in records]
-    yield RawChunk(_frame(names, rows, list(range(1, len(rows) + 1))))
+    yield RawChunk(_frame(_unique_headers(names), rows, list(range(1, len(rows) + 1))))
 
 
 def records_sha256(records: list[dict[str, Any]]) -> str:

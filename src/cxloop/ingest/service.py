@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy import Table, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cxloop.behaviour import service as behaviour_service
@@ -22,6 +22,7 @@ from cxloop.customers import service as customers_service
 from cxloop.customers.identity import IDENTITY_KINDS
 from cxloop.db.base import utcnow
 from cxloop.db.bulk import insert_frame, update_frame
+from cxloop.errors import Invalid, NotFound
 from cxloop.feedback import service as feedback_service
 from cxloop.ingest import mapping, readers
 from cxloop.ingest.fields import KindSpec, get_kind
@@ -46,12 +47,16 @@ def import_file(
     path: Path,
     mapping_path: Path | None = None,
     encoding: str | None = None,
+    defaults: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Import one file of ``kind``; raises ``UnreadableFile``/``Invalid`` only for the file as a
-    whole (unreadable, no column for a required field) — bad rows are quarantined instead."""
+    whole (unreadable, no column for a required field) — bad rows are quarantined instead.
+    ``defaults`` (e.g. ``{"channel": "review"}``) fill fields the file has no value for."""
     spec = get_kind(kind)
     plan_source = mapping.load_mapping(mapping_path)
+    if defaults:
+        plan_source = mapping.UserMapping(plan_source.columns, {**plan_source.defaults, **defaults})
     info = readers.describe(path, encoding)
     chunks = readers.read_chunks(info, settings.import_batch_size)
     return _run(
@@ -369,3 +374,130 @@ def list_quarantine(
 
 def list_runs(*, session: Session, limit: int = 50) -> list[ImportRun]:
     return list(session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)))
+
+
+TIME_COLUMNS = {
+    "customers": "signed_up_at",
+    "accounts": "opened_at",
+    "projects": "start_date",
+    "milestones": "due_date",
+    "orders": "ordered_at",
+    "events": "occurred_at",
+    "subscriptions": "started_at",
+    "feedback": "created_at",
+}
+FILTERS = (
+    "customer_id",
+    "account_id",
+    "contact_id",
+    "project_id",
+    "channel",
+    "source",
+    "segment",
+    "region",
+    "role",
+    "event_type",
+    "plan",
+    "status",
+    "touchpoint",
+    "journey_stage",
+    "link_method",
+)
+
+
+def browse(
+    *,
+    session: Session,
+    kind: str,
+    filters: dict[str, str],
+    since: Any = None,
+    until: Any = None,
+    linked: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of stored rows of ``kind`` in key order, with the total that match the filters."""
+    spec = get_kind(kind)
+    if spec.kind == "identities":
+        table = customers_service.IDENTITIES
+        order = table.c.id
+    else:
+        table = TABLES[spec.table]
+        order = table.c[spec.key]
+    conditions = []
+    for name, value in filters.items():
+        if name not in table.c:
+            usable = [f for f in FILTERS if f in table.c]
+            raise Invalid(f"is not a filter of {kind}; use one of {', '.join(usable)}", name, value)
+        conditions.append(table.c[name] == value)
+    time_column = TIME_COLUMNS.get(spec.kind)
+    for bound, value in (("since", since), ("until", until)):
+        if value is None:
+            continue
+        if time_column is None:
+            raise Invalid(f"{kind} have no time column to filter on", bound, str(value))
+        column = table.c[time_column]
+        conditions.append(column >= value if bound == "since" else column < value)
+    if linked is not None:
+        if "link_method" not in table.c:
+            raise Invalid(f"only feedback can be filtered on links, not {kind}", "linked", linked)
+        conditions.append(
+            table.c.customer_id.is_not(None) | table.c.contact_id.is_not(None)
+            if linked
+            else table.c.customer_id.is_(None) & table.c.contact_id.is_(None)
+        )
+    total = session.scalar(select(func.count()).select_from(table).where(*conditions)) or 0
+    rows = session.execute(
+        select(table).where(*conditions).order_by(order).limit(limit).offset(offset)
+    ).mappings()
+    hidden = {"row_hash", "import_run_id"}
+    return [{k: v for k, v in row.items() if k not in hidden} for row in rows], int(total)
+
+
+def get_record(*, session: Session, kind: str, key: str) -> dict[str, Any]:
+    spec = get_kind(kind)
+    if spec.kind == "identities":
+        raise NotFound("identities are listed, not fetched one by one")
+    table = TABLES[spec.table]
+    row = session.execute(select(table).where(table.c[spec.key] == key)).mappings().first()
+    if row is None:
+        raise NotFound(f"no {kind} row with {spec.key} {key!r}")
+    return {k: v for k, v in row.items() if k not in {"row_hash", "import_run_id"}}
+
+
+def store_counts(*, session: Session) -> dict[str, Any]:
+    """What is loaded: rows per kind, feedback per channel, links and quarantine — the numbers
+    the overview page and ``GET /api/v1/overview`` show."""
+    counts = {
+        kind: session.scalar(select(func.count()).select_from(table)) or 0
+        for kind, table in TABLES.items()
+    }
+    counts["identities"] = (
+        session.scalar(select(func.count()).select_from(customers_service.IDENTITIES)) or 0
+    )
+    feedback = TABLES["feedback"]
+    by_channel = {
+        channel: int(n)
+        for channel, n in session.execute(
+            select(feedback.c.channel, func.count())
+            .group_by(feedback.c.channel)
+            .order_by(func.count().desc(), feedback.c.channel)
+        )
+    }
+    linked = (
+        session.scalar(
+            select(func.count())
+            .select_from(feedback)
+            .where(feedback.c.customer_id.is_not(None) | feedback.c.contact_id.is_not(None))
+        )
+        or 0
+    )
+    quarantined = session.scalar(select(func.count()).select_from(QuarantinedRow)) or 0
+    conflicts = session.scalar(select(func.count()).select_from(customers_service.CONFLICTS)) or 0
+    return {
+        "rows": counts,
+        "feedback_by_channel": by_channel,
+        "feedback_linked": linked,
+        "quarantined": quarantined,
+        "identity_conflicts": conflicts,
+    }

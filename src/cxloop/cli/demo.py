@@ -1,0 +1,84 @@
+"""``cxloop demo``: a fresh database with a realistic company, served with a login."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cxloop.api import connect
+from cxloop.cli.context import console
+from cxloop.config import get_settings
+from cxloop.db.session import session_scope
+from cxloop.demo import service as demo_service
+from cxloop.demo.generator import DemoConfig
+from cxloop.privacy import service as privacy_service
+from cxloop.privacy.roles import Role
+from cxloop.privacy.schemas import UserCreate
+
+
+def demo_command(
+    folder: Annotated[
+        Path, typer.Option(help="Where the demo files and database go (recreated each run).")
+    ] = Path("cxloop-demo"),
+    seed: Annotated[int, typer.Option(help="Same seed, same company.")] = DemoConfig.seed,
+    serve: Annotated[bool, typer.Option(help="Serve the API and web page afterwards.")] = True,
+    port: Annotated[int | None, typer.Option(help="Default 8000 (CXLOOP_PORT).")] = None,
+) -> None:
+    """Create a fresh demo database, import a generated company through the normal importer,
+    and serve it."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    database = (folder / "demo.db").resolve()
+    settings = get_settings().model_copy(update={"database_url": f"sqlite:///{database}"})
+    store = connect(settings=settings)
+    table = Table(title="demo import (the same path as real files)")
+    for column in ("kind", "file", "read", "inserted", "quarantined", "linked"):
+        table.add_column(column, justify="right")
+    with console.status("generating and importing the demo company…"):
+        summaries = demo_service.load_demo(
+            sessions=store.sessions,
+            settings=settings,
+            folder=folder / "files",
+            config=DemoConfig(seed=seed),
+        )
+    for s in summaries:
+        table.add_row(
+            s.kind,
+            Path(s.source).name,
+            f"{s.read:,}",
+            f"{s.inserted:,}",
+            f"{s.quarantined:,}",
+            f"{s.linked:,}",
+        )
+    console.print(table)
+    password = secrets.token_urlsafe(9)
+    with session_scope(store.sessions) as session:
+        privacy_service.create_user(
+            session=session,
+            user_in=UserCreate(username="admin", password=password, role=Role.admin),
+        )
+        token = privacy_service.create_token(
+            session=session, token_in=privacy_service.TokenCreate(username="admin", name="demo")
+        )
+    store.close()
+    port = port or settings.port
+    url = f"http://{settings.host}:{port}/"
+    console.print(f"\n[bold]cxloop demo[/] database: {database}")
+    console.print(f"web page: {url}   login: [bold]admin[/] / [bold]{password}[/]")
+    console.print(f"API: curl -H 'Authorization: Bearer {token.token}' {url}api/v1/overview")
+    console.print(
+        f"API docs: {url}docs   (to use this database later: "
+        f"CXLOOP_DATABASE_URL=sqlite:///{database})"
+    )
+    if serve:
+        import uvicorn
+
+        from cxloop.web.app import create_app
+
+        uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")

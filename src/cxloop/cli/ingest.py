@@ -1,0 +1,208 @@
+"""``cxloop import``, ``cxloop imports list`` and ``cxloop quarantine list|export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.errors import Invalid
+from cxloop.ingest import service as ingest_service
+from cxloop.ingest.fields import KINDS
+from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
+
+quarantine_app = typer.Typer(
+    help="Rows that imports rejected, with the reason.", no_args_is_help=True
+)
+imports_app = typer.Typer(help="Past import runs.", no_args_is_help=True)
+
+
+def _defaults(pairs: list[str]) -> dict[str, str]:
+    defaults = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise Invalid("must look like field=value", "--set", pair)
+        defaults[name.strip()] = value.strip()
+    return defaults
+
+
+def import_command(
+    kind: Annotated[str, typer.Argument(help="One of: " + ", ".join(KINDS))],
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX, JSON Lines or Parquet file.")],
+    mapping: Annotated[Path | None, typer.Option(help="YAML: 'source column: field'.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Override the detected encoding.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Value for a field the file lacks, e.g. --set channel=review."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import a file; bad rows are quarantined with the reason, the rest stored (idempotent)."""
+    store = open_store()
+    total = ingest_service.count_records(file) if file.exists() else None
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=as_json,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"import {kind}", total=total)
+        with store.sessions() as session:
+            summary = ingest_service.import_file(
+                session=session,
+                settings=store.settings,
+                kind=kind,
+                path=file,
+                mapping_path=mapping,
+                encoding=encoding,
+                defaults=_defaults(set_ or []),
+                progress=lambda n: bar.advance(task, n),
+            )
+    store.close()
+    if as_json:
+        typer.echo(summary.model_dump_json())
+        return
+    _print_summary(summary)
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    table = Table(title=f"{summary.kind} ← {summary.source}")
+    for column in ("read", "inserted", "updated", "unchanged", "quarantined"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(
+            f"{getattr(summary, c):,}"
+            for c in ("read", "inserted", "updated", "unchanged", "quarantined")
+        )
+    )
+    console.print(table)
+    if summary.linked or summary.identity_conflicts:
+        console.print(
+            f"linked to customers: {summary.linked:,}; "
+            f"identity conflicts (not merged): {summary.identity_conflicts:,}"
+        )
+    for rejected in summary.rejected[:10]:
+        for problem in rejected.problems:
+            console.print(
+                f"[yellow]row {rejected.row}[/], field [bold]{problem.field}[/]: "
+                f"{problem.value!r} {problem.reason}",
+                highlight=False,
+            )
+    if summary.quarantined:
+        console.print(
+            f"{summary.quarantined:,} rows quarantined: "
+            f"cxloop quarantine list --run {summary.run_id}"
+        )
+    console.print(f"done in {summary.seconds:.1f} s")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    run: Annotated[int | None, typer.Option(help="Only this import run.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show rejected rows: run, row, field, value and reason."""
+    store = open_store()
+    with unit_of_work(store) as session:
+        rows = [
+            QuarantinedRowRead.model_validate(r)
+            for r in ingest_service.list_quarantine(
+                session=session, kind=kind, run_id=run, limit=limit
+            )
+        ]
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False))
+        return
+    table = Table(title=f"quarantine ({len(rows)} shown)")
+    for column in ("run", "kind", "row", "field", "value", "reason"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r.import_run_id), r.kind, str(r.row_number), r.field, (r.value or "")[:40], r.reason
+        )
+    console.print(table)
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    output: Annotated[Path, typer.Argument(help="Where to write: .csv or .xlsx.")],
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    run: Annotated[int | None, typer.Option(help="Only this import run.")] = None,
+) -> None:
+    """Write rejected rows (original columns + row, field, value, reason) to fix and re-import."""
+    store = open_store()
+    records = []
+    with unit_of_work(store) as session:
+        offset = 0
+        while batch := ingest_service.list_quarantine(
+            session=session, kind=kind, run_id=run, limit=5000, offset=offset
+        ):
+            for r in batch:
+                problems = "; ".join(
+                    f"{p['field']}: {p['value']!r} {p['reason']}" for p in r.problems
+                )
+                records.append(
+                    {
+                        "run": r.import_run_id,
+                        "kind": r.kind,
+                        "row": r.row_number,
+                        "field": r.field,
+                        "value": r.value,
+                        "reason": problems,
+                        **r.raw,
+                    }
+                )
+            offset += len(batch)
+    frame = pd.DataFrame(records)
+    if output.suffix.lower() == ".xlsx":
+        frame.to_excel(output, index=False)
+    else:
+        frame.to_csv(output, index=False, encoding="utf-8-sig")
+    console.print(f"wrote {len(frame):,} rows to {output}")
+
+
+@imports_app.command("list")
+def imports_list(limit: Annotated[int, typer.Option(min=1)] = 20) -> None:
+    """Recent import runs with their counts."""
+    store = open_store()
+    with unit_of_work(store) as session:
+        runs = ingest_service.list_runs(session=session, limit=limit)
+        table = Table(title="imports")
+        for column in (
+            "run",
+            "kind",
+            "source",
+            "status",
+            "read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "quarantined",
+        ):
+            table.add_column(column)
+        for r in runs:
+            table.add_row(
+                str(r.id),
+                r.kind,
+                r.source_name[-40:],
+                r.status,
+                f"{r.rows_read:,}",
+                f"{r.inserted:,}",
+                f"{r.updated:,}",
+                f"{r.unchanged:,}",
+                f"{r.quarantined:,}",
+            )
+    console.print(table)

@@ -1,0 +1,49 @@
+"""Load the demo company through the same import path a user's files take."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxloop.config import Settings
+from cxloop.demo.generator import DemoConfig, generate_company, write_files
+from cxloop.ingest import service as ingest_service
+from cxloop.ingest.schemas import ImportSummary
+
+IMPORT_ORDER = (
+    "accounts",
+    "contacts",
+    "projects",
+    "milestones",
+    "customers",
+    "orders",
+    "events",
+    "subscriptions",
+    "feedback",
+)
+"""Feedback last so most of it links on arrival; the rest would link later anyway."""
+
+
+def load_demo(
+    *,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    folder: Path,
+    config: DemoConfig | None = None,
+    on_import: Callable[[ImportSummary], None] | None = None,
+) -> list[ImportSummary]:
+    """Generate the demo company into ``folder`` as files and import every file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = write_files(generate_company(config or DemoConfig()), folder)
+    summaries = []
+    for kind in IMPORT_ORDER:
+        with sessions() as session:
+            summary = ingest_service.import_file(
+                session=session, settings=settings, kind=kind, path=paths[kind]
+            )
+        summaries.append(summary)
+        if on_import:
+            on_import(summary)
+    return summaries

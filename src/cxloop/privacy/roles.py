@@ -1,0 +1,39 @@
+"""Roles and what each may do: one table, checked by every endpoint and command."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    analyst = "analyst"
+    agent = "agent"
+    viewer = "viewer"
+
+
+class Permission(StrEnum):
+    read_data = "read_data"
+    read_pii = "read_pii"
+    import_data = "import_data"
+    read_quarantine = "read_quarantine"
+    manage_users = "manage_users"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.analyst: frozenset(
+        {Permission.read_data, Permission.import_data, Permission.read_quarantine}
+    ),
+    Role.agent: frozenset({Permission.read_data, Permission.read_pii}),
+    Role.viewer: frozenset({Permission.read_data}),
+}
+"""Analysts work on aggregates and data quality, so they see PII masked; agents contact
+customers, so they see it; viewers read dashboards only."""
+
+
+def allows(role: str, permission: Permission) -> bool:
+    try:
+        return permission in GRANTS[Role(role)]
+    except ValueError:
+        return False

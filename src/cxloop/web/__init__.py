@@ -1,0 +1,1 @@
+"""HTTP entry point: FastAPI app over the services (thin handlers, errors mapped once)."""

@@ -1,0 +1,37 @@
+"""``create_app(settings)``: the FastAPI application, built from one settings object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from cxloop import __version__
+from cxloop.config import Settings, get_settings
+from cxloop.db.session import make_engine, make_session_factory
+from cxloop.web import errors
+from cxloop.web.pages import overview
+from cxloop.web.routers import imports, privacy, records, system
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; the engine is made here, never at import time."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="cxloop",
+        version=__version__,
+        description="Customer experience and voice of customer: say × do, closed loop.",
+    )
+    engine = make_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    errors.install(app)
+    for router in (system.router, privacy.router, imports.router, records.router):
+        app.include_router(router)
+    app.include_router(overview.router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,78 @@
+"""Domain errors → HTTP, once: every error body names the field, the value and the reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cxloop.errors import (
+    Conflict,
+    CxloopError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+    UnreadableFile,
+)
+
+STATUS = {
+    Invalid: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Unauthenticated: 401,
+    UnreadableFile: 400,
+}
+
+
+def _body(problems: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"detail": jsonable_encoder(problems)}
+
+
+def _problems(exc: CxloopError) -> list[dict[str, Any]]:
+    if isinstance(exc, Invalid):
+        return [p.as_dict() for p in exc.problems]
+    return [{"field": None, "value": None, "reason": str(exc)}]
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CxloopError)
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(_body(_problems(exc)), status_code=status, headers=headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        value = error.get("input")
+        problems.append(
+            {
+                "field": ".".join(location) or "body",
+                "value": value if isinstance(value, str | int | float | bool) else None,
+                "reason": error.get("msg", "is invalid"),
+            }
+        )
+    return JSONResponse(_body(problems), status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        _body([{"field": None, "value": None, "reason": exc.detail}]),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(CxloopError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,101 @@
+"""Imports as JSON batches, import runs and the quarantine."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from cxloop.ingest import service as ingest_service
+from cxloop.ingest.fields import KINDS
+from cxloop.ingest.schemas import ImportRunRead, ImportSummary, QuarantinedRowRead
+from cxloop.web.deps import Importer, QuarantineReader, Reader, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+Kind = StrEnum("Kind", {name: name for name in KINDS})  # type: ignore[misc]
+
+
+class ImportBatch(BaseModel):
+    """Rows of one kind, named by cxloop field (or any header a file could have)."""
+
+    rows: list[dict[str, Any]] = Field(max_length=10_000, description="At most 10,000 rows.")
+    defaults: dict[str, str] = Field(
+        default_factory=dict, description="Values for fields missing from every row."
+    )
+
+
+class FieldInfo(BaseModel):
+    name: str
+    type: str
+    required: bool
+    min: float | None
+    max: float | None
+    choices: list[str] | None
+    aliases: list[str]
+
+
+@router.get("/kinds", response_model=dict[str, list[FieldInfo]])
+def kinds(_: Reader) -> dict[str, list[FieldInfo]]:
+    """Every import kind and its fields, with types, bounds and recognised header names."""
+    return {
+        kind: [
+            FieldInfo(
+                name=f.name,
+                type=f.type,
+                required=f.required,
+                min=f.min,
+                max=f.max,
+                choices=sorted(set(f.choices.values())) if f.choices else None,
+                aliases=list(f.aliases),
+            )
+            for f in spec.fields
+        ]
+        for kind, spec in KINDS.items()
+    }
+
+
+@router.get("/imports", response_model=list[ImportRunRead])
+def list_imports(
+    session: SessionDep, _: QuarantineReader, limit: int = Query(50, ge=1, le=1000)
+) -> list[ImportRunRead]:
+    return [
+        ImportRunRead.model_validate(r)
+        for r in ingest_service.list_runs(session=session, limit=limit)
+    ]
+
+
+@router.get("/quarantine", response_model=list[QuarantinedRowRead])
+def list_quarantine(
+    session: SessionDep,
+    _: QuarantineReader,
+    kind: Kind | None = None,
+    run_id: int | None = Query(None, ge=1, le=2**62),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=2**62),
+) -> list[QuarantinedRowRead]:
+    """Rejected rows with the field, the value and the reason."""
+    rows = ingest_service.list_quarantine(
+        session=session,
+        kind=kind.value if kind else None,
+        run_id=run_id,
+        limit=limit,
+        offset=offset,
+    )
+    return [QuarantinedRowRead.model_validate(r) for r in rows]
+
+
+@router.post("/{kind}", response_model=ImportSummary)
+def import_batch(
+    kind: Kind, body: ImportBatch, session: SessionDep, settings: SettingsDep, user: Importer
+) -> ImportSummary:
+    """Import a batch: good rows are stored, bad rows quarantined and listed with reasons."""
+    return ingest_service.import_records(
+        session=session,
+        settings=settings,
+        kind=kind.value,
+        records=body.rows,
+        defaults=body.defaults,
+        source_name=f"api:{user.username}",
+    )

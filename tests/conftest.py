@@ -1,0 +1,73 @@
+"""Shared fixtures: a real SQLite file per test, and a real PostgreSQL database per test when
+``CXLOOP_TEST_POSTGRES_URL`` names a server (``.ci/run`` starts one)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cxloop.api import Store, connect
+from cxloop.config import Settings
+
+POSTGRES_URL = os.environ.get("CXLOOP_TEST_POSTGRES_URL")
+REQUIRE_SERVICES = os.environ.get("CXLOOP_REQUIRE_SERVICES") == "1"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def need_postgres() -> str:
+    """The server URL, or skip (fail under ``CXLOOP_REQUIRE_SERVICES=1``) with the reason."""
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    reason = "PostgreSQL not available: set CXLOOP_TEST_POSTGRES_URL (bash .ci/run does)"
+    if REQUIRE_SERVICES:
+        pytest.fail(reason + " — required because CXLOOP_REQUIRE_SERVICES=1")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    server = make_url(need_postgres())
+    name = f"cxloop_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(drivername="postgresql+psycopg"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cxloop.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cxloop.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, import_batch_size=1000)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    store = connect(settings=settings)
+    yield store
+    store.close()
