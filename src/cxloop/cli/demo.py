@@ -29,8 +29,7 @@ def demo_command(
     serve: Annotated[bool, typer.Option(help="Serve the API and web page afterwards.")] = True,
     port: Annotated[int | None, typer.Option(help="Default 8000 (CXLOOP_PORT).")] = None,
 ) -> None:
-    """Create a fresh demo database, import a generated company through the normal importer,
-    and serve it."""
+    """Fresh demo database: a generated company imported like real files, then served."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

@@ -49,25 +49,8 @@ _PREFIXES = (*range(130, 140), 150, 151, 152, 153, 155, 156, 157, 158, 159, *ran
 _SEG_NPS = {"vip": 1.5, "regular": 0.0, "new": -0.4}
 _TOUCH_NPS = {"delivery": -1.8, "app": 0.0, "website": 0.0, "store": 0.5, "call_center": -0.6}
 _TOUCH_P = (0.25, 0.25, 0.15, 0.15, 0.2)
-_TOUCH_TOPICS = {
-    "delivery": ("delivery_speed", "delivery_speed", "packaging"),
-    "app": ("app_usability", "app_usability", "payment", "quality"),
-    "website": ("price", "returns", "payment"),
-    "store": ("staff_attitude", "staff_attitude", "quality", "price"),
-    "call_center": ("support_response", "support_response", "returns", "staff_attitude"),
-}
 _STAGE = {"delivery": "buy", "app": "use", "website": "buy", "store": "buy",
           "call_center": "service"}
-_TOPIC_TOUCH = {"delivery_speed": "delivery", "packaging": "delivery", "app_usability": "app",
-                "payment": "website", "returns": "website", "price": "website", "quality": "app",
-                "staff_attitude": "store", "support_response": "call_center"}
-_TOPICS = tuple(_TOPIC_TOUCH)
-_SERVICE = ("returns", "returns", "payment", "delivery_speed", "quality", "app_usability",
-            "packaging", "support_response")
-_REVIEW = ("quality", "quality", "quality", "delivery_speed", "delivery_speed", "price", "price",
-           "packaging", "app_usability")
-_B2B_TOPICS = ("implementation", "implementation", "support_response", "quality", "price",
-               "app_usability", "staff_attitude")
 _ORDER_RATE = {"vip": 12.0, "regular": 5.0, "new": 3.0}  # orders a year before any survey
 _AFTER_SURVEY = (0.3, 0.9, 1.4)  # order-rate factor after a detractor, passive, promoter answer
 _BROWSE_RATE = {"vip": 7.0, "regular": 4.0, "new": 4.0}  # browsing sessions a year
@@ -114,12 +97,12 @@ def _iso(origin: np.datetime64, day: Any) -> str:
     return str(np.datetime64(origin, "D") + np.timedelta64(int(day), "D"))
 
 
-def _unique(value: str, seen: set[str], salt: int) -> str:
-    while value in seen:
-        value = f"{value}{salt % 10}"
-        salt //= 10 or 1
-    seen.add(value)
-    return value
+def _unique(stem: str, seen: set[str], salt: int, tail: str = "") -> str:
+    """``stem + tail``, with digits of ``salt`` inserted before ``tail`` until unseen."""
+    while stem + tail in seen:
+        stem, salt = f"{stem}{salt % 10}", salt // 10 + 1
+    seen.add(stem + tail)
+    return stem + tail
 
 
 def _phone_digits(rng: np.random.Generator, seen: set[str]) -> str:
@@ -168,7 +151,7 @@ def _customers(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64)
         else:
             local += str(int(rng.integers(1, 2000))) if rng.random() < 0.7 else ""
         cols["name"].append(name)
-        cols["_email"].append(_unique(f"{local}@{dom[i]}", seen, i) if has_email[i] else None)
+        cols["_email"].append(_unique(local, seen, i, f"@{dom[i]}") if has_email[i] else None)
         digits = _phone_digits(rng, seen)
         cols["_phone"].append(digits if has_phone[i] else None)
         cols["phone"].append(_fmt_phone(rng, digits, (0, 1, 2)) if has_phone[i] else None)
@@ -201,7 +184,8 @@ class _Voices:
     """Collects feedback rows and speaks for customers: identity, language, topic, text."""
 
     def __init__(self, rng: np.random.Generator, cust: pd.DataFrame, origin: np.datetime64):
-        self.rng, self.origin, self.rows = rng, origin, []  # type: list[Row]
+        self.rng, self.origin = rng, origin
+        self.rows: list[Row] = []
         self.c = {k: cust[k].astype(object).where(cust[k].notna(), None).tolist() for k in cust}
 
     def author(self, i: int, prefer: Sequence[str]) -> Row:
@@ -226,19 +210,7 @@ class _Voices:
         return cls
 
     def text(self, lang: str, pol: str, pool: Sequence[str], slow: bool) -> tuple[str, str]:
-        """(topic, text); slow-support complaints are voiced only by those who suffered it."""
-        rng = self.rng
-        main = pool[int(rng.integers(len(pool)))]
-        if main == "support_response" and pol != "pos" and not slow:
-            main = "staff_attitude"
-        other, contrast = None, False
-        if pol == "mixed" or rng.random() < 0.45:
-            other = _TOPICS[int(rng.integers(len(_TOPICS)))]
-            contrast = pol != "mixed" and rng.random() < 0.35
-            other_neg = (pol == "pos") if contrast else (pol != "pos")
-            if other == main or (other == "support_response" and other_neg and not slow):
-                other = "quality" if main == "price" else "price"
-        return main, texts.compose(rng, lang, pol, main, other, contrast)
+        return texts.speak(self.rng, lang, pol, pool, slow)
 
     def add(self, day: int, channel: str, source: str, idp: str | None, **fields: Any) -> Row:
         row = {"created_at": _at(self.rng, self.origin, [day])[0], "channel": channel,
@@ -251,7 +223,7 @@ class _Voices:
         """A piece of feedback by customer ``i`` about a topic from ``pool``."""
         lang = self.lang(self.c["_english"][i])
         topic, body = self.text(lang, pol, pool, self.c["_slow"][i])
-        touch = fields.pop("touchpoint", _TOPIC_TOUCH.get(topic, "app"))
+        touch = fields.pop("touchpoint", texts.TOPIC_TOUCHPOINT.get(topic, "app"))
         fields.setdefault("journey_stage", _STAGE[touch])
         if channel in ("ticket", "email", "forum"):
             fields["title"] = texts.title(lang, pol, topic)
@@ -280,7 +252,7 @@ def _b2c_voices(v: _Voices, cfg: DemoConfig) -> tuple[pd.DataFrame, np.ndarray]:
     for j in range(k):
         i, tp = int(who[j]), str(touch[j])
         row = v.customer(i, int(day[j]), "survey", "wjx" if extra[j, 0] < 0.7 else "qualtrics",
-                         "S", _TOUCH_TOPICS[tp], v.polarity(_score_class(nps[j], 6, 9)),
+                         "S", texts.TOUCHPOINT_TOPICS[tp], v.polarity(_score_class(nps[j], 6, 9)),
                          ("email", "phone", "member"), touchpoint=tp, nps=int(nps[j]),
                          csat=int(csat[j]) if extra[j, 1] < 0.7 else None,
                          ces=int(ces[j]) if extra[j, 2] < 0.5 else None)
@@ -306,7 +278,7 @@ def _b2c_voices(v: _Voices, cfg: DemoConfig) -> tuple[pd.DataFrame, np.ndarray]:
         ch = str(_pick(rng, channels, 1, (0.5, 0.3, 0.2))[0])
         pol = str(_pick(rng, ("neg", "pos", "mixed"), 1, (0.62, 0.25, 0.13))[0])
         score = {"neg": int(rng.integers(1, 3)), "mixed": 3, "pos": int(rng.integers(4, 6))}[pol]
-        v.customer(i, d, ch, *sources[ch], _SERVICE, pol, prefer[ch], journey_stage="service",
+        v.customer(i, d, ch, *sources[ch], texts.SERVICE_TOPICS, pol, prefer[ch], journey_stage="service",
                    csat=score if ch == "ticket" and rng.random() < 0.35 else None)
     surveys = pd.DataFrame({"who": who, "day": day, "nps": nps})
     return surveys, complaint
@@ -360,7 +332,7 @@ def _public_voices(v: _Voices, cfg: DemoConfig, orders: pd.DataFrame) -> None:
         i, rating = int(o["_who"]), int(rng.choice(5, p=(0.1, 0.07, 0.1, 0.23, 0.5)) + 1)
         src = str(_pick(rng, ("tmall", "jd", "app"), 1, (0.45, 0.35, 0.2))[0])
         d = min(days - 1, int(o["_day"]) + int(rng.integers(2, 10)))
-        v.customer(i, d, "review", src, "R", _REVIEW, v.polarity(_score_class(rating, 2, 4)),
+        v.customer(i, d, "review", src, "R", texts.REVIEW_TOPICS, v.polarity(_score_class(rating, 2, 4)),
                    ("member", "email") if src == "app" else ("phone", "member", "email"),
                    rating=rating, product=o["product"], author=c["name"][i][0] + "**")
     handles = [i for i in range(n) if c["handle"][i]]
@@ -370,16 +342,16 @@ def _public_voices(v: _Voices, cfg: DemoConfig, orders: pd.DataFrame) -> None:
         if handles and rng.random() < 0.35:
             i = handles[int(rng.integers(len(handles)))]
             d = int(c["_first"][i] + rng.integers(0, days - c["_first"][i]))
-            v.customer(i, d, "social", src, "WB" if src == "weibo" else None, _TOPICS, pol,
+            v.customer(i, d, "social", src, "WB" if src == "weibo" else None, texts.CONSUMER_TOPICS, pol,
                        ("handle",), author_handle=c["handle"][i])
             v.rows[-1].pop("customer_id", None)
             continue
         lang = v.lang()
-        topic, body = v.text(lang, pol, _TOPICS, True)
+        topic, body = v.text(lang, pol, texts.CONSUMER_TOPICS, True)
         who = {"author_handle": f"网友{int(rng.integers(10**4, 10**6))}"} if rng.random() < 0.7 \
             else {"author": str(_pick(rng, ("匿名用户", "路人甲", "A visitor"), 1)[0])}
         v.add(int(rng.integers(days)), "social", src, "WB" if src == "weibo" else None, text=body,
-              language=lang, touchpoint=_TOPIC_TOUCH[topic], journey_stage="use", **who)
+              language=lang, touchpoint=texts.TOPIC_TOUCHPOINT[topic], journey_stage="use", **who)
     for _ in range(int(0.08 * n)):
         i = int(rng.integers(n))
         d = int(c["_first"][i] + rng.integers(0, days - c["_first"][i]))
@@ -515,7 +487,7 @@ def _b2b(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
             gz, gp = (texts.GIVEN_FEMALE, texts.GIVEN_MALE)[int(rng.integers(2))][
                 int(rng.integers(16))]
             person = {"contact_id": f"K{len(con) + 1:05d}", "account_id": aid, "name": sz + gz,
-                      "email": _unique(f"{gp}.{sp}@{domain}", seen, len(con)),
+                      "email": _unique(f"{gp}.{sp}", seen, len(con), f"@{domain}"),
                       "phone": _fmt_phone(rng, _phone_digits(rng, seen), (0, 1, 4)),
                       "role": role, "title": str(_pick(rng, texts.TITLES[role], 1)[0])}
             con.append(person)
@@ -525,7 +497,7 @@ def _b2b(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
             sour = 1.2 if churn[a] and p["role"] == "decision_maker" else 0.0
             nps = int(np.clip(np.rint(7.6 + 1.5 * health[a] - sour + rng.normal(0, 1.3)), 0, 10))
             lang = "en" if rng.random() < 0.15 else "zh"
-            _, body = v.text(lang, v.polarity(_score_class(nps, 6, 9)), _B2B_TOPICS, True)
+            _, body = v.text(lang, v.polarity(_score_class(nps, 6, 9)), texts.B2B_TOPICS, True)
             v.add(d, "survey", "wjx", "S", account_id=p["account_id"], contact_id=p["contact_id"],
                   author=p["name"], author_email=p["email"], nps=nps, language=lang,
                   csat=int(np.clip(round(nps / 2), 1, 5)) if rng.random() < 0.6 else None,

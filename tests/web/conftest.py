@@ -1,0 +1,30 @@
+"""Fixtures for the HTTP API tests (see ``support.build_api``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.support import Api, build_api
+
+
+@pytest.fixture(scope="module")
+def shared_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One seeded database for a whole module (tests on it must not depend on each other)."""
+    built = build_api(tmp_path_factory.mktemp("web") / "cxloop.db")
+    with built.client:
+        yield built
+    built.store.close()
+    built.app.state.engine.dispose()
+
+
+@pytest.fixture
+def fresh_api(sqlite_url: str) -> Iterator[Api]:
+    """A seeded database of its own, for tests that count what is stored."""
+    built = build_api(Path(sqlite_url.removeprefix("sqlite:///")))
+    with built.client:
+        yield built
+    built.store.close()
+    built.app.state.engine.dispose()
