@@ -283,9 +283,7 @@ def _count_rows(db_path: Path) -> int:
 
 def _db_bytes(db_path: Path) -> int:
     return sum(
-        p.stat().st_size
-        for p in (db_path, db_path.with_name(db_path.name + "-wal"))
-        if p.exists()
+        p.stat().st_size for p in (db_path, db_path.with_name(db_path.name + "-wal")) if p.exists()
     )
 
 
@@ -325,7 +323,7 @@ def worker_cxloop(
     started = time.perf_counter()
     summary = import_file(store, "feedback", csv_path)
     seconds = time.perf_counter() - started
-    if profiler is not None:
+    if profiler is not None and profile_path is not None:
         profiler.disable()
         profiler.dump_stats(profile_path)
     store.close()
@@ -427,12 +425,14 @@ class ChildRun:
     result: dict[str, Any]
     wall_seconds: float
     wait4_maxrss_kib: int
+    load_before: float | None
 
 
 def run_worker(worker: str, *args: str, rows: int = 0, seed: int = SEED) -> ChildRun:
     """Run ``worker`` in a fresh interpreter; its last stdout line is its JSON result."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", worker]
     command += ["--rows", str(rows), "--seed", str(seed), *args]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -444,7 +444,7 @@ def run_worker(worker: str, *args: str, rows: int = 0, seed: int = SEED) -> Chil
     if process.returncode != 0:
         raise RuntimeError(f"worker {worker} failed with exit code {process.returncode}")
     lines = [line for line in output.splitlines() if line.strip()]
-    return ChildRun(json.loads(lines[-1]), wall, usage.ru_maxrss)
+    return ChildRun(json.loads(lines[-1]), wall, usage.ru_maxrss, load)
 
 
 @dataclass
@@ -459,6 +459,7 @@ class Contender:
     setup_seconds: float
     process_seconds: float
     db_mb: float
+    load_before: float | None
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -476,6 +477,7 @@ def _contender(name: str, run: ChildRun, rows: int) -> Contender:
         setup_seconds=round(result["setup_seconds"], 3),
         process_seconds=round(run.wall_seconds, 3),
         db_mb=round(result["db_bytes"] / 2**20, 1),
+        load_before=run.load_before,
         details=result.get("details", {}),
     )
 
@@ -515,9 +517,8 @@ def _print_table(report: dict[str, Any]) -> None:
 
     rows = report["rows"]
     table = Table(title=f"Import {rows:,} feedback rows into SQLite")
-    for column in ("contender", "seconds", "rows/s", "share of floor", "peak MB", "after-import MB",
-                   "rows stored", "DB MB"):
-        table.add_column(column, justify="left" if column == "contender" else "right")
+    for column in ("", "seconds", "rows/s", "vs floor", "peak MB", "base MB", "rows", "DB MB"):
+        table.add_column(column, justify="right" if column else "left")
     floor_rate = report["contenders"]["floor"]["rows_per_s"]
     for name, item in report["contenders"].items():
         share = item["rows_per_s"] / floor_rate if floor_rate else 0.0
@@ -531,7 +532,7 @@ def _print_table(report: dict[str, Any]) -> None:
             f"{item['rows_written']:,}",
             f"{item['db_mb']:,.0f}",
         )
-    console = Console()
+    console = Console(width=max(Console().width, 100))
     console.print(table)
     console.print(
         f"cxloop at [bold]{report['ratio']:.1%}[/] of the floor's rate "
@@ -539,6 +540,14 @@ def _print_table(report: dict[str, Any]) -> None:
         f" MB (limit {PEAK_LIMIT_MB:,.0f} MB); CSV {report['csv_mb']:,.0f} MB generated in "
         f"{report['generate_seconds']:.1f}s; whole run {report['total_seconds']:.1f}s."
     )
+    loads = {n: c["load_before"] for n, c in report["contenders"].items()}
+    cpus = report["machine"]["cpus_usable"] or report["machine"]["cpu_count"] or 1
+    if any(load is not None and load > 0.5 * cpus for load in loads.values()):
+        shown = ", ".join(f"{n} {load:.1f}" for n, load in loads.items() if load is not None)
+        console.print(
+            f"[yellow]note:[/] 1-min load average before each contender ({shown}) on {cpus} "
+            "CPUs: other work was running, so timings are noisy; compare ratios, re-run quiet."
+        )
     for problem in report["problems"]:
         console.print(f"[red]problem:[/] {problem}")
 
@@ -566,8 +575,9 @@ def run_benchmark(rows: int, seed: int = SEED, keep: bool = False) -> dict[str, 
         statements_path.write_text(json.dumps(schema.result["statements"]), encoding="utf-8")
 
         print(f"[{NAME}] floor: sqlite3 + csv.reader + executemany …", flush=True)
-        floor_run = run_worker("floor", str(csv_path), str(folder / "floor.db"),
-                               str(statements_path))
+        floor_run = run_worker(
+            "floor", str(csv_path), str(folder / "floor.db"), str(statements_path)
+        )
         print(f"[{NAME}] cxloop: connect + import_file …", flush=True)
         cxloop_run = run_worker("cxloop", str(csv_path), str(folder / "cxloop.db"))
 
@@ -621,12 +631,14 @@ def run_profile(rows: int, seed: int = SEED, top: int = 30) -> Path:
         run_worker("generate", str(csv_path), rows=rows, seed=seed)
         RESULTS.mkdir(parents=True, exist_ok=True)
         prof = RESULTS / f"{NAME}_profile_latest.prof"
-        run = run_worker("cxloop", str(csv_path), str(folder / "cxloop.db"),
-                         "--profile-out", str(prof))
+        run = run_worker(
+            "cxloop", str(csv_path), str(folder / "cxloop.db"), "--profile-out", str(prof)
+        )
         out = io.StringIO()
         stats = pstats.Stats(str(prof), stream=out)
-        out.write(f"cxloop import_file of {rows:,} rows: {run.result['seconds']:.2f}s "
-                  f"under cProfile\n")
+        out.write(
+            f"cxloop import_file of {rows:,} rows: {run.result['seconds']:.2f}s under cProfile\n"
+        )
         stats.sort_stats("tottime").print_stats(top)
         stats.sort_stats("cumulative").print_stats(top)
         text_path = RESULTS / f"{NAME}_profile_latest.txt"
@@ -640,15 +652,23 @@ def run_profile(rows: int, seed: int = SEED, top: int = 30) -> Path:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rows", type=int, default=None,
-                        help=f"rows to generate and import (default {DEFAULT_ROWS:,})")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help=f"rows to generate and import (default {DEFAULT_ROWS:,})",
+    )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows")
     parser.add_argument("--seed", type=int, default=SEED, help="generator seed")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (CSV, DBs)")
-    parser.add_argument("--profile", action="store_true",
-                        help=f"cProfile cxloop only (default {PROFILE_ROWS:,} rows)")
-    parser.add_argument("--worker", choices=("generate", "schema", "cxloop", "floor"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"cProfile cxloop only (default {PROFILE_ROWS:,} rows)",
+    )
+    parser.add_argument(
+        "--worker", choices=("generate", "schema", "cxloop", "floor"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

@@ -11,6 +11,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from cxloop.api import Store, connect, import_file, import_records  # noqa: E402
+from cxloop.api import Store, connect, import_file, import_records
 
 __all__ = ["Store", "__version__", "connect", "import_file", "import_records"]

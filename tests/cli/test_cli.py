@@ -11,25 +11,41 @@ from pathlib import Path
 import pandas as pd
 
 
-def _cxloop(tmp_path: Path, *args: str, stdin: str | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CXLOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-           "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "cxloop", *args], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, input=stdin, timeout=120)
+def _cxloop(
+    tmp_path: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CXLOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "cxloop", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def test_import_prints_a_json_summary_and_quarantines_bad_rows(tmp_path: Path) -> None:
     path = tmp_path / "answers.csv"
-    path.write_text("用户ID,渠道,提交时间,评论内容,推荐度\n"
-                    "C1,问卷,2026/01/02 10:00,送货很快,9\n"
-                    "C2,问卷,2026/01/03 10:00,太慢了,12\n", encoding="gb18030")
+    path.write_text(
+        "用户ID,渠道,提交时间,评论内容,推荐度\n"
+        "C1,问卷,2026/01/02 10:00,送货很快,9\n"
+        "C2,问卷,2026/01/03 10:00,太慢了,12\n",
+        encoding="gb18030",
+    )
     result = _cxloop(tmp_path, "import", "feedback", str(path), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["read"], summary["inserted"], summary["quarantined"]) == (2, 1, 1)
-    assert summary["rejected"][0] == {"row": 3, "problems": [
-        {"field": "nps", "value": "12", "reason": "is outside 0–10"}]}
+    assert summary["rejected"][0] == {
+        "row": 3,
+        "problems": [{"field": "nps", "value": "12", "reason": "is outside 0–10"}],
+    }
 
     again = json.loads(_cxloop(tmp_path, "import", "feedback", str(path), "--json").stdout)
     assert (again["inserted"], again["unchanged"]) == (0, 1)
@@ -47,10 +63,20 @@ def test_import_prints_a_json_summary_and_quarantines_bad_rows(tmp_path: Path) -
 
 def test_defaults_fill_a_field_the_file_lacks(tmp_path: Path) -> None:
     path = tmp_path / "reviews.jsonl"
-    path.write_text('{"id": "r1", "date": "2026-01-01", "review": "good", "stars": 5}\n',
-                    encoding="utf-8")
-    result = _cxloop(tmp_path, "import", "feedback", str(path), "--set", "channel=review",
-                     "--set", "source=tmall", "--json")
+    path.write_text(
+        '{"id": "r1", "date": "2026-01-01", "review": "good", "stars": 5}\n', encoding="utf-8"
+    )
+    result = _cxloop(
+        tmp_path,
+        "import",
+        "feedback",
+        str(path),
+        "--set",
+        "channel=review",
+        "--set",
+        "source=tmall",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["inserted"] == 1
 
@@ -73,8 +99,9 @@ def test_a_file_missing_a_required_column_names_it(tmp_path: Path) -> None:
 
 def test_init_user_and_token(tmp_path: Path) -> None:
     assert _cxloop(tmp_path, "init").returncode == 0
-    added = _cxloop(tmp_path, "user", "add", "ana", "--role", "analyst",
-                    "--password", "correct horse")
+    added = _cxloop(
+        tmp_path, "user", "add", "ana", "--role", "analyst", "--password", "correct horse"
+    )
     assert added.returncode == 0, added.stderr
     token = _cxloop(tmp_path, "token", "create", "ana").stdout.strip()
     assert token.startswith("cxl_") and len(token) > 40

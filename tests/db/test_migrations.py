@@ -11,9 +11,23 @@ from cxloop.db import migrate
 from cxloop.db.base import Base
 from cxloop.db.session import make_engine
 
-TABLES = {"customers", "accounts", "contacts", "projects", "milestones", "identities",
-          "identity_conflicts", "orders", "events", "subscriptions", "feedback", "import_runs",
-          "quarantined_rows", "users", "api_tokens"}
+TABLES = {
+    "customers",
+    "accounts",
+    "contacts",
+    "projects",
+    "milestones",
+    "identities",
+    "identity_conflicts",
+    "orders",
+    "events",
+    "subscriptions",
+    "feedback",
+    "import_runs",
+    "quarantined_rows",
+    "users",
+    "api_tokens",
+}
 
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:

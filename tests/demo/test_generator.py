@@ -125,6 +125,7 @@ def test_values_are_realistic(tables: Tables) -> None:
     assert fb.loc[fb["channel"] == "survey", "nps"].notna().all()
     assert set(fb["channel"]) == {"survey", "review", "social", "forum", "ticket", "chat", "email"}
     assert 0.18 <= (fb["language"] == "en").mean() <= 0.32
+    assert set(fb["journey_stage"]) == {"aware", "buy", "use", "service", "renew"}
     contacts = tables["contacts"]
     assert set(contacts["role"]) <= set(SPECS["contacts"].by_name["role"].choices or {})
     for role in ("decision_maker", "user"):
@@ -178,7 +179,8 @@ def test_marker_phrases_are_unambiguous() -> None:
         for phrase in phrases:
             for marker, topic_of in (("delivery_slow", "delivery_speed"),
                                      ("support_slow", "support_response")):
-                assert texts.mentions(phrase, marker) == (topic == topic_of and pol == "neg"), phrase
+                expected = topic == topic_of and pol == "neg"
+                assert texts.mentions(phrase, marker) == expected, phrase
 
 
 # --- planted relationships ---------------------------------------------------------------------
@@ -206,6 +208,16 @@ def test_slow_support_complainers_churn_more(tables: Tables) -> None:
     assert complainers >= 0.35 and others <= 0.2 and complainers >= 2.2 * others
 
 
+def test_slow_support_complaints_come_before_the_cancellation(tables: Tables) -> None:
+    fb = tables["feedback"].assign(cid=_linked_customer(tables))
+    said = fb[fb["text"].map(lambda t: texts.mentions(t, "support_slow"))]
+    first_said = said.groupby("cid")["created_at"].min()
+    subs = tables["subscriptions"]
+    gone = subs[subs["renewed"].eq(False) & subs["customer_id"].isin(first_said.index)]
+    assert len(gone) > 20
+    assert (gone["ended_at"].to_numpy() > gone["customer_id"].map(first_said).to_numpy()).all()
+
+
 def detractor_orders(tables: Tables) -> tuple[float, float]:
     surveys = _b2c_surveys(tables)
     last = pd.Timestamp(DemoConfig().start) + pd.Timedelta(days=365 - 90)
@@ -215,7 +227,8 @@ def detractor_orders(tables: Tables) -> tuple[float, float]:
     counts = []
     for cid, at in zip(surveys["cid"], surveys["created_at"], strict=True):
         times = by_customer.get(cid, np.array([], dtype="datetime64[s]"))
-        later = (times > at.to_datetime64()) & (times <= (at + pd.Timedelta(days=90)).to_datetime64())
+        until = (at + pd.Timedelta(days=90)).to_datetime64()
+        later = (times > at.to_datetime64()) & (times <= until)
         counts.append(int(later.sum()))
     n = pd.Series(counts, index=surveys.index)
     return float(n[surveys["nps"] >= 9].mean()), float(n[surveys["nps"] <= 6].mean())

@@ -26,8 +26,10 @@ def _write_file(path: Path) -> None:
         for i in range(ROWS):
             nps = str(rng.integers(0, 11)) if i % 97 else "eleven"  # about 1 % bad rows
             fid = f"F{i}" if i % 5 else ""  # some rows keyed by content hash
-            handle.write(f"{fid},{channels[i % 5]},2026-01-{1 + i % 28:02d} 10:00,"
-                         f"第{i}条 反馈 text {i},{nps}\n")
+            handle.write(
+                f"{fid},{channels[i % 5]},2026-01-{1 + i % 28:02d} 10:00,"
+                f"第{i}条 反馈 text {i},{nps}\n"
+            )
 
 
 def _state(database: Path) -> tuple[set[tuple[str, str]], set[int]]:
@@ -39,8 +41,11 @@ def _state(database: Path) -> tuple[set[tuple[str, str]], set[int]]:
 
 
 def _import_command(database: Path, csv: Path) -> tuple[list[str], dict[str, str]]:
-    env = {**os.environ, "CXLOOP_DATABASE_URL": f"sqlite:///{database}",
-           "CXLOOP_IMPORT_BATCH_SIZE": "2000"}
+    env = {
+        **os.environ,
+        "CXLOOP_DATABASE_URL": f"sqlite:///{database}",
+        "CXLOOP_IMPORT_BATCH_SIZE": "2000",
+    }
     return [sys.executable, "-m", "cxloop", "import", "feedback", str(csv), "--json"], env
 
 
@@ -58,8 +63,7 @@ def test_killed_import_rerun_ends_with_the_rows_of_one_clean_import(tmp_path: Pa
 
     victim = tmp_path / "victim.db"
     command, env = _import_command(victim, csv)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stored = 0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:

@@ -28,8 +28,9 @@ def _frame(rows: list[dict[str, str]]) -> pd.DataFrame:
     return frame
 
 
-def _validate(rows: list[dict[str, str]], kind: str = "feedback",
-              mapping: UserMapping | None = None):
+def _validate(
+    rows: list[dict[str, str]], kind: str = "feedback", mapping: UserMapping | None = None
+):
     frame = _frame(rows)
     headers = [c for c in frame.columns if c != ROW_COLUMN]
     plan = plan_columns(headers, KINDS[kind], mapping or UserMapping())
@@ -37,11 +38,19 @@ def _validate(rows: list[dict[str, str]], kind: str = "feedback",
 
 
 def test_header_variants_are_recognised_without_a_mapping() -> None:
-    plan = plan_columns(["Feedback ID", "CHANNEL", "created at", "评论内容", "NPS", "邮箱", "Other"],
-                        FEEDBACK, UserMapping())
-    assert plan.fields == {"feedback_id": "Feedback ID", "channel": "CHANNEL",
-                           "created_at": "created at", "text": "评论内容", "nps": "NPS",
-                           "author_email": "邮箱"}
+    plan = plan_columns(
+        ["Feedback ID", "CHANNEL", "created at", "评论内容", "NPS", "邮箱", "Other"],
+        FEEDBACK,
+        UserMapping(),
+    )
+    assert plan.fields == {
+        "feedback_id": "Feedback ID",
+        "channel": "CHANNEL",
+        "created_at": "created at",
+        "text": "评论内容",
+        "nps": "NPS",
+        "author_email": "邮箱",
+    }
     assert plan.extras == ["Other"]
 
 
@@ -52,8 +61,10 @@ def test_survey_tool_numbered_headers_are_stripped() -> None:
 
 def test_mapping_file_maps_chinese_headers(tmp_path: Path) -> None:
     path = tmp_path / "map.yaml"
-    path.write_text("columns:\n  用户ID: customer_id\n  打分: nps\ndefaults:\n  channel: survey\n",
-                    encoding="utf-8")
+    path.write_text(
+        "columns:\n  用户ID: customer_id\n  打分: nps\ndefaults:\n  channel: survey\n",
+        encoding="utf-8",
+    )
     mapping = load_mapping(path)
     result = _validate([{"用户ID": "C1", "打分": "9", "时间": "2026-01-01"}], mapping=mapping)
     assert result.rejections == []
@@ -92,8 +103,9 @@ def test_a_mapping_to_an_unknown_field_is_an_error() -> None:
         ("author_phone", "12345", "is not a valid phone number"),
     ],
 )
-def test_a_bad_value_is_rejected_naming_field_value_and_rule(field: str, value: str,
-                                                             reason: str) -> None:
+def test_a_bad_value_is_rejected_naming_field_value_and_rule(
+    field: str, value: str, reason: str
+) -> None:
     row = {"channel": "survey", "created_at": "2026-01-01 10:00", "text": "ok", field: value}
     result = _validate([row])
     assert result.records.empty
@@ -111,11 +123,21 @@ def test_every_problem_of_a_row_is_reported_not_just_the_first() -> None:
 
 
 def test_good_values_are_converted() -> None:
-    result = _validate([{
-        "channel": "问卷", "created_at": "2026/01/05 10:00", "nps": "9.0", "csat": "5",
-        "email": " Li.Na@Example.COM ", "phone": "138 0013 8000", "rating": "4.5",
-        "handle": "@WeiboUser", "color": "blue",
-    }])
+    result = _validate(
+        [
+            {
+                "channel": "问卷",
+                "created_at": "2026/01/05 10:00",
+                "nps": "9.0",
+                "csat": "5",
+                "email": " Li.Na@Example.COM ",
+                "phone": "138 0013 8000",
+                "rating": "4.5",
+                "handle": "@WeiboUser",
+                "color": "blue",
+            }
+        ]
+    )
     assert result.rejections == []
     record = result.records.iloc[0]
     assert record["channel"] == "survey"
@@ -128,10 +150,16 @@ def test_good_values_are_converted() -> None:
 
 
 def test_offsets_in_timestamps_are_honoured() -> None:
-    result = _validate([{"channel": "chat", "created_at": "2026-01-04T10:00:00+08:00"},
-                        {"channel": "chat", "created_at": "2026-01-04T10:00:00Z"}])
-    assert [str(v) for v in result.records["created_at"]] == ["2026-01-04 02:00:00",
-                                                              "2026-01-04 10:00:00"]
+    result = _validate(
+        [
+            {"channel": "chat", "created_at": "2026-01-04T10:00:00+08:00"},
+            {"channel": "chat", "created_at": "2026-01-04T10:00:00Z"},
+        ]
+    )
+    assert [str(v) for v in result.records["created_at"]] == [
+        "2026-01-04 02:00:00",
+        "2026-01-04 10:00:00",
+    ]
 
 
 def test_rows_without_an_id_get_a_stable_content_hash_key() -> None:
@@ -142,17 +170,28 @@ def test_rows_without_an_id_get_a_stable_content_hash_key() -> None:
 
 
 def test_feedback_ids_are_scoped_by_source() -> None:
-    result = _validate([
-        {"feedback_id": "1", "source": "tmall", "channel": "review", "created_at": "2026-01-01"},
-        {"feedback_id": "1", "source": "jd", "channel": "review", "created_at": "2026-01-01"},
-    ])
+    result = _validate(
+        [
+            {
+                "feedback_id": "1",
+                "source": "tmall",
+                "channel": "review",
+                "created_at": "2026-01-01",
+            },
+            {"feedback_id": "1", "source": "jd", "channel": "review", "created_at": "2026-01-01"},
+        ]
+    )
     assert list(result.records["feedback_id"]) == ["tmall:1", "jd:1"]
     assert list(result.records["external_id"]) == ["1", "1"]
 
 
 def test_invalid_characters_are_rejected_not_stored() -> None:
-    result = _validate([{"channel": "chat", "created_at": "2026-01-01", "text": "bad \udcff byte"},
-                        {"channel": "chat", "created_at": "2026-01-01", "text": "nul \x00"}])
+    result = _validate(
+        [
+            {"channel": "chat", "created_at": "2026-01-01", "text": "bad \udcff byte"},
+            {"channel": "chat", "created_at": "2026-01-01", "text": "nul \x00"},
+        ]
+    )
     assert result.records.empty
     reasons = [r.problems[0] for r in result.rejections]
     assert all(p.field == "text" and "not valid" in p.reason for p in reasons)
@@ -160,14 +199,19 @@ def test_invalid_characters_are_rejected_not_stored() -> None:
 
 
 def test_one_of_customer_or_account_is_required_for_orders() -> None:
-    result = _validate([{"order_id": "O1", "ordered_at": "2026-01-01", "amount": "10"}],
-                       kind="orders")
+    result = _validate(
+        [{"order_id": "O1", "ordered_at": "2026-01-01", "amount": "10"}], kind="orders"
+    )
     assert "at least one of customer_id, account_id" in result.rejections[0].problems[0].reason
 
 
 def test_contact_roles_accept_chinese_names() -> None:
-    result = _validate([{"contact_id": "K1", "account_id": "A1", "role": "决策者"},
-                        {"contact_id": "K2", "account_id": "A1", "role": "boss"}],
-                       kind="contacts")
+    result = _validate(
+        [
+            {"contact_id": "K1", "account_id": "A1", "role": "决策者"},
+            {"contact_id": "K2", "account_id": "A1", "role": "boss"},
+        ],
+        kind="contacts",
+    )
     assert list(result.records["role"]) == ["decision_maker"]
     assert result.rejections[0].problems[0].reason.startswith("is not one of: decision_maker")

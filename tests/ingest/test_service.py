@@ -19,13 +19,13 @@ GOOD = [
     "S-5,survey,wjx,2026-01-05,,10,,,,",
 ]
 BAD = [
-    ("S-6,survey,wjx,2026-01-06,ok,eleven,,,,", "nps"),            # wrong type
-    ("S-7,survey,wjx,2026-01-07,ok,11,,,,", "nps"),                # out of range
-    ("S-8,survey,wjx,2026-01-08,ok,,0,,,", "csat"),                # out of range
-    ("S-9,survey,wjx,2026-01-09,ok,,,9,,", "ces"),                 # out of range
-    ("S-10,,wjx,2026-01-10,no channel,,,,,", "channel"),           # missing required
-    ("S-11,survey,wjx,,no time,,,,,", "created_at"),               # missing required
-    ("S-12,survey,wjx,2026-13-45,bad date,,,,,", "created_at"),    # bad date
+    ("S-6,survey,wjx,2026-01-06,ok,eleven,,,,", "nps"),  # wrong type
+    ("S-7,survey,wjx,2026-01-07,ok,11,,,,", "nps"),  # out of range
+    ("S-8,survey,wjx,2026-01-08,ok,,0,,,", "csat"),  # out of range
+    ("S-9,survey,wjx,2026-01-09,ok,,,9,,", "ces"),  # out of range
+    ("S-10,,wjx,2026-01-10,no channel,,,,,", "channel"),  # missing required
+    ("S-11,survey,wjx,,no time,,,,,", "created_at"),  # missing required
+    ("S-12,survey,wjx,2026-13-45,bad date,,,,,", "created_at"),  # bad date
     ("S-13,survey,wjx,2026-01-13,ok,,,,not-an-email,", "author_email"),
     ("S-14,survey,wjx,2026-01-14,too,many,fields,x,y,z,w", "row"),  # broken CSV record
 ]
@@ -52,12 +52,16 @@ def _feedback(store: Store) -> dict[str, tuple]:
 
 
 def test_mixed_file_stores_every_good_row_and_quarantines_every_bad_row(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     path = _write(tmp_path / "mixed.csv", GOOD + [line for line, _ in BAD])
     summary = import_file(store, "feedback", path)
     bad_count = len(BAD) + 1
     assert (summary.read, summary.inserted, summary.quarantined) == (
-        len(GOOD) + bad_count, len(GOOD), bad_count)
+        len(GOOD) + bad_count,
+        len(GOOD),
+        bad_count,
+    )
     assert summary.read == _count(store, "feedback") + _count(store, "quarantined_rows")
     with store.sessions() as session:
         rows = {q.row_number: q for q in session.scalars(select(QuarantinedRow))}
@@ -93,8 +97,9 @@ def test_overlapping_file_updates_changed_rows_in_place(store: Store, tmp_path: 
     import_file(store, "feedback", _write(tmp_path / "a.csv", GOOD, broken_bytes=False))
     changed = GOOD[1].replace(",2,1,6,", ",4,1,6,")
     overlap = [GOOD[0], changed, "S-20,survey,wjx,2026-02-01,new row,8,,,,"]
-    summary = import_file(store, "feedback", _write(tmp_path / "b.csv", overlap,
-                                                    broken_bytes=False))
+    summary = import_file(
+        store, "feedback", _write(tmp_path / "b.csv", overlap, broken_bytes=False)
+    )
     assert (summary.inserted, summary.updated, summary.unchanged) == (1, 1, 1)
     stored = _feedback(store)
     assert len(stored) == len(GOOD) + 1
@@ -103,8 +108,7 @@ def test_overlapping_file_updates_changed_rows_in_place(store: Store, tmp_path: 
 
 def test_same_key_twice_in_one_file_keeps_one_row(store: Store, tmp_path: Path) -> None:
     lines = [GOOD[0], GOOD[0].replace(",9,5,", ",10,5,")]
-    summary = import_file(store, "feedback", _write(tmp_path / "d.csv", lines,
-                                                    broken_bytes=False))
+    summary = import_file(store, "feedback", _write(tmp_path / "d.csv", lines, broken_bytes=False))
     assert summary.read == 2 and _count(store, "feedback") == 1
     assert _feedback(store)["wjx:S-1"][0] == 10
 
@@ -121,32 +125,56 @@ def test_unreadable_file_raises_and_stores_nothing(store: Store, tmp_path: Path)
 
 def test_feedback_links_to_customers_by_normalised_identity(store: Store, tmp_path: Path) -> None:
     customers = tmp_path / "customers.csv"
-    customers.write_text("customer_id,name,email,phone,member_id\n"
-                         "C1,李娜,Li.Na@Example.com,13800138000,M-001\n"
-                         "C2,王伟,wang@example.com,+86 139 0013 9000,\n", encoding="utf-8")
+    customers.write_text(
+        "customer_id,name,email,phone,member_id\n"
+        "C1,李娜,Li.Na@Example.com,13800138000,M-001\n"
+        "C2,王伟,wang@example.com,+86 139 0013 9000,\n",
+        encoding="utf-8",
+    )
     import_file(store, "customers", customers)
-    summary = import_records(store, "feedback", [
-        {"channel": "survey", "created_at": "2026-01-01", "email": "LI.NA@EXAMPLE.COM",
-         "text": "a"},
-        {"channel": "chat", "created_at": "2026-01-01", "phone": "139-0013-9000", "text": "b"},
-        {"channel": "chat", "created_at": "2026-01-01", "member_id": "M-001", "text": "c"},
-        {"channel": "social", "created_at": "2026-01-01", "author": "路人甲", "text": "d"},
-    ])
+    summary = import_records(
+        store,
+        "feedback",
+        [
+            {
+                "channel": "survey",
+                "created_at": "2026-01-01",
+                "email": "LI.NA@EXAMPLE.COM",
+                "text": "a",
+            },
+            {"channel": "chat", "created_at": "2026-01-01", "phone": "139-0013-9000", "text": "b"},
+            {"channel": "chat", "created_at": "2026-01-01", "member_id": "M-001", "text": "c"},
+            {"channel": "social", "created_at": "2026-01-01", "author": "路人甲", "text": "d"},
+        ],
+    )
     assert summary.linked == 3
     with store.engine.connect() as connection:
-        links = {t: c for t, c in connection.execute(text("SELECT text, customer_id FROM feedback"))}
+        links = {
+            t: c for t, c in connection.execute(text("SELECT text, customer_id FROM feedback"))
+        }
     assert links == {"a": "C1", "b": "C2", "c": "C1", "d": None}
 
 
-def test_unmatched_feedback_links_later_when_the_identity_arrives(store: Store,
-                                                                 tmp_path: Path) -> None:
-    import_records(store, "feedback", [
-        {"channel": "email", "created_at": "2026-01-01", "email": "late@example.com",
-         "text": "where is my order"}])
+def test_unmatched_feedback_links_later_when_the_identity_arrives(
+    store: Store, tmp_path: Path
+) -> None:
+    import_records(
+        store,
+        "feedback",
+        [
+            {
+                "channel": "email",
+                "created_at": "2026-01-01",
+                "email": "late@example.com",
+                "text": "where is my order",
+            }
+        ],
+    )
     with store.engine.connect() as connection:
         assert connection.scalar(text("SELECT customer_id FROM feedback")) is None
-    summary = import_records(store, "customers", [{"customer_id": "C9",
-                                                   "email": "Late@Example.com"}])
+    summary = import_records(
+        store, "customers", [{"customer_id": "C9", "email": "Late@Example.com"}]
+    )
     assert summary.linked == 1
     with store.engine.connect() as connection:
         row = connection.execute(text("SELECT customer_id, link_method FROM feedback")).one()
@@ -155,12 +183,15 @@ def test_unmatched_feedback_links_later_when_the_identity_arrives(store: Store,
 
 def test_a_conflicting_identity_is_reported_not_merged(store: Store) -> None:
     import_records(store, "customers", [{"customer_id": "C1", "email": "shared@example.com"}])
-    summary = import_records(store, "customers", [{"customer_id": "C2",
-                                                   "email": "SHARED@example.com"}])
+    summary = import_records(
+        store, "customers", [{"customer_id": "C2", "email": "SHARED@example.com"}]
+    )
     assert summary.identity_conflicts == 1
     with store.engine.connect() as connection:
         owner = connection.scalar(text("SELECT customer_id FROM identities"))
-        conflict = connection.execute(text("SELECT owner, claimed_by FROM identity_conflicts")).one()
+        conflict = connection.execute(
+            text("SELECT owner, claimed_by FROM identity_conflicts")
+        ).one()
     assert owner == "C1"
     assert tuple(conflict) == ("customer:C1", "customer:C2")
     assert _count(store, "customers") == 2
@@ -168,33 +199,65 @@ def test_a_conflicting_identity_is_reported_not_merged(store: Store) -> None:
 
 def test_b2b_feedback_links_to_contact_and_account(store: Store) -> None:
     import_records(store, "accounts", [{"account_id": "A1", "name": "华星科技"}])
-    import_records(store, "contacts", [{"contact_id": "K1", "account_id": "A1",
-                                        "role": "decision_maker", "email": "ceo@hx.cn"}])
-    import_records(store, "feedback", [{"channel": "survey", "created_at": "2026-03-01",
-                                        "email": "ceo@hx.cn", "nps": 6}])
+    import_records(
+        store,
+        "contacts",
+        [{"contact_id": "K1", "account_id": "A1", "role": "decision_maker", "email": "ceo@hx.cn"}],
+    )
+    import_records(
+        store,
+        "feedback",
+        [{"channel": "survey", "created_at": "2026-03-01", "email": "ceo@hx.cn", "nps": 6}],
+    )
     with store.engine.connect() as connection:
         row = connection.execute(text("SELECT contact_id, account_id FROM feedback")).one()
     assert tuple(row) == ("K1", "A1")
 
 
-@pytest.mark.parametrize("kind", ["customers", "accounts", "contacts", "projects", "milestones",
-                                  "orders", "events", "subscriptions"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "customers",
+        "accounts",
+        "contacts",
+        "projects",
+        "milestones",
+        "orders",
+        "events",
+        "subscriptions",
+    ],
+)
 def test_every_kind_imports_and_reimports_idempotently(store: Store, kind: str) -> None:
     rows = {
         "customers": [{"customer_id": "C1", "name": "张三", "signed_up_at": "2025-01-01"}],
         "accounts": [{"account_id": "A1", "name": "华星科技", "annual_value": "120000"}],
         "contacts": [{"contact_id": "K1", "account_id": "A1", "role": "purchaser"}],
-        "projects": [{"project_id": "P1", "account_id": "A1", "name": "一期",
-                      "start_date": "2026-01-01"}],
-        "milestones": [{"milestone_id": "M1", "project_id": "P1", "name": "上线",
-                        "due_date": "2026-03-01"}],
-        "orders": [{"order_id": "O1", "customer_id": "C1", "ordered_at": "2026-01-02",
-                    "amount": "199.5", "quantity": "2"}],
-        "events": [{"customer_id": "C1", "event_type": "login",
-                    "occurred_at": "2026-01-02 08:00"}],
-        "subscriptions": [{"subscription_id": "U1", "customer_id": "C1", "plan": "annual",
-                           "started_at": "2025-01-01", "ended_at": "2026-01-01",
-                           "renewed": "否"}],
+        "projects": [
+            {"project_id": "P1", "account_id": "A1", "name": "一期", "start_date": "2026-01-01"}
+        ],
+        "milestones": [
+            {"milestone_id": "M1", "project_id": "P1", "name": "上线", "due_date": "2026-03-01"}
+        ],
+        "orders": [
+            {
+                "order_id": "O1",
+                "customer_id": "C1",
+                "ordered_at": "2026-01-02",
+                "amount": "199.5",
+                "quantity": "2",
+            }
+        ],
+        "events": [{"customer_id": "C1", "event_type": "login", "occurred_at": "2026-01-02 08:00"}],
+        "subscriptions": [
+            {
+                "subscription_id": "U1",
+                "customer_id": "C1",
+                "plan": "annual",
+                "started_at": "2025-01-01",
+                "ended_at": "2026-01-01",
+                "renewed": "否",
+            }
+        ],
     }[kind]
     first = import_records(store, kind, rows)
     second = import_records(store, kind, rows)
@@ -206,7 +269,8 @@ def test_every_kind_imports_and_reimports_idempotently(store: Store, kind: str) 
 def test_runs_are_recorded_with_their_counts(store: Store, tmp_path: Path) -> None:
     import_file(store, "feedback", _write(tmp_path / "f.csv", GOOD))
     with store.engine.connect() as connection:
-        run = connection.execute(text(
-            "SELECT status, rows_read, inserted, quarantined FROM import_runs")).one()
+        run = connection.execute(
+            text("SELECT status, rows_read, inserted, quarantined FROM import_runs")
+        ).one()
         assert connection.scalar(select(func.count()).select_from(QuarantinedRow)) == 1
     assert tuple(run) == ("finished", len(GOOD) + 1, len(GOOD), 1)

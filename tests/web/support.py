@@ -57,9 +57,8 @@ def build_api(database: Path, *, seed: bool = True) -> Api:
     tokens = {}
     with store.sessions() as session:
         for role in ROLES:
-            privacy_service.create_user(
-                session=session, user_in=UserCreate(username=role, password=PASSWORD, role=Role(role))
-            )
+            user_in = UserCreate(username=role, password=PASSWORD, role=Role(role))
+            privacy_service.create_user(session=session, user_in=user_in)
             issued = privacy_service.create_token(
                 session=session, token_in=TokenCreate(username=role, name="tests")
             )

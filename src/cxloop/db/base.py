@@ -29,7 +29,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return None
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             return value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value  # type: ignore[no-any-return]
+        return value if isinstance(value, dt.datetime) else None
 
 
 class Base(DeclarativeBase):

@@ -47,7 +47,7 @@ def update_rows(
     """Update rows matched on ``key`` (tuples in ``columns`` order, ``key`` among them)."""
     if not rows:
         return
-    values = {name: bindparam(f"v_{name}") for name in columns if name != key}
+    values: dict[str, Any] = {name: bindparam(f"v_{name}") for name in columns if name != key}
     statement = table.update().where(table.c[key] == bindparam("k_key")).values(values)
     params = []
     for row in rows:
@@ -68,10 +68,10 @@ def _sqlite_column(series: pd.Series, column_type: Any) -> list[Any]:
             chars[:, 10] = ord(" ")
         missing = np.isnat(values)
         return [None if m else t for t, m in zip(text.tolist(), missing.tolist(), strict=True)]
-    values = series.tolist()
+    items = series.tolist()
     if isinstance(column_type, UtcDateTime | DateTime | Date | JSON | Boolean):
-        return [_sqlite_value(column_type, v) for v in values]
-    return [None if isinstance(v, float) and np.isnan(v) else v for v in values]
+        return [_sqlite_value(column_type, v) for v in items]
+    return [None if isinstance(v, float) and np.isnan(v) else v for v in items]
 
 
 def _python_column(series: pd.Series) -> list[Any]:

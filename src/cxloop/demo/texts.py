@@ -32,7 +32,8 @@ EN_MALE = ("David", "Michael", "Kevin", "Jason", "Eric", "Daniel", "Tony", "Leo"
 EMAIL_DOMAINS = ("163.com", "qq.com", "126.com", "gmail.com", "outlook.com", "sina.com",
                  "foxmail.com", "hotmail.com")
 EMAIL_DOMAIN_WEIGHTS = (0.24, 0.22, 0.1, 0.1, 0.1, 0.08, 0.08, 0.08)
-HANDLE_WORDS = ("爱生活", "的小屋", "不吃香菜", "在路上", "同学", "酱", "小可爱", "说", "233", "_life")
+HANDLE_WORDS = ("爱生活", "的小屋", "不吃香菜", "在路上", "同学", "酱", "小可爱", "说", "233",
+                "_life")
 CITIES: tuple[tuple[str, str, float], ...] = (
     ("上海", "上海", 0.14), ("北京", "北京", 0.13), ("广州", "广东", 0.09), ("深圳", "广东", 0.1),
     ("杭州", "浙江", 0.08), ("成都", "四川", 0.07), ("武汉", "湖北", 0.06), ("南京", "江苏", 0.06),
@@ -54,7 +55,8 @@ B2B_PRODUCTS: tuple[tuple[str, float], ...] = (
     ("企业空气净化方案（台）", 1800.0), ("智能会议室套件", 26000.0), ("办公设备年度维保", 48000.0),
     ("企业滤网年度供应", 12000.0),
 )
-APP_FEATURES = ("remote_control", "schedule", "filter_status", "air_quality_report", "firmware_update")
+APP_FEATURES = ("remote_control", "schedule", "filter_status", "air_quality_report",
+                "firmware_update")
 SEARCH_TERMS = ("滤网", "净化器", "加湿器", "牙刷", "coffee", "优惠券")
 
 COMPANY_WORDS: tuple[tuple[str, str], ...] = (
@@ -78,7 +80,8 @@ TITLES: dict[str, tuple[str, ...]] = {
     "user": ("行政专员", "办公室主任", "前台主管"),
     "employee": ("工程师", "员工"),
 }
-PROJECT_KINDS = ("智能办公部署一期", "会议室改造项目", "空气质量监测项目", "二期扩容", "新办公区交付")
+PROJECT_KINDS = ("智能办公部署一期", "会议室改造项目", "空气质量监测项目", "二期扩容",
+                 "新办公区交付")
 MILESTONES: dict[int, tuple[str, ...]] = {
     3: ("签约 Signing", "上线 Go-live", "验收 Acceptance"),
     4: ("签约 Signing", "启动 Kick-off", "上线 Go-live", "验收 Acceptance"),
@@ -87,75 +90,113 @@ MILESTONES: dict[int, tuple[str, ...]] = {
 
 # (topic, language, polarity) -> clause fragments without final punctuation.
 PHRASES: dict[tuple[str, str, str], tuple[str, ...]] = {
-    ("delivery_speed", "zh", "pos"): ("物流很快，第二天就到了", "送货很快，比预期还早", "快递速度没得说",
-                                      "发货及时，物流一点也不慢", "下单当天就发货了"),
-    ("delivery_speed", "zh", "neg"): ("物流太慢了，等了整整一个星期", "快递太慢，说好的次日达变成了五天",
-                                      "送货太慢，催了好几次", "物流太慢，包裹一直卡在中转站",
-                                      "发货太慢，三天了还没出库"),
-    ("delivery_speed", "en", "pos"): ("fast delivery, it arrived the next day", "shipping was quick",
-                                      "the package came earlier than promised",
-                                      "delivery was not late at all"),
-    ("delivery_speed", "en", "neg"): ("delivery was late by almost a week",
-                                      "late delivery again, the courier kept postponing",
-                                      "shipping was slow and tracking never updated",
-                                      "the package arrived late with no explanation"),
-    ("support_response", "zh", "pos"): ("客服回复很及时", "客服响应很快，十分钟就解决了",
-                                        "客服回复一点都不慢，问题当天就处理了", "在线客服秒回"),
-    ("support_response", "zh", "neg"): ("客服回复太慢，问题拖了好几天", "客服迟迟不回复，打电话也没人接",
-                                        "客服三天才回复一次", "客服响应太慢，工单一直没人处理"),
-    ("support_response", "en", "pos"): ("support replied within minutes",
-                                        "the support team was quick to respond",
-                                        "support was not slow at all, they fixed it the same day"),
-    ("support_response", "en", "neg"): ("support took days to reply",
-                                        "support was slow to respond and kept asking the same things",
-                                        "no reply from support for three days",
-                                        "I waited days for support to get back to me"),
-    ("staff_attitude", "zh", "pos"): ("门店店员很热情", "工作人员态度很好，讲解很耐心", "安装师傅很专业也很有礼貌"),
-    ("staff_attitude", "zh", "neg"): ("店员态度很差，爱答不理", "安装师傅态度恶劣", "工作人员很不耐烦"),
-    ("staff_attitude", "en", "pos"): ("the staff were friendly and patient",
-                                      "the installer was professional and polite"),
-    ("staff_attitude", "en", "neg"): ("the staff were rude and dismissive",
-                                      "the installer was impatient and unfriendly"),
+    ("delivery_speed", "zh", "pos"): (
+        "物流很快，第二天就到了", "送货很快，比预期还早", "快递速度没得说",
+        "发货及时，物流一点也不慢", "下单当天就发货了"),
+    ("delivery_speed", "zh", "neg"): (
+        "物流太慢了，等了整整一个星期", "快递太慢，说好的次日达变成了五天", "送货太慢，催了好几次",
+        "物流太慢，包裹一直卡在中转站", "发货太慢，三天了还没出库"),
+    ("delivery_speed", "en", "pos"): (
+        "fast delivery, it arrived the next day", "shipping was quick",
+        "the package came earlier than promised", "delivery was not late at all"),
+    ("delivery_speed", "en", "neg"): (
+        "delivery was late by almost a week", "late delivery again, the courier kept postponing",
+        "shipping was slow and tracking never updated",
+        "the package arrived late with no explanation"),
+    ("support_response", "zh", "pos"): (
+        "客服回复很及时", "客服响应很快，十分钟就解决了", "客服回复一点都不慢，问题当天就处理了",
+        "在线客服秒回"),
+    ("support_response", "zh", "neg"): (
+        "客服回复太慢，问题拖了好几天", "客服迟迟不回复，打电话也没人接", "客服三天才回复一次",
+        "客服响应太慢，工单一直没人处理"),
+    ("support_response", "en", "pos"): (
+        "support replied within minutes", "the support team was quick to respond",
+        "support was not slow at all, they fixed it the same day"),
+    ("support_response", "en", "neg"): (
+        "support took days to reply", "support was slow to respond and kept asking the same things",
+        "no reply from support for three days", "I waited days for support to get back to me"),
+    ("staff_attitude", "zh", "pos"): (
+        "门店店员很热情", "工作人员态度很好，讲解很耐心", "安装师傅很专业也很有礼貌"),
+    ("staff_attitude", "zh", "neg"): (
+        "店员态度很差，爱答不理", "安装师傅态度恶劣", "工作人员很不耐烦"),
+    ("staff_attitude", "en", "pos"): (
+        "the staff were friendly and patient", "the installer was professional and polite"),
+    ("staff_attitude", "en", "neg"): (
+        "the staff were rude and dismissive", "the installer was impatient and unfriendly"),
     ("price", "zh", "pos"): ("价格很实惠", "性价比很高", "活动价很划算"),
     ("price", "zh", "neg"): ("价格太贵了", "性价比不高", "刚买就降价，很不爽"),
-    ("price", "en", "pos"): ("great value for money", "the price is fair",
-                             "the discount made it a bargain"),
-    ("price", "en", "neg"): ("it is overpriced", "it is not worth the price",
-                             "the price dropped right after I bought it"),
-    ("quality", "zh", "pos"): ("质量很好，做工扎实", "用了三个月没有任何问题", "效果很明显，空气清新多了"),
-    ("quality", "zh", "neg"): ("质量很差，用了两周就坏了", "做工粗糙，有明显的划痕", "噪音太大，晚上根本没法用"),
-    ("quality", "en", "pos"): ("the build quality is excellent", "it works perfectly after three months",
-                               "it really works, the air feels fresher"),
-    ("quality", "en", "neg"): ("poor quality, it broke after two weeks",
-                               "the finish is rough and scratched", "it is far too noisy at night"),
+    ("price", "en", "pos"): (
+        "great value for money", "the price is fair", "the discount made it a bargain"),
+    ("price", "en", "neg"): (
+        "it is overpriced", "it is not worth the price",
+        "the price dropped right after I bought it"),
+    ("quality", "zh", "pos"): (
+        "质量很好，做工扎实", "用了三个月没有任何问题", "效果很明显，空气清新多了"),
+    ("quality", "zh", "neg"): (
+        "质量很差，用了两周就坏了", "做工粗糙，有明显的划痕", "噪音太大，晚上根本没法用"),
+    ("quality", "en", "pos"): (
+        "the build quality is excellent", "it works perfectly after three months",
+        "it really works, the air feels fresher"),
+    ("quality", "en", "neg"): (
+        "poor quality, it broke after two weeks", "the finish is rough and scratched",
+        "it is far too noisy at night"),
     ("packaging", "zh", "pos"): ("包装很严实", "包装精美，送人很合适"),
     ("packaging", "zh", "neg"): ("包装破损，盒子都压扁了", "包装太简陋，配件散落在箱子里"),
     ("packaging", "en", "pos"): ("the packaging was sturdy", "nice packaging, perfect as a gift"),
-    ("packaging", "en", "neg"): ("the box arrived crushed", "flimsy packaging, parts were loose in the box"),
+    ("packaging", "en", "neg"): (
+        "the box arrived crushed", "flimsy packaging, parts were loose in the box"),
     ("returns", "zh", "pos"): ("退换货很顺利", "退款到账很快", "七天无理由退货很方便"),
     ("returns", "zh", "neg"): ("退款一直不到账", "退货流程太麻烦了", "申请换货被拒绝，理由很牵强"),
     ("returns", "en", "pos"): ("the return was painless", "the refund came through quickly"),
-    ("returns", "en", "neg"): ("I am still waiting for my refund", "the return process is a nightmare",
-                               "my exchange request was rejected for no reason"),
+    ("returns", "en", "neg"): (
+        "I am still waiting for my refund", "the return process is a nightmare",
+        "my exchange request was rejected for no reason"),
     ("payment", "zh", "pos"): ("支付很方便，微信支付宝都能用", "分期付款很方便"),
     ("payment", "zh", "neg"): ("付款总是失败", "优惠券用不了，结算时报错", "被重复扣款了"),
     ("payment", "en", "pos"): ("checkout was smooth", "paying with WeChat Pay was easy"),
-    ("payment", "en", "neg"): ("payment kept failing at checkout", "I was charged twice",
-                               "the coupon would not apply at checkout"),
-    ("app_usability", "zh", "pos"): ("App很好用，界面清晰", "远程控制很方便", "App操作简单，老人也会用"),
-    ("app_usability", "zh", "neg"): ("App老是闪退", "App太难用了，找个设置要点半天", "设备经常连不上App"),
-    ("app_usability", "en", "pos"): ("the app is easy to use", "remote control from the app is handy",
-                                     "the app interface is clean"),
-    ("app_usability", "en", "neg"): ("the app keeps crashing", "the app is confusing, settings are buried",
-                                     "the device keeps disconnecting from the app"),
-    ("implementation", "zh", "pos"): ("实施团队很专业，按计划上线", "项目经理沟通很顺畅",
-                                      "培训很到位，员工很快就上手了"),
-    ("implementation", "zh", "neg"): ("上线比计划晚了一个月", "实施过程反复返工", "项目经理经常换人，沟通成本很高"),
-    ("implementation", "en", "pos"): ("the rollout went to plan", "the project manager kept us well informed",
-                                      "the training got our staff up to speed quickly"),
-    ("implementation", "en", "neg"): ("go-live slipped by a month", "the implementation needed constant rework",
-                                      "the project manager kept changing"),
+    ("payment", "en", "neg"): (
+        "payment kept failing at checkout", "I was charged twice",
+        "the coupon would not apply at checkout"),
+    ("app_usability", "zh", "pos"): (
+        "App很好用，界面清晰", "远程控制很方便", "App操作简单，老人也会用"),
+    ("app_usability", "zh", "neg"): (
+        "App老是闪退", "App太难用了，找个设置要点半天", "设备经常连不上App"),
+    ("app_usability", "en", "pos"): (
+        "the app is easy to use", "remote control from the app is handy",
+        "the app interface is clean"),
+    ("app_usability", "en", "neg"): (
+        "the app keeps crashing", "the app is confusing, settings are buried",
+        "the device keeps disconnecting from the app"),
+    ("implementation", "zh", "pos"): (
+        "实施团队很专业，按计划上线", "项目经理沟通很顺畅", "培训很到位，员工很快就上手了"),
+    ("implementation", "zh", "neg"): (
+        "上线比计划晚了一个月", "实施过程反复返工", "项目经理经常换人，沟通成本很高"),
+    ("implementation", "en", "pos"): (
+        "the rollout went to plan", "the project manager kept us well informed",
+        "the training got our staff up to speed quickly"),
+    ("implementation", "en", "neg"): (
+        "go-live slipped by a month", "the implementation needed constant rework",
+        "the project manager kept changing"),
 }
+# Where a topic is usually experienced, and what a touchpoint's answers are usually about.
+TOPIC_TOUCHPOINT = {
+    "delivery_speed": "delivery", "packaging": "delivery", "app_usability": "app",
+    "payment": "website", "returns": "website", "price": "website", "quality": "app",
+    "staff_attitude": "store", "support_response": "call_center"}
+CONSUMER_TOPICS = tuple(TOPIC_TOUCHPOINT)
+TOUCHPOINT_TOPICS: dict[str, tuple[str, ...]] = {
+    "delivery": ("delivery_speed", "delivery_speed", "packaging"),
+    "app": ("app_usability", "app_usability", "payment", "quality"),
+    "website": ("price", "returns", "payment"),
+    "store": ("staff_attitude", "staff_attitude", "quality", "price"),
+    "call_center": ("support_response", "support_response", "returns", "staff_attitude"),
+}
+SERVICE_TOPICS = ("returns", "returns", "payment", "delivery_speed", "quality", "app_usability",
+                  "packaging", "support_response")
+REVIEW_TOPICS = ("quality", "quality", "quality", "delivery_speed", "delivery_speed", "price",
+                 "price", "packaging", "app_usability")
+B2B_TOPICS = ("implementation", "implementation", "support_response", "quality", "price",
+              "app_usability", "staff_attitude")
 TOPIC_NAMES: dict[str, tuple[str, str]] = {
     "delivery_speed": ("物流", "delivery"), "support_response": ("客服响应", "support"),
     "staff_attitude": ("服务态度", "staff"), "price": ("价格", "pricing"),
@@ -227,3 +268,20 @@ def title(lang: str, polarity: str, topic: str) -> str:
     if polarity == "pos":
         return f"表扬：{zh}很好" if lang == "zh" else f"Thanks for the great {en}"
     return f"关于{zh}的问题" if lang == "zh" else f"Problem with {en}"
+
+
+def speak(rng: np.random.Generator, lang: str, polarity: str, pool: Sequence[str],
+          slow: bool) -> tuple[str, str]:
+    """(topic, text) on a topic from ``pool``. Only those who suffered slow support (``slow``)
+    complain about it, even in passing, so the complaint marks them out."""
+    main = _one(rng, pool)
+    if main == "support_response" and polarity != "pos" and not slow:
+        main = "staff_attitude"
+    other, contrast = None, False
+    if polarity == "mixed" or rng.random() < 0.45:
+        other = _one(rng, CONSUMER_TOPICS)
+        contrast = polarity != "mixed" and rng.random() < 0.35
+        other_neg = (polarity == "pos") if contrast else (polarity != "pos")
+        if other == main or (other == "support_response" and other_neg and not slow):
+            other = "quality" if main == "price" else "price"
+    return main, compose(rng, lang, polarity, main, other, contrast)

@@ -134,10 +134,10 @@ def plan_columns(headers: list[str], spec: KindSpec, mapping: UserMapping) -> Co
         if spec_field.name in chosen:
             continue
         for candidate in (spec_field.name, *spec_field.aliases):
-            source = by_norm.get(normalise_header(candidate))
-            if source is not None and source not in taken:
-                chosen[spec_field.name] = source
-                taken.add(source)
+            found = by_norm.get(normalise_header(candidate))
+            if found is not None and found not in taken:
+                chosen[spec_field.name] = found
+                taken.add(found)
                 break
     for spec_field in spec.fields:
         has_key_fallback = spec_field.name == spec.key and spec.key_from_hash
@@ -316,9 +316,8 @@ def _convert(
             values,
             "is not yes/no (use true/false, 1/0, yes/no, 是/否)",
         )
-        return pd.Series(
-            np.where(truthy, True, np.where(falsy, False, None)), index=values.index, dtype=object
-        )
+        flags = [True if t else False if f else None for t, f in zip(truthy, falsy, strict=True)]
+        return pd.Series(flags, index=values.index, dtype=object)
     if kind == "enum":
         choices = spec_field.choices or {}
         mapped = values.map(
@@ -378,9 +377,9 @@ def validate_chunk(
             check.problems.setdefault(idx, []).append(Problem(target, shown, reason))
     converted: dict[str, pd.Series] = {}
     for spec_field in spec.fields:
-        column = plan.fields.get(spec_field.name)
-        if column is not None:
-            values = _blank_to_na(frame[column])
+        source = plan.fields.get(spec_field.name)
+        if source is not None:
+            values = _blank_to_na(frame[source])
             default = plan.defaults.get(spec_field.name)
             if default:
                 values = values.where(values.notna(), default)
@@ -420,7 +419,7 @@ def validate_chunk(
     records[ROW_COLUMN] = frame.loc[keep, ROW_COLUMN]
     if plan.extras:
         extras = frame.loc[keep, plan.extras]
-        records[ATTRIBUTES] = [
+        records[ATTRIBUTES] = [  # type: ignore[assignment]
             {
                 k: v
                 for k, v in zip(plan.extras, row, strict=True)

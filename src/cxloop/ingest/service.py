@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, func, select, tuple_, update
+from sqlalchemy import Table, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cxloop.behaviour import service as behaviour_service
@@ -276,12 +276,12 @@ def _store_identities(*, session: Session, records: pd.DataFrame, summary: Impor
 
     claims = []
     for row in records.itertuples(index=False):
-        value = normalise_identity(row.kind, row.value)
+        kind, value = str(row.kind), normalise_identity(str(row.kind), str(row.value))
         if value is None:
             continue
         claims.append(
             customers_service.IdentityClaim(
-                row.kind,
+                kind,
                 value,
                 customer_id=getattr(row, "customer_id", None),
                 contact_id=getattr(row, "contact_id", None),
@@ -347,7 +347,7 @@ def _quarantine(
             }
         )
     if rows:
-        session.execute(QuarantinedRow.__table__.insert(), rows)
+        session.execute(insert(QuarantinedRow), rows)
 
 
 def list_quarantine(

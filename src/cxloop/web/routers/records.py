@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -15,7 +15,10 @@ from cxloop.web.deps import Reader, SessionDep
 from cxloop.web.routers.imports import Kind
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
-Text = Query(None, min_length=1, max_length=200)
+# One ``Query`` object must not be shared as the default of several parameters: FastAPI then
+# registers only the first of them and silently drops the rest (every filter but customer_id
+# was ignored). ``Annotated`` gives each parameter its own copy.
+Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
 class Page(BaseModel):
@@ -35,17 +38,21 @@ def list_records(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     linked: bool | None = None,
-    customer_id: str | None = Text,
-    account_id: str | None = Text,
-    contact_id: str | None = Text,
-    channel: str | None = Text,
-    source: str | None = Text,
-    segment: str | None = Text,
-    role: str | None = Text,
-    event_type: str | None = Text,
-    status: str | None = Text,
-    touchpoint: str | None = Text,
-    journey_stage: str | None = Text,
+    customer_id: Text = None,
+    account_id: Text = None,
+    contact_id: Text = None,
+    project_id: Text = None,
+    channel: Text = None,
+    source: Text = None,
+    segment: Text = None,
+    region: Text = None,
+    role: Text = None,
+    event_type: Text = None,
+    plan: Text = None,
+    status: Text = None,
+    touchpoint: Text = None,
+    journey_stage: Text = None,
+    link_method: Text = None,
 ) -> Page:
     """A page of stored rows (ordered by key), filtered by exact values and a time window."""
     filters = {
@@ -54,14 +61,18 @@ def list_records(
             "customer_id": customer_id,
             "account_id": account_id,
             "contact_id": contact_id,
+            "project_id": project_id,
             "channel": channel,
             "source": source,
             "segment": segment,
+            "region": region,
             "role": role,
             "event_type": event_type,
+            "plan": plan,
             "status": status,
             "touchpoint": touchpoint,
             "journey_stage": journey_stage,
+            "link_method": link_method,
         }.items()
         if v is not None
     }

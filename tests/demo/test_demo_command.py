@@ -1,0 +1,101 @@
+"""``cxloop demo`` end to end: generate, import through the real importer, serve, log in."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cxloop.demo.texts import MARKERS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _churn_by_support_complaint(database: Path) -> tuple[float, float]:
+    """Churn of members who complained about slow support vs the others, from the store."""
+    like = " OR ".join("f.text LIKE ?" for _ in MARKERS["support_slow"])
+    query = f"""
+        WITH complainers AS (
+            SELECT DISTINCT f.customer_id FROM feedback f
+            WHERE f.customer_id IS NOT NULL AND ({like})),
+        members AS (
+            SELECT customer_id, MAX(CASE WHEN ended_at IS NOT NULL AND renewed = 0
+                                         THEN 1 ELSE 0 END) AS churned
+            FROM subscriptions WHERE customer_id IS NOT NULL GROUP BY customer_id)
+        SELECT m.customer_id IN (SELECT customer_id FROM complainers) AS complained,
+               AVG(m.churned) FROM members m GROUP BY complained"""
+    with sqlite3.connect(database) as db:
+        rates = dict(db.execute(query, [f"%{m}%" for m in MARKERS["support_slow"]]).fetchall())
+    return rates[1], rates[0]
+
+
+@pytest.mark.slow
+def test_demo_imports_everything_cleanly_and_serves_it(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cxloop", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "API docs:" in line:
+                break
+        text = "".join(output)
+        login = re.search(r"login: admin / (\S+)", text)
+        assert login, text
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with httpx.Client(base_url=base, follow_redirects=True) as client:
+            page = client.post("/login", data={"username": "admin", "password": login.group(1)})
+            assert page.status_code == 200 and 'id="rows-per-kind"' in page.text
+            overview = client.get("/api/v1/overview").json()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    rows = overview["rows"]
+    assert rows["customers"] == 3000 and rows["accounts"] >= 24 and rows["feedback"] > 4000
+    assert overview["quarantined"] == 0, "the demo must import cleanly"
+    assert set(overview["feedback_by_channel"]) == {
+        "survey",
+        "review",
+        "social",
+        "forum",
+        "ticket",
+        "chat",
+        "email",
+    }
+    assert overview["feedback_linked"] > 0.6 * rows["feedback"]
+    assert re.search(r"feedback\s.*\s6,?\d{3}\s", text), "the import table is printed"
+
+    complained, others = _churn_by_support_complaint(tmp_path / "cxloop-demo" / "demo.db")
+    assert complained > 2 * others, (complained, others)
