@@ -284,6 +284,17 @@ def test_pii_masked_in_single_reads_unless_role_may_read_it(
     _assert_pii(response.json(), kind, role)
 
 
+def test_overview_counts_match_the_lists(fresh_api: Api) -> None:
+    response = fresh_api.client.get("/api/v1/overview", headers=fresh_api.auth("viewer"))
+    assert response.status_code == 200, response.text
+    overview = response.json()
+    assert overview["feedback_by_channel"] == {"survey": 1}
+    for kind in KINDS:
+        listed = fresh_api.client.get(f"/api/v1/{kind}", headers=fresh_api.auth("viewer"))
+        assert overview["rows"][kind] == listed.json()["total"], kind
+    assert overview["rows"]["customers"] == 1 and overview["rows"]["feedback"] == 1
+
+
 # --- imports and errors ------------------------------------------------------------------------
 
 
@@ -442,6 +453,33 @@ def test_tokens_and_passwords_are_stored_hashed(fresh_api: Api) -> None:
 
     me = fresh_api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json()["role"] == "analyst"
+
+
+def test_expired_tokens_and_inactive_users_are_401(fresh_api: Api) -> None:
+    issued = fresh_api.client.post(
+        "/api/v1/tokens", json={"username": "agent", "days": 1}, headers=fresh_api.auth("admin")
+    ).json()["token"]
+    headers = {"Authorization": f"Bearer {issued}"}
+    assert fresh_api.client.get("/api/v1/me", headers=headers).status_code == 200
+    digest = hashlib.sha256(issued.encode()).hexdigest()
+    with fresh_api.store.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE api_tokens SET expires_at = '2000-01-01 00:00:00' WHERE token_hash = :h"),
+            {"h": digest},
+        )
+    assert fresh_api.client.get("/api/v1/me", headers=headers).status_code == 401
+
+    viewer = fresh_api.auth("viewer")
+    assert fresh_api.client.get("/api/v1/me", headers=viewer).status_code == 200
+    with fresh_api.store.engine.begin() as connection:
+        connection.execute(text("UPDATE users SET active = false WHERE username = 'viewer'"))
+    response = fresh_api.client.get("/api/v1/me", headers=viewer)
+    assert response.status_code == 401
+    assert_problem_body(response)
+    login = fresh_api.client.post(
+        "/api/v1/auth/login", json={"username": "viewer", "password": PASSWORD}
+    )
+    assert login.status_code == 401
 
 
 def test_creating_a_user_twice_is_409(shared_api: Api) -> None:

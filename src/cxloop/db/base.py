@@ -9,6 +9,8 @@ from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
+from cxloop.errors import Invalid
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -28,7 +30,12 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return value.astimezone(dt.UTC).replace(tzinfo=None)
+            try:
+                return value.astimezone(dt.UTC).replace(tzinfo=None)
+            except OverflowError:
+                raise Invalid(
+                    "is out of range once converted to UTC", "datetime", value.isoformat()
+                ) from None
         return value if isinstance(value, dt.datetime) else None
 
 

@@ -19,40 +19,76 @@ import pandas as pd
 
 from cxloop.demo import texts
 
-KINDS = ("customers", "accounts", "contacts", "projects", "milestones", "orders", "events",
-         "subscriptions", "feedback")
+KINDS = (
+    "customers",
+    "accounts",
+    "contacts",
+    "projects",
+    "milestones",
+    "orders",
+    "events",
+    "subscriptions",
+    "feedback",
+)
 SPIKE_WEEK = dt.date(2026, 6, 1)
 PLANTED: dict[str, str] = {
     "support_churn": "Members who complained that support was slow (a ticket, chat or e-mail "
-                     "saying so) cancel without renewal about 45 % of the time, after the "
-                     "complaint; other members about 15 % (default seed: 45 % vs 16 %).",
+    "saying so) cancel without renewal about 45 % of the time, after the "
+    "complaint; other members about 15 % (default seed: 45 % vs 16 %).",
     "detractor_orders": "After a survey, detractors (NPS 0-6) order at 0.3x their usual rate and "
-                        "promoters (9-10) at 1.4x, so in the 90 days after answering promoters "
-                        "place about 5x as many orders (default seed: 2.3 vs 0.47 orders).",
+    "promoters (9-10) at 1.4x, so in the 90 days after answering promoters "
+    "place about 5x as many orders (default seed: 2.3 vs 0.47 orders).",
     "nps_touchpoint_segment": "B2C survey NPS averages about 1.8 points lower at the delivery "
-                              "touchpoint (0.6 lower at the call centre, 0.5 higher in stores), "
-                              "and VIPs score 1.5 points higher than regular customers (default "
-                              "seed: delivery 6.2 vs 8.0 elsewhere; NPS +59 for VIP vs +3).",
+    "touchpoint (0.6 lower at the call centre, 0.5 higher in stores), "
+    "and VIPs score 1.5 points higher than regular customers (default "
+    "seed: delivery 6.2 vs 8.0 elsewhere; NPS +59 for VIP vs +3).",
     "delivery_spike": f"In the week starting {SPIKE_WEEK} complaints about slow delivery run at "
-                      "about 4x their usual weekly count (extra reviews, weibo posts and tickets; "
-                      "default seed: 4.6x the median week).",
+    "about 4x their usual weekly count (extra reviews, weibo posts and tickets; "
+    "default seed: 4.6x the median week).",
     "b2b_churn_nps": "Decision makers at accounts whose contract then ended without renewal (a "
-                     "fifth of accounts, mostly the least healthy) gave NPS about 3-4 points lower "
-                     "than those at accounts that renewed (default seed: 3.6 vs 7.8).",
+    "fifth of accounts, mostly the least healthy) gave NPS about 3-4 points lower "
+    "than those at accounts that renewed (default seed: 3.6 vs 7.8).",
 }
-FEEDBACK_COLUMNS = ("feedback_id", "channel", "source", "author", "author_email", "author_phone",
-                    "author_member_id", "author_handle", "customer_id", "account_id", "contact_id",
-                    "created_at", "title", "text", "nps", "csat", "ces", "rating", "touchpoint",
-                    "journey_stage", "product", "language")
+FEEDBACK_COLUMNS = (
+    "feedback_id",
+    "channel",
+    "source",
+    "author",
+    "author_email",
+    "author_phone",
+    "author_member_id",
+    "author_handle",
+    "customer_id",
+    "account_id",
+    "contact_id",
+    "created_at",
+    "title",
+    "text",
+    "nps",
+    "csat",
+    "ces",
+    "rating",
+    "touchpoint",
+    "journey_stage",
+    "product",
+    "language",
+)
 
-_HOURS = np.array([2, 1, .5, .3, .3, .5, 1.5, 3, 5, 6, 7, 7, 6, 6, 6, 6, 6, 6, 7, 9, 10, 10, 7, 4])
+_HOURS = np.array(
+    [2, 1, 0.5, 0.3, 0.3, 0.5, 1.5, 3, 5, 6, 7, 7, 6, 6, 6, 6, 6, 6, 7, 9, 10, 10, 7, 4]
+)
 _HOUR_CDF = np.cumsum(_HOURS) / _HOURS.sum()
 _PREFIXES = (*range(130, 140), 150, 151, 152, 153, 155, 156, 157, 158, 159, *range(180, 190))
 _SEG_NPS = {"vip": 1.5, "regular": 0.0, "new": -0.4}
 _TOUCH_NPS = {"delivery": -1.8, "app": 0.0, "website": 0.0, "store": 0.5, "call_center": -0.6}
 _TOUCH_P = (0.25, 0.25, 0.15, 0.15, 0.2)
-_STAGE = {"delivery": "buy", "app": "use", "website": "buy", "store": "buy",
-          "call_center": "service"}
+_STAGE = {
+    "delivery": "buy",
+    "app": "use",
+    "website": "buy",
+    "store": "buy",
+    "call_center": "service",
+}
 _ORDER_RATE = {"vip": 12.0, "regular": 5.0, "new": 3.0}  # orders a year before any survey
 _AFTER_SURVEY = (0.3, 0.9, 1.4)  # order-rate factor after a detractor, passive, promoter answer
 _BROWSE_RATE = {"vip": 7.0, "regular": 4.0, "new": 4.0}  # browsing sessions a year
@@ -90,8 +126,9 @@ def _at(rng: np.random.Generator, origin: np.datetime64, day: Any) -> np.ndarray
     return origin + day.astype("timedelta64[D]") + secs.astype("timedelta64[s]")
 
 
-def _pick(rng: np.random.Generator, options: Sequence[Any], size: int,
-          p: Sequence[float] | None = None) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, options: Sequence[Any], size: int, p: Sequence[float] | None = None
+) -> np.ndarray:
     """``size`` draws from ``options`` with weights ``p`` (cheaper than Generator.choice)."""
     if p is None:
         return np.asarray(options, dtype=object)[rng.integers(len(options), size=size)]
@@ -146,8 +183,9 @@ def _customers(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64)
     r_member, r_handle = rng.random(n), rng.random(n)
     member = (seg == "vip") | ((seg == "regular") & (r_member < 0.4)) | (r_member < 0.2)
     seen: set[str] = set()
-    cols: dict[str, list[Any]] = {k: [] for k in ("name", "_email", "_phone", "member_id",
-                                                  "handle", "phone")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("name", "_email", "_phone", "member_id", "handle", "phone")
+    }
     for i in range(n):
         sz, sp = texts.SURNAMES[sur[i] % len(texts.SURNAMES)]
         if english[i]:
@@ -170,22 +208,32 @@ def _customers(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64)
         word = texts.HANDLE_WORDS[int(rng.integers(len(texts.HANDLE_WORDS)))]
         handle = _unique(f"{nick}{word}{int(rng.integers(100))}", seen, i)
         cols["handle"].append(handle if r_handle[i] < 0.25 else None)
-    signup = np.where(seg == "new", rng.integers(0, max(cfg.days - 30, 1), n),
-                      -rng.integers(30, 2200, n))
+    signup = np.where(
+        seg == "new", rng.integers(0, max(cfg.days - 30, 1), n), -rng.integers(30, 2200, n)
+    )
     age = rng.integers(18 * 365, 62 * 365, n)
     city = rng.choice(len(texts.CITIES), size=n, p=[c[2] for c in texts.CITIES])
-    frame = pd.DataFrame({
-        "customer_id": [f"C{i:06d}" for i in range(1, n + 1)],
-        "name": cols["name"], "email": cols["_email"], "phone": cols["phone"],
-        "member_id": cols["member_id"], "handle": cols["handle"],
-        "gender": np.where(female, "女", "男"),
-        "birth_date": [_iso(origin, -a) for a in age],
-        "city": [texts.CITIES[c][0] for c in city], "region": [texts.CITIES[c][1] for c in city],
-        "segment": seg.astype(str), "signed_up_at": _at(rng, origin, signup),
-        "_email": cols["_email"], "_phone": cols["_phone"], "_signup": signup,
-        "_first": np.maximum(signup, 0),
-        "_english": english,
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(1, n + 1)],
+            "name": cols["name"],
+            "email": cols["_email"],
+            "phone": cols["phone"],
+            "member_id": cols["member_id"],
+            "handle": cols["handle"],
+            "gender": np.where(female, "女", "男"),
+            "birth_date": [_iso(origin, -a) for a in age],
+            "city": [texts.CITIES[c][0] for c in city],
+            "region": [texts.CITIES[c][1] for c in city],
+            "segment": seg.astype(str),
+            "signed_up_at": _at(rng, origin, signup),
+            "_email": cols["_email"],
+            "_phone": cols["_phone"],
+            "_signup": signup,
+            "_first": np.maximum(signup, 0),
+            "_english": english,
+        }
+    )
     frame["_slow"] = (frame["_first"] < cfg.days - 120) & (rng.random(n) < 0.13)
     return frame
 
@@ -223,13 +271,28 @@ class _Voices:
         return texts.speak(self.rng, lang, pol, pool, slow)
 
     def add(self, day: int, channel: str, source: str, idp: str | None, **fields: Any) -> Row:
-        row = {"created_at": _at(self.rng, self.origin, [day])[0], "channel": channel,
-               "source": source, "_id": idp, **fields}
+        row = {
+            "created_at": _at(self.rng, self.origin, [day])[0],
+            "channel": channel,
+            "source": source,
+            "_id": idp,
+            **fields,
+        }
         self.rows.append(row)
         return row
 
-    def customer(self, i: int, day: int, channel: str, source: str, idp: str | None,
-                 pool: Sequence[str], pol: str, prefer: Sequence[str], **fields: Any) -> Row:
+    def customer(
+        self,
+        i: int,
+        day: int,
+        channel: str,
+        source: str,
+        idp: str | None,
+        pool: Sequence[str],
+        pol: str,
+        prefer: Sequence[str],
+        **fields: Any,
+    ) -> Row:
         """A piece of feedback by customer ``i`` about a topic from ``pool``."""
         lang = self.lang(self.c["_english"][i])
         topic, body = self.text(lang, pol, pool, self.c["_slow"][i])
@@ -237,8 +300,17 @@ class _Voices:
         fields.setdefault("journey_stage", _STAGE[touch])
         if channel in ("ticket", "email", "forum"):
             fields["title"] = texts.title(lang, pol, topic)
-        return self.add(day, channel, source, idp, text=body, language=lang, touchpoint=touch,
-                        **self.author(i, prefer), **fields)
+        return self.add(
+            day,
+            channel,
+            source,
+            idp,
+            text=body,
+            language=lang,
+            touchpoint=touch,
+            **self.author(i, prefer),
+            **fields,
+        )
 
 
 def _score_class(score: int, low: int, high: int) -> str:
@@ -253,19 +325,33 @@ def _b2c_voices(v: _Voices, cfg: DemoConfig) -> tuple[pd.DataFrame, np.ndarray]:
     who = rng.integers(n, size=k)
     day = first[who] + (rng.random(k) * (days - first[who])).astype(int)
     touch = _pick(rng, tuple(_TOUCH_NPS), k, _TOUCH_P)
-    lat = (8.2 + np.array([_SEG_NPS[s] for s in np.asarray(c["segment"])[who]])
-           + np.array([_TOUCH_NPS[t] for t in touch]) - 1.5 * slow[who] + rng.normal(0, 1.8, k))
+    lat = (
+        8.2
+        + np.array([_SEG_NPS[s] for s in np.asarray(c["segment"])[who]])
+        + np.array([_TOUCH_NPS[t] for t in touch])
+        - 1.5 * slow[who]
+        + rng.normal(0, 1.8, k)
+    )
     nps = np.clip(np.rint(lat), 0, 10).astype(int)
     csat = np.clip(np.rint(1 + 0.4 * nps + rng.normal(0, 0.6, k)), 1, 5).astype(int)
     ces = np.clip(np.rint(1.5 + 0.5 * nps + rng.normal(0, 0.9, k)), 1, 7).astype(int)
     extra = rng.random((k, 4))
     for j in range(k):
         i, tp = int(who[j]), str(touch[j])
-        row = v.customer(i, int(day[j]), "survey", "wjx" if extra[j, 0] < 0.7 else "qualtrics",
-                         "S", texts.TOUCHPOINT_TOPICS[tp], v.polarity(_score_class(nps[j], 6, 9)),
-                         ("email", "phone", "member"), touchpoint=tp, nps=int(nps[j]),
-                         csat=int(csat[j]) if extra[j, 1] < 0.7 else None,
-                         ces=int(ces[j]) if extra[j, 2] < 0.5 else None)
+        row = v.customer(
+            i,
+            int(day[j]),
+            "survey",
+            "wjx" if extra[j, 0] < 0.7 else "qualtrics",
+            "S",
+            texts.TOUCHPOINT_TOPICS[tp],
+            v.polarity(_score_class(nps[j], 6, 9)),
+            ("email", "phone", "member"),
+            touchpoint=tp,
+            nps=int(nps[j]),
+            csat=int(csat[j]) if extra[j, 1] < 0.7 else None,
+            ces=int(ces[j]) if extra[j, 2] < 0.5 else None,
+        )
         if extra[j, 3] < 0.25:
             row["text"] = row["language"] = None
         if rng.random() < 0.2:
@@ -273,14 +359,26 @@ def _b2c_voices(v: _Voices, cfg: DemoConfig) -> tuple[pd.DataFrame, np.ndarray]:
     complaint = np.full(n, -1)
     channels = ("ticket", "chat", "email")
     sources = {"ticket": ("zendesk", "T"), "chat": ("udesk", "CH"), "email": ("mailbox", "M")}
-    prefer = {"ticket": ("email", "phone"), "chat": ("phone", "member", "email"),
-              "email": ("email", "phone")}
+    prefer = {
+        "ticket": ("email", "phone"),
+        "chat": ("phone", "member", "email"),
+        "email": ("email", "phone"),
+    }
     for i in map(int, np.flatnonzero(slow)):
         for _ in range(1 + int(rng.random() < 0.4)):
             d = int(first[i] + rng.integers(0, days - 120 - first[i]))
             ch = str(_pick(rng, channels, 1, (0.5, 0.3, 0.2))[0])
-            v.customer(i, d, ch, *sources[ch], ("support_response",), "neg", prefer[ch],
-                       journey_stage="service", csat=1 if ch == "ticket" and d % 3 == 0 else None)
+            v.customer(
+                i,
+                d,
+                ch,
+                *sources[ch],
+                ("support_response",),
+                "neg",
+                prefer[ch],
+                journey_stage="service",
+                csat=1 if ch == "ticket" and d % 3 == 0 else None,
+            )
             complaint[i] = d if complaint[i] < 0 else min(complaint[i], d)
     for _ in range(int(0.4 * n)):
         i = int(rng.integers(n))
@@ -289,14 +387,28 @@ def _b2c_voices(v: _Voices, cfg: DemoConfig) -> tuple[pd.DataFrame, np.ndarray]:
         pol = str(_pick(rng, ("neg", "pos", "mixed"), 1, (0.62, 0.25, 0.13))[0])
         score = {"neg": int(rng.integers(1, 3)), "mixed": 3, "pos": int(rng.integers(4, 6))}[pol]
         csat = score if ch == "ticket" and rng.random() < 0.35 else None
-        v.customer(i, d, ch, *sources[ch], texts.SERVICE_TOPICS, pol, prefer[ch],
-                   journey_stage="service", csat=csat)
+        v.customer(
+            i,
+            d,
+            ch,
+            *sources[ch],
+            texts.SERVICE_TOPICS,
+            pol,
+            prefer[ch],
+            journey_stage="service",
+            csat=csat,
+        )
     surveys = pd.DataFrame({"who": who, "day": day, "nps": nps})
     return surveys, complaint
 
 
-def _orders(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
-            cust: pd.DataFrame, surveys: pd.DataFrame) -> pd.DataFrame:
+def _orders(
+    rng: np.random.Generator,
+    cfg: DemoConfig,
+    origin: np.datetime64,
+    cust: pd.DataFrame,
+    surveys: pd.DataFrame,
+) -> pd.DataFrame:
     """B2C orders as a Poisson process whose rate changes after each survey answer."""
     n, days = len(cust), cfg.days
     seg, first = cust["segment"].to_numpy(), cust["_first"].to_numpy()
@@ -304,8 +416,9 @@ def _orders(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
     cls = np.select([surveys["nps"] <= 6, surveys["nps"] >= 9], [0, 2], 1)
     factor = np.asarray(_AFTER_SURVEY)[cls]
     groups: dict[int, tuple[list[int], list[float]]] = {}
-    for w, d, f in sorted(zip(surveys["who"].tolist(), surveys["day"].tolist(), factor.tolist(),
-                              strict=True)):
+    for w, d, f in sorted(
+        zip(surveys["who"].tolist(), surveys["day"].tolist(), factor.tolist(), strict=True)
+    ):
         groups.setdefault(w, ([], [1.0]))[0].append(d)
         groups[w][1].append(f)
     who_l, day_l = [], []
@@ -325,13 +438,23 @@ def _orders(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
     disc = np.where(rng.random(m) < 0.3, rng.uniform(0.8, 0.95, m), 1.0)
     status = _pick(rng, ("completed", "refunded", "cancelled"), m, (0.93, 0.04, 0.03))
     status[(day >= days - 4) & (status == "completed")] = "shipped"
-    return pd.DataFrame({
-        "customer_id": cust["customer_id"].to_numpy()[who], "account_id": None,
-        "ordered_at": _at(rng, origin, day), "amount": np.round(price * qty * disc, 2),
-        "currency": "CNY", "status": status,
-        "channel": _pick(rng, ("app", "web", "store", "mini_program"), m, (.45, .25, .15, .15)),
-        "product": [texts.PRODUCTS[p][0] for p in prod], "quantity": qty, "_who": who, "_day": day,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": cust["customer_id"].to_numpy()[who],
+            "account_id": None,
+            "ordered_at": _at(rng, origin, day),
+            "amount": np.round(price * qty * disc, 2),
+            "currency": "CNY",
+            "status": status,
+            "channel": _pick(
+                rng, ("app", "web", "store", "mini_program"), m, (0.45, 0.25, 0.15, 0.15)
+            ),
+            "product": [texts.PRODUCTS[p][0] for p in prod],
+            "quantity": qty,
+            "_who": who,
+            "_day": day,
+        }
+    )
 
 
 def _public_voices(v: _Voices, cfg: DemoConfig, orders: pd.DataFrame) -> None:
@@ -343,10 +466,19 @@ def _public_voices(v: _Voices, cfg: DemoConfig, orders: pd.DataFrame) -> None:
         i, rating = o_who[j], int(_pick(rng, (1, 2, 3, 4, 5), 1, (0.1, 0.07, 0.1, 0.23, 0.5))[0])
         src = str(_pick(rng, ("tmall", "jd", "app"), 1, (0.45, 0.35, 0.2))[0])
         d = min(days - 1, o_day[j] + int(rng.integers(2, 10)))
-        v.customer(i, d, "review", src, "R", texts.REVIEW_TOPICS,
-                   v.polarity(_score_class(rating, 2, 4)),
-                   ("member", "email") if src == "app" else ("phone", "member", "email"),
-                   rating=rating, product=o_prod[j], author=c["name"][i][0] + "**")
+        v.customer(
+            i,
+            d,
+            "review",
+            src,
+            "R",
+            texts.REVIEW_TOPICS,
+            v.polarity(_score_class(rating, 2, 4)),
+            ("member", "email") if src == "app" else ("phone", "member", "email"),
+            rating=rating,
+            product=o_prod[j],
+            author=c["name"][i][0] + "**",
+        )
     handles = [i for i in range(n) if c["handle"][i]]
     for _ in range(int(0.2 * n)):
         src = str(_pick(rng, ("weibo", "xiaohongshu", "douyin"), 1, (0.5, 0.3, 0.2))[0])
@@ -354,24 +486,52 @@ def _public_voices(v: _Voices, cfg: DemoConfig, orders: pd.DataFrame) -> None:
         if handles and rng.random() < 0.35:
             i = handles[int(rng.integers(len(handles)))]
             d = int(c["_first"][i] + rng.integers(0, days - c["_first"][i]))
-            v.customer(i, d, "social", src, "WB" if src == "weibo" else None,
-                       texts.CONSUMER_TOPICS, pol, ("handle",), author_handle=c["handle"][i])
+            v.customer(
+                i,
+                d,
+                "social",
+                src,
+                "WB" if src == "weibo" else None,
+                texts.CONSUMER_TOPICS,
+                pol,
+                ("handle",),
+                author_handle=c["handle"][i],
+            )
             v.rows[-1].pop("customer_id", None)
             continue
         lang = v.lang()
         topic, body = v.text(lang, pol, texts.CONSUMER_TOPICS, True)
-        who = {"author_handle": f"网友{int(rng.integers(10**4, 10**6))}"} if rng.random() < 0.7 \
+        who = (
+            {"author_handle": f"网友{int(rng.integers(10**4, 10**6))}"}
+            if rng.random() < 0.7
             else {"author": str(_pick(rng, ("匿名用户", "路人甲", "A visitor"), 1)[0])}
-        v.add(int(rng.integers(days)), "social", src, "WB" if src == "weibo" else None, text=body,
-              language=lang, touchpoint=texts.TOPIC_TOUCHPOINT[topic], journey_stage="aware",
-              **who)
+        )
+        v.add(
+            int(rng.integers(days)),
+            "social",
+            src,
+            "WB" if src == "weibo" else None,
+            text=body,
+            language=lang,
+            touchpoint=texts.TOPIC_TOUCHPOINT[topic],
+            journey_stage="aware",
+            **who,
+        )
     for _ in range(int(0.08 * n)):
         i = int(rng.integers(n))
         d = int(c["_first"][i] + rng.integers(0, days - c["_first"][i]))
         pol = str(_pick(rng, ("neg", "pos", "mixed"), 1, (0.4, 0.4, 0.2))[0])
-        row = v.customer(i, d, "forum", "community", "F", ("app_usability", "quality", "price",
-                                                            "returns"), pol, ("email",),
-                         author=c["name"][i] if rng.random() < 0.5 else f"青禾粉{i}")
+        row = v.customer(
+            i,
+            d,
+            "forum",
+            "community",
+            "F",
+            ("app_usability", "quality", "price", "returns"),
+            pol,
+            ("email",),
+            author=c["name"][i] if rng.random() < 0.5 else f"青禾粉{i}",
+        )
         if rng.random() < 0.65 or "author_email" not in row:
             row.pop("author_email", None)
             row.pop("customer_id", None)
@@ -385,8 +545,13 @@ def _at_opt(rng: np.random.Generator, origin: np.datetime64, days: Sequence[int 
     return stamps
 
 
-def _memberships(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
-                 cust: pd.DataFrame, complaint: np.ndarray) -> tuple[list[Row], np.ndarray]:
+def _memberships(
+    rng: np.random.Generator,
+    cfg: DemoConfig,
+    origin: np.datetime64,
+    cust: pd.DataFrame,
+    complaint: np.ndarray,
+) -> tuple[list[Row], np.ndarray]:
     """Members' plans; slow-support complainers cancel three times as often, after complaining."""
     days, rows = cfg.days, []
     signup, first, slow = (cust[k].to_numpy() for k in ("_signup", "_first", "_slow"))
@@ -414,8 +579,14 @@ def _memberships(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime6
     return rows, churn_day
 
 
-def _events(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
-            cust: pd.DataFrame, orders: pd.DataFrame, churn_day: np.ndarray) -> pd.DataFrame:
+def _events(
+    rng: np.random.Generator,
+    cfg: DemoConfig,
+    origin: np.datetime64,
+    cust: pd.DataFrame,
+    orders: pd.DataFrame,
+    churn_day: np.ndarray,
+) -> pd.DataFrame:
     """Browsing sessions (fewer after churn) plus the clicks leading up to a share of orders."""
     n = len(cust)
     first = cust["_first"].to_numpy()
@@ -427,46 +598,70 @@ def _events(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
     nb, np_ = len(b_who), len(buy)
     slug = {p[0]: k for k, p in enumerate(texts.PRODUCTS)}
     weights = [p[3] for p in texts.PRODUCTS]
-    s_len = np.concatenate((1 + np.minimum(rng.poisson(1.8, nb), 7),
-                            3 + (rng.random(np_) < 0.3)))
+    s_len = np.concatenate((1 + np.minimum(rng.poisson(1.8, nb), 7), 3 + (rng.random(np_) < 0.3)))
     gap = rng.integers(15, 180, nb + np_).astype("timedelta64[s]")
-    s_start = np.concatenate((_at(rng, origin, b_day), buy["ordered_at"].to_numpy(
-        dtype="datetime64[s]") - (s_len[nb:] - 1) * gap[nb:]))
+    s_start = np.concatenate(
+        (
+            _at(rng, origin, b_day),
+            buy["ordered_at"].to_numpy(dtype="datetime64[s]") - (s_len[nb:] - 1) * gap[nb:],
+        )
+    )
     s_buy = np.arange(nb + np_) >= nb
-    s_prod = np.concatenate((rng.choice(len(weights), nb, p=weights),
-                             [slug[p] for p in buy["product"]]))
+    s_prod = np.concatenate(
+        (rng.choice(len(weights), nb, p=weights), [slug[p] for p in buy["product"]])
+    )
     s_sid = [f"{x:012x}" for x in rng.integers(0, 2**48, nb + np_)]
     sess = np.repeat(np.arange(nb + np_), s_len)
     pos = np.arange(len(sess)) - np.repeat(np.cumsum(s_len) - s_len, s_len)
     back = np.minimum(s_len[sess] - 1 - pos, 3)
-    browse = _pick(rng, ("page_view", "search", "feature_use", "add_to_cart"), len(sess),
-                   (0.45, 0.2, 0.25, 0.1))
+    browse = _pick(
+        rng,
+        ("page_view", "search", "feature_use", "add_to_cart"),
+        len(sess),
+        (0.45, 0.2, 0.25, 0.1),
+    )
     opening = np.where(rng.random(len(sess)) < 0.4, "login", "home")
-    kind = np.where(s_buy[sess], np.array(["checkout", "add_to_cart", "page_view", "login"])[back],
-                    np.where(pos == 0, opening, browse))
+    kind = np.where(
+        s_buy[sess],
+        np.array(["checkout", "add_to_cart", "page_view", "login"])[back],
+        np.where(pos == 0, opening, browse),
+    )
     prod = np.where(s_buy[sess], s_prod[sess], rng.choice(len(weights), len(sess), p=weights))
     extra = rng.integers(0, 1000, len(sess))
     pages, products = [], []
     for k, p, x in zip(kind, prod, extra, strict=True):
         name, slug_ = texts.PRODUCTS[p][0], texts.PRODUCTS[p][1]
-        page = {"page_view": f"/products/{slug_}", "add_to_cart": "/cart", "checkout": "/checkout",
-                "login": "/login", "home": "/",
-                "search": f"/search?q={texts.SEARCH_TERMS[x % len(texts.SEARCH_TERMS)]}",
-                "feature_use": f"/app/{texts.APP_FEATURES[x % len(texts.APP_FEATURES)]}"}[k]
+        page = {
+            "page_view": f"/products/{slug_}",
+            "add_to_cart": "/cart",
+            "checkout": "/checkout",
+            "login": "/login",
+            "home": "/",
+            "search": f"/search?q={texts.SEARCH_TERMS[x % len(texts.SEARCH_TERMS)]}",
+            "feature_use": f"/app/{texts.APP_FEATURES[x % len(texts.APP_FEATURES)]}",
+        }[k]
         pages.append(page)
         products.append(name if k in ("page_view", "add_to_cart", "checkout") else None)
-    frame = pd.DataFrame({
-        "customer_id": cust["customer_id"].to_numpy()[np.concatenate((b_who, buy["_who"]))][sess],
-        "event_type": np.where(kind == "home", "page_view", kind),
-        "occurred_at": s_start[sess] + pos * gap[sess],
-        "session_id": np.asarray(s_sid, dtype=object)[sess], "page": pages, "product": products})
+    frame = pd.DataFrame(
+        {
+            "customer_id": cust["customer_id"].to_numpy()[np.concatenate((b_who, buy["_who"]))][
+                sess
+            ],
+            "event_type": np.where(kind == "home", "page_view", kind),
+            "occurred_at": s_start[sess] + pos * gap[sess],
+            "session_id": np.asarray(s_sid, dtype=object)[sess],
+            "page": pages,
+            "product": products,
+        }
+    )
     frame = frame.sort_values("occurred_at", kind="stable", ignore_index=True)
     frame.insert(0, "event_id", [f"E{i:08d}" for i in range(1, len(frame) + 1)])
     return frame
 
 
-def _b2b(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
-         v: _Voices) -> dict[str, pd.DataFrame]:
+def _b2b(
+    rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64, v: _Voices
+) -> dict[str, pd.DataFrame]:
     """Accounts, their contacts, projects, milestones, contracts, orders and survey answers."""
     n, days = cfg.n_accounts, cfg.days
     combos = [(w, k) for k in range(len(texts.INDUSTRIES)) for w in range(len(texts.COMPANY_WORDS))]
@@ -486,22 +681,36 @@ def _b2b(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
         w, k = combos[perm[a % len(combos)]]
         (wz, wp), (sfx, industry, dw) = texts.COMPANY_WORDS[w], texts.INDUSTRIES[k]
         domain = f"{wp}-{dw}{rep or ''}.com"
-        acc.append({"account_id": aid, "name": f"{texts.CITIES[city[a]][0]}{wz}{sfx}有限公司"
-                    + (f"（{rep + 1}）" if rep else ""), "industry": industry,
-                    "region": texts.CITIES[city[a]][1],
-                    "segment": {"strategic": "enterprise", "key": "mid_market"}.get(tier[a], "smb"),
-                    "tier": tier[a], "owner": texts.ACCOUNT_MANAGERS[a % 6],
-                    "annual_value": value[a], "_opened": anniv[a] - 365 * int(rng.integers(1, 5))})
+        acc.append(
+            {
+                "account_id": aid,
+                "name": f"{texts.CITIES[city[a]][0]}{wz}{sfx}有限公司"
+                + (f"（{rep + 1}）" if rep else ""),
+                "industry": industry,
+                "region": texts.CITIES[city[a]][1],
+                "segment": {"strategic": "enterprise", "key": "mid_market"}.get(tier[a], "smb"),
+                "tier": tier[a],
+                "owner": texts.ACCOUNT_MANAGERS[a % 6],
+                "annual_value": value[a],
+                "_opened": anniv[a] - 365 * int(rng.integers(1, 5)),
+            }
+        )
         people = []
         roles = ["decision_maker", "user", *_pick(rng, _ROLES, int(rng.integers(1, 7)), _ROLE_P)]
         for role in roles:
             sz, sp = texts.SURNAMES[int(rng.integers(len(texts.SURNAMES)))]
             gz, gp = (texts.GIVEN_FEMALE, texts.GIVEN_MALE)[int(rng.integers(2))][
-                int(rng.integers(16))]
-            person = {"contact_id": f"K{len(con) + 1:05d}", "account_id": aid, "name": sz + gz,
-                      "email": _unique(f"{gp}.{sp}", seen, len(con), f"@{domain}"),
-                      "phone": _fmt_phone(rng, _phone_digits(rng, seen), (0, 1, 4)),
-                      "role": role, "title": str(_pick(rng, texts.TITLES[role], 1)[0])}
+                int(rng.integers(16))
+            ]
+            person = {
+                "contact_id": f"K{len(con) + 1:05d}",
+                "account_id": aid,
+                "name": sz + gz,
+                "email": _unique(f"{gp}.{sp}", seen, len(con), f"@{domain}"),
+                "phone": _fmt_phone(rng, _phone_digits(rng, seen), (0, 1, 4)),
+                "role": role,
+                "title": str(_pick(rng, texts.TITLES[role], 1)[0]),
+            }
             con.append(person)
             people.append(person)
 
@@ -510,10 +719,22 @@ def _b2b(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
             nps = int(np.clip(np.rint(7.6 + 1.5 * health[a] - sour + rng.normal(0, 1.3)), 0, 10))
             lang = "en" if rng.random() < 0.15 else "zh"
             _, body = v.text(lang, v.polarity(_score_class(nps, 6, 9)), texts.B2B_TOPICS, True)
-            v.add(d, "survey", "wjx", "S", account_id=p["account_id"], contact_id=p["contact_id"],
-                  author=p["name"], author_email=p["email"], nps=nps, language=lang,
-                  csat=int(np.clip(round(nps / 2), 1, 5)) if rng.random() < 0.6 else None,
-                  text=body if rng.random() < 0.8 else None, touchpoint=touch, journey_stage=stage)
+            v.add(
+                d,
+                "survey",
+                "wjx",
+                "S",
+                account_id=p["account_id"],
+                contact_id=p["contact_id"],
+                author=p["name"],
+                author_email=p["email"],
+                nps=nps,
+                language=lang,
+                csat=int(np.clip(round(nps / 2), 1, 5)) if rng.random() < 0.6 else None,
+                text=body if rng.random() < 0.8 else None,
+                touchpoint=touch,
+                journey_stage=stage,
+            )
 
         stop = anniv[a] if churn[a] else days
         for _ in range(int(rng.integers(1, 4))):
@@ -522,55 +743,121 @@ def _b2b(rng: np.random.Generator, cfg: DemoConfig, origin: np.datetime64,
             gaps = rng.integers(15, 60, len(names))
             gaps[0] = 0
             due = s + np.cumsum(gaps)
-            done = due + rng.integers(-3, 8, len(names)) + (health[a] < -0.5) * rng.integers(
-                0, 25, len(names))
+            done = (
+                due
+                + rng.integers(-3, 8, len(names))
+                + (health[a] < -0.5) * rng.integers(0, 25, len(names))
+            )
             states = []
             for name, du, dn in zip(names, due, done, strict=True):
-                state = ("done" if dn < stop else "cancelled" if churn[a]
-                         else "delayed" if du < days else "planned")
+                state = (
+                    "done"
+                    if dn < stop
+                    else "cancelled"
+                    if churn[a]
+                    else "delayed"
+                    if du < days
+                    else "planned"
+                )
                 states.append(state)
-                mile.append({"milestone_id": f"MS{len(mile) + 1:05d}", "project_id": pid,
-                             "name": name, "due_date": _iso(origin, du),
-                             "_done": int(dn) if state == "done" else None, "status": state})
+                mile.append(
+                    {
+                        "milestone_id": f"MS{len(mile) + 1:05d}",
+                        "project_id": pid,
+                        "name": name,
+                        "due_date": _iso(origin, du),
+                        "_done": int(dn) if state == "done" else None,
+                        "status": state,
+                    }
+                )
                 if state == "done" and dn >= 0 and dn + 7 < stop:
                     for q in rng.choice(len(people), int(rng.integers(1, 3)), replace=False):
-                        survey(people[int(q)], int(dn + rng.integers(1, 8)), "implementation",
-                               "buy" if name.startswith("签约") else "use")
-            status = ("cancelled" if "cancelled" in states else "completed"
-                      if all(x == "done" for x in states) else "in_progress" if "done" in states
-                      else "planned")
+                        survey(
+                            people[int(q)],
+                            int(dn + rng.integers(1, 8)),
+                            "implementation",
+                            "buy" if name.startswith("签约") else "use",
+                        )
+            status = (
+                "cancelled"
+                if "cancelled" in states
+                else "completed"
+                if all(x == "done" for x in states)
+                else "in_progress"
+                if "done" in states
+                else "planned"
+            )
             kind = texts.PROJECT_KINDS[int(rng.integers(len(texts.PROJECT_KINDS)))]
-            proj.append({"project_id": pid, "account_id": aid, "name": wz + kind,
-                         "status": status, "start_date": _iso(origin, s),
-                         "end_date": _iso(origin, due[-1])})
+            proj.append(
+                {
+                    "project_id": pid,
+                    "account_id": aid,
+                    "name": wz + kind,
+                    "status": status,
+                    "start_date": _iso(origin, s),
+                    "end_date": _iso(origin, due[-1]),
+                }
+            )
         for p in people:
             if p["role"] in ("decision_maker", "purchaser"):
                 day = max(0, int(anniv[a] - rng.integers(20, 90)))
                 survey(p, day, "account_management", "renew")
-        plan = {"strategic": "enterprise_premium", "key": "enterprise_pro"}.get(tier[a],
-                                                                                 "enterprise_standard")
+        plan = {"strategic": "enterprise_premium", "key": "enterprise_pro"}.get(
+            tier[a], "enterprise_standard"
+        )
         base = {"account_id": aid, "plan": plan, "amount": value[a]}
         s0 = int(anniv[a] - 365)
-        subs.append({**base, "subscription_id": f"CT{a + 1:04d}-1", "_s": s0, "_e": int(anniv[a]),
-                     "renewed": not churn[a], "status": "churned" if churn[a] else "renewed"})
+        subs.append(
+            {
+                **base,
+                "subscription_id": f"CT{a + 1:04d}-1",
+                "_s": s0,
+                "_e": int(anniv[a]),
+                "renewed": not churn[a],
+                "status": "churned" if churn[a] else "renewed",
+            }
+        )
         if not churn[a]:
-            subs.append({**base, "subscription_id": f"CT{a + 1:04d}-2", "_s": int(anniv[a]),
-                         "_e": None, "renewed": None, "status": "active",
-                         "amount": round(value[a] * rng.uniform(1.0, 1.15), -3)})
+            subs.append(
+                {
+                    **base,
+                    "subscription_id": f"CT{a + 1:04d}-2",
+                    "_s": int(anniv[a]),
+                    "_e": None,
+                    "renewed": None,
+                    "status": "active",
+                    "amount": round(value[a] * rng.uniform(1.0, 1.15), -3),
+                }
+            )
         for _ in range(1 + int(rng.poisson(4))):
             product, price = texts.B2B_PRODUCTS[int(rng.integers(len(texts.B2B_PRODUCTS)))]
             qty = int(rng.integers(1, 40)) if price < 5000 else int(rng.integers(1, 3))
-            orders.append({"account_id": aid, "_d": int(rng.integers(0, stop)), "product": product,
-                           "quantity": qty, "amount": price * qty, "currency": "CNY",
-                           "status": "completed", "channel": "direct_sales"})
+            orders.append(
+                {
+                    "account_id": aid,
+                    "_d": int(rng.integers(0, stop)),
+                    "product": product,
+                    "quantity": qty,
+                    "amount": price * qty,
+                    "currency": "CNY",
+                    "status": "completed",
+                    "channel": "direct_sales",
+                }
+            )
     accounts = pd.DataFrame(acc)
     accounts["opened_at"] = _at(rng, origin, accounts.pop("_opened"))
     milestones = pd.DataFrame(mile)
     milestones["completed_at"] = _at_opt(rng, origin, milestones.pop("_done").tolist())
     b2b_orders = pd.DataFrame(orders)
     b2b_orders["ordered_at"] = _at(rng, origin, b2b_orders.pop("_d"))
-    return {"accounts": accounts, "contacts": pd.DataFrame(con), "projects": pd.DataFrame(proj),
-            "milestones": milestones, "orders": b2b_orders, "subscriptions": pd.DataFrame(subs)}
+    return {
+        "accounts": accounts,
+        "contacts": pd.DataFrame(con),
+        "projects": pd.DataFrame(proj),
+        "milestones": milestones,
+        "orders": b2b_orders,
+        "subscriptions": pd.DataFrame(subs),
+    }
 
 
 def _spike(v: _Voices, cfg: DemoConfig) -> int:
@@ -591,16 +878,43 @@ def _spike(v: _Voices, cfg: DemoConfig) -> int:
         if ch == "social":
             lang = v.lang()
             _, body = v.text(lang, "neg", ("delivery_speed",), False)
-            v.add(d, "social", "weibo", "WB", text=body, language=lang, touchpoint="delivery",
-                  journey_stage="buy", author_handle=f"网友{int(rng.integers(10**4, 10**6))}")
+            v.add(
+                d,
+                "social",
+                "weibo",
+                "WB",
+                text=body,
+                language=lang,
+                touchpoint="delivery",
+                journey_stage="buy",
+                author_handle=f"网友{int(rng.integers(10**4, 10**6))}",
+            )
         elif ch == "review":
-            v.customer(i, d, "review", "tmall", "R", ("delivery_speed",), "neg",
-                       ("phone", "member", "email"), rating=int(rng.integers(1, 3)),
-                       author=c["name"][i][0] + "**",
-                       product=texts.PRODUCTS[int(rng.integers(len(texts.PRODUCTS)))][0])
+            v.customer(
+                i,
+                d,
+                "review",
+                "tmall",
+                "R",
+                ("delivery_speed",),
+                "neg",
+                ("phone", "member", "email"),
+                rating=int(rng.integers(1, 3)),
+                author=c["name"][i][0] + "**",
+                product=texts.PRODUCTS[int(rng.integers(len(texts.PRODUCTS)))][0],
+            )
         else:
-            v.customer(i, d, "ticket", "zendesk", "T", ("delivery_speed",), "neg",
-                       ("email", "phone"), journey_stage="service")
+            v.customer(
+                i,
+                d,
+                "ticket",
+                "zendesk",
+                "T",
+                ("delivery_speed",),
+                "neg",
+                ("email", "phone"),
+                journey_stage="service",
+            )
     return extra
 
 
@@ -650,8 +964,14 @@ def generate_company(config: DemoConfig = DemoConfig()) -> dict[str, pd.DataFram
     fb = fb.reindex(columns=[*FEEDBACK_COLUMNS, "_id"])
     for col in ("nps", "csat", "ces", "rating"):
         fb[col] = fb[col].astype("Int64")
-    tables = {"customers": cust, **b2b, "orders": orders, "events": events,
-              "subscriptions": subs, "feedback": fb}
+    tables = {
+        "customers": cust,
+        **b2b,
+        "orders": orders,
+        "events": events,
+        "subscriptions": subs,
+        "feedback": fb,
+    }
     return {kind: _finish(kind, tables[kind]) for kind in KINDS}
 
 
@@ -664,9 +984,13 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out.astype(object).where(out.notna(), None)
 
 
-_FILES = {"feedback": ("feedback.csv", "utf-8"), "customers": ("customers.csv", "utf-8-sig"),
-          "orders": ("orders.csv", "gb18030"), "events": ("events.jsonl", "utf-8"),
-          "accounts": ("accounts.xlsx", "")}
+_FILES = {
+    "feedback": ("feedback.csv", "utf-8"),
+    "customers": ("customers.csv", "utf-8-sig"),
+    "orders": ("orders.csv", "gb18030"),
+    "events": ("events.jsonl", "utf-8"),
+    "accounts": ("accounts.xlsx", ""),
+}
 
 
 def write_files(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, Path]:

@@ -23,8 +23,9 @@ import yaml
 
 from cxloop.customers.identity import normalise_email, normalise_identity, normalise_phone
 from cxloop.errors import Invalid, Problem
-from cxloop.ingest.fields import FALSE_WORDS, TRUE_WORDS, FieldSpec, KindSpec
+from cxloop.ingest.fields import FALSE_WORDS, KINDS, TRUE_WORDS, FieldSpec, KindSpec
 from cxloop.ingest.readers import ROW_COLUMN, BrokenRecord
+from cxloop.privacy.masking import PII_FIELDS
 
 ATTRIBUTES = "attributes"
 ROW_HASH = "row_hash"
@@ -87,6 +88,22 @@ def normalise_header(name: str) -> str:
     name = unicodedata.normalize("NFKC", name).strip().lower()
     name = re.sub(r"^\d+[、.．)\s]+", "", name)  # 问卷星 "3、题目", Formbricks "3. headline"
     return re.sub(r"[\s\-./:()（）]+", "_", name).strip("_")
+
+
+def is_pii_header(kind: str, header: str) -> bool:
+    """Whether a source column of ``kind`` (by field name or known alias) holds personal data."""
+    return normalise_header(header) in _PII_HEADERS.get(kind, frozenset())
+
+
+_PII_HEADERS = {
+    kind: frozenset(
+        normalise_header(name)
+        for f in spec.fields
+        if f.name in PII_FIELDS.get(kind, frozenset())
+        for name in (f.name, *f.aliases)
+    )
+    for kind, spec in KINDS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -161,7 +178,7 @@ def plan_columns(headers: list[str], spec: KindSpec, mapping: UserMapping) -> Co
     if problems:
         raise Invalid(problems)
     extras = [h for h in headers if h != ROW_COLUMN and h not in taken]
-    return ColumnPlan(chosen, extras, dict(mapping.defaults))
+    return ColumnPlan(chosen, extras, {k: clean_text(v) for k, v in mapping.defaults.items()})
 
 
 @dataclass(frozen=True)
@@ -365,6 +382,7 @@ def validate_chunk(
     check = _Checker(index)
     encoding = ctx.encoding or "utf-8"
     source_columns = [c for c in frame.columns if c != ROW_COLUMN]
+    usable = frame  # the same cells with undecodable text blanked, so converters never see it
     for column in source_columns:
         series = frame[column]
         if not _BAD_TEXT.search("\x1e".join(v for v in series.tolist() if isinstance(v, str))):
@@ -375,11 +393,14 @@ def validate_chunk(
         for idx in mask.index[mask.to_numpy(dtype=bool)]:
             shown = clean_text(series[idx], encoding)
             check.problems.setdefault(idx, []).append(Problem(target, shown, reason))
+        if usable is frame:
+            usable = frame.copy()
+        usable[column] = series.where(~mask.astype(bool), "")
     converted: dict[str, pd.Series] = {}
     for spec_field in spec.fields:
         source = plan.fields.get(spec_field.name)
         if source is not None:
-            values = _blank_to_na(frame[source])
+            values = _blank_to_na(usable[source])
             default = plan.defaults.get(spec_field.name)
             if default:
                 values = values.where(values.notna(), default)

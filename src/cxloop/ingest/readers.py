@@ -327,6 +327,8 @@ def _read_parquet(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
 
 def read_records(records: list[dict[str, Any]]) -> Iterator[RawChunk]:
     """API batches go through the same path as files: one chunk, rows numbered from 1."""
+    if not records:
+        return
     columns: dict[str, None] = {}
     for record in records:
         columns.update(dict.fromkeys(str(k) for k in record))

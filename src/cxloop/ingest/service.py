@@ -7,13 +7,15 @@ them unchanged — the end state is exactly that of one clean import.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Table, func, insert, select, tuple_, update
+from sqlalchemy import Date, Table, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cxloop.behaviour import service as behaviour_service
@@ -27,7 +29,8 @@ from cxloop.feedback import service as feedback_service
 from cxloop.ingest import mapping, readers
 from cxloop.ingest.fields import KindSpec, get_kind
 from cxloop.ingest.models import ImportRun, QuarantinedRow
-from cxloop.ingest.schemas import ImportSummary, ProblemRead, RejectedRow
+from cxloop.ingest.schemas import ImportSummary, ProblemRead, QuarantinedRowRead, RejectedRow
+from cxloop.privacy.masking import PII_FIELDS, mask_record, mask_value
 
 Progress = Callable[[int], None]
 TABLES: dict[str, Table] = {
@@ -372,6 +375,41 @@ def list_quarantine(
     return list(session.scalars(statement))
 
 
+def quarantine_page(
+    *,
+    session: Session,
+    kind: str | None = None,
+    run_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    reveal_pii: bool = False,
+) -> list[QuarantinedRowRead]:
+    """Rejected rows as shown to a user; personal data masked unless ``reveal_pii``."""
+    rows = [
+        QuarantinedRowRead.model_validate(r)
+        for r in list_quarantine(
+            session=session, kind=kind, run_id=run_id, limit=limit, offset=offset
+        )
+    ]
+    if reveal_pii:
+        return rows
+    for row in rows:
+        personal = PII_FIELDS.get(row.kind, frozenset())
+        row.raw = {
+            k: mask_value("value", v) if mapping.is_pii_header(row.kind, k) else v
+            for k, v in row.raw.items()
+        }
+        row.problems = [
+            {**p, "value": mask_value(p["field"], p.get("value"))}
+            if p.get("field") in personal
+            else p
+            for p in row.problems
+        ]
+        if row.field in personal:
+            row.value = mask_value(row.field, row.value)
+    return rows
+
+
 def list_runs(*, session: Session, limit: int = 50) -> list[ImportRun]:
     return list(session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)))
 
@@ -410,13 +448,19 @@ def browse(
     session: Session,
     kind: str,
     filters: dict[str, str],
-    since: Any = None,
-    until: Any = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     linked: bool | None = None,
     limit: int = 50,
     offset: int = 0,
+    timezone: str = "UTC",
+    reveal_pii: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of stored rows of ``kind`` in key order, with the total that match the filters."""
+    """A page of stored rows of ``kind`` in key order, with the total that match the filters;
+    personal fields masked unless ``reveal_pii``.
+
+    ``since``/``until`` without an offset are read in ``timezone``, like imported timestamps.
+    """
     spec = get_kind(kind)
     if spec.kind == "identities":
         table = customers_service.IDENTITIES
@@ -431,13 +475,15 @@ def browse(
             raise Invalid(f"is not a filter of {kind}; use one of {', '.join(usable)}", name, value)
         conditions.append(table.c[name] == value)
     time_column = TIME_COLUMNS.get(spec.kind)
-    for bound, value in (("since", since), ("until", until)):
-        if value is None:
+    for bound, moment in (("since", since), ("until", until)):
+        if moment is None:
             continue
         if time_column is None:
-            raise Invalid(f"{kind} have no time column to filter on", bound, str(value))
+            raise Invalid(f"{kind} have no time column to filter on", bound, str(moment))
         column = table.c[time_column]
-        conditions.append(column >= value if bound == "since" else column < value)
+        stored = _store_time(bound, moment, timezone)
+        limit_value = stored.date() if isinstance(column.type, Date) else stored
+        conditions.append(column >= limit_value if bound == "since" else column < limit_value)
     if linked is not None:
         if "link_method" not in table.c:
             raise Invalid(f"only feedback can be filtered on links, not {kind}", "linked", linked)
@@ -450,11 +496,27 @@ def browse(
     rows = session.execute(
         select(table).where(*conditions).order_by(order).limit(limit).offset(offset)
     ).mappings()
-    hidden = {"row_hash", "import_run_id"}
-    return [{k: v for k, v in row.items() if k not in hidden} for row in rows], int(total)
+    return [_shown(spec.kind, row, reveal_pii) for row in rows], int(total)
 
 
-def get_record(*, session: Session, kind: str, key: str) -> dict[str, Any]:
+def _shown(kind: str, row: Any, reveal_pii: bool) -> dict[str, Any]:
+    record = {k: v for k, v in row.items() if k not in ("row_hash", "import_run_id")}
+    return record if reveal_pii else mask_record(kind, record)
+
+
+def _store_time(name: str, value: dt.datetime, timezone: str) -> dt.datetime:
+    """A bound as the naive UTC the store keeps; out of range after conversion is an error."""
+    try:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(timezone))
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise Invalid("is out of range once converted to UTC", name, value.isoformat()) from None
+
+
+def get_record(
+    *, session: Session, kind: str, key: str, reveal_pii: bool = False
+) -> dict[str, Any]:
     spec = get_kind(kind)
     if spec.kind == "identities":
         raise NotFound("identities are listed, not fetched one by one")
@@ -462,7 +524,7 @@ def get_record(*, session: Session, kind: str, key: str) -> dict[str, Any]:
     row = session.execute(select(table).where(table.c[spec.key] == key)).mappings().first()
     if row is None:
         raise NotFound(f"no {kind} row with {spec.key} {key!r}")
-    return {k: v for k, v in row.items() if k not in {"row_hash", "import_run_id"}}
+    return _shown(spec.kind, row, reveal_pii)
 
 
 def store_counts(*, session: Session) -> dict[str, Any]:

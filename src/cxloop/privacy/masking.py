@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-PII_COLUMNS = frozenset(
-    {
-        "name",
-        "email",
-        "phone",
-        "author",
-        "author_email",
-        "author_phone",
-        "author_handle",
-        "birth_date",
-        "handle",
-        "value",
-    }
-)
+PII_FIELDS: dict[str, frozenset[str]] = {
+    "customers": frozenset({"name", "email", "phone", "member_id", "handle", "birth_date"}),
+    "contacts": frozenset({"name", "email", "phone"}),
+    "feedback": frozenset(
+        {"author", "author_email", "author_phone", "author_member_id", "author_handle"}
+    ),
+    "identities": frozenset({"value"}),
+}
+"""Personal data per kind: a company's or a project's ``name`` is not, a customer's is."""
 
 
 def mask_value(column: str, value: Any) -> Any:
@@ -35,5 +30,7 @@ def mask_value(column: str, value: Any) -> Any:
     return text[:1] + "**"
 
 
-def mask_record(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: mask_value(k, v) if k in PII_COLUMNS else v for k, v in record.items()}
+def mask_record(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its kind's personal fields masked."""
+    fields = PII_FIELDS.get(kind, frozenset())
+    return {k: mask_value(k, v) if k in fields else v for k, v in record.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,9 +30,24 @@ STATUS = {
     UnreadableFile: 400,
 }
 
+SECRET_FIELDS = frozenset({"password", "token"})
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(value: Any) -> Any:
+    """Lone surrogates (valid in a JSON escape, ``"\\ud800"``, but not UTF-8) become U+FFFD:
+    echoing the bad value back must not make the error response itself fail with a 500."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    return value
+
 
 def _body(problems: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"detail": jsonable_encoder(problems)}
+    return {"detail": _printable(jsonable_encoder(problems))}
 
 
 def _problems(exc: CxloopError) -> list[dict[str, Any]]:
@@ -53,6 +69,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ()) if part != "body"]
         value = error.get("input")
+        if location and location[-1] in SECRET_FIELDS:
+            value = None  # a rejected password is still somebody's password: never echo it
         problems.append(
             {
                 "field": ".".join(location) or "body",

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from cxloop.ingest import service as ingest_service
 from cxloop.ingest.fields import KINDS
 from cxloop.ingest.schemas import ImportRunRead, ImportSummary, QuarantinedRowRead
+from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import Importer, QuarantineReader, Reader, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 Kind = StrEnum("Kind", {name: name for name in KINDS})  # type: ignore[misc]
 
 
+# Constrained strings are checked to be real Unicode: a lone surrogate (``"\\ud800"``) in a
+# default would otherwise reach the database driver and fail there with a 500.
+DefaultName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+DefaultValue = Annotated[str, StringConstraints(max_length=10_000)]
+
+
 class ImportBatch(BaseModel):
     """Rows of one kind, named by cxloop field (or any header a file could have)."""
 
     rows: list[dict[str, Any]] = Field(max_length=10_000, description="At most 10,000 rows.")
-    defaults: dict[str, str] = Field(
+    defaults: dict[DefaultName, DefaultValue] = Field(
         default_factory=dict, description="Values for fields missing from every row."
     )
 
@@ -69,21 +76,21 @@ def list_imports(
 @router.get("/quarantine", response_model=list[QuarantinedRowRead])
 def list_quarantine(
     session: SessionDep,
-    _: QuarantineReader,
+    user: QuarantineReader,
     kind: Kind | None = None,
     run_id: int | None = Query(None, ge=1, le=2**62),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=2**62),
 ) -> list[QuarantinedRowRead]:
-    """Rejected rows with the field, the value and the reason."""
-    rows = ingest_service.list_quarantine(
+    """Rejected rows with the field, the value and the reason (PII masked for analysts)."""
+    return ingest_service.quarantine_page(
         session=session,
         kind=kind.value if kind else None,
         run_id=run_id,
         limit=limit,
         offset=offset,
+        reveal_pii=allows(user.role, Permission.read_pii),
     )
-    return [QuarantinedRowRead.model_validate(r) for r in rows]
 
 
 @router.post("/{kind}", response_model=ImportSummary)

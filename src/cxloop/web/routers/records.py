@@ -6,19 +6,49 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from cxloop.ingest import service as ingest_service
-from cxloop.privacy.masking import mask_record
 from cxloop.privacy.roles import Permission, allows
-from cxloop.web.deps import Reader, SessionDep
+from cxloop.web.deps import Reader, SessionDep, SettingsDep
 from cxloop.web.routers.imports import Kind
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
-# One ``Query`` object must not be shared as the default of several parameters: FastAPI then
-# registers only the first of them and silently drops the rest (every filter but customer_id
-# was ignored). ``Annotated`` gives each parameter its own copy.
-Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+FilterValue = Annotated[str | None, Field(min_length=1, max_length=200)]
+
+
+class RecordQuery(BaseModel):
+    """Paging, a time window on the kind's time column, and exact-value filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=2**62)
+    since: dt.datetime | None = Field(None, description="Inclusive; no offset = CXLOOP_TIMEZONE.")
+    until: dt.datetime | None = Field(None, description="Exclusive; no offset = CXLOOP_TIMEZONE.")
+    linked: bool | None = Field(None, description="Feedback linked to a customer or contact.")
+    customer_id: FilterValue = None
+    account_id: FilterValue = None
+    contact_id: FilterValue = None
+    project_id: FilterValue = None
+    channel: FilterValue = None
+    source: FilterValue = None
+    segment: FilterValue = None
+    region: FilterValue = None
+    role: FilterValue = None
+    event_type: FilterValue = None
+    plan: FilterValue = None
+    status: FilterValue = None
+    touchpoint: FilterValue = None
+    journey_stage: FilterValue = None
+    link_method: FilterValue = None
+
+    def filters(self) -> dict[str, str]:
+        return {
+            name: value
+            for name in ingest_service.FILTERS
+            if (value := getattr(self, name)) is not None
+        }
 
 
 class Page(BaseModel):
@@ -31,67 +61,29 @@ class Page(BaseModel):
 @router.get("/{kind}", response_model=Page)
 def list_records(
     kind: Kind,
+    query: Annotated[RecordQuery, Query()],
     session: SessionDep,
+    settings: SettingsDep,
     user: Reader,
-    limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=2**62),
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    linked: bool | None = None,
-    customer_id: Text = None,
-    account_id: Text = None,
-    contact_id: Text = None,
-    project_id: Text = None,
-    channel: Text = None,
-    source: Text = None,
-    segment: Text = None,
-    region: Text = None,
-    role: Text = None,
-    event_type: Text = None,
-    plan: Text = None,
-    status: Text = None,
-    touchpoint: Text = None,
-    journey_stage: Text = None,
-    link_method: Text = None,
 ) -> Page:
     """A page of stored rows (ordered by key), filtered by exact values and a time window."""
-    filters = {
-        k: v
-        for k, v in {
-            "customer_id": customer_id,
-            "account_id": account_id,
-            "contact_id": contact_id,
-            "project_id": project_id,
-            "channel": channel,
-            "source": source,
-            "segment": segment,
-            "region": region,
-            "role": role,
-            "event_type": event_type,
-            "plan": plan,
-            "status": status,
-            "touchpoint": touchpoint,
-            "journey_stage": journey_stage,
-            "link_method": link_method,
-        }.items()
-        if v is not None
-    }
     items, total = ingest_service.browse(
         session=session,
         kind=kind.value,
-        filters=filters,
-        since=since,
-        until=until,
-        linked=linked,
-        limit=limit,
-        offset=offset,
+        filters=query.filters(),
+        since=query.since,
+        until=query.until,
+        linked=query.linked,
+        limit=query.limit,
+        offset=query.offset,
+        timezone=settings.timezone,
+        reveal_pii=allows(user.role, Permission.read_pii),
     )
-    if not allows(user.role, Permission.read_pii):
-        items = [mask_record(item) for item in items]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 @router.get("/{kind}/{key}", response_model=dict[str, Any])
 def get_record(kind: Kind, key: str, session: SessionDep, user: Reader) -> dict[str, Any]:
-    record = ingest_service.get_record(session=session, kind=kind.value, key=key)
-    return record if allows(user.role, Permission.read_pii) else mask_record(record)
+    """One stored row by its key (``feedback`` keys are ``source:id`` or ``#hash``)."""
+    reveal = allows(user.role, Permission.read_pii)
+    return ingest_service.get_record(session=session, kind=kind.value, key=key, reveal_pii=reveal)
