@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from cxloop import __version__
 from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.web import errors
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="cxloop",
-        version=__version__,
+        version=version("cxloop"),
         description="Customer experience and voice of customer: say × do, closed loop.",
     )
     engine = make_engine(settings)
