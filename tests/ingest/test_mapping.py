@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -146,7 +147,7 @@ def test_good_values_are_converted() -> None:
     assert record["author_email"] == "li.na@example.com"
     assert record["author_phone"] == "+8613800138000"
     assert record["author_handle"] == "weibouser"
-    assert record["attributes"] == {"color": "blue"}
+    assert json.loads(record["attributes"]) == {"color": "blue"}
 
 
 def test_offsets_in_timestamps_are_honoured() -> None:

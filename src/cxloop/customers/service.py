@@ -17,6 +17,7 @@ from cxloop.customers.models import (
     Milestone,
     Project,
 )
+from cxloop.db.bulk import select_in
 
 TABLES: dict[str, Table] = {
     "customers": Customer.__table__,  # type: ignore[dict-item]
@@ -52,19 +53,28 @@ def lookup_identities(
     *, session: Session, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str | None, str | None]]:
     """Owners of the given (kind, value) pairs: ``{(kind, value): (customer_id, contact_id)}``."""
-    wanted = sorted(set(pairs))
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in pairs:
+        by_kind.setdefault(kind, set()).add(value)
     found: dict[tuple[str, str], tuple[str | None, str | None]] = {}
-    table = IDENTITIES
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        part = wanted[start : start + LOOKUP_CHUNK]
-        rows = session.execute(
-            select(table.c.kind, table.c.value, table.c.customer_id, table.c.contact_id).where(
-                tuple_(table.c.kind, table.c.value).in_(part)
-            )
+    connection = session.connection()
+    for kind, values in by_kind.items():
+        rows = select_in(
+            connection,
+            IDENTITIES,
+            ["value", "customer_id", "contact_id"],
+            "value",
+            sorted(values),
+            where={"kind": kind},
         )
-        for kind, value, customer_id, contact_id in rows:
+        for value, customer_id, contact_id in rows:
             found[(kind, value)] = (customer_id, contact_id)
     return found
+
+
+def has_identities(*, session: Session) -> bool:
+    """Whether any identity is stored (a store's first feedback import can skip lookups)."""
+    return session.execute(select(IDENTITIES.c.id).limit(1)).first() is not None
 
 
 def register_identities(*, session: Session, claims: list[IdentityClaim], source: str) -> int:

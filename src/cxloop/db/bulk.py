@@ -14,7 +14,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Table, bindparam
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    String,
+    Table,
+    any_,
+    bindparam,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from cxloop.db.base import UtcDateTime
 
@@ -66,22 +78,36 @@ def _sqlite_column(series: pd.Series, column_type: Any) -> list[Any]:
         chars = text.view(np.uint32).reshape(len(text), 26) if len(text) else None
         if chars is not None:
             chars[:, 10] = ord(" ")
-        missing = np.isnat(values)
-        return [None if m else t for t, m in zip(text.tolist(), missing.tolist(), strict=True)]
-    items = series.tolist()
-    if isinstance(column_type, UtcDateTime | DateTime | Date | JSON | Boolean):
+        out: list[Any] = text.tolist()
+        for position in np.flatnonzero(np.isnat(values)):
+            out[position] = None
+        return out
+    items = _plain_values(series)
+    if isinstance(column_type, JSON):  # attributes arrive as JSON text already
+        return [
+            v if v is None or isinstance(v, str) else _sqlite_value(column_type, v) for v in items
+        ]
+    if isinstance(column_type, UtcDateTime | DateTime | Date | Boolean):
         return [_sqlite_value(column_type, v) for v in items]
-    return [None if isinstance(v, float) and np.isnan(v) else v for v in items]
+    return items
 
 
-def _python_column(series: pd.Series) -> list[Any]:
+def _plain_values(series: pd.Series) -> list[Any]:
+    """Values with every kind of missing (None, NaN, NA, NaT) as ``None``."""
+    items: list[Any] = series.tolist()
+    for position in np.flatnonzero(series.isna().to_numpy()):
+        items[position] = None
+    return items
+
+
+def _python_column(series: pd.Series, column_type: Any) -> list[Any]:
     """One column as plain Python values (``None`` for missing), for Core execution."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return [None if pd.isna(v) else v.to_pydatetime() for v in series]
-    return [
-        None if (v is None or (isinstance(v, float) and np.isnan(v))) else v
-        for v in series.tolist()
-    ]
+    values = _plain_values(series)
+    if isinstance(column_type, JSON):  # JSON text from the importer → the value Core encodes
+        return [json.loads(v) if isinstance(v, str) else v for v in values]
+    return values
 
 
 def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
@@ -101,7 +127,7 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> N
         finally:
             cursor.close()
         return
-    data = [_python_column(frame[name]) for name in columns]
+    data = [_python_column(frame[name], table.c[name].type) for name in columns]
     connection.execute(
         table.insert(), [dict(zip(columns, row, strict=True)) for row in zip(*data, strict=True)]
     )
@@ -112,5 +138,39 @@ def update_frame(connection: Connection, table: Table, key: str, frame: pd.DataF
     if frame.empty:
         return
     columns = list(frame.columns)
-    data = [_python_column(frame[name]) for name in columns]
+    data = [_python_column(frame[name], table.c[name].type) for name in columns]
     update_rows(connection, table, key, columns, list(zip(*data, strict=True)))
+
+
+def select_in(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    key: str,
+    values: Sequence[str],
+    where: dict[str, str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """``SELECT columns FROM table WHERE key IN values [AND col = value …]`` with the list bound
+    as ONE parameter (SQLite ``json_each``, PostgreSQL ``ANY``): an expanding ``IN`` of
+    thousands of parameters costs more to compile than the query takes to run."""
+    if not values:
+        return []
+    where = where or {}
+    selected = ", ".join(f'"{c}"' for c in columns)
+    if connection.dialect.name == "sqlite":
+        extra = "".join(f' AND "{c}" = ?' for c in where)
+        sql = (
+            f'SELECT {selected} FROM "{table.name}" '
+            f'WHERE "{key}" IN (SELECT value FROM json_each(?)){extra}'
+        )
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, [json.dumps(list(values)), *where.values()])
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+    statement = select(*(table.c[c] for c in columns)).where(
+        table.c[key] == any_(bindparam("values", list(values), type_=ARRAY(String))),
+        *(table.c[c] == v for c, v in where.items()),
+    )
+    return [tuple(row) for row in connection.execute(statement)]

@@ -27,22 +27,26 @@ def link_records(*, session: Session, records: pd.DataFrame) -> int:
             records[column] = None
     explicit = records["customer_id"].notna() | records["contact_id"].notna()
     records.loc[explicit, "link_method"] = "explicit"
-    pairs = []
-    for kind, column in AUTHOR_COLUMNS.items():
-        if column in records.columns:
-            pairs += [(kind, v) for v in records.loc[~explicit, column].dropna().unique()]
-    owners = customers_service.lookup_identities(session=session, pairs=pairs)
+    unlinked = ~explicit
     linked = 0
-    if owners:
-        for idx in records.index[~explicit.to_numpy()]:
-            for kind, column in AUTHOR_COLUMNS.items():
-                value = records.at[idx, column] if column in records.columns else None
-                owner = owners.get((kind, value)) if isinstance(value, str) else None
-                if owner:
-                    records.at[idx, "customer_id"], records.at[idx, "contact_id"] = owner
-                    records.at[idx, "link_method"] = kind
-                    linked += 1
-                    break
+    known = customers_service.has_identities(session=session)
+    for kind, column in AUTHOR_COLUMNS.items():
+        if not known or column not in records.columns or not unlinked.any():
+            continue
+        values = records.loc[unlinked, column].dropna()
+        owners = customers_service.lookup_identities(
+            session=session, pairs=((kind, v) for v in values.unique())
+        )
+        keys = [(kind, v) for v in values.tolist()]
+        hits = values[[key in owners for key in keys]]
+        if hits.empty:
+            continue
+        found = [owners[(kind, v)] for v in hits.tolist()]
+        records.loc[hits.index, "customer_id"] = [customer for customer, _ in found]
+        records.loc[hits.index, "contact_id"] = [contact for _, contact in found]
+        records.loc[hits.index, "link_method"] = kind
+        unlinked.loc[hits.index] = False
+        linked += len(hits)
     need_account = records["contact_id"].notna() & records["account_id"].isna()
     if need_account.any():
         accounts = customers_service.account_of_contacts(

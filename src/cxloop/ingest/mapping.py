@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from cxloop.customers.identity import normalise_email, normalise_identity, normalise_phone
@@ -31,6 +33,7 @@ ATTRIBUTES = "attributes"
 ROW_HASH = "row_hash"
 MIN_YEAR, MAX_YEAR = 1900, 2100
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+_PADDED = re.compile(r"(?:^|\x1e)[^\S\x1e]|[^\S\x1e](?:\x1e|$)")
 _BAD_TEXT = re.compile("[\ud800-\udfff\x00]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FALLBACK_FORMATS = (
@@ -212,14 +215,12 @@ class ValidationContext:
     encoding: str | None = None
 
 
-def _blank_to_na(series: pd.Series) -> pd.Series:
-    text = series.astype(object).where(series.notna(), "")
-    stripped = pd.Series(
-        [v.strip() if isinstance(v, str) else str(v) for v in text],
-        index=series.index,
-        dtype=object,
-    )
-    return stripped.where(stripped != "", None)
+def _blank_to_na(series: pd.Series, trim: bool = True) -> pd.Series:
+    """Cells trimmed (when any needs it: most columns don't); empty ones become ``None``."""
+    cells = series.astype(object)
+    if trim:
+        cells = cells.str.strip()
+    return cells.where(cells.notna() & (cells != ""), None)
 
 
 def _parse_datetimes(values: pd.Series, tz: str) -> pd.Series:
@@ -367,11 +368,35 @@ def _convert(
     return kept
 
 
-def _hash(parts: list[Any]) -> str:
-    text = "\x1f".join(
-        "" if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in parts
+def _as_text(column: pd.Series) -> pa.Array:
+    """A converted column as Arrow text for hashing; times as epoch microseconds."""
+    if column.dtype.kind == "M":
+        return pa.array(column.astype("datetime64[us]")).cast(pa.int64()).cast(pa.string())
+    values = column.to_numpy(dtype=object)
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types: dates, bools…
+        array = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    if pa.types.is_null(array.type):
+        return pa.nulls(len(array), pa.string())
+    return array if pa.types.is_string(array.type) else array.cast(pa.string())
+
+
+def _row_hashes(records: pd.DataFrame, columns: list[str]) -> list[str]:
+    """A content hash per row: what makes a re-import unchanged, and the key of id-less rows.
+
+    Columns are joined in Arrow (C++), leaving one BLAKE2b call per row in Python.
+    """
+    if records.empty:
+        return []
+    parts = [_as_text(records[name]) for name in columns]
+    joined = pc.binary_join_element_wise(
+        *parts, "\x1f", null_handling="replace", null_replacement=""
     )
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return [
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        for text in joined.to_pylist()
+    ]
 
 
 def validate_chunk(
@@ -383,9 +408,17 @@ def validate_chunk(
     encoding = ctx.encoding or "utf-8"
     source_columns = [c for c in frame.columns if c != ROW_COLUMN]
     usable = frame  # the same cells with undecodable text blanked, so converters never see it
+    padded: set[str] = set()  # columns with a cell that has outer whitespace to trim
     for column in source_columns:
         series = frame[column]
-        if not _BAD_TEXT.search("\x1e".join(v for v in series.tolist() if isinstance(v, str))):
+        cells = series.tolist()
+        try:
+            joined = "\x1e".join(cells)
+        except TypeError:  # a missing cell among the strings
+            joined = "\x1e".join(v for v in cells if isinstance(v, str))
+        if _PADDED.search(joined):
+            padded.add(column)
+        if not _BAD_TEXT.search(joined):
             continue  # one C-level scan per column; the per-cell pass runs only on a hit
         mask = series.map(lambda v: isinstance(v, str) and bool(_BAD_TEXT.search(v)))
         target = next((f for f, c in plan.fields.items() if c == column), column)
@@ -400,7 +433,7 @@ def validate_chunk(
     for spec_field in spec.fields:
         source = plan.fields.get(spec_field.name)
         if source is not None:
-            values = _blank_to_na(usable[source])
+            values = _blank_to_na(usable[source], trim=source in padded)
             default = plan.defaults.get(spec_field.name)
             if default:
                 values = values.where(values.notna(), default)
@@ -440,19 +473,29 @@ def validate_chunk(
     records[ROW_COLUMN] = frame.loc[keep, ROW_COLUMN]
     if plan.extras:
         extras = frame.loc[keep, plan.extras]
-        records[ATTRIBUTES] = [  # type: ignore[assignment]
-            {
-                k: v
-                for k, v in zip(plan.extras, row, strict=True)
-                if isinstance(v, str) and v.strip()
-            }
-            or None
-            for row in extras.itertuples(index=False, name=None)
-        ]
+        records[ATTRIBUTES] = pd.Series(
+            _attributes_json(extras, plan.extras), index=records.index, dtype=object
+        )
     else:
         records[ATTRIBUTES] = None
     _add_keys(records, spec)
     return ValidatedChunk(records, rejections)
+
+
+def _attributes_json(extras: pd.DataFrame, names: list[str]) -> list[str | None]:
+    """Extra columns per row as JSON text (what ``json.dumps(sort_keys=True,
+    ensure_ascii=False)`` writes), built from C-encoded pieces: a million rows in a second."""
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    keys = [encode_basestring(names[i]) + ": " for i in order]
+    result: list[str | None] = []
+    for row in extras.itertuples(index=False, name=None):
+        parts = [
+            k + encode_basestring(row[i])
+            for k, i in zip(keys, order, strict=True)
+            if row[i] and not row[i].isspace()
+        ]
+        result.append("{" + ", ".join(parts) + "}" if parts else None)
+    return result
 
 
 def _display(value: Any, encoding: str) -> Any:
@@ -482,16 +525,7 @@ def _add_keys(records: pd.DataFrame, spec: KindSpec) -> None:
     """Natural key: the source's own id (scoped by source for voice), else a content hash."""
     names = [f.name for f in spec.fields if f.name in records.columns]
     content = [n for n in names if n != spec.key]
-    columns = [records[n].tolist() for n in content]
-    attributes = [
-        json.dumps(a, sort_keys=True, ensure_ascii=False) if a else ""
-        for a in records[ATTRIBUTES].tolist()
-    ]
-    hashes = (
-        [_hash(list(parts)) for parts in zip(*columns, attributes, strict=True)]
-        if len(records)
-        else []
-    )
+    hashes = _row_hashes(records, [*content, ATTRIBUTES])
     records[ROW_HASH] = hashes
     if spec.key not in records.columns:
         records[spec.key] = None

@@ -23,7 +23,7 @@ from cxloop.config import Settings
 from cxloop.customers import service as customers_service
 from cxloop.customers.identity import IDENTITY_KINDS
 from cxloop.db.base import utcnow
-from cxloop.db.bulk import insert_frame, update_frame
+from cxloop.db.bulk import insert_frame, select_in, update_frame
 from cxloop.errors import Invalid, NotFound
 from cxloop.feedback import service as feedback_service
 from cxloop.ingest import mapping, readers
@@ -247,12 +247,8 @@ def _store_chunk(
 
 
 def _existing_hashes(session: Session, table: Table, key: str, keys: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(keys), KEY_CHUNK):
-        part = keys[start : start + KEY_CHUNK]
-        rows = session.execute(select(table.c[key], table.c.row_hash).where(table.c[key].in_(part)))
-        found.update({k: h for k, h in rows})
-    return found
+    rows = select_in(session.connection(), table, [key, "row_hash"], key, keys)
+    return {k: h for k, h in rows}
 
 
 def _claims_from(records: pd.DataFrame, kind: str) -> list[customers_service.IdentityClaim]:
