@@ -253,6 +253,25 @@ def _peak_rss_kib() -> int:
     return peak // 1024 if sys.platform == "darwin" else peak
 
 
+def _children_peak_kib(stop: Any, peaks: dict[int, int]) -> None:
+    """Poll the ``VmHWM`` of this process's children (cxloop's import worker) until ``stop``."""
+    me = os.getpid()
+    while not stop.wait(0.05):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if f"\nPPid:\t{me}\n" not in status:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    pid = int(entry.name)
+                    peaks[pid] = max(peaks.get(pid, 0), int(line.split()[1]))
+
+
 def _mib(kib: float) -> float:
     return round(kib / 1024, 1)
 
@@ -321,9 +340,18 @@ def worker_cxloop(
 
         profiler = cProfile.Profile()
         profiler.enable()
+    import threading
+
+    stop, worker_peaks = threading.Event(), {}  # type: ignore[var-annotated]
+    watcher = threading.Thread(target=_children_peak_kib, args=(stop, worker_peaks), daemon=True)
+    watcher.start()
     started = time.perf_counter()
     summary = import_file(store, "feedback", csv_path)
     seconds = time.perf_counter() - started
+    stop.set()
+    watcher.join()
+    own_peak = _peak_rss_kib()
+    worker_peak = max(worker_peaks.values(), default=0)
     if profiler is not None and profile_path is not None:
         profiler.disable()
         profiler.dump_stats(profile_path)
@@ -332,7 +360,8 @@ def worker_cxloop(
         "seconds": seconds,
         "setup_seconds": setup,
         "baseline_rss_kib": baseline,
-        "peak_rss_kib": _peak_rss_kib(),
+        # cxloop reads big files in a worker process: count both (sum of peaks = upper bound)
+        "peak_rss_kib": own_peak + worker_peak,
         "rows_written": _count_rows(db_path),
         "db_bytes": _db_bytes(db_path),
         "details": {
@@ -346,6 +375,8 @@ def worker_cxloop(
             "summary_linked": summary.linked,
             "summary_seconds": summary.seconds,
             "status": summary.status,
+            "main_process_peak_mib": _mib(own_peak),
+            "worker_process_peak_mib": _mib(worker_peak),
         },
     }
 

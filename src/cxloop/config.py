@@ -25,6 +25,10 @@ class Settings(BaseSettings):
         description="Zone of timestamps that carry no offset; everything is stored in UTC.",
     )
     import_batch_size: int = Field(default=20_000, ge=100, le=200_000)
+    import_parallel: bool = Field(
+        default=True, description="Read and validate big files in a second process."
+    )
+    import_parallel_min_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
     max_api_batch_rows: int = Field(default=10_000, ge=1)

@@ -49,8 +49,34 @@ def _import_command(database: Path, csv: Path) -> tuple[list[str], dict[str, str
     return [sys.executable, "-m", "cxloop", "import", "feedback", str(csv), "--json"], env
 
 
+def _children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the import worker, when one runs)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in status:
+            children.append(int(entry.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
+
+
 @pytest.mark.slow
-def test_killed_import_rerun_ends_with_the_rows_of_one_clean_import(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker-process"])
+def test_killed_import_rerun_ends_with_the_rows_of_one_clean_import(
+    tmp_path: Path, parallel: bool
+) -> None:
     csv = tmp_path / "feedback.csv"
     _write_file(csv)
 
@@ -62,7 +88,7 @@ def test_killed_import_rerun_ends_with_the_rows_of_one_clean_import(tmp_path: Pa
     assert clean.read == ROWS and len(expected[0]) + len(expected[1]) == ROWS
 
     victim = tmp_path / "victim.db"
-    command, env = _import_command(victim, csv)
+    command, env = _import_command(victim, csv, parallel)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stored = 0
     deadline = time.monotonic() + 120
@@ -76,9 +102,15 @@ def test_killed_import_rerun_ends_with_the_rows_of_one_clean_import(tmp_path: Pa
             break
         time.sleep(0.01)
     assert process.poll() is None, "the import finished before it could be killed"
+    workers = _children_of(process.pid)
+    assert bool(workers) == parallel
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "the worker outlived its killed parent"
 
     partial_rows, _ = _state(victim)
     assert 0 < len(partial_rows) < len(expected[0]), "the kill did not land mid-import"

@@ -33,7 +33,7 @@ ATTRIBUTES = "attributes"
 ROW_HASH = "row_hash"
 MIN_YEAR, MAX_YEAR = 1900, 2100
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
-_PADDED = re.compile(r"(?:^|\x1e)[^\S\x1e]|[^\S\x1e](?:\x1e|$)")
+_PADDED = re.compile("\x1e[ \t\r\n\xa0\u3000]|[ \t\r\n\xa0\u3000]\x1e")
 _BAD_TEXT = re.compile("[\ud800-\udfff\x00]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FALLBACK_FORMATS = (
@@ -213,6 +213,26 @@ class ValidationContext:
     region: str = "CN"
     timezone: str = "Asia/Shanghai"
     encoding: str | None = None
+
+
+def _joined(series: pd.Series) -> str:
+    """A column's cells as one string, for whole-column scans at C speed."""
+    cells = series.tolist()
+    try:
+        return "\x1e".join(cells)
+    except TypeError:  # a missing cell among the strings
+        return "\x1e".join(v for v in cells if isinstance(v, str))
+
+
+def _has_bad_text(text: str) -> bool:
+    """NUL or lone surrogates (undecodable bytes kept by ``surrogateescape``)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _blank_to_na(series: pd.Series, trim: bool = True) -> pd.Series:
@@ -409,26 +429,25 @@ def validate_chunk(
     source_columns = [c for c in frame.columns if c != ROW_COLUMN]
     usable = frame  # the same cells with undecodable text blanked, so converters never see it
     padded: set[str] = set()  # columns with a cell that has outer whitespace to trim
+    joined = {column: _joined(frame[column]) for column in source_columns}
+    everything = "\x1e".join(joined.values())  # whole-chunk scans first: usually nothing to do
+    maybe_padded = _PADDED.search("\x1e" + everything + "\x1e") is not None
+    maybe_bad = _has_bad_text(everything)
     for column in source_columns:
-        series = frame[column]
-        cells = series.tolist()
-        try:
-            joined = "\x1e".join(cells)
-        except TypeError:  # a missing cell among the strings
-            joined = "\x1e".join(v for v in cells if isinstance(v, str))
-        if _PADDED.search(joined):
+        if maybe_padded and _PADDED.search("\x1e" + joined[column] + "\x1e"):
             padded.add(column)
-        if not _BAD_TEXT.search(joined):
-            continue  # one C-level scan per column; the per-cell pass runs only on a hit
-        mask = series.map(lambda v: isinstance(v, str) and bool(_BAD_TEXT.search(v)))
+        if not (maybe_bad and _has_bad_text(joined[column])):
+            continue
+        series = frame[column]
+        mask = series.map(lambda v: isinstance(v, str) and _has_bad_text(v)).astype(bool)
         target = next((f for f, c in plan.fields.items() if c == column), column)
         reason = f"contains bytes or characters that are not valid {encoding} text"
-        for idx in mask.index[mask.to_numpy(dtype=bool)]:
+        for idx in mask.index[mask.to_numpy()]:
             shown = clean_text(series[idx], encoding)
             check.problems.setdefault(idx, []).append(Problem(target, shown, reason))
         if usable is frame:
             usable = frame.copy()
-        usable[column] = series.where(~mask.astype(bool), "")
+        usable[column] = series.where(~mask, "")
     converted: dict[str, pd.Series] = {}
     for spec_field in spec.fields:
         source = plan.fields.get(spec_field.name)

@@ -26,7 +26,7 @@ from cxloop.db.base import utcnow
 from cxloop.db.bulk import insert_frame, select_in, update_frame
 from cxloop.errors import Invalid, NotFound
 from cxloop.feedback import service as feedback_service
-from cxloop.ingest import mapping, readers
+from cxloop.ingest import mapping, pipeline, readers
 from cxloop.ingest.fields import KindSpec, get_kind
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.ingest.schemas import ImportSummary, ProblemRead, QuarantinedRowRead, RejectedRow
@@ -55,22 +55,31 @@ def import_file(
 ) -> ImportSummary:
     """Import one file of ``kind``; raises ``UnreadableFile``/``Invalid`` only for the file as a
     whole (unreadable, no column for a required field) — bad rows are quarantined instead.
-    ``defaults`` (e.g. ``{"channel": "review"}``) fill fields the file has no value for."""
+    ``defaults`` (e.g. ``{"channel": "review"}``) fill fields the file has no value for.
+    Big files are read and validated by a second process while this one stores."""
     spec = get_kind(kind)
-    plan_source = mapping.load_mapping(mapping_path)
+    user_mapping = mapping.load_mapping(mapping_path)
     if defaults:
-        plan_source = mapping.UserMapping(plan_source.columns, {**plan_source.defaults, **defaults})
+        user_mapping = mapping.UserMapping(
+            user_mapping.columns, {**user_mapping.defaults, **defaults}
+        )
     info = readers.describe(path, encoding)
-    chunks = readers.read_chunks(info, settings.import_batch_size)
+    ctx = mapping.ValidationContext(settings.default_region, settings.timezone, info.encoding)
+    rows = settings.import_batch_size
+    parallel = (
+        settings.import_parallel and path.stat().st_size >= settings.import_parallel_min_bytes
+    )
+    prepared = (
+        pipeline.prepare_in_subprocess(info, rows, spec, user_mapping, ctx)
+        if parallel
+        else pipeline.prepare(readers.read_chunks(info, rows), spec, user_mapping, ctx)
+    )
     return _run(
         session=session,
-        settings=settings,
         spec=spec,
-        chunks=chunks,
+        prepared=prepared,
         source_name=str(path),
         sha256=info.sha256,
-        user_mapping=plan_source,
-        encoding=info.encoding,
         progress=progress,
     )
 
@@ -86,16 +95,15 @@ def import_records(
 ) -> ImportSummary:
     """An API batch takes the same path as a file: same rules, same quarantine, same upsert."""
     spec = get_kind(kind)
-    chunks = readers.read_records(records)
+    ctx = mapping.ValidationContext(settings.default_region, settings.timezone, "utf-8")
+    user_mapping = mapping.UserMapping(defaults=defaults or {})
+    prepared = pipeline.prepare(readers.read_records(records), spec, user_mapping, ctx)
     return _run(
         session=session,
-        settings=settings,
         spec=spec,
-        chunks=chunks,
+        prepared=prepared,
         source_name=source_name,
         sha256=readers.records_sha256(records),
-        user_mapping=mapping.UserMapping(defaults=defaults or {}),
-        encoding="utf-8",
         progress=None,
     )
 
@@ -118,17 +126,13 @@ def count_records(path: Path) -> int | None:
 def _run(
     *,
     session: Session,
-    settings: Settings,
     spec: KindSpec,
-    chunks: Iterator[readers.RawChunk],
+    prepared: Iterator[pipeline.PreparedChunk],
     source_name: str,
     sha256: str,
-    user_mapping: mapping.UserMapping,
-    encoding: str | None,
     progress: Progress | None,
 ) -> ImportSummary:
     started = time.perf_counter()
-    ctx = mapping.ValidationContext(settings.default_region, settings.timezone, encoding)
     session.execute(
         update(ImportRun)
         .where(
@@ -144,15 +148,10 @@ def _run(
     session.add(run)
     session.commit()
     summary = ImportSummary(run_id=run.id, kind=spec.kind, source=source_name, status="running")
-    plans: dict[tuple[str, ...], mapping.ColumnPlan] = {}
     try:
-        for chunk in chunks:
-            headers = tuple(c for c in chunk.frame.columns if c != readers.ROW_COLUMN)
-            if headers not in plans:
-                plans[headers] = mapping.plan_columns(list(headers), spec, user_mapping)
-            validated = mapping.validate_chunk(chunk.frame, spec, plans[headers], ctx)
-            rejections = validated.rejections + mapping.broken_to_rejections(chunk.broken)
-            _store_chunk(session=session, spec=spec, records=validated.records, summary=summary)
+        for chunk in prepared:
+            rejections = chunk.rejections
+            _store_chunk(session=session, spec=spec, records=chunk.records, summary=summary)
             _quarantine(
                 session=session,
                 run=run,
@@ -161,7 +160,7 @@ def _run(
                 source_name=source_name,
                 sha256=sha256,
             )
-            summary.read += len(chunk.frame) + len(chunk.broken)
+            summary.read += chunk.rows_read
             summary.quarantined += len(rejections)
             for rejection in rejections[: MAX_REJECTED_SHOWN - len(summary.rejected)]:
                 summary.rejected.append(
@@ -176,7 +175,7 @@ def _run(
             _save_counts(run, summary)
             session.commit()
             if progress:
-                progress(len(chunk.frame) + len(chunk.broken))
+                progress(chunk.rows_read)
         if spec.kind in ("customers", "contacts", "identities"):
             summary.linked += feedback_service.link_unlinked(session=session)
         summary.status = "finished"
@@ -232,11 +231,15 @@ def _store_chunk(
     ]
     connection = session.connection()
     if len(fresh):
-        frame = fresh.reindex(columns=columns).assign(loaded_at=now, updated_at=now)
+        frame = fresh.reindex(columns=columns).assign(
+            loaded_at=now, updated_at=now, import_run_id=summary.run_id
+        )
         insert_frame(connection, table, frame)
         summary.inserted += len(fresh)
     if len(changed):
-        frame = changed.reindex(columns=columns).assign(updated_at=now)
+        frame = changed.reindex(columns=columns).assign(
+            updated_at=now, import_run_id=summary.run_id
+        )
         update_frame(connection, table, key, frame)
         summary.updated += len(changed)
     if spec.kind in ("customers", "contacts"):
@@ -496,7 +499,7 @@ def browse(
 
 
 def _shown(kind: str, row: Any, reveal_pii: bool) -> dict[str, Any]:
-    record = {k: v for k, v in row.items() if k not in ("row_hash", "import_run_id")}
+    record = {k: v for k, v in row.items() if k != "row_hash"}
     return record if reveal_pii else mask_record(kind, record)
 
 
