@@ -24,7 +24,7 @@ class Settings(BaseSettings):
         default="Asia/Shanghai",
         description="Zone of timestamps that carry no offset; everything is stored in UTC.",
     )
-    import_batch_size: int = Field(default=20_000, ge=100, le=200_000)
+    import_batch_size: int = Field(default=10_000, ge=100, le=200_000)
     import_parallel: bool = Field(
         default=True, description="Read and validate big files in a second process."
     )
