@@ -31,7 +31,6 @@ class Settings(BaseSettings):
     import_parallel_min_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
-    max_api_batch_rows: int = Field(default=10_000, ge=1)
 
 
 @lru_cache(maxsize=1)

@@ -54,8 +54,9 @@ def _linked_customer(tables: Tables) -> pd.Series:
         ("author_handle", "handle", lambda v: v if isinstance(v, str) else None),
     )
     for fb_col, cust_col, norm in rules:
-        lookup = {norm(k): c for k, c in zip(cust[cust_col], cust["customer_id"], strict=True)
-                  if norm(k)}
+        lookup = {
+            norm(k): c for k, c in zip(cust[cust_col], cust["customer_id"], strict=True) if norm(k)
+        }
         keys = fb[fb_col].map(norm)
         found = found.where(found.notna(), keys.map(lambda k, lookup=lookup: lookup.get(k)))
     return found
@@ -95,8 +96,16 @@ def test_columns_are_fields_and_required_fields_filled(tables: Tables) -> None:
         for group in spec.one_of:
             present = frame[list(group)].notna().sum(axis=1)
             assert (present == 1).all(), (kind, group)
-    for kind in ("customers", "accounts", "contacts", "projects", "milestones", "orders",
-                 "events", "subscriptions"):
+    for kind in (
+        "customers",
+        "accounts",
+        "contacts",
+        "projects",
+        "milestones",
+        "orders",
+        "events",
+        "subscriptions",
+    ):
         key = SPECS[kind].key
         assert tables[kind][key].is_unique, kind
     fb = tables["feedback"]
@@ -177,8 +186,10 @@ def test_text_sentiment_mostly_agrees_with_scores(tables: Tables) -> None:
 def test_marker_phrases_are_unambiguous() -> None:
     for (topic, _lang, pol), phrases in texts.PHRASES.items():
         for phrase in phrases:
-            for marker, topic_of in (("delivery_slow", "delivery_speed"),
-                                     ("support_slow", "support_response")):
+            for marker, topic_of in (
+                ("delivery_slow", "delivery_speed"),
+                ("support_slow", "support_response"),
+            ):
                 expected = topic == topic_of and pol == "neg"
                 assert texts.mentions(phrase, marker) == expected, phrase
 
@@ -187,15 +198,23 @@ def test_marker_phrases_are_unambiguous() -> None:
 
 
 def test_planted_relationships_are_documented() -> None:
-    assert set(PLANTED) == {"support_churn", "detractor_orders", "nps_touchpoint_segment",
-                            "delivery_spike", "b2b_churn_nps"}
+    assert set(PLANTED) == {
+        "support_churn",
+        "detractor_orders",
+        "nps_touchpoint_segment",
+        "delivery_spike",
+        "b2b_churn_nps",
+    }
     assert all(len(text) > 40 for text in PLANTED.values())
 
 
 def support_churn(tables: Tables) -> tuple[float, float]:
     fb = tables["feedback"]
-    complained = set(_linked_customer(tables)[fb["text"].map(
-        lambda t: texts.mentions(t, "support_slow"))].dropna())
+    complained = set(
+        _linked_customer(tables)[
+            fb["text"].map(lambda t: texts.mentions(t, "support_slow"))
+        ].dropna()
+    )
     subs = tables["subscriptions"].dropna(subset=["customer_id"])
     churned = subs["ended_at"].notna() & subs["renewed"].eq(False)
     per_customer = churned.groupby(subs["customer_id"]).any()

@@ -40,11 +40,13 @@ def _state(database: Path) -> tuple[set[tuple[str, str]], set[int]]:
     return rows, set(quarantined)
 
 
-def _import_command(database: Path, csv: Path) -> tuple[list[str], dict[str, str]]:
+def _import_command(database: Path, csv: Path, parallel: bool) -> tuple[list[str], dict[str, str]]:
     env = {
         **os.environ,
         "CXLOOP_DATABASE_URL": f"sqlite:///{database}",
         "CXLOOP_IMPORT_BATCH_SIZE": "2000",
+        "CXLOOP_IMPORT_PARALLEL": "true" if parallel else "false",
+        "CXLOOP_IMPORT_PARALLEL_MIN_BYTES": "0",
     }
     return [sys.executable, "-m", "cxloop", "import", "feedback", str(csv), "--json"], env
 

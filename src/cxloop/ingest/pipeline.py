@@ -113,4 +113,3 @@ def prepare_in_subprocess(
                 worker.kill()
             worker.wait(timeout=30)
             worker.stdout.close()
-
