@@ -62,22 +62,32 @@ def test_demo_imports_everything_cleanly_and_serves_it(tmp_path: Path) -> None:
             if not line:
                 break
             output.append(line)
-            if "API docs:" in line:
+            if "to use this database later" in line:
                 break
         text = "".join(output)
         login = re.search(r"login: admin / (\S+)", text)
         assert login, text
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        up = False
+        for _ in range(300):
             try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
+                up = httpx.get(f"{base}/healthz").status_code == 200
             except httpx.TransportError:
-                time.sleep(0.1)
+                up = False
+            if up:
+                break
+            time.sleep(0.1)
+        assert up, "the demo server did not answer /healthz within 30 s:\n" + text
         with httpx.Client(base_url=base, follow_redirects=True) as client:
             page = client.post("/login", data={"username": "admin", "password": login.group(1)})
             assert page.status_code == 200 and 'id="rows-per-kind"' in page.text
             overview = client.get("/api/v1/overview").json()
+        token = re.search(r"Authorization: Bearer (cxl_\S+)' ", text)
+        assert token, "the printed curl line carries the whole token"
+        by_token = httpx.get(
+            f"{base}/api/v1/overview", headers={"Authorization": f"Bearer {token.group(1)}"}
+        )
+        assert by_token.status_code == 200 and by_token.json() == overview
     finally:
         process.terminate()
         process.wait(timeout=30)

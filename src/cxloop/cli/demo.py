@@ -68,13 +68,12 @@ def demo_command(
     store.close()
     port = port or settings.port
     url = f"http://{settings.host}:{port}/"
-    console.print(f"\n[bold]cxloop demo[/] database: {database}")
-    console.print(f"web page: {url}   login: [bold]admin[/] / [bold]{password}[/]")
-    console.print(f"API: curl -H 'Authorization: Bearer {token.token}' {url}api/v1/overview")
-    console.print(
-        f"API docs: {url}docs   (to use this database later: "
-        f"CXLOOP_DATABASE_URL=sqlite:///{database})"
-    )
+    # plain lines, never wrapped: they are meant to be copied
+    typer.echo(f"\ncxloop demo database: {database}")
+    typer.echo(f"web page: {url}   login: admin / {password}")
+    typer.echo(f"API: curl -H 'Authorization: Bearer {token.token}' {url}api/v1/overview")
+    typer.echo(f"API docs: {url}docs")
+    typer.echo(f"to use this database later: CXLOOP_DATABASE_URL=sqlite:///{database}")
     if serve:
         import uvicorn
 
