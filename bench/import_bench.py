@@ -461,13 +461,17 @@ class ChildRun:
     load_before: float | None
 
 
-def run_worker(worker: str, *args: str, rows: int = 0, seed: int = SEED) -> ChildRun:
+def run_worker(
+    worker: str, *args: str, rows: int = 0, seed: int = SEED, env: dict[str, str] | None = None
+) -> ChildRun:
     """Run ``worker`` in a fresh interpreter; its last stdout line is its JSON result."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", worker]
     command += ["--rows", str(rows), "--seed", str(seed), *args]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
     assert process.stdout is not None
     output = process.stdout.read()
     process.stdout.close()
@@ -553,10 +557,10 @@ def _print_table(report: dict[str, Any]) -> None:
     for column in ("", "seconds", "rows/s", "vs floor", "peak MB", "base MB", "rows", "DB MB"):
         table.add_column(column, justify="right" if column else "left")
     floor_rate = report["contenders"]["floor"]["rows_per_s"]
-    for name, item in report["contenders"].items():
+    for item in report["contenders"].values():
         share = item["rows_per_s"] / floor_rate if floor_rate else 0.0
         table.add_row(
-            name,
+            item["name"],
             f"{item['seconds']:.2f}",
             f"{item['rows_per_s']:,.0f}",
             f"{share:.1%}",
@@ -611,15 +615,23 @@ def run_benchmark(rows: int, seed: int = SEED, keep: bool = False) -> dict[str, 
         floor_run = run_worker(
             "floor", str(csv_path), str(folder / "floor.db"), str(statements_path)
         )
-        print(f"[{NAME}] cxloop: connect + import_file …", flush=True)
+        print(f"[{NAME}] cxloop: connect + import_file (default: reader process) …", flush=True)
         cxloop_run = run_worker("cxloop", str(csv_path), str(folder / "cxloop.db"))
+        print(f"[{NAME}] cxloop, one process (CXLOOP_IMPORT_PARALLEL=false) …", flush=True)
+        single_run = run_worker(
+            "cxloop",
+            str(csv_path),
+            str(folder / "cxloop-1p.db"),
+            env={"CXLOOP_IMPORT_PARALLEL": "false"},
+        )
 
         floor = _contender("floor", floor_run, rows)
         ours = _contender("cxloop", cxloop_run, rows)
+        single = _contender("cxloop 1 process", single_run, rows)
         ratio = ours.rows_per_s / floor.rows_per_s if floor.rows_per_s else 0.0
         problems = [
             f"{c.name} stored {c.rows_written:,} rows, expected {rows:,}"
-            for c in (ours, floor)
+            for c in (ours, single, floor)
             if c.rows_written != rows
         ]
         report: dict[str, Any] = {
@@ -630,8 +642,15 @@ def run_benchmark(rows: int, seed: int = SEED, keep: bool = False) -> dict[str, 
             "seed": seed,
             "csv_mb": round(csv_path.stat().st_size / 2**20, 1),
             "generate_seconds": generated.result["seconds"],
-            "contenders": {"cxloop": asdict(ours), "floor": asdict(floor)},
+            "contenders": {
+                "cxloop": asdict(ours),
+                "cxloop_one_process": asdict(single),
+                "floor": asdict(floor),
+            },
             "ratio": round(ratio, 4),
+            "ratio_one_process": round(single.rows_per_s / floor.rows_per_s, 4)
+            if floor.rows_per_s
+            else 0.0,
             "share_target": SHARE_TARGET,
             "peak_limit_mb": PEAK_LIMIT_MB,
             "within_targets": ratio >= SHARE_TARGET and ours.peak_rss_mb <= PEAK_LIMIT_MB,
