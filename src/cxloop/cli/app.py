@@ -8,11 +8,14 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cxloop.cli import demo as demo_cli
 from cxloop.cli import ingest as ingest_cli
 from cxloop.cli import users as users_cli
 from cxloop.cli.context import console, errors, open_store, unit_of_work
+from cxloop.config import get_settings
 from cxloop.customers import service as customers_service
 from cxloop.db import migrate
 from cxloop.errors import CxloopError, Invalid
@@ -76,22 +79,43 @@ def identity_conflicts(limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
     console.print(table)
 
 
+def _say(field: str, value: object, reason: str) -> None:
+    shown = "" if value is None or value == "" else f"{value!r} "
+    reason = reason.removeprefix("Value error, ")
+    errors.print(f"error: {field or 'input'}: {shown}{reason}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Run the CLI; domain errors become one clear line on stderr and exit code 2."""
+    """Run the CLI; known errors become clear lines on stderr and exit code 2."""
     try:
         app()
     except CxloopError as exc:
-        problems = exc.problems if isinstance(exc, Invalid) else None
-        if problems:
-            for p in problems:
-                errors.print(
-                    f"error: {p.field or 'input'}: {p.value!r} {p.reason}", highlight=False
-                )
+        if isinstance(exc, Invalid):
+            for p in exc.problems:
+                _say(p.field, p.value, p.reason)
         else:
-            errors.print(f"error: {exc}", highlight=False)
+            errors.print(f"error: {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except ValidationError as exc:
+    except ValidationError as exc:  # settings or command options that break a rule
         for e in exc.errors():
             field = ".".join(str(x) for x in e["loc"])
-            errors.print(f"error: {field}: {e.get('input')!r} {e['msg']}", highlight=False)
+            secret = field.endswith(("password", "token"))
+            _say(field, None if secret else e.get("input"), e["msg"])
         sys.exit(2)
+    except (OperationalError, NoSuchModuleError, ArgumentError) as exc:
+        url = get_settings().database_url
+        errors.print(
+            f"error: cannot use the database {make_url_safe(url)}: "
+            f"{str(exc.orig if hasattr(exc, 'orig') and exc.orig else exc).strip()}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+
+
+def make_url_safe(url: str) -> str:
+    """The database URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an invalid URL)"

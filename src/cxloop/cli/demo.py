@@ -70,11 +70,14 @@ def demo_command(
     url = f"http://{settings.host}:{port}/"
     # plain lines, never wrapped: they are meant to be copied
     typer.echo(f"\ncxloop demo database: {database}")
+    if not serve:
+        typer.echo(f"serve it with: CXLOOP_DATABASE_URL=sqlite:///{database} cxloop serve")
     typer.echo(f"web page: {url}   login: admin / {password}")
     typer.echo(f"API: curl -H 'Authorization: Bearer {token.token}' {url}api/v1/overview")
     typer.echo(f"API docs: {url}docs")
     typer.echo(f"to use this database later: CXLOOP_DATABASE_URL=sqlite:///{database}")
     if serve:
+        typer.echo("serving until Ctrl-C …")
         import uvicorn
 
         from cxloop.web.app import create_app

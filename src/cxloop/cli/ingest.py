@@ -101,7 +101,7 @@ def _print_summary(summary: ImportSummary) -> None:
             )
     if summary.quarantined:
         console.print(
-            f"{summary.quarantined:,} rows quarantined: "
+            f"{summary.quarantined:,} row{'s' if summary.quarantined != 1 else ''} quarantined: "
             f"cxloop quarantine list --run {summary.run_id}"
         )
     console.print(f"done in {summary.seconds:.1f} s")
@@ -130,9 +130,17 @@ def quarantine_list(
     for column in ("run", "kind", "row", "field", "value", "reason"):
         table.add_column(column)
     for r in rows:
-        table.add_row(
-            str(r.import_run_id), r.kind, str(r.row_number), r.field, (r.value or "")[:40], r.reason
-        )
+        for n, p in enumerate(r.problems):  # every problem of the row, not just the first
+            value = "" if p.get("value") is None else str(p["value"])[:40]
+            first = n == 0
+            table.add_row(
+                str(r.import_run_id) if first else "",
+                r.kind if first else "",
+                str(r.row_number) if first else "",
+                str(p.get("field")),
+                value,
+                str(p.get("reason")),
+            )
     console.print(table)
 
 
@@ -169,9 +177,26 @@ def quarantine_export(
     frame = pd.DataFrame(records)
     if output.suffix.lower() == ".xlsx":
         frame.to_excel(output, index=False)
-    else:
+    elif output.suffix.lower() == ".csv":
         frame.to_csv(output, index=False, encoding="utf-8-sig")
+    else:
+        raise Invalid("must end in .csv or .xlsx", "output", str(output))
     console.print(f"wrote {len(frame):,} rows to {output}")
+
+
+@quarantine_app.command("clear")
+def quarantine_clear(
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    run: Annotated[int | None, typer.Option(help="Only this import run.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every quarantined row.")] = False,
+) -> None:
+    """Delete quarantined rows once they are fixed and re-imported."""
+    if kind is None and run is None and not all_:
+        raise Invalid("say what to clear: --run N, --kind KIND or --all", "quarantine clear", "")
+    store = open_store()
+    with unit_of_work(store) as session:
+        removed = ingest_service.clear_quarantine(session=session, kind=kind, run_id=run)
+    console.print(f"removed {removed:,} quarantined rows")
 
 
 @imports_app.command("list")

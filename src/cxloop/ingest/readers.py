@@ -23,7 +23,7 @@ import pandas as pd
 
 from cxloop.errors import UnreadableFile
 
-FileFormat = Literal["csv", "xlsx", "jsonl", "parquet"]
+FileFormat = Literal["csv", "xlsx", "jsonl", "json", "parquet"]
 ROW_COLUMN = "__row__"
 _BAD_NAME = re.compile("[\ud800-\udfff\x00]")
 SNIFF_BYTES = 1 << 20
@@ -76,6 +76,8 @@ def sniff_format(head: bytes, path: Path) -> FileFormat:
     text = head.lstrip(codecs.BOM_UTF8).lstrip()
     if text.startswith(b"{"):
         return "jsonl"
+    if text.startswith(b"["):
+        return "json"
     return "csv"
 
 
@@ -116,6 +118,13 @@ def describe(path: Path, encoding: str | None = None) -> SourceInfo:
     """Format, encoding and separator of a file, or ``UnreadableFile`` saying why not."""
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UnreadableFile(
+                f"{encoding!r} is not an encoding Python knows (e.g. utf-8, gb18030, utf-16)"
+            ) from None
     if path.is_dir():
         raise UnreadableFile(f"{path}: is a folder, not a file")
     with path.open("rb") as handle:
@@ -125,7 +134,7 @@ def describe(path: Path, encoding: str | None = None) -> SourceInfo:
     fmt = sniff_format(head, path)
     enc: str | None = None
     delimiter: str | None = None
-    if fmt in ("csv", "jsonl"):
+    if fmt in ("csv", "jsonl", "json"):
         enc = encoding or sniff_encoding(head)
         if fmt == "csv":
             text = head.decode(enc, errors="replace").lstrip("\ufeff")
@@ -139,6 +148,7 @@ def read_chunks(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
         "csv": _read_csv,
         "xlsx": _read_xlsx,
         "jsonl": _read_jsonl,
+        "json": _read_json_array,
         "parquet": _read_parquet,
     }
     yield from readers[info.format](info, chunk_rows)
@@ -211,8 +221,7 @@ def _read_csv(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
             if len(rows) >= chunk_rows:
                 yield RawChunk(_frame(columns, rows, numbers), broken)
                 rows, numbers, broken = [], [], []
-        if rows or broken:
-            yield RawChunk(_frame(columns, rows, numbers), broken)
+        yield RawChunk(_frame(columns, rows, numbers), broken)  # header-only files too
 
 
 def _cell_text(value: Any) -> str:
@@ -265,8 +274,7 @@ def _read_xlsx(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
                 rows, numbers = [], []
         if columns is None:
             raise UnreadableFile(f"{info.path.name}: the first sheet has no header row")
-        if rows:
-            yield RawChunk(_frame(columns, rows, numbers))
+        yield RawChunk(_frame(columns, rows, numbers))
     finally:
         book.close()
 
@@ -306,6 +314,31 @@ def _read_jsonl(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
                 records, numbers, broken = [], [], []
     if records or broken:
         yield flush()
+
+
+def _read_json_array(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
+    """A JSON array of objects (what many APIs export); read whole, so big data belongs in
+    JSON Lines."""
+    try:
+        data = json.loads(info.path.read_text(encoding=info.encoding or "utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableFile(f"{info.path.name}: not valid JSON ({exc})") from None
+    if not isinstance(data, list):
+        raise UnreadableFile(f"{info.path.name}: JSON must be an array of objects")
+    for start in range(0, max(len(data), 1), chunk_rows):
+        part = data[start : start + chunk_rows]
+        records = [(n, r) for n, r in enumerate(part, start=start + 1) if isinstance(r, dict)]
+        broken = [
+            BrokenRecord(n, json.dumps(r, ensure_ascii=False)[:500], "is not a JSON object")
+            for n, r in enumerate(part, start=start + 1)
+            if not isinstance(r, dict)
+        ]
+        columns: dict[str, None] = {}
+        for _, record in records:
+            columns.update(dict.fromkeys(str(k) for k in record))
+        names = list(columns)
+        rows = [[_cell_text(record.get(name)) for name in names] for _, record in records]
+        yield RawChunk(_frame(_unique_headers(names), rows, [n for n, _ in records]), broken)
 
 
 def _read_parquet(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+UtcTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+"""A stored (naive UTC) time, shown with its offset."""
 
 
 class ProblemRead(BaseModel):
@@ -54,7 +62,7 @@ class QuarantinedRowRead(BaseModel):
     reason: str
     problems: list[dict[str, Any]]
     raw: dict[str, Any]
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class ImportRunRead(BaseModel):
@@ -64,8 +72,8 @@ class ImportRunRead(BaseModel):
     kind: str
     source_name: str
     status: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
+    started_at: UtcTime
+    finished_at: UtcTime | None
     rows_read: int
     inserted: int
     updated: int

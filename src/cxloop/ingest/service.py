@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Date, Table, func, insert, select, tuple_, update
+from sqlalchemy import Date, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.behaviour import service as behaviour_service
@@ -24,13 +24,13 @@ from cxloop.customers import service as customers_service
 from cxloop.customers.identity import IDENTITY_KINDS
 from cxloop.db.base import utcnow
 from cxloop.db.bulk import insert_frame, select_in, update_frame
-from cxloop.errors import Invalid, NotFound
+from cxloop.errors import Invalid, NotFound, UnreadableFile
 from cxloop.feedback import service as feedback_service
 from cxloop.ingest import mapping, pipeline, readers
 from cxloop.ingest.fields import KindSpec, get_kind
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.ingest.schemas import ImportSummary, ProblemRead, QuarantinedRowRead, RejectedRow
-from cxloop.privacy.masking import PII_FIELDS, mask_record, mask_value
+from cxloop.privacy.masking import PII_FIELDS, looks_personal, mask_record, mask_value
 
 Progress = Callable[[int], None]
 TABLES: dict[str, Table] = {
@@ -81,6 +81,7 @@ def import_file(
         source_name=str(path),
         sha256=info.sha256,
         progress=progress,
+        require_rows=True,
     )
 
 
@@ -131,6 +132,7 @@ def _run(
     source_name: str,
     sha256: str,
     progress: Progress | None,
+    require_rows: bool = False,
 ) -> ImportSummary:
     started = time.perf_counter()
     session.execute(
@@ -176,6 +178,11 @@ def _run(
             session.commit()
             if progress:
                 progress(chunk.rows_read)
+        if require_rows and summary.read == 0:
+            raise UnreadableFile(
+                f"{Path(source_name).name}: no data rows to import (only a header, or nothing "
+                "that reads as rows: check the file's format)"
+            )
         if spec.kind in ("customers", "contacts", "identities"):
             summary.linked += feedback_service.link_unlinked(session=session)
         summary.status = "finished"
@@ -314,15 +321,14 @@ def _quarantine(
         return
     numbers = [r.row_number for r in rejections]
     known: set[int] = set()
+    same_file = (QuarantinedRow.kind == spec.kind, QuarantinedRow.source_sha256 == sha256)
     for start in range(0, len(numbers), KEY_CHUNK):
-        known.update(
-            session.scalars(
-                select(QuarantinedRow.row_number).where(
-                    tuple_(QuarantinedRow.kind, QuarantinedRow.source_sha256)
-                    == (spec.kind, sha256),
-                    QuarantinedRow.row_number.in_(numbers[start : start + KEY_CHUNK]),
-                )
-            )
+        part = numbers[start : start + KEY_CHUNK]
+        in_part = QuarantinedRow.row_number.in_(part)
+        known.update(session.scalars(select(QuarantinedRow.row_number).where(*same_file, in_part)))
+        # the same file again: its rejected rows move to this run, so `--run N` shows them
+        session.execute(
+            update(QuarantinedRow).where(*same_file, in_part).values(import_run_id=run.id)
         )
     rows = []
     for rejection in rejections:
@@ -395,7 +401,9 @@ def quarantine_page(
     for row in rows:
         personal = PII_FIELDS.get(row.kind, frozenset())
         row.raw = {
-            k: mask_value("value", v) if mapping.is_pii_header(row.kind, k) else v
+            k: mask_value("value", v)
+            if mapping.is_pii_header(row.kind, k) or looks_personal(k)
+            else v
             for k, v in row.raw.items()
         }
         row.problems = [
@@ -407,6 +415,18 @@ def quarantine_page(
         if row.field in personal:
             row.value = mask_value(row.field, row.value)
     return rows
+
+
+def clear_quarantine(
+    *, session: Session, kind: str | None = None, run_id: int | None = None
+) -> int:
+    """Delete quarantined rows (after they were fixed and re-imported); returns how many."""
+    statement = delete(QuarantinedRow)
+    if kind:
+        statement = statement.where(QuarantinedRow.kind == get_kind(kind).kind)
+    if run_id is not None:
+        statement = statement.where(QuarantinedRow.import_run_id == run_id)
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def list_runs(*, session: Session, limit: int = 50) -> list[ImportRun]:
@@ -472,6 +492,13 @@ def browse(
         if name not in table.c:
             usable = [f for f in FILTERS if f in table.c]
             raise Invalid(f"is not a filter of {kind}; use one of {', '.join(usable)}", name, value)
+        choices = spec.by_name[name].choices if name in spec.by_name else None
+        if choices:  # the same spellings an import accepts: 问卷 or SURVEY mean survey
+            canonical = choices.get(value.strip().lower())
+            if canonical is None:
+                allowed = ", ".join(sorted(set(choices.values())))
+                raise Invalid(f"is not one of: {allowed}", name, value)
+            value = canonical
         conditions.append(table.c[name] == value)
     time_column = TIME_COLUMNS.get(spec.kind)
     for bound, moment in (("since", since), ("until", until)):
@@ -499,7 +526,11 @@ def browse(
 
 
 def _shown(kind: str, row: Any, reveal_pii: bool) -> dict[str, Any]:
-    record = {k: v for k, v in row.items() if k != "row_hash"}
+    record = {  # stored as naive UTC; shown with the offset so it reads back unambiguously
+        k: v.replace(tzinfo=dt.UTC) if isinstance(v, dt.datetime) and v.tzinfo is None else v
+        for k, v in row.items()
+        if k != "row_hash"
+    }
     return record if reveal_pii else mask_record(kind, record)
 
 

@@ -16,14 +16,14 @@ class Permission(StrEnum):
     read_data = "read_data"
     read_pii = "read_pii"
     import_data = "import_data"
-    read_quarantine = "read_quarantine"
+    read_imports = "read_imports"
     manage_users = "manage_users"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.analyst: frozenset(
-        {Permission.read_data, Permission.import_data, Permission.read_quarantine}
+        {Permission.read_data, Permission.import_data, Permission.read_imports}
     ),
     Role.agent: frozenset({Permission.read_data, Permission.read_pii}),
     Role.viewer: frozenset({Permission.read_data}),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
@@ -20,7 +21,7 @@ STATIC = Path(__file__).with_name("static")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app; the engine is made here, never at import time."""
     settings = settings or get_settings()
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc served from the package, never a CDN
         title="cxloop",
         version=version("cxloop"),
         description="Customer experience and voice of customer: say × do, closed loop.",

@@ -30,7 +30,10 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits BEFORE the response leaves, so a client that
+# reads right after a write (or a browser following the login redirect) sees it, and a failed
+# commit is an error response rather than a 2xx for data that was never stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -61,5 +64,5 @@ def require(permission: Permission) -> Callable[[User], User]:
 
 Reader = Annotated[User, Depends(require(Permission.read_data))]
 Importer = Annotated[User, Depends(require(Permission.import_data))]
-QuarantineReader = Annotated[User, Depends(require(Permission.read_quarantine))]
+ImportsReader = Annotated[User, Depends(require(Permission.read_imports))]
 Admin = Annotated[User, Depends(require(Permission.manage_users))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -53,7 +54,12 @@ def login(
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
+    """End the session: the cookie's token is revoked, not just forgotten by the browser."""
+    token = request.cookies.get(COOKIE)
+    if token:
+        with contextlib.suppress(CxloopError):
+            privacy_service.revoke_token(session=session, token=token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

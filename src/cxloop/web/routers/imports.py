@@ -6,13 +6,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cxloop.ingest import service as ingest_service
 from cxloop.ingest.fields import KINDS
 from cxloop.ingest.schemas import ImportRunRead, ImportSummary, QuarantinedRowRead
 from cxloop.privacy.roles import Permission, allows
-from cxloop.web.deps import Importer, QuarantineReader, Reader, SessionDep, SettingsDep
+from cxloop.web.deps import Importer, ImportsReader, Reader, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 Kind = StrEnum("Kind", {name: name for name in KINDS})  # type: ignore[misc]
@@ -63,32 +63,41 @@ def kinds(_: Reader) -> dict[str, list[FieldInfo]]:
     }
 
 
+class ImportsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt parameter is a 422, not ignored
+
+    limit: int = Field(50, ge=1, le=1000)
+
+
+class QuarantineQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind | None = None
+    run_id: int | None = Field(None, ge=1, le=2**62, description="Only this import run.")
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=2**62)
+
+
 @router.get("/imports", response_model=list[ImportRunRead])
 def list_imports(
-    session: SessionDep, _: QuarantineReader, limit: int = Query(50, ge=1, le=1000)
+    query: Annotated[ImportsQuery, Query()], session: SessionDep, _: ImportsReader
 ) -> list[ImportRunRead]:
-    return [
-        ImportRunRead.model_validate(r)
-        for r in ingest_service.list_runs(session=session, limit=limit)
-    ]
+    """Recent import runs, newest first, with their counts."""
+    runs = ingest_service.list_runs(session=session, limit=query.limit)
+    return [ImportRunRead.model_validate(r) for r in runs]
 
 
 @router.get("/quarantine", response_model=list[QuarantinedRowRead])
 def list_quarantine(
-    session: SessionDep,
-    user: QuarantineReader,
-    kind: Kind | None = None,
-    run_id: int | None = Query(None, ge=1, le=2**62),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=2**62),
+    query: Annotated[QuarantineQuery, Query()], session: SessionDep, user: ImportsReader
 ) -> list[QuarantinedRowRead]:
-    """Rejected rows with the field, the value and the reason (PII masked for analysts)."""
+    """Rejected rows with every problem: field, value, reason (PII masked for analysts)."""
     return ingest_service.quarantine_page(
         session=session,
-        kind=kind.value if kind else None,
-        run_id=run_id,
-        limit=limit,
-        offset=offset,
+        kind=query.kind.value if query.kind else None,
+        run_id=query.run_id,
+        limit=query.limit,
+        offset=query.offset,
         reveal_pii=allows(user.role, Permission.read_pii),
     )
 
