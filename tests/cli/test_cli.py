@@ -57,7 +57,8 @@ def test_import_prints_a_json_summary_and_quarantines_bad_rows(tmp_path: Path) -
     export = tmp_path / "rejected.csv"
     assert _cxloop(tmp_path, "quarantine", "export", str(export)).returncode == 0
     frame = pd.read_csv(export, dtype=str, encoding="utf-8-sig")
-    assert list(frame["row"]) == ["3"] and "outside 0–10" in frame["reason"].iloc[0]
+    assert list(frame["quarantine_row"]) == ["3"]
+    assert "outside 0–10" in frame["quarantine_problems"].iloc[0]
     assert frame["评论内容"].iloc[0] == "太慢了"
 
 

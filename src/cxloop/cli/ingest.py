@@ -150,7 +150,7 @@ def quarantine_export(
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
     run: Annotated[int | None, typer.Option(help="Only this import run.")] = None,
 ) -> None:
-    """Write rejected rows (original columns + row, field, value, reason) to fix and re-import."""
+    """Write rejected rows (their own columns, then quarantine_run, _row, _problems) to fix."""
     store = open_store()
     records = []
     with unit_of_work(store) as session:
@@ -162,15 +162,13 @@ def quarantine_export(
                 problems = "; ".join(
                     f"{p['field']}: {p['value']!r} {p['reason']}" for p in r.problems
                 )
-                records.append(
+                records.append(  # the row as it was, then cxloop's columns (never overwritten)
                     {
-                        "run": r.import_run_id,
-                        "kind": r.kind,
-                        "row": r.row_number,
-                        "field": r.field,
-                        "value": r.value,
-                        "reason": problems,
-                        **r.raw,
+                        **{k: v for k, v in r.raw.items() if not k.startswith("quarantine_")},
+                        "quarantine_run": r.import_run_id,
+                        "quarantine_kind": r.kind,
+                        "quarantine_row": r.row_number,
+                        "quarantine_problems": problems,
                     }
                 )
             offset += len(batch)

@@ -14,7 +14,9 @@ from cxloop.db.base import UtcDateTime, utcnow
 class ImportedRowMixin:
     """Extra source columns kept as JSON; ``row_hash`` tells an unchanged re-import from an edit."""
 
-    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     row_hash: Mapped[str] = mapped_column(String(32))
     import_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     loaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -16,7 +16,7 @@ class Feedback(ImportedRowMixin, Base):
 
     __tablename__ = "feedback"
 
-    feedback_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    feedback_id: Mapped[str] = mapped_column(String(400), primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(160))
     channel: Mapped[str] = mapped_column(String(16), index=True)
     source: Mapped[str | None] = mapped_column(String(64))

@@ -160,8 +160,8 @@ _register(
             FieldSpec("handle", aliases=("昵称", "账号", "social_handle"), identity="handle"),
             FieldSpec("gender", aliases=("性别", "sex"), max_length=16),
             FieldSpec("birth_date", "date", aliases=("生日", "出生日期", "birthday", "dob")),
-            FieldSpec("city", aliases=("城市",)),
-            FieldSpec("region", aliases=("地区", "省份", "province", "state")),
+            FieldSpec("city", aliases=("城市",), max_length=128),
+            FieldSpec("region", aliases=("地区", "省份", "province", "state"), max_length=128),
             FieldSpec(
                 "segment", aliases=("分群", "客户分层", "tier", "customer_segment"), max_length=64
             ),
@@ -184,11 +184,11 @@ _register(
             FieldSpec(
                 "name", required=True, aliases=("企业名称", "公司名称", "company", "account_name")
             ),
-            FieldSpec("industry", aliases=("行业",)),
-            FieldSpec("region", aliases=("地区", "省份")),
+            FieldSpec("industry", aliases=("行业",), max_length=128),
+            FieldSpec("region", aliases=("地区", "省份"), max_length=128),
             FieldSpec("segment", aliases=("分群", "客户分层"), max_length=64),
             FieldSpec("tier", aliases=("等级", "级别"), max_length=32),
-            FieldSpec("owner", aliases=("客户经理", "account_manager", "负责人")),
+            FieldSpec("owner", aliases=("客户经理", "account_manager", "负责人"), max_length=128),
             FieldSpec("annual_value", "float", min=0, aliases=("年合同额", "arr", "acv")),
             FieldSpec("opened_at", "datetime", aliases=("签约时间", "created_at", "since")),
         ),

@@ -32,8 +32,9 @@ from cxloop.privacy.masking import PII_FIELDS
 ATTRIBUTES = "attributes"
 ROW_HASH = "row_hash"
 MIN_YEAR, MAX_YEAR = 1900, 2100
-_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s?(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 _PADDED = re.compile("\x1e[ \t\r\n\xa0\u3000]|[ \t\r\n\xa0\u3000]\x1e")
+_DATE_OFFSET = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s?(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 _BAD_TEXT = re.compile("[\ud800-\udfff\x00]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FALLBACK_FORMATS = (
@@ -93,16 +94,30 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[\s\-./:()（）]+", "_", name).strip("_")
 
 
-def is_pii_header(kind: str, header: str) -> bool:
-    """Whether a source column of ``kind`` (by field name or known alias) holds personal data."""
-    return normalise_header(header) in _PII_HEADERS.get(kind, frozenset())
+def is_public_header(kind: str, header: str) -> bool:
+    """Whether a source column of ``kind`` is known (by field name or alias) to hold no
+    personal data; anything else — PII fields, unknown or renamed columns — counts as
+    personal when shown to a role without the right to see PII."""
+    return normalise_header(header) in _PUBLIC_HEADERS.get(kind, frozenset())
 
 
-_PII_HEADERS = {
+def public_fields(kind: str) -> frozenset[str]:
+    """The fields of ``kind`` that are not personal data."""
+    return frozenset(KINDS[kind].by_name) - PII_FIELDS.get(kind, frozenset())
+
+
+_PUBLIC_HEADERS = {
     kind: frozenset(
         normalise_header(name)
         for f in spec.fields
-        if f.name in PII_FIELDS.get(kind, frozenset())
+        if f.name not in PII_FIELDS.get(kind, frozenset())
+        for name in (f.name, *f.aliases)
+    )
+    - frozenset(
+        normalise_header(name)
+        for other in KINDS.values()
+        for f in other.fields
+        if f.name in PII_FIELDS.get(other.kind, frozenset())
         for name in (f.name, *f.aliases)
     )
     for kind, spec in KINDS.items()
@@ -118,8 +133,14 @@ class ColumnPlan:
     defaults: dict[str, str]
 
 
-def plan_columns(headers: list[str], spec: KindSpec, mapping: UserMapping) -> ColumnPlan:
-    """Resolve headers to fields: the mapping file first, then names and known aliases."""
+def plan_columns(
+    headers: list[str], spec: KindSpec, mapping: UserMapping, strict: bool = True
+) -> ColumnPlan:
+    """Resolve headers to fields: the mapping file first, then names and known aliases.
+
+    ``strict=False`` (later chunks of JSON, whose keys vary by row) never fails: a required
+    field with no column there becomes a per-row "is required" problem instead.
+    """
     problems: list[Problem] = []
     chosen: dict[str, str] = {}
     for source, target in mapping.columns.items():
@@ -132,6 +153,8 @@ def plan_columns(headers: list[str], spec: KindSpec, mapping: UserMapping) -> Co
                 )
             )
         elif source not in headers:
+            if not strict:
+                continue
             problems.append(
                 Problem(
                     "mapping",
@@ -178,7 +201,7 @@ def plan_columns(headers: list[str], spec: KindSpec, mapping: UserMapping) -> Co
                     + "')",
                 )
             )
-    if problems:
+    if problems and strict:
         raise Invalid(problems)
     extras = [h for h in headers if h != ROW_COLUMN and h not in taken]
     return ColumnPlan(chosen, extras, {k: clean_text(v) for k, v in mapping.defaults.items()})
@@ -328,6 +351,8 @@ def _convert(
             return good.round().astype("Int64").astype(object).where(good.notna(), None)
         return good.astype(object).where(good.notna(), None)
     if kind in ("datetime", "date"):
+        if kind == "date":  # a date is the day as written: drop any offset, never shift a day
+            values = values.str.replace(_DATE_OFFSET, r"\1", regex=True)
         parsed = _parse_datetimes(values, ctx.timezone if kind == "datetime" else "UTC")
         bad = present & parsed.isna()
         example = "2026-03-01 14:05:00" if kind == "datetime" else "2026-03-01"
@@ -368,7 +393,11 @@ def _convert(
         normal = values.map(lambda v: normalise_email(v) if isinstance(v, str) else None)
         ok = normal.map(lambda v: isinstance(v, str) and bool(_EMAIL.match(v)))
         check.flag(present & ~ok.astype(bool), spec_field, values, "is not an email address")
-        return normal.where(ok.astype(bool), None)
+        too_long = ok.astype(bool) & (normal.str.len() > spec_field.max_length)
+        check.flag(
+            too_long, spec_field, values, f"is longer than {spec_field.max_length} characters"
+        )
+        return normal.where(ok.astype(bool) & ~too_long, None)
     if kind == "phone":
         normal = values.map(lambda v: _phone(v, ctx.region) if isinstance(v, str) else None)
         check.flag(
@@ -385,7 +414,39 @@ def _convert(
     if spec_field.identity in ("handle", "member_id"):
         identity = spec_field.identity
         kept = kept.map(lambda v: normalise_identity(identity, v) if isinstance(v, str) else None)
+        grown = kept.str.len() > spec_field.max_length  # NFKC can lengthen a value
+        check.flag(
+            grown.fillna(False).astype(bool),
+            spec_field,
+            values,
+            f"is longer than {spec_field.max_length} characters once normalised",
+        )
+        kept = kept.where(~grown.fillna(False).astype(bool), None)
     return kept
+
+
+def _identity_values(
+    kinds: pd.Series, values: pd.Series, check: _Checker, ctx: ValidationContext
+) -> pd.Series:
+    """Each identity in its comparable form (phones read in the configured region); one that
+    is not a valid email or phone is a problem, not silently skipped."""
+    normal = pd.Series(
+        [
+            normalise_identity(k, v, ctx.region)
+            if isinstance(k, str) and isinstance(v, str)
+            else None
+            for k, v in zip(kinds.tolist(), values.tolist(), strict=True)
+        ],
+        index=values.index,
+        dtype=object,
+    )
+    bad = values.notna() & kinds.notna() & normal.isna()
+    for idx in bad.index[bad.to_numpy()]:
+        reason = f"is not a valid {kinds[idx]}" + (
+            f" (without +country it is read as {ctx.region})" if kinds[idx] == "phone" else ""
+        )
+        check.problems.setdefault(idx, []).append(Problem("value", values[idx], reason))
+    return normal
 
 
 def _as_text(column: pd.Series) -> pa.Array:
@@ -405,13 +466,19 @@ def _as_text(column: pd.Series) -> pa.Array:
 def _row_hashes(records: pd.DataFrame, columns: list[str]) -> list[str]:
     """A content hash per row: what makes a re-import unchanged, and the key of id-less rows.
 
-    Columns are joined in Arrow (C++), leaving one BLAKE2b call per row in Python.
+    Every field of the kind takes part in a fixed order (absent = null), so two files with
+    different columns agree on the same record; cells are joined by NUL, which no stored value
+    contains. The join runs in Arrow (C++), leaving one BLAKE2b call per row in Python.
     """
     if records.empty:
         return []
-    parts = [_as_text(records[name]) for name in columns]
+    size = len(records)
+    parts = [
+        _as_text(records[name]) if name in records.columns else pa.nulls(size, pa.string())
+        for name in columns
+    ]
     joined = pc.binary_join_element_wise(
-        *parts, "\x1f", null_handling="replace", null_replacement=""
+        *parts, "\x00", null_handling="replace", null_replacement="\x01"
     )
     return [
         hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
@@ -459,11 +526,16 @@ def validate_chunk(
         elif spec_field.name in plan.defaults:
             values = pd.Series(plan.defaults[spec_field.name] or None, index=index, dtype=object)
         else:
+            if spec_field.required and not (spec_field.name == spec.key and spec.key_from_hash):
+                everyone = pd.Series(True, index=index)
+                check.flag(everyone, spec_field, pd.Series("", index=index), "is required")
             continue
         converted[spec_field.name] = _convert(spec_field, values, check, ctx)
         required = spec_field.required and not (spec_field.name == spec.key and spec.key_from_hash)
         if required:
             check.flag(values.isna(), spec_field, values.fillna(""), "is required")
+    if spec.kind == "identities" and "kind" in converted and "value" in converted:
+        converted["value"] = _identity_values(converted["kind"], converted["value"], check, ctx)
     for group in spec.one_of:
         have = pd.Series(False, index=index)
         for name in group:
@@ -542,27 +614,38 @@ def clean_text(value: str, encoding: str = "utf-8") -> str:
 
 def _add_keys(records: pd.DataFrame, spec: KindSpec) -> None:
     """Natural key: the source's own id (scoped by source for voice), else a content hash."""
-    names = [f.name for f in spec.fields if f.name in records.columns]
-    content = [n for n in names if n != spec.key]
+    content = [f.name for f in spec.fields if f.name != spec.key]
     hashes = _row_hashes(records, [*content, ATTRIBUTES])
     records[ROW_HASH] = hashes
-    if spec.key not in records.columns:
-        records[spec.key] = None
-    own = records[spec.key]
+    none = pd.Series(None, index=records.index, dtype=object)
+    own = records[spec.key] if spec.key in records.columns else none
     if spec.key_scope:
         records["external_id"] = own
-    if spec.key_scope and spec.key_scope in records.columns:
-        scope = records[spec.key_scope].fillna("")
-        own = (scope + ":" + own.astype(object).where(own.notna(), "")).where(own.notna(), None)
+        scope = records[spec.key_scope] if spec.key_scope in records.columns else none
+        escaped = scope.fillna("").astype(str).str.replace("%", "%25").str.replace(":", "%3A")
+        own = (escaped + ":" + own.astype(object).fillna("").astype(str)).where(own.notna(), None)
     if spec.key_from_hash:
-        hashed = ["#" + h for h in hashes]
-        records[spec.key] = own.where(own.notna(), pd.Series(hashed, index=records.index))
+        # identical id-less rows of one chunk are separate records (two "好评" reviews on the
+        # same day): repeats are numbered, so a re-import still finds every one of them
+        hashed = pd.Series(hashes, index=records.index, dtype=object)
+        repeat = hashed.groupby(hashed).cumcount()
+        suffix = np.where(repeat.to_numpy() > 0, "." + repeat.astype(str), "")
+        keys = pd.Series(
+            ["#" + h + x for h, x in zip(hashes, suffix, strict=True)],
+            index=records.index,
+            dtype=object,
+        )
+        records[spec.key] = own.where(own.notna(), keys)
     else:
         records[spec.key] = own
 
 
-def broken_to_rejections(broken: list[BrokenRecord]) -> list[Rejection]:
-    return [
-        Rejection(b.row_number, [Problem("row", b.raw[:500], b.reason)], {"row": b.raw})
-        for b in broken
-    ]
+def broken_to_rejections(broken: list[BrokenRecord], encoding: str = "utf-8") -> list[Rejection]:
+    """Records the reader could not split, kept as text any database accepts."""
+    rejections = []
+    for b in broken:
+        raw = clean_text(b.raw, encoding)
+        rejections.append(
+            Rejection(b.row_number, [Problem("row", raw[:500], b.reason)], {"row": raw})
+        )
+    return rejections

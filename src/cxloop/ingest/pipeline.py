@@ -40,10 +40,14 @@ def prepare(
     plans: dict[tuple[str, ...], mapping.ColumnPlan] = {}
     for chunk in chunks:
         headers = tuple(c for c in chunk.frame.columns if c != readers.ROW_COLUMN)
-        if headers not in plans:
-            plans[headers] = mapping.plan_columns(list(headers), spec, user_mapping)
+        if headers not in plans:  # the first part of a file decides whether it is usable
+            plans[headers] = mapping.plan_columns(
+                list(headers), spec, user_mapping, strict=not plans
+            )
         validated = mapping.validate_chunk(chunk.frame, spec, plans[headers], ctx)
-        rejections = validated.rejections + mapping.broken_to_rejections(chunk.broken)
+        rejections = validated.rejections + mapping.broken_to_rejections(
+            chunk.broken, ctx.encoding or "utf-8"
+        )
         yield PreparedChunk(len(chunk.frame) + len(chunk.broken), validated.records, rejections)
 
 

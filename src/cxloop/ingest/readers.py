@@ -104,7 +104,18 @@ def sniff_encoding(head: bytes) -> str:
             failed += 1
     if failed == 0 or failed * 2 <= non_ascii:
         return "utf-8"
-    return "gb18030"
+    # Chinese text in GB18030 is mostly GB2312 pairs (both bytes 0xA1+); Latin-1 or cp1252 text
+    # has lone high bytes before ASCII letters, which GB18030 would turn into rare characters.
+    high = len(re.findall(rb"[\x80-\xff]", head))
+    pairs = len(re.findall(rb"[\xa1-\xf7][\xa1-\xfe]", head))
+    if high and 2 * pairs * 10 >= high * 8:
+        return "gb18030"
+    if failed < 3:  # a few broken rows of a UTF-8 file: they are quarantined as such
+        return "utf-8"
+    raise UnreadableFile(
+        "the file is neither UTF-8 nor Chinese GB18030 (it reads as nonsense in both): "
+        "name its encoding, e.g. --encoding cp1252 or --encoding latin-1"
+    )
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -162,21 +173,22 @@ def _frame(columns: list[str], rows: list[list[str]], numbers: list[int]) -> pd.
 
 def _unique_headers(raw: list[str]) -> list[str]:
     """Blank or repeated headers get a position suffix, so no column is silently overwritten."""
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
     headers = []
     for index, name in enumerate(raw, start=1):
-        name = _BAD_NAME.sub("\ufffd", name.strip().lstrip("\ufeff")) or f"column_{index}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
-        headers.append(name)
+        name = _BAD_NAME.sub("\ufffd", str(name).strip().lstrip("\ufeff")) or f"column_{index}"
+        candidate, n = name, 1
+        while candidate in taken:  # `name,name,name_2` → name, name_2, name_2_2
+            n += 1
+            candidate = f"{name}_{n}"
+        taken.add(candidate)
+        headers.append(candidate)
     return headers
 
 
 def _read_csv(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
     encoding = info.encoding or "utf-8"
+    csv.field_size_limit(1 << 30)  # a long cell is checked against its field's limit, not split
     with info.path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle, delimiter=info.delimiter or ",")
         try:
@@ -355,7 +367,7 @@ def _read_parquet(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
         rows = [[_cell_text(record[name]) for name in names] for record in data]
         numbers = list(range(offset + 1, offset + len(rows) + 1))
         offset += len(rows)
-        yield RawChunk(_frame(list(names), rows, numbers))
+        yield RawChunk(_frame(_unique_headers(list(names)), rows, numbers))
 
 
 def read_records(records: list[dict[str, Any]]) -> Iterator[RawChunk]:

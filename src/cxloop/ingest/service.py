@@ -30,7 +30,7 @@ from cxloop.ingest import mapping, pipeline, readers
 from cxloop.ingest.fields import KindSpec, get_kind
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.ingest.schemas import ImportSummary, ProblemRead, QuarantinedRowRead, RejectedRow
-from cxloop.privacy.masking import PII_FIELDS, looks_personal, mask_record, mask_value
+from cxloop.privacy.masking import mask_record, mask_value
 
 Progress = Callable[[int], None]
 TABLES: dict[str, Table] = {
@@ -144,6 +144,13 @@ def _run(
         )
         .values(status="interrupted")
     )
+    # the quarantine shows the latest import of this file: rows now fixed (by a mapping or
+    # --set) leave it, rows still bad come back with their current reasons
+    session.execute(
+        delete(QuarantinedRow).where(
+            QuarantinedRow.kind == spec.kind, QuarantinedRow.source_sha256 == sha256
+        )
+    )
     run = ImportRun(
         kind=spec.kind, source_name=source_name[:512], source_sha256=sha256, status="running"
     )
@@ -188,6 +195,7 @@ def _run(
         summary.status = "finished"
     except BaseException as exc:
         session.rollback()
+        # the message names the failure, never row values (the engine hides parameters)
         run.status, run.message = "failed", f"{type(exc).__name__}: {exc}"[:2000]
         _save_counts(run, summary)
         run.finished_at = utcnow()
@@ -281,13 +289,9 @@ def _claims_from(records: pd.DataFrame, kind: str) -> list[customers_service.Ide
 
 
 def _store_identities(*, session: Session, records: pd.DataFrame, summary: ImportSummary) -> None:
-    from cxloop.customers.identity import normalise_identity
-
-    claims = []
+    claims = []  # values arrive normalised and checked by the mapping
     for row in records.itertuples(index=False):
-        kind, value = str(row.kind), normalise_identity(str(row.kind), str(row.value))
-        if value is None:
-            continue
+        kind, value = str(row.kind), str(row.value)
         claims.append(
             customers_service.IdentityClaim(
                 kind,
@@ -398,22 +402,18 @@ def quarantine_page(
     ]
     if reveal_pii:
         return rows
-    for row in rows:
-        personal = PII_FIELDS.get(row.kind, frozenset())
+    for row in rows:  # only what is known not to be personal stays readable
+        public = mapping.public_fields(row.kind)
         row.raw = {
-            k: mask_value("value", v)
-            if mapping.is_pii_header(row.kind, k) or looks_personal(k)
-            else v
+            k: v if mapping.is_public_header(row.kind, k) else mask_value("value", v)
             for k, v in row.raw.items()
         }
         row.problems = [
-            {**p, "value": mask_value(p["field"], p.get("value"))}
-            if p.get("field") in personal
-            else p
+            p if p.get("field") in public else {**p, "value": mask_value("value", p.get("value"))}
             for p in row.problems
         ]
-        if row.field in personal:
-            row.value = mask_value(row.field, row.value)
+        if row.field not in public:
+            row.value = mask_value("value", row.value)
     return rows
 
 
@@ -489,6 +489,8 @@ def browse(
         order = table.c[spec.key]
     conditions = []
     for name, value in filters.items():
+        if "\x00" in value:
+            raise Invalid("contains a NUL character", name, value.replace("\x00", "\ufffd"))
         if name not in table.c:
             usable = [f for f in FILTERS if f in table.c]
             raise Invalid(f"is not a filter of {kind}; use one of {', '.join(usable)}", name, value)
@@ -507,8 +509,11 @@ def browse(
         if time_column is None:
             raise Invalid(f"{kind} have no time column to filter on", bound, str(moment))
         column = table.c[time_column]
-        stored = _store_time(bound, moment, timezone)
-        limit_value = stored.date() if isinstance(column.type, Date) else stored
+        if isinstance(column.type, Date):  # a day column: the day as the caller sees it
+            local = moment.astimezone(ZoneInfo(timezone)) if moment.tzinfo else moment
+            limit_value: dt.date = local.date()
+        else:
+            limit_value = _store_time(bound, moment, timezone)
         conditions.append(column >= limit_value if bound == "since" else column < limit_value)
     if linked is not None:
         if "link_method" not in table.c:
@@ -550,6 +555,8 @@ def get_record(
     spec = get_kind(kind)
     if spec.kind == "identities":
         raise NotFound("identities are listed, not fetched one by one")
+    if "\x00" in key:
+        raise Invalid("contains a NUL character", "key", key.replace("\x00", "\ufffd"))
     table = TABLES[spec.table]
     row = session.execute(select(table).where(table.c[spec.key] == key)).mappings().first()
     if row is None:

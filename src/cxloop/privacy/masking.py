@@ -71,7 +71,10 @@ def looks_personal(column: str) -> bool:
     """Whether an extra column's name suggests personal data (masked for roles without PII)."""
     name = column.casefold()
     words = {w.rstrip("0123456789") for w in re.split(r"[^a-z0-9]+", name)}
-    return bool(words & PERSONAL_WORDS) or any(term in name for term in PERSONAL_CHINESE)
+    if words & PERSONAL_WORDS or any(term in name for term in PERSONAL_CHINESE):
+        return True
+    # long words also inside others: recipientemail, mobilephone, homeaddress, nickname
+    return any(len(word) >= 4 and word in name for word in PERSONAL_WORDS)
 
 
 def mask_value(column: str, value: Any) -> Any:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxloop.errors import (
@@ -90,7 +91,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    reason = "another request changed the same rows at the same time; send it again"
+    return JSONResponse(_body([{"field": None, "value": None, "reason": reason}]), status_code=409)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(CxloopError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -104,7 +104,7 @@ def upgrade() -> None:
 
     op.create_table(
         "feedback",
-        sa.Column("feedback_id", sa.String(length=200), nullable=False),
+        sa.Column("feedback_id", sa.String(length=400), nullable=False),
         sa.Column("external_id", sa.String(length=160), nullable=True),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=True),
