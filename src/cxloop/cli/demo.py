@@ -37,7 +37,7 @@ def demo_command(
     settings = get_settings().model_copy(update={"database_url": f"sqlite:///{database}"})
     store = connect(settings=settings)
     table = Table(title="demo import (the same path as real files)")
-    for column in ("kind", "file", "read", "inserted", "quarantined", "linked"):
+    for column in ("kind", "file", "read", "inserted", "quarantined", "linked by identity"):
         table.add_column(column, justify="right")
     with console.status("generating and importing the demo company…"):
         summaries = demo_service.load_demo(

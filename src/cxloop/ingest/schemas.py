@@ -80,3 +80,15 @@ class ImportRunRead(BaseModel):
     unchanged: int
     quarantined: int
     message: str | None
+
+
+class FieldInfo(BaseModel):
+    """One field of an import kind, as ``GET /api/v1/kinds`` describes it."""
+
+    name: str
+    type: str
+    required: bool
+    min: float | None
+    max: float | None
+    choices: list[str] | None
+    aliases: list[str]

@@ -23,9 +23,15 @@ from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound, UnreadableFile
 from cxloop.feedback import service as feedback_service
 from cxloop.ingest import mapping, pipeline, readers
-from cxloop.ingest.fields import KindSpec, get_kind
+from cxloop.ingest.fields import KINDS, KindSpec, get_kind
 from cxloop.ingest.models import ImportRun, QuarantinedRow
-from cxloop.ingest.schemas import ImportSummary, ProblemRead, QuarantinedRowRead, RejectedRow
+from cxloop.ingest.schemas import (
+    FieldInfo,
+    ImportSummary,
+    ProblemRead,
+    QuarantinedRowRead,
+    RejectedRow,
+)
 from cxloop.ingest.upsert import TABLES, quarantine, store_chunk
 from cxloop.privacy.masking import mask_record, mask_value
 
@@ -98,6 +104,25 @@ def import_records(
         sha256=readers.records_sha256(records),
         progress=None,
     )
+
+
+def describe_kinds() -> dict[str, list[FieldInfo]]:
+    """Every import kind's fields: type, bounds, accepted values, recognised header names."""
+    return {
+        kind: [
+            FieldInfo(
+                name=f.name,
+                type=f.type,
+                required=f.required,
+                min=f.min,
+                max=f.max,
+                choices=sorted(set(f.choices.values())) if f.choices else None,
+                aliases=list(f.aliases),
+            )
+            for f in spec.fields
+        ]
+        for kind, spec in KINDS.items()
+    }
 
 
 def count_records(path: Path) -> int | None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cxloop.ingest import service as ingest_service
 from cxloop.ingest.fields import KINDS
-from cxloop.ingest.schemas import ImportRunRead, ImportSummary, QuarantinedRowRead
+from cxloop.ingest.schemas import FieldInfo, ImportRunRead, ImportSummary, QuarantinedRowRead
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import Importer, ImportsReader, Reader, SessionDep, SettingsDep
 
@@ -33,34 +33,10 @@ class ImportBatch(BaseModel):
     )
 
 
-class FieldInfo(BaseModel):
-    name: str
-    type: str
-    required: bool
-    min: float | None
-    max: float | None
-    choices: list[str] | None
-    aliases: list[str]
-
-
 @router.get("/kinds", response_model=dict[str, list[FieldInfo]])
 def kinds(_: Reader) -> dict[str, list[FieldInfo]]:
     """Every import kind and its fields, with types, bounds and recognised header names."""
-    return {
-        kind: [
-            FieldInfo(
-                name=f.name,
-                type=f.type,
-                required=f.required,
-                min=f.min,
-                max=f.max,
-                choices=sorted(set(f.choices.values())) if f.choices else None,
-                aliases=list(f.aliases),
-            )
-            for f in spec.fields
-        ]
-        for kind, spec in KINDS.items()
-    }
+    return ingest_service.describe_kinds()
 
 
 class ImportsQuery(BaseModel):
