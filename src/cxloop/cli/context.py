@@ -16,8 +16,9 @@ console = Console()
 errors = Console(stderr=True)
 
 
-def open_store(database_url: str | None = None) -> Store:
-    return connect(database_url, settings=get_settings())
+def open_store() -> Store:
+    """The store of ``CXLOOP_DATABASE_URL``, created or upgraded as needed."""
+    return connect(settings=get_settings())
 
 
 @contextmanager

@@ -42,7 +42,7 @@ class IdentityClaim:
 
     @property
     def owner(self) -> str:
-        return f"customer:{self.customer_id}" if self.customer_id else f"contact:{self.contact_id}"
+        return _owner(self.customer_id, self.contact_id)
 
 
 def _owner(customer_id: str | None, contact_id: str | None) -> str:

@@ -29,18 +29,9 @@ from cxloop.demo.b2c_feedback import (
 )
 from cxloop.demo.draws import Row, at, at_opt, fmt_phone, iso, phone_digits, pick, unique
 from cxloop.demo.voices import Voices
+from cxloop.ingest.fields import KINDS as IMPORT_KINDS
 
-KINDS = (
-    "customers",
-    "accounts",
-    "contacts",
-    "projects",
-    "milestones",
-    "orders",
-    "events",
-    "subscriptions",
-    "feedback",
-)
+KINDS = tuple(kind for kind in IMPORT_KINDS if kind != "identities")  # one frame per kind
 SPIKE_WEEK = dt.date(2026, 6, 1)
 PLANTED: dict[str, str] = {
     "support_churn": "Members who complained that support was slow (a ticket, chat or e-mail "
@@ -349,9 +340,7 @@ def _events(
 
 def _finish(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Drops private columns and orders the rest as ``cxloop.ingest.fields`` declares them."""
-    from cxloop.ingest.fields import KINDS as SPECS
-
-    names = [f.name for f in SPECS[kind].fields]
+    names = [f.name for f in IMPORT_KINDS[kind].fields]
     public = [c for c in frame.columns if not c.startswith("_")]
     unknown = sorted(set(public) - set(names))
     if unknown:

@@ -125,8 +125,10 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def describe(path: Path, encoding: str | None = None) -> SourceInfo:
-    """Format, encoding and separator of a file, or ``UnreadableFile`` saying why not."""
+def describe(path: Path, encoding: str | None = None, *, fingerprint: bool = True) -> SourceInfo:
+    """Format, encoding and separator of a file, or ``UnreadableFile`` saying why not.
+
+    ``fingerprint=False`` skips the SHA-256 (a full read) when only the format is wanted."""
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
     if encoding is not None:
@@ -150,7 +152,7 @@ def describe(path: Path, encoding: str | None = None) -> SourceInfo:
         if fmt == "csv":
             text = head.decode(enc, errors="replace").lstrip("\ufeff")
             delimiter = sniff_delimiter(text.splitlines()[0] if text else "")
-    return SourceInfo(path, fmt, enc, delimiter, file_sha256(path))
+    return SourceInfo(path, fmt, enc, delimiter, file_sha256(path) if fingerprint else "")
 
 
 def read_chunks(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:

@@ -128,7 +128,7 @@ def describe_kinds() -> dict[str, list[FieldInfo]]:
 def count_records(path: Path) -> int | None:
     """Roughly how many records a text file holds (lines), for a progress bar; None if unknown."""
     try:
-        info = readers.describe(path)
+        info = readers.describe(path, fingerprint=False)
     except Exception:  # the real import reports the problem properly
         return None
     if info.format not in ("csv", "jsonl"):

@@ -6,7 +6,7 @@ Used by ``service`` only; it flushes and never commits (the import job commits p
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from cxloop.behaviour import service as behaviour_service
@@ -137,22 +137,8 @@ def quarantine(
 ) -> None:
     if not rejections:
         return
-    numbers = [r.row_number for r in rejections]
-    known: set[int] = set()
-    same_file = (QuarantinedRow.kind == spec.kind, QuarantinedRow.source_sha256 == sha256)
-    for start in range(0, len(numbers), KEY_CHUNK):
-        part = numbers[start : start + KEY_CHUNK]
-        in_part = QuarantinedRow.row_number.in_(part)
-        known.update(session.scalars(select(QuarantinedRow.row_number).where(*same_file, in_part)))
-        # the same file again: its rejected rows move to this run, so `--run N` shows them
-        session.execute(
-            update(QuarantinedRow).where(*same_file, in_part).values(import_run_id=run.id)
-        )
     rows = []
-    for rejection in rejections:
-        if rejection.row_number in known:
-            continue
-        known.add(rejection.row_number)
+    for rejection in rejections:  # the run began by clearing this file's quarantine
         first = rejection.problems[0]
         rows.append(
             {
