@@ -1,0 +1,226 @@
+"""``analyze`` and ``analyze_batch``: every feature of a text in one pass, in chunks, on all cores.
+
+Chunks matter for speed: the sentiment model scores every text and clause of a chunk in one
+sparse product instead of one call per clause.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from cxloop.text.clauses import Clause, split_clauses
+from cxloop.text.cues import detect_emotions, detect_flags, detect_intent
+from cxloop.text.features import Lang
+from cxloop.text.keywords import keywords
+from cxloop.text.language import detect_language
+from cxloop.text.pii import find_pii
+from cxloop.text.schemas import Aspect, Language, TextAnalysis
+from cxloop.text.sentiment import label_for, shipped_model
+from cxloop.text.taxonomy import Taxonomy, load_taxonomy
+
+CHUNK_SIZE = 256
+MAX_TEXT_CHARS = 20_000
+"""Longer texts are read up to here: a feedback row past this is a document, not a review."""
+
+_CONTRAST_WEIGHT = {"plain": 1.0, "concession": 0.4, "contrast": 2.0}
+
+
+@dataclass
+class _Prepared:
+    text: str
+    language: Language
+    mixed: bool
+    clauses: list[Clause] = field(default_factory=list)
+    score: float = 0.0
+    clause_scores: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TextEngine:
+    """The models and the taxonomy one analysis uses; build one per taxonomy."""
+
+    taxonomy: Taxonomy
+
+    def analyze_many(self, texts: list[object], lang: str | None = None) -> list[TextAnalysis]:
+        prepared = [_prepare(text, lang) for text in texts]
+        _score(prepared)
+        return [self._finish(p) for p in prepared]
+
+    def _finish(self, item: _Prepared) -> TextAnalysis:
+        if item.language in ("none", "other"):
+            return TextAnalysis(
+                language=item.language,
+                sentiment="neutral",
+                sentiment_score=0.0,
+                pii=find_pii(item.text) if item.text else [],
+            )
+        aspects: list[Aspect] = []
+        for clause, score in zip(item.clauses, item.clause_scores, strict=True):
+            seen: set[str] = set()
+            for hit in self.taxonomy.match(clause.text, clause.lang):
+                if hit.path in seen:
+                    continue
+                seen.add(hit.path)
+                aspects.append(
+                    Aspect(
+                        topic=hit.path,
+                        term=hit.term,
+                        start=clause.start,
+                        end=clause.end,
+                        clause=clause.text,
+                        sentiment=label_for(score),
+                        score=round(score, 4),
+                    )
+                )
+        score = round(item.score, 4)
+        return TextAnalysis(
+            language=item.language,
+            mixed=item.mixed,
+            sentiment=label_for(score),
+            sentiment_score=score,
+            aspects=aspects,
+            topics=list(dict.fromkeys(a.topic for a in aspects)),
+            intent=detect_intent(item.text, score),
+            flags=detect_flags(item.text),
+            emotions=detect_emotions(item.text),
+            keywords=keywords(item.text, item.language),
+            pii=find_pii(item.text),
+        )
+
+
+def _prepare(text: object, lang: str | None) -> _Prepared:
+    if not isinstance(text, str):
+        return _Prepared("", "none", False)
+    text = text[:MAX_TEXT_CHARS]
+    guess = detect_language(text)
+    language: Language = guess.language
+    if lang in ("zh", "en") and language not in ("none",):
+        language = lang  # type: ignore[assignment]
+    if language in ("none", "other"):
+        return _Prepared(text, language, False)
+    clauses = split_clauses(text)
+    if not guess.mixed:
+        clauses = [
+            Clause(c.text, c.start, c.end, language, c.role)  # type: ignore[arg-type]
+            for c in clauses
+        ]
+    return _Prepared(text, language, guess.mixed, clauses)
+
+
+def _score(items: list[_Prepared]) -> None:
+    """Score whole texts and clauses, one model call per language."""
+    batches: dict[Lang, list[str]] = {"zh": [], "en": []}
+    slots: dict[Lang, list[tuple[_Prepared, int]]] = {"zh": [], "en": []}
+    for item in items:
+        if item.language in ("zh", "en") and not item.mixed:
+            lang: Lang = item.language  # type: ignore[assignment]
+            batches[lang].append(item.text)
+            slots[lang].append((item, -1))
+        for index, clause in enumerate(item.clauses):
+            batches[clause.lang].append(clause.text)
+            slots[clause.lang].append((item, index))
+        item.clause_scores = [0.0] * len(item.clauses)
+    for lang in ("zh", "en"):
+        if not batches[lang]:
+            continue
+        scores = shipped_model(lang).score(batches[lang])
+        for (item, index), value in zip(slots[lang], scores, strict=True):
+            if index < 0:
+                item.score = float(value)
+            else:
+                item.clause_scores[index] = float(value)
+    for item in items:
+        if item.mixed and item.clauses:
+            weights = np.array([_CONTRAST_WEIGHT[c.role] * len(c.text) for c in item.clauses])
+            item.score = float(np.dot(weights, item.clause_scores) / weights.sum())
+
+
+@lru_cache(maxsize=4)
+def engine_for(taxonomy_path: Path | None = None) -> TextEngine:
+    return TextEngine(load_taxonomy(taxonomy_path))
+
+
+def analyze(text: object, lang: str | None = None, *, taxonomy: Taxonomy | None = None) -> TextAnalysis:
+    """Everything the engine reads from one text; never raises on odd input.
+
+    >>> analyze("送货很快但是客服态度很差").aspects[1].sentiment
+    'negative'
+    """
+    engine = TextEngine(taxonomy) if taxonomy is not None else engine_for(None)
+    return engine.analyze_many([text], lang)[0]
+
+
+_worker_engine: TextEngine | None = None
+
+
+def _init_worker(taxonomy: Taxonomy) -> None:
+    global _worker_engine
+    _worker_engine = TextEngine(taxonomy)
+
+
+def _run_chunk(chunk: list[object]) -> list[TextAnalysis]:
+    assert _worker_engine is not None
+    return _worker_engine.analyze_many(chunk)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def analyze_batch(
+    texts: Iterable[object],
+    *,
+    workers: int | None = None,
+    taxonomy: Taxonomy | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[TextAnalysis]:
+    """Analyses in input order, streaming: at most a few chunks per worker are in memory.
+
+    ``workers=None`` uses every core; ``workers=1`` stays in this process. ``progress`` is called
+    with the number of texts finished after each chunk.
+    """
+    taxonomy = taxonomy or engine_for(None).taxonomy
+    workers = default_workers() if workers is None else max(1, workers)
+    chunks = _chunked(texts, chunk_size)
+    if workers == 1:
+        engine = TextEngine(taxonomy)
+        for chunk in chunks:
+            results = engine.analyze_many(chunk)
+            if progress:
+                progress(len(results))
+            yield from results
+        return
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(taxonomy,)
+    ) as pool:
+        pending: list[Future[list[TextAnalysis]]] = []
+        for chunk in chunks:
+            pending.append(pool.submit(_run_chunk, chunk))
+            if len(pending) >= workers * 3:
+                yield from _drain(pending.pop(0), progress)
+        while pending:
+            yield from _drain(pending.pop(0), progress)
+
+
+def _drain(
+    future: Future[list[TextAnalysis]], progress: Callable[[int], None] | None
+) -> list[TextAnalysis]:
+    results = future.result()
+    if progress:
+        progress(len(results))
+    return results
+
+
+def _chunked(texts: Iterable[object], size: int) -> Iterator[list[object]]:
+    iterator = iter(texts)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
