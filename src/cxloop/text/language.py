@@ -41,12 +41,11 @@ def _identifier() -> LanguageIdentifier:
 def _latin_language(text: str, words: list[str]) -> Language:
     lowered = [w.lower() for w in words]
     hinted = sum(w in _ENGLISH_HINTS for w in lowered)
-    if hinted and hinted * 4 >= len(lowered):
-        return "en"
-    if text.isascii() and len(lowered) <= 3:
+    if text.isascii() and hinted and hinted * 4 >= len(lowered):
         return "en"
     guess, confidence = _identifier().classify(text)
-    if guess == "en" or (confidence < 0.5 and text.isascii()):
+    # Short ASCII texts ("ok", "meh") fool the model; only a confident other guess counts.
+    if guess == "en" or (text.isascii() and confidence < 0.7):
         return "en"
     return "other"
 
