@@ -61,8 +61,8 @@ def load_lexicon() -> Lexicon:
             for word in raw.get(polarity, {}).get(lang, []) or []:
                 terms[lang][str(word).lower()] = sign
     for word, value in (raw.get("slang") or {}).items():
-        lang = "zh" if re.search(r"[\u3400-\u9fff]", str(word)) else "en"
-        terms[lang][str(word).lower()] = float(value)
+        for lang in ("zh", "en"):  # "yyds" and "666" turn up in Chinese reviews too
+            terms[lang][str(word).lower()] = float(value)
     for symbol, value in (raw.get("emoji") or {}).items():
         for lang in ("zh", "en"):
             terms[lang][str(symbol)] = float(value)
