@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -40,6 +40,10 @@ class Lexicon:
     patterns: dict[str, re.Pattern[str]]
     negators: dict[str, tuple[str, ...]]
     degrees: dict[str, dict[str, float]]
+
+    @cached_property
+    def negator_sets(self) -> dict[str, frozenset[str]]:
+        return {lang: frozenset(words) for lang, words in self.negators.items()}
 
 
 def _alternation(words: Sequence[str], english: bool) -> re.Pattern[str]:
@@ -79,30 +83,33 @@ def load_lexicon() -> Lexicon:
     return Lexicon(terms, patterns, negators, degrees)
 
 
+def _substrings(window: str) -> set[str]:
+    return {window[i:j] for i in range(len(window)) for j in range(i + 1, len(window) + 1)}
+
+
 def lexicon_score(text: str, lang: Lang, lexicon: Lexicon) -> tuple[float, float]:
     """Positive and negative evidence in a clause, after negators and degree words before a hit.
 
     Written here rather than taken from VADER because VADER is English-only and we need the same
-    rule in Chinese; the window (3 characters or 3 words before the hit) mirrors VADER's.
+    rule in Chinese; the window (4 characters or 3 words before the hit) mirrors VADER's.
     """
     positive = negative = 0.0
     lowered = text.lower()
+    negators = lexicon.negator_sets[lang]
+    degrees = lexicon.degrees[lang]
     for match in lexicon.patterns[lang].finditer(lowered):
         value = lexicon.terms[lang].get(match.group(0), 0.0)
         if lang == "zh":
-            window = lowered[max(0, match.start() - 3) : match.start()]
-            window_words: Sequence[str] = ()
+            before = _substrings(lowered[max(0, match.start() - 4) : match.start()])
+            negated = not negators.isdisjoint(before)
         else:
-            window_words = lowered[: match.start()].split()[-3:]
-            window = " ".join(window_words)
-        negated = (
-            any(n in window for n in lexicon.negators[lang])
-            if lang == "zh"
-            else any(w in lexicon.negators[lang] or w.endswith("n't") for w in window_words)
-        )
-        for word, weight in lexicon.degrees[lang].items():
-            if (word in window) if lang == "zh" else (word in window_words):
-                value *= weight
+            words = lowered[max(0, match.start() - 40) : match.start()].split()[-3:]
+            before = set(words)
+            if len(words) >= 2:
+                before.add(" ".join(words[-2:]))
+            negated = not negators.isdisjoint(before) or any(w.endswith("n't") for w in words)
+        for word in before & degrees.keys():
+            value *= degrees[word]
         if negated:
             value *= -0.7
         if value > 0:

@@ -29,7 +29,7 @@ def _zh_idf() -> tuple[dict[str, float], float]:
 
 def keywords(text: str, lang: str, *, top: int = 5) -> list[str]:
     """The ``top`` most telling words of one text, in order of weight."""
-    words = tokens(text, lang)
+    words = tokens(text, lang, hmm=False)
     if not words:
         return []
     counts = Counter(words)

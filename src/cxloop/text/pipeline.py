@@ -24,7 +24,7 @@ from cxloop.text.language import detect_language
 from cxloop.text.pii import find_pii
 from cxloop.text.schemas import Aspect, Language, TextAnalysis
 from cxloop.text.sentiment import label_for, shipped_model
-from cxloop.text.taxonomy import Taxonomy, load_taxonomy
+from cxloop.text.taxonomy import Taxonomy, TopicHit, load_taxonomy
 
 CHUNK_SIZE = 256
 MAX_TEXT_CHARS = 20_000
@@ -39,6 +39,7 @@ class _Prepared:
     language: Language
     mixed: bool
     clauses: list[Clause] = field(default_factory=list)
+    hits: list[list[TopicHit]] = field(default_factory=list)
     score: float = 0.0
     clause_scores: list[float] = field(default_factory=list)
 
@@ -51,49 +52,60 @@ class TextEngine:
 
     def analyze_many(self, texts: list[object], lang: str | None = None) -> list[TextAnalysis]:
         prepared = [_prepare(text, lang) for text in texts]
+        for item in prepared:
+            item.hits = [_specific(self.taxonomy.match(c.text, c.lang)) for c in item.clauses]
         _score(prepared)
-        return [self._finish(p) for p in prepared]
+        return [_finish(p) for p in prepared]
 
-    def _finish(self, item: _Prepared) -> TextAnalysis:
-        if item.language in ("none", "other"):
-            return TextAnalysis(
-                language=item.language,
-                sentiment="neutral",
-                sentiment_score=0.0,
-                pii=find_pii(item.text) if item.text else [],
-            )
-        aspects: list[Aspect] = []
-        for clause, score in zip(item.clauses, item.clause_scores, strict=True):
-            seen: set[str] = set()
-            for hit in self.taxonomy.match(clause.text, clause.lang):
-                if hit.path in seen:
-                    continue
-                seen.add(hit.path)
-                aspects.append(
-                    Aspect(
-                        topic=hit.path,
-                        term=hit.term,
-                        start=clause.start,
-                        end=clause.end,
-                        clause=clause.text,
-                        sentiment=label_for(score),
-                        score=round(score, 4),
-                    )
-                )
-        score = round(item.score, 4)
+
+def _specific(hits: list[TopicHit]) -> list[TopicHit]:
+    """One hit per topic, and none for a topic whose subtopic the same clause names.
+
+    "送货很快": 送货 names delivery, 很快 its speed; the clause is about delivery speed.
+    """
+    paths = {hit.path for hit in hits}
+    kept: dict[str, TopicHit] = {}
+    for hit in hits:
+        if hit.path not in kept and not any(p.startswith(hit.path + "/") for p in paths):
+            kept[hit.path] = hit
+    return list(kept.values())
+
+
+def _finish(item: _Prepared) -> TextAnalysis:
+    if item.language in ("none", "other"):
         return TextAnalysis(
             language=item.language,
-            mixed=item.mixed,
-            sentiment=label_for(score),
-            sentiment_score=score,
-            aspects=aspects,
-            topics=list(dict.fromkeys(a.topic for a in aspects)),
-            intent=detect_intent(item.text, score),
-            flags=detect_flags(item.text),
-            emotions=detect_emotions(item.text),
-            keywords=keywords(item.text, item.language),
-            pii=find_pii(item.text),
+            sentiment="neutral",
+            sentiment_score=0.0,
+            pii=find_pii(item.text) if item.text else [],
         )
+    aspects = [
+        Aspect(
+            topic=hit.path,
+            term=hit.term,
+            start=clause.start,
+            end=clause.end,
+            clause=clause.text,
+            sentiment=label_for(score),
+            score=round(score, 4),
+        )
+        for clause, hits, score in zip(item.clauses, item.hits, item.clause_scores, strict=True)
+        for hit in hits
+    ]
+    score = round(item.score, 4)
+    return TextAnalysis(
+        language=item.language,
+        mixed=item.mixed,
+        sentiment=label_for(score),
+        sentiment_score=score,
+        aspects=aspects,
+        topics=list(dict.fromkeys(a.topic for a in aspects)),
+        intent=detect_intent(item.text, score),
+        flags=detect_flags(item.text),
+        emotions=detect_emotions(item.text),
+        keywords=keywords(item.text, item.language),
+        pii=find_pii(item.text),
+    )
 
 
 def _prepare(text: object, lang: str | None) -> _Prepared:
@@ -102,7 +114,7 @@ def _prepare(text: object, lang: str | None) -> _Prepared:
     text = text[:MAX_TEXT_CHARS]
     guess = detect_language(text)
     language: Language = guess.language
-    if lang in ("zh", "en") and language not in ("none",):
+    if lang in ("zh", "en") and language != "none":
         language = lang  # type: ignore[assignment]
     if language in ("none", "other"):
         return _Prepared(text, language, False)
@@ -116,18 +128,24 @@ def _prepare(text: object, lang: str | None) -> _Prepared:
 
 
 def _score(items: list[_Prepared]) -> None:
-    """Score whole texts and clauses, one model call per language."""
+    """Score texts, and the clauses that carry a topic, in one model call per language.
+
+    A one-clause text's clause is the text: it is scored once. Mixed texts are scored from
+    every clause, each in its own language, weighted by length and contrast role.
+    """
     batches: dict[Lang, list[str]] = {"zh": [], "en": []}
     slots: dict[Lang, list[tuple[_Prepared, int]]] = {"zh": [], "en": []}
     for item in items:
-        if item.language in ("zh", "en") and not item.mixed:
+        item.clause_scores = [0.0] * len(item.clauses)
+        whole = item.language in ("zh", "en") and not item.mixed
+        if whole:
             lang: Lang = item.language  # type: ignore[assignment]
             batches[lang].append(item.text)
             slots[lang].append((item, -1))
-        for index, clause in enumerate(item.clauses):
-            batches[clause.lang].append(clause.text)
-            slots[clause.lang].append((item, index))
-        item.clause_scores = [0.0] * len(item.clauses)
+        for index, (clause, hits) in enumerate(zip(item.clauses, item.hits, strict=True)):
+            if item.mixed or (hits and len(item.clauses) > 1):
+                batches[clause.lang].append(clause.text)
+                slots[clause.lang].append((item, index))
     for lang in ("zh", "en"):
         if not batches[lang]:
             continue
@@ -141,6 +159,8 @@ def _score(items: list[_Prepared]) -> None:
         if item.mixed and item.clauses:
             weights = np.array([_CONTRAST_WEIGHT[c.role] * len(c.text) for c in item.clauses])
             item.score = float(np.dot(weights, item.clause_scores) / weights.sum())
+        elif len(item.clauses) == 1:
+            item.clause_scores = [item.score]
 
 
 @lru_cache(maxsize=4)

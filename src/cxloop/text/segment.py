@@ -36,19 +36,22 @@ def zh_tokenizer() -> jieba.Tokenizer:
         return tokenizer
 
 
-def words(text: str, lang: str | None = None) -> list[str]:
-    """Every word in order (Chinese words, English lower-cased), punctuation dropped."""
+def words(text: str, lang: str | None = None, *, hmm: bool = True) -> list[str]:
+    """Every word in order (Chinese words, English lower-cased), punctuation dropped.
+
+    ``hmm=False`` skips jieba's guessing of unknown words: twice as fast, for per-text keywords.
+    """
     lang = lang or script_of(text)
     if lang == "zh":
-        return [w for w in zh_tokenizer().lcut(text) if _ZH_KEEP.search(w)]
+        return [w for w in zh_tokenizer().lcut(text, HMM=hmm) if _ZH_KEEP.search(w)]
     return _EN_WORD.findall(text.lower())
 
 
-def tokens(text: str, lang: str | None = None) -> list[str]:
+def tokens(text: str, lang: str | None = None, *, hmm: bool = True) -> list[str]:
     """Content words for keywords, clustering and topic models: stopwords and 1-letter words go."""
     lang = lang or script_of(text)
     out = []
-    for word in words(text, lang):
+    for word in words(text, lang, hmm=hmm):
         if word.isdigit():
             continue
         if re.fullmatch(r"[a-z0-9']+", word):
