@@ -125,10 +125,12 @@ def corpora(data: Path) -> dict[Lang, list[Corpus]]:
 
 
 def fit(lang: Lang, parts: list[tuple[list[str], np.ndarray]]) -> SentimentModel:
-    """TF-IDF over hashed n-grams + lexicon features, logistic regression, domains weighted equally."""
+    """TF-IDF of hashed n-grams + lexicon features, logistic regression, domains weighed alike."""
     texts = [t for part_texts, _ in parts for t in part_texts]
     labels = np.concatenate([y for _, y in parts])
-    weights = np.concatenate([np.full(len(y), len(labels) / (len(parts) * len(y))) for _, y in parts])
+    weights = np.concatenate(
+        [np.full(len(y), len(labels) / (len(parts) * len(y))) for _, y in parts]
+    )
     counts = hashed_counts(texts, lang)
     df = np.bincount(counts.indices, minlength=N_FEATURES)
     idf = np.where(df > 0, np.log((1 + len(texts)) / (1 + df)) + 1.0, 0.0).astype(np.float32)
@@ -185,12 +187,14 @@ def shipped(lang: Lang, sets: list[Corpus]) -> tuple[SentimentModel, dict[str, d
         if corpus.held_back_all:
             continue
         keep = np.array([not held_back(i) for i in corpus.ids])
-        train_parts.append(([t for t, k in zip(corpus.texts, keep) if k], corpus.labels[keep]))
+        train_parts.append(
+            ([t for t, k in zip(corpus.texts, keep, strict=True) if k], corpus.labels[keep])
+        )
     model = fit(lang, train_parts)
     results = {}
     for corpus in sets:
         mask = np.array([corpus.held_back_all or held_back(i) for i in corpus.ids])
-        texts = [t for t, m in zip(corpus.texts, mask) if m]
+        texts = [t for t, m in zip(corpus.texts, mask, strict=True) if m]
         results[corpus.name] = evaluate(model, texts, corpus.labels[mask])
         print(f"  held-back    {lang} {corpus.name:<18} {_line(results[corpus.name])}", flush=True)
     return model, results

@@ -17,7 +17,10 @@ def _aspects(result: TextAnalysis) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("送货很快但是客服态度很差", {"delivery/speed": "positive", "service/attitude": "negative"}),
+        (
+            "送货很快但是客服态度很差",
+            {"delivery/speed": "positive", "service/attitude": "negative"},
+        ),
         ("虽然价格有点贵，但是质量很好", {"quality": "positive"}),
         ("房间很干净，但是隔音太差了", {"stay/cleanliness": "positive", "stay/noise": "negative"}),
         ("外卖送得太慢了，菜都凉了", {"delivery/speed": "negative"}),
@@ -26,7 +29,10 @@ def _aspects(result: TextAnalysis) -> dict[str, str]:
             "Delivery was quick but the support agent was rude.",
             {"delivery/speed": "positive", "service/attitude": "negative"},
         ),
-        ("The room was clean, but the walls are paper thin and it was noisy all night", {"stay/cleanliness": "positive", "stay/noise": "negative"}),
+        (
+            "The room was clean, but the walls are paper thin and it was noisy all night",
+            {"stay/cleanliness": "positive", "stay/noise": "negative"},
+        ),
         ("The app keeps crashing every time I open it", {"app/stability": "negative"}),
         ("I was charged twice and nobody has refunded me", {"payment/charges": "negative"}),
     ],
@@ -96,7 +102,9 @@ def test_mixed_chinese_english_text_reads_each_clause_in_its_language() -> None:
     assert result.mixed
     sentiments = {a.topic: a.sentiment for a in result.aspects}
     assert sentiments.get("delivery/courier") == "negative"
-    assert any(a.sentiment == "positive" for a in result.aspects if "味" in a.clause or "吃" in a.clause)
+    assert any(
+        a.sentiment == "positive" for a in result.aspects if "味" in a.clause or "吃" in a.clause
+    )
 
 
 def test_forced_language_overrides_detection() -> None:

@@ -22,7 +22,9 @@ TOLERANCE = 0.002  # float summation order may differ across BLAS builds
 
 
 def _training_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_text_models", ROOT / "scripts" / "train_text_models.py")
+    spec = importlib.util.spec_from_file_location(
+        "train_text_models", ROOT / "scripts" / "train_text_models.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules["train_text_models"] = module

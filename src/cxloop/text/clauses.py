@@ -6,6 +6,7 @@ are finer than sentences: "送货很快但是客服态度很差" is one sentence
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -71,7 +72,7 @@ def split_clauses(text: str) -> list[Clause]:
         chunk = text[start:end]
         cuts = [m.start() for m in _CONTRAST_SPLIT.finditer(chunk) if 0 < m.start() < len(chunk)]
         bounds = [0, *cuts, len(chunk)]
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in itertools.pairwise(bounds):
             raw = chunk[a:b]
             stripped = raw.strip()
             if not stripped:

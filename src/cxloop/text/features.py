@@ -26,8 +26,33 @@ LEXICON_FEATURES = 4
 VADER_FEATURES = 3
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|n't|[!?]|[^\w\s]{1,3}")
 _EN_NEGATORS = frozenset(
-    "not no never nothing nobody none nor neither without hardly barely n't cannot cant "
-    "dont doesnt didnt isnt wasnt wont wouldnt shouldnt couldnt arent werent".split()
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "nor",
+        "neither",
+        "without",
+        "hardly",
+        "barely",
+        "n't",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "wont",
+        "wouldnt",
+        "shouldnt",
+        "couldnt",
+        "arent",
+        "werent",
+    ]
 )
 _EN_STOP_NEGATION = re.compile(r"^(?:[.,;:!?]|but|however|although|though)$")
 

@@ -56,7 +56,9 @@ def group_keywords(
     if not total:
         return []
     scored = {
-        w: n * math.log(1.0 + total / n) for w, n in document_frequency.items() if n > 1 or total < 3
+        w: n * math.log(1.0 + total / n)
+        for w, n in document_frequency.items()
+        if n > 1 or total < 3
     }
     best = sorted(scored, key=lambda w: (-scored[w], w))[:top]
     return [(w, document_frequency[w]) for w in best]

@@ -21,8 +21,34 @@ _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f']+")
 _LETTER = re.compile(r"[^\W\d_]")
 _ENGLISH_HINTS = ENGLISH_STOP_WORDS | frozenset(
-    "good great bad ok okay nice love hate fast slow late rude poor terrible awesome "
-    "excellent thanks thank refund delivery order service app price quality lol".split()
+    [
+        "good",
+        "great",
+        "bad",
+        "ok",
+        "okay",
+        "nice",
+        "love",
+        "hate",
+        "fast",
+        "slow",
+        "late",
+        "rude",
+        "poor",
+        "terrible",
+        "awesome",
+        "excellent",
+        "thanks",
+        "thank",
+        "refund",
+        "delivery",
+        "order",
+        "service",
+        "app",
+        "price",
+        "quality",
+        "lol",
+    ]
 )
 _MIXED_SHARE = 0.2
 

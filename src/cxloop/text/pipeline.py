@@ -168,7 +168,9 @@ def engine_for(taxonomy_path: Path | None = None) -> TextEngine:
     return TextEngine(load_taxonomy(taxonomy_path))
 
 
-def analyze(text: object, lang: str | None = None, *, taxonomy: Taxonomy | None = None) -> TextAnalysis:
+def analyze(
+    text: object, lang: str | None = None, *, taxonomy: Taxonomy | None = None
+) -> TextAnalysis:
     """Everything the engine reads from one text; never raises on odd input.
 
     >>> analyze("送货很快但是客服态度很差").aspects[1].sentiment

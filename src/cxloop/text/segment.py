@@ -20,9 +20,7 @@ _DATA = resources.files("cxloop.text") / "data"
 _EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ZH_KEEP = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 _LOCK = threading.Lock()
-ZH_STOPWORDS = frozenset(
-    (_DATA / "stopwords_zh.txt").read_text(encoding="utf-8").split()
-)
+ZH_STOPWORDS = frozenset((_DATA / "stopwords_zh.txt").read_text(encoding="utf-8").split())
 
 
 @lru_cache(maxsize=1)
