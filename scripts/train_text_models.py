@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "src" / "cxloop" / "text" / "models"
 HELD_BACK_BUCKETS = 10
 SETTINGS: dict[Lang, dict[str, float]] = {
-    "zh": {"C": 4.0, "lexicon_weight": 1.0},
+    "zh": {"C": 4.0, "lexicon_weight": 3.0},
     "en": {"C": 4.0, "lexicon_weight": 1.0},
 }
 
