@@ -6,6 +6,8 @@ contender in its own fresh interpreter so neither inherits the other's memory or
 * ``cxloop`` — ``cxloop.api.connect("sqlite:///…")`` then ``cxloop.api.import_file(store,
   "feedback", path)``: sniffing, hashing the file, validation, keys, row hashes, upsert lookup,
   quarantine, identity linking, inserts.
+  Text enrichment is off (``CXLOOP_ENRICH_ON_IMPORT=false``): the floor analyses no text, and
+  ``text_bench.py`` measures the analysis, including an import with enrichment on.
 * ``floor`` — plain ``sqlite3``: ``csv.reader`` rows straight into ``executemany`` against a copy
   of cxloop's own ``feedback`` table (same columns, primary key and indexes; same PRAGMAs: WAL,
   synchronous=NORMAL, 64 MiB page cache, checkpoint every 8192 pages),
@@ -45,6 +47,8 @@ QUICK_ROWS = 100_000
 PROFILE_ROWS = 100_000
 SEED = 20_260_301
 FLOOR_BATCH = 20_000
+STORE_ONLY = {"CXLOOP_ENRICH_ON_IMPORT": "false"}
+"""Text analysis is measured by ``text_bench.py``; here cxloop stores, as the floor does."""
 SHARE_TARGET = 0.5  # cxloop should reach at least half the floor's rate
 PEAK_LIMIT_MB = 500.0
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -617,13 +621,15 @@ def run_benchmark(rows: int, seed: int = SEED, keep: bool = False) -> dict[str, 
             "floor", str(csv_path), str(folder / "floor.db"), str(statements_path)
         )
         print(f"[{NAME}] cxloop: connect + import_file (default: reader process) …", flush=True)
-        cxloop_run = run_worker("cxloop", str(csv_path), str(folder / "cxloop.db"))
+        cxloop_run = run_worker(
+            "cxloop", str(csv_path), str(folder / "cxloop.db"), env=STORE_ONLY
+        )
         print(f"[{NAME}] cxloop, one process (CXLOOP_IMPORT_PARALLEL=false) …", flush=True)
         single_run = run_worker(
             "cxloop",
             str(csv_path),
             str(folder / "cxloop-1p.db"),
-            env={"CXLOOP_IMPORT_PARALLEL": "false"},
+            env={**STORE_ONLY, "CXLOOP_IMPORT_PARALLEL": "false"},
         )
 
         floor = _contender("floor", floor_run, rows)
