@@ -144,3 +144,11 @@ def test_batch_on_two_worker_processes_gives_the_same_results() -> None:
     assert list(analyze_batch(texts, workers=2, chunk_size=50)) == list(
         analyze_batch(texts, workers=1, chunk_size=50)
     )
+
+
+@pytest.mark.parametrize(("text", "label"), [("👍👍", "positive"), ("😡😡", "negative")])
+def test_emoji_only_feedback_has_a_sentiment_without_a_language(text: str, label: str) -> None:
+    result = analyze(text)
+    assert result.language == "none"
+    assert result.sentiment == label
+    assert result.emotions

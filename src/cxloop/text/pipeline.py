@@ -6,6 +6,7 @@ sparse product instead of one call per clause.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -18,7 +19,7 @@ import numpy as np
 
 from cxloop.text.clauses import Clause, split_clauses
 from cxloop.text.cues import detect_emotions, detect_flags, detect_intent
-from cxloop.text.features import Lang
+from cxloop.text.features import Lang, lexicon_score, load_lexicon
 from cxloop.text.keywords import keywords
 from cxloop.text.language import detect_language
 from cxloop.text.pii import find_pii
@@ -72,12 +73,24 @@ def _specific(hits: list[TopicHit]) -> list[TopicHit]:
 
 
 def _finish(item: _Prepared) -> TextAnalysis:
-    if item.language in ("none", "other"):
+    if item.language == "other" or not item.text.strip():
         return TextAnalysis(
             language=item.language,
             sentiment="neutral",
             sentiment_score=0.0,
             pii=find_pii(item.text) if item.text else [],
+        )
+    if item.language == "none":
+        # No words, but "👍👍" or "😡" still says something: the emoji lexicon reads it.
+        positive, negative = lexicon_score(item.text, "zh", load_lexicon())
+        score = round(math.tanh(positive - negative), 4)
+        return TextAnalysis(
+            language="none",
+            sentiment=label_for(score),
+            sentiment_score=score,
+            intent=detect_intent(item.text, score) if score else "none",
+            emotions=detect_emotions(item.text),
+            pii=find_pii(item.text),
         )
     aspects = [
         Aspect(
