@@ -31,6 +31,19 @@ class Settings(BaseSettings):
         default=True, description="Read and validate big files in a second process."
     )
     import_parallel_min_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    enrich_on_import: bool = Field(
+        default=True,
+        description="Analyse feedback text (sentiment, topics, intent…) in the import that "
+        "stores it, committed with its chunk; off: run `cxloop text reenrich` afterwards.",
+    )
+    text_workers: int = Field(
+        default=1,
+        ge=0,
+        le=256,
+        description="Processes that analyse text during an import; 1 = the importing process "
+        "itself (imports also run inside the web server and commit chunk by chunk), 0 = one "
+        "per core.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -27,7 +27,11 @@ TABLES = {
     "quarantined_rows",
     "users",
     "api_tokens",
+    "feedback_text",
+    "feedback_topic",
+    "taxonomy_versions",
 }
+TEXT_TABLES = {"feedback_text", "feedback_topic", "taxonomy_versions"}
 
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:
@@ -40,6 +44,68 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     assert migrate.upgrade(engine) is True
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
     engine.dispose()
+
+
+def test_text_features_migration_downgrades_alone_and_upgrades_again(database_url: str) -> None:
+    engine = make_engine(Settings(database_url=database_url))
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "0001")
+    names = set(inspect(engine).get_table_names())
+    assert not names & TEXT_TABLES and names >= TABLES - TEXT_TABLES
+    assert migrate.upgrade(engine) is True
+    inspector = inspect(engine)
+    assert set(inspector.get_table_names()) >= TEXT_TABLES
+    keys = {
+        fk["name"]: fk["options"].get("ondelete")
+        for fk in inspector.get_foreign_keys("feedback_topic")
+    }
+    assert keys == {"fk_feedback_topic_feedback_id_feedback": "CASCADE"}
+    assert inspector.get_pk_constraint("feedback_topic")["constrained_columns"] == [
+        "feedback_id",
+        "topic",
+    ]
+    indexed = {tuple(i["column_names"]) for i in inspector.get_indexes("feedback_topic")}
+    assert ("topic",) in indexed
+    engine.dispose()
+
+
+def test_deleting_feedback_deletes_its_text_features(database_url: str) -> None:
+    from sqlalchemy import text
+
+    engine = make_engine(Settings(database_url=database_url))
+    migrate.upgrade(engine)
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO feedback (feedback_id, channel, created_at, row_hash, loaded_at, "
+                "updated_at) VALUES ('f1', 'chat', :now, 'h', :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO feedback_text (feedback_id, language, mixed, sentiment, "
+                "sentiment_score, intent, flags, emotions, keywords, aspects, pii, text_hash, "
+                "source_row_hash, model_version, taxonomy_version, enriched_at) VALUES ('f1', "
+                "'none', false, 'neutral', 0, 'none', '[]', '[]', '[]', '[]', '[]', 't', 'h', "
+                "'m', 'v', :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO feedback_topic (feedback_id, topic, topic_l1, sentiment, score, "
+                "mentions) VALUES ('f1', 'delivery/speed', 'delivery', 'positive', 0.5, 1)"
+            )
+        )
+        connection.execute(text("DELETE FROM feedback WHERE feedback_id = 'f1'"))
+        left = [
+            connection.scalar(text(f"SELECT count(*) FROM {table}"))
+            for table in ("feedback_text", "feedback_topic")
+        ]
+    engine.dispose()
+    assert left == [0, 0]
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:

@@ -13,6 +13,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cxloop.cli import demo as demo_cli
 from cxloop.cli import ingest as ingest_cli
+from cxloop.cli import taxonomy as taxonomy_cli
+from cxloop.cli import text as text_cli
 from cxloop.cli import users as users_cli
 from cxloop.cli.context import console, errors, open_store, unit_of_work
 from cxloop.config import get_settings
@@ -32,6 +34,8 @@ app.add_typer(ingest_cli.imports_app, name="imports")
 app.add_typer(users_cli.user_app, name="user")
 app.add_typer(users_cli.token_app, name="token")
 app.add_typer(identity_app, name="identity")
+app.add_typer(text_cli.text_app, name="text")
+app.add_typer(taxonomy_cli.taxonomy_app, name="taxonomy")
 app.command("demo")(demo_cli.demo_command)
 
 

@@ -43,6 +43,9 @@ class ImportSummary(BaseModel):
     quarantined: int = 0
     linked: int = Field(0, description="Feedback rows newly linked to a customer or contact.")
     identity_conflicts: int = Field(0, description="Identities claimed by a second customer.")
+    enriched: int = Field(
+        0, description="Feedback texts analysed (new or changed text); unchanged ones are not."
+    )
     seconds: float = 0.0
     rejected: list[RejectedRow] = Field(
         default_factory=list, description="First rejected rows (at most 100) with their reasons."

@@ -1,8 +1,9 @@
 """Imports: file or API batch → validated chunks → upsert, quarantine, identity links.
 
 An import is a job, not a request: each chunk commits on its own, together with its quarantine
-rows and the run's counters, so an import killed midway keeps whole chunks and a re-run finds
-them unchanged — the end state is exactly that of one clean import.
+rows, the text features of the feedback it inserted or updated (``CXLOOP_ENRICH_ON_IMPORT``) and
+the run's counters, so an import killed midway keeps whole chunks, each with its features, and a
+re-run finds them unchanged — the end state is exactly that of one clean import.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cxloop.config import Settings
 from cxloop.customers import service as customers_service
 from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound, UnreadableFile
+from cxloop.feedback import enrichment as enrichment_service
 from cxloop.feedback import service as feedback_service
 from cxloop.ingest import mapping, pipeline, readers
 from cxloop.ingest.fields import KINDS, KindSpec, get_kind
@@ -73,6 +75,7 @@ def import_file(
     )
     return _run(
         session=session,
+        settings=settings,
         spec=spec,
         prepared=prepared,
         source_name=str(path),
@@ -98,6 +101,7 @@ def import_records(
     prepared = pipeline.prepare(readers.read_records(records), spec, user_mapping, ctx)
     return _run(
         session=session,
+        settings=settings,
         spec=spec,
         prepared=prepared,
         source_name=source_name,
@@ -143,6 +147,7 @@ def count_records(path: Path) -> int | None:
 def _run(
     *,
     session: Session,
+    settings: Settings,
     spec: KindSpec,
     prepared: Iterator[pipeline.PreparedChunk],
     source_name: str,
@@ -173,10 +178,17 @@ def _run(
     session.add(run)
     session.commit()
     summary = ImportSummary(run_id=run.id, kind=spec.kind, source=source_name, status="running")
+    enrich = spec.kind == "feedback" and settings.enrich_on_import
     try:
         for chunk in prepared:
             rejections = chunk.rejections
-            store_chunk(session=session, spec=spec, records=chunk.records, summary=summary)
+            written = store_chunk(
+                session=session, spec=spec, records=chunk.records, summary=summary
+            )
+            if enrich and written:  # committed with the chunk: no stored row lacks features
+                summary.enriched += enrichment_service.enrich_feedback(
+                    session=session, feedback_ids=written, workers=settings.text_workers
+                ).analysed
             quarantine(
                 session=session,
                 run=run,

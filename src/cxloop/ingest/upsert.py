@@ -30,12 +30,14 @@ KEY_CHUNK = 5_000
 
 def store_chunk(
     *, session: Session, spec: KindSpec, records: pd.DataFrame, summary: ImportSummary
-) -> None:
+) -> list[str]:
+    """Upsert one chunk; returns the keys it inserted or updated (unchanged rows excluded), so
+    the import can enrich exactly those."""
     if records.empty:
-        return
+        return []
     if spec.kind == "identities":
         _store_identities(session=session, records=records, summary=summary)
-        return
+        return []
     key = spec.key
     deduped = records.drop_duplicates(subset=[key], keep="last")
     repeats = records[records.duplicated(subset=[key], keep="last")]
@@ -76,6 +78,7 @@ def store_chunk(
         summary.identity_conflicts += customers_service.register_identities(
             session=session, claims=claims, source=spec.kind
         )
+    return [*fresh[key].tolist(), *changed[key].tolist()]
 
 
 def _existing_hashes(session: Session, table: Table, key: str, keys: list[str]) -> dict[str, str]:

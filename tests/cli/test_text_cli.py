@@ -1,0 +1,187 @@
+"""``cxloop text …`` and ``cxloop taxonomy …`` as a user runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+OUTPUT_COLUMNS = [
+    "language",
+    "sentiment",
+    "sentiment_score",
+    "topics",
+    "intent",
+    "flags",
+    "emotions",
+    "keywords",
+]
+
+
+def _cxloop(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CXLOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "cxloop", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _first_row(stdout: str, header: str) -> list[str]:
+    """The cells of the first data row of the rich table whose header line holds ``header``."""
+    lines = stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if header in line)
+    return [cell.strip() for cell in lines[at + 2].strip().strip("│").split("│")]
+
+
+def _reviews(path: Path) -> Path:
+    pd.DataFrame(
+        {
+            "id": ["r1", "r2", "r3", "r4", "r5"],
+            "review": [
+                "送货很快但是客服态度很差",
+                "",
+                "12345",
+                "配達がとても遅かったです。",
+                "Terrible support, I want a refund or I will cancel my account",
+            ],
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_analyze_writes_the_input_columns_and_the_analysis(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = _cxloop(
+        tmp_path, "text", "analyze", str(_reviews(tmp_path / "r.csv")), "--text-column",
+        "review", "--output", str(out), "--workers", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(frame.columns) == ["id", "review", *OUTPUT_COLUMNS]
+    rows = frame.set_index("id")
+    assert rows.loc["r1", "sentiment"] in ("negative", "neutral", "positive")
+    assert set(rows.loc["r1", "topics"].split(";")) >= {"delivery/speed", "service/attitude"}
+    for odd in ("r2", "r3", "r4"):  # empty, a number, Japanese: nothing to read
+        assert rows.loc[odd, "language"] in ("none", "other"), odd
+        assert (rows.loc[odd, "sentiment"], rows.loc[odd, "topics"]) == ("neutral", ""), odd
+        assert float(rows.loc[odd, "sentiment_score"]) == 0.0
+    assert rows.loc["r2", "language"] == "none"
+    assert rows.loc["r5", "sentiment"] == "negative"
+    assert "churn_intent" in rows.loc["r5", "flags"].split(";")
+    assert "5 texts" in result.stdout
+
+
+def test_analyze_without_output_prints_rows_and_counts(tmp_path: Path) -> None:
+    result = _cxloop(
+        tmp_path, "text", "analyze", str(_reviews(tmp_path / "r.csv")), "--text-column", "review"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "first 5 rows" in result.stdout and "送货很快" in result.stdout
+    assert "sentiment" in result.stdout and "language" in result.stdout
+
+
+def test_analyze_names_the_columns_when_the_text_column_is_unknown(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = _cxloop(
+        tmp_path, "text", "analyze", str(_reviews(tmp_path / "r.csv")), "--text-column",
+        "comment", "--output", str(out),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "comment" in result.stderr and "id, review" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_train_topics_prints_per_label_scores_and_saves_the_model(tmp_path: Path) -> None:
+    examples = {
+        "delivery": ["快递太慢了", "物流三天才到", "送货速度很快", "包裹送错地址", "配送员很准时",
+                     "The parcel arrived late", "Shipping took two weeks", "Courier lost my box"],
+        "service": ["客服态度很差", "客服回复很慢", "售后不理人", "客服很耐心", "打客服电话没人接",
+                    "Support never answered", "The agent was rude", "Customer service was great"],
+        "price": ["价格太贵了", "性价比很高", "比别家便宜", "优惠券用不了", "价格很实惠",
+                  "Too expensive for what it is", "Great value for money", "The discount was fake"],
+    }  # fmt: skip
+    rows = [(text, label) for label, texts in examples.items() for text in texts]
+    path = tmp_path / "labelled.csv"
+    pd.DataFrame([*rows, ("", "price")], columns=["text", "topic"]).to_csv(path, index=False)
+    result = _cxloop(
+        tmp_path, "text", "train-topics", str(path), "--text-column", "text",
+        "--label-column", "topic", "--output", str(tmp_path / "model"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for label in examples:
+        assert label in result.stdout
+    assert "precision" in result.stdout and "macro-F1" in result.stdout
+    assert "1 rows without a text or a label were skipped" in result.stdout
+    assert (tmp_path / "model" / "topic_model.npz").stat().st_size > 0
+
+
+def test_taxonomy_validate_lists_every_problem(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        yaml.safe_dump(
+            {
+                "nodes": [
+                    {"id": "Bad Id", "name": {"zh": "坏", "en": "Bad"}, "terms": {"zh": ["坏"]}},
+                    {"id": "dup", "name": {"zh": "重复"}, "terms": {"zh": ["坏"]}},
+                    {"id": "empty", "name": {"zh": "空", "en": "Empty"}},
+                ]
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    result = _cxloop(tmp_path, "taxonomy", "validate", str(broken))
+    assert result.returncode == 1
+    assert "nodes[0].id" in result.stderr  # not a slug
+    assert "nodes[1].name.en" in result.stderr  # missing
+    assert "nodes[1].terms.zh[0]" in result.stderr  # term already used by topic bad id
+    assert "nodes[2]" in result.stderr  # neither terms nor children
+    assert "Traceback" not in result.stderr
+
+
+def test_taxonomy_export_edit_apply_reenrich_and_discover(tmp_path: Path) -> None:
+    feedback = tmp_path / "feedback.csv"
+    feedback.write_text(
+        "feedback_id,channel,created_at,text\n"
+        "1,chat,2026-01-01,送货很快但是客服态度很差\n"
+        "2,chat,2026-01-02,my zorblax broke\n"
+        "3,chat,2026-01-03,价格便宜\n",
+        encoding="utf-8",
+    )
+    assert _cxloop(tmp_path, "import", "feedback", str(feedback)).returncode == 0
+    exported = tmp_path / "taxonomy.yaml"
+    result = _cxloop(tmp_path, "taxonomy", "export", "--output", str(exported))
+    assert result.returncode == 0, result.stderr
+    assert exported.read_text(encoding="utf-8").startswith("# cxloop CX taxonomy")
+    valid = _cxloop(tmp_path, "taxonomy", "validate", str(exported))
+    assert valid.returncode == 0 and "valid" in valid.stdout
+
+    data = yaml.safe_load(exported.read_text(encoding="utf-8"))
+    data["nodes"][0]["terms"]["en"].append("zorblax")
+    exported.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    applied = _cxloop(tmp_path, "taxonomy", "apply", str(exported), "--workers", "1")
+    assert applied.returncode == 0, applied.stderr
+    assert "1 terms added, removed or moved" in applied.stdout
+    stale, analysed, kept = _first_row(applied.stdout, "analysed")[:3]
+    assert (stale, analysed, kept) == ("3", "1", "2")  # only the text with the new term
+
+    shown = _cxloop(tmp_path, "taxonomy", "show", "--lang", "en")
+    assert shown.returncode == 0 and "Delivery" in shown.stdout
+    again = _cxloop(tmp_path, "text", "reenrich", "--all", "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert _first_row(again.stdout, "analysed")[:2] == ["3", "3"]
+    discover = _cxloop(tmp_path, "text", "discover")
+    assert discover.returncode == 0, discover.stderr
