@@ -621,9 +621,7 @@ def run_benchmark(rows: int, seed: int = SEED, keep: bool = False) -> dict[str, 
             "floor", str(csv_path), str(folder / "floor.db"), str(statements_path)
         )
         print(f"[{NAME}] cxloop: connect + import_file (default: reader process) …", flush=True)
-        cxloop_run = run_worker(
-            "cxloop", str(csv_path), str(folder / "cxloop.db"), env=STORE_ONLY
-        )
+        cxloop_run = run_worker("cxloop", str(csv_path), str(folder / "cxloop.db"), env=STORE_ONLY)
         print(f"[{NAME}] cxloop, one process (CXLOOP_IMPORT_PARALLEL=false) …", flush=True)
         single_run = run_worker(
             "cxloop",

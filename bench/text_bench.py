@@ -8,7 +8,8 @@ model's held-back figures are read from its card beside them.
 Throughput: short reviews (the takeaway set, mean 25 characters; the UCI sentences for English),
 cycled to ``--texts`` texts, through (a) the sentiment model alone, (b) the whole ``analyze_batch``
 pipeline in this process and (c) ``analyze_batch`` with one worker per core — in one run, so the
-ratios hold on a noisy shared machine.
+ratios hold on a noisy shared machine. Then the same number of rows is imported as feedback into
+a fresh SQLite store twice, text enrichment off and on, to show what the analysis adds.
 
     .venv/bin/python bench/text_bench.py                 # accuracy + throughput
     .venv/bin/python bench/text_bench.py --quick         # throughput only, 5,000 texts
@@ -96,6 +97,51 @@ def throughput(sets: dict[str, Any], n: int) -> list[dict[str, Any]]:
     return rows
 
 
+def enriched_import(sets: dict[str, Any], rows: int) -> dict[str, Any]:
+    """The same feedback CSV imported into fresh SQLite stores, text enrichment off and on."""
+    import csv
+    import tempfile
+
+    from cxloop.api import connect, import_file
+    from cxloop.config import Settings
+
+    texts = _sample(
+        [
+            t
+            for lang in ("zh", "en")
+            for c in sets[lang]
+            if c.name in ("waimai", "uci_yelp")
+            for t in c.texts
+        ],
+        rows,
+    )
+    result: dict[str, Any] = {"rows": rows}
+    with tempfile.TemporaryDirectory(prefix="cxloop-text-bench-") as folder:
+        path = Path(folder) / "feedback.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["feedback_id", "channel", "created_at", "text"])
+            for i, text in enumerate(texts):
+                writer.writerow([f"b{i}", "review", "2026-06-01T10:00:00+08:00", text])
+        for label, enrich in (("store_only", False), ("with_enrichment", True)):
+            settings = Settings(
+                database_url=f"sqlite:///{folder}/{label}.db", enrich_on_import=enrich
+            )
+            store = connect(settings=settings)
+            started = time.perf_counter()
+            summary = import_file(store, "feedback", path)
+            seconds = time.perf_counter() - started
+            result[label] = {
+                "seconds": round(seconds, 2),
+                "rows_per_s": _rate(rows, seconds),
+                "inserted": summary.inserted,
+            }
+    result["enrichment_share_of_time"] = round(
+        1 - result["store_only"]["seconds"] / result["with_enrichment"]["seconds"], 3
+    )
+    return result
+
+
 def accuracy(script: ModuleType, sets: dict[str, Any]) -> dict[str, Any]:
     return {lang: script.cross_domain(lang, sets[lang]) for lang in ("zh", "en")}
 
@@ -118,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_average": os.getloadavg()[0],
         "targets": TARGETS,
         "throughput": throughput(sets, n),
+        "import": enriched_import(sets, n),
     }
     if not args.quick:
         report["cross_domain"] = accuracy(script, sets)
@@ -153,6 +200,13 @@ def _print(report: dict[str, Any]) -> None:
             f"{row['speedup']}",
         )
     console.print(table)
+    imported = report["import"]
+    console.print(
+        f"Import of {imported['rows']:,} feedback rows into SQLite: store only "
+        f"{imported['store_only']['rows_per_s']:,.0f} rows/s, with text enrichment "
+        f"{imported['with_enrichment']['rows_per_s']:,.0f} rows/s "
+        f"(analysis is {imported['enrichment_share_of_time']:.0%} of the time)"
+    )
     if "cross_domain" not in report:
         return
     table = Table(title="Sentiment accuracy, cross-domain (trained on the other sets)")
