@@ -16,6 +16,7 @@ from sqlalchemy import text
 from cxloop.api import Store, connect, import_file
 from cxloop.db.session import session_scope
 from cxloop.errors import Invalid
+from cxloop.feedback import discovery as discovery_service
 from cxloop.feedback import enrichment as enrichment_service
 from cxloop.feedback.models import TaxonomyVersion
 from cxloop.text.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
@@ -247,14 +248,14 @@ def test_discovered_examples_never_show_personal_data(store: Store, tmp_path: Pa
     ] + [f"E{i},chat,2026-02-01,Where can I find the user manual in pdf {i},5" for i in range(30)]
     import_file(store, "feedback", _csv(tmp_path / "d.csv", rows))
     with session_scope(store.sessions) as session:
-        found = enrichment_service.discover(session=session, max_topics=4)
+        found = discovery_service.discover(session=session, max_topics=4)
     shown = " ".join(e for c in found for e in [*c.examples, *c.keywords])
     assert found and "@example.com" in shown  # masked, not dropped: l***@example.com
     assert "li.na" not in shown and re.search(r"\d{11}", shown) is None
 
 
 def test_mask_spans_masks_each_span_in_place() -> None:
-    masked = enrichment_service.mask_spans(
+    masked = discovery_service.mask_spans(
         "邮箱 li.na@example.com 电话 13800138000",
         [
             {"kind": "email", "start": 3, "end": 20},

@@ -29,6 +29,7 @@ from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
 from cxloop.errors import Invalid, UnreadableFile
+from cxloop.feedback import discovery as discovery_service
 from cxloop.feedback import enrichment as enrichment_service
 from cxloop.feedback.schemas import EnrichSummary
 from cxloop.ingest import readers
@@ -388,9 +389,7 @@ def discover_command(
     """Candidate new topics in stored feedback no taxonomy topic covers (examples masked)."""
     store = open_store()
     with unit_of_work(store) as session, console.status("clustering texts without a topic…"):
-        candidates = enrichment_service.discover(
-            session=session, limit=limit, max_topics=max_topics
-        )
+        candidates = discovery_service.discover(session=session, limit=limit, max_topics=max_topics)
     store.close()
     if not candidates:
         console.print("no analysed feedback without a topic: nothing to discover")
