@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 OUTPUT_COLUMNS = [
@@ -185,3 +188,56 @@ def test_taxonomy_export_edit_apply_reenrich_and_discover(tmp_path: Path) -> Non
     assert _first_row(again.stdout, "analysed")[:2] == ["3", "3"]
     discover = _cxloop(tmp_path, "text", "discover")
     assert discover.returncode == 0, discover.stderr
+
+
+@pytest.mark.slow
+def test_analyze_a_hundred_thousand_rows_shows_progress_and_finishes(tmp_path: Path) -> None:
+    """100k short reviews (written from templates here) stream through in chunks, with a bar."""
+    openings = [
+        "送货很快",
+        "味道一般",
+        "客服态度很差",
+        "包装完好",
+        "The driver was late",
+        "Great value",
+    ]
+    endings = ["，下次还会买", "，有点失望", "，但是价格太贵", "", " and the food was cold", "!"]
+    source = tmp_path / "big.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "review"])
+        for i in range(100_000):
+            writer.writerow([i, openings[i % 6] + endings[(i // 6) % 6]])
+    out = tmp_path / "scored.csv"
+    env = {
+        **os.environ,
+        "CXLOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "COLUMNS": "200",
+        "TTY_COMPATIBLE": "1",  # rich draws its live bar as on a terminal
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cxloop",
+            "text",
+            "analyze",
+            str(source),
+            "--text-column",
+            "review",
+            "--output",
+            str(out),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = {int(n) for n in re.findall(r"(\d+)/100000", done.stdout + done.stderr)}
+    assert any(0 < n < 100_000 for n in shown), "no intermediate progress was drawn"
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 100_000
+    assert {r["language"] for r in rows} == {"zh", "en"}
