@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-
-def _cxloop(
-    tmp_path: Path, *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CXLOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "cxloop", *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-    )
+from tests.cli.support import run_cxloop as _cxloop
 
 
 def test_import_prints_a_json_summary_and_quarantines_bad_rows(tmp_path: Path) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+
+from tests.cli.support import run_cxloop as _cxloop
 
 OUTPUT_COLUMNS = [
     "language",
@@ -23,22 +22,6 @@ OUTPUT_COLUMNS = [
     "emotions",
     "keywords",
 ]
-
-
-def _cxloop(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CXLOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "cxloop", *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _first_row(stdout: str, header: str) -> list[str]:
@@ -209,29 +192,11 @@ def test_analyze_a_hundred_thousand_rows_shows_progress_and_finishes(tmp_path: P
         for i in range(100_000):
             writer.writerow([i, openings[i % 6] + endings[(i // 6) % 6]])
     out = tmp_path / "scored.csv"
-    env = {
-        **os.environ,
-        "CXLOOP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "COLUMNS": "200",
-        "TTY_COMPATIBLE": "1",  # rich draws its live bar as on a terminal
-    }
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cxloop",
-            "text",
-            "analyze",
-            str(source),
-            "--text-column",
-            "review",
-            "--output",
-            str(out),
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
+    # TTY_COMPATIBLE: rich draws its live bar as on a terminal.
+    done = _cxloop(
+        tmp_path,
+        *("text", "analyze", str(source), "--text-column", "review", "--output", str(out)),
+        env={"TTY_COMPATIBLE": "1"},
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
