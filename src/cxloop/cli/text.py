@@ -37,7 +37,6 @@ from cxloop.ingest import service as ingest_service
 from cxloop.text.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
-    from cxloop.text.pipeline import TextEngine
     from cxloop.text.schemas import TextAnalysis
 
 text_app = typer.Typer(
@@ -57,6 +56,7 @@ OUTPUT_COLUMNS = (
 CHUNK_ROWS = 2_000
 """Rows read, analysed and written at a time: a file of any size streams through."""
 SHOWN_ROWS = 10
+WORKERS_HELP = "Processes that analyse: 0 = one per core; 1 = this process only."
 
 
 class Lang(StrEnum):
@@ -85,9 +85,7 @@ def analyze_command(
         Path | None,
         typer.Option(help="Write every row with its analysis here (.csv or .jsonl)."),
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=0, help="Processes (default: one per core; 1 = this one).")
-    ] = None,
+    workers: Annotated[int, typer.Option(min=0, help=WORKERS_HELP)] = 0,
     lang: Annotated[
         Lang | None, typer.Option(help="Read every text as zh or en instead of detecting it.")
     ] = None,
@@ -163,7 +161,7 @@ def _analysed(
     advance: Callable[[int], None],
 ) -> Iterator[tuple[pd.DataFrame, list[TextAnalysis]]]:
     """Each frame with its analyses, in order; only a few chunks are in flight at a time."""
-    from cxloop.text.pipeline import TextEngine, analyze_batch, engine_for
+    from cxloop.text.pipeline import analyze_batch
 
     pending: deque[pd.DataFrame] = deque()
 
@@ -172,32 +170,19 @@ def _analysed(
             pending.append(frame)
             yield from frame[column].tolist()
 
-    if lang is None:
-        results = analyze_batch(texts(), workers=workers, taxonomy=taxonomy, progress=advance)
-    else:  # analyze_batch detects the language; a forced one runs in this process
-        engine = TextEngine(taxonomy) if taxonomy else engine_for(None)
-        results = _forced(engine, texts(), lang.value, advance)
+    results = analyze_batch(
+        texts(),
+        workers=workers,
+        taxonomy=taxonomy,
+        progress=advance,
+        lang=lang.value if lang else None,
+    )
     done: list[TextAnalysis] = []
     for analysis in results:
         done.append(analysis)
         if len(done) == len(pending[0]):
             yield pending.popleft(), done
             done = []
-
-
-def _forced(
-    engine: TextEngine, texts: Iterator[object], lang: str, advance: Callable[[int], None]
-) -> Iterator[TextAnalysis]:
-    batch: list[object] = []
-    for text in texts:
-        batch.append(text)
-        if len(batch) == 256:
-            yield from engine.analyze_many(batch, lang)
-            advance(len(batch))
-            batch = []
-    if batch:
-        yield from engine.analyze_many(batch, lang)
-        advance(len(batch))
 
 
 def _with_analysis(frame: pd.DataFrame, analyses: list[TextAnalysis]) -> pd.DataFrame:
@@ -280,9 +265,7 @@ def reenrich_command(
     all_: Annotated[
         bool, typer.Option("--all", help="Re-analyse every row, not only stale ones.")
     ] = False,
-    workers: Annotated[
-        int | None, typer.Option(min=0, help="Processes (default: one per core; 1 = this one).")
-    ] = None,
+    workers: Annotated[int, typer.Option(min=0, help=WORKERS_HELP)] = 0,
 ) -> None:
     """Analyse stored feedback whose features are missing or stale (text, engine or taxonomy
     changed); commits batch by batch, so an interrupted run is finished by the next one."""

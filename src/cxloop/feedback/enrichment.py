@@ -21,7 +21,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,8 @@ _NOTHING = object()
 BATCH_SIZE = 1000
 """Rows per page read and per batch written (and committed, where the caller checkpoints)."""
 IDS_PER_QUERY = 1000
+ENGINE_LIBRARIES = ("jieba", "py3langid", "vaderSentiment", "scikit-learn", "numpy", "phonenumbers")
+"""Distributions whose upgrade can change an analysis: their versions are part of the engine's."""
 
 
 # ---------------------------------------------------------------- versions
@@ -67,7 +69,9 @@ def model_version() -> str:
     ``cxloop.text`` modules the pipeline imports, followed statically), its rules and lexicons
     (``data/``, the taxonomy excepted: it has its own version) and its models. An upgraded engine
     marks features stale; an edit to the topic classifier or discovery, which analysis does not
-    use, does not."""
+    use, does not. The versions of the libraries analysis relies on (``ENGINE_LIBRARIES``:
+    segmentation, language detection, the sentiment lexicon, the model's maths, phone numbers)
+    are folded in too, so upgrading one of them marks features stale as well."""
     root = resources.files("cxloop.text")
     files = [(f"{name}.py", (root / f"{name}.py").read_bytes()) for name in _pipeline_modules()]
     for folder in ("data", "models"):
@@ -79,7 +83,17 @@ def model_version() -> str:
     digest = hashlib.sha256()
     for name, data in sorted(files):
         digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
+    for library in ENGINE_LIBRARIES:
+        digest.update(f"{library}=={_library_version(library)}\0".encode())
     return digest.hexdigest()[:32]
+
+
+def _library_version(name: str) -> str:
+    """A distribution's installed version (``absent`` when it is not installed)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 def _pipeline_modules() -> set[str]:
@@ -398,7 +412,7 @@ def _analyse(
     from cxloop.text.pipeline import analyze_batch
 
     yield from analyze_batch(
-        chain([first], texts), workers=workers or None, taxonomy=taxonomy, progress=progress
+        chain([first], texts), workers=workers, taxonomy=taxonomy, progress=progress
     )
 
 

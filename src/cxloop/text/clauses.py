@@ -15,15 +15,19 @@ Role = Literal["plain", "concession", "contrast"]
 """``concession``: the part a contrast overrides ("虽然…", "although…");
 ``contrast``: the part that carries the weight ("但是…", "but…")."""
 
-_BREAK = re.compile(r"[，,。．.!！?？;；:：~～…\n\r\t\u0085|/、]+|\s{2,}")
+_BREAK = re.compile(r"[，,。．!！?？;；:：~～…\n\r\t\u0085|/]+|\.(?![0-9A-Za-z_@-])\.*|\s{2,}")
+"""Not ``、`` (物流、包装、质量都很差 is one opinion about three things) and not a ``.`` inside a
+number, an email or a domain (9.9元, a@b.com)."""
 _CONTRAST_ZH = ("但是", "可是", "不过", "然而", "但", "只是", "就是有点", "却")
 _CONTRAST_EN = ("but", "however", "though", "yet", "except", "unfortunately")
 _CONCESSION_ZH = ("虽然", "尽管", "虽说", "虽")
 _CONCESSION_EN = ("although", "even though", "while", "despite", "though")
 _CONTRAST_SPLIT = re.compile(
-    r"(?=(?:但是|可是|不过|然而|只是))|(?<=[^\s])(?=但(?!是))"
-    r"|(?i:\b(?=(?:but|however|unfortunately|except|although|though)\b))"
+    r"(?=(?:但是|可是|不过|然而))|(?<=[^\s不])(?=但(?![是愿凡]))"
+    r"|(?i:\b(?=(?:but|however|unfortunately|except|although)\b))"
 )
+"""A cut before a contrast word, never inside a word (不但, 但愿) nor before 只是 ("just") or a
+trailing "though"; "even though" stays whole (no cut before "though" at all)."""
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -49,7 +53,7 @@ def _role(text: str, lang: str) -> Role:
     if lang == "zh":
         if head.startswith(_CONCESSION_ZH):
             return "concession"
-        if head.startswith(_CONTRAST_ZH):
+        if head.startswith(_CONTRAST_ZH) and not head.startswith(("但愿", "但凡")):
             return "contrast"
         return "plain"
     if head.startswith(_CONCESSION_EN):

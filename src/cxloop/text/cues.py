@@ -34,7 +34,7 @@ from cxloop.text.taxonomy import TermMatcher
 
 COMPLAINT_SCORE = -0.2
 """Sentiment at or below this makes a text without cues a complaint."""
-PRAISE_SCORE = 0.3
+PRAISE_SCORE = 0.2  # the positive label's band (sentiment.NEUTRAL_BAND)
 """Sentiment at or above this makes a text without cues praise."""
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")

@@ -54,6 +54,10 @@ _EN_NEGATORS = frozenset(
         "werent",
     ]
 )
+_CLAUSE_BREAK = re.compile(r"[，,。.!！?？;；:：~～…\n]")
+"""A negator or degree word acts within its clause: "not bad. great food" has a plain great."""
+_NOT_NEGATORS = re.compile(r"无比|无敌|不得不|不但|不仅|毫无疑问|没想到")
+"""Words that contain a negator character but negate nothing (无比好吃, 不得不说很好吃)."""
 _EN_STOP_NEGATION = re.compile(r"^(?:[.,;:!?]|but|however|although|though)$")
 
 
@@ -125,10 +129,12 @@ def lexicon_score(text: str, lang: Lang, lexicon: Lexicon) -> tuple[float, float
     for match in lexicon.patterns[lang].finditer(lowered):
         value = lexicon.terms[lang].get(match.group(0), 0.0)
         if lang == "zh":
-            before = _substrings(lowered[max(0, match.start() - 4) : match.start()])
+            window = _CLAUSE_BREAK.split(lowered[max(0, match.start() - 4) : match.start()])[-1]
+            before = _substrings(_NOT_NEGATORS.sub("", window))
             negated = not negators.isdisjoint(before)
         else:
-            words = lowered[max(0, match.start() - 40) : match.start()].split()[-3:]
+            window = _CLAUSE_BREAK.split(lowered[max(0, match.start() - 40) : match.start()])[-1]
+            words = window.split()[-3:]
             before = set(words)
             if len(words) >= 2:
                 before.add(" ".join(words[-2:]))

@@ -7,12 +7,16 @@ for a group, from the group itself, so what is common to every text in it is not
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
 from cxloop.text.segment import tokens
+
+_LONG_NUMBER = re.compile(r"\d{5,}|@")
+"""Order numbers, phone fragments and the like are never keywords (and may be personal)."""
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +33,7 @@ def _zh_idf() -> tuple[dict[str, float], float]:
 
 def keywords(text: str, lang: str, *, top: int = 5) -> list[str]:
     """The ``top`` most telling words of one text, in order of weight."""
-    words = tokens(text, lang, hmm=False)
+    words = [w for w in tokens(text, lang, hmm=False) if not _LONG_NUMBER.search(w)]
     if not words:
         return []
     counts = Counter(words)

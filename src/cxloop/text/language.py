@@ -48,6 +48,15 @@ _ENGLISH_HINTS = ENGLISH_STOP_WORDS | frozenset(
         "price",
         "quality",
         "lol",
+        "omg",
+        "wow",
+        "thx",
+        "pls",
+        "plz",
+        "lmao",
+        "wtf",
+        "tbh",
+        "idk",
     ]
 )
 _MIXED_SHARE = 0.2
@@ -64,14 +73,28 @@ def _identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Function words plus every English opinion word of the sentiment lexicon."""
+    from cxloop.text.features import load_lexicon
+
+    return _ENGLISH_HINTS | frozenset(w for w in load_lexicon().terms["en"] if w.isalpha())
+
+
 def _latin_language(text: str, words: list[str]) -> Language:
     lowered = [w.lower() for w in words]
-    hinted = sum(w in _ENGLISH_HINTS for w in lowered)
-    if text.isascii() and hinted and hinted * 4 >= len(lowered):
+    english = _english_words()
+    hinted = sum(w in english for w in lowered)
+    # Emoji and curly quotes don't make "Terrible app 😡" foreign: look at the words only.
+    plain = all(w.isascii() for w in words)
+    if plain and hinted and hinted * 4 >= len(lowered):
         return "en"
-    guess, confidence = _identifier().classify(text)
-    # Short ASCII texts ("ok", "meh") fool the model; only a confident other guess counts.
-    if guess == "en" or (text.isascii() and confidence < 0.7):
+    guess, confidence = _identifier().classify(" ".join(words))
+    if guess == "en":
+        return "en"
+    # Short texts fool the model ("meh"); an unsure guess counts as English only when an
+    # English word is there to back it ("Kein Kommentar" stays other).
+    if plain and confidence < 0.7 and hinted:
         return "en"
     return "other"
 
@@ -81,7 +104,8 @@ def detect_language(text: object) -> LanguageGuess:
     if not isinstance(text, str) or not _LETTER.search(text):
         return LanguageGuess("none", False)
     cjk = len(_CJK.findall(text))
-    if _KANA_HANGUL.search(text) and _KANA_HANGUL.findall(text).__len__() * 4 >= cjk:
+    kana_hangul = len(_KANA_HANGUL.findall(text))
+    if kana_hangul >= 2 and kana_hangul * 4 >= cjk:  # one stray の does not make it Japanese
         return LanguageGuess("other", False)
     words = _LATIN_WORD.findall(text)
     latin_letters = sum(len(w) for w in words)

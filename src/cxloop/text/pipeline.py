@@ -23,7 +23,7 @@ from cxloop.text.features import Lang, lexicon_score, load_lexicon
 from cxloop.text.keywords import keywords
 from cxloop.text.language import detect_language
 from cxloop.text.pii import find_pii
-from cxloop.text.schemas import Aspect, Language, TextAnalysis
+from cxloop.text.schemas import Aspect, Language, PiiSpan, TextAnalysis
 from cxloop.text.sentiment import label_for, shipped_model
 from cxloop.text.taxonomy import Taxonomy, TopicHit, load_taxonomy
 
@@ -43,6 +43,8 @@ class _Prepared:
     hits: list[list[TopicHit]] = field(default_factory=list)
     score: float = 0.0
     clause_scores: list[float] = field(default_factory=list)
+    full: str = ""
+    """The whole text when ``text`` was cut at ``MAX_TEXT_CHARS``: PII is sought in all of it."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def _finish(item: _Prepared) -> TextAnalysis:
             language=item.language,
             sentiment="neutral",
             sentiment_score=0.0,
-            pii=find_pii(item.text) if item.text else [],
+            pii=find_pii(item.full or item.text) if item.text else [],
         )
     if item.language == "none":
         # No words, but "👍👍" or "😡" still says something: the emoji lexicon reads it.
@@ -90,7 +92,7 @@ def _finish(item: _Prepared) -> TextAnalysis:
             sentiment_score=score,
             intent=detect_intent(item.text, score) if score else "none",
             emotions=detect_emotions(item.text),
-            pii=find_pii(item.text),
+            pii=find_pii(item.full or item.text),
         )
     aspects = [
         Aspect(
@@ -106,6 +108,7 @@ def _finish(item: _Prepared) -> TextAnalysis:
         for hit in hits
     ]
     score = round(item.score, 4)
+    pii = find_pii(item.full or item.text)
     return TextAnalysis(
         language=item.language,
         mixed=item.mixed,
@@ -116,28 +119,38 @@ def _finish(item: _Prepared) -> TextAnalysis:
         intent=detect_intent(item.text, score),
         flags=detect_flags(item.text),
         emotions=detect_emotions(item.text),
-        keywords=keywords(item.text, item.language),
-        pii=find_pii(item.text),
+        keywords=keywords(_blank(item.text, pii), item.language),
+        pii=pii,
     )
+
+
+def _blank(text: str, spans: list[PiiSpan]) -> str:
+    """``text`` with personal data replaced by spaces, so no keyword can repeat it."""
+    for span in spans:
+        if span.start < len(text):
+            text = text[: span.start] + " " * (span.end - span.start) + text[span.end :]
+    return text
 
 
 def _prepare(text: object, lang: str | None) -> _Prepared:
     if not isinstance(text, str):
         return _Prepared("", "none", False)
+    full = text if len(text) > MAX_TEXT_CHARS else ""
     text = text[:MAX_TEXT_CHARS]
     guess = detect_language(text)
     language: Language = guess.language
+    mixed = guess.mixed
     if lang in ("zh", "en") and language != "none":
-        language = lang  # type: ignore[assignment]
+        language, mixed = lang, False  # type: ignore[assignment]
     if language in ("none", "other"):
-        return _Prepared(text, language, False)
+        return _Prepared(text, language, False, full=full)
     clauses = split_clauses(text)
-    if not guess.mixed:
+    if not mixed:
         clauses = [
             Clause(c.text, c.start, c.end, language, c.role)  # type: ignore[arg-type]
             for c in clauses
         ]
-    return _Prepared(text, language, guess.mixed, clauses)
+    return _Prepared(text, language, mixed, clauses, full=full)
 
 
 def _score(items: list[_Prepared]) -> None:
@@ -201,9 +214,9 @@ def _init_worker(taxonomy: Taxonomy) -> None:
     _worker_engine = TextEngine(taxonomy)
 
 
-def _run_chunk(chunk: list[object]) -> list[TextAnalysis]:
+def _run_chunk(chunk: list[object], lang: str | None) -> list[TextAnalysis]:
     assert _worker_engine is not None
-    return _worker_engine.analyze_many(chunk)
+    return _worker_engine.analyze_many(chunk, lang)
 
 
 def default_workers() -> int:
@@ -217,19 +230,21 @@ def analyze_batch(
     taxonomy: Taxonomy | None = None,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
+    lang: str | None = None,
 ) -> Iterator[TextAnalysis]:
     """Analyses in input order, streaming: at most a few chunks per worker are in memory.
 
-    ``workers=None`` uses every core; ``workers=1`` stays in this process. ``progress`` is called
-    with the number of texts finished after each chunk.
+    ``workers=None`` or ``0`` uses every core; ``workers=1`` stays in this process. ``progress``
+    is called with the number of texts finished after each chunk. ``lang`` (zh/en) forces the
+    language of every text that has one.
     """
     taxonomy = taxonomy or engine_for(None).taxonomy
-    workers = default_workers() if workers is None else max(1, workers)
+    workers = workers or default_workers()
     chunks = _chunked(texts, chunk_size)
     if workers == 1:
         engine = TextEngine(taxonomy)
         for chunk in chunks:
-            results = engine.analyze_many(chunk)
+            results = engine.analyze_many(chunk, lang)
             if progress:
                 progress(len(results))
             yield from results
@@ -239,7 +254,7 @@ def analyze_batch(
     ) as pool:
         pending: list[Future[list[TextAnalysis]]] = []
         for chunk in chunks:
-            pending.append(pool.submit(_run_chunk, chunk))
+            pending.append(pool.submit(_run_chunk, chunk, lang))
             if len(pending) >= workers * 3:
                 yield from _drain(pending.pop(0), progress)
         while pending:
