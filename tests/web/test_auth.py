@@ -67,6 +67,7 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/me", ALL),
     Endpoint("GET", "/api/v1/kinds", ALL),
     Endpoint("GET", "/api/v1/overview", ALL),
+    Endpoint("GET", "/api/v1/metrics/{name}", ALL, url="/api/v1/metrics/nps?by=channel"),
     Endpoint("GET", "/api/v1/{kind}", ALL, url="/api/v1/customers"),
     Endpoint("GET", "/api/v1/{kind}/{key}", ALL, url=f"/api/v1/customers/{CUSTOMER_ID}"),
     Endpoint(

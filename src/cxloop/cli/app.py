@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cxloop.cli import demo as demo_cli
 from cxloop.cli import ingest as ingest_cli
+from cxloop.cli import metrics as metrics_cli
 from cxloop.cli import taxonomy as taxonomy_cli
 from cxloop.cli import text as text_cli
 from cxloop.cli import users as users_cli
@@ -37,6 +38,8 @@ app.add_typer(identity_app, name="identity")
 app.add_typer(text_cli.text_app, name="text")
 app.add_typer(taxonomy_cli.taxonomy_app, name="taxonomy")
 app.command("demo")(demo_cli.demo_command)
+app.add_typer(metrics_cli.metrics_app, name="metrics")
+app.add_typer(metrics_cli.export_app, name="export")
 
 
 @app.command()

@@ -13,7 +13,7 @@ from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.web import errors
 from cxloop.web.pages import overview
-from cxloop.web.routers import imports, privacy, records, system
+from cxloop.web.routers import imports, metrics, privacy, records, system
 
 STATIC = Path(__file__).with_name("static")
 
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     errors.install(app)
-    for router in (system.router, privacy.router, imports.router, records.router):
+    for router in (system.router, privacy.router, imports.router, metrics.router, records.router):
         app.include_router(router)
     app.include_router(overview.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

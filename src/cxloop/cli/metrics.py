@@ -1,0 +1,161 @@
+"""``cxloop metrics nps|csat|ces|responses`` and ``cxloop export parquet``.
+
+Ibis and the metric code load inside the commands, so other ``cxloop`` commands start without
+them.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from cxloop.cli.context import console, open_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+metrics_app = typer.Typer(
+    help="CX metrics with n and a confidence interval, by slice and period.",
+    no_args_is_help=True,
+)
+export_app = typer.Typer(help="Export the store for other engines.", no_args_is_help=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+HELP = {
+    "nps": "Net Promoter Score (−100…100): promoters 9–10 minus detractors 0–6.",
+    "csat": "CSAT: share answering 4–5 of 1–5, with a Wilson interval, and the mean.",
+    "ces": "Customer Effort Score: mean of 1–7 with a t interval, and the share easy (5–7).",
+    "responses": "Responses per slice and their share of the period's total.",
+}
+By = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--by",
+        help="Dimension to slice by, repeatable: channel, touchpoint, journey_stage, source, "
+        "product, language, account_id.",
+    ),
+]
+PeriodOption = Annotated[
+    str | None, typer.Option(help="day, week, month or quarter (UTC calendar periods).")
+]
+MinN = Annotated[int, typer.Option("--min-n", min=0, help="Below this n a row is greyed.")]
+Confidence = Annotated[float, typer.Option(min=0.5, max=0.999, help="Interval level.")]
+Format = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
+
+
+def _shown(metric: str, value: float) -> str:
+    if math.isnan(value):
+        return "–"
+    if metric == "nps":
+        return f"{value:+.1f}"
+    if metric == "csat":
+        return f"{value:.1%}"
+    if metric == "ces":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def _extra(name: str, value: object) -> str:
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.1%}" if "share" in name else f"{value:.2f}"
+    return str(value)
+
+
+def _table(
+    metric: str, frame: pd.DataFrame, keys: list[str], min_n: int, confidence: float
+) -> Table:
+    extras = [c for c in frame.columns if c not in keys and c not in _STANDARD]
+    table = Table(title=f"{metric} (rows with n < {min_n} greyed)")
+    estimate = [] if metric == "responses" else [metric, f"{confidence:.0%} interval"]
+    for column in (*keys, "n", *estimate, *extras):
+        table.add_column(column, justify="left" if column in keys else "right")
+    for row in frame.to_dict("records"):
+        cells = [
+            row[k].date().isoformat() if k == "period" else str(row[k] if row[k] else "–")
+            for k in keys
+        ]
+        cells.append(f"{row['n']:,}")
+        if estimate:
+            cells.append(_shown(metric, row["score"]))
+            cells.append(f"{_shown(metric, row['ci_low'])} … {_shown(metric, row['ci_high'])}")
+        cells += [_extra(name, row[name]) for name in extras]
+        table.add_row(*cells, style="dim" if row["small_n"] else None)
+    return table
+
+
+_STANDARD = ("n", "score", "ci_low", "ci_high", "small_n")
+
+
+def _command(metric: str) -> None:
+    def command(
+        by: By = None,
+        period: PeriodOption = None,
+        min_n: MinN = 30,
+        confidence: Confidence = 0.95,
+        output: Format = OutputFormat.table,
+    ) -> None:
+        from cxloop.metrics import service as metrics_service
+
+        store = open_store()
+        settings = store.settings
+        store.close()
+        dimensions = by or []
+        if output is OutputFormat.json:
+            result = metrics_service.report(
+                settings=settings,
+                name=metric,
+                by=dimensions,
+                period=period,
+                min_n=min_n,
+                confidence=confidence,
+            )
+            sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+            return
+        frame = metrics_service.compute(
+            settings=settings,
+            name=metric,
+            by=dimensions,
+            period=period,
+            min_n=min_n,
+            confidence=confidence,
+        )
+        if output is OutputFormat.csv:
+            if period:
+                frame["period"] = frame["period"].dt.date
+            sys.stdout.write(frame.to_csv(index=False))
+            return
+        keys = [*(by or []), *(["period"] if period else [])]
+        console.print(_table(metric, frame, keys, min_n, confidence))
+
+    command.__doc__ = HELP[metric]
+    metrics_app.command(metric)(command)
+
+
+for _name in HELP:
+    _command(_name)
+
+
+@export_app.command("parquet")
+def export_parquet(
+    output: Annotated[Path, typer.Option("--output", help="Folder for <table>.parquet files.")],
+) -> None:
+    """Write feedback and its text features as Parquet files (for DuckDB over Parquet)."""
+    from cxloop import engines
+
+    store = open_store()
+    settings = store.settings
+    store.close()
+    for path in engines.export_parquet(settings, output):
+        console.print(f"wrote {path}")

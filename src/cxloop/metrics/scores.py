@@ -1,0 +1,286 @@
+"""NPS, CSAT, CES and response counts by slice: pure functions, Ibis table in, DataFrame out.
+
+Each function asks the engine only for integer counts and sums per slice (``n``, promoters,
+sum, sum of squares…) and computes the score and its interval from them in numpy
+(``cxloop.metrics.intervals``), so SQLite, PostgreSQL and DuckDB give identical tables.
+
+Every result has the slice columns (``by`` in order, then ``period`` when asked), then ``n``,
+``score``, ``ci_low``, ``ci_high`` and ``small_n`` (``n < min_n``), then a few metric-specific
+columns, sorted by the slice columns. A response without the metric's score is not counted in
+that metric's ``n``.
+
+Periods are calendar periods **in UTC**, the zone the store keeps ``created_at`` in: a day is a
+UTC day, a week starts on Monday 00:00 UTC, quarters start in January, April, July, October.
+Truncating in UTC is the one rule every engine computes alike; a period column holds the
+period's first instant as a naive (UTC) timestamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from cxloop.errors import Invalid, Problem
+from cxloop.metrics import intervals
+
+PERIODS = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
+"""``period`` names and the Ibis truncation unit each stands for."""
+TIME_COLUMN = "created_at"
+STANDARD = ("n", "score", "ci_low", "ci_high", "small_n")
+
+Aggregates = Callable[[ibis.Table], dict[str, Any]]
+
+
+def _check(
+    table: ibis.Table, by: Sequence[str], period: str | None, confidence: float, min_n: int
+) -> list[str]:
+    """The slice column names, or ``Invalid`` naming every bad argument."""
+    by = [by] if isinstance(by, str) else list(by)
+    problems = [
+        Problem("by", name, "is not a column of the table")
+        for name in by
+        if name not in table.columns
+    ]
+    problems += [
+        Problem("by", name, "is named twice") for i, name in enumerate(by) if name in by[:i]
+    ]
+    if "period" in by:
+        problems.append(Problem("by", "period", "is a reserved name: use period="))
+    if period is not None and period not in PERIODS:
+        problems.append(Problem("period", period, f"is not one of: {', '.join(PERIODS)}"))
+    if not 0 < confidence < 1:
+        problems.append(Problem("confidence", confidence, "is not between 0 and 1"))
+    if min_n < 0:
+        problems.append(Problem("min_n", min_n, "is negative"))
+    if problems:
+        raise Invalid(problems)
+    return by + (["period"] if period else [])
+
+
+def _counts(
+    table: ibis.Table,
+    *,
+    score_column: str | None,
+    by: Sequence[str],
+    period: str | None,
+    aggregates: Aggregates,
+) -> pd.DataFrame:
+    """Integer aggregates per slice, computed by the engine, keys normalised across engines."""
+    keys = {name: table[name] for name in by}
+    if period:
+        keys["period"] = table[TIME_COLUMN].truncate(PERIODS[period])
+    if score_column is not None:
+        table = table.filter(table[score_column].notnull())
+    measures = {name: value.cast("int64") for name, value in aggregates(table).items()}
+    query = table.group_by(**keys).aggregate(**measures) if keys else table.aggregate(**measures)
+    frame = query.execute()
+    for name in measures:
+        frame[name] = frame[name].fillna(0).astype("int64")
+    for name in keys:
+        if name == "period":
+            frame[name] = _naive_utc(frame[name])
+        else:
+            frame[name] = frame[name].astype("object").where(frame[name].notna(), None)
+    if not keys and len(frame) and frame["n"].iloc[0] == 0:
+        frame = frame.iloc[0:0]  # an empty table has no slice, not one slice with n = 0
+    return (
+        frame.sort_values(list(keys), na_position="last", kind="stable").reset_index(drop=True)
+        if keys
+        else frame.reset_index(drop=True)
+    )
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(values)
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.astype("datetime64[us]")
+
+
+def _result(
+    counts: pd.DataFrame,
+    keys: list[str],
+    estimate: tuple[np.ndarray, np.ndarray, np.ndarray],
+    min_n: int,
+    extras: dict[str, Any],
+) -> pd.DataFrame:
+    score, low, high = estimate
+    frame = counts[keys].copy()
+    frame["n"] = counts["n"].to_numpy(dtype="int64")
+    frame["score"] = np.asarray(score, dtype="float64")
+    frame["ci_low"] = np.asarray(low, dtype="float64")
+    frame["ci_high"] = np.asarray(high, dtype="float64")
+    frame["small_n"] = frame["n"] < min_n
+    for name, values in extras.items():
+        frame[name] = values
+    return frame
+
+
+def nps(
+    table: ibis.Table,
+    *,
+    by: Sequence[str] = (),
+    period: str | None = None,
+    confidence: float = 0.95,
+    min_n: int = 30,
+) -> pd.DataFrame:
+    """Net Promoter Score (−100…100) per slice, with its interval on the trinomial variance.
+
+    Promoters answer 9–10, detractors 0–6. Extra columns: ``promoters``, ``passives`` and
+    ``detractors`` (counts).
+
+    Examples
+    --------
+    >>> import ibis
+    >>> answers = ibis.memtable({"channel": ["app"] * 10, "nps": [10] * 5 + [8] * 3 + [3] * 2})
+    >>> nps(answers, by=["channel"], min_n=5)[["channel", "n", "score", "small_n"]]
+      channel   n  score  small_n
+    0     app  10   30.0    False
+    """
+    keys = _check(table, by, period, confidence, min_n)
+    counts = _counts(
+        table,
+        score_column="nps",
+        by=by,
+        period=period,
+        aggregates=lambda t: {
+            "n": t.nps.count(),
+            "promoters": (t.nps >= 9).ifelse(1, 0).sum(),
+            "detractors": (t.nps <= 6).ifelse(1, 0).sum(),
+        },
+    )
+    estimate = intervals.nps_interval(
+        counts["promoters"], counts["detractors"], counts["n"], confidence=confidence
+    )
+    extras = {
+        "promoters": counts["promoters"],
+        "passives": counts["n"] - counts["promoters"] - counts["detractors"],
+        "detractors": counts["detractors"],
+    }
+    return _result(counts, keys, estimate, min_n, extras)
+
+
+def csat(
+    table: ibis.Table,
+    *,
+    by: Sequence[str] = (),
+    period: str | None = None,
+    confidence: float = 0.95,
+    min_n: int = 30,
+) -> pd.DataFrame:
+    """CSAT: the top-two-box share (4–5 of 1–5, as 0…1) per slice, with a Wilson interval.
+
+    Extra column: ``mean``, the mean answer on 1–5.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> answers = ibis.memtable({"csat": [5, 5, 4, 4, 4, 4, 5, 4, 2, 1]})
+    >>> csat(answers, min_n=5)[["n", "score", "mean"]]
+        n  score  mean
+    0  10    0.8   3.8
+    """
+    keys = _check(table, by, period, confidence, min_n)
+    counts = _counts(
+        table,
+        score_column="csat",
+        by=by,
+        period=period,
+        aggregates=lambda t: {
+            "n": t.csat.count(),
+            "satisfied": (t.csat >= 4).ifelse(1, 0).sum(),
+            "total": t.csat.sum(),
+        },
+    )
+    estimate = intervals.wilson_interval(counts["satisfied"], counts["n"], confidence=confidence)
+    mean = counts["total"].to_numpy(dtype="float64") / counts["n"].to_numpy(dtype="float64")
+    return _result(counts, keys, estimate, min_n, {"mean": mean})
+
+
+def ces(
+    table: ibis.Table,
+    *,
+    by: Sequence[str] = (),
+    period: str | None = None,
+    confidence: float = 0.95,
+    min_n: int = 30,
+) -> pd.DataFrame:
+    """Customer Effort Score: the mean answer on 1–7 per slice, with a Student-t interval.
+
+    Extra column: ``share_easy``, the share (0…1) answering 5–7.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> answers = ibis.memtable({"ces": [7, 6, 5, 5, 4, 2, 1]})
+    >>> ces(answers, min_n=5)[["n", "score", "share_easy"]].round(3)
+       n  score  share_easy
+    0  7  4.286       0.571
+    """
+    keys = _check(table, by, period, confidence, min_n)
+    counts = _counts(
+        table,
+        score_column="ces",
+        by=by,
+        period=period,
+        aggregates=lambda t: {
+            "n": t.ces.count(),
+            "easy": (t.ces >= 5).ifelse(1, 0).sum(),
+            "total": t.ces.sum(),
+            "squares": (t.ces * t.ces).sum(),
+        },
+    )
+    estimate = intervals.t_interval(
+        counts["total"], counts["squares"], counts["n"], confidence=confidence
+    )
+    share = counts["easy"].to_numpy(dtype="float64") / counts["n"].to_numpy(dtype="float64")
+    return _result(counts, keys, estimate, min_n, {"share_easy": share})
+
+
+def response_count(
+    table: ibis.Table,
+    *,
+    by: Sequence[str] = (),
+    period: str | None = None,
+    confidence: float = 0.95,
+    min_n: int = 30,
+) -> pd.DataFrame:
+    """Responses per slice: ``score`` is the count itself (a census, so no interval: NaN).
+
+    Extra column: ``share``, the slice's share (0…1) of all responses in its period (of the
+    whole table without ``period``). ``confidence`` is accepted for a uniform signature.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> answers = ibis.memtable({"channel": ["chat", "chat", "survey"]})
+    >>> response_count(answers, by=["channel"], min_n=2)[["channel", "n", "small_n", "share"]]
+      channel  n  small_n     share
+    0    chat  2    False  0.666667
+    1  survey  1     True  0.333333
+    """
+    keys = _check(table, by, period, confidence, min_n)
+    counts = _counts(
+        table, score_column=None, by=by, period=period, aggregates=lambda t: {"n": t.count()}
+    )
+    n = counts["n"].to_numpy(dtype="float64")
+    totals = (
+        counts.groupby("period")["n"].transform("sum").to_numpy(dtype="float64")
+        if period
+        else np.full(len(n), n.sum())
+    )
+    nan = np.full(len(n), np.nan)
+    return _result(counts, keys, (n, nan, nan), min_n, {"share": n / totals})
+
+
+METRICS: dict[str, Callable[..., pd.DataFrame]] = {
+    "nps": nps,
+    "csat": csat,
+    "ces": ces,
+    "responses": response_count,
+}
+"""Every metric by the name the CLI and the API use."""

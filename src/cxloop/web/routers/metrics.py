@@ -1,0 +1,40 @@
+"""CX metrics by slice and period, each with n and a confidence interval."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from cxloop.metrics import service as metrics_service
+from cxloop.metrics.schemas import Dimension, MetricName, MetricResult, Period
+from cxloop.web.deps import Reader, SettingsDep
+
+router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
+
+
+class MetricQuery(BaseModel):
+    """Slices, period and the small-n threshold; dimensions come from an allowlist."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: list[Dimension] = Field(default_factory=list, max_length=4)
+    period: Period | None = Field(None, description="UTC calendar periods.")
+    min_n: int = Field(30, ge=0, le=1_000_000)
+    confidence: float = Field(0.95, ge=0.5, le=0.999)
+
+
+@router.get("/{name}", response_model=MetricResult)
+def read_metric(
+    name: MetricName, query: Annotated[MetricQuery, Query()], settings: SettingsDep, _user: Reader
+) -> MetricResult:
+    """Metric ``name`` over all stored feedback, by ``by`` (repeatable) and ``period``."""
+    return metrics_service.report(
+        settings=settings,
+        name=name.value,
+        by=[d.value for d in query.by],
+        period=query.period.value if query.period else None,
+        min_n=query.min_n,
+        confidence=query.confidence,
+    )

@@ -1,0 +1,114 @@
+"""``GET /api/v1/metrics/{name}`` and ``cxloop metrics …`` on a small store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cxloop import api
+from tests.cli.support import run_cxloop
+from tests.web.support import Api, build_api
+
+pytestmark = pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated")
+
+ROWS = [
+    {
+        "feedback_id": f"m-{i}",
+        "channel": "survey" if i < 10 else "chat",
+        "created_at": f"2025-0{1 + i % 2}-15T10:00:00+00:00",
+        "nps": [10, 10, 9, 9, 9, 8, 7, 8, 0, 6, 10][i],
+    }
+    for i in range(11)
+]
+
+
+@pytest.fixture(scope="module")
+def metrics_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    built = build_api(tmp_path_factory.mktemp("metrics") / "cxloop.db", seed=False)
+    assert api.import_records(built.store, "feedback", ROWS).inserted == len(ROWS)
+    with built.client:
+        yield built
+    built.store.close()
+    built.app.state.engine.dispose()
+
+
+def test_nps_by_channel_comes_back_with_n_interval_and_small_n(metrics_api: Api) -> None:
+    response = metrics_api.client.get(
+        "/api/v1/metrics/nps",
+        params={"by": "channel", "min_n": 5},
+        headers=metrics_api.auth("viewer"),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["metric"], body["by"], body["min_n"]) == ("nps", ["channel"], 5)
+    chat, survey = body["rows"]
+    assert chat["slice"] == {"channel": "chat"} and (chat["n"], chat["small_n"]) == (1, True)
+    assert survey["slice"] == {"channel": "survey"}
+    assert (survey["n"], survey["score"], survey["small_n"]) == (10, 30.0, False)
+    assert survey["ci_low"] < 30 < survey["ci_high"]
+    assert survey["extra"] == {"promoters": 5, "passives": 3, "detractors": 2}
+
+
+def test_periods_come_back_as_their_first_day(metrics_api: Api) -> None:
+    response = metrics_api.client.get(
+        "/api/v1/metrics/responses", params={"period": "month"}, headers=metrics_api.auth("agent")
+    )
+    assert response.status_code == 200, response.text
+    rows = response.json()["rows"]
+    assert [(r["period"], r["n"]) for r in rows] == [("2025-01-01", 6), ("2025-02-01", 5)]
+    assert all(r["ci_low"] is None for r in rows)  # a count has no interval: null, never NaN
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "value"),
+    [
+        ("/api/v1/metrics/loyalty", "path.name", "loyalty"),
+        ("/api/v1/metrics/nps?by=author_email", "query.by.0", "author_email"),
+        ("/api/v1/metrics/nps?period=year", "query.period", "year"),
+        ("/api/v1/metrics/nps?min_n=-1", "query.min_n", "-1"),
+    ],
+)
+def test_unknown_metric_dimension_or_period_is_422_naming_field_and_value(
+    metrics_api: Api, url: str, field: str, value: str
+) -> None:
+    response = metrics_api.client.get(url, headers=metrics_api.auth("analyst"))
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert (problem["field"], problem["value"]) == (field, value)
+    assert problem["reason"]
+
+
+def test_cli_prints_a_table_csv_and_json_and_refuses_unknown_dimensions(tmp_path: Path) -> None:
+    store = api.connect(f"sqlite:///{tmp_path / 'cli.db'}")
+    assert api.import_records(store, "feedback", ROWS).inserted == len(ROWS)
+    store.close()
+    table = run_cxloop(tmp_path, "metrics", "nps", "--by", "channel", "--min-n", "5")
+    assert table.returncode == 0, table.stderr
+    assert "survey" in table.stdout and "+30.0" in table.stdout and "95% interval" in table.stdout
+    csv = run_cxloop(tmp_path, "metrics", "csat", "--period", "month", "--format", "csv")
+    assert csv.returncode == 0, csv.stderr
+    assert csv.stdout.splitlines()[0] == "period,n,score,ci_low,ci_high,small_n,mean"
+    js = run_cxloop(tmp_path, "metrics", "responses", "--by", "channel", "--format", "json")
+    assert js.returncode == 0 and '"channel": "chat"' in js.stdout, js.stderr
+    bad = run_cxloop(tmp_path, "metrics", "ces", "--by", "region")
+    assert bad.returncode == 2
+    assert "error: by: 'region' is not one of: channel" in bad.stderr
+
+
+def test_export_parquet_gives_duckdb_the_same_nps_as_the_store(tmp_path: Path) -> None:
+    from cxloop import engines
+    from cxloop.config import Settings
+    from cxloop.metrics import nps
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}")
+    store = api.connect(settings=settings)
+    assert api.import_records(store, "feedback", ROWS).inserted == len(ROWS)
+    store.close()
+    done = run_cxloop(tmp_path, "export", "parquet", "--output", "out")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "feedback.parquet").is_file()
+    duck = nps(engines.feedback_table(engines.duckdb_backend(tmp_path / "out")), by=["channel"])
+    sql = nps(engines.feedback_table(engines.store_backend(settings)), by=["channel"])
+    assert duck.equals(sql) and duck.n.tolist() == [1, 10]
