@@ -41,7 +41,7 @@ from cxloop.feedback.models import (
     TaxonomyVersion,
 )
 from cxloop.feedback.schemas import EnrichSummary, TaxonomyApplyResult
-from cxloop.text.taxonomy import Taxonomy, load_taxonomy, norm_term, parse_taxonomy
+from cxloop.text.taxonomy import Taxonomy, norm_term, parse_taxonomy, shipped_taxonomy
 
 if TYPE_CHECKING:
     from cxloop.text.schemas import TextAnalysis
@@ -124,11 +124,6 @@ def text_hash(text: str | None) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def shipped_taxonomy() -> Taxonomy:
-    """The taxonomy shipped with cxloop: active until one is applied."""
-    return load_taxonomy(None)
-
-
 @functools.lru_cache(maxsize=8)
 def _parsed(yaml_text: str) -> Taxonomy:
     return parse_taxonomy(yaml.safe_load(yaml_text))

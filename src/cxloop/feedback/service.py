@@ -90,3 +90,13 @@ def link_unlinked(*, session: Session) -> int:
         )
     )
     return total
+
+
+def enrich_stored(*, session: Session, feedback_ids: list[str], workers: int = 1) -> int:
+    """Analyse the text of these stored feedback rows now (an import calls this per chunk, so
+    the features commit with the rows); returns how many texts were analysed."""
+    from cxloop.feedback import enrichment
+
+    return enrichment.enrich_feedback(
+        session=session, feedback_ids=feedback_ids, workers=workers
+    ).analysed

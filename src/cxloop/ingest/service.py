@@ -22,7 +22,6 @@ from cxloop.config import Settings
 from cxloop.customers import service as customers_service
 from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound, UnreadableFile
-from cxloop.feedback import enrichment as enrichment_service
 from cxloop.feedback import service as feedback_service
 from cxloop.ingest import mapping, pipeline, readers
 from cxloop.ingest.fields import KINDS, KindSpec, get_kind
@@ -186,9 +185,9 @@ def _run(
                 session=session, spec=spec, records=chunk.records, summary=summary
             )
             if enrich and written:  # committed with the chunk: no stored row lacks features
-                summary.enriched += enrichment_service.enrich_feedback(
+                summary.enriched += feedback_service.enrich_stored(
                     session=session, feedback_ids=written, workers=settings.text_workers
-                ).analysed
+                )
             quarantine(
                 session=session,
                 run=run,

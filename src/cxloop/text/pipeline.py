@@ -13,7 +13,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
-from pathlib import Path
 
 import numpy as np
 
@@ -25,7 +24,7 @@ from cxloop.text.language import detect_language
 from cxloop.text.pii import find_pii
 from cxloop.text.schemas import Aspect, Language, PiiSpan, TextAnalysis
 from cxloop.text.sentiment import label_for, shipped_model
-from cxloop.text.taxonomy import Taxonomy, TopicHit, load_taxonomy
+from cxloop.text.taxonomy import Taxonomy, TopicHit, shipped_taxonomy
 
 CHUNK_SIZE = 256
 MAX_TEXT_CHARS = 20_000
@@ -189,9 +188,10 @@ def _score(items: list[_Prepared]) -> None:
             item.clause_scores = [item.score]
 
 
-@lru_cache(maxsize=4)
-def engine_for(taxonomy_path: Path | None = None) -> TextEngine:
-    return TextEngine(load_taxonomy(taxonomy_path))
+@lru_cache(maxsize=1)
+def default_engine() -> TextEngine:
+    """The engine with the shipped taxonomy, built once per process."""
+    return TextEngine(shipped_taxonomy())
 
 
 def analyze(
@@ -202,7 +202,7 @@ def analyze(
     >>> analyze("送货很快但是客服态度很差").aspects[1].sentiment
     'negative'
     """
-    engine = TextEngine(taxonomy) if taxonomy is not None else engine_for(None)
+    engine = TextEngine(taxonomy) if taxonomy is not None else default_engine()
     return engine.analyze_many([text], lang)[0]
 
 
@@ -238,7 +238,7 @@ def analyze_batch(
     is called with the number of texts finished after each chunk. ``lang`` (zh/en) forces the
     language of every text that has one.
     """
-    taxonomy = taxonomy or engine_for(None).taxonomy
+    taxonomy = taxonomy or shipped_taxonomy()
     workers = workers or default_workers()
     chunks = _chunked(texts, chunk_size)
     if workers == 1:
