@@ -301,3 +301,27 @@ def test_analyze_a_hundred_thousand_rows_shows_progress_and_finishes(tmp_path: P
         rows = list(csv.DictReader(handle))
     assert len(rows) == 100_000
     assert {r["language"] for r in rows} == {"zh", "en"}
+
+
+def test_analyze_applies_a_topic_model_trained_by_train_topics(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[1] / "data" / "topic_examples.csv"
+    trained = _cxloop(
+        tmp_path,
+        *("text", "train-topics", str(examples), "--text-column", "text"),
+        *("--label-column", "label", "--output", str(tmp_path / "model")),
+    )
+    assert trained.returncode == 0, trained.stderr
+    source = tmp_path / "in.csv"
+    source.write_text("id,review\n1,快递三天才到太慢了\n2,客服一直不回复\n3,\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    done = _cxloop(
+        tmp_path,
+        *("text", "analyze", str(source), "--text-column", "review", "--output", str(out)),
+        *("--topic-model", str(tmp_path / "model" / "topic_model.npz")),
+    )
+    assert done.returncode == 0, done.stderr
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["predicted_topic"] for r in rows] == ["delivery", "service", ""]
+    assert 0 < float(rows[0]["predicted_topic_probability"]) <= 1
+    assert rows[2]["predicted_topic_probability"] == ""

@@ -38,6 +38,7 @@ from cxloop.text.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
     from cxloop.text.schemas import TextAnalysis
+    from cxloop.text.topic_model import TopicClassifier
 
 text_app = typer.Typer(
     help="Text analytics: language, sentiment, topics, intent, emotion, keywords (zh + en).",
@@ -93,12 +94,20 @@ def analyze_command(
         Path | None, typer.Option(help="Taxonomy YAML for topics (default: the shipped one).")
     ] = None,
     encoding: Annotated[str | None, typer.Option(help="Override the detected encoding.")] = None,
+    topic_model: Annotated[
+        Path | None,
+        typer.Option(
+            help="A model from `cxloop text train-topics`: adds predicted_topic and "
+            "predicted_topic_probability columns."
+        ),
+    ] = None,
 ) -> None:
     """Analyse the texts of a file: its columns plus language, sentiment, sentiment_score,
     topics, intent, flags, emotions and keywords (lists joined with ';')."""
     if output is not None and output.suffix.lower() not in (".csv", ".jsonl"):
         raise Invalid("must end in .csv or .jsonl", "--output", str(output))
     chosen = load_taxonomy(taxonomy) if taxonomy else None
+    classifier = _load_topic_model(topic_model) if topic_model else None
     info = readers.describe(file, encoding, fingerprint=False)
     frames = _frames(info, text_column)
     first = next(frames, None)  # an unknown column fails here, before any output is written
@@ -117,7 +126,10 @@ def analyze_command(
             chosen,
             lambda n: bar.advance(task, n),
         ):
-            write(_with_analysis(frame, analyses))
+            scored = _with_analysis(frame, analyses)
+            if classifier is not None:
+                scored = _with_predicted_topic(scored, frame[text_column].tolist(), classifier)
+            write(scored)
             by_sentiment.update(a.sentiment for a in analyses)
             by_language.update(a.language for a in analyses)
             texts = frame[text_column].tolist()
@@ -190,6 +202,30 @@ def _with_analysis(frame: pd.DataFrame, analyses: list[TextAnalysis]) -> pd.Data
     frame = frame.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in frame.columns})
     extra = pd.DataFrame([analysis_columns(a) for a in analyses], index=frame.index)
     return pd.concat([frame, extra], axis=1)
+
+
+def _load_topic_model(path: Path) -> TopicClassifier:
+    from cxloop.text.topic_model import TopicClassifier
+
+    return TopicClassifier.load(path)
+
+
+def _with_predicted_topic(
+    frame: pd.DataFrame, texts: list[object], classifier: TopicClassifier
+) -> pd.DataFrame:
+    """The user's own classifier's label per row; empty where there is no text to read."""
+    readable = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
+    labels = [""] * len(texts)
+    probabilities: list[float | None] = [None] * len(texts)
+    if readable:
+        chosen = [str(texts[i]) for i in readable]
+        best = classifier.predict_proba(chosen).max(axis=1)
+        for i, label, p in zip(readable, classifier.predict(chosen), best, strict=True):
+            labels[i], probabilities[i] = label, round(float(p), 4)
+    return frame.assign(
+        predicted_topic=labels,
+        predicted_topic_probability=pd.Series(probabilities, dtype="Float64").to_numpy(),
+    )
 
 
 def analysis_columns(analysis: TextAnalysis) -> dict[str, object]:
