@@ -89,7 +89,7 @@ def test_cli_prints_a_table_csv_and_json_and_refuses_unknown_dimensions(tmp_path
     assert "survey" in table.stdout and "+30.0" in table.stdout and "95% interval" in table.stdout
     csv = run_cxloop(tmp_path, "metrics", "csat", "--period", "month", "--format", "csv")
     assert csv.returncode == 0, csv.stderr
-    assert csv.stdout.splitlines()[0] == "period,n,score,ci_low,ci_high,small_n,mean"
+    assert csv.stdout.splitlines()[0] == "period,n,score,ci_low,ci_high,small_n,mean,satisfied"
     js = run_cxloop(tmp_path, "metrics", "responses", "--by", "channel", "--format", "json")
     assert js.returncode == 0 and '"channel": "chat"' in js.stdout, js.stderr
     bad = run_cxloop(tmp_path, "metrics", "ces", "--by", "region")

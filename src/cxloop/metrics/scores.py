@@ -174,7 +174,7 @@ def csat(
 ) -> pd.DataFrame:
     """CSAT: the top-two-box share (4–5 of 1–5, as 0…1) per slice, with a Wilson interval.
 
-    Extra column: ``mean``, the mean answer on 1–5.
+    Extra columns: ``mean``, the mean answer on 1–5, and ``satisfied``, the count of 4–5.
 
     Examples
     --------
@@ -198,7 +198,8 @@ def csat(
     )
     estimate = intervals.wilson_interval(counts["satisfied"], counts["n"], confidence=confidence)
     mean = counts["total"].to_numpy(dtype="float64") / counts["n"].to_numpy(dtype="float64")
-    return _result(counts, keys, estimate, min_n, {"mean": mean})
+    extras = {"mean": mean, "satisfied": counts["satisfied"].to_numpy(dtype="int64")}
+    return _result(counts, keys, estimate, min_n, extras)
 
 
 def ces(
@@ -211,7 +212,8 @@ def ces(
 ) -> pd.DataFrame:
     """Customer Effort Score: the mean answer on 1–7 per slice, with a Student-t interval.
 
-    Extra column: ``share_easy``, the share (0…1) answering 5–7.
+    Extra columns: ``share_easy``, the share (0…1) answering 5–7; ``total`` and ``squares``,
+    the sum of answers and of their squares (what a Welch test between slices needs).
 
     Examples
     --------
@@ -238,7 +240,12 @@ def ces(
         counts["total"], counts["squares"], counts["n"], confidence=confidence
     )
     share = counts["easy"].to_numpy(dtype="float64") / counts["n"].to_numpy(dtype="float64")
-    return _result(counts, keys, estimate, min_n, {"share_easy": share})
+    extras = {
+        "share_easy": share,
+        "total": counts["total"].to_numpy(dtype="int64"),
+        "squares": counts["squares"].to_numpy(dtype="int64"),
+    }
+    return _result(counts, keys, estimate, min_n, extras)
 
 
 def response_count(
