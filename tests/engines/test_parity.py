@@ -11,10 +11,11 @@ import pytest
 from ibis.backends import BaseBackend
 
 from cxloop import engines
-from cxloop.api import connect
+from cxloop.api import connect, import_records
 from cxloop.config import Settings
 from cxloop.demo.generator import DemoConfig
 from cxloop.demo.service import load_demo
+from cxloop.metrics import service as metrics_service
 from cxloop.metrics.scores import METRICS
 
 pytestmark = pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated")
@@ -28,12 +29,36 @@ SLICINGS = [
 ]
 
 
+EDGES = {
+    "edge-sunday-last-instant": ("2025-03-30T23:59:59.999500+00:00", "2025-03-24"),
+    "edge-sunday-last-microsecond": ("2026-01-04T23:59:59.999999+00:00", "2025-12-29"),
+    "edge-new-years-eve": ("2024-12-31T23:59:59.999999+00:00", "2024-12-30"),
+    "edge-new-year": ("2025-01-01T00:00:00+00:00", "2024-12-30"),
+    "edge-leap-day": ("2024-02-29T23:59:59.999999+00:00", "2024-02-26"),
+}
+"""Answers at calendar edges (feedback_id: created_at, first day of its week), added to the demo:
+the last instant of a Sunday, a year boundary and 29 February."""
+
+
 def _load_demo(database_url: str, folder: Path) -> Settings:
-    """The small demo company imported through the real importer (text analysis off)."""
+    """The small demo company imported through the real importer (text analysis off), plus
+    the ``EDGES`` answers."""
     settings = Settings(database_url=database_url, import_batch_size=1000, enrich_on_import=False)
     store = connect(settings=settings)
     try:
         load_demo(sessions=store.sessions, settings=settings, folder=folder, config=SMALL)
+        edges = [
+            {
+                "feedback_id": key,
+                "channel": "forum",
+                "touchpoint": "edge-calendar",
+                "created_at": stamp,
+                "nps": 10,
+                "ces": 4,
+            }
+            for key, (stamp, _) in EDGES.items()
+        ]
+        assert import_records(store, "feedback", edges).inserted == len(edges)
     finally:
         store.close()
     return settings
@@ -62,7 +87,7 @@ def other_backend(
 ) -> Iterator[BaseBackend]:
     folder = tmp_path_factory.mktemp(request.param)
     if request.param == "duckdb":
-        engines.export_parquet(sqlite_demo, folder)
+        metrics_service.export_parquet(settings=sqlite_demo, out_dir=folder)
         backend = engines.duckdb_backend(folder)
     else:
         url = request.getfixturevalue("postgres_module_url")
@@ -107,3 +132,17 @@ def test_store_counts_agree_with_plain_pandas_on_the_stored_rows(
     assert got["promoters"].tolist() == expected["promoters"].tolist()
     assert got["detractors"].tolist() == expected["detractors"].tolist()
     assert got.index.tolist() == expected.index.tolist()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "other"])
+def test_edge_answers_fall_in_the_right_week(
+    sqlite_backend: BaseBackend, other_backend: BaseBackend, engine: str
+) -> None:
+    """A Sunday's last instant stays in its week (Monday-based, UTC) on every engine."""
+    backend = sqlite_backend if engine == "sqlite" else other_backend
+    table = engines.feedback_table(backend)
+    table = table.filter(table.touchpoint == "edge-calendar")
+    got = METRICS["responses"](table, period="week")
+    expected = pd.Series([week for _, week in EDGES.values()]).value_counts().sort_index()
+    assert got.period.dt.strftime("%Y-%m-%d").tolist() == expected.index.tolist()
+    assert got.n.tolist() == expected.tolist()

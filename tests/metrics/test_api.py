@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,60 @@ def test_unknown_metric_dimension_or_period_is_422_naming_field_and_value(
     assert problem["reason"]
 
 
+def test_too_many_or_repeated_dimensions_name_field_and_value_like_other_errors(
+    metrics_api: Api,
+) -> None:
+    five = ["channel", "touchpoint", "journey_stage", "source", "product"]
+    response = metrics_api.client.get(
+        "/api/v1/metrics/nps", params={"by": five}, headers=metrics_api.auth("analyst")
+    )
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert (problem["field"], problem["value"]) == ("query.by", five)
+    response = metrics_api.client.get(
+        "/api/v1/metrics/nps",
+        params={"by": ["channel", "source", "channel"]},
+        headers=metrics_api.auth("analyst"),
+    )
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert (problem["field"], problem["value"]) == ("query.by.2", "channel")
+
+
+def test_a_report_parses_the_request_once(
+    metrics_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxloop.metrics import service
+
+    calls = []
+    parse = service._parse
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return parse(*args)
+
+    monkeypatch.setattr(service, "_parse", counted)
+    response = metrics_api.client.get(
+        "/api/v1/metrics/nps", params={"by": "channel"}, headers=metrics_api.auth("viewer")
+    )
+    assert response.status_code == 200, response.text
+    assert len(calls) == 1
+
+
+def test_cli_refuses_a_missing_sqlite_store_and_says_no_responses_on_an_empty_one(
+    tmp_path: Path,
+) -> None:
+    missing = run_cxloop(tmp_path, "metrics", "nps", "--by", "channel")
+    assert missing.returncode == 2, missing.stdout
+    assert "CXLOOP_DATABASE_URL" in missing.stderr and "cli.db" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert not (tmp_path / "cli.db").exists()
+    api.connect(f"sqlite:///{tmp_path / 'cli.db'}").close()
+    empty = run_cxloop(tmp_path, "metrics", "nps")
+    assert empty.returncode == 0, empty.stderr
+    assert "no responses" in empty.stdout
+
+
 def test_cli_prints_a_table_csv_and_json_and_refuses_unknown_dimensions(tmp_path: Path) -> None:
     store = api.connect(f"sqlite:///{tmp_path / 'cli.db'}")
     assert api.import_records(store, "feedback", ROWS).inserted == len(ROWS)
@@ -101,6 +156,7 @@ def test_export_parquet_gives_duckdb_the_same_nps_as_the_store(tmp_path: Path) -
     from cxloop import engines
     from cxloop.config import Settings
     from cxloop.metrics import nps
+    from cxloop.privacy.masking import PII_FIELDS
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}")
     store = api.connect(settings=settings)
@@ -109,6 +165,16 @@ def test_export_parquet_gives_duckdb_the_same_nps_as_the_store(tmp_path: Path) -
     done = run_cxloop(tmp_path, "export", "parquet", "--output", "out")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "feedback.parquet").is_file()
-    duck = nps(engines.feedback_table(engines.duckdb_backend(tmp_path / "out")), by=["channel"])
-    sql = nps(engines.feedback_table(engines.store_backend(settings)), by=["channel"])
+    duckdb, sqlite = engines.duckdb_backend(tmp_path / "out"), engines.store_backend(settings)
+    duck = nps(engines.feedback_table(duckdb), by=["channel"])
+    sql = nps(engines.feedback_table(sqlite), by=["channel"])
     assert duck.equals(sql) and duck.n.tolist() == [1, 10]
+    columns = set(engines.feedback_table(duckdb).columns)
+    assert not columns & PII_FIELDS["feedback"] and "author" in engines.feedback_table(sqlite)
+    duckdb.disconnect()
+    sqlite.disconnect()
+    kept = run_cxloop(tmp_path, "export", "parquet", "--output", "all", "--include-pii")
+    assert kept.returncode == 0, kept.stderr
+    backend = engines.duckdb_backend(tmp_path / "all")
+    assert PII_FIELDS["feedback"] <= set(engines.feedback_table(backend).columns)
+    backend.disconnect()

@@ -43,13 +43,17 @@ def _answers() -> ibis.Table:
 def test_five_promoters_three_passives_two_detractors_is_nps_30_with_hand_interval() -> None:
     result = nps(_answers(), by=["channel"], min_n=5)
     app = result.iloc[0]
-    half = Z95 * math.sqrt((0.5 + 0.2 - 0.3**2) / 10) * 100
+    p_pro, p_det = 5.75 / 13, 2.75 / 13  # Rocks' adjusted Wald: +3/4, +3/4, +3/2 of n + 3
+    centre = (p_pro - p_det) * 100
+    half = Z95 * math.sqrt((p_pro + p_det - (p_pro - p_det) ** 2) / 13) * 100
     assert list(result.columns) == [
         "channel", "n", "score", "ci_low", "ci_high", "small_n",
         "promoters", "passives", "detractors",
     ]  # fmt: skip
     assert (app["channel"], app["n"], app["score"]) == ("app", 10, 30.0)
-    assert (app["ci_low"], app["ci_high"]) == pytest.approx((30 - half, 30 + half), abs=1e-9)
+    assert (app["ci_low"], app["ci_high"]) == pytest.approx(
+        (centre - half, centre + half), abs=1e-9
+    )
     assert app[["promoters", "passives", "detractors"]].tolist() == [5, 3, 2]
     assert not app["small_n"]
 
@@ -77,6 +81,48 @@ def test_ces_is_the_mean_with_a_t_interval_and_the_share_easy() -> None:
     assert list(ces(_answers()).columns[:5]) == list(scores.STANDARD)
 
 
+def test_ces_interval_is_clipped_to_the_1_to_7_scale() -> None:
+    answers = ibis.memtable({"ces": [7, 7, 7, 6]}, schema={"ces": "int64"})
+    row = ces(answers, min_n=0).iloc[0]
+    _, low, high = intervals.t_interval([27], [183], [4])
+    assert high[0] > 7 and row["ci_high"] == 7.0 and row["ci_low"] == low[0]
+    low_end = ces(ibis.memtable({"ces": [1, 1, 2]}, schema={"ces": "int64"})).iloc[0]
+    assert low_end["ci_low"] == 1.0 and low_end["ci_high"] < 7
+    single = ces(ibis.memtable({"ces": [4]}, schema={"ces": "int64"})).iloc[0]
+    assert math.isnan(single["ci_low"]) and math.isnan(single["ci_high"])
+
+
+def test_by_may_be_one_column_name_as_a_plain_string() -> None:
+    for metric in (nps, csat, ces, response_count):
+        assert metric(_answers(), by="channel").equals(metric(_answers(), by=["channel"]))
+    assert list(nps(_answers(), by="channel", period="month").columns[:2]) == [
+        "channel",
+        "period",
+    ]
+
+
+@pytest.mark.parametrize("metric", [nps, csat, ces], ids=lambda f: f.__name__)
+def test_a_missing_or_non_integer_score_column_is_invalid_before_the_engine_runs(
+    metric: object,
+) -> None:
+    name = metric.__name__  # type: ignore[attr-defined]
+    as_text = ibis.memtable({name: ["9", "10"]}, schema={name: "string"})
+    with pytest.raises(Invalid) as caught:
+        metric(as_text)  # type: ignore[operator]
+    [problem] = caught.value.problems
+    assert (problem.field, problem.value, problem.reason) == (
+        name,
+        "string",
+        "is not an integer column",
+    )
+    as_float = ibis.memtable({name: [9.5]}, schema={name: "float64"})
+    with pytest.raises(Invalid, match="float64"):
+        metric(as_float)  # type: ignore[operator]
+    with pytest.raises(Invalid) as caught:
+        metric(ibis.memtable({"other": [1]}))  # type: ignore[operator]
+    assert [(p.field, p.value) for p in caught.value.problems] == [(name, None)]
+
+
 def test_periods_truncate_created_at_in_utc() -> None:
     result = response_count(_answers(), period="month")
     assert result.period.tolist() == [pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-01")]
@@ -86,6 +132,20 @@ def test_periods_truncate_created_at_in_utc() -> None:
     assert quarters[["channel", "n"]].values.tolist() == [["app", 4], ["app", 6], ["web", 1]]
     weeks = response_count(_answers(), period="week")
     assert weeks.period.tolist() == [pd.Timestamp("2025-03-31")]  # a Monday
+
+
+def test_the_last_instant_of_a_sunday_stays_in_its_week_on_sqlite() -> None:
+    backend = ibis.sqlite.connect()
+    try:
+        stamps = [dt.datetime(2025, 3, 30, 23, 59, 59, 999500), dt.datetime(2025, 3, 31)]
+        backend.raw_sql("CREATE TABLE feedback (created_at TIMESTAMP)")
+        backend.con.executemany(
+            "INSERT INTO feedback VALUES (?)", [(s.isoformat(sep=" "),) for s in stamps]
+        )
+        weeks = response_count(backend.table("feedback"), period="week")
+        assert weeks.period.tolist() == [pd.Timestamp("2025-03-24"), pd.Timestamp("2025-03-31")]
+    finally:
+        backend.disconnect()
 
 
 def test_responses_share_is_of_the_whole_table_without_a_period() -> None:

@@ -16,6 +16,8 @@ import typer
 from rich.table import Table
 
 from cxloop.cli.context import console, open_store
+from cxloop.config import Settings, get_settings
+from cxloop.errors import NotFound
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,6 +100,27 @@ def _table(
 _STANDARD = ("n", "score", "ci_low", "ci_high", "small_n")
 
 
+def _existing_store() -> Settings:
+    """The settings of a store that exists: a SQLite file that isn't there is an error here,
+    never an empty store created on the way (``open_store`` would create one)."""
+    from sqlalchemy.engine import make_url
+
+    settings = get_settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or not Path(database).is_file():
+            where = Path(database).resolve() if database not in ("", ":memory:") else "memory"
+            raise NotFound(
+                f"no cxloop store at {where} (CXLOOP_DATABASE_URL={settings.database_url}): "
+                "point CXLOOP_DATABASE_URL at a store, e.g. "
+                "sqlite:///cxloop-demo/demo.db after `cxloop demo`"
+            )
+    store = open_store()  # upgrades an existing store's schema
+    store.close()
+    return store.settings
+
+
 def _command(metric: str) -> None:
     def command(
         by: By = None,
@@ -108,9 +131,7 @@ def _command(metric: str) -> None:
     ) -> None:
         from cxloop.metrics import service as metrics_service
 
-        store = open_store()
-        settings = store.settings
-        store.close()
+        settings = _existing_store()
         dimensions = by or []
         if output is OutputFormat.json:
             result = metrics_service.report(
@@ -136,6 +157,9 @@ def _command(metric: str) -> None:
                 frame["period"] = frame["period"].dt.date
             sys.stdout.write(frame.to_csv(index=False))
             return
+        if frame.empty:
+            console.print("no responses" + ("" if metric == "responses" else f" with {metric}"))
+            return
         keys = [*(by or []), *(["period"] if period else [])]
         console.print(_table(metric, frame, keys, min_n, confidence))
 
@@ -150,12 +174,23 @@ for _name in HELP:
 @export_app.command("parquet")
 def export_parquet(
     output: Annotated[Path, typer.Option("--output", help="Folder for <table>.parquet files.")],
+    include_pii: Annotated[
+        bool,
+        typer.Option(
+            "--include-pii",
+            help="Keep the personal columns of feedback (author, author_email, author_phone, "
+            "…); left out by default.",
+        ),
+    ] = False,
 ) -> None:
     """Write feedback and its text features as Parquet files (for DuckDB over Parquet)."""
-    from cxloop import engines
+    from cxloop.metrics import service as metrics_service
 
-    store = open_store()
-    settings = store.settings
-    store.close()
-    for path in engines.export_parquet(settings, output):
+    settings = _existing_store()
+    written = metrics_service.export_parquet(
+        settings=settings, out_dir=output, include_pii=include_pii
+    )
+    for path in written:
         console.print(f"wrote {path}")
+    if not include_pii:
+        console.print("personal columns of feedback left out (--include-pii keeps them)")

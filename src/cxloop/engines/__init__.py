@@ -6,6 +6,7 @@ them. Nothing connects at import: every function here opens its connection when 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,12 @@ def store_backend(settings: Settings) -> BaseBackend:
         "password": url.password,
         "database": url.database,
     }
-    return ibis.postgres.connect(**{k: v for k, v in kwargs.items() if v is not None})
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    # the URL's query options (sslmode, options, host=/socket/dir, connect_timeout…) go to
+    # libpq as they are; a repeated one (multi-host) is joined by commas as libpq expects
+    for key, value in url.query.items():
+        kwargs.setdefault(key, value if isinstance(value, str) else ",".join(value))
+    return ibis.postgres.connect(**kwargs)
 
 
 def duckdb_backend(parquet_dir: str | Path) -> BaseBackend:
@@ -59,8 +65,12 @@ def duckdb_backend(parquet_dir: str | Path) -> BaseBackend:
     if not folder.is_dir():
         raise Invalid("is not a folder", "parquet_dir", str(folder))
     backend = ibis.duckdb.connect()
-    for path in sorted(folder.glob("*.parquet")):
-        backend.read_parquet(path, table_name=path.stem)
+    try:
+        for path in sorted(folder.glob("*.parquet")):
+            backend.read_parquet(path, table_name=path.stem)
+    except BaseException:
+        backend.disconnect()
+        raise
     return backend
 
 
@@ -75,9 +85,18 @@ def feedback_table(backend: BaseBackend) -> ibis.Table:
 
 
 def export_parquet(
-    settings: Settings, out_dir: str | Path, *, tables: tuple[str, ...] = EXPORTED
+    settings: Settings,
+    out_dir: str | Path,
+    *,
+    omit: Mapping[str, Collection[str]],
+    tables: tuple[str, ...] = EXPORTED,
 ) -> list[Path]:
-    """Write the store's ``tables`` as ``<out_dir>/<table>.parquet``, for DuckDB (or Spark).
+    """Write the store's ``tables`` as ``<out_dir>/<table>.parquet``, for DuckDB (or Spark),
+    leaving out the columns ``omit`` names per table.
+
+    ``omit`` has no default so that no caller writes personal data without deciding to:
+    ``cxloop.metrics.service.export_parquet`` passes the PII columns of
+    ``cxloop.privacy.masking.PII_FIELDS`` (``{}`` keeps every column).
 
     Column types come from the store's schema, so the files hold the same values the store does
     (timestamps naive UTC, scores as 64-bit integers); JSON columns are written as JSON text.
@@ -90,6 +109,9 @@ def export_parquet(
         for name in tables:
             path = folder / f"{name}.parquet"
             table = backend.table(name)
+            dropped = [c for c in omit.get(name, ()) if c in table.columns]
+            if dropped:
+                table = table.drop(*dropped)
             as_text = {c: table[c].cast("string") for c, t in table.schema().items() if t.is_json()}
             table.mutate(**as_text).to_parquet(path)
             written.append(path)

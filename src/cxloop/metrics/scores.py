@@ -36,11 +36,23 @@ Aggregates = Callable[[ibis.Table], dict[str, Any]]
 
 
 def _check(
-    table: ibis.Table, by: Sequence[str], period: str | None, confidence: float, min_n: int
+    table: ibis.Table,
+    by: Sequence[str] | str,
+    period: str | None,
+    confidence: float,
+    min_n: int,
+    score_column: str | None = None,
 ) -> list[str]:
-    """The slice column names, or ``Invalid`` naming every bad argument."""
+    """The ``by`` column names as a list (a lone string is one name), or ``Invalid`` naming
+    every bad argument, the score column included; nothing runs on the engine."""
     by = [by] if isinstance(by, str) else list(by)
-    problems = [
+    problems = []
+    if score_column is not None:
+        if score_column not in table.columns:
+            problems.append(Problem(score_column, None, "is not a column of the table"))
+        elif not (dtype := table.schema()[score_column]).is_integer():
+            problems.append(Problem(score_column, str(dtype), "is not an integer column"))
+    problems += [
         Problem("by", name, "is not a column of the table")
         for name in by
         if name not in table.columns
@@ -58,6 +70,10 @@ def _check(
         problems.append(Problem("min_n", min_n, "is negative"))
     if problems:
         raise Invalid(problems)
+    return by
+
+
+def _keys(by: list[str], period: str | None) -> list[str]:
     return by + (["period"] if period else [])
 
 
@@ -72,7 +88,9 @@ def _counts(
     """Integer aggregates per slice, computed by the engine, keys normalised across engines."""
     keys = {name: table[name] for name in by}
     if period:
-        keys["period"] = table[TIME_COLUMN].truncate(PERIODS[period])
+        # to the day first: SQLite truncates sub-second instants of a week's last day into
+        # the next week otherwise (Sunday 23:59:59.9995 → next Monday); a no-op elsewhere
+        keys["period"] = table[TIME_COLUMN].truncate("D").truncate(PERIODS[period])
     if score_column is not None:
         table = table.filter(table[score_column].notnull())
     measures = {name: value.cast("int64") for name, value in aggregates(table).items()}
@@ -123,12 +141,12 @@ def _result(
 def nps(
     table: ibis.Table,
     *,
-    by: Sequence[str] = (),
+    by: Sequence[str] | str = (),
     period: str | None = None,
     confidence: float = 0.95,
     min_n: int = 30,
 ) -> pd.DataFrame:
-    """Net Promoter Score (−100…100) per slice, with its interval on the trinomial variance.
+    """Net Promoter Score (−100…100) per slice, with Rocks' adjusted-Wald interval.
 
     Promoters answer 9–10, detractors 0–6. Extra columns: ``promoters``, ``passives`` and
     ``detractors`` (counts).
@@ -141,11 +159,12 @@ def nps(
       channel   n  score  small_n
     0     app  10   30.0    False
     """
-    keys = _check(table, by, period, confidence, min_n)
+    slices = _check(table, by, period, confidence, min_n, score_column="nps")
+    keys = _keys(slices, period)
     counts = _counts(
         table,
         score_column="nps",
-        by=by,
+        by=slices,
         period=period,
         aggregates=lambda t: {
             "n": t.nps.count(),
@@ -167,7 +186,7 @@ def nps(
 def csat(
     table: ibis.Table,
     *,
-    by: Sequence[str] = (),
+    by: Sequence[str] | str = (),
     period: str | None = None,
     confidence: float = 0.95,
     min_n: int = 30,
@@ -184,11 +203,12 @@ def csat(
         n  score  mean
     0  10    0.8   3.8
     """
-    keys = _check(table, by, period, confidence, min_n)
+    slices = _check(table, by, period, confidence, min_n, score_column="csat")
+    keys = _keys(slices, period)
     counts = _counts(
         table,
         score_column="csat",
-        by=by,
+        by=slices,
         period=period,
         aggregates=lambda t: {
             "n": t.csat.count(),
@@ -205,12 +225,13 @@ def csat(
 def ces(
     table: ibis.Table,
     *,
-    by: Sequence[str] = (),
+    by: Sequence[str] | str = (),
     period: str | None = None,
     confidence: float = 0.95,
     min_n: int = 30,
 ) -> pd.DataFrame:
-    """Customer Effort Score: the mean answer on 1–7 per slice, with a Student-t interval.
+    """Customer Effort Score: the mean answer on 1–7 per slice, with a Student-t interval
+    clipped to 1–7 (NaN below n = 2).
 
     Extra columns: ``share_easy``, the share (0…1) answering 5–7; ``total`` and ``squares``,
     the sum of answers and of their squares (what a Welch test between slices needs).
@@ -223,11 +244,12 @@ def ces(
        n  score  share_easy
     0  7  4.286       0.571
     """
-    keys = _check(table, by, period, confidence, min_n)
+    slices = _check(table, by, period, confidence, min_n, score_column="ces")
+    keys = _keys(slices, period)
     counts = _counts(
         table,
         score_column="ces",
-        by=by,
+        by=slices,
         period=period,
         aggregates=lambda t: {
             "n": t.ces.count(),
@@ -236,9 +258,10 @@ def ces(
             "squares": (t.ces * t.ces).sum(),
         },
     )
-    estimate = intervals.t_interval(
+    mean, low, high = intervals.t_interval(
         counts["total"], counts["squares"], counts["n"], confidence=confidence
     )
+    estimate = (mean, np.clip(low, 1, 7), np.clip(high, 1, 7))  # the answers' own scale
     share = counts["easy"].to_numpy(dtype="float64") / counts["n"].to_numpy(dtype="float64")
     extras = {
         "share_easy": share,
@@ -251,7 +274,7 @@ def ces(
 def response_count(
     table: ibis.Table,
     *,
-    by: Sequence[str] = (),
+    by: Sequence[str] | str = (),
     period: str | None = None,
     confidence: float = 0.95,
     min_n: int = 30,
@@ -270,9 +293,10 @@ def response_count(
     0    chat  2    False  0.666667
     1  survey  1     True  0.333333
     """
-    keys = _check(table, by, period, confidence, min_n)
+    slices = _check(table, by, period, confidence, min_n)
+    keys = _keys(slices, period)
     counts = _counts(
-        table, score_column=None, by=by, period=period, aggregates=lambda t: {"n": t.count()}
+        table, score_column=None, by=slices, period=period, aggregates=lambda t: {"n": t.count()}
     )
     n = counts["n"].to_numpy(dtype="float64")
     totals = (

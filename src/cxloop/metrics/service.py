@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -11,6 +12,7 @@ from cxloop.config import Settings
 from cxloop.errors import Invalid, Problem
 from cxloop.metrics.schemas import Dimension, MetricName, MetricResult, Period, to_result
 from cxloop.metrics.scores import METRICS
+from cxloop.privacy.masking import PII_FIELDS
 
 DIMENSIONS = tuple(d.value for d in Dimension)
 
@@ -45,6 +47,18 @@ def compute(
 ) -> pd.DataFrame:
     """Metric ``name`` over the store's feedback, by allowlisted dimensions and period."""
     metric, dimensions, span = _parse(name, by, period)
+    return _compute(settings, metric, dimensions, span, min_n=min_n, confidence=confidence)
+
+
+def _compute(
+    settings: Settings,
+    metric: MetricName,
+    dimensions: list[Dimension],
+    span: Period | None,
+    *,
+    min_n: int,
+    confidence: float,
+) -> pd.DataFrame:
     backend = engines.store_backend(settings)
     try:
         return METRICS[metric.value](
@@ -69,9 +83,17 @@ def report(
 ) -> MetricResult:
     """``compute`` as a ``MetricResult`` (what the API and ``--format json`` return)."""
     metric, dimensions, span = _parse(name, by, period)
-    frame = compute(
-        settings=settings, name=name, by=by, period=period, min_n=min_n, confidence=confidence
-    )
+    frame = _compute(settings, metric, dimensions, span, min_n=min_n, confidence=confidence)
     return to_result(
         frame, metric=metric, by=dimensions, period=span, confidence=confidence, min_n=min_n
     )
+
+
+def export_parquet(
+    *, settings: Settings, out_dir: str | Path, include_pii: bool = False
+) -> list[Path]:
+    """The store's feedback and text features as Parquet files; without ``include_pii`` the
+    personal columns of feedback (``PII_FIELDS["feedback"]``: author, author_email, …) are
+    left out."""
+    omit = {} if include_pii else {"feedback": PII_FIELDS["feedback"]}
+    return engines.export_parquet(settings, out_dir, omit=omit)

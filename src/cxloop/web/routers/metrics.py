@@ -7,11 +7,27 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from cxloop.errors import Invalid, Problem
 from cxloop.metrics import service as metrics_service
 from cxloop.metrics.schemas import Dimension, MetricName, MetricResult, Period
 from cxloop.web.deps import Reader, SettingsDep
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
+MAX_BY = 4
+
+
+def _check_by(by: list[Dimension]) -> None:
+    """Too many or repeated ``by`` values, named like the validation errors of the query
+    (``query.by`` / ``query.by.<i>``) and with the values given."""
+    problems = [
+        Problem(f"query.by.{i}", d.value, "is named twice") for i, d in enumerate(by) if d in by[:i]
+    ]
+    if len(by) > MAX_BY:
+        problems.insert(
+            0, Problem("query.by", [d.value for d in by], f"has {len(by)} values; at most {MAX_BY}")
+        )
+    if problems:
+        raise Invalid(problems)
 
 
 class MetricQuery(BaseModel):
@@ -19,7 +35,9 @@ class MetricQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    by: list[Dimension] = Field(default_factory=list, max_length=4)
+    by: list[Dimension] = Field(
+        default_factory=list, description=f"At most {MAX_BY} dimensions, each once."
+    )
     period: Period | None = Field(None, description="UTC calendar periods.")
     min_n: int = Field(30, ge=0, le=1_000_000)
     confidence: float = Field(0.95, ge=0.5, le=0.999)
@@ -30,6 +48,7 @@ def read_metric(
     name: MetricName, query: Annotated[MetricQuery, Query()], settings: SettingsDep, _user: Reader
 ) -> MetricResult:
     """Metric ``name`` over all stored feedback, by ``by`` (repeatable) and ``period``."""
+    _check_by(query.by)
     return metrics_service.report(
         settings=settings,
         name=name.value,
