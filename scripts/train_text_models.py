@@ -35,13 +35,13 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from cxloop.text.features import (
     N_FEATURES,
-    Lang,
     dense_width,
     hashed_counts,
     lexicon_features,
     load_lexicon,
     weighted,
 )
+from cxloop.text.schemas import Lang
 from cxloop.text.sentiment import SentimentModel
 
 ROOT = Path(__file__).resolve().parents[1]

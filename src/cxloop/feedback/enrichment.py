@@ -13,7 +13,6 @@ the finished batches, and the next run picks up exactly what is still stale. Ser
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import re
@@ -62,18 +61,25 @@ ENGINE_LIBRARIES = ("jieba", "py3langid", "vaderSentiment", "scikit-learn", "num
 
 # ---------------------------------------------------------------- versions
 
+NOT_ANALYSIS = frozenset({"topic_model.py", "discovery.py"})
+"""``cxloop.text`` modules that ``analyze`` never runs: editing them leaves features fresh."""
+
 
 @functools.lru_cache(maxsize=1)
 def model_version() -> str:
-    """Which engine computed stored features: a hash of the code ``analyze`` runs (the
-    ``cxloop.text`` modules the pipeline imports, followed statically), its rules and lexicons
+    """Which engine computed stored features: a hash of the ``cxloop.text`` code (but for the
+    modules analysis never runs, ``NOT_ANALYSIS``), its rules and lexicons
     (``data/``, the taxonomy excepted: it has its own version) and its models. An upgraded engine
     marks features stale; an edit to the topic classifier or discovery, which analysis does not
     use, does not. The versions of the libraries analysis relies on (``ENGINE_LIBRARIES``:
     segmentation, language detection, the sentiment lexicon, the model's maths, phone numbers)
     are folded in too, so upgrading one of them marks features stale as well."""
     root = resources.files("cxloop.text")
-    files = [(f"{name}.py", (root / f"{name}.py").read_bytes()) for name in _pipeline_modules()]
+    files = [
+        (entry.name, entry.read_bytes())
+        for entry in root.iterdir()
+        if entry.name.endswith(".py") and entry.name not in NOT_ANALYSIS
+    ]
     for folder in ("data", "models"):
         files += [
             (f"{folder}/{entry.name}", entry.read_bytes())
@@ -94,24 +100,6 @@ def _library_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "absent"
-
-
-def _pipeline_modules() -> set[str]:
-    """``pipeline`` and every ``cxloop.text`` module it imports, directly or not."""
-    root, seen, todo = resources.files("cxloop.text"), set[str](), ["pipeline"]
-    while todo:
-        name = todo.pop()
-        if name in seen or not (root / f"{name}.py").is_file():
-            continue
-        seen.add(name)
-        for node in ast.walk(ast.parse((root / f"{name}.py").read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module == "cxloop.text":
-                todo += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom | ast.Import):
-                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-                modules += [a.name for a in node.names] if isinstance(node, ast.Import) else []
-                todo += [m.split(".")[2] for m in modules if m.startswith("cxloop.text.")]
-    return seen
 
 
 def text_hash(text: str | None) -> str:

@@ -73,19 +73,19 @@ def _check(
     return by
 
 
-def _keys(by: list[str], period: str | None) -> list[str]:
-    return by + (["period"] if period else [])
-
-
 def _counts(
     table: ibis.Table,
     *,
     score_column: str | None,
-    by: Sequence[str],
+    by: Sequence[str] | str,
     period: str | None,
+    confidence: float,
+    min_n: int,
     aggregates: Aggregates,
-) -> pd.DataFrame:
-    """Integer aggregates per slice, computed by the engine, keys normalised across engines."""
+) -> tuple[pd.DataFrame, list[str]]:
+    """Integer aggregates per slice, computed by the engine, keys normalised across engines;
+    with the slice's key columns. Every argument is checked first (``_check``)."""
+    by = _check(table, by, period, confidence, min_n, score_column=score_column)
     keys = {name: table[name] for name in by}
     if period:
         # to the day first: SQLite truncates sub-second instants of a week's last day into
@@ -105,11 +105,9 @@ def _counts(
             frame[name] = frame[name].astype("object").where(frame[name].notna(), None)
     if not keys and len(frame) and frame["n"].iloc[0] == 0:
         frame = frame.iloc[0:0]  # an empty table has no slice, not one slice with n = 0
-    return (
-        frame.sort_values(list(keys), na_position="last", kind="stable").reset_index(drop=True)
-        if keys
-        else frame.reset_index(drop=True)
-    )
+    if keys:
+        frame = frame.sort_values(list(keys), na_position="last", kind="stable")
+    return frame.reset_index(drop=True), list(keys)
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
@@ -159,13 +157,13 @@ def nps(
       channel   n  score  small_n
     0     app  10   30.0    False
     """
-    slices = _check(table, by, period, confidence, min_n, score_column="nps")
-    keys = _keys(slices, period)
-    counts = _counts(
+    counts, keys = _counts(
         table,
         score_column="nps",
-        by=slices,
+        by=by,
         period=period,
+        confidence=confidence,
+        min_n=min_n,
         aggregates=lambda t: {
             "n": t.nps.count(),
             "promoters": (t.nps >= 9).ifelse(1, 0).sum(),
@@ -203,13 +201,13 @@ def csat(
         n  score  mean
     0  10    0.8   3.8
     """
-    slices = _check(table, by, period, confidence, min_n, score_column="csat")
-    keys = _keys(slices, period)
-    counts = _counts(
+    counts, keys = _counts(
         table,
         score_column="csat",
-        by=slices,
+        by=by,
         period=period,
+        confidence=confidence,
+        min_n=min_n,
         aggregates=lambda t: {
             "n": t.csat.count(),
             "satisfied": (t.csat >= 4).ifelse(1, 0).sum(),
@@ -244,13 +242,13 @@ def ces(
        n  score  share_easy
     0  7  4.286       0.571
     """
-    slices = _check(table, by, period, confidence, min_n, score_column="ces")
-    keys = _keys(slices, period)
-    counts = _counts(
+    counts, keys = _counts(
         table,
         score_column="ces",
-        by=slices,
+        by=by,
         period=period,
+        confidence=confidence,
+        min_n=min_n,
         aggregates=lambda t: {
             "n": t.ces.count(),
             "easy": (t.ces >= 5).ifelse(1, 0).sum(),
@@ -293,10 +291,14 @@ def response_count(
     0    chat  2    False  0.666667
     1  survey  1     True  0.333333
     """
-    slices = _check(table, by, period, confidence, min_n)
-    keys = _keys(slices, period)
-    counts = _counts(
-        table, score_column=None, by=slices, period=period, aggregates=lambda t: {"n": t.count()}
+    counts, keys = _counts(
+        table,
+        score_column=None,
+        by=by,
+        period=period,
+        confidence=confidence,
+        min_n=min_n,
+        aggregates=lambda t: {"n": t.count()},
     )
     n = counts["n"].to_numpy(dtype="float64")
     totals = (

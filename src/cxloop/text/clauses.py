@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from cxloop.text.schemas import Lang
+
 Role = Literal["plain", "concession", "contrast"]
 """``concession``: the part a contrast overrides ("虽然…", "although…");
 ``contrast``: the part that carries the weight ("但是…", "but…")."""
@@ -28,7 +30,8 @@ _CONTRAST_SPLIT = re.compile(
 )
 """A cut before a contrast word, never inside a word (不但, 但愿) nor before 只是 ("just") or a
 trailing "though"; "even though" stays whole (no cut before "though" at all)."""
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+"""One Chinese character (CJK unified ideographs and compatibility ideographs)."""
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -37,13 +40,13 @@ class Clause:
     text: str
     start: int
     end: int
-    lang: Literal["zh", "en"]
+    lang: Lang
     role: Role
 
 
-def script_of(text: str) -> Literal["zh", "en"]:
+def script_of(text: str) -> Lang:
     """Chinese when the clause has more CJK characters than Latin letters, else English."""
-    cjk = len(_CJK.findall(text))
+    cjk = len(CJK.findall(text))
     latin = len(_LATIN.findall(text))
     return "zh" if cjk and cjk * 3 >= latin else "en"
 

@@ -29,6 +29,7 @@ from typing import Any, cast, get_args
 
 import yaml
 
+from cxloop.text.clauses import CJK
 from cxloop.text.schemas import Emotion, EmotionName, Flag, FlagName, Intent
 from cxloop.text.taxonomy import TermMatcher
 
@@ -37,7 +38,6 @@ COMPLAINT_SCORE = -0.2
 PRAISE_SCORE = 0.2  # the positive label's band (sentiment.NEUTRAL_BAND)
 """Sentiment at or above this makes a text without cues praise."""
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _INTENTS = ("complaint", "suggestion", "question", "praise")
 
 
@@ -74,7 +74,7 @@ class _Negation:
 
         ``after``: the end of the previous cue; a negator inside a cue (能不能) negates nothing.
         """
-        pattern = self.zh if _CJK.match(text, start) else self.en
+        pattern = self.zh if CJK.match(text, start) else self.en
         found = pattern.search(text, max(after, start - self.window), start)
         return found.start() if found else None
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +19,8 @@ import yaml
 from sklearn.feature_extraction.text import HashingVectorizer
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-Lang = Literal["zh", "en"]
+from cxloop.text.schemas import Lang
+
 N_FEATURES = 2**20
 LEXICON_FEATURES = 4
 VADER_FEATURES = 3

@@ -14,9 +14,9 @@ from functools import lru_cache
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from cxloop.text.clauses import CJK
 from cxloop.text.schemas import Language
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f']+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -103,7 +103,7 @@ def detect_language(text: object) -> LanguageGuess:
     """``none`` for empty or non-text input; mixed when both scripts carry a fair share."""
     if not isinstance(text, str) or not _LETTER.search(text):
         return LanguageGuess("none", False)
-    cjk = len(_CJK.findall(text))
+    cjk = len(CJK.findall(text))
     kana_hangul = len(_KANA_HANGUL.findall(text))
     if kana_hangul >= 2 and kana_hangul * 4 >= cjk:  # one stray の does not make it Japanese
         return LanguageGuess("other", False)

@@ -18,11 +18,11 @@ import numpy as np
 
 from cxloop.text.clauses import Clause, split_clauses
 from cxloop.text.cues import detect_emotions, detect_flags, detect_intent
-from cxloop.text.features import Lang, lexicon_score, load_lexicon
+from cxloop.text.features import lexicon_score, load_lexicon
 from cxloop.text.keywords import keywords
 from cxloop.text.language import detect_language
 from cxloop.text.pii import find_pii
-from cxloop.text.schemas import Aspect, Language, PiiSpan, TextAnalysis
+from cxloop.text.schemas import Aspect, Lang, Language, PiiSpan, TextAnalysis
 from cxloop.text.sentiment import label_for, shipped_model
 from cxloop.text.taxonomy import Taxonomy, TopicHit, shipped_taxonomy
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Lang = Literal["zh", "en"]
+"""The two languages the engine reads."""
 Language = Literal["zh", "en", "other", "none"]
 """``none``: nothing to read (empty, whitespace, or not a string); ``other``: neither zh nor en."""
 

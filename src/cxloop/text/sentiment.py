@@ -17,13 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from cxloop.text.features import (
-    Lang,
     hashed_counts,
     lexicon_features,
     load_lexicon,
     weighted,
 )
-from cxloop.text.schemas import SentimentLabel
+from cxloop.text.schemas import Lang, SentimentLabel
 
 NEUTRAL_BAND = 0.2
 """|score| below this is labelled neutral; the sign still decides binary accuracy."""

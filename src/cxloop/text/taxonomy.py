@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, Literal, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cxloop.errors import Invalid, NotFound, Problem, UnreadableFile
+from cxloop.text.schemas import Lang
 
-Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, Lang] = ("zh", "en")
 MAX_DEPTH = 3
 _ID = re.compile(r"[a-z][a-z0-9_-]*")
