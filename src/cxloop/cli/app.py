@@ -13,7 +13,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cxloop.cli import demo as demo_cli
 from cxloop.cli import ingest as ingest_cli
+from cxloop.cli import metric_monitoring as monitoring_cli
 from cxloop.cli import metrics as metrics_cli
+from cxloop.cli import targets as targets_cli
 from cxloop.cli import taxonomy as taxonomy_cli
 from cxloop.cli import text as text_cli
 from cxloop.cli import users as users_cli
@@ -39,7 +41,11 @@ app.add_typer(text_cli.text_app, name="text")
 app.add_typer(taxonomy_cli.taxonomy_app, name="taxonomy")
 app.command("demo")(demo_cli.demo_command)
 app.add_typer(metrics_cli.metrics_app, name="metrics")
+metrics_cli.metrics_app.add_typer(monitoring_cli.targets_app, name="targets")
+metrics_cli.metrics_app.add_typer(monitoring_cli.alerts_app, name="alerts")
+metrics_cli.metrics_app.add_typer(monitoring_cli.accounts_app, name="accounts")
 app.add_typer(metrics_cli.export_app, name="export")
+app.add_typer(targets_cli.targets_app, name="targets")
 
 
 @app.command()

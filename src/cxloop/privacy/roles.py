@@ -18,12 +18,18 @@ class Permission(StrEnum):
     import_data = "import_data"
     read_imports = "read_imports"
     manage_users = "manage_users"
+    manage_lists = "manage_lists"  # metric targets, alerts, target lists
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.analyst: frozenset(
-        {Permission.read_data, Permission.import_data, Permission.read_imports}
+        {
+            Permission.read_data,
+            Permission.import_data,
+            Permission.read_imports,
+            Permission.manage_lists,
+        }
     ),
     Role.agent: frozenset({Permission.read_data, Permission.read_pii}),
     Role.viewer: frozenset({Permission.read_data}),

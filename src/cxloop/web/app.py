@@ -13,7 +13,15 @@ from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.web import errors
 from cxloop.web.pages import overview
-from cxloop.web.routers import imports, metrics, privacy, records, system
+from cxloop.web.routers import (
+    imports,
+    metric_monitoring,
+    metrics,
+    privacy,
+    records,
+    system,
+    targets,
+)
 
 STATIC = Path(__file__).with_name("static")
 
@@ -31,7 +39,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     errors.install(app)
-    for router in (system.router, privacy.router, imports.router, metrics.router, records.router):
+    # fixed paths first: imports and records answer any /api/v1/{kind}
+    for router in (
+        system.router,
+        privacy.router,
+        metric_monitoring.router,  # before metrics: /metrics/{name} would catch /targets
+        metrics.router,
+        targets.router,
+        imports.router,
+        records.router,
+    ):
         app.include_router(router)
     app.include_router(overview.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

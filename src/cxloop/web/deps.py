@@ -66,3 +66,5 @@ Reader = Annotated[User, Depends(require(Permission.read_data))]
 Importer = Annotated[User, Depends(require(Permission.import_data))]
 ImportsReader = Annotated[User, Depends(require(Permission.read_imports))]
 Admin = Annotated[User, Depends(require(Permission.manage_users))]
+ListManager = Annotated[User, Depends(require(Permission.manage_lists))]
+"""Saves metric targets and target lists, scans and acknowledges alerts: analysts, admins."""

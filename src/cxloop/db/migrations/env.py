@@ -5,10 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
+import cxloop.act.models
 import cxloop.behaviour.models
 import cxloop.customers.models
 import cxloop.feedback.models
 import cxloop.ingest.models
+import cxloop.insights.models
+import cxloop.metrics.models
 import cxloop.privacy.models  # noqa: F401  (registers every table on Base.metadata)
 from cxloop.db.base import Base
 

@@ -1,0 +1,1 @@
+"""Act: target lists that combine voice and behaviour, previewed, exported, pushed and refreshed."""

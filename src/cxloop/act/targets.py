@@ -1,0 +1,160 @@
+"""Apply a target query to customer profiles: pure, so preview, refresh and tests agree.
+
+``profiles`` has one row per customer: ``customer_id``, ``segment``, ``region``, ``value``,
+``churned``, ``churn_risk``, ``last_nps``, ``last_order_at``. ``mentions`` has one row per
+feedback × topic: ``customer_id``, ``topic``, ``sentiment``, ``created_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cxloop.act.schemas import TargetQuery, TopicMention
+
+MEMBER_COLUMNS = ("customer_id", "segment", "region", "value", "churn_risk", "last_nps")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The customers a query selects, how many each condition left, and what to watch for."""
+
+    members: pd.DataFrame
+    steps: list[tuple[str, int]]
+    caveats: list[str]
+
+
+def nps_group(score: pd.Series) -> pd.Series:
+    """detractor 0–6, passive 7–8, promoter 9–10; missing stays missing."""
+    groups = pd.Series(pd.NA, index=score.index, dtype="object")
+    groups[score <= 6] = "detractor"
+    groups[(score >= 7) & (score <= 8)] = "passive"
+    groups[score >= 9] = "promoter"
+    return groups
+
+
+def _mentioned(mentions: pd.DataFrame, want: TopicMention, as_of: dt.datetime) -> set[str]:
+    """Customers who mentioned ``want.topic`` or a topic below it, in the window before as_of."""
+    topic = mentions["topic"].astype(str)
+    hit = (topic == want.topic) | topic.str.startswith(want.topic.rstrip("/") + "/")
+    if want.sentiment != "any":
+        hit &= mentions["sentiment"] == want.sentiment
+    since = pd.Timestamp(as_of) - pd.Timedelta(days=want.within_days)
+    created = pd.to_datetime(mentions["created_at"])
+    hit &= (created > since) & (created <= pd.Timestamp(as_of))
+    return set(mentions.loc[hit, "customer_id"].astype(str))
+
+
+def _member_of(who: set[str]) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda p: p["customer_id"].isin(who)
+
+
+def _conditions(
+    query: TargetQuery, mentions: pd.DataFrame, as_of: dt.datetime
+) -> list[tuple[str, Callable[[pd.DataFrame], pd.Series]]]:
+    """Each set condition as (words, row filter), cheapest and most selective first."""
+    out: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = []
+    q = query
+    segments, regions = q.segments, q.regions
+    if segments:
+        out.append((f"segment in {segments}", lambda p: p["segment"].isin(segments)))
+    if regions:
+        out.append((f"region in {regions}", lambda p: p["region"].isin(regions)))
+    if q.churned is not None:
+        churned = q.churned
+        out.append(
+            (
+                "churned" if churned else "not churned",
+                lambda p: p["churned"].astype("boolean").fillna(False) == churned,
+            )
+        )
+    if q.value_top_share is not None:
+        share = q.value_top_share
+
+        def top(p: pd.DataFrame) -> pd.Series:
+            return p["value_rank"] <= share
+
+        out.append((f"value in the top {share:.0%}", top))
+    if q.min_value is not None:
+        low = q.min_value
+        out.append((f"value >= {low:g}", lambda p: p["value"].fillna(0) >= low))
+    if q.nps_groups:
+        groups = q.nps_groups
+        out.append(
+            (f"latest NPS group in {groups}", lambda p: nps_group(p["last_nps"]).isin(groups))
+        )
+    if q.ordered_within_days is not None:
+        since = pd.Timestamp(as_of) - pd.Timedelta(days=q.ordered_within_days)
+        out.append(
+            (
+                f"ordered in the last {q.ordered_within_days} days",
+                lambda p: p["last_order_at"] > since,
+            )
+        )
+    if q.no_order_within_days is not None:
+        quiet = pd.Timestamp(as_of) - pd.Timedelta(days=q.no_order_within_days)
+        out.append(
+            (
+                f"no order in the last {q.no_order_within_days} days",
+                lambda p: ~(p["last_order_at"] > quiet),
+            )
+        )
+    for mention in q.mentioned or []:
+        who: set[str] = _mentioned(mentions, mention, as_of)
+        feel = "" if mention.sentiment == "any" else f" ({mention.sentiment})"
+        out.append(
+            (
+                f"mentioned {mention.topic}{feel} in the last {mention.within_days} days",
+                _member_of(who),
+            )
+        )
+    if q.min_churn_risk is not None:
+        low_risk = q.min_churn_risk
+        out.append((f"churn risk > {low_risk:g}", lambda p: p["churn_risk"] > low_risk))
+    if q.max_churn_risk is not None:
+        high_risk = q.max_churn_risk
+        out.append((f"churn risk <= {high_risk:g}", lambda p: p["churn_risk"] <= high_risk))
+    return out
+
+
+def select(
+    profiles: pd.DataFrame, mentions: pd.DataFrame, query: TargetQuery, as_of: dt.datetime
+) -> Selection:
+    """The customers that meet every condition of ``query``, with the count after each one.
+
+    >>> import pandas as pd, datetime as dt
+    >>> p = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["vip", "new"],
+    ...     "region": ["north", "south"], "value": [100.0, 5.0], "churned": [False, False],
+    ...     "churn_risk": [0.7, 0.1], "last_nps": [3.0, 9.0],
+    ...     "last_order_at": pd.to_datetime(["2026-01-01", "2026-02-01"])})
+    >>> m = pd.DataFrame(columns=["customer_id", "topic", "sentiment", "created_at"])
+    >>> q = TargetQuery(value_top_share=0.5, min_churn_risk=0.5)
+    >>> select(p, m, q, dt.datetime(2026, 3, 1)).members["customer_id"].tolist()
+    ['a']
+    """
+    frame = profiles.copy()
+    frame["last_order_at"] = pd.to_datetime(frame["last_order_at"])
+    # share of customers with a value at least this high: 0.2 = in the top 20 %
+    frame["value_rank"] = frame["value"].fillna(0).rank(ascending=False, method="max") / max(
+        len(frame), 1
+    )
+    steps = [("all customers", len(frame))]
+    for words, keep in _conditions(query, mentions, as_of):
+        frame = frame[keep(frame).fillna(False).astype(bool)]
+        steps.append((words, len(frame)))
+    caveats = []
+    if (query.min_churn_risk is not None or query.max_churn_risk is not None) and profiles[
+        "churn_risk"
+    ].isna().all():
+        caveats.append("no churn scores are stored: run `cxloop insights churn` first")
+    elif query.min_churn_risk is not None or query.max_churn_risk is not None:
+        unscored = int(profiles["churn_risk"].isna().sum())
+        if unscored:
+            caveats.append(f"{unscored} customers have no churn score and cannot match on it")
+    if query.mentioned and mentions.empty:
+        caveats.append("no topic mentions are stored: import feedback with text first")
+    members = frame.sort_values(["churn_risk", "value"], ascending=False, na_position="last")
+    return Selection(members.drop(columns="value_rank"), steps, caveats)

@@ -1,0 +1,106 @@
+"""Metric targets, stored alerts and B2B account health: analysts and admins write, every
+reader reads. Mount with ``app.include_router(router)`` before ``metrics.router``, whose
+``/{name}`` route would otherwise catch ``/targets``, ``/alerts`` and ``/accounts``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from cxloop.metrics import monitoring
+from cxloop.metrics.accounts import AccountHealthReport, parse_weights
+from cxloop.metrics.monitoring import (
+    AlertRead,
+    AlertStatus,
+    ScanResult,
+    TargetRead,
+    TargetStatusResult,
+)
+from cxloop.metrics.targets import TargetsFile
+from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1/metrics", tags=["metric monitoring"])
+Writer = ListManager
+"""Analysts and admins (the roles that may import data) change targets and alerts."""
+
+
+class AlertUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: AlertStatus
+
+
+@router.get("/targets", response_model=list[TargetRead])
+def read_targets(session: SessionDep, _user: Reader) -> list[TargetRead]:
+    return monitoring.list_targets(session=session)
+
+
+@router.put("/targets", response_model=list[TargetRead])
+def put_targets(body: TargetsFile, session: SessionDep, _user: Writer) -> list[TargetRead]:
+    """Create or replace each target, matched on metric and slice."""
+    return monitoring.set_targets(session=session, targets_in=body.targets)
+
+
+@router.delete("/targets/{target_id}", status_code=204)
+def delete_target(target_id: int, session: SessionDep, _user: Writer) -> None:
+    monitoring.delete_target(session=session, target_id=target_id)
+
+
+@router.get("/targets/status", response_model=TargetStatusResult)
+def read_target_status(
+    session: SessionDep,
+    settings: SettingsDep,
+    _user: Reader,
+    min_n: Annotated[int, Query(ge=0, le=1_000_000)] = 30,
+) -> TargetStatusResult:
+    return monitoring.target_status(session=session, settings=settings, min_n=min_n)
+
+
+@router.post("/alerts/scan", response_model=ScanResult)
+def scan_alerts(
+    session: SessionDep,
+    settings: SettingsDep,
+    _user: Writer,
+    threshold: Annotated[float, Query(gt=0, le=100)] = 4.0,
+    min_n: Annotated[int, Query(ge=0, le=1_000_000)] = 30,
+) -> ScanResult:
+    return monitoring.scan_alerts(
+        session=session, settings=settings, threshold=threshold, min_n=min_n
+    )
+
+
+@router.get("/alerts", response_model=list[AlertRead])
+def read_alerts(
+    session: SessionDep,
+    _user: Reader,
+    status: AlertStatus | None = None,
+    since: dt.datetime | None = None,
+) -> list[AlertRead]:
+    return monitoring.list_alerts(session=session, status=status, since=since)
+
+
+@router.patch("/alerts/{alert_id}", response_model=AlertRead)
+def update_alert(alert_id: int, body: AlertUpdate, session: SessionDep, _user: Writer) -> AlertRead:
+    return monitoring.set_alert_status(session=session, alert_id=alert_id, status=body.status)
+
+
+@router.get("/accounts", response_model=AccountHealthReport)
+def read_accounts(
+    settings: SettingsDep,
+    _user: Reader,
+    account: str | None = None,
+    weights: str | None = None,
+    days: Annotated[int | None, Query(ge=1)] = 365,
+    coverage_days: Annotated[int, Query(ge=1)] = 180,
+) -> AccountHealthReport:
+    """Role-weighted NPS, role coverage and project/milestone NPS per account."""
+    return monitoring.account_health(
+        settings=settings,
+        account_id=account,
+        weights=parse_weights(weights) if weights else None,
+        days=days,
+        coverage_days=coverage_days,
+    )

@@ -1,0 +1,74 @@
+"""Target lists: saved queries over voice and behaviour, previewed, refreshed and exported."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from cxloop.act import service as act_service
+from cxloop.act.schemas import (
+    RefreshResult,
+    TargetListCreate,
+    TargetListRead,
+    TargetPreview,
+    TargetQuery,
+)
+from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1/targets", tags=["targets"])
+
+
+@router.get("", response_model=list[TargetListRead])
+def list_target_lists(session: SessionDep, _user: Reader) -> list[TargetListRead]:
+    """Every saved list with its size at the last refresh."""
+    return act_service.list_all(session=session)
+
+
+@router.post("", response_model=TargetListRead, status_code=status.HTTP_201_CREATED)
+def create_target_list(
+    list_in: TargetListCreate, session: SessionDep, user: ListManager
+) -> TargetListRead:
+    """Save a list; its members come with the first refresh."""
+    return act_service.create(session=session, list_in=list_in, created_by=user.username)
+
+
+@router.post("/preview", response_model=TargetPreview)
+def preview_target_list(query: TargetQuery, settings: SettingsDep, _user: Reader) -> TargetPreview:
+    """Who a query selects now, condition by condition; nothing is saved."""
+    return act_service.preview(settings=settings, query=query)
+
+
+@router.get("/{name}", response_model=TargetListRead)
+def read_target_list(name: str, session: SessionDep, _user: Reader) -> TargetListRead:
+    return act_service.get(session=session, name=name)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_target_list(name: str, session: SessionDep, _user: ListManager) -> Response:
+    act_service.remove(session=session, name=name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{name}/refresh", response_model=RefreshResult)
+def refresh_target_list(
+    name: str, session: SessionDep, settings: SettingsDep, _user: ListManager
+) -> RefreshResult:
+    """Re-run the query, store the members, push them to the list's webhook if it has one."""
+    return act_service.refresh(session=session, settings=settings, name=name)
+
+
+@router.get("/{name}/members")
+def read_members(
+    name: str,
+    session: SessionDep,
+    _user: Reader,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """The stored members (ids and non-personal facts) as JSON records or CSV."""
+    frame = act_service.members(session=session, name=name)
+    if format == "csv":
+        return Response(act_service.to_csv(frame), media_type="text/csv; charset=utf-8")
+    return Response(
+        frame.to_json(orient="records", force_ascii=False), media_type="application/json"
+    )

@@ -1,0 +1,147 @@
+"""Targets: YAML round-trips, bad YAML names every problem, status labels are right, and the
+store keeps one target per metric and slice."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cxloop import api
+from cxloop.api import Store
+from cxloop.config import Settings
+from cxloop.errors import Invalid, NotFound
+from cxloop.metrics import monitoring
+from cxloop.metrics.schemas import Period
+from cxloop.metrics.targets import (
+    TargetSpec,
+    TargetStatus,
+    dump_targets_yaml,
+    judge,
+    last_complete_period,
+    load_targets_yaml,
+)
+
+YAML = """
+targets:
+  - {metric: nps, slice: {channel: survey}, target: 30, direction: at_least}
+  - {metric: ces, target: 5.5, direction: at_least, period: month, label: effort}
+  - {metric: csat, slice: {product: app, channel: chat}, target: 0.8}
+"""
+
+
+def test_targets_yaml_round_trips() -> None:
+    specs = load_targets_yaml(YAML)
+    assert [s.metric.value for s in specs] == ["nps", "ces", "csat"]
+    assert specs[2].slice_key == '{"channel":"chat","product":"app"}'
+    assert load_targets_yaml(dump_targets_yaml(specs)) == specs
+
+
+def test_bad_yaml_reports_every_problem_with_path_value_and_reason() -> None:
+    bad = """
+targets:
+  - {metric: loyalty, target: 30}
+  - {metric: nps, slice: {author_email: x}, target: 30}
+  - {metric: csat, target: 80}
+  - {metric: nps, target: 10, direction: upwards}
+"""
+    with pytest.raises(Invalid) as caught:
+        load_targets_yaml(bad)
+    problems = {p.field: p for p in caught.value.problems}
+    assert set(problems) == {
+        "targets[0].metric",
+        "targets[1].slice",
+        "targets[2]",
+        "targets[3].direction",
+    }
+    assert problems["targets[0].metric"].value == "loyalty"
+    assert "author_email" in problems["targets[1].slice"].reason
+    assert "outside" in problems["targets[2]"].reason
+
+
+def test_repeated_target_and_broken_yaml_are_refused() -> None:
+    twice = "targets:\n  - {metric: nps, target: 1}\n  - {metric: nps, target: 2}\n"
+    with pytest.raises(Invalid, match=r"repeats targets\[0\]"):
+        load_targets_yaml(twice)
+    with pytest.raises(Invalid) as caught:
+        load_targets_yaml("targets: [ {metric: nps")
+    assert caught.value.problems[0].field.startswith("line ")
+
+
+@pytest.mark.parametrize(
+    ("direction", "n", "estimate", "low", "high", "expected"),
+    [
+        ("at_least", 100, 35.0, 25.0, 45.0, TargetStatus.on_target),
+        ("at_least", 100, 25.0, 15.0, 35.0, TargetStatus.not_significant_off),
+        ("at_least", 100, 10.0, 2.0, 18.0, TargetStatus.off_target),
+        ("at_least", 10, 10.0, -30.0, 50.0, TargetStatus.small_n),
+        ("at_least", 0, None, None, None, TargetStatus.no_data),
+        ("at_most", 100, 40.0, 32.0, 48.0, TargetStatus.off_target),
+        ("at_most", 100, 33.0, 25.0, 41.0, TargetStatus.not_significant_off),
+        ("at_most", 100, 20.0, 12.0, 28.0, TargetStatus.on_target),
+    ],
+)
+def test_status_labels_on_constructed_values(
+    direction: str,
+    n: int,
+    estimate: float | None,
+    low: float | None,
+    high: float | None,
+    expected: TargetStatus,
+) -> None:
+    spec = TargetSpec.model_validate({"metric": "nps", "target": 30, "direction": direction})
+    status, reason = judge(spec, n=n, estimate=estimate, ci_low=low, ci_high=high, min_n=30)
+    assert status is expected and reason
+
+
+def test_last_complete_period_is_the_one_before_as_of() -> None:
+    as_of = pd.Timestamp("2026-06-03 12:00")
+    assert last_complete_period(Period.week, as_of) == pd.Timestamp("2026-05-25")
+    assert last_complete_period(Period.month, as_of) == pd.Timestamp("2026-05-01")
+
+
+@pytest.fixture
+def small_store(store: Store) -> Store:
+    """40 survey answers: 20 promoters, 10 passives, 10 detractors (NPS 25) in May 2026."""
+    rows = [
+        {
+            "feedback_id": f"t-{i}",
+            "channel": "survey",
+            "created_at": f"2026-05-{1 + i % 28:02d}T10:00:00+00:00",
+            "nps": 10 if i < 20 else 8 if i < 30 else 2,
+        }
+        for i in range(40)
+    ]
+    assert api.import_records(store, "feedback", rows).inserted == 40
+    return store
+
+
+def test_targets_are_stored_once_per_metric_and_slice_and_judged(
+    small_store: Store, settings: Settings
+) -> None:
+    with small_store.sessions() as session:
+        specs = load_targets_yaml(
+            "targets:\n"
+            "  - {metric: nps, slice: {channel: survey}, target: 30}\n"
+            "  - {metric: nps, target: 0, period: month}\n"
+            "  - {metric: nps, slice: {channel: chat}, target: 0}\n"
+            "  - {metric: responses, target: 100}\n"
+        )
+        monitoring.set_targets(session=session, targets_in=specs)
+        again = monitoring.set_targets(session=session, targets_in=specs[:1])
+        assert len(monitoring.list_targets(session=session)) == 4
+        status = monitoring.target_status(
+            session=session, settings=settings, as_of=pd.Timestamp("2026-06-10").to_pydatetime()
+        )
+        by_id = {r.target_id: r for r in status.rows}
+        survey, month, chat, count = (by_id[t.id] for t in monitoring.list_targets(session=session))
+        assert (survey.n, survey.estimate) == (40, 25.0)
+        assert survey.status is TargetStatus.not_significant_off  # 25 < 30, interval reaches 30
+        assert month.status is TargetStatus.on_target and str(month.period_start) == "2026-05-01"
+        assert chat.status is TargetStatus.no_data
+        assert count.status is TargetStatus.off_target  # a census: 40 < 100 is a miss
+        assert status.method and status.caveats
+        monitoring.delete_target(session=session, target_id=again[0].id)
+        assert len(monitoring.list_targets(session=session)) == 3
+        with pytest.raises(NotFound):
+            monitoring.delete_target(session=session, target_id=again[0].id)
+        session.commit()
