@@ -15,7 +15,9 @@ from cxloop.api import connect, import_records
 from cxloop.config import Settings
 from cxloop.demo.generator import DemoConfig
 from cxloop.demo.service import load_demo
+from cxloop.metrics import indices
 from cxloop.metrics import service as metrics_service
+from cxloop.metrics.schemas import MetricName
 from cxloop.metrics.scores import METRICS
 
 pytestmark = pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated")
@@ -26,6 +28,8 @@ SLICINGS = [
     pytest.param(("touchpoint", "journey_stage"), "week", id="touchpoint x stage x week"),
     pytest.param(("account_id",), None, id="account"),
     pytest.param((), "quarter", id="quarter"),
+    pytest.param(("segment",), "month", id="segment x month"),
+    pytest.param(("region", "role"), None, id="region x role"),
 ]
 
 
@@ -41,9 +45,9 @@ the last instant of a Sunday, a year boundary and 29 February."""
 
 
 def _load_demo(database_url: str, folder: Path) -> Settings:
-    """The small demo company imported through the real importer (text analysis off), plus
-    the ``EDGES`` answers."""
-    settings = Settings(database_url=database_url, import_batch_size=1000, enrich_on_import=False)
+    """The small demo company imported through the real importer (text features stored, for
+    the text metrics), plus the ``EDGES`` answers."""
+    settings = Settings(database_url=database_url, import_batch_size=1000, enrich_on_import=True)
     store = connect(settings=settings)
     try:
         load_demo(sessions=store.sessions, settings=settings, folder=folder, config=SMALL)
@@ -97,7 +101,7 @@ def other_backend(
 
 
 @pytest.mark.parametrize(("by", "period"), SLICINGS)
-@pytest.mark.parametrize("metric", sorted(METRICS))
+@pytest.mark.parametrize("metric", [m.value for m in MetricName])
 def test_every_metric_gives_identical_tables_on_every_engine(
     sqlite_backend: BaseBackend,
     other_backend: BaseBackend,
@@ -105,11 +109,50 @@ def test_every_metric_gives_identical_tables_on_every_engine(
     by: tuple[str, ...],
     period: str | None,
 ) -> None:
-    function = METRICS[metric]
-    expected = function(engines.feedback_table(sqlite_backend), by=by, period=period)
-    got = function(engines.feedback_table(other_backend), by=by, period=period)
+    expected = metrics_service.run_metric(sqlite_backend, metric, by=by, period=period)
+    got = metrics_service.run_metric(other_backend, metric, by=by, period=period)
     assert expected["n"].sum() > 100
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize(("by", "period"), SLICINGS[::2])
+def test_topic_incidence_by_full_topic_and_the_index_are_identical_on_every_engine(
+    sqlite_backend: BaseBackend,
+    other_backend: BaseBackend,
+    by: tuple[str, ...],
+    period: str | None,
+) -> None:
+    def topics(backend: BaseBackend) -> pd.DataFrame:
+        return metrics_service.run_metric(
+            backend, "topic_incidence", by=by, period=period, level="topic"
+        )
+
+    def index(backend: BaseBackend) -> pd.DataFrame:
+        table = metrics_service.sliceable_feedback(backend, by)
+        return indices.experience_index(
+            table, indices.default_indices()["cx_index"], by=by, period=period
+        )
+
+    expected_topics, expected_index = topics(sqlite_backend), index(sqlite_backend)
+    assert expected_topics["mentioned"].sum() > 100 and expected_index["score"].notna().any()
+    pd.testing.assert_frame_equal(topics(other_backend), expected_topics, check_exact=True)
+    pd.testing.assert_frame_equal(index(other_backend), expected_index, check_exact=True)
+
+
+def test_profile_dimensions_keep_one_row_per_feedback_and_fill_b2c_and_b2b(
+    sqlite_backend: BaseBackend,
+) -> None:
+    """The joins add columns, never rows; B2C answers get the customer's segment, B2B answers
+    (no customer) the account's, and only contacts' answers have a role."""
+    plain = engines.feedback_table(sqlite_backend).count().execute()
+    joined = metrics_service.sliceable_feedback(sqlite_backend, ["segment", "region", "role"])
+    rows = joined.select("customer_id", "account_id", "contact_id", "segment", "role").execute()
+    assert len(rows) == plain
+    b2b = rows.customer_id.isna() & rows.account_id.notna()
+    assert set(rows.segment[b2b]) <= {"enterprise", "mid_market", "smb"} and b2b.sum() > 0
+    assert set(rows.segment[rows.customer_id.notna()].dropna()) <= {"new", "regular", "vip"}
+    assert rows.role[rows.contact_id.isna()].isna().all()
+    assert rows.role[rows.contact_id.notna()].notna().all()
 
 
 def test_store_counts_agree_with_plain_pandas_on_the_stored_rows(

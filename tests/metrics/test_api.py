@@ -147,9 +147,9 @@ def test_cli_prints_a_table_csv_and_json_and_refuses_unknown_dimensions(tmp_path
     assert csv.stdout.splitlines()[0] == "period,n,score,ci_low,ci_high,small_n,mean,satisfied"
     js = run_cxloop(tmp_path, "metrics", "responses", "--by", "channel", "--format", "json")
     assert js.returncode == 0 and '"channel": "chat"' in js.stdout, js.stderr
-    bad = run_cxloop(tmp_path, "metrics", "ces", "--by", "region")
+    bad = run_cxloop(tmp_path, "metrics", "ces", "--by", "bogus")
     assert bad.returncode == 2
-    assert "error: by: 'region' is not one of: channel" in bad.stderr
+    assert "error: by: 'bogus' is not one of: channel" in bad.stderr
 
 
 def test_export_parquet_gives_duckdb_the_same_nps_as_the_store(tmp_path: Path) -> None:
@@ -178,3 +178,143 @@ def test_export_parquet_gives_duckdb_the_same_nps_as_the_store(tmp_path: Path) -
     backend = engines.duckdb_backend(tmp_path / "all")
     assert PII_FIELDS["feedback"] <= set(engines.feedback_table(backend).columns)
     backend.disconnect()
+
+
+PROFILES = {
+    "customers": [
+        {"customer_id": "c-vip", "segment": "vip", "region": "上海"},
+        {"customer_id": "c-blank"},
+    ],
+    "accounts": [{"account_id": "a-1", "name": "Acme", "segment": "enterprise", "region": "北京"}],
+    "contacts": [
+        {"contact_id": "k-1", "account_id": "a-1", "role": "purchaser"},
+        {"contact_id": "k-2", "account_id": "a-1", "role": "user"},
+    ],
+}
+VOICES = [
+    # a B2C answer: the customer's segment wins over the account's
+    {"customer_id": "c-vip", "account_id": "a-1", "nps": 10, "text": "Delivery was slow and late"},
+    # a customer without a segment falls back to the account's
+    {"customer_id": "c-blank", "account_id": "a-1", "nps": 3, "text": "The price is too high"},
+    {"contact_id": "k-1", "account_id": "a-1", "nps": 8, "text": "Great service, fast delivery"},
+    {"contact_id": "k-2", "account_id": "a-1", "nps": 9, "text": "Delivery took too long"},
+    {"contact_id": "k-2", "account_id": "a-1", "nps": 6},
+]
+
+
+@pytest.fixture(scope="module")
+def profile_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    built = build_api(tmp_path_factory.mktemp("profiles") / "cxloop.db", seed=False)
+    for kind, rows in PROFILES.items():
+        assert api.import_records(built.store, kind, rows).inserted == len(rows)
+    voices = [
+        {"feedback_id": f"v-{i}", "channel": "survey", "created_at": "2025-03-01T10:00:00+00:00"}
+        | row
+        for i, row in enumerate(VOICES)
+    ]
+    assert api.import_records(built.store, "feedback", voices).inserted == len(voices)
+    with built.client:
+        yield built
+    built.store.close()
+    built.app.state.engine.dispose()
+
+
+def _get(built: Api, url: str, role: str = "analyst", **params: Any) -> Any:
+    response = built.client.get(url, params=params, headers=built.auth(role))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_segment_is_the_customers_else_the_accounts_and_role_the_contacts(
+    profile_api: Api,
+) -> None:
+    body = _get(profile_api, "/api/v1/metrics/nps", by="segment", min_n=1)
+    assert [(r["slice"]["segment"], r["n"]) for r in body["rows"]] == [
+        ("enterprise", 4),
+        ("vip", 1),
+    ]
+    assert "the customer's value, else the account's" in body["caveats"]
+    roles = _get(profile_api, "/api/v1/metrics/responses", by=["region", "role"])
+    assert [(r["slice"], r["n"]) for r in roles["rows"]] == [
+        ({"region": "上海", "role": None}, 1),
+        ({"region": "北京", "role": "purchaser"}, 1),
+        ({"region": "北京", "role": "user"}, 2),
+        ({"region": "北京", "role": None}, 1),
+    ]
+
+
+def test_viewers_get_no_person_level_slice_of_one_answer(profile_api: Api) -> None:
+    analyst = _get(profile_api, "/api/v1/metrics/nps", by="role", min_n=1)
+    viewer = _get(profile_api, "/api/v1/metrics/nps", role="viewer", by="role", min_n=1)
+    assert [r["slice"]["role"] for r in analyst["rows"]] == ["purchaser", "user", None]
+    assert [r["slice"]["role"] for r in viewer["rows"]] == ["user", None]
+    assert (analyst["suppressed"], viewer["suppressed"]) == (0, 1)
+    segment = _get(profile_api, "/api/v1/metrics/nps", role="viewer", by="segment", min_n=1)
+    assert segment["suppressed"] == 0 and len(segment["rows"]) == 2  # not person-level
+
+
+def test_text_metrics_count_only_feedback_with_text(profile_api: Api) -> None:
+    mood = _get(profile_api, "/api/v1/metrics/sentiment", min_n=1)
+    [row] = mood["rows"]
+    assert row["n"] == 4 and -1 <= row["ci_low"] <= row["score"] <= row["ci_high"] <= 1
+    assert "enriched feedback with text" in mood["caveats"]
+    topics = _get(profile_api, "/api/v1/metrics/topic_incidence", min_n=1, level="topic_l1")
+    assert topics["level"] == "topic_l1"
+    delivery = next(r for r in topics["rows"] if r["slice"]["topic_l1"] == "delivery")
+    assert delivery["n"] == 4 and delivery["extra"]["mentioned"] == 3
+    assert delivery["score"] == 0.75
+
+
+def test_index_endpoint_uses_the_shipped_cx_index(profile_api: Api) -> None:
+    body = _get(profile_api, "/api/v1/metrics/index/cx_index", by="segment", min_n=1)
+    assert body["name"] == "cx_index" and body["scale"] == "0…100"
+    assert [c["metric"] for c in body["definition"]["components"]] == ["nps", "csat", "ces"]
+    assert all(r["score"] is None for r in body["rows"])  # no CSAT or CES answers: no index
+    assert "covariances" in body["method"]
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "value"),
+    [
+        ("/api/v1/metrics/nps?level=topic", "level", "topic"),
+        ("/api/v1/metrics/topic_incidence?level=topic_l3", "query.level", "topic_l3"),
+        ("/api/v1/metrics/index/loyalty", "name", "loyalty"),
+        ("/api/v1/metrics/index/cx_index?by=author", "query.by.0", "author"),
+    ],
+)
+def test_new_parameters_are_checked_naming_field_and_value(
+    profile_api: Api, url: str, field: str, value: str
+) -> None:
+    response = profile_api.client.get(url, headers=profile_api.auth("analyst"))
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert (problem["field"], problem["value"]) == (field, value) and problem["reason"]
+
+
+def test_cli_index_from_a_file_topic_incidence_and_bad_yaml(tmp_path: Path) -> None:
+    store = api.connect(f"sqlite:///{tmp_path / 'cli.db'}")
+    rows = [
+        {"feedback_id": f"i-{i}", "channel": "survey", "created_at": "2025-03-01T10:00:00+00:00"}
+        | {"nps": 9, "csat": 5, "text": "Delivery was slow" if i % 2 else "Nice price"}
+        for i in range(6)
+    ]
+    assert api.import_records(store, "feedback", rows).inserted == len(rows)
+    store.close()
+    (tmp_path / "ix.yaml").write_text(
+        "indices:\n  loyal:\n    label: Loyal\n    components:\n"
+        "      - {metric: nps, weight: 2}\n      - {metric: csat, weight: 1}\n"
+    )
+    index = run_cxloop(
+        tmp_path, "metrics", "index", "loyal", "--file", "ix.yaml", "--format", "csv"
+    )
+    assert index.returncode == 0, index.stderr
+    header, line = index.stdout.splitlines()
+    assert header == "n,score,ci_low,ci_high,small_n,n_nps,nps_score,n_csat,csat_score"
+    n, score, *_ = line.split(",")
+    assert n == "6" and float(score) == pytest.approx(100)  # all promoters, all satisfied
+    topics = run_cxloop(tmp_path, "metrics", "topic_incidence", "--level", "topic_l1")
+    assert topics.returncode == 0 and "delivery" in topics.stdout, topics.stderr
+    (tmp_path / "bad.yaml").write_text("indices:\n  x:\n    label: X\n    components: []\n")
+    bad = run_cxloop(tmp_path, "metrics", "index", "x", "--file", "bad.yaml")
+    assert bad.returncode == 2
+    assert "indices.x.components" in bad.stderr and "Traceback" not in bad.stderr

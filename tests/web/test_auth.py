@@ -21,6 +21,7 @@ from tests.web.support import CUSTOMER, FEEDBACK, PASSWORD, ROLES, Api
 ALL = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 IMPORTERS = frozenset({"admin", "analyst"})
+LIST_MANAGERS = frozenset({"admin", "analyst"})
 PII_ROLES = frozenset({"admin", "agent"})
 CUSTOMER_ID = CUSTOMER["customer_id"]
 
@@ -68,6 +69,60 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/kinds", ALL),
     Endpoint("GET", "/api/v1/overview", ALL),
     Endpoint("GET", "/api/v1/metrics/{name}", ALL, url="/api/v1/metrics/nps?by=channel"),
+    Endpoint("GET", "/api/v1/metrics/index/{name}", ALL, url="/api/v1/metrics/index/cx_index"),
+    Endpoint("GET", "/api/v1/metrics/targets", ALL),
+    Endpoint(
+        "PUT",
+        "/api/v1/metrics/targets",
+        LIST_MANAGERS,
+        body=lambda: {"targets": [{"metric": "nps", "slice": {}, "target": 20}]},
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/v1/metrics/targets/{target_id}",
+        LIST_MANAGERS,
+        ok=404,  # allowed, but there is no such target
+        url="/api/v1/metrics/targets/999999",
+    ),
+    Endpoint("GET", "/api/v1/metrics/targets/status", ALL),
+    Endpoint("POST", "/api/v1/metrics/alerts/scan", LIST_MANAGERS),
+    Endpoint("GET", "/api/v1/metrics/alerts", ALL),
+    Endpoint(
+        "PATCH",
+        "/api/v1/metrics/alerts/{alert_id}",
+        LIST_MANAGERS,
+        ok=404,
+        url="/api/v1/metrics/alerts/999999",
+        body=lambda: {"status": "acknowledged"},
+    ),
+    Endpoint("GET", "/api/v1/metrics/accounts", ALL),
+    Endpoint("GET", "/api/v1/targets", ALL),
+    Endpoint(
+        "POST",
+        "/api/v1/targets",
+        LIST_MANAGERS,
+        ok=201,
+        body=lambda: {"name": f"list-{uuid.uuid4().hex[:8]}", "query": {"churned": False}},
+    ),
+    Endpoint("POST", "/api/v1/targets/preview", ALL, body=lambda: {"value_top_share": 0.5}),
+    Endpoint("GET", "/api/v1/targets/{name}", ALL, ok=404, url="/api/v1/targets/none-such"),
+    Endpoint(
+        "DELETE", "/api/v1/targets/{name}", LIST_MANAGERS, ok=404, url="/api/v1/targets/none-such"
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/targets/{name}/refresh",
+        LIST_MANAGERS,
+        ok=404,
+        url="/api/v1/targets/none-such/refresh",
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/targets/{name}/members",
+        ALL,
+        ok=404,
+        url="/api/v1/targets/none-such/members",
+    ),
     Endpoint("GET", "/api/v1/{kind}", ALL, url="/api/v1/customers"),
     Endpoint("GET", "/api/v1/{kind}/{key}", ALL, url=f"/api/v1/customers/{CUSTOMER_ID}"),
     Endpoint(

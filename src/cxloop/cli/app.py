@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cxloop.cli import demo as demo_cli
 from cxloop.cli import ingest as ingest_cli
+from cxloop.cli import insights as insights_cli
 from cxloop.cli import metric_monitoring as monitoring_cli
 from cxloop.cli import metrics as metrics_cli
 from cxloop.cli import targets as targets_cli
@@ -45,6 +47,7 @@ metrics_cli.metrics_app.add_typer(monitoring_cli.targets_app, name="targets")
 metrics_cli.metrics_app.add_typer(monitoring_cli.alerts_app, name="alerts")
 metrics_cli.metrics_app.add_typer(monitoring_cli.accounts_app, name="accounts")
 app.add_typer(metrics_cli.export_app, name="export")
+app.add_typer(insights_cli.insights_app, name="insights")
 app.add_typer(targets_cli.targets_app, name="targets")
 
 
@@ -100,6 +103,8 @@ def _say(field: str, value: object, reason: str) -> None:
 
 def main() -> None:
     """Run the CLI; known errors become clear lines on stderr and exit code 2."""
+    # ibis 12 under pandas 3 warns about an option of its own on every query; not for users
+    warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
     try:
         app()
     except CxloopError as exc:

@@ -24,6 +24,7 @@ from cxloop.db.base import utcnow
 from cxloop.errors import Invalid
 from cxloop.insights import profiles
 from cxloop.insights.models import ChurnScore
+from cxloop.insights.schemas import InsightReport, report
 
 CHURN_HORIZON_DAYS = 90
 """Churn scoring predicts cancellation within this many days."""
@@ -239,3 +240,31 @@ def _reasons_by_customer(reasons: pd.DataFrame) -> dict[object, list[dict[str, o
             }
         )
     return out
+
+
+def churn_risks(*, settings: Settings, top: int = 20) -> InsightReport:
+    """The customers with the highest stored churn risk, with the reasons behind each score."""
+    with open_backend(settings) as backend:
+        if "churn_scores" not in set(backend.list_tables()):
+            raise Invalid("no churn scores are stored: run `cxloop insights churn`", "churn", None)
+        scores = backend.table("churn_scores").to_pandas()
+    if scores.empty:
+        raise Invalid("no churn scores are stored: run `cxloop insights churn`", "churn", None)
+    latest = scores.sort_values("scored_at").groupby("customer_id").tail(1)
+    latest = latest.sort_values("probability", ascending=False)
+    shown = latest.head(top).assign(
+        reasons=lambda f: [
+            "; ".join(f"{r['feature']} = {r['value']}" for r in reasons) for reasons in f["reasons"]
+        ]
+    )
+    return report(
+        "churn",
+        shown[["customer_id", "probability", "reasons", "model_version", "scored_at"]],
+        n=len(latest),
+        method="latest stored score per customer (cxloop insights churn)",
+        caveats=[
+            "reasons are the features that raised this customer's risk most against a typical "
+            "member (change in log-odds with that feature at its training baseline)"
+        ],
+        details={"mean_probability": float(latest["probability"].mean())},
+    )

@@ -71,7 +71,10 @@ def wilson_interval(
         denominator = 1 + z**2 / count
         centre = (share + z**2 / (2 * count)) / denominator
         half = z * np.sqrt(share * (1 - share) / count + z**2 / (4 * count**2)) / denominator
-    return share, np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # at k = 0 or k = n the exact bound is 0 or 1; the formula lands a rounding error inside
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(k == count, 1.0, np.clip(centre + half, 0, 1))
+    return share, np.where(count > 0, low, np.nan), np.where(count > 0, high, np.nan)
 
 
 def t_interval(

@@ -42,16 +42,27 @@ def _check(
     confidence: float,
     min_n: int,
     score_column: str | None = None,
+    *,
+    score_type: str = "integer",
+    required: Sequence[str] = (),
 ) -> list[str]:
     """The ``by`` column names as a list (a lone string is one name), or ``Invalid`` naming
-    every bad argument, the score column included; nothing runs on the engine."""
+    every bad argument, the score column (``integer`` or any ``numeric`` type) and the other
+    ``required`` columns included; nothing runs on the engine."""
     by = [by] if isinstance(by, str) else list(by)
     problems = []
     if score_column is not None:
         if score_column not in table.columns:
             problems.append(Problem(score_column, None, "is not a column of the table"))
-        elif not (dtype := table.schema()[score_column]).is_integer():
+        elif score_type == "integer" and not (dtype := table.schema()[score_column]).is_integer():
             problems.append(Problem(score_column, str(dtype), "is not an integer column"))
+        elif score_type == "numeric" and not (dtype := table.schema()[score_column]).is_numeric():
+            problems.append(Problem(score_column, str(dtype), "is not a numeric column"))
+    problems += [
+        Problem(name, None, "is not a column of the table")
+        for name in required
+        if name not in table.columns
+    ]
     problems += [
         Problem("by", name, "is not a column of the table")
         for name in by
@@ -82,18 +93,43 @@ def _counts(
     confidence: float,
     min_n: int,
     aggregates: Aggregates,
+    score_type: str = "integer",
+    required: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
     """Integer aggregates per slice, computed by the engine, keys normalised across engines;
     with the slice's key columns. Every argument is checked first (``_check``)."""
-    by = _check(table, by, period, confidence, min_n, score_column=score_column)
-    keys = {name: table[name] for name in by}
+    by = _check(
+        table,
+        by,
+        period,
+        confidence,
+        min_n,
+        score_column=score_column,
+        score_type=score_type,
+        required=required,
+    )
+    if score_column is not None:
+        table = table.filter(table[score_column].notnull())
+    return count_by(table, slice_keys(table, by, period), aggregates(table)), [
+        *by,
+        *(["period"] if period else []),
+    ]
+
+
+def slice_keys(table: ibis.Table, by: Sequence[str], period: str | None) -> dict[str, Any]:
+    """The group-by expressions of a slice: the ``by`` columns, then the UTC ``period``."""
+    keys: dict[str, Any] = {name: table[name] for name in by}
     if period:
         # to the day first: SQLite truncates sub-second instants of a week's last day into
         # the next week otherwise (Sunday 23:59:59.9995 → next Monday); a no-op elsewhere
         keys["period"] = table[TIME_COLUMN].truncate("D").truncate(PERIODS[period])
-    if score_column is not None:
-        table = table.filter(table[score_column].notnull())
-    measures = {name: value.cast("int64") for name, value in aggregates(table).items()}
+    return keys
+
+
+def count_by(table: ibis.Table, keys: dict[str, Any], aggregates: dict[str, Any]) -> pd.DataFrame:
+    """Integer ``aggregates`` per group of ``keys``, run by the engine, with keys normalised
+    across engines (NULL as None, periods as naive UTC) and sorted by the keys."""
+    measures = {name: value.cast("int64") for name, value in aggregates.items()}
     query = table.group_by(**keys).aggregate(**measures) if keys else table.aggregate(**measures)
     frame = query.execute()
     for name in measures:
@@ -107,7 +143,7 @@ def _counts(
         frame = frame.iloc[0:0]  # an empty table has no slice, not one slice with n = 0
     if keys:
         frame = frame.sort_values(list(keys), na_position="last", kind="stable")
-    return frame.reset_index(drop=True), list(keys)
+    return frame.reset_index(drop=True)
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
@@ -310,10 +346,82 @@ def response_count(
     return _result(counts, keys, (n, nan, nan), min_n, {"share": n / totals})
 
 
+SENTIMENT_UNITS = 10_000
+"""Sentiment scores are summed by the engine as integers in units of 1/10,000."""
+
+
+def sentiment(
+    table: ibis.Table,
+    *,
+    by: Sequence[str] | str = (),
+    period: str | None = None,
+    confidence: float = 0.95,
+    min_n: int = 30,
+) -> pd.DataFrame:
+    """Mean text sentiment (−1…1) per slice, with a Student-t interval clipped to −1…1.
+
+    Each row of ``table`` is one feedback whose text the engine read (``sentiment_score``
+    −1…1 and the label ``sentiment``: positive, neutral or negative); ``n`` is those rows, so
+    the denominator is *enriched feedback with text* in the slice, never all responses
+    (``cxloop.metrics.service`` builds that table from ``feedback_text``). The engine sums each
+    score rounded to 1/10,000 (``floor(x·10⁴ + ½)``) as an integer: a float sum depends on the
+    order each engine adds in, an integer sum does not, and the stored scores have four
+    decimals anyway. Extra columns: ``share_negative`` and ``share_positive`` (0…1) and the
+    counts ``negative`` and ``positive``.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> texts = ibis.memtable({"sentiment_score": [0.8, 0.5, -0.6, 0.1],
+    ...                        "sentiment": ["positive", "positive", "negative", "neutral"]})
+    >>> sentiment(texts, min_n=2)[["n", "score", "share_negative", "share_positive"]]
+       n  score  share_negative  share_positive
+    0  4    0.2            0.25             0.5
+    """
+
+    def units(t: ibis.Table) -> Any:
+        return (t.sentiment_score * SENTIMENT_UNITS + 0.5).floor().cast("int64")
+
+    counts, keys = _counts(
+        table,
+        score_column="sentiment_score",
+        score_type="numeric",
+        required=("sentiment",),
+        by=by,
+        period=period,
+        confidence=confidence,
+        min_n=min_n,
+        aggregates=lambda t: {
+            "n": t.sentiment_score.count(),
+            "negative": (t.sentiment == "negative").ifelse(1, 0).sum(),
+            "positive": (t.sentiment == "positive").ifelse(1, 0).sum(),
+            "total": units(t).sum(),
+            "squares": (units(t) * units(t)).sum(),
+        },
+    )
+    mean, low, high = intervals.t_interval(
+        counts["total"], counts["squares"], counts["n"], confidence=confidence
+    )
+    estimate = (
+        mean / SENTIMENT_UNITS,
+        np.clip(low / SENTIMENT_UNITS, -1, 1),
+        np.clip(high / SENTIMENT_UNITS, -1, 1),
+    )
+    n = counts["n"].to_numpy(dtype="float64")
+    extras = {
+        "share_negative": counts["negative"].to_numpy(dtype="float64") / n,
+        "share_positive": counts["positive"].to_numpy(dtype="float64") / n,
+        "negative": counts["negative"].to_numpy(dtype="int64"),
+        "positive": counts["positive"].to_numpy(dtype="int64"),
+    }
+    return _result(counts, keys, estimate, min_n, extras)
+
+
 METRICS: dict[str, Callable[..., pd.DataFrame]] = {
     "nps": nps,
     "csat": csat,
     "ces": ces,
     "responses": response_count,
+    "sentiment": sentiment,
 }
 """Every metric by the name the CLI and the API use."""

@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cxloop.errors import Invalid, Problem
 from cxloop.metrics import service as metrics_service
-from cxloop.metrics.schemas import Dimension, MetricName, MetricResult, Period
+from cxloop.metrics.schemas import (
+    Dimension,
+    IndexResult,
+    MetricName,
+    MetricResult,
+    Period,
+    TopicLevel,
+)
+from cxloop.privacy.roles import Role
 from cxloop.web.deps import Reader, SettingsDep
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
@@ -43,11 +51,36 @@ class MetricQuery(BaseModel):
     confidence: float = Field(0.95, ge=0.5, le=0.999)
 
 
+class TopicQuery(MetricQuery):
+    """A metric query, plus the topic level of ``topic_incidence`` (default ``topic_l1``)."""
+
+    level: TopicLevel | None = Field(None, description="topic_incidence only.")
+
+
+@router.get("/index/{name}", response_model=IndexResult)
+def read_index(
+    name: str, query: Annotated[MetricQuery, Query()], settings: SettingsDep, user: Reader
+) -> IndexResult:
+    """Experience index ``name`` of the shipped indices file (0…100), by slice and period;
+    viewers get no person-level slice of one answer."""
+    _check_by(query.by)
+    return metrics_service.index_report(
+        settings=settings,
+        name=name,
+        by=[d.value for d in query.by],
+        period=query.period.value if query.period else None,
+        min_n=query.min_n,
+        confidence=query.confidence,
+        hide_singletons=user.role == Role.viewer,
+    )
+
+
 @router.get("/{name}", response_model=MetricResult)
 def read_metric(
-    name: MetricName, query: Annotated[MetricQuery, Query()], settings: SettingsDep, _user: Reader
+    name: MetricName, query: Annotated[TopicQuery, Query()], settings: SettingsDep, user: Reader
 ) -> MetricResult:
-    """Metric ``name`` over all stored feedback, by ``by`` (repeatable) and ``period``."""
+    """Metric ``name`` over all stored feedback, by ``by`` (repeatable) and ``period``;
+    viewers get no person-level slice of one answer."""
     _check_by(query.by)
     return metrics_service.report(
         settings=settings,
@@ -56,4 +89,6 @@ def read_metric(
         period=query.period.value if query.period else None,
         min_n=query.min_n,
         confidence=query.confidence,
+        level=query.level.value if query.level else None,
+        hide_singletons=user.role == Role.viewer,
     )

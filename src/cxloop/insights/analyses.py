@@ -1,0 +1,337 @@
+"""The insights service's read-only half: gather store tables through Ibis, run one pure
+analysis, hand back an ``InsightReport`` for the CLI and the API.
+
+Split from ``service.py`` (which writes: churn scores) to keep each file to one job. Nothing here
+opens a database session; each call opens and closes its own Ibis connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from cxloop.config import Settings
+from cxloop.errors import Invalid
+from cxloop.insights import profiles
+from cxloop.insights.schemas import InsightReport, report
+from cxloop.insights.service import open_backend, resolve_as_of
+
+MAX_DRIVERS = 12
+"""Exact Shapley importance is affordable up to this many drivers."""
+
+
+def _table(backend: BaseBackend, name: str, what: str) -> Any:
+    if name not in set(backend.list_tables()):
+        raise Invalid(f"the store has no {name} table: import {what} first", name, None)
+    return backend.table(name)
+
+
+def _orders(backend: BaseBackend) -> pd.DataFrame:
+    """Counted orders (not cancelled or refunded) of known customers, with a positive amount."""
+    _table(backend, "orders", "orders")
+    o = profiles._orders(backend)  # the one definition of a counted order
+    frame = o.select("customer_id", "ordered_at", "amount", "product", "order_id").to_pandas()
+    if frame.empty:
+        raise Invalid("the store has no counted orders of known customers", "orders", None)
+    return frame
+
+
+def _events(backend: BaseBackend) -> pd.DataFrame:
+    e = _table(backend, "events", "events")
+    frame = e.select("customer_id", "event_type", "occurred_at", "session_id").to_pandas()
+    if frame.empty:
+        raise Invalid("the store has no events", "events", None)
+    return frame
+
+
+# --- key drivers ---------------------------------------------------------------------------------
+
+
+def drivers(
+    *,
+    settings: Settings,
+    outcome: str = "nps",
+    min_mentions: int = 30,
+    n_boot: int = 200,
+    confidence: float = 0.95,
+) -> InsightReport:
+    """Which negatively mentioned topics move a score: relative importance (Shapley R²) of
+    "this answer mentioned topic T negatively" per first-level topic, on answers with text."""
+    from cxloop.insights.drivers import key_drivers
+
+    if outcome not in ("nps", "csat", "ces", "rating"):
+        raise Invalid("is not one of: nps, csat, ces, rating", "outcome", outcome)
+    with open_backend(settings) as backend:
+        f = _table(backend, "feedback", "feedback")
+        scored = f.filter(f[outcome].notnull()).select("feedback_id", outcome)
+        topics = _table(backend, "feedback_topic", "feedback with text (and run enrichment)")
+        negative = topics.filter(topics.sentiment == "negative").select("feedback_id", "topic_l1")
+        texts = _table(backend, "feedback_text", "feedback with text")
+        answers = scored.join(texts.select("feedback_id"), "feedback_id").to_pandas()
+        mentions = negative.join(scored.select("feedback_id"), "feedback_id").to_pandas()
+    counts = mentions.drop_duplicates().groupby("topic_l1").size().sort_values(ascending=False)
+    kept = [t for t, c in counts.items() if c >= min_mentions][:MAX_DRIVERS]
+    if not kept:
+        raise Invalid(
+            f"no topic has {min_mentions} or more negative mentions in answers with a score",
+            "min_mentions",
+            min_mentions,
+        )
+    wide = pd.crosstab(mentions["feedback_id"], mentions["topic_l1"]).clip(upper=1)
+    data = answers.set_index("feedback_id").join(wide[kept], how="left").fillna(0)
+    data.columns = [outcome, *(f"negative {t}" for t in kept)]
+    result = key_drivers(
+        data.reset_index(drop=True),
+        outcome=outcome,
+        drivers=[f"negative {t}" for t in kept],
+        n_boot=n_boot,
+        confidence=confidence,
+    )
+    caveats = list(result.caveats)
+    if len(counts) > len(kept):
+        caveats.append(
+            f"{len(counts) - len(kept)} topics with fewer than {min_mentions} negative mentions "
+            "(or beyond the 12 most mentioned) were left out"
+        )
+    return report(
+        "drivers",
+        result.table,
+        n=result.n,
+        method=result.method,
+        caveats=caveats,
+        details={
+            "outcome": outcome,
+            "r_squared": result.r_squared,
+            "r_squared_ci": [result.r_squared_ci_low, result.r_squared_ci_high],
+        },
+    )
+
+
+# --- customer lifetime value ---------------------------------------------------------------------
+
+
+def clv(
+    *,
+    settings: Settings,
+    calibration_end: dt.datetime | None = None,
+    horizon: int = 52,
+    discount_rate: float = 0.01,
+    top: int = 20,
+) -> InsightReport:
+    """BG/NBD + Gamma–Gamma on the store's counted orders; the most valuable customers first."""
+    from cxloop.insights.clv import fit_clv
+
+    with open_backend(settings) as backend:
+        orders = _orders(backend)
+    end = calibration_end or pd.Timestamp(orders["ordered_at"].max()).to_pydatetime()
+    result = fit_clv(
+        orders[orders["amount"] > 0],
+        customer_col="customer_id",
+        date_col="ordered_at",
+        amount_col="amount",
+        calibration_end=end,
+        freq="W",
+        discount_rate=discount_rate,
+        horizon=horizon,
+    )
+    customers = result.customers.sort_values("clv", ascending=False)
+    return report(
+        "clv",
+        customers.head(top),
+        n=result.n,
+        method=result.method,
+        caveats=result.caveats,
+        details={
+            "params": result.params,
+            "calibration_end": end,
+            "total_clv": float(customers["clv"].sum()),
+            "horizon_weeks": horizon,
+            "discount_rate_per_week": discount_rate,
+        },
+    )
+
+
+# --- segments ------------------------------------------------------------------------------------
+
+
+def segments(
+    *, settings: Settings, method: str = "rfm", as_of: dt.datetime | None = None
+) -> InsightReport:
+    """RFM segments, k-means clusters over behaviour + voice, or lifecycle stages."""
+    from cxloop.insights.journeys import lifecycle
+    from cxloop.insights.segments import cluster_customers, rfm
+
+    if method not in ("rfm", "clusters", "lifecycle"):
+        raise Invalid("is not one of: rfm, clusters, lifecycle", "method", method)
+    with open_backend(settings) as backend:
+        when = resolve_as_of(backend, as_of)
+        if method == "rfm":
+            result = rfm(_orders(backend), as_of=when)
+            return report(
+                "segments",
+                result.segments,
+                n=result.n,
+                method=result.method,
+                caveats=result.caveats,
+                details={"as_of": when, "kind": "rfm"},
+            )
+        features = profiles.customer_features(backend, when)
+    if method == "clusters":
+        numeric = features.select_dtypes("number").drop(
+            columns=[c for c in ("orders_total",) if c in features], errors="ignore"
+        )
+        numeric = numeric.loc[:, numeric.notna().mean() >= 0.5].fillna(numeric.median())
+        clusters = cluster_customers(numeric.reset_index(), id_col="customer_id")
+        return report(
+            "segments",
+            clusters.profiles,
+            n=clusters.n,
+            method=clusters.method,
+            caveats=clusters.caveats,
+            details={"as_of": when, "kind": "clusters", "k": clusters.k},
+        )
+    stages = lifecycle(_activity(features, when), as_of=when)
+    summary = stages.groupby("stage", observed=False).size().rename("n").reset_index()
+    summary["share"] = summary["n"] / max(len(stages), 1)
+    return report(
+        "segments",
+        summary,
+        n=int(stages.attrs.get("n", len(stages))),
+        method=str(stages.attrs.get("method", "lifecycle rules")),
+        caveats=list(stages.attrs.get("caveats", ())),
+        details={"as_of": when, "kind": "lifecycle"},
+    )
+
+
+def _activity(features: pd.DataFrame, when: dt.datetime) -> pd.DataFrame:
+    """First and last activity (an order or a feedback) and the churn flag per customer, the
+    input of the lifecycle rules; customers with no activity at all are left out."""
+    now = pd.Timestamp(when)
+    frame = features.reset_index()
+    first = now - pd.to_timedelta(frame["tenure_days"], unit="D")
+    last_feedback = now - pd.to_timedelta(
+        frame.get("days_since_feedback", pd.Series(float("nan"), index=frame.index)), unit="D"
+    )
+    last = pd.concat([pd.to_datetime(frame["last_order_at"]), last_feedback], axis=1).max(axis=1)
+    out = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"],
+            "first_active_at": first.fillna(last),
+            "last_active_at": last.fillna(first),
+            "churned": frame.get("sub_churned", pd.Series(pd.NA, index=frame.index))
+            .astype("boolean")
+            .fillna(False)
+            .astype(bool),
+        }
+    )
+    out["first_active_at"] = out[["first_active_at", "last_active_at"]].min(axis=1)
+    return out.dropna(subset=["last_active_at"])
+
+
+# --- journeys ------------------------------------------------------------------------------------
+
+
+def funnel(
+    *,
+    settings: Settings,
+    steps: Sequence[str],
+    window: str = "7D",
+    by: str | None = None,
+) -> InsightReport:
+    """Ordered funnel over the store's events, optionally by customer segment or region."""
+    from cxloop.insights.funnels import funnel as run_funnel
+
+    if by not in (None, "segment", "region"):
+        raise Invalid("is not one of: segment, region", "by", by)
+    with open_backend(settings) as backend:
+        events = _events(backend)
+        mapping = profiles.customer_attributes(backend)[["customer_id", by]] if by else None
+    result = run_funnel(events, steps=list(steps), window=window, by=mapping)
+    return report(
+        "funnel",
+        result.table,
+        n=result.n,
+        method=result.method,
+        caveats=result.caveats,
+        details={"steps": list(result.steps), "window": window, "by": by},
+    )
+
+
+def paths(
+    *, settings: Settings, start: str, end: str, max_steps: int = 6, top: int = 10
+) -> InsightReport:
+    """The most frequent event sequences from ``start`` to ``end`` within a session."""
+    from cxloop.insights.journeys import top_paths
+
+    with open_backend(settings) as backend:
+        events = _events(backend)
+    table = top_paths(
+        events, start=start, end=end, max_steps=max_steps, top=top, session_col="session_id"
+    )
+    return report(
+        "paths",
+        table,
+        n=int(table.attrs.get("n", 0)),
+        method=str(table.attrs.get("method", "")),
+        caveats=list(table.attrs.get("caveats", ())),
+        details={"start": start, "end": end},
+    )
+
+
+def cohorts(*, settings: Settings, period: str = "month", source: str = "orders") -> InsightReport:
+    """Retention by acquisition cohort: share of each cohort ordering (or active) per period."""
+    from cxloop.insights.journeys import cohort_retention
+
+    with open_backend(settings) as backend:
+        if source == "orders":
+            activity = _orders(backend).rename(columns={"ordered_at": "occurred_at"})
+        elif source == "events":
+            activity = _events(backend)
+        else:
+            raise Invalid("is not one of: orders, events", "source", source)
+    table = cohort_retention(activity, period=period)
+    return report(
+        "cohorts",
+        table,
+        n=int(table.attrs.get("n", 0)),
+        method=str(table.attrs.get("method", "")),
+        caveats=list(table.attrs.get("caveats", ())),
+        details={"period": period, "source": source},
+    )
+
+
+# --- association rules --------------------------------------------------------------------------
+
+
+def rules(
+    *,
+    settings: Settings,
+    baskets: str = "topics",
+    min_support: float = 0.01,
+    min_confidence: float = 0.2,
+    top: int = 30,
+) -> InsightReport:
+    """Topics mentioned together in one feedback, or products bought by the same customer."""
+    from cxloop.insights.rules import association_rules, order_baskets, topic_baskets
+
+    with open_backend(settings) as backend:
+        if baskets == "topics":
+            t = _table(backend, "feedback_topic", "feedback with text")
+            long = topic_baskets(t.select("feedback_id", "topic").to_pandas())
+        elif baskets == "orders":
+            long = order_baskets(_orders(backend), by="customer_id")
+        else:
+            raise Invalid("is not one of: topics, orders", "baskets", baskets)
+    result = association_rules(long, min_support=min_support, min_confidence=min_confidence)
+    return report(
+        "rules",
+        result.table.head(top),
+        n=result.n_baskets,
+        method=result.method,
+        caveats=result.caveats,
+        details={"baskets": baskets, "rules": len(result.table)},
+    )
