@@ -96,6 +96,34 @@ ENDPOINTS = (
         body=lambda: {"status": "acknowledged"},
     ),
     Endpoint("GET", "/api/v1/metrics/accounts", ALL),
+    # insights: the shared store holds one customer and one answer, so most analyses are
+    # refused (422, naming what is missing) once the role check has let the caller through
+    Endpoint("GET", "/api/v1/insights/drivers", ALL, ok=422),
+    Endpoint("GET", "/api/v1/insights/outcomes", ALL),
+    Endpoint("GET", "/api/v1/insights/churner-topics", ALL, ok=422),
+    Endpoint("GET", "/api/v1/insights/clv", ALL, ok=422),
+    Endpoint("GET", "/api/v1/insights/segments", ALL, ok=422),
+    Endpoint(
+        "GET", "/api/v1/insights/funnel", ALL, ok=422, url="/api/v1/insights/funnel?steps=a&steps=b"
+    ),
+    Endpoint(
+        "GET", "/api/v1/insights/paths", ALL, ok=422, url="/api/v1/insights/paths?start=a&end=b"
+    ),
+    Endpoint("GET", "/api/v1/insights/cohorts", ALL, ok=422),
+    Endpoint("GET", "/api/v1/insights/rules", ALL),
+    Endpoint("GET", "/api/v1/insights/churn", ALL, ok=422),
+    Endpoint("POST", "/api/v1/insights/churn", LIST_MANAGERS, ok=422),
+    Endpoint(
+        "POST",
+        "/api/v1/insights/abtest",
+        ALL,
+        body=lambda: {
+            "rows": [{"v": "a", "x": 1}, {"v": "b", "x": 0}] * 20,
+            "variant": "v",
+            "metric": "share",
+            "column": "x",
+        },
+    ),
     Endpoint("GET", "/api/v1/targets", ALL),
     Endpoint(
         "POST",

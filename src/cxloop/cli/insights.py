@@ -49,6 +49,18 @@ SHOWN = {
     "rules": ("antecedents", "consequents", "support", "confidence", "lift", "count"),
     "abtest": ("variant", "n", "estimate", "difference", "ci_low", "ci_high", "p_adjusted"),
     "churn": ("customer_id", "probability", "reasons"),
+    "outcomes": (
+        "exposure",
+        "n_exposed",
+        "crude",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "q_value",
+        "significant",
+        "value_at_stake",
+    ),
+    "churner_topics": ("topic", "share_churned", "share_stayed", "estimate", "q_value"),
 }
 """The columns a terminal table shows per analysis; CSV and JSON carry every column."""
 
@@ -116,6 +128,45 @@ def drivers_command(
 
     result = analyses.drivers(
         settings=_settings(), outcome=outcome, min_mentions=min_mentions, n_boot=boot
+    )
+    show(result, output)
+
+
+@insights_app.command("outcomes")
+def outcomes_command(
+    outcome: Annotated[str, typer.Option(help="churn, repurchase, orders or spend")] = "churn",
+    confounder: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--confounder",
+            help="Adjust for this (repeatable); default depends on the outcome, e.g. segment, "
+            "orders_before, tenure_days.",
+        ),
+    ] = None,
+    method: Annotated[str, typer.Option(help="regression (g-computation) or ipw")] = "regression",
+    window: Annotated[int, typer.Option(min=7, max=730, help="Days after the feedback.")] = 90,
+    min_customers: Annotated[int, typer.Option(min=5, help="Leave out rarer topics.")] = 30,
+    boot: Annotated[int, typer.Option(min=20, max=2000, help="Bootstrap resamples.")] = 200,
+    reverse: Annotated[
+        bool, typer.Option(help="Instead: what did churned members say before, vs stayers.")
+    ] = False,
+    output: Format = OutputFormat.table,
+) -> None:
+    """What saying each topic does to behaviour afterwards, adjusted for confounders."""
+    from cxloop.insights import analyses
+
+    settings = _settings()
+    if reverse:
+        show(analyses.churner_topics(settings=settings, min_customers=min_customers), output)
+        return
+    result = analyses.outcomes(
+        settings=settings,
+        outcome=outcome,
+        confounders=confounder,
+        method=method,
+        window_days=window,
+        min_customers=min_customers,
+        n_boot=boot,
     )
     show(result, output)
 

@@ -77,7 +77,12 @@ FEEDBACK_COLUMNS = (
 )
 
 _ORDER_RATE = {"vip": 12.0, "regular": 5.0, "new": 3.0}  # orders a year before any survey
-_AFTER_SURVEY = (0.3, 0.9, 1.4)  # order-rate factor after a detractor, passive, promoter answer
+AFTER_SURVEY = (0.3, 0.9, 1.4)
+"""Planted ``detractor_orders``: order-rate factor after a detractor, passive, promoter answer."""
+SUPPORT_CHURN = (0.45, 0.15)
+"""Planted ``support_churn``: chance a member cancels without renewal if they suffered slow
+support (and said so), and otherwise."""
+_AFTER_SURVEY = AFTER_SURVEY
 _BROWSE_RATE = {"vip": 7.0, "regular": 4.0, "new": 4.0}  # browsing sessions a year
 
 
@@ -241,7 +246,7 @@ def _memberships(
         s = int(first[i] + rng.integers(0, 14)) if first[i] > 0 else max(int(signup[i]), -back)
         plan, amount = ("member_annual", 299.0) if annual else ("member_monthly", 29.0)
         end: int | None = None
-        if rng.random() < (0.45 if slow[i] else 0.15):
+        if rng.random() < SUPPORT_CHURN[0 if slow[i] else 1]:
             lo = max(s, 0, complaint[i]) + 14
             end = lo + int(rng.integers(0, 90 if slow[i] else max(days - lo, 1)))
             end = end if end < days else None

@@ -335,3 +335,156 @@ def rules(
         caveats=result.caveats,
         details={"baskets": baskets, "rules": len(result.table)},
     )
+
+
+# --- voice × behaviour outcomes ------------------------------------------------------------------
+
+OUTCOMES = {
+    "churn": ("churned", "binary"),
+    "repurchase": ("repurchased", "binary"),
+    "orders": ("orders_after", "count"),
+    "spend": ("spend_after", "amount"),
+}
+"""Outcome name → (frame column, kind)."""
+DEFAULT_CONFOUNDERS = {
+    "churn": ("segment", "followup_days", "orders_before", "tenure_days", "plan"),
+    "repurchase": ("segment", "orders_before", "tenure_days"),
+    "orders": ("segment", "orders_before", "tenure_days"),
+    "spend": ("segment", "spend_before", "tenure_days"),
+}
+"""What each outcome is adjusted for unless the analyst names other confounders: who the
+customer is, how they behaved before, and (for churn) how long they were watched."""
+MAX_TOPICS = 15
+
+
+def _exposures(backend: BaseBackend, min_customers: int, end: dt.datetime) -> list[Any]:
+    """Negative mentions of each topic said by at least ``min_customers`` customers (the most
+    said first, at most ``MAX_TOPICS``), plus detractors vs promoters."""
+    from cxloop.insights.frames import Exposure
+
+    f = _table(backend, "feedback", "feedback")
+    t = _table(backend, "feedback_topic", "feedback with text")
+    said = (
+        f.filter(f.customer_id.notnull(), f.created_at <= end)
+        .select("feedback_id", "customer_id")
+        .join(t.filter(t.sentiment == "negative").select("feedback_id", "topic"), "feedback_id")
+    )
+    counts = said.group_by("topic").aggregate(customers=said.customer_id.nunique()).to_pandas()
+    counts = counts[counts["customers"] >= min_customers].sort_values(
+        ["customers", "topic"], ascending=[False, True]
+    )
+    topics = counts["topic"].head(MAX_TOPICS).tolist()
+    exposures = [Exposure(topic, topic=topic, sentiment="negative") for topic in topics]
+    return [*exposures, Exposure("detractor vs promoter", nps_group="detractor", versus="promoter")]
+
+
+def outcomes(
+    *,
+    settings: Settings,
+    outcome: str = "churn",
+    confounders: Sequence[str] | None = None,
+    method: str = "regression",
+    window_days: int = 90,
+    min_customers: int = 30,
+    n_boot: int = 200,
+    as_of: dt.datetime | None = None,
+) -> InsightReport:
+    """What saying each topic (negatively) does to churn, repurchase, orders or spend after
+    the feedback, adjusted for the named confounders, with the crude figure beside it."""
+    from cxloop.insights.frames import (
+        churn_outcome,
+        customer_voice_frame,
+        order_outcome,
+        with_customers,
+    )
+    from cxloop.insights.outcomes import outcome_effects
+
+    if outcome not in OUTCOMES:
+        raise Invalid(f"is not one of: {', '.join(OUTCOMES)}", "outcome", outcome)
+    column, kind = OUTCOMES[outcome]
+    with open_backend(settings) as backend:
+        end = resolve_as_of(backend, as_of)
+        exposures = _exposures(backend, min_customers, end)
+        frame = customer_voice_frame(
+            backend.table("feedback"),
+            exposures=exposures,
+            feedback_topic=backend.table("feedback_topic"),
+            end=end,
+        )
+        frame = with_customers(frame, _table(backend, "customers", "customers"))
+        frame = order_outcome(
+            frame, _table(backend, "orders", "orders"), observed_until=end, window_days=window_days
+        )
+        if outcome == "churn":
+            frame = churn_outcome(
+                frame, _table(backend, "subscriptions", "subscriptions"), observed_until=end
+            )
+        data = frame.execute()
+    adjust = list(confounders) if confounders is not None else list(DEFAULT_CONFOUNDERS[outcome])
+    missing = [c for c in adjust if c not in data.columns]
+    if missing:
+        raise Invalid(
+            f"is not a column of the voice × behaviour frame ({', '.join(sorted(data.columns))})",
+            "confounders",
+            missing,
+        )
+    value = "plan_amount" if outcome == "churn" else "spend_before"
+    result = outcome_effects(
+        data,
+        outcome=column,
+        kind=kind,  # type: ignore[arg-type]
+        confounders=adjust,
+        method=method,  # type: ignore[arg-type]
+        value_col=value,
+        n_boot=n_boot,
+    )
+    return report(
+        "outcomes",
+        result.table,
+        n=result.n,
+        method=result.method,
+        caveats=result.caveats,
+        details={
+            "outcome": column,
+            "window_days": None if outcome == "churn" else window_days,
+            "confounders": adjust,
+            "as_of": end,
+            "value_at_stake_from": value,
+        },
+    )
+
+
+def churner_topics(
+    *, settings: Settings, min_customers: int = 30, as_of: dt.datetime | None = None
+) -> InsightReport:
+    """The reverse question: what did members who cancelled say before, vs those who stayed."""
+    from cxloop.insights.frames import churn_outcome, customer_voice_frame
+    from cxloop.insights.outcomes import churner_topics as said_before
+
+    with open_backend(settings) as backend:
+        end = resolve_as_of(backend, as_of)
+        exposures = [e for e in _exposures(backend, min_customers, end) if e.topic]
+        if not exposures:
+            raise Invalid(
+                f"no topic was said negatively by {min_customers} or more customers",
+                "min_customers",
+                min_customers,
+            )
+        frame = customer_voice_frame(
+            backend.table("feedback"),
+            exposures=exposures,
+            feedback_topic=backend.table("feedback_topic"),
+            end=end,
+        )
+        data = churn_outcome(
+            frame, _table(backend, "subscriptions", "subscriptions"), observed_until=end
+        ).execute()
+    result = said_before(data, [e.name for e in exposures])
+    return report(
+        "churner_topics",
+        result.table,
+        n=result.n,
+        method=result.method,
+        caveats=result.caveats,
+        details={"as_of": end},
+    )

@@ -15,6 +15,7 @@ from cxloop.web import errors
 from cxloop.web.pages import overview
 from cxloop.web.routers import (
     imports,
+    insights,
     metric_monitoring,
     metrics,
     privacy,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metric_monitoring.router,  # before metrics: /metrics/{name} would catch /targets
         metrics.router,
         targets.router,
+        insights.router,
         imports.router,
         records.router,
     ):

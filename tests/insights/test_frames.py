@@ -1,0 +1,210 @@
+"""The voice × behaviour frame: time logic on hand-made rows, and the same table from the SQLite
+store and from DuckDB over a Parquet export of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+from ibis.backends import BaseBackend
+
+from cxloop import engines
+from cxloop.api import connect
+from cxloop.config import Settings
+from cxloop.demo.generator import DemoConfig
+from cxloop.demo.service import load_demo
+from cxloop.errors import Invalid
+from cxloop.insights.frames import (
+    Exposure,
+    churn_outcome,
+    customer_voice_frame,
+    order_outcome,
+    with_customers,
+)
+
+SMALL = DemoConfig(seed=7, n_customers=400, n_accounts=8)
+TABLES = ("feedback", "feedback_text", "feedback_topic", "customers", "orders", "subscriptions")
+UNTIL = dt.datetime(2026, 10, 31)
+EXPOSURES = [
+    Exposure("support_slow", topic="service/responsiveness", sentiment="negative"),
+    Exposure("delivery", topic="delivery"),
+    Exposure("complaint", intent="complaint"),
+    Exposure("detractor", nps_group="detractor", versus="promoter"),
+]
+
+
+def day(n: int) -> dt.datetime:
+    return dt.datetime(2026, 1, 1) + dt.timedelta(days=n)
+
+
+def _tiny() -> dict[str, ibis.Table]:
+    """c1 complains on day 10 (after a survey on day 2); c2 only praises, from day 5."""
+    feedback = ibis.memtable(
+        {
+            "feedback_id": ["f1", "f2", "f3", "f4"],
+            "customer_id": ["c1", "c1", "c2", None],
+            "created_at": [day(2), day(10), day(5), day(1)],
+            "nps": [9, None, 3, 0],
+        },
+        schema={
+            "feedback_id": "string",
+            "customer_id": "string",
+            "created_at": "timestamp",
+            "nps": "int64",
+        },
+    )
+    topics = ibis.memtable(
+        {
+            "feedback_id": ["f2", "f3", "f4"],
+            "topic": ["service/responsiveness"] * 3,
+            "topic_l1": ["service"] * 3,
+            "sentiment": ["negative", "positive", "negative"],
+        }
+    )
+    orders = ibis.memtable(
+        {
+            "customer_id": ["c1", "c1", "c1", "c2", "c2"],
+            "ordered_at": [day(1), day(8), day(20), day(4), day(30)],
+            "amount": [10.0, 20.0, 40.0, 5.0, 7.0],
+            "status": ["completed"] * 4 + ["refunded"],
+        }
+    )
+    subs = ibis.memtable(
+        {
+            "customer_id": ["c1", "c2"],
+            "started_at": [day(0), day(0)],
+            "ended_at": [day(60), day(3)],
+            "renewed": [False, False],
+            "plan": ["monthly", "annual"],
+            "amount": [29.0, 299.0],
+        }
+    )
+    return {"feedback": feedback, "topics": topics, "orders": orders, "subs": subs}
+
+
+def test_outcomes_count_only_after_the_voice_that_exposed_the_customer() -> None:
+    t = _tiny()
+    frame = customer_voice_frame(
+        t["feedback"],
+        exposures=[Exposure("slow", topic="service", sentiment="negative")],
+        feedback_topic=t["topics"],
+    )
+    got = order_outcome(frame, t["orders"], observed_until=day(200), window_days=90)
+    rows = got.execute().set_index("customer_id")
+    # c1 said it on day 10: the day-8 order is before, the day-20 order after
+    assert rows.loc["c1", "exposed"] and rows.loc["c1", "anchor_at"] == day(10)
+    assert (rows.loc["c1", "orders_before"], rows.loc["c1", "orders_after"]) == (2, 1)
+    assert rows.loc["c1", "spend_after"] == 40.0
+    # c2 never said it: anchored at their first feedback (day 5); the refund is not an order
+    assert not rows.loc["c2", "exposed"] and rows.loc["c2", "anchor_at"] == day(5)
+    assert (rows.loc["c2", "orders_before"], rows.loc["c2", "orders_after"]) == (1, 0)
+    assert "c4" not in rows.index and len(rows) == 2  # unlinked feedback counts for no one
+
+
+def test_windows_that_end_after_the_data_are_dropped() -> None:
+    t = _tiny()
+    frame = customer_voice_frame(
+        t["feedback"], exposures=[Exposure("slow", topic="service")], feedback_topic=t["topics"]
+    )
+    got = order_outcome(frame, t["orders"], observed_until=day(97), window_days=90).execute()
+    assert got["customer_id"].tolist() == ["c2"]  # c1's window (day 10 + 90) is cut off
+
+
+def test_customers_whose_subscription_ended_before_the_anchor_are_not_at_risk() -> None:
+    t = _tiny()
+    frame = customer_voice_frame(
+        t["feedback"],
+        exposures=[Exposure("slow", topic="service", sentiment="negative")],
+        feedback_topic=t["topics"],
+    )
+    got = churn_outcome(frame, t["subs"], observed_until=day(200)).execute()
+    assert got["customer_id"].tolist() == ["c1"]  # c2 cancelled on day 3, before speaking
+    assert got["churned"].tolist() == [1] and got["plan_amount"].tolist() == [29.0]
+    short = churn_outcome(frame, t["subs"], observed_until=day(200), window_days=30).execute()
+    assert short["churned"].tolist() == [0]  # day 60 is 50 days after the anchor
+
+
+def test_nps_groups_compare_first_answers_and_leave_the_rest_out() -> None:
+    t = _tiny()
+    frame = customer_voice_frame(
+        t["feedback"], exposures=[Exposure("det", nps_group="detractor", versus="promoter")]
+    )
+    rows = frame.execute().set_index("customer_id")
+    assert rows["exposed"].to_dict() == {"c1": False, "c2": True}
+    assert rows.loc["c1", "anchor_at"] == day(2)
+
+
+def test_malformed_exposures_are_refused_with_every_problem() -> None:
+    t = _tiny()
+    with pytest.raises(Invalid) as error:
+        customer_voice_frame(
+            t["feedback"],
+            exposures=[Exposure("a"), Exposure("b", nps_group="fans"), Exposure("b", topic="x")],
+        )
+    assert {p.field for p in error.value.problems} == {"a", "b", "exposures"}
+
+
+# --- the same frame on SQLite and DuckDB -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sqlite_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    folder = tmp_path_factory.mktemp("frames")
+    settings = Settings(database_url=f"sqlite:///{folder / 'cxloop.db'}", import_batch_size=1000)
+    store = connect(settings=settings)
+    try:
+        load_demo(sessions=store.sessions, settings=settings, folder=folder / "files", config=SMALL)
+    finally:
+        store.close()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def backends(
+    sqlite_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, BaseBackend]]:
+    folder: Path = tmp_path_factory.mktemp("frames_parquet")
+    engines.export_parquet(sqlite_settings, folder, omit={}, tables=TABLES)
+    opened = {
+        "sqlite": engines.store_backend(sqlite_settings),
+        "duckdb": engines.duckdb_backend(folder),
+    }
+    yield opened
+    for backend in opened.values():
+        backend.disconnect()
+
+
+def _full_frame(backend: BaseBackend) -> pd.DataFrame:
+    """Topics and NPS in one frame, intents in another: SQLite (3.40) overflows its parser
+    stack on the query with all three kinds of exposure at once."""
+    parts = [_frame(backend, EXPOSURES[:2] + EXPOSURES[3:]), _frame(backend, EXPOSURES[2:3])]
+    rows = pd.concat(parts, ignore_index=True)
+    rows["exposed"] = rows["exposed"].astype(bool)
+    rows["anchor_at"] = pd.to_datetime(rows["anchor_at"]).astype("datetime64[us]")
+    rows = rows.sort_values(["exposure", "customer_id"], ignore_index=True)
+    return rows.astype({c: "object" for c in ("customer_id", "exposure", "segment", "plan")})
+
+
+def _frame(backend: BaseBackend, exposures: list[Exposure]) -> pd.DataFrame:
+    frame = customer_voice_frame(
+        backend.table("feedback"),
+        exposures=exposures,
+        feedback_topic=backend.table("feedback_topic"),
+        feedback_text=backend.table("feedback_text"),
+        end=UNTIL,
+    )
+    frame = with_customers(frame, backend.table("customers"))
+    frame = order_outcome(frame, backend.table("orders"), observed_until=UNTIL)
+    return churn_outcome(frame, backend.table("subscriptions"), observed_until=UNTIL).execute()
+
+
+def test_sqlite_and_duckdb_build_identical_frames(backends: dict[str, BaseBackend]) -> None:
+    expected = _full_frame(backends["sqlite"])
+    got = _full_frame(backends["duckdb"])
+    assert len(expected) > 200 and expected["exposed"].any() and expected["churned"].any()
+    assert set(expected["exposure"]) == {e.name for e in EXPOSURES}
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
