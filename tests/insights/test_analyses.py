@@ -78,6 +78,18 @@ def test_churners_said_slow_support_before_leaving(demo_store: Settings) -> None
     assert row["share_churned"] > 2 * row["share_stayed"] and row["significant"]
 
 
+def test_decision_makers_at_accounts_that_churned_scored_lower(demo_store: Settings) -> None:
+    """Planted (``b2b_churn_nps``): decision makers at accounts whose contract then ended
+    without renewal gave NPS about 3–4 points lower than at accounts that renewed."""
+    result = analyses.account_churn_voice(settings=demo_store)
+    details = result.details
+    assert details["ci_high"] < 0 and details["p_value"] < 0.01
+    assert details["ci_low"] < -3 and details["ci_high"] > -4  # overlaps the planted 3–4
+    groups = _table(result).set_index("group")
+    assert groups.loc["churned", "accounts"] > 0 and groups.loc["renewed", "accounts"] > 0
+    assert groups["accounts"].sum() == result.n
+
+
 def test_clv_ranks_customers_by_value_with_fitted_parameters(demo_store: Settings) -> None:
     result = analyses.clv(settings=demo_store, top=10)
     table = _table(result)

@@ -102,6 +102,7 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/insights/outcomes", ALL),
     Endpoint("GET", "/api/v1/insights/churner-topics", ALL, ok=422),
     Endpoint("GET", "/api/v1/insights/clv", ALL, ok=422),
+    Endpoint("GET", "/api/v1/insights/account-churn", ALL, ok=422),
     Endpoint("GET", "/api/v1/insights/segments", ALL, ok=422),
     Endpoint(
         "GET", "/api/v1/insights/funnel", ALL, ok=422, url="/api/v1/insights/funnel?steps=a&steps=b"

@@ -171,6 +171,19 @@ def outcomes_command(
     show(result, output)
 
 
+@insights_app.command("account-churn")
+def account_churn_command(
+    role: Annotated[str, typer.Option(help="Contact role whose answers are compared.")] = (
+        "decision_maker"
+    ),
+    output: Format = OutputFormat.table,
+) -> None:
+    """B2B: NPS of one role at accounts that then churned, against accounts that renewed."""
+    from cxloop.insights import analyses
+
+    show(analyses.account_churn_voice(settings=_settings(), role=role), output)
+
+
 @insights_app.command("clv")
 def clv_command(
     calibration_end: Annotated[

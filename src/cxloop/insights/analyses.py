@@ -488,3 +488,72 @@ def churner_topics(
         caveats=result.caveats,
         details={"as_of": end},
     )
+
+
+def account_churn_voice(
+    *, settings: Settings, role: str = "decision_maker", confidence: float = 0.95
+) -> InsightReport:
+    """B2B: what one role (decision makers by default) scored at accounts whose contract then
+    ended without renewal, against accounts that renewed — one mean NPS per account, so a
+    talkative account counts once, compared by Welch's t-test."""
+    import numpy as np
+
+    from cxloop.metrics.compare import mean_difference
+
+    with open_backend(settings) as backend:
+        subs = _table(backend, "subscriptions", "subscriptions (contracts)")
+        contracts = (
+            subs.filter(subs.account_id.notnull())
+            .select("account_id", "started_at", "ended_at", "renewed")
+            .to_pandas()
+        )
+        f = _table(backend, "feedback", "feedback")
+        c = _table(backend, "contacts", "contacts")
+        answers = (
+            f.filter(f.nps.notnull(), f.contact_id.notnull())
+            .select("account_id", "contact_id", "nps")
+            .join(c.filter(c.role == role).select("contact_id"), "contact_id")
+            .to_pandas()
+        )
+    if contracts.empty:
+        raise Invalid("no account has a contract (a subscription with account_id)", "role", role)
+    contracts = contracts.sort_values(["account_id", "started_at"])
+    by_account = contracts.groupby("account_id")
+    running = by_account["ended_at"].apply(lambda s: s.isna().any())
+    last_renewed = by_account["renewed"].last().astype("boolean")
+    churned = (~running & (last_renewed != True)).rename("churned")  # noqa: E712
+    means = answers.groupby("account_id")["nps"].agg(["mean", "size"]).join(churned, how="inner")
+    rows, sums = [], {}
+    for label, flag in (("renewed", False), ("churned", True)):
+        part = means[means["churned"] == flag]
+        values = part["mean"].to_numpy(dtype="float64")
+        sums[label] = (float(values.sum()), float((values**2).sum()), len(values))
+        rows.append(
+            {
+                "group": label,
+                "accounts": len(part),
+                "answers": int(part["size"].sum()),
+                "mean_nps": float(values.mean()) if len(values) else float("nan"),
+            }
+        )
+    result = mean_difference(*sums["renewed"], *sums["churned"], confidence=confidence)
+    caveats = [
+        f"one mean {role} NPS per account; accounts without a {role} answer are left out",
+        "descriptive: what they said before the contract ended, not why it ended",
+    ]
+    if min(sums["renewed"][2], sums["churned"][2]) < 10:
+        caveats.append("fewer than 10 accounts in a group: the interval is wide")
+    return report(
+        "account_churn_voice",
+        pd.DataFrame(rows),
+        n=len(means),
+        method=f"{result.method}, churned − renewed, on per-account means",
+        caveats=caveats,
+        details={
+            "role": role,
+            "difference": result.difference,
+            "ci_low": result.ci_low,
+            "ci_high": result.ci_high,
+            "p_value": result.p_value if np.isfinite(result.p_value) else None,
+        },
+    )

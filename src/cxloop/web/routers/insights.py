@@ -64,6 +64,16 @@ def read_churner_topics(
     return analyses.churner_topics(settings=settings, min_customers=min_customers)
 
 
+@router.get("/account-churn", response_model=InsightReport)
+def read_account_churn(
+    settings: SettingsDep,
+    _user: Reader,
+    role: Annotated[str, Query(min_length=1, max_length=32)] = "decision_maker",
+) -> InsightReport:
+    """B2B: one role's NPS at accounts that then churned, against accounts that renewed."""
+    return analyses.account_churn_voice(settings=settings, role=role)
+
+
 @router.get("/clv", response_model=InsightReport)
 def read_clv(
     settings: SettingsDep,
