@@ -209,3 +209,19 @@ def test_bad_arguments_are_refused_all_at_once() -> None:
     }
     with pytest.raises(Invalid, match="more than one row"):
         detect_spikes(pd.concat([_series([1, 2]), _series([1, 2])]))
+
+
+def test_a_scores_own_sampling_error_keeps_an_ordinary_week_from_alerting() -> None:
+    """NPS of ~40 answers a week moves ±15 by chance; a history that happened to sit within
+    ±2 must not turn a −20 week into an alert once each week's standard error is given."""
+    weeks = pd.date_range("2026-01-05", periods=10, freq="W-MON")
+    nps = [10.0, 11.0, 9.0, 10.0, 12.0, 10.0, 9.0, 11.0, -10.0, 10.0]
+    series = pd.DataFrame({"period": weeks, "value": nps, "se": 15.0})
+    without = detect_spikes(series, value_column="value", counts=False)
+    assert without["period"].tolist() == [weeks[8]]  # the small MAD alone calls it
+    assert detect_spikes(series, value_column="value", counts=False, noise_column="se").empty
+    series.loc[8, "value"] = -60.0  # 4.7 standard errors below: a real drop still alerts
+    found = detect_spikes(series, value_column="value", counts=False, noise_column="se")
+    assert found["direction"].tolist() == ["drop"]
+    with pytest.raises(Invalid, match="is not a column"):
+        detect_spikes(series, value_column="value", counts=False, noise_column="sd")

@@ -183,6 +183,7 @@ def detect_spikes(
     counts: bool = True,
     direction: Direction = "both",
     label: str | None = None,
+    noise_column: str | None = None,
 ) -> pd.DataFrame:
     """Points of each slice's time series that its own recent history does not explain.
 
@@ -191,8 +192,10 @@ def detect_spikes(
     the previous ``window`` points of its slice (at least ``min_history`` of them, else it is
     not scored); see the module docstring for why. ``counts=True`` scores on the Anscombe scale
     with the Poisson noise as the least scale; set ``counts=False`` for scores or shares (NPS,
-    CSAT), which are scored as they are. ``label`` names the series in the reason, a
-    ``str.format`` template over the slice columns (``"{topic} complaints"``).
+    CSAT), which are scored as they are, and pass ``noise_column``: each point's sampling
+    standard error, the least scale that point is judged on (without it a quiet history's small
+    MAD turns an ordinary week of 40 answers into an alert). ``label`` names the series in the
+    reason, a ``str.format`` template over the slice columns (``"{topic} complaints"``).
 
     Returns the alerts only, ``ALERT_COLUMNS`` with the ``by`` columns after ``kind``
     (``kind`` is ``"anomaly"``), sorted by slice and period; no alert gives an empty frame.
@@ -213,7 +216,7 @@ def detect_spikes(
     by = [by] if isinstance(by, str) else list(by)
     problems = _check(
         series,
-        [*by, time_column, value_column],
+        [*by, time_column, value_column, *([noise_column] if noise_column else [])],
         window=window,
         threshold=threshold,
         min_history=min_history,
@@ -235,7 +238,11 @@ def detect_spikes(
         raw = pd.to_numeric(group[value_column], errors="coerce").to_numpy(dtype=np.float64)
         scored = _anscombe(raw) if counts else raw
         median, mad = _history(scored, window, min_history)
-        z = _robust_z(scored, median, mad, 1.0 if counts else 0.0)
+        floor: Floats | float = 1.0 if counts else 0.0
+        if noise_column is not None:
+            noise = pd.to_numeric(group[noise_column], errors="coerce").to_numpy(np.float64)
+            floor = np.where(np.isfinite(noise), np.maximum(noise, floor), floor)
+        z = _robust_z(scored, median, mad, floor)
         expected, _ = _history(raw, window, min_history)
         hits = _hits(z, threshold, direction)
         subject = _subject(label, _keys(by, key), value_column)

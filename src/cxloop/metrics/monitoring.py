@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -337,14 +338,19 @@ def _metric_alerts(
         if name == "responses":
             series = _complete(frame.rename(columns={"n": "value"}), weeks, "value", 0)
             counts = True
+            noise = None
         else:  # a week with n < min_n is left out of the scoring (NaN), not judged on noise
-            frame = frame.assign(value=frame["score"].where(~frame["small_n"]))
+            # each week's sampling standard error, from its interval, floors its scale
+            se = (frame["ci_high"] - frame["ci_low"]) / (2 * NormalDist().inv_cdf(0.975))
+            frame = frame.assign(value=frame["score"].where(~frame["small_n"]), se=se)
             series = _complete(frame, weeks, "value", np.nan)
-            counts = False
+            series["se"] = _complete(frame, weeks, "se", np.nan)["se"]
+            counts, noise = False, "se"
         alerts = detect_spikes(
             series,
             value_column="value",
             counts=counts,
+            noise_column=noise,
             label=LABELS[name],
             window=rule["window"],
             threshold=rule["threshold"],
