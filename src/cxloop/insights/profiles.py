@@ -66,8 +66,9 @@ def order_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
 
 
 def voice_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
-    """Feedback before ``as_of`` per customer: count, latest NPS, mean sentiment, complaints,
-    and negative mentions per first-level topic (``neg_<topic>`` columns)."""
+    """Feedback before ``as_of`` per customer: count, latest NPS, mean sentiment, complaints
+    (and when the last one and the last negative feedback were), and negative mentions per
+    first-level topic (``neg_<topic>`` columns)."""
     have = _tables(backend)
     if "feedback" not in have:
         return pd.DataFrame(columns=["customer_id"]).set_index("customer_id")
@@ -85,11 +86,14 @@ def voice_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
     frame = frame.join(last.to_pandas().set_index("customer_id"), how="left")
     if "feedback_text" in have:
         t = backend.table("feedback_text")
-        joined = f.select("feedback_id", "customer_id").join(t, "feedback_id")
+        joined = f.select("feedback_id", "customer_id", "created_at").join(t, "feedback_id")
+        complaint, negative = joined.intent == "complaint", joined.sentiment == "negative"
         text = joined.group_by("customer_id").aggregate(
             mean_sentiment=joined.sentiment_score.cast("float64").mean(),
-            negative_feedback=(joined.sentiment == "negative").ifelse(1, 0).sum(),
-            complaints=(joined.intent == "complaint").ifelse(1, 0).sum(),
+            negative_feedback=negative.ifelse(1, 0).sum(),
+            complaints=complaint.ifelse(1, 0).sum(),
+            last_complaint_at=joined.created_at.max(where=complaint),
+            last_negative_at=joined.created_at.max(where=negative),
         )
         frame = frame.join(text.to_pandas().set_index("customer_id"), how="left")
     if "feedback_topic" in have:
@@ -176,10 +180,15 @@ def customer_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
         frame["last_order_at"] = pd.NaT
     frame["last_order_at"] = pd.to_datetime(frame["last_order_at"])
     frame["days_since_order"] = (pd.Timestamp(as_of) - frame["last_order_at"]).dt.days
-    if "last_feedback_at" in frame:
-        frame["days_since_feedback"] = (
-            pd.Timestamp(as_of) - pd.to_datetime(frame.pop("last_feedback_at"))
-        ).dt.days
+    # how long ago they last spoke, complained, said something negative: recency of a
+    # complaint says more about leaving soon than the count of complaints over the years
+    for stamp, days in (
+        ("last_feedback_at", "days_since_feedback"),
+        ("last_complaint_at", "days_since_complaint"),
+        ("last_negative_at", "days_since_negative"),
+    ):
+        if stamp in frame:
+            frame[days] = (pd.Timestamp(as_of) - pd.to_datetime(frame.pop(stamp))).dt.days
     counts = [c for c in frame.columns if c.startswith(("orders_", "neg_"))]
     counts += [c for c in ("value", "feedback_count", "negative_feedback", "complaints")]
     for column in counts:
