@@ -13,18 +13,14 @@ import json
 import math
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from ibis.backends import BaseBackend
 from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from cxloop import engines
 from cxloop.act import targets
 from cxloop.act.models import TargetList, TargetListMember
 from cxloop.act.schemas import (
@@ -45,15 +41,6 @@ EXPORT_COLUMNS = ("customer_id", "segment", "region", "value", "churn_risk", "la
 """What an export or a push carries: ids and non-personal facts, never names or contacts."""
 LONGEST_MENTION_DAYS = 3650
 WEBHOOK_TIMEOUT_S = 10.0
-
-
-@contextmanager
-def _backend(settings: Settings) -> Iterator[BaseBackend]:
-    backend = engines.store_backend(settings)
-    try:
-        yield backend
-    finally:
-        backend.disconnect()
 
 
 def _read(row: TargetList) -> TargetListRead:
@@ -135,7 +122,7 @@ def _select(
     settings: Settings, query: TargetQuery, as_of: dt.datetime | None
 ) -> tuple[dt.datetime, targets.Selection]:
     """Profiles and mentions from the store, then the pure selection."""
-    with _backend(settings) as backend:
+    with insights_service.open_backend(settings) as backend:
         profiles, when = insights_service.customer_profiles(backend, as_of=as_of)
         longest = max((m.within_days for m in query.mentioned or []), default=0)
         mentions = (

@@ -20,6 +20,7 @@ from scipy import stats
 from scipy.stats.contingency import relative_risk
 
 from cxloop.errors import Invalid, Problem
+from cxloop.insights.tables import as_frame
 from cxloop.metrics.compare import (
     MEAN_METHOD,
     NPS_METHOD,
@@ -77,15 +78,6 @@ class AbResult:
     sample_ratio_mismatch: bool
     method: str
     caveats: tuple[str, ...]
-
-
-def _as_frame(data: pd.DataFrame | ibis.Table) -> pd.DataFrame:
-    """A pandas frame from a frame or an Ibis table (executed once, here)."""
-    if isinstance(data, ibis.Table):
-        return data.to_pandas()
-    if isinstance(data, pd.DataFrame):
-        return data
-    raise Invalid(Problem("df", type(data).__name__, "is not a pandas DataFrame or Ibis table"))
 
 
 def _check(
@@ -227,7 +219,7 @@ def ab_test(
     >>> result.control, result.sample_ratio_mismatch
     ('A', False)
     """
-    frame = _as_frame(df)
+    frame = as_frame(df, "df")
     kind, column = _check(frame, variant_col, metric, confidence)
     caveats: list[str] = []
     assigned = frame[frame[variant_col].notna()]

@@ -24,6 +24,7 @@ from scipy import optimize, special, stats
 from threadpoolctl import threadpool_limits
 
 from cxloop.errors import Invalid, Problem
+from cxloop.insights.tables import as_frame
 
 if TYPE_CHECKING:
     import ibis
@@ -332,19 +333,6 @@ def discounted_value(
 # --- the calibration summary -------------------------------------------------------------------
 
 
-def _to_frame(transactions: Any) -> pd.DataFrame:
-    """The transactions as pandas; an Ibis table is executed (ibis is imported only then)."""
-    if isinstance(transactions, pd.DataFrame):
-        return transactions
-    import ibis
-
-    if isinstance(transactions, ibis.Table):
-        return transactions.execute()
-    raise Invalid(
-        "is neither a pandas DataFrame nor an Ibis table", "transactions", type(transactions)
-    )
-
-
 def _timestamp(value: Any, name: str, problems: list[Problem]) -> pd.Timestamp | None:
     try:
         stamp = pd.Timestamp(value)
@@ -532,7 +520,7 @@ def fit_clv(
     (5, 3, ['a', 'alpha', 'b', 'p', 'q', 'r', 'v'])
     """
     end, observed = _check_options(freq, discount_rate, horizon, calibration_end, observation_end)
-    frame = _to_frame(transactions)
+    frame = as_frame(transactions, "transactions")
     days = purchase_days(frame, customer_col, date_col, amount_col)
     period_days = PERIOD_DAYS[freq]
     if days.empty or days["day"].min() > end:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cxloop.errors import Invalid, Problem
+from cxloop.insights.tables import as_frame
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -80,15 +81,6 @@ class DriversResult:
     caveats: tuple[str, ...]
     dropped: dict[str, str] = field(default_factory=dict)
     """Drivers left out of the model, each with the reason."""
-
-
-def _as_frame(data: pd.DataFrame | ibis.Table) -> pd.DataFrame:
-    """A pandas frame from a frame or an Ibis table (executed once, here)."""
-    if isinstance(data, ibis.Table):
-        return data.to_pandas()
-    if isinstance(data, pd.DataFrame):
-        return data
-    raise Invalid(Problem("df", type(data).__name__, "is not a pandas DataFrame or Ibis table"))
 
 
 def _numeric(frame: pd.DataFrame, name: str) -> bool:
@@ -300,7 +292,7 @@ def key_drivers(
     >>> bool(abs(result.table["importance"].sum() - result.r_squared) < 1e-12)
     True
     """
-    frame = _as_frame(df)
+    frame = as_frame(df, "df")
     names = [drivers] if isinstance(drivers, str) else list(drivers)
     _check(frame, outcome, names, method, n_boot, confidence)
 

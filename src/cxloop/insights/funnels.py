@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cxloop.errors import Invalid, Problem
-from cxloop.insights.segments import as_frame
+from cxloop.insights.tables import as_frame
 from cxloop.metrics import intervals
 
 MISSING_SEGMENT = "(missing)"

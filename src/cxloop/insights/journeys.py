@@ -17,7 +17,8 @@ import pandas as pd
 
 from cxloop.errors import Invalid, Problem
 from cxloop.insights.funnels import event_times, parse_window
-from cxloop.insights.segments import as_frame, as_of_stamp, missing_columns, timestamps
+from cxloop.insights.segments import as_of_stamp, missing_columns, timestamps
+from cxloop.insights.tables import as_frame
 from cxloop.metrics import intervals
 
 PATH_SEPARATOR = " → "

@@ -19,6 +19,7 @@ from mlxtend.frequent_patterns import association_rules as mlxtend_rules
 from mlxtend.frequent_patterns import fpgrowth
 
 from cxloop.errors import Invalid, Problem
+from cxloop.insights.tables import as_frame
 from cxloop.metrics.intervals import wilson_interval
 
 COLUMNS = (
@@ -56,17 +57,6 @@ class RulesResult:
     max_len: int
     method: str
     caveats: tuple[str, ...]
-
-
-def _as_frame(data: pd.DataFrame | ibis.Table) -> pd.DataFrame:
-    """A pandas frame from a frame or an Ibis table (executed once, here)."""
-    if isinstance(data, ibis.Table):
-        return data.to_pandas()
-    if isinstance(data, pd.DataFrame):
-        return data
-    raise Invalid(
-        Problem("baskets", type(data).__name__, "is not a pandas DataFrame or Ibis table")
-    )
 
 
 def _check(
@@ -156,7 +146,7 @@ def association_rules(
     0     (cake,)      (tea,)      2    1.000000  1.333333
     1      (tea,)     (cake,)      2    0.666667  1.333333
     """
-    frame = _as_frame(baskets)
+    frame = as_frame(baskets, "baskets")
     _check(frame, basket_col, item_col, min_support, min_confidence, min_lift, max_len)
     pairs = frame[[basket_col, item_col]].dropna().drop_duplicates()
     n_baskets = int(pairs[basket_col].nunique())
@@ -279,7 +269,9 @@ def topic_baskets(
     0        f1  delivery/speed
     1        f1      food/taste
     """
-    return _long(_as_frame(feedback_topics), feedback_col, topic_col, "feedback_topics")
+    return _long(
+        as_frame(feedback_topics, "feedback_topics"), feedback_col, topic_col, "feedback_topics"
+    )
 
 
 def order_baskets(
@@ -298,7 +290,7 @@ def order_baskets(
     """
     if by not in ("customer_id", "order_id"):
         raise Invalid(Problem("by", by, "is not 'customer_id' or 'order_id'"))
-    return _long(_as_frame(orders), by, item_col, "orders")
+    return _long(as_frame(orders, "orders"), by, item_col, "orders")
 
 
 def _long(frame: pd.DataFrame, basket_col: str, item_col: str, name: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from cxloop.errors import Invalid, Problem
+from cxloop.insights.tables import as_frame
 
 RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
     # (segment, R score range, F score range), inclusive; the FIRST matching row wins.
@@ -40,17 +41,6 @@ one of the 25 (R, F) cells; only Lost/Hibernating overlap, and Lost is listed fi
 scored and reported but, as in that map, does not move a customer between segments."""
 
 SEGMENT_ORDER = tuple(name for name, _, _ in RFM_SEGMENTS)
-
-
-def as_frame(data: Any, argument: str) -> pd.DataFrame:
-    """A pandas frame from a frame or an Ibis table (executed here)."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    if hasattr(data, "to_pandas"):
-        frame = data.to_pandas()
-        if isinstance(frame, pd.DataFrame):
-            return frame
-    raise Invalid(Problem(argument, type(data).__name__, "is not a DataFrame or an Ibis table"))
 
 
 def missing_columns(present: Iterable[str], wanted: Iterable[str]) -> list[Problem]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -125,9 +126,10 @@ def churn_training_set(
     return ChurnTrainingSet(features, label, cutoff, as_of)
 
 
-@dataclass(frozen=True)
-class ChurnRun:
+class ChurnRun(BaseModel):
     """What a scoring run did: trained on whom, scored whom, with which model."""
+
+    model_config = ConfigDict(frozen=True)
 
     model_version: str
     as_of: dt.datetime

@@ -377,7 +377,7 @@ def milestone_health(
 # --- report shapes (what the service, API and CLI return) -------------------------------------
 
 
-def _number(value: Any) -> float | None:
+def json_number(value: Any) -> float | None:
     """JSON has no NaN: an undefined number is None."""
     if value is None or pd.isna(value):
         return None
@@ -385,7 +385,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _stamp(value: Any) -> dt.datetime | None:
+def json_stamp(value: Any) -> dt.datetime | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
@@ -466,9 +466,9 @@ def account_row(
         name=name,
         n=int(row.get("n", 0)),
         n_effective=float(row.get("n_effective", 0.0)),
-        score=_number(row.get("score")),
-        ci_low=_number(row.get("ci_low")),
-        ci_high=_number(row.get("ci_high")),
+        score=json_number(row.get("score")),
+        ci_low=json_number(row.get("ci_low")),
+        ci_high=json_number(row.get("ci_high")),
         small_n=bool(row.get("small_n", True)),
         promoters=int(row.get("promoters", 0)),
         passives=int(row.get("passives", 0)),
@@ -480,7 +480,9 @@ def account_row(
 
 def coverage_row(row: Mapping[Any, Any]) -> CoverageRow:
     gap = row["gap"] if isinstance(row["gap"], str) else None
-    return CoverageRow(**{**row, "last_answered_at": _stamp(row["last_answered_at"]), "gap": gap})
+    return CoverageRow(
+        **{**row, "last_answered_at": json_stamp(row["last_answered_at"]), "gap": gap}
+    )
 
 
 def window_row(row: Mapping[Any, Any], kind: str) -> WindowRow:
@@ -491,10 +493,10 @@ def window_row(row: Mapping[Any, Any], kind: str) -> WindowRow:
         name=row["name"] if isinstance(row["name"], str) else None,
         status=row["status"] if isinstance(row["status"], str) else None,
         n=int(row["n"]),
-        score=_number(row["score"]),
-        ci_low=_number(row["ci_low"]),
-        ci_high=_number(row["ci_high"]),
+        score=json_number(row["score"]),
+        ci_low=json_number(row["ci_low"]),
+        ci_high=json_number(row["ci_high"]),
         small_n=bool(row["small_n"]),
-        window_start=_stamp(row["window_start"]),
-        window_end=_stamp(row["window_end"]),
+        window_start=json_stamp(row["window_start"]),
+        window_end=json_stamp(row["window_end"]),
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from statistics import NormalDist
@@ -33,7 +32,7 @@ from cxloop.errors import Invalid, NotFound, Problem
 from cxloop.metrics import accounts as account_analysis
 from cxloop.metrics import service as metrics_service
 from cxloop.metrics import targets as target_rules
-from cxloop.metrics.accounts import AccountHealthReport
+from cxloop.metrics.accounts import AccountHealthReport, json_number
 from cxloop.metrics.anomalies import DEFAULT_THRESHOLD, detect_spikes, emerging_topics
 from cxloop.metrics.models import Alert, MetricTarget
 from cxloop.metrics.schemas import MetricName, Period
@@ -114,18 +113,6 @@ class ScanResult(BaseModel):
     method: str
     caveats: list[str]
     alerts: list[AlertRead]
-
-
-def _number(value: Any) -> float | None:
-    """JSON has no NaN: an undefined number is None."""
-    if value is None or pd.isna(value):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _stamp(value: Any) -> dt.datetime | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -237,8 +224,10 @@ def target_status(
             )
         row = target_rules.current_row(frames[key], target, as_of=pd.Timestamp(moment))
         n = int(row["n"]) if row else 0
-        estimate = _number(row["score"]) if row else None
-        low, high = (_number(row["ci_low"]), _number(row["ci_high"])) if row else (None, None)
+        estimate = json_number(row["score"]) if row else None
+        low, high = (
+            (json_number(row["ci_low"]), json_number(row["ci_high"])) if row else (None, None)
+        )
         status, reason = target_rules.judge(
             target, n=n, estimate=estimate, ci_low=low, ci_high=high, min_n=min_n
         )
@@ -441,9 +430,9 @@ def _anomaly_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         "subject": str(row["subject"]),
         "slice_key": row["slice"],
         "period_start": pd.Timestamp(row["period"]).date(),
-        "value": _number(row["value"]),
-        "expected": _number(row["expected"]),
-        "score": _number(row["score"]),
+        "value": json_number(row["value"]),
+        "expected": json_number(row["expected"]),
+        "score": json_number(row["score"]),
         "reason": row["reason"],
     }
 

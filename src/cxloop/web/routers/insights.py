@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cxloop.insights import analyses
 from cxloop.insights import service as insights_service
 from cxloop.insights.schemas import InsightReport, report
+from cxloop.insights.service import ChurnRun
 from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/insights", tags=["insights"])
@@ -167,32 +168,18 @@ def read_churn_risks(
     return insights_service.churn_risks(settings=settings, top=top)
 
 
-class ChurnRunRead(BaseModel):
-    model_version: str
-    as_of: dt.datetime
-    cutoff: dt.datetime
-    trained_on: int
-    churn_rate: float
-    scored: int
-    cv_roc_auc: float | None
-    cv_pr_auc: float | None
-    method: str
-    caveats: list[str]
-
-
-@router.post("/churn", response_model=ChurnRunRead)
+@router.post("/churn", response_model=ChurnRun)
 def score_churn(
     session: SessionDep,
     settings: SettingsDep,
     _user: ListManager,
     horizon_days: Annotated[int, Query(ge=7, le=730)] = 90,
     evaluate: bool = True,
-) -> ChurnRunRead:
+) -> ChurnRun:
     """Train on past members and store a churn risk for every active member."""
-    run = insights_service.score_churn(
+    return insights_service.score_churn(
         session=session, settings=settings, horizon_days=horizon_days, evaluate=evaluate
     )
-    return ChurnRunRead.model_validate(run, from_attributes=True)
 
 
 class AbTestIn(BaseModel):
