@@ -202,6 +202,61 @@ def test_refresh_pushes_members_to_the_webhook_and_keeps_them_when_it_fails(
         assert act_service.members(session=session, name="pushed")["customer_id"].tolist() == ["c1"]
 
 
+def test_a_redirecting_webhook_is_a_failed_push_not_a_silent_get(loaded: Store) -> None:
+    """urllib would follow a 302 with a GET and no body: nothing delivered, yet 'pushed'."""
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook?token=s3cret"
+        list_in = TargetListCreate.model_validate(
+            {"name": "moved", "query": {}, "webhook_url": url}
+        )
+        with loaded.sessions.begin() as session:
+            act_service.create(session=session, list_in=list_in)
+        with loaded.sessions.begin() as session:
+            result = act_service.refresh(session=session, settings=loaded.settings, name="moved")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not result.pushed and "HTTP 302" in (result.push_error or "")
+    assert "s3cret" not in (result.push_error or "")  # the URL's secret stays out of messages
+    assert result.members == 4  # the refresh itself is kept
+
+
+def test_one_broken_list_does_not_stop_the_scheduled_refresh_of_others(loaded: Store) -> None:
+    from cxloop.act.models import TargetList
+
+    with loaded.sessions.begin() as session:
+        act_service.create(
+            session=session,
+            list_in=TargetListCreate(name="good", query=TargetQuery(), refresh_hours=1),
+        )
+        # stored by an older version, no longer valid: a churn risk above 1
+        session.add(TargetList(name="stale", definition={"min_churn_risk": 5}, refresh_hours=1))
+    with loaded.sessions.begin() as session:
+        results = {
+            r.name: r for r in act_service.refresh_due(session=session, settings=loaded.settings)
+        }
+    assert results["good"].members == 4 and results["good"].error is None
+    assert results["stale"].error and "min_churn_risk" in results["stale"].error
+    with loaded.sessions() as session:
+        assert act_service.get(session=session, name="good").member_count == 4
+
+
 def test_refresh_due_follows_each_lists_schedule(loaded: Store) -> None:
     with loaded.sessions.begin() as session:
         for name, hours in (("daily", 24), ("weekly", 168), ("manual", None)):
@@ -275,3 +330,11 @@ def test_api_roles_preview_create_refresh_and_members(tmp_path: Path) -> None:
     assert bad.status_code == 422 and "churned" in bad.text
     missing = app.client.get("/api/v1/targets/nope", headers=app.auth("viewer"))
     assert missing.status_code == 404
+    hooked = {**body, "name": "hooked", "webhook_url": "https://crm.example.com/h/t0ken?k=1"}
+    assert app.client.post("/api/v1/targets", json=hooked, headers=app.auth("admin")).is_success
+    seen = {
+        role: app.client.get("/api/v1/targets/hooked", headers=app.auth(role)).json()
+        for role in ("viewer", "analyst")
+    }
+    assert seen["viewer"]["webhook_url"] == "https://crm.example.com/…"  # the token is hidden
+    assert seen["analyst"]["webhook_url"] == "https://crm.example.com/h/t0ken?k=1"

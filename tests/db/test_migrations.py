@@ -32,10 +32,19 @@ TABLES = {
     "taxonomy_versions",
     "metric_targets",
     "alerts",
+    "churn_scores",
+    "target_lists",
+    "target_list_members",
 }
 TEXT_TABLES = {"feedback_text", "feedback_topic", "taxonomy_versions"}
-MONITORING_TABLES = {"metric_targets", "alerts"}
-"""Added by 0003, so also gone after a downgrade to 0001."""
+MONITORING_TABLES = {
+    "metric_targets",
+    "alerts",
+    "churn_scores",
+    "target_lists",
+    "target_list_members",
+}
+"""Added by 0003 and 0004, so also gone after a downgrade to 0001."""
 
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:

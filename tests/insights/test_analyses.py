@@ -110,6 +110,11 @@ def test_segments_cover_every_customer_once(demo_store: Settings, method: str) -
         assert table["description"].str.len().min() > 0
     if method == "lifecycle":
         assert set(table["stage"]) <= {"new", "active", "at risk", "lapsed", "churned"}
+        # looking back: customers who signed up or first bought later have no stage yet
+        earlier = analyses.segments(
+            settings=demo_store, method=method, as_of=dt.datetime(2026, 1, 15)
+        )
+        assert 0 < earlier.n < result.n
 
 
 def test_funnel_paths_and_cohorts_over_stored_events(demo_store: Settings) -> None:

@@ -218,7 +218,7 @@ def test_p_alive_is_one_without_repeat_purchases_and_rises_with_recency(
 
 
 def test_predictions_agree_with_the_lifetimes_package() -> None:
-    lifetimes = pytest.importorskip("lifetimes", reason="lifetimes (extra 'compare') not installed")
+    lifetimes = pytest.importorskip("lifetimes", reason="lifetimes (a dev extra) not installed")
     published = {**PUBLISHED_BGNBD, **PUBLISHED_GAMMA_GAMMA}
     fitter = lifetimes.BetaGeoFitter()
     fitter.params_ = pd.Series({k: published[k] for k in clv.BGNBD_PARAMS})

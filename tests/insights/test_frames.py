@@ -94,15 +94,22 @@ def test_outcomes_count_only_after_the_voice_that_exposed_the_customer() -> None
         feedback_topic=t["topics"],
     )
     got = order_outcome(frame, t["orders"], observed_until=day(200), window_days=90)
-    rows = got.execute().set_index("customer_id")
+    rows = got.execute().set_index(["customer_id", "exposed"])
     # c1 said it on day 10: the day-8 order is before, the day-20 order after
-    assert rows.loc["c1", "exposed"] and rows.loc["c1", "anchor_at"] == day(10)
-    assert (rows.loc["c1", "orders_before"], rows.loc["c1", "orders_after"]) == (2, 1)
-    assert rows.loc["c1", "spend_after"] == 40.0
+    said = rows.loc[("c1", True)]
+    assert said["anchor_at"] == day(10)
+    assert (said["orders_before"], said["orders_after"]) == (2, 1) and said["spend_after"] == 40.0
+    # before saying it, c1 was unexposed at their first feedback (day 2): exposure is what was
+    # known at the anchor, never what they said later
+    before = rows.loc[("c1", False)]
+    assert before["anchor_at"] == day(2)
+    assert (before["orders_before"], before["orders_after"]) == (1, 2)
     # c2 never said it: anchored at their first feedback (day 5); the refund is not an order
-    assert not rows.loc["c2", "exposed"] and rows.loc["c2", "anchor_at"] == day(5)
-    assert (rows.loc["c2", "orders_before"], rows.loc["c2", "orders_after"]) == (1, 0)
-    assert "c4" not in rows.index and len(rows) == 2  # unlinked feedback counts for no one
+    never = rows.loc[("c2", False)]
+    assert never["anchor_at"] == day(5)
+    assert (never["orders_before"], never["orders_after"]) == (1, 0)
+    assert ("c2", True) not in rows.index
+    assert len(rows) == 3  # unlinked feedback (f4) counts for no one
 
 
 def test_windows_that_end_after_the_data_are_dropped() -> None:
@@ -111,7 +118,10 @@ def test_windows_that_end_after_the_data_are_dropped() -> None:
         t["feedback"], exposures=[Exposure("slow", topic="service")], feedback_topic=t["topics"]
     )
     got = order_outcome(frame, t["orders"], observed_until=day(97), window_days=90).execute()
-    assert got["customer_id"].tolist() == ["c2"]  # c1's window (day 10 + 90) is cut off
+    kept = sorted(zip(got["customer_id"], got["exposed"], strict=True))
+    # any sentiment counts here, so c2 said it in their first feedback (day 5): exposed only;
+    # c1's exposed window (day 10 + 90) runs past day 97 and is dropped, its day-2 one is kept
+    assert kept == [("c1", False), ("c2", True)]
 
 
 def test_customers_whose_subscription_ended_before_the_anchor_are_not_at_risk() -> None:
@@ -122,10 +132,10 @@ def test_customers_whose_subscription_ended_before_the_anchor_are_not_at_risk() 
         feedback_topic=t["topics"],
     )
     got = churn_outcome(frame, t["subs"], observed_until=day(200)).execute()
-    assert got["customer_id"].tolist() == ["c1"]  # c2 cancelled on day 3, before speaking
-    assert got["churned"].tolist() == [1] and got["plan_amount"].tolist() == [29.0]
+    assert set(got["customer_id"]) == {"c1"}  # c2 cancelled on day 3, before speaking
+    assert got["churned"].tolist() == [1, 1] and set(got["plan_amount"]) == {29.0}
     short = churn_outcome(frame, t["subs"], observed_until=day(200), window_days=30).execute()
-    assert short["churned"].tolist() == [0]  # day 60 is 50 days after the anchor
+    assert short["churned"].tolist() == [0, 0]  # day 60 is 50 and 58 days after the anchors
 
 
 def test_nps_groups_compare_first_answers_and_leave_the_rest_out() -> None:
@@ -185,7 +195,7 @@ def _full_frame(backend: BaseBackend) -> pd.DataFrame:
     rows = pd.concat(parts, ignore_index=True)
     rows["exposed"] = rows["exposed"].astype(bool)
     rows["anchor_at"] = pd.to_datetime(rows["anchor_at"]).astype("datetime64[us]")
-    rows = rows.sort_values(["exposure", "customer_id"], ignore_index=True)
+    rows = rows.sort_values(["exposure", "customer_id", "exposed"], ignore_index=True)
     return rows.astype({c: "object" for c in ("customer_id", "exposure", "segment", "plan")})
 
 

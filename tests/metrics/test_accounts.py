@@ -15,6 +15,7 @@ from cxloop.errors import Invalid
 from cxloop.metrics import monitoring
 from cxloop.metrics.accounts import (
     account_health,
+    hide_single_answers,
     milestone_health,
     parse_weights,
     role_coverage,
@@ -130,3 +131,12 @@ def test_demo_churned_accounts_have_lower_weighted_health(
     assert len(lost) >= 5 and len(kept) >= 20
     assert np.mean(lost) < np.mean(kept) - 30
     assert report.method and report.caveats and report.coverage and report.milestones
+    # for viewers no score rests on one person's answer; the others are left as they are
+    hidden = hide_single_answers(report)
+    for before, after in zip(report.accounts, hidden.accounts, strict=True):
+        if before.n == 1:
+            assert after.score is None and after.promoters + after.detractors == 0
+        else:
+            assert after == before
+    singles = sum(r.n == 1 for r in report.accounts)
+    assert singles == 0 or any("single answer" in c for c in hidden.caveats)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from cxloop import api
 from cxloop.api import Store
@@ -145,3 +146,12 @@ def test_targets_are_stored_once_per_metric_and_slice_and_judged(
         with pytest.raises(NotFound):
             monitoring.delete_target(session=session, target_id=again[0].id)
         session.commit()
+
+
+def test_targets_only_on_metrics_that_have_a_scale() -> None:
+    sentiment = TargetSpec.model_validate({"metric": "sentiment", "target": 0.2})
+    assert sentiment.target == 0.2
+    with pytest.raises(ValidationError, match="targets on topic_incidence are not supported"):
+        TargetSpec.model_validate({"metric": "topic_incidence", "target": 0.1})
+    with pytest.raises(ValidationError, match="outside sentiment"):
+        TargetSpec.model_validate({"metric": "sentiment", "target": 2})

@@ -112,3 +112,4 @@ class RefreshResult(BaseModel):
     removed: int
     pushed: bool
     push_error: str | None = None
+    error: str | None = Field(default=None, description="why a scheduled refresh failed")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import http.client
 import io
 import json
 import math
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from cxloop.act.schemas import (
 )
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
-from cxloop.errors import Conflict, Invalid, NotFound, Problem
+from cxloop.errors import Conflict, CxloopError, Invalid, NotFound, Problem
 from cxloop.insights import service as insights_service
 from cxloop.insights.profiles import SPEND_DAYS
 
@@ -237,14 +239,34 @@ def refresh_due(
 ) -> list[RefreshResult]:
     """Refresh every list whose ``refresh_hours`` have passed since its last refresh.
 
-    Meant for a scheduler (cron, a systemd timer) to call: ``cxloop targets refresh-due``.
+    Meant for a scheduler (cron, a systemd timer) to call: ``cxloop targets refresh-due``. Each
+    list is refreshed in its own savepoint: one that fails (bad data, a stored definition this
+    version no longer accepts) is reported with its error and rolled back alone; the others keep
+    their new members.
     """
     moment = now or utcnow()
     done = []
-    for row in session.scalars(select(TargetList).where(TargetList.refresh_hours.is_not(None))):
+    due = session.scalars(select(TargetList).where(TargetList.refresh_hours.is_not(None))).all()
+    for row in due:
         hours = row.refresh_hours or 0
-        if row.refreshed_at is None or moment - row.refreshed_at >= dt.timedelta(hours=hours):
-            done.append(refresh(session=session, settings=settings, name=row.name))
+        if row.refreshed_at is not None and moment - row.refreshed_at < dt.timedelta(hours=hours):
+            continue
+        name = row.name
+        try:
+            with session.begin_nested():
+                done.append(refresh(session=session, settings=settings, name=name))
+        except (CxloopError, ValidationError) as exc:  # a stored definition no longer valid
+            done.append(
+                RefreshResult(
+                    name=name,
+                    as_of=moment,
+                    members=0,
+                    added=0,
+                    removed=0,
+                    pushed=False,
+                    error=str(exc),
+                )
+            )
     return done
 
 
@@ -280,20 +302,35 @@ def to_csv(frame: pd.DataFrame) -> str:
     return out.getvalue()
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET without the members: treat it as a failure."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def _push(url: str, name: str, as_of: dt.datetime, records: list[dict[str, Any]]) -> None:
-    """POST the members as JSON; anything but a 2xx answer is an error naming the URL."""
+    """POST the members as JSON; anything but a 2xx answer (a redirect included) is an error
+    naming the URL. Only ids and non-personal facts are sent (``EXPORT_COLUMNS``)."""
     body = json.dumps(
         {"list": name, "as_of": as_of.isoformat(), "count": len(records), "members": records}
     ).encode()
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json"}
     )
+    opener = urllib.request.build_opener(_NoRedirects)
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
+        with opener.open(request, timeout=WEBHOOK_TIMEOUT_S) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
         status = exc.code
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise Invalid(f"could not be reached: {exc}", "webhook_url", url) from None
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
+        raise Invalid(f"could not be reached: {exc!r}", "webhook_url", redact_url(url)) from None
     if not 200 <= status < 300:
-        raise Invalid(f"answered HTTP {status}", "webhook_url", url)
+        raise Invalid(f"answered HTTP {status}", "webhook_url", redact_url(url))
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: webhook paths and queries often carry a secret token."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/…" if parts.scheme else "…"

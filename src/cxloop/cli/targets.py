@@ -146,10 +146,15 @@ def refresh_due_command() -> None:
     with unit_of_work(store) as session:
         results = act_service.refresh_due(session=session, settings=store.settings)
     for r in results:
+        if r.error:
+            console.print(f"{r.name}: not refreshed: {r.error}")
+            continue
         failed = f" (push failed: {r.push_error})" if r.push_error else ""
         console.print(f"{r.name}: {r.members:,} members{failed}")
     if not results:
         console.print("no list is due")
+    if any(r.error for r in results):
+        raise typer.Exit(1)  # a scheduler sees the failure; the other lists were refreshed
 
 
 @targets_app.command("members")

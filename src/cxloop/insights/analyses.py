@@ -221,15 +221,16 @@ def _activity(features: pd.DataFrame, when: dt.datetime) -> pd.DataFrame:
         {
             "customer_id": frame["customer_id"],
             "first_active_at": first.fillna(last),
-            "last_active_at": last.fillna(first),
+            "last_active_at": last,
             "churned": frame.get("sub_churned", pd.Series(pd.NA, index=frame.index))
             .astype("boolean")
             .fillna(False)
             .astype(bool),
         }
     )
+    out = out.dropna(subset=["last_active_at"])  # no order or feedback by then: no stage
     out["first_active_at"] = out[["first_active_at", "last_active_at"]].min(axis=1)
-    return out.dropna(subset=["last_active_at"])
+    return out
 
 
 # --- journeys ------------------------------------------------------------------------------------
@@ -501,6 +502,7 @@ def account_churn_voice(
     from cxloop.metrics.compare import mean_difference
 
     with open_backend(settings) as backend:
+        as_of = resolve_as_of(backend, None)
         subs = _table(backend, "subscriptions", "subscriptions (contracts)")
         contracts = (
             subs.filter(subs.account_id.notnull())
@@ -511,18 +513,32 @@ def account_churn_voice(
         c = _table(backend, "contacts", "contacts")
         answers = (
             f.filter(f.nps.notnull(), f.contact_id.notnull())
-            .select("account_id", "contact_id", "nps")
+            .select("account_id", "contact_id", "nps", "created_at")
             .join(c.filter(c.role == role).select("contact_id"), "contact_id")
             .to_pandas()
         )
     if contracts.empty:
         raise Invalid("no account has a contract (a subscription with account_id)", "role", role)
     contracts = contracts.sort_values(["account_id", "started_at"])
+    ended = pd.to_datetime(contracts["ended_at"])
+    contracts["running"] = ended.isna() | (ended > pd.Timestamp(as_of))  # as subscription_state
     by_account = contracts.groupby("account_id")
-    running = by_account["ended_at"].apply(lambda s: s.isna().any())
     last_renewed = by_account["renewed"].last().astype("boolean")
-    churned = (~running & (last_renewed != True)).rename("churned")  # noqa: E712
-    means = answers.groupby("account_id")["nps"].agg(["mean", "size"]).join(churned, how="inner")
+    state = pd.DataFrame(
+        {
+            "churned": ~by_account["running"].any() & (last_renewed != True),  # noqa: E712
+            "ended_at": by_account["ended_at"].max(),
+        }
+    )
+    answers = answers.join(state, on="account_id", how="inner")
+    # what they said before leaving: a churned account's answers after its end are left out
+    before_end = ~answers["churned"] | (
+        pd.to_datetime(answers["created_at"]) <= pd.to_datetime(answers["ended_at"])
+    )
+    answers = answers[before_end]
+    means = answers.groupby("account_id").agg(
+        mean=("nps", "mean"), size=("nps", "size"), churned=("churned", "first")
+    )
     rows, sums = [], {}
     for label, flag in (("renewed", False), ("churned", True)):
         part = means[means["churned"] == flag]

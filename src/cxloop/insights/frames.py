@@ -28,6 +28,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxloop.errors import Invalid, Problem
+from cxloop.insights.profiles import NOT_COUNTED_ORDER_STATUSES
 
 DAY_SECONDS = 86_400
 NPS_GROUPS = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
@@ -194,12 +195,24 @@ def customer_voice_frame(
             said,
             (pairs.customer_id == said.customer_id) & (pairs.exposure == said.exposure),
         )
+        # exposure as known at the anchor: a customer is unexposed at their first feedback
+        # unless that feedback said it, and exposed from the day they first said it; someone
+        # who said it later is in both rows. Labelling "never said it" would look into the
+        # future: those who leave early have less time to say anything (immortal time).
         parts.append(
-            joined.select(
+            joined.filter(joined.said_at.notnull()).select(
                 customer_id=joined.customer_id,
                 exposure=joined.exposure,
-                exposed=joined.said_at.notnull(),
-                anchor_at=joined.said_at.coalesce(joined.first_at),
+                exposed=ibis.literal(True),
+                anchor_at=joined.said_at,
+            )
+        )
+        parts.append(
+            joined.filter(joined.said_at.isnull() | (joined.said_at > joined.first_at)).select(
+                customer_id=joined.customer_id,
+                exposure=joined.exposure,
+                exposed=ibis.literal(False),
+                anchor_at=joined.first_at,
             )
         )
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
@@ -245,19 +258,21 @@ def order_outcome(
     observed_until: dt.datetime,
     window_days: int = 90,
     lookback_days: int = 365,
-    statuses: Sequence[str] = ("completed", "shipped"),
+    not_counted: Sequence[str] = NOT_COUNTED_ORDER_STATUSES,
 ) -> ir.Table:
     """Adds orders and spend in the ``window_days`` after each anchor (``orders_after``,
     ``spend_after``, ``repurchased``) and in the ``lookback_days`` up to it (``orders_before``,
     ``spend_before``, the customer's value before the voice, a confounder).
 
     Rows whose window would end after ``observed_until`` are dropped, so every row had the same
-    time to order. Orders in other statuses (refunded, cancelled) are not counted.
+    time to order. Orders whose status is in ``not_counted`` (cancelled, refunded) are left
+    out, as everywhere else in cxloop; any other status, or none, is an order.
     """
     if window_days <= 0 or lookback_days <= 0:
         raise Invalid("must be positive", "window_days", (window_days, lookback_days))
     frame = _followed_up(frame, observed_until, window_days)
-    bought = orders.filter(orders.customer_id.notnull() & orders.status.isin(list(statuses)))
+    status = orders.status.fill_null("")
+    bought = orders.filter(orders.customer_id.notnull() & ~status.isin(list(not_counted)))
     bought = bought.select(
         buyer=bought.customer_id, ordered_at=bought.ordered_at, amount=bought.amount
     )
@@ -324,9 +339,21 @@ def churn_outcome(
     horizon = (until - _seconds(joined.anchor_at)).cast("float64") / DAY_SECONDS
     if window_days is not None:
         horizon = ibis.least(horizon, float(window_days))
-    return joined.group_by(*frame.columns).aggregate(
+    # the plan held at the anchor (a confounder must not come from after the voice); the first
+    # one taken only when the customer joined after speaking
+    at_anchor = joined.started_at <= joined.anchor_at
+    result = joined.group_by(*frame.columns).aggregate(
         churned=lost.ifelse(1, 0).max().cast("int64"),
-        plan=joined.plan.max(),
-        plan_amount=joined.plan_amount.max(),
+        plan_then=joined.plan.max(where=at_anchor),
+        amount_then=joined.plan_amount.max(where=at_anchor),
+        plan_later=joined.plan.max(),
+        amount_later=joined.plan_amount.max(),
         followup_days=horizon.max(),
+    )
+    return result.select(
+        *frame.columns,
+        churned=result.churned,
+        plan=result.plan_then.coalesce(result.plan_later),
+        plan_amount=result.amount_then.coalesce(result.amount_later),
+        followup_days=result.followup_days,
     )

@@ -84,6 +84,9 @@ CHURNER_COLUMNS = (
 )
 MIN_ARM = 30
 """Below this many rows in an arm (or outcomes, for binary) a row carries a small-n caveat."""
+MIN_ADJUSTED_ARM = 10
+"""Below this many rows in an arm only the crude difference is given: a model per arm with the
+confounders cannot be fitted on fewer."""
 EXTREME_PROPENSITY = 0.02
 """Propensities outside [0.02, 0.98] signal a positivity problem (exposure nearly determined)."""
 
@@ -349,12 +352,24 @@ def outcome_effects(
             rows.append({**row, "caveats": "cannot compare: an arm has fewer than 2 rows"})
             continue
         row.update(_crude(kind, a, y, confidence))
+        if min(row["n_exposed"], row["n_unexposed"]) < MIN_ADJUSTED_ARM:
+            rows.append(
+                {
+                    **row,
+                    "caveats": f"crude only: an arm has fewer than {MIN_ADJUSTED_ARM} rows, "
+                    "too few to adjust for confounders",
+                }
+            )
+            continue
         estimator = _Estimator(kind, method, _design(part, confounders), a, y)
         m0, m1 = estimator.means(np.ones(len(a)))
         propensity = estimator.propensity
         boot = np.empty((n_boot, 2))
+        arms = [np.flatnonzero(a == arm) for arm in (0, 1)]
         for b in range(n_boot):
-            weight = np.bincount(rng.integers(0, len(a), len(a)), minlength=len(a))
+            # resampled within each arm, so no replicate loses an arm (a stratified bootstrap)
+            drawn = np.concatenate([rng.choice(rows_of, len(rows_of)) for rows_of in arms])
+            weight = np.bincount(drawn, minlength=len(a))
             boot[b] = estimator.means(weight.astype("float64"))
         differences = boot[:, 1] - boot[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -444,6 +459,8 @@ def churner_topics(
         part = frame[
             (frame["exposure"] == topic) & frame["exposed"].notna() & frame[outcome].notna()
         ]
+        if "customer_id" in part:  # one row per customer: did they say it before, did they go
+            part = part.groupby("customer_id")[["exposed", outcome]].max()
         said = part["exposed"].astype(bool).to_numpy()
         left = part[outcome].to_numpy(dtype="float64") == 1
         used += len(part)

@@ -16,7 +16,7 @@ from ibis.backends import BaseBackend
 
 SPEND_DAYS = 365
 """Customer value = order spend over this many days before the as-of date."""
-COUNTED_ORDER_STATUSES = ("cancelled", "refunded")
+NOT_COUNTED_ORDER_STATUSES = ("cancelled", "refunded")
 """Orders with these statuses are not counted as spend or purchases."""
 
 
@@ -42,7 +42,7 @@ def data_end(backend: BaseBackend) -> dt.datetime | None:
 def _orders(backend: BaseBackend) -> ibis.Table:
     orders = backend.table("orders")
     status = orders.status.fill_null("")
-    return orders.filter(orders.customer_id.notnull(), ~status.isin(COUNTED_ORDER_STATUSES))
+    return orders.filter(orders.customer_id.notnull(), ~status.isin(NOT_COUNTED_ORDER_STATUSES))
 
 
 def order_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:

@@ -166,11 +166,12 @@ def score_churn(
         now = profiles.customer_features(backend, when)
     caveats = []
     positives = int(train.label.sum())
-    if len(train.label) < 50 or positives < 10 or positives == len(train.label):
+    # 13: five-fold cross-validation trains on 4/5 of them, and the model needs 10 per class
+    if len(train.label) < 50 or positives < 13 or positives == len(train.label):
         raise Invalid(
             f"too few members to learn from ({len(train.label)} members active at "
             f"{train.cutoff:%Y-%m-%d}, {positives} of them cancelled by {when:%Y-%m-%d}); "
-            "need at least 50 members and 10 cancellations",
+            "need at least 50 members and 13 cancellations",
             "subscriptions",
             None,
         )

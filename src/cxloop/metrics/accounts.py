@@ -500,3 +500,31 @@ def window_row(row: Mapping[Any, Any], kind: str) -> WindowRow:
         window_start=json_stamp(row["window_start"]),
         window_end=json_stamp(row["window_end"]),
     )
+
+
+def hide_single_answers(report: AccountHealthReport) -> AccountHealthReport:
+    """The report without any score that rests on one answer: at account level that is one
+    person's NPS, which roles that may not see individual answers (viewers) must not read."""
+    blank = {"score": None, "ci_low": None, "ci_high": None}
+    accounts = [
+        row.model_copy(update={**blank, "promoters": 0, "passives": 0, "detractors": 0})
+        if row.n == 1
+        else row
+        for row in report.accounts
+    ]
+    projects = [r.model_copy(update=blank) if r.n == 1 else r for r in report.projects]
+    milestones = [r.model_copy(update=blank) if r.n == 1 else r for r in report.milestones]
+    hidden = sum(r.n == 1 for r in report.accounts) + sum(
+        r.n == 1 for r in (*report.projects, *report.milestones)
+    )
+    caveats = [*report.caveats]
+    if hidden:
+        caveats.append(f"{hidden} scores resting on a single answer are hidden for this role")
+    return report.model_copy(
+        update={
+            "accounts": accounts,
+            "projects": projects,
+            "milestones": milestones,
+            "caveats": caveats,
+        }
+    )

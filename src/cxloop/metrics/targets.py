@@ -36,6 +36,7 @@ RANGES: dict[MetricName, tuple[float, float]] = {
     MetricName.csat: (0.0, 1.0),
     MetricName.ces: (1.0, 7.0),
     MetricName.responses: (0.0, math.inf),
+    MetricName.sentiment: (-1.0, 1.0),
 }
 """The scale each metric's score lives on; a target outside it can never be judged."""
 DIMENSIONS = frozenset(d.value for d in Dimension)
@@ -89,6 +90,11 @@ class TargetSpec(BaseModel):
 
     @model_validator(mode="after")
     def _target_on_scale(self) -> TargetSpec:
+        if self.metric not in RANGES:
+            raise ValueError(
+                f"targets on {self.metric.value} are not supported: set them on "
+                f"{', '.join(m.value for m in RANGES)}"
+            )
         low, high = RANGES[self.metric]
         if not (math.isfinite(self.target) and low <= self.target <= high):
             raise ValueError(f"target {self.target} is outside {self.metric.value}'s {low}…{high}")

@@ -4,7 +4,7 @@ method and caveats (``InsightReport``), the same object the CLI prints."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -187,7 +187,9 @@ class AbTestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rows: list[dict[str, Any]] = Field(min_length=2, max_length=1_000_000)
+    rows: list[dict[str, str | float | bool | None]] = Field(
+        min_length=2, max_length=1_000_000, description="flat records: text, numbers, booleans"
+    )
     variant: str = Field(min_length=1, description="the column naming each row's variant")
     metric: Literal["nps", "share", "mean"]
     column: str = Field(min_length=1, description="the column holding the measured value")

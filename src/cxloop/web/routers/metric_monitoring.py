@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from cxloop.metrics import monitoring
-from cxloop.metrics.accounts import AccountHealthReport, parse_weights
+from cxloop.metrics.accounts import AccountHealthReport, hide_single_answers, parse_weights
 from cxloop.metrics.monitoring import (
     AlertRead,
     AlertStatus,
@@ -20,11 +20,16 @@ from cxloop.metrics.monitoring import (
     TargetStatusResult,
 )
 from cxloop.metrics.targets import TargetsFile
+from cxloop.privacy.roles import Role
 from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metric monitoring"])
 Writer = ListManager
 """Analysts and admins (the roles that may import data) change targets and alerts."""
+
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a stored row's id")]
+"""Ids beyond a 64-bit integer cannot exist and would overflow the database driver."""
 
 
 class AlertUpdate(BaseModel):
@@ -45,7 +50,7 @@ def put_targets(body: TargetsFile, session: SessionDep, _user: Writer) -> list[T
 
 
 @router.delete("/targets/{target_id}", status_code=204)
-def delete_target(target_id: int, session: SessionDep, _user: Writer) -> None:
+def delete_target(target_id: RowId, session: SessionDep, _user: Writer) -> None:
     monitoring.delete_target(session=session, target_id=target_id)
 
 
@@ -83,24 +88,27 @@ def read_alerts(
 
 
 @router.patch("/alerts/{alert_id}", response_model=AlertRead)
-def update_alert(alert_id: int, body: AlertUpdate, session: SessionDep, _user: Writer) -> AlertRead:
+def update_alert(
+    alert_id: RowId, body: AlertUpdate, session: SessionDep, _user: Writer
+) -> AlertRead:
     return monitoring.set_alert_status(session=session, alert_id=alert_id, status=body.status)
 
 
 @router.get("/accounts", response_model=AccountHealthReport)
 def read_accounts(
     settings: SettingsDep,
-    _user: Reader,
+    user: Reader,
     account: str | None = None,
     weights: str | None = None,
-    days: Annotated[int | None, Query(ge=1)] = 365,
-    coverage_days: Annotated[int, Query(ge=1)] = 180,
+    days: Annotated[int | None, Query(ge=1, le=36_500)] = 365,
+    coverage_days: Annotated[int, Query(ge=1, le=36_500)] = 180,
 ) -> AccountHealthReport:
     """Role-weighted NPS, role coverage and project/milestone NPS per account."""
-    return monitoring.account_health(
+    report = monitoring.account_health(
         settings=settings,
         account_id=account,
         weights=parse_weights(weights) if weights else None,
         days=days,
         coverage_days=coverage_days,
     )
+    return hide_single_answers(report) if user.role == Role.viewer else report

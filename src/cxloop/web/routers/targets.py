@@ -14,15 +14,24 @@ from cxloop.act.schemas import (
     TargetPreview,
     TargetQuery,
 )
+from cxloop.privacy.models import User
+from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/targets", tags=["targets"])
 
 
+def _for(user: User, read: TargetListRead) -> TargetListRead:
+    """Only those who manage lists see a webhook's full URL (it often holds a token)."""
+    if read.webhook_url and not allows(user.role, Permission.manage_lists):
+        return read.model_copy(update={"webhook_url": act_service.redact_url(read.webhook_url)})
+    return read
+
+
 @router.get("", response_model=list[TargetListRead])
-def list_target_lists(session: SessionDep, _user: Reader) -> list[TargetListRead]:
+def list_target_lists(session: SessionDep, user: Reader) -> list[TargetListRead]:
     """Every saved list with its size at the last refresh."""
-    return act_service.list_all(session=session)
+    return [_for(user, r) for r in act_service.list_all(session=session)]
 
 
 @router.post("", response_model=TargetListRead, status_code=status.HTTP_201_CREATED)
@@ -40,8 +49,8 @@ def preview_target_list(query: TargetQuery, settings: SettingsDep, _user: Reader
 
 
 @router.get("/{name}", response_model=TargetListRead)
-def read_target_list(name: str, session: SessionDep, _user: Reader) -> TargetListRead:
-    return act_service.get(session=session, name=name)
+def read_target_list(name: str, session: SessionDep, user: Reader) -> TargetListRead:
+    return _for(user, act_service.get(session=session, name=name))
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
