@@ -6,7 +6,7 @@ weekly units, as in Fader, Hardie & Lee (2005).
 
 Rows, each the best wall time of ``REPEATS`` calls after one untimed call:
 
-* ``cxloop bgnbd`` / ``cxloop gamma_gamma`` — ``cxloop.insights.clv.fit_bgnbd`` /
+* ``cxloop bgnbd`` / ``cxloop gamma_gamma`` — ``cxloop.insights.clv_models.fit_bgnbd`` /
   ``fit_gamma_gamma`` on the calibration summary (the fit *and* its Hessian intervals).
 * ``lifetimes bgnbd`` / ``lifetimes gamma_gamma`` — ``BetaGeoFitter().fit`` /
   ``GammaGammaFitter().fit`` on the same summary, when ``import lifetimes`` works (extra
@@ -92,7 +92,7 @@ def run_dataset(name: str, repeats: int) -> dict[str, Any]:
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    from cxloop.insights import clv
+    from cxloop.insights import clv, clv_models
 
     transactions = load(name)
     days = clv.purchase_days(transactions, "customer", "date", "dollars")
@@ -102,11 +102,11 @@ def run_dataset(name: str, repeats: int) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     params: dict[str, dict[str, float]] = {}
 
-    seconds, fit = best_of(lambda: clv.fit_bgnbd(*rfm), repeats)
+    seconds, fit = best_of(lambda: clv_models.fit_bgnbd(*rfm), repeats)
     rows.append(_row("cxloop", "bgnbd", seconds, len(summary)))
     params["cxloop"] = dict(fit.params)
     seconds, fit = best_of(
-        lambda: clv.fit_gamma_gamma(spenders["n_spend"], spenders["monetary"]), repeats
+        lambda: clv_models.fit_gamma_gamma(spenders["n_spend"], spenders["monetary"]), repeats
     )
     rows.append(_row("cxloop", "gamma_gamma", seconds, len(spenders)))
     params["cxloop"].update(fit.params)

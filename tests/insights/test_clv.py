@@ -16,7 +16,7 @@ import pytest
 from scipy import differentiate
 
 from cxloop.errors import Invalid
-from cxloop.insights import clv
+from cxloop.insights import clv, clv_models
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 SAMPLE = DATA / "cdnow_sample.txt"
@@ -93,7 +93,7 @@ def test_cdnow_summary_matches_the_published_summary_file(cdnow_result: clv.ClvR
 
 def test_bgnbd_fitted_on_the_rounded_summary_file_also_matches_the_paper() -> None:
     published = pd.read_csv(_need(SUMMARY))
-    fit = clv.fit_bgnbd(published["x"], published["t_x"], published["T"])
+    fit = clv_models.fit_bgnbd(published["x"], published["t_x"], published["T"])
     for name, value in PUBLISHED_BGNBD.items():
         assert fit.params[name] == pytest.approx(value, rel=0.01), name
     assert fit.converged
@@ -190,13 +190,13 @@ def test_intervals_use_the_same_hessian_as_scipy_differentiate() -> None:
     rng = np.random.default_rng(7)
     counts = rng.integers(1, 8, 300).astype(float)
     means = rng.gamma(6.0, 30 / 6.0, 300)
-    fit = clv.fit_gamma_gamma(counts, means)
-    at = np.log([fit.params[k] for k in clv.GAMMA_GAMMA_PARAMS])
+    fit = clv_models.fit_gamma_gamma(counts, means)
+    at = np.log([fit.params[k] for k in clv_models.GAMMA_GAMMA_PARAMS])
     hessian = differentiate.hessian(
-        lambda z: np.sum(clv.gamma_gamma_log_likelihood(z, counts, means), axis=-1), at
+        lambda z: np.sum(clv_models.gamma_gamma_log_likelihood(z, counts, means), axis=-1), at
     ).ddf
     se_log = np.sqrt(np.diag(np.linalg.inv(-hessian)))
-    for name, se in zip(clv.GAMMA_GAMMA_PARAMS, se_log, strict=True):
+    for name, se in zip(clv_models.GAMMA_GAMMA_PARAMS, se_log, strict=True):
         assert fit.std_errors[name] == pytest.approx(fit.params[name] * se, rel=1e-3), name
 
 
@@ -207,11 +207,11 @@ def test_p_alive_is_one_without_repeat_purchases_and_rises_with_recency(
     simulated: clv.ClvResult,
 ) -> None:
     params = simulated.params
-    assert clv.p_alive(params, [0, 0], [0, 0], [10, 50]).tolist() == [1.0, 1.0]
+    assert clv_models.p_alive(params, [0, 0], [0, 0], [10, 50]).tolist() == [1.0, 1.0]
     recency = np.linspace(1, 40, 20)
-    alive = clv.p_alive(params, np.full(20, 3), recency, np.full(20, 40))
+    alive = clv_models.p_alive(params, np.full(20, 3), recency, np.full(20, 40))
     assert np.all(np.diff(alive) > 0)
-    expected = clv.expected_purchases(params, 10, np.full(20, 3), recency, np.full(20, 40))
+    expected = clv_models.expected_purchases(params, 10, np.full(20, 3), recency, np.full(20, 40))
     assert np.all(np.diff(expected) > 0)
     table = simulated.customers
     assert (table.loc[table["frequency"] == 0, "p_alive"] == 1.0).all()
@@ -221,13 +221,13 @@ def test_predictions_agree_with_the_lifetimes_package() -> None:
     lifetimes = pytest.importorskip("lifetimes", reason="lifetimes (a dev extra) not installed")
     published = {**PUBLISHED_BGNBD, **PUBLISHED_GAMMA_GAMMA}
     fitter = lifetimes.BetaGeoFitter()
-    fitter.params_ = pd.Series({k: published[k] for k in clv.BGNBD_PARAMS})
+    fitter.params_ = pd.Series({k: published[k] for k in clv_models.BGNBD_PARAMS})
     x, t_x, age = np.array([0, 1, 2, 7, 20]), np.array([0, 5, 30, 20, 38]), np.full(5, 38.86)
     theirs = fitter.conditional_expected_number_of_purchases_up_to_time(39, x, t_x, age)
-    ours = clv.expected_purchases(published, 39, x, t_x, age)
+    ours = clv_models.expected_purchases(published, 39, x, t_x, age)
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)
     alive = fitter.conditional_probability_alive(x, t_x, age)
-    np.testing.assert_allclose(clv.p_alive(published, x, t_x, age), alive, rtol=1e-9)
+    np.testing.assert_allclose(clv_models.p_alive(published, x, t_x, age), alive, rtol=1e-9)
 
 
 def test_clv_without_discount_is_spend_times_expected_purchases(
@@ -236,8 +236,8 @@ def test_clv_without_discount_is_spend_times_expected_purchases(
     params, table = simulated.params, simulated.customers
     rows = (table["frequency"], table["recency"], table["T"])
     spend = table["expected_spend"].to_numpy()
-    plain = clv.discounted_value(params, spend, 52, 0.0, *rows)
-    np.testing.assert_allclose(plain, spend * clv.expected_purchases(params, 52, *rows))
+    plain = clv_models.discounted_value(params, spend, 52, 0.0, *rows)
+    np.testing.assert_allclose(plain, spend * clv_models.expected_purchases(params, 52, *rows))
     assert np.all(table["clv"].to_numpy() < plain)  # the default discounts 1 % a week
     population_mean = params["p"] * params["v"] / (params["q"] - 1)
     spend_of_new = table.loc[table["frequency"] == 0, "expected_spend"]

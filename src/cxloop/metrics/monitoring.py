@@ -1,8 +1,9 @@
 """The metrics service for monitoring: targets, stored alerts and B2B account health.
 
-Split from ``metrics/service.py`` (which computes metrics on request) because another engineer
-edits that file now; it calls ``service.compute`` for every metric value, so the numbers are the
-ones the API, CLI and web show. Services only flush; the entry point commits.
+Kept apart from ``metrics/service.py``, which computes metrics on request and stores nothing;
+this module holds what is stored and watched. It calls ``service.compute`` for every metric
+value, so the numbers are the ones the API, CLI and web show. Services only flush; the entry
+point commits.
 
 Alerts are what the closed loop consumes: ``scan_alerts`` upserts them by ``alert_key`` (kind,
 subject, slice, period), so a re-run scan updates values but never adds a duplicate or reopens
