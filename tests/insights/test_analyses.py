@@ -15,7 +15,7 @@ from cxloop.api import connect
 from cxloop.config import Settings
 from cxloop.demo.generator import SUPPORT_CHURN
 from cxloop.errors import Invalid
-from cxloop.insights import analyses
+from cxloop.insights import analyses, voice_reports
 from cxloop.insights import service as insights_service
 from cxloop.insights.models import ChurnScore
 from cxloop.insights.schemas import InsightReport
@@ -41,7 +41,7 @@ def test_negative_delivery_is_the_first_driver_of_nps(demo_store: Settings) -> N
 
 
 def test_outcomes_on_the_store_recover_the_planted_churn_effect(demo_store: Settings) -> None:
-    result = analyses.outcomes(settings=demo_store, outcome="churn", n_boot=100)
+    result = voice_reports.outcomes(settings=demo_store, outcome="churn", n_boot=100)
     table = _table(result).set_index("exposure")
     slow = table.loc["service/responsiveness"]
     planted = SUPPORT_CHURN[0] - SUPPORT_CHURN[1]
@@ -58,22 +58,22 @@ def test_outcomes_on_the_store_recover_the_planted_churn_effect(demo_store: Sett
 
 
 def test_detractors_order_less_afterwards_on_the_store(demo_store: Settings) -> None:
-    result = analyses.outcomes(settings=demo_store, outcome="orders", n_boot=50)
+    result = voice_reports.outcomes(settings=demo_store, outcome="orders", n_boot=50)
     row = _table(result).set_index("exposure").loc["detractor vs promoter"]
     assert row["ci_high"] < 0 and row["significant"]
 
 
 def test_unknown_confounders_and_outcomes_are_named(demo_store: Settings) -> None:
     with pytest.raises(Invalid) as caught:
-        analyses.outcomes(settings=demo_store, confounders=["segment", "shoe_size"], n_boot=20)
+        voice_reports.outcomes(settings=demo_store, confounders=["segment", "shoe_size"], n_boot=20)
     assert caught.value.problems[0].field == "confounders"
     assert caught.value.problems[0].value == ["shoe_size"]
     with pytest.raises(Invalid, match="churn, repurchase, orders, spend"):
-        analyses.outcomes(settings=demo_store, outcome="happiness")
+        voice_reports.outcomes(settings=demo_store, outcome="happiness")
 
 
 def test_churners_said_slow_support_before_leaving(demo_store: Settings) -> None:
-    table = _table(analyses.churner_topics(settings=demo_store)).set_index("topic")
+    table = _table(voice_reports.churner_topics(settings=demo_store)).set_index("topic")
     row = table.loc["service/responsiveness"]
     assert row["share_churned"] > 2 * row["share_stayed"] and row["significant"]
 
@@ -81,7 +81,7 @@ def test_churners_said_slow_support_before_leaving(demo_store: Settings) -> None
 def test_decision_makers_at_accounts_that_churned_scored_lower(demo_store: Settings) -> None:
     """Planted (``b2b_churn_nps``): decision makers at accounts whose contract then ended
     without renewal gave NPS about 3–4 points lower than at accounts that renewed."""
-    result = analyses.account_churn_voice(settings=demo_store)
+    result = voice_reports.account_churn_voice(settings=demo_store)
     details = result.details
     assert details["ci_high"] < 0 and details["p_value"] < 0.01
     assert details["ci_low"] < -3 and details["ci_high"] > -4  # overlaps the planted 3–4

@@ -153,13 +153,13 @@ def outcomes_command(
     output: Format = OutputFormat.table,
 ) -> None:
     """What saying each topic does to behaviour afterwards, adjusted for confounders."""
-    from cxloop.insights import analyses
+    from cxloop.insights import voice_reports
 
     settings = _settings()
     if reverse:
-        show(analyses.churner_topics(settings=settings, min_customers=min_customers), output)
+        show(voice_reports.churner_topics(settings=settings, min_customers=min_customers), output)
         return
-    result = analyses.outcomes(
+    result = voice_reports.outcomes(
         settings=settings,
         outcome=outcome,
         confounders=confounder,
@@ -179,9 +179,9 @@ def account_churn_command(
     output: Format = OutputFormat.table,
 ) -> None:
     """B2B: NPS of one role at accounts that then churned, against accounts that renewed."""
-    from cxloop.insights import analyses
+    from cxloop.insights import voice_reports
 
-    show(analyses.account_churn_voice(settings=_settings(), role=role), output)
+    show(voice_reports.account_churn_voice(settings=_settings(), role=role), output)
 
 
 @insights_app.command("clv")

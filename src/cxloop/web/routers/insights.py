@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from cxloop.insights import analyses
+from cxloop.insights import analyses, voice_reports
 from cxloop.insights import service as insights_service
 from cxloop.insights.schemas import InsightReport, report
 from cxloop.insights.service import ChurnRun
@@ -44,7 +44,7 @@ def read_outcomes(
     n_boot: Annotated[int, Query(ge=20, le=2000)] = 200,
 ) -> InsightReport:
     """Voice × behaviour: each topic's adjusted effect on an outcome after the feedback."""
-    return analyses.outcomes(
+    return voice_reports.outcomes(
         settings=settings,
         outcome=outcome,
         confounders=confounders,
@@ -62,7 +62,7 @@ def read_churner_topics(
     min_customers: Annotated[int, Query(ge=5, le=1_000_000)] = 30,
 ) -> InsightReport:
     """What members who cancelled said before, compared with those who stayed."""
-    return analyses.churner_topics(settings=settings, min_customers=min_customers)
+    return voice_reports.churner_topics(settings=settings, min_customers=min_customers)
 
 
 @router.get("/account-churn", response_model=InsightReport)
@@ -72,7 +72,7 @@ def read_account_churn(
     role: Annotated[str, Query(min_length=1, max_length=32)] = "decision_maker",
 ) -> InsightReport:
     """B2B: one role's NPS at accounts that then churned, against accounts that renewed."""
-    return analyses.account_churn_voice(settings=settings, role=role)
+    return voice_reports.account_churn_voice(settings=settings, role=role)
 
 
 @router.get("/clv", response_model=InsightReport)
