@@ -4,74 +4,31 @@ PostgreSQL (``-m postgres``) give identical tables on the same (small) demo comp
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from ibis.backends import BaseBackend
 
 from cxloop import engines
-from cxloop.api import connect, import_records
 from cxloop.config import Settings
-from cxloop.demo.generator import DemoConfig
-from cxloop.demo.service import load_demo
-from cxloop.metrics import indices
 from cxloop.metrics import service as metrics_service
 from cxloop.metrics.schemas import MetricName
 from cxloop.metrics.scores import METRICS
+from tests.engines.parity_support import (
+    EDGES,
+    SLICINGS,
+    index_table,
+    load_demo_with_edges,
+    topic_table,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated")
-
-SMALL = DemoConfig(seed=7, n_customers=400, n_accounts=8)
-SLICINGS = [
-    pytest.param(("channel",), "month", id="channel x month"),
-    pytest.param(("touchpoint", "journey_stage"), "week", id="touchpoint x stage x week"),
-    pytest.param(("account_id",), None, id="account"),
-    pytest.param((), "quarter", id="quarter"),
-    pytest.param(("segment",), "month", id="segment x month"),
-    pytest.param(("region", "role"), None, id="region x role"),
-]
-
-
-EDGES = {
-    "edge-sunday-last-instant": ("2025-03-30T23:59:59.999500+00:00", "2025-03-24"),
-    "edge-sunday-last-microsecond": ("2026-01-04T23:59:59.999999+00:00", "2025-12-29"),
-    "edge-new-years-eve": ("2024-12-31T23:59:59.999999+00:00", "2024-12-30"),
-    "edge-new-year": ("2025-01-01T00:00:00+00:00", "2024-12-30"),
-    "edge-leap-day": ("2024-02-29T23:59:59.999999+00:00", "2024-02-26"),
-}
-"""Answers at calendar edges (feedback_id: created_at, first day of its week), added to the demo:
-the last instant of a Sunday, a year boundary and 29 February."""
-
-
-def _load_demo(database_url: str, folder: Path) -> Settings:
-    """The small demo company imported through the real importer (text features stored, for
-    the text metrics), plus the ``EDGES`` answers."""
-    settings = Settings(database_url=database_url, import_batch_size=1000, enrich_on_import=True)
-    store = connect(settings=settings)
-    try:
-        load_demo(sessions=store.sessions, settings=settings, folder=folder, config=SMALL)
-        edges = [
-            {
-                "feedback_id": key,
-                "channel": "forum",
-                "touchpoint": "edge-calendar",
-                "created_at": stamp,
-                "nps": 10,
-                "ces": 4,
-            }
-            for key, (stamp, _) in EDGES.items()
-        ]
-        assert import_records(store, "feedback", edges).inserted == len(edges)
-    finally:
-        store.close()
-    return settings
 
 
 @pytest.fixture(scope="module")
 def sqlite_demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("parity")
-    return _load_demo(f"sqlite:///{folder / 'cxloop.db'}", folder / "files")
+    return load_demo_with_edges(f"sqlite:///{folder / 'cxloop.db'}", folder / "files")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +52,7 @@ def other_backend(
         backend = engines.duckdb_backend(folder)
     else:
         url = request.getfixturevalue("postgres_module_url")
-        backend = engines.store_backend(_load_demo(url, folder / "files"))
+        backend = engines.store_backend(load_demo_with_edges(url, folder / "files"))
     yield backend
     backend.disconnect()
 
@@ -122,21 +79,15 @@ def test_topic_incidence_by_full_topic_and_the_index_are_identical_on_every_engi
     by: tuple[str, ...],
     period: str | None,
 ) -> None:
-    def topics(backend: BaseBackend) -> pd.DataFrame:
-        return metrics_service.run_metric(
-            backend, "topic_incidence", by=by, period=period, level="topic"
-        )
-
-    def index(backend: BaseBackend) -> pd.DataFrame:
-        table = metrics_service.sliceable_feedback(backend, by)
-        return indices.experience_index(
-            table, indices.default_indices()["cx_index"], by=by, period=period
-        )
-
-    expected_topics, expected_index = topics(sqlite_backend), index(sqlite_backend)
+    expected_topics = topic_table(sqlite_backend, by, period)
+    expected_index = index_table(sqlite_backend, by, period)
     assert expected_topics["mentioned"].sum() > 100 and expected_index["score"].notna().any()
-    pd.testing.assert_frame_equal(topics(other_backend), expected_topics, check_exact=True)
-    pd.testing.assert_frame_equal(index(other_backend), expected_index, check_exact=True)
+    pd.testing.assert_frame_equal(
+        topic_table(other_backend, by, period), expected_topics, check_exact=True
+    )
+    pd.testing.assert_frame_equal(
+        index_table(other_backend, by, period), expected_index, check_exact=True
+    )
 
 
 def test_profile_dimensions_keep_one_row_per_feedback_and_fill_b2c_and_b2b(

@@ -21,12 +21,17 @@ from ibis.backends import BaseBackend
 from cxloop import engines
 from cxloop.config import Settings
 from cxloop.errors import Invalid
-from cxloop.metrics import indices
 from cxloop.metrics import service as metrics_service
 from cxloop.metrics.schemas import MetricName
 from cxloop.metrics.scores import METRICS
 from tests.conftest import REQUIRE_SERVICES
-from tests.engines.test_parity import EDGES, SLICINGS, _load_demo
+from tests.engines.parity_support import (
+    EDGES,
+    SLICINGS,
+    index_table,
+    load_demo_with_edges,
+    topic_table,
+)
 
 pytestmark = [
     pytest.mark.spark,
@@ -71,7 +76,7 @@ if not _java_found():
 def sqlite_demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The parity tests' small demo company (with their calendar-edge answers) in SQLite."""
     folder = tmp_path_factory.mktemp("spark-demo")
-    return _load_demo(f"sqlite:///{folder / 'cxloop.db'}", folder / "files")
+    return load_demo_with_edges(f"sqlite:///{folder / 'cxloop.db'}", folder / "files")
 
 
 @pytest.fixture(scope="module")
@@ -163,21 +168,15 @@ def test_topic_incidence_by_full_topic_and_the_index_are_identical_on_spark(
     by: tuple[str, ...],
     period: str | None,
 ) -> None:
-    def topics(backend: BaseBackend) -> pd.DataFrame:
-        return metrics_service.run_metric(
-            backend, "topic_incidence", by=by, period=period, level="topic"
-        )
-
-    def index(backend: BaseBackend) -> pd.DataFrame:
-        table = metrics_service.sliceable_feedback(backend, by)
-        return indices.experience_index(
-            table, indices.default_indices()["cx_index"], by=by, period=period
-        )
-
-    expected_topics, expected_index = topics(duckdb_backend), index(duckdb_backend)
+    expected_topics = topic_table(duckdb_backend, by, period)
+    expected_index = index_table(duckdb_backend, by, period)
     assert expected_topics["mentioned"].sum() > 100 and expected_index["score"].notna().any()
-    pd.testing.assert_frame_equal(topics(spark_backend), expected_topics, check_exact=True)
-    pd.testing.assert_frame_equal(index(spark_backend), expected_index, check_exact=True)
+    pd.testing.assert_frame_equal(
+        topic_table(spark_backend, by, period), expected_topics, check_exact=True
+    )
+    pd.testing.assert_frame_equal(
+        index_table(spark_backend, by, period), expected_index, check_exact=True
+    )
 
 
 def test_edge_answers_fall_in_the_right_week_on_spark(spark_backend: BaseBackend) -> None:

@@ -178,6 +178,12 @@ def test_cli_prints_json_and_refuses_bad_options(demo_store: Settings, tmp_path:
     refused = run_cxloop(tmp_path, "insights", "segments", "--method", "astrology", env=env)
     assert refused.returncode == 2
     assert "method" in refused.stderr and "astrology" in refused.stderr
+    missing = tmp_path / "typo.db"
+    nowhere = run_cxloop(
+        tmp_path, "insights", "clv", env={"CXLOOP_DATABASE_URL": f"sqlite:///{missing}"}
+    )
+    assert nowhere.returncode == 2 and "no cxloop store" in nowhere.stderr
+    assert not missing.exists()  # a mistyped URL never leaves an empty store behind
     ab = tmp_path / "ab.csv"
     pd.DataFrame(
         {"variant": ["control"] * 200 + ["new"] * 200, "bought": [0, 1] * 100 + [1, 1, 1, 0] * 50}

@@ -11,7 +11,6 @@ import datetime as dt
 import http.client
 import io
 import json
-import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,6 +37,7 @@ from cxloop.db.base import utcnow
 from cxloop.errors import Conflict, CxloopError, Invalid, NotFound, Problem
 from cxloop.insights import service as insights_service
 from cxloop.insights.profiles import SPEND_DAYS
+from cxloop.insights.schemas import plain
 
 EXPORT_COLUMNS = ("customer_id", "segment", "region", "value", "churn_risk", "last_nps")
 """What an export or a push carries: ids and non-personal facts, never names or contacts."""
@@ -139,20 +139,11 @@ def _select(
     return when, targets.select(profiles, mentions, query, when)
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-safe scalar: NaN and NA become None, numpy numbers become Python numbers."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    if hasattr(value, "item"):
-        return _plain(value.item())
-    return value
-
-
 def _records(frame: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
     shown = frame if limit is None else frame.head(limit)
     cols = [c for c in EXPORT_COLUMNS if c in shown.columns]
     return [
-        {c: _plain(v) for c, v in zip(cols, row, strict=True)}
+        {c: plain(v) for c, v in zip(cols, row, strict=True)}
         for row in shown[cols].itertuples(index=False)
     ]
 

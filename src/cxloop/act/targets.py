@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cxloop.act.schemas import TargetQuery, TopicMention
+from cxloop.insights.frames import NPS_GROUPS
 
 MEMBER_COLUMNS = ("customer_id", "segment", "region", "value", "churn_risk", "last_nps")
 
@@ -28,11 +29,10 @@ class Selection:
 
 
 def nps_group(score: pd.Series) -> pd.Series:
-    """detractor 0–6, passive 7–8, promoter 9–10; missing stays missing."""
+    """detractor 0–6, passive 7–8, promoter 9–10 (``NPS_GROUPS``); missing stays missing."""
     groups = pd.Series(pd.NA, index=score.index, dtype="object")
-    groups[score <= 6] = "detractor"
-    groups[(score >= 7) & (score <= 8)] = "passive"
-    groups[score >= 9] = "promoter"
+    for name, (low, high) in NPS_GROUPS.items():
+        groups[(score >= low) & (score <= high)] = name
     return groups
 
 

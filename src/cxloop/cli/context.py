@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from cxloop.api import Store, connect
 from cxloop.config import get_settings
 from cxloop.db.session import session_scope
+from cxloop.errors import NotFound
 
 console = Console()
 errors = Console(stderr=True)
@@ -19,6 +22,24 @@ errors = Console(stderr=True)
 def open_store() -> Store:
     """The store of ``CXLOOP_DATABASE_URL``, created or upgraded as needed."""
     return connect(settings=get_settings())
+
+
+def existing_store() -> Store:
+    """The store of ``CXLOOP_DATABASE_URL`` when it exists (upgraded as needed): for commands
+    that read or analyse, a SQLite file that isn't there is an error, never an empty store
+    created on the way as ``open_store`` would."""
+    settings = get_settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or not Path(database).is_file():
+            where = Path(database).resolve() if database not in ("", ":memory:") else "memory"
+            raise NotFound(
+                f"no cxloop store at {where} (CXLOOP_DATABASE_URL={settings.database_url}): "
+                "point CXLOOP_DATABASE_URL at a store, e.g. "
+                "sqlite:///cxloop-demo/demo.db after `cxloop demo`"
+            )
+    return connect(settings=settings)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.cli.context import console, existing_store, unit_of_work
 from cxloop.errors import Invalid
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def show(result: InsightReport, output: OutputFormat, *, title: str | None = Non
 
 
 def _settings() -> Any:
-    store = open_store()
+    store = existing_store()
     store.close()
     return store.settings
 
@@ -230,7 +230,7 @@ def churn_command(
     """Train on past members, store a churn risk for every active member, show the riskiest."""
     from cxloop.insights import service as insights_service
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         run = insights_service.score_churn(
             session=session,

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.cli.context import console, existing_store, unit_of_work
 
 targets_app = typer.Typer(help="Targets per metric and slice.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Spikes, drops, emerging topics and missed targets.")
@@ -58,7 +58,7 @@ def set_target(
             ]
         }
     )
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         [stored] = monitoring.set_targets(session=session, targets_in=spec)
     console.print(f"target {stored.id}: {stored.metric} {stored.slice} {stored.target:g}")
@@ -69,7 +69,7 @@ def list_targets() -> None:
     """Stored targets as YAML (what ``load`` reads)."""
     from cxloop.metrics import monitoring
 
-    with unit_of_work(open_store()) as session:
+    with unit_of_work(existing_store()) as session:
         sys.stdout.write(monitoring.export_targets(session=session))
 
 
@@ -79,7 +79,7 @@ def load_targets(path: Annotated[Path, typer.Argument(help="YAML file: targets: 
     from cxloop.metrics import monitoring
 
     text = path.read_text(encoding="utf-8")
-    with unit_of_work(open_store()) as session:
+    with unit_of_work(existing_store()) as session:
         stored = monitoring.load_targets(session=session, yaml_text=text)
     console.print(f"{len(stored)} targets stored")
 
@@ -89,7 +89,7 @@ def delete_target(target_id: int) -> None:
     """Delete one target by id."""
     from cxloop.metrics import monitoring
 
-    with unit_of_work(open_store()) as session:
+    with unit_of_work(existing_store()) as session:
         monitoring.delete_target(session=session, target_id=target_id)
     console.print(f"target {target_id} deleted")
 
@@ -99,7 +99,7 @@ def target_status(min_n: Annotated[int, typer.Option("--min-n", min=0)] = 30) ->
     """Each target's current value, interval, n and status."""
     from cxloop.metrics import monitoring
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         result = monitoring.target_status(session=session, settings=store.settings, min_n=min_n)
     table = Table(title=f"targets (n < {min_n}: small_n)")
@@ -120,7 +120,7 @@ def scan(threshold: Annotated[float, typer.Option(min=0.1)] = 4.0) -> None:
     """Scan weekly metrics, topic complaints and targets; store new alerts."""
     from cxloop.metrics import monitoring
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         result = monitoring.scan_alerts(
             session=session, settings=store.settings, threshold=threshold
@@ -137,7 +137,7 @@ def list_alerts(
     from cxloop.metrics import monitoring
 
     start = dt.datetime.fromisoformat(since) if since else None
-    with unit_of_work(open_store()) as session:
+    with unit_of_work(existing_store()) as session:
         alerts = monitoring.list_alerts(session=session, status=status, since=start)
     table = Table(title="alerts")
     for column in ("id", "kind", "subject", "week", "status", "reason"):
@@ -153,7 +153,7 @@ def acknowledge(alert_id: int) -> None:
     """Mark an alert acknowledged."""
     from cxloop.metrics import monitoring
 
-    with unit_of_work(open_store()) as session:
+    with unit_of_work(existing_store()) as session:
         alert = monitoring.set_alert_status(
             session=session, alert_id=alert_id, status="acknowledged"
         )
@@ -172,7 +172,7 @@ def accounts(
     from cxloop.metrics import monitoring
     from cxloop.metrics.accounts import parse_weights
 
-    store = open_store()
+    store = existing_store()
     store.close()
     report = monitoring.account_health(
         settings=store.settings,

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cxloop.cli.context import console, open_store
-from cxloop.config import Settings, get_settings
-from cxloop.errors import NotFound
+from cxloop.cli.context import console, existing_store
+from cxloop.config import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,22 +121,8 @@ _STANDARD = ("n", "score", "ci_low", "ci_high", "small_n")
 
 
 def _existing_store() -> Settings:
-    """The settings of a store that exists: a SQLite file that isn't there is an error here,
-    never an empty store created on the way (``open_store`` would create one)."""
-    from sqlalchemy.engine import make_url
-
-    settings = get_settings()
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or not Path(database).is_file():
-            where = Path(database).resolve() if database not in ("", ":memory:") else "memory"
-            raise NotFound(
-                f"no cxloop store at {where} (CXLOOP_DATABASE_URL={settings.database_url}): "
-                "point CXLOOP_DATABASE_URL at a store, e.g. "
-                "sqlite:///cxloop-demo/demo.db after `cxloop demo`"
-            )
-    store = open_store()  # upgrades an existing store's schema
+    """The settings of a store that exists (see ``context.existing_store``)."""
+    store = existing_store()
     store.close()
     return store.settings
 

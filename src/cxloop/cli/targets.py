@@ -11,7 +11,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.cli.context import console, existing_store, unit_of_work
 from cxloop.errors import Invalid
 
 targets_app = typer.Typer(
@@ -64,7 +64,7 @@ def create_command(
     from cxloop.act import service as act_service
 
     definition = act_service.parse_definition(_load(file))
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         saved = act_service.create(session=session, list_in=definition, created_by="cli")
     console.print(f"saved target list {saved.name!r} (refresh it with `cxloop targets refresh`)")
@@ -79,7 +79,7 @@ def preview_command(
     """Count who a list would hold now, condition by condition, without saving anything."""
     from cxloop.act import service as act_service
 
-    store = open_store()
+    store = existing_store()
     path = Path(what)
     if path.suffix.lower() in (".yaml", ".yml", ".json") and path.exists():
         query = act_service.parse_definition(_load(path)).query
@@ -97,7 +97,7 @@ def list_command() -> None:
     """Saved target lists with their size at the last refresh."""
     from cxloop.act import service as act_service
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         rows = act_service.list_all(session=session)
     table = Table(title="target lists")
@@ -124,7 +124,7 @@ def refresh_command(
     """Re-run a list's query, store its members, and push them to its webhook if it has one."""
     from cxloop.act import service as act_service
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         result = act_service.refresh(
             session=session, settings=store.settings, name=name, as_of=as_of, push=push
@@ -142,7 +142,7 @@ def refresh_due_command() -> None:
     """Refresh every list whose schedule is due: run it from cron or a timer."""
     from cxloop.act import service as act_service
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         results = act_service.refresh_due(session=session, settings=store.settings)
     for r in results:
@@ -166,7 +166,7 @@ def members_command(
     """The members stored by the list's last refresh (ids and non-personal facts)."""
     from cxloop.act import service as act_service
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         frame = act_service.members(session=session, name=name)
     if output == "csv":
@@ -191,7 +191,7 @@ def export_command(
     """Write the list's members to CSV or Excel."""
     from cxloop.act import service as act_service
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         count = act_service.export(session=session, name=name, path=path)
     console.print(f"wrote {count:,} members to {path}")
@@ -202,7 +202,7 @@ def delete_command(name: Annotated[str, typer.Argument()]) -> None:
     """Delete a saved list and its members."""
     from cxloop.act import service as act_service
 
-    store = open_store()
+    store = existing_store()
     with unit_of_work(store) as session:
         act_service.remove(session=session, name=name)
     console.print(f"deleted target list {name!r}")

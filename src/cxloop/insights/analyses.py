@@ -34,7 +34,7 @@ def store_table(backend: BaseBackend, name: str, what: str) -> Any:
 def _orders(backend: BaseBackend) -> pd.DataFrame:
     """Counted orders (not cancelled or refunded) of known customers, with a positive amount."""
     store_table(backend, "orders", "orders")
-    o = profiles._orders(backend)  # the one definition of a counted order
+    o = profiles.counted_orders(backend)
     frame = o.select("customer_id", "ordered_at", "amount", "product", "order_id").to_pandas()
     if frame.empty:
         raise Invalid("the store has no counted orders of known customers", "orders", None)

@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxloop.errors import Invalid, Problem
-from cxloop.insights.profiles import NOT_COUNTED_ORDER_STATUSES
+from cxloop.insights.profiles import counted
 
 DAY_SECONDS = 86_400
 NPS_GROUPS = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
@@ -258,21 +258,19 @@ def order_outcome(
     observed_until: dt.datetime,
     window_days: int = 90,
     lookback_days: int = 365,
-    not_counted: Sequence[str] = NOT_COUNTED_ORDER_STATUSES,
 ) -> ir.Table:
     """Adds orders and spend in the ``window_days`` after each anchor (``orders_after``,
     ``spend_after``, ``repurchased``) and in the ``lookback_days`` up to it (``orders_before``,
     ``spend_before``, the customer's value before the voice, a confounder).
 
     Rows whose window would end after ``observed_until`` are dropped, so every row had the same
-    time to order. Orders whose status is in ``not_counted`` (cancelled, refunded) are left
-    out, as everywhere else in cxloop; any other status, or none, is an order.
+    time to order. Orders count as everywhere else in cxloop (``profiles.counted``: not
+    cancelled or refunded).
     """
     if window_days <= 0 or lookback_days <= 0:
         raise Invalid("must be positive", "window_days", (window_days, lookback_days))
     frame = _followed_up(frame, observed_until, window_days)
-    status = orders.status.fill_null("")
-    bought = orders.filter(orders.customer_id.notnull() & ~status.isin(list(not_counted)))
+    bought = counted(orders)
     bought = bought.select(
         buyer=bought.customer_id, ordered_at=bought.ordered_at, amount=bought.amount
     )

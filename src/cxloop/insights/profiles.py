@@ -39,17 +39,23 @@ def data_end(backend: BaseBackend) -> dt.datetime | None:
     return max(found).to_pydatetime() if found else None
 
 
-def _orders(backend: BaseBackend) -> ibis.Table:
-    orders = backend.table("orders")
+def counted(orders: ibis.Table) -> ibis.Table:
+    """The orders of known customers that count as purchases: not cancelled or refunded (any
+    other status, or none). The one definition every analysis uses."""
     status = orders.status.fill_null("")
     return orders.filter(orders.customer_id.notnull(), ~status.isin(NOT_COUNTED_ORDER_STATUSES))
+
+
+def counted_orders(backend: BaseBackend) -> ibis.Table:
+    """``counted`` over the store's ``orders`` table."""
+    return counted(backend.table("orders"))
 
 
 def order_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
     """Spend and order counts before ``as_of``: value (365 d), orders in 90/365 d, last order."""
     if "orders" not in _tables(backend):
         return pd.DataFrame(columns=["customer_id"]).set_index("customer_id")
-    o = _orders(backend)
+    o = counted_orders(backend)
     o = o.filter(o.ordered_at <= as_of)
     year = as_of - dt.timedelta(days=SPEND_DAYS)
     quarter = as_of - dt.timedelta(days=90)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -66,15 +67,22 @@ def resolve_as_of(backend: BaseBackend, as_of: dt.datetime | None) -> dt.datetim
 
 
 def latest_churn_scores(backend: BaseBackend) -> pd.DataFrame:
-    """Each customer's most recent stored churn score: customer_id, churn_risk, model_version."""
-    columns = ["customer_id", "churn_risk", "model_version", "scored_at"]
+    """Each customer's most recent stored churn score (``customer_id``, ``churn_risk``,
+    ``reasons``, ``model_version``, ``scored_at``), picked in the engine: one row per customer
+    comes back however many models have scored them."""
+    columns = ["customer_id", "churn_risk", "reasons", "model_version", "scored_at"]
     if "churn_scores" not in set(backend.list_tables()):
         return pd.DataFrame(columns=columns)
-    scores = backend.table("churn_scores").to_pandas()
-    if scores.empty:
-        return pd.DataFrame(columns=columns)
-    scores = scores.sort_values(["customer_id", "scored_at"]).groupby("customer_id").tail(1)
-    return scores.rename(columns={"probability": "churn_risk"})[columns]
+    scores = backend.table("churn_scores")
+    ranked = scores.mutate(
+        newest=ibis.row_number().over(
+            group_by=scores.customer_id, order_by=[ibis.desc("scored_at"), "model_version"]
+        )
+    )
+    latest = ranked.filter(ranked.newest == 0)
+    return latest.select(
+        "customer_id", "reasons", "model_version", "scored_at", churn_risk=latest.probability
+    ).to_pandas()[columns]
 
 
 def customer_profiles(
@@ -248,13 +256,12 @@ def _reasons_by_customer(reasons: pd.DataFrame) -> dict[object, list[dict[str, o
 def churn_risks(*, settings: Settings, top: int = 20) -> InsightReport:
     """The customers with the highest stored churn risk, with the reasons behind each score."""
     with open_backend(settings) as backend:
-        if "churn_scores" not in set(backend.list_tables()):
-            raise Invalid("no churn scores are stored: run `cxloop insights churn`", "churn", None)
-        scores = backend.table("churn_scores").to_pandas()
-    if scores.empty:
+        latest = latest_churn_scores(backend)
+    if latest.empty:
         raise Invalid("no churn scores are stored: run `cxloop insights churn`", "churn", None)
-    latest = scores.sort_values("scored_at").groupby("customer_id").tail(1)
-    latest = latest.sort_values("probability", ascending=False)
+    latest = latest.rename(columns={"churn_risk": "probability"}).sort_values(
+        "probability", ascending=False
+    )
     shown = latest.head(top).assign(
         reasons=lambda f: [
             "; ".join(f"{r['feature']} = {r['value']}" for r in reasons) for reasons in f["reasons"]
