@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from cxloop.api import connect, import_file
+from cxloop.config import Settings
 
 ROWS = 120_000
 
@@ -47,6 +48,9 @@ def _import_command(database: Path, csv: Path, parallel: bool) -> tuple[list[str
         "CXLOOP_IMPORT_BATCH_SIZE": "2000",
         "CXLOOP_IMPORT_PARALLEL": "true" if parallel else "false",
         "CXLOOP_IMPORT_PARALLEL_MIN_BYTES": "0",
+        # what is under test is the import's chunking; text enrichment on a kill has its own
+        # test (tests/feedback/test_enrichment_crash.py) and would triple this one's time
+        "CXLOOP_ENRICH_ON_IMPORT": "false",
     }
     return [sys.executable, "-m", "cxloop", "import", "feedback", str(csv), "--json"], env
 
@@ -83,7 +87,9 @@ def test_killed_import_rerun_ends_with_the_rows_of_one_clean_import(
     _write_file(csv)
 
     reference = tmp_path / "reference.db"
-    store = connect(f"sqlite:///{reference}")
+    store = connect(
+        settings=Settings(database_url=f"sqlite:///{reference}", enrich_on_import=False)
+    )
     clean = import_file(store, "feedback", csv)
     store.close()
     expected = _state(reference)

@@ -54,8 +54,8 @@ def demo(demo_store: Settings) -> Iterator[ibis.BaseBackend]:
     backend.disconnect()
 
 
-@pytest.fixture(scope="module")
-def orders_frame(demo: ibis.BaseBackend) -> pd.DataFrame:
+def _with_orders(demo: ibis.BaseBackend) -> ibis.Table:
+    """Voice frame + customers + orders in the 90 days after each anchor (not run yet)."""
     frame = customer_voice_frame(
         demo.table("feedback"),
         exposures=EXPOSURES,
@@ -63,19 +63,17 @@ def orders_frame(demo: ibis.BaseBackend) -> pd.DataFrame:
         end=END,
     )
     frame = with_customers(frame, demo.table("customers"))
-    return order_outcome(frame, demo.table("orders"), observed_until=END, window_days=90).execute()
+    return order_outcome(frame, demo.table("orders"), observed_until=END, window_days=90)
+
+
+@pytest.fixture(scope="module")
+def orders_frame(demo: ibis.BaseBackend) -> pd.DataFrame:
+    return _with_orders(demo).execute()
 
 
 @pytest.fixture(scope="module")
 def churn_frame(demo: ibis.BaseBackend) -> pd.DataFrame:
-    frame = customer_voice_frame(
-        demo.table("feedback"),
-        exposures=EXPOSURES,
-        feedback_topic=demo.table("feedback_topic"),
-        end=END,
-    )
-    frame = with_customers(frame, demo.table("customers"))
-    frame = order_outcome(frame, demo.table("orders"), observed_until=END, window_days=90)
+    frame = _with_orders(demo)
     return churn_outcome(frame, demo.table("subscriptions"), observed_until=END).execute()
 
 
