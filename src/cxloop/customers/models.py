@@ -92,6 +92,8 @@ class Identity(Base):
     customer_id: Mapped[str | None] = mapped_column(String(128), index=True)
     contact_id: Mapped[str | None] = mapped_column(String(128), index=True)
     source: Mapped[str] = mapped_column(String(32))
+    import_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The import run that created the identity (an undo of that run removes it)."""
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -111,4 +113,5 @@ class IdentityConflict(Base):
     claimed_by: Mapped[str] = mapped_column(String(160))
     source: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+    import_run_id: Mapped[int | None] = mapped_column(Integer)
     seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -19,5 +19,8 @@ class ImportedRowMixin:
     )
     row_hash: Mapped[str] = mapped_column(String(32))
     import_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The run that wrote the row last."""
+    inserted_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """The run that inserted the row (what ``cxloop imports undo`` removes); NULL if unknown."""
     loaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
