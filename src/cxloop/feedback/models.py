@@ -22,7 +22,7 @@ class Feedback(ImportedRowMixin, Base):
 
     feedback_id: Mapped[str] = mapped_column(String(400), primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(160))
-    channel: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(64), index=True)
     source: Mapped[str | None] = mapped_column(String(64))
     author: Mapped[str | None] = mapped_column(String(256))
     author_email: Mapped[str | None] = mapped_column(String(320), index=True)
