@@ -16,28 +16,40 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    # SQLite never enforces a VARCHAR length, and a batch rebuild of feedback would cascade
-    # into its text features: only servers that enforce the length need the change.
-    if op.get_bind().dialect.name == "sqlite":
+CHILDREN = ("feedback_text", "feedback_topic")
+
+
+def _retype(old: int, new: int) -> None:
+    """Change the declared length; on SQLite a batch rebuild drops the table, and a drop with
+    foreign keys on cascades into the text features, so they are kept aside and put back."""
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column(
+            "feedback",
+            "channel",
+            existing_type=sa.String(length=old),
+            type_=sa.String(length=new),
+            existing_nullable=False,
+        )
         return
-    op.alter_column(
-        "feedback",
-        "channel",
-        existing_type=sa.String(length=16),
-        type_=sa.String(length=64),
-        existing_nullable=False,
-    )
+    for table in CHILDREN:
+        op.execute(f"CREATE TEMP TABLE _keep_{table} AS SELECT * FROM {table}")
+    with op.batch_alter_table("feedback", schema=None) as batch_op:
+        batch_op.alter_column(
+            "channel",
+            existing_type=sa.String(length=old),
+            type_=sa.String(length=new),
+            existing_nullable=False,
+        )
+    for table in CHILDREN:
+        op.execute(f"DELETE FROM {table}")
+        op.execute(f"INSERT INTO {table} SELECT * FROM _keep_{table}")
+        op.execute(f"DROP TABLE _keep_{table}")
+
+
+def upgrade() -> None:
+    _retype(16, 64)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        return
     op.execute("UPDATE feedback SET channel = substr(channel, 1, 16) WHERE length(channel) > 16")
-    op.alter_column(
-        "feedback",
-        "channel",
-        existing_type=sa.String(length=64),
-        type_=sa.String(length=16),
-        existing_nullable=False,
-    )
+    _retype(64, 16)
