@@ -145,11 +145,19 @@ def test_churn_scores_are_stored_once_per_member_and_model(demo_store: Settings)
     try:
         with store.sessions.begin() as session:
             run = insights_service.score_churn(
-                session=session, settings=demo_store, as_of=as_of, evaluate=False
+                session=session,
+                settings=demo_store,
+                as_of=as_of,
+                evaluate=False,
+                accept_weak_model=True,
             )
         with store.sessions.begin() as session:
             again = insights_service.score_churn(
-                session=session, settings=demo_store, as_of=as_of, evaluate=False
+                session=session,
+                settings=demo_store,
+                as_of=as_of,
+                evaluate=False,
+                accept_weak_model=True,
             )
         with store.sessions() as session:
             stored = session.scalar(

@@ -65,7 +65,13 @@ SHOWN = {
 """The columns a terminal table shows per analysis; CSV and JSON carry every column."""
 
 
-def _cell(value: Any) -> str:
+RANKED = frozenset({"probability", "churn_risk"})
+"""Columns shown with 4 decimals so that close risks still rank (0.0312 vs 0.0309)."""
+
+
+def _cell(value: Any, column: str = "") -> str:
+    if column in RANKED and isinstance(value, float) and not math.isnan(value):
+        return f"{value:.4f}"
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -98,7 +104,7 @@ def show(result: InsightReport, output: OutputFormat, *, title: str | None = Non
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in result.rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        table.add_row(*(_cell(row.get(c), c) for c in columns))
     console.print(table)
     if len(result.columns) > len(columns):
         hidden = ", ".join(c for c in result.columns if c not in columns)
@@ -224,10 +230,20 @@ def churn_command(
     as_of: AsOf = None,
     horizon: Annotated[int, typer.Option(min=7, help="Days ahead the risk is for.")] = 90,
     evaluate: Annotated[bool, typer.Option(help="Cross-validate before scoring.")] = True,
+    accept_weak_model: Annotated[
+        bool,
+        typer.Option(
+            "--accept-weak-model",
+            help="Store scores even when the cross-validated ROC-AUC interval reaches 0.6 or "
+            "lower (or was not evaluated); recorded with the scores.",
+        ),
+    ] = False,
     top: Annotated[int, typer.Option(min=1)] = 20,
     output: Format = OutputFormat.table,
 ) -> None:
-    """Train on past members, store a churn risk for every active member, show the riskiest."""
+    """Train on past members, store a churn risk for every active member, show the riskiest.
+
+    Refuses (exit 2) when the cross-validated ROC-AUC interval reaches 0.6 or lower."""
     from cxloop.insights import service as insights_service
 
     store = existing_store()
@@ -238,9 +254,12 @@ def churn_command(
             as_of=as_of,
             horizon_days=horizon,
             evaluate=evaluate,
+            accept_weak_model=accept_weak_model,
         )
     if output is OutputFormat.table:
         auc = f"{run.cv_roc_auc:.3f}" if run.cv_roc_auc is not None else "not evaluated"
+        if run.cv_auc_low is not None and run.cv_auc_high is not None:
+            auc += f" (95 % interval {run.cv_auc_low:.3f}–{run.cv_auc_high:.3f})"
         console.print(
             f"model {run.model_version}: trained on {run.trained_on:,} members "
             f"({run.churn_rate:.1%} cancelled), scored {run.scored:,}; "

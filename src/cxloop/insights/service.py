@@ -25,11 +25,15 @@ from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import Invalid
 from cxloop.insights import profiles
-from cxloop.insights.models import ChurnScore
+from cxloop.insights.models import ChurnModelRun, ChurnScore
 from cxloop.insights.schemas import InsightReport, report
 
 CHURN_HORIZON_DAYS = 90
 """Churn scoring predicts cancellation within this many days."""
+MIN_CHURN_AUC = 0.6
+"""Scores are stored only when the cross-validated ROC-AUC's interval lies wholly above this
+(0.5 is a coin toss); below it, only on an explicit, recorded override."""
+CHURN_FOLDS = 5
 PROFILE_COLUMNS = (
     "customer_id",
     "segment",
@@ -39,6 +43,7 @@ PROFILE_COLUMNS = (
     "churn_risk",
     "last_nps",
     "last_order_at",
+    "churn_model",
 )
 NOT_FEATURES = ("sub_active", "sub_churned", "last_order_at")
 """Columns that define the churn label, or repeat another as a timestamp: never model inputs."""
@@ -93,8 +98,10 @@ def customer_profiles(
     features = profiles.customer_features(backend, when)
     frame = features.reset_index()
     frame["churned"] = frame.get("sub_churned", pd.Series(pd.NA, index=frame.index))
-    scores = latest_churn_scores(backend)[["customer_id", "churn_risk"]]
-    frame = frame.merge(scores, on="customer_id", how="left")
+    scores = latest_churn_scores(backend)[["customer_id", "churn_risk", "model_version"]]
+    frame = frame.merge(
+        scores.rename(columns={"model_version": "churn_model"}), on="customer_id", how="left"
+    )
     for column in PROFILE_COLUMNS:
         if column not in frame:
             frame[column] = pd.NA
@@ -134,6 +141,42 @@ def churn_training_set(
     return ChurnTrainingSet(features, label, cutoff, as_of)
 
 
+class ChurnModelRead(BaseModel):
+    """A stored churn scoring run: which model made the scores, how well it predicted under
+    cross-validation, and whether it was stored below the bar on request (``accepted_weak``)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    model_version: str
+    method: str
+    as_of: dt.datetime
+    cutoff: dt.datetime
+    horizon_days: int
+    trained_on: int
+    cancellations: int
+    scored: int
+    cv_roc_auc: float | None
+    cv_auc_low: float | None
+    cv_auc_high: float | None
+    accepted_weak: bool
+    created_at: dt.datetime
+
+    def describe(self) -> str:
+        """One sentence for people acting on the scores: model, AUC and interval, override."""
+        if self.cv_roc_auc is None:
+            quality = "not cross-validated"
+        else:
+            quality = f"cross-validated ROC-AUC {self.cv_roc_auc:.2f}"
+            if self.cv_auc_low is not None and self.cv_auc_high is not None:
+                quality += f" (95 % interval {self.cv_auc_low:.2f}–{self.cv_auc_high:.2f})"
+        weak = "; stored below the bar with --accept-weak-model" if self.accepted_weak else ""
+        return (
+            f"churn risk from model {self.model_version} (scored {self.created_at:%Y-%m-%d}), "
+            f"{quality}{weak}"
+        )
+
+
 class ChurnRun(BaseModel):
     """What a scoring run did: trained on whom, scored whom, with which model."""
 
@@ -146,9 +189,44 @@ class ChurnRun(BaseModel):
     churn_rate: float
     scored: int
     cv_roc_auc: float | None
+    cv_auc_low: float | None = None
+    cv_auc_high: float | None = None
     cv_pr_auc: float | None
+    accepted_weak_model: bool = False
     method: str
     caveats: list[str]
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _guard(
+    auc: float | None, low: float | None, high: float | None, *, accept_weak_model: bool
+) -> bool:
+    """True when the model is weak (no interval, or one reaching ``MIN_CHURN_AUC``) and the
+    caller accepted that; ``Invalid`` with the AUC and its interval when they did not."""
+    if auc is not None and low is not None and low > MIN_CHURN_AUC:
+        return False
+    if accept_weak_model:
+        return True
+    if auc is None:
+        raise Invalid(
+            "was not cross-validated (--no-evaluate), so nobody can tell whether its scores "
+            "beat a coin toss; no scores were stored. Evaluate it, or pass --accept-weak-model "
+            "(API: accept_weak_model=true) to store them anyway, recorded with the scores",
+            "churn model",
+            "not evaluated",
+        )
+    interval = "unknown" if low is None or high is None else f"{low:.2f}–{high:.2f}"
+    raise Invalid(
+        f"is too weak to act on: cross-validated ROC-AUC {auc:.2f} with 95 % interval "
+        f"{interval} reaches {MIN_CHURN_AUC} or lower (0.5 is a coin toss); no scores were "
+        "stored. Pass --accept-weak-model (API: accept_weak_model=true) to store them anyway, "
+        "recorded with the scores",
+        "churn model",
+        f"ROC-AUC {auc:.2f} ({interval})",
+    )
 
 
 def score_churn(
@@ -159,12 +237,18 @@ def score_churn(
     horizon_days: int = CHURN_HORIZON_DAYS,
     evaluate: bool = True,
     top_reasons: int = 3,
+    accept_weak_model: bool = False,
 ) -> ChurnRun:
     """Train a churn model on past members and store a score for every member active now.
 
     Training rows: members active ``horizon_days`` before ``as_of``, with features from then and
     the label "cancelled without renewal by as_of". Scored rows: members active at ``as_of``,
     with features from now. Scores replace earlier ones of the same model version.
+
+    The model is cross-validated first (``CHURN_FOLDS`` stratified folds, Nadeau–Bengio
+    corrected interval over the fold ROC-AUCs); when that interval reaches ``MIN_CHURN_AUC``
+    or lower, or the model was not evaluated, nothing is stored unless ``accept_weak_model``.
+    A stored run (model, AUC, interval, override, when) is recorded in ``churn_models``.
     """
     from cxloop.insights.churn import ChurnModel
 
@@ -185,10 +269,18 @@ def score_churn(
         )
     data = train.features.assign(churned=train.label.to_numpy())
     model = ChurnModel(random_state=0)
-    cv_auc = cv_pr = None
+    cv_auc = cv_pr = low = high = None
     if evaluate:
-        cv = model.cross_validate(data, target="churned", folds=5, seeds=(0,))
+        cv = model.cross_validate(data, target="churned", folds=CHURN_FOLDS, seeds=(0,))
         cv_auc, cv_pr = cv.estimate("roc_auc"), cv.estimate("pr_auc")
+        row = cv.table[(cv.table["model"] == "churn_model") & (cv.table["metric"] == "roc_auc")]
+        low, high = _finite(row["ci_low"].iloc[0]), _finite(row["ci_high"].iloc[0])
+    weak = _guard(cv_auc, low, high, accept_weak_model=accept_weak_model)
+    if weak:
+        caveats.append(
+            "weak model stored on request (--accept-weak-model): its scores barely beat chance; "
+            "target lists on churn risk say so"
+        )
     model.fit(data, target="churned")
     active = now.index[
         now.get("sub_active", pd.Series(False, index=now.index))
@@ -202,6 +294,7 @@ def score_churn(
     probabilities = model.predict_proba(scoring) if len(scoring) else np.array([])
     reasons = _reasons_by_customer(model.reasons(scoring, top=top_reasons)) if len(scoring) else {}
     version = str(model.model_version_)
+    method = "ChurnModel (cxloop.insights.churn) on behaviour + voice features per customer"
     session.execute(delete(ChurnScore).where(ChurnScore.model_version == version))
     stamp = utcnow()
     session.add_all(
@@ -213,6 +306,23 @@ def score_churn(
             scored_at=stamp,
         )
         for customer, p in zip(scoring.index, probabilities, strict=True)
+    )
+    session.add(
+        ChurnModelRun(
+            model_version=version,
+            method=method,
+            as_of=when,
+            cutoff=train.cutoff,
+            horizon_days=horizon_days,
+            trained_on=len(train.label),
+            cancellations=positives,
+            scored=len(scoring),
+            cv_roc_auc=cv_auc,
+            cv_auc_low=low,
+            cv_auc_high=high,
+            accepted_weak=weak,
+            created_at=stamp,
+        )
     )
     session.flush()
     caveats.append(
@@ -228,10 +338,49 @@ def score_churn(
         churn_rate=float(train.label.mean()),
         scored=len(scoring),
         cv_roc_auc=cv_auc,
+        cv_auc_low=low,
+        cv_auc_high=high,
         cv_pr_auc=cv_pr,
-        method="ChurnModel (cxloop.insights.churn) on behaviour + voice features per customer",
+        accepted_weak_model=weak,
+        method=method,
         caveats=caveats,
     )
+
+
+def churn_models(backend: BaseBackend) -> list[ChurnModelRead]:
+    """Every stored scoring run, newest first."""
+    if "churn_models" not in set(backend.list_tables()):
+        return []
+    table = backend.table("churn_models")
+    frame = table.order_by([ibis.desc("created_at"), ibis.desc("id")]).to_pandas()
+    return [
+        ChurnModelRead.model_validate({k: _plain(v) for k, v in record.items()})
+        for record in frame.to_dict("records")
+    ]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
+
+
+def latest_churn_model(backend: BaseBackend) -> ChurnModelRead | None:
+    """The most recent scoring run (the model the newest scores rest on), or None."""
+    runs = churn_models(backend)
+    return runs[0] if runs else None
+
+
+def churn_models_behind(backend: BaseBackend, versions: set[str]) -> list[ChurnModelRead]:
+    """The latest run of each model version in ``versions`` (the scores a list rests on);
+    a version scored before runs were recorded gets no entry."""
+    latest: dict[str, ChurnModelRead] = {}
+    for run in churn_models(backend):
+        if run.model_version in versions:
+            latest.setdefault(run.model_version, run)
+    return list(latest.values())
 
 
 def _reasons_by_customer(reasons: pd.DataFrame) -> dict[object, list[dict[str, object]]]:
@@ -253,10 +402,24 @@ def _reasons_by_customer(reasons: pd.DataFrame) -> dict[object, list[dict[str, o
     return out
 
 
+def _model_details(run: ChurnModelRead | None) -> dict[str, Any]:
+    """The newest model behind the scores, flat (JSON- and table-friendly)."""
+    if run is None:
+        return {"model_version": None}
+    return {
+        "model_version": run.model_version,
+        "cv_roc_auc": run.cv_roc_auc,
+        "cv_auc_low": run.cv_auc_low,
+        "cv_auc_high": run.cv_auc_high,
+        "accepted_weak_model": run.accepted_weak,
+    }
+
+
 def churn_risks(*, settings: Settings, top: int = 20) -> InsightReport:
     """The customers with the highest stored churn risk, with the reasons behind each score."""
     with open_backend(settings) as backend:
         latest = latest_churn_scores(backend)
+        behind = churn_models_behind(backend, set(latest["model_version"].astype(str)))
     if latest.empty:
         raise Invalid("no churn scores are stored: run `cxloop insights churn`", "churn", None)
     latest = latest.rename(columns={"churn_risk": "probability"}).sort_values(
@@ -273,8 +436,12 @@ def churn_risks(*, settings: Settings, top: int = 20) -> InsightReport:
         n=len(latest),
         method="latest stored score per customer (cxloop insights churn)",
         caveats=[
+            *(run.describe() for run in behind),
             "reasons are the features that raised this customer's risk most against a typical "
-            "member (change in log-odds with that feature at its training baseline)"
+            "member (change in log-odds with that feature at its training baseline)",
         ],
-        details={"mean_probability": float(latest["probability"].mean())},
+        details={
+            "mean_probability": float(latest["probability"].mean()),
+            **_model_details(behind[0] if behind else None),
+        },
     )

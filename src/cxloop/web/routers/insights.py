@@ -175,10 +175,17 @@ def score_churn(
     _user: ListManager,
     horizon_days: Annotated[int, Query(ge=7, le=730)] = 90,
     evaluate: bool = True,
+    accept_weak_model: bool = False,
 ) -> ChurnRun:
-    """Train on past members and store a churn risk for every active member."""
+    """Train on past members and store a churn risk for every active member; refused (422)
+    when the cross-validated ROC-AUC interval reaches 0.6 or lower, unless
+    ``accept_weak_model`` (recorded with the scores)."""
     return insights_service.score_churn(
-        session=session, settings=settings, horizon_days=horizon_days, evaluate=evaluate
+        session=session,
+        settings=settings,
+        horizon_days=horizon_days,
+        evaluate=evaluate,
+        accept_weak_model=accept_weak_model,
     )
 
 
