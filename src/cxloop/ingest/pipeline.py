@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -23,11 +23,13 @@ from cxloop.ingest.fields import KindSpec, get_kind
 
 @dataclass
 class PreparedChunk:
-    """One validated chunk: how many records it held, the good rows, the rejected rows."""
+    """One validated chunk: how many records it held, the good rows, the rejected rows, and
+    warnings about values left out of stored rows."""
 
     rows_read: int
     records: pd.DataFrame
     rejections: list[mapping.Rejection]
+    warnings: list[mapping.RowWarning] = field(default_factory=list)
 
 
 def prepare(
@@ -48,7 +50,12 @@ def prepare(
         rejections = validated.rejections + mapping.broken_to_rejections(
             chunk.broken, ctx.encoding or "utf-8"
         )
-        yield PreparedChunk(len(chunk.frame) + len(chunk.broken), validated.records, rejections)
+        yield PreparedChunk(
+            len(chunk.frame) + len(chunk.broken),
+            validated.records,
+            rejections,
+            validated.warnings,
+        )
 
 
 def serve() -> None:
