@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cxloop.cli import demo as demo_cli
+from cxloop.cli import feedback as feedback_cli
 from cxloop.cli import ingest as ingest_cli
 from cxloop.cli import insights as insights_cli
 from cxloop.cli import metric_monitoring as monitoring_cli
@@ -49,6 +50,8 @@ metrics_cli.metrics_app.add_typer(monitoring_cli.accounts_app, name="accounts")
 app.add_typer(metrics_cli.export_app, name="export")
 app.add_typer(insights_cli.insights_app, name="insights")
 app.add_typer(targets_cli.targets_app, name="targets")
+app.add_typer(feedback_cli.feedback_app, name="feedback")
+app.command("channels")(feedback_cli.channels_command)
 
 
 @app.command()

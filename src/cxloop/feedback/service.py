@@ -1,4 +1,4 @@
-"""Feedback: linking voice to the customers and contacts it came from."""
+"""Feedback: linking voice to the customers and contacts it came from, and reading it back."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from cxloop.customers import service as customers_service
 from cxloop.customers.identity import IDENTITY_KINDS
 from cxloop.feedback.models import Feedback
+from cxloop.feedback.schemas import ChannelCount, FeedbackFilter, FeedbackItem, FeedbackPage
 
 TABLES: dict[str, Table] = {"feedback": Feedback.__table__}  # type: ignore[dict-item]
 AUTHOR_COLUMNS = {kind: f"author_{kind}" for kind in IDENTITY_KINDS}
@@ -100,3 +101,36 @@ def enrich_stored(*, session: Session, feedback_ids: list[str], workers: int = 1
     return enrichment.enrich_feedback(
         session=session, feedback_ids=feedback_ids, workers=workers
     ).analysed
+
+
+def list_feedback(
+    *,
+    session: Session,
+    filters: FeedbackFilter,
+    limit: int = 50,
+    offset: int = 0,
+    reveal_pii: bool = False,
+) -> FeedbackPage:
+    """A page of stored feedback matching ``filters`` (newest first), each with its stored
+    text features; personal data masked unless ``reveal_pii``."""
+    from cxloop.feedback import search
+
+    return search.search(
+        session=session, filters=filters, limit=limit, offset=offset, reveal_pii=reveal_pii
+    )
+
+
+def get_feedback(*, session: Session, feedback_id: str, reveal_pii: bool = False) -> FeedbackItem:
+    """One stored feedback with its features; ``NotFound`` when there is none."""
+    from cxloop.feedback import search
+
+    return search.get(session=session, feedback_id=feedback_id, reveal_pii=reveal_pii)
+
+
+def channel_counts(
+    *, session: Session, filters: FeedbackFilter | None = None
+) -> list[ChannelCount]:
+    """Stored channel values with their counts, most first."""
+    from cxloop.feedback import search
+
+    return search.channels(session=session, filters=filters)

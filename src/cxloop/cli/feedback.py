@@ -1,0 +1,390 @@
+"""``cxloop feedback list|show`` and ``cxloop channels``: the verbatims behind every number.
+
+The store and the feedback service load inside the commands, so other ``cxloop`` commands
+start without them. The CLI runs as the local admin: personal data is shown unless
+``--mask-pii`` asks for what an analyst or viewer would see.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cxloop.cli.context import console, errors, existing_store, unit_of_work
+from cxloop.cli.filters import Last, Since, Until, Where
+
+if TYPE_CHECKING:
+    from cxloop.feedback.schemas import FeedbackFilter, FeedbackItem, FeedbackPage
+
+feedback_app = typer.Typer(
+    help="Read stored feedback with its text features, filtered.", no_args_is_help=True
+)
+PAGE = 1000
+"""Rows per query when ``--all`` pages through everything."""
+TEXT_WIDTH = 60
+"""Characters of text a table row shows (csv and json keep it whole)."""
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _many(help_text: str) -> Any:
+    return typer.Option(help=help_text + " Repeatable: any of the values.")
+
+
+Format = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="table (text shortened), csv or json (everything in full)."),
+]
+MaskPii = Annotated[
+    bool,
+    typer.Option(
+        "--mask-pii", help="Mask personal data as analysts and viewers see it (l***@example.com)."
+    ),
+]
+Values = list[str] | None
+
+
+def _filter(
+    where: Values, since: str | None, until: str | None, last: str | None, **fields: Any
+) -> FeedbackFilter:
+    """The options as a ``FeedbackFilter``: the time window and ``--where`` parsed by the
+    metrics' rules (so ``--last 30d`` reads the same rows a metric does), then every field."""
+    from cxloop.feedback.schemas import FeedbackFilter
+    from cxloop.metrics.filters import WHERE_COLUMNS, parse_scope
+
+    for name, text, end in (("since", since, False), ("until", until, True)):
+        _check_range(name, text, end)
+    scope = parse_scope(
+        since, until, last, where or (), now=dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    )
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    for column, chosen in scope.columns().items():
+        name = WHERE_COLUMNS.get(column, column)
+        values[name] = (*values.get(name, ()), *chosen)
+    return FeedbackFilter(since=scope.since, until=scope.until, **values)
+
+
+def _check_range(name: str, text: str | None, end: bool) -> None:
+    """A bound whose offset pushes it outside the years 1–9999 is a clear error, not a crash."""
+    from cxloop.errors import Invalid
+    from cxloop.metrics.filters import parse_moment
+
+    if text is None or not text.strip():
+        return
+    try:
+        parse_moment(text, field=name, end=end)
+    except OverflowError:
+        raise Invalid("is out of range once converted to UTC", name, text) from None
+
+
+@feedback_app.command("list")
+def list_command(
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
+    channel: Annotated[Values, _many("Channel as stored (`cxloop channels` lists them).")] = None,
+    touchpoint: Annotated[Values, _many("Touchpoint.")] = None,
+    segment: Annotated[Values, _many("The customer's segment, else its account's.")] = None,
+    account: Annotated[Values, _many("Account id.")] = None,
+    customer: Annotated[Values, _many("Customer id.")] = None,
+    topic: Annotated[
+        Values, _many("Topic path (delivery/speed), zh/en name (物流, Delivery); subtopics count.")
+    ] = None,
+    aspect: Annotated[
+        Values, _many("topic:sentiment, e.g. delivery:negative or 物流:negative.")
+    ] = None,
+    sentiment: Annotated[Values, _many("positive, neutral or negative (the whole text).")] = None,
+    intent: Annotated[Values, _many("complaint, praise, suggestion, question or none.")] = None,
+    flag: Annotated[Values, _many("churn_intent, escalation or safety.")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Lowest score kept.")] = None,
+    max_score: Annotated[float | None, typer.Option(help="Highest score kept.")] = None,
+    score_field: Annotated[
+        str, typer.Option(help="The score --min/--max-score bound: nps, csat, ces or rating.")
+    ] = "nps",
+    search: Annotated[
+        str | None, typer.Option(help="Text or title containing this, any case (中文 too).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="Rows to show.")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="Rows to skip (newest first).")] = 0,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every matching row (pages through).")
+    ] = False,
+    output: Format = OutputFormat.table,
+    mask_pii: MaskPii = False,
+) -> None:
+    """Feedback matching every filter, newest first, with language, sentiment, topics and
+    their sentiment, intent, flags and emotions as stored."""
+    from cxloop.feedback import service as feedback_service
+
+    filters = _filter(
+        where,
+        since,
+        until,
+        last,
+        channel=channel or (),
+        touchpoint=touchpoint or (),
+        segment=segment or (),
+        account_id=account or (),
+        customer_id=customer or (),
+        topic=topic or (),
+        aspect=aspect or (),
+        sentiment=sentiment or (),
+        intent=intent or (),
+        flag=flag or (),
+        min_score=min_score,
+        max_score=max_score,
+        score_field=score_field,
+        search=search,
+    )
+    store = existing_store()
+    with unit_of_work(store) as session:
+        page = feedback_service.list_feedback(
+            session=session,
+            filters=filters,
+            limit=PAGE if all_ else limit,
+            offset=offset,
+            reveal_pii=not mask_pii,
+        )
+        items = list(page.items)
+        while all_ and offset + len(items) < page.total:
+            more = feedback_service.list_feedback(
+                session=session,
+                filters=filters,
+                limit=PAGE,
+                offset=offset + len(items),
+                reveal_pii=not mask_pii,
+            )
+            if not more.items:
+                break
+            items += more.items
+    _print_page(page, items, output)
+    if not items:
+        raise typer.Exit(1)
+
+
+def _print_page(page: FeedbackPage, items: list[FeedbackItem], output: OutputFormat) -> None:
+    for note in page.notes:
+        errors.print(f"note: {note}", highlight=False, soft_wrap=True)
+    if output is OutputFormat.json:
+        body = page.model_dump(mode="json") | {"items": [i.model_dump(mode="json") for i in items]}
+        body["limit"] = len(items) if len(items) > page.limit else page.limit
+        typer.echo(json.dumps(body, ensure_ascii=False))
+        return
+    if output is OutputFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(csv_row(i) for i in items)
+        return
+    if not items:
+        hint = " (see the notes above)" if page.notes else ""
+        errors.print(f"no feedback matches these filters{hint}", highlight=False)
+        return
+    first = page.offset + 1
+    table = Table(
+        title=f"feedback {first:,}–{page.offset + len(items):,} of {page.total:,}, newest first"
+    )
+    for column in ("id", "created (UTC)", "channel", "score", "sentiment", "intent", "topics"):
+        table.add_column(column, overflow="fold")
+    table.add_column("text", overflow="fold", max_width=TEXT_WIDTH + 2)
+    for item in items:
+        table.add_row(
+            item.feedback_id,
+            item.created_at.strftime("%Y-%m-%d %H:%M"),
+            item.channel,
+            _score(item),
+            _sentiment(item),
+            _intent(item),
+            _topics(item, ", "),
+            _short(item.text),
+        )
+    console.print(table)
+    if page.total > page.offset + len(items):
+        console.print(
+            f"{page.total - page.offset - len(items):,} more: --offset "
+            f"{page.offset + len(items)}, or --all --format csv for everything",
+            style="dim",
+        )
+
+
+def _short(text: str | None) -> str:
+    if not text:
+        return "–"
+    flat = " ".join(text.split())
+    return flat if len(flat) <= TEXT_WIDTH else flat[: TEXT_WIDTH - 1] + "…"
+
+
+def _score(item: FeedbackItem) -> str:
+    shown = [
+        f"{name} {value:g}"
+        for name in ("nps", "csat", "ces", "rating")
+        if (value := getattr(item, name)) is not None
+    ]
+    return " ".join(shown) or "–"
+
+
+def _sentiment(item: FeedbackItem) -> str:
+    f = item.features
+    return "–" if f is None else f"{f.sentiment} {f.sentiment_score:+.2f}"
+
+
+def _intent(item: FeedbackItem) -> str:
+    f = item.features
+    if f is None:
+        return "–"
+    return " ".join([f.intent, *(f"⚑{flag}" for flag in f.flags)])
+
+
+def _topics(item: FeedbackItem, joiner: str) -> str:
+    f = item.features
+    if f is None:
+        return "" if joiner == ";" else "–"
+    return joiner.join(f"{t.topic}:{t.sentiment}" for t in f.topics)
+
+
+CSV_COLUMNS = [
+    "feedback_id",
+    "created_at",
+    "channel",
+    "source",
+    "touchpoint",
+    "journey_stage",
+    "product",
+    "customer_id",
+    "account_id",
+    "contact_id",
+    "link_method",
+    "segment",
+    "region",
+    "author",
+    "author_email",
+    "author_phone",
+    "author_member_id",
+    "author_handle",
+    "nps",
+    "csat",
+    "ces",
+    "rating",
+    "title",
+    "text",
+    "language",
+    "sentiment",
+    "sentiment_score",
+    "intent",
+    "flags",
+    "emotions",
+    "aspects",
+    "keywords",
+    "attributes",
+]
+
+
+def csv_row(item: FeedbackItem) -> dict[str, Any]:
+    """One item as a flat row: lists joined by ``;``, aspects as ``topic:sentiment;…``."""
+    row = item.model_dump(mode="json", exclude={"features", "attributes"})
+    f = item.features
+    row |= {
+        "language": f.language if f else None,
+        "sentiment": f.sentiment if f else None,
+        "sentiment_score": f.sentiment_score if f else None,
+        "intent": f.intent if f else None,
+        "flags": ";".join(f.flags) if f else None,
+        "emotions": ";".join(f.emotions) if f else None,
+        "aspects": _topics(item, ";") if f else None,
+        "keywords": ";".join(f.keywords) if f else None,
+        "attributes": json.dumps(item.attributes, ensure_ascii=False) if item.attributes else None,
+    }
+    return row
+
+
+@feedback_app.command("show")
+def show_command(
+    feedback_id: Annotated[str, typer.Argument(help="The id `cxloop feedback list` shows.")],
+    output: Format = OutputFormat.table,
+    mask_pii: MaskPii = False,
+) -> None:
+    """One feedback in full: its fields, its text and every stored text feature."""
+    from cxloop.feedback import service as feedback_service
+
+    store = existing_store()
+    with unit_of_work(store) as session:
+        item = feedback_service.get_feedback(
+            session=session, feedback_id=feedback_id, reveal_pii=not mask_pii
+        )
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(item.model_dump(mode="json"), ensure_ascii=False))
+        return
+    if output is OutputFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerow(csv_row(item))
+        return
+    table = Table(title=f"feedback {item.feedback_id}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    fields = item.model_dump(exclude={"features"}, exclude_none=True)
+    for name, value in fields.items():
+        shown = value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, dt.datetime) else value
+        table.add_row(name, str(shown))
+    f = item.features
+    if f is None:
+        table.add_row("features", "not analysed yet (`cxloop text enrich`)")
+    else:
+        table.add_row("language", f.language + (" (mixed zh/en)" if f.mixed else ""))
+        table.add_row("sentiment", f"{f.sentiment} {f.sentiment_score:+.3f}")
+        table.add_row("intent", f.intent)
+        table.add_row("flags", ", ".join(f.flags) or "–")
+        table.add_row("emotions", ", ".join(f.emotions) or "–")
+        table.add_row("topics", _topics(item, ", ") or "–")
+        for a in f.aspects:
+            table.add_row("aspect", f"{a.topic} {a.sentiment} {a.score:+.2f}: {a.clause}")
+        table.add_row("keywords", ", ".join(f.keywords) or "–")
+        if not f.current:
+            table.add_row("note", "the text changed since it was analysed: features are stale")
+    console.print(table)
+
+
+def channels_command(
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Channel values as stored, with how many feedback rows carry each (most first)."""
+    from cxloop.feedback import service as feedback_service
+
+    filters = _filter(where, since, until, last)
+    store = existing_store()
+    with unit_of_work(store) as session:
+        counts = feedback_service.channel_counts(session=session, filters=filters)
+    if output is OutputFormat.json:
+        typer.echo(json.dumps([c.model_dump() for c in counts], ensure_ascii=False))
+    elif output is OutputFormat.csv:
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=["channel", "n", "share"], lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(c.model_dump() for c in counts)
+    elif counts:
+        table = Table(title="feedback by channel", caption=f"{sum(c.n for c in counts):,} rows")
+        table.add_column("channel")
+        table.add_column("n", justify="right")
+        table.add_column("share", justify="right")
+        for c in counts:
+            table.add_row(c.channel, f"{c.n:,}", f"{c.share:.1%}")
+        console.print(table)
+    if not counts:
+        errors.print("no feedback is stored in this window", highlight=False)
+        raise typer.Exit(1)
