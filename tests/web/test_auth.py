@@ -162,6 +162,13 @@ ENDPOINTS = (
         body=lambda: {"rows": [{"customer_id": "c-import", "name": "Zhao Lei"}]},
     ),
     Endpoint("GET", "/api/v1/imports", IMPORTERS),
+    Endpoint(
+        "POST",
+        "/api/v1/imports/{run_id}/undo",
+        IMPORTERS,
+        ok=404,  # an unknown run: the shared store's runs stay as they are
+        url="/api/v1/imports/999999/undo",
+    ),
     Endpoint("GET", "/api/v1/quarantine", IMPORTERS),
     Endpoint("GET", "/api/v1/users", ADMIN),
     Endpoint("POST", "/api/v1/users", ADMIN, ok=201, body=_new_user),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast, get_args
 
 import pandas as pd
 import typer
@@ -14,37 +14,66 @@ from rich.table import Table
 from cxloop.cli.context import console, open_store, unit_of_work
 from cxloop.errors import Invalid
 from cxloop.ingest import service as ingest_service
-from cxloop.ingest.fields import KINDS
+from cxloop.ingest import undo as undo_service
+from cxloop.ingest.fields import KINDS, DateOrder
 from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
 
 quarantine_app = typer.Typer(
     help="Rows that imports rejected, with the reason.", no_args_is_help=True
 )
-imports_app = typer.Typer(help="Past import runs.", no_args_is_help=True)
+DATE_ORDERS = get_args(DateOrder)
+imports_app = typer.Typer(help="Past import runs; undo one.", no_args_is_help=True)
 
 
-def _defaults(pairs: list[str]) -> dict[str, str]:
+def _defaults(pairs: list[str], option: str = "--set") -> dict[str, str]:
     defaults = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise Invalid("must look like field=value", "--set", pair)
+            raise Invalid("must look like field=value", option, pair)
         defaults[name.strip()] = value.strip()
     return defaults
 
 
 def import_command(
     kind: Annotated[str, typer.Argument(help="One of: " + ", ".join(KINDS))],
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX, JSON Lines or Parquet file.")],
-    mapping: Annotated[Path | None, typer.Option(help="YAML: 'source column: field'.")] = None,
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX, XLS, JSON Lines or Parquet file.")],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="YAML: 'source column: field', or columns/defaults/values/overrides."),
+    ] = None,
     encoding: Annotated[str | None, typer.Option(help="Override the detected encoding.")] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Value for a field the file lacks, e.g. --set channel=review."),
+        typer.Option(
+            "--set",
+            help="Fill blanks: the value for rows whose cell is empty or whose file lacks the "
+            "field, e.g. --set channel=review (present values are kept).",
+        ),
+    ] = None,
+    force_set: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--force-set",
+            help="Override: the value for every row, present or not, e.g. --force-set source=jd.",
+        ),
+    ] = None,
+    date_order: Annotated[
+        str | None,
+        typer.Option(
+            help="How 11/07/2026 reads: auto (decided per file), day-first or month-first. "
+            "Default: the date_order setting (auto).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Import a file; bad rows are quarantined with the reason, the rest stored (idempotent)."""
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise Invalid(
+            "is not a date order; use " + ", ".join(DATE_ORDERS), "--date-order", date_order
+        )
+    defaults = _defaults(set_ or [])
+    overrides = _defaults(force_set or [], "--force-set")
     store = open_store()
     total = ingest_service.count_records(file) if file.exists() else None
     with Progress(
@@ -66,7 +95,9 @@ def import_command(
                 path=file,
                 mapping_path=mapping,
                 encoding=encoding,
-                defaults=_defaults(set_ or []),
+                defaults=defaults,
+                overrides=overrides,
+                date_order=cast("DateOrder | None", date_order),
                 progress=lambda n: bar.advance(task, n),
             )
     store.close()
@@ -92,6 +123,7 @@ def _print_summary(summary: ImportSummary) -> None:
             f"linked to customers: {summary.linked:,}; "
             f"identity conflicts (not merged): {summary.identity_conflicts:,}"
         )
+    _print_warnings(summary)
     for rejected in summary.rejected[:10]:
         for problem in rejected.problems:
             console.print(
@@ -105,6 +137,35 @@ def _print_summary(summary: ImportSummary) -> None:
             f"cxloop quarantine list --run {summary.run_id}"
         )
     console.print(f"done in {summary.seconds:.1f} s")
+
+
+def _print_warnings(summary: ImportSummary) -> None:
+    """File decisions first (loud when voice is missing), then the first row warnings."""
+    if summary.attributes_only:
+        console.print(
+            "kept only in attributes (no field): " + ", ".join(summary.attributes_only),
+            highlight=False,
+        )
+    rows = [w for w in summary.warnings if w.row is not None]
+    for warning in summary.warnings:
+        if warning.row is not None:
+            continue
+        loud = warning.field == "text/score"
+        where = f"column {warning.value}: " if warning.value else ""
+        console.print(
+            f"[bold red]WARNING[/] {where}{warning.reason}"
+            if loud
+            else f"[yellow]note[/] [bold]{warning.field}[/] {where}{warning.reason}",
+            highlight=False,
+        )
+    for warning in rows[:10]:
+        console.print(
+            f"[yellow]warning: row {warning.row}[/], field [bold]{warning.field}[/]: "
+            f"{warning.value!r} {warning.reason} (row stored without it)",
+            highlight=False,
+        )
+    if summary.warned > min(len(rows), 10):
+        console.print(f"{summary.warned:,} rows stored with a value left out (see --json)")
 
 
 @quarantine_app.command("list")
@@ -195,6 +256,41 @@ def quarantine_clear(
     with unit_of_work(store) as session:
         removed = ingest_service.clear_quarantine(session=session, kind=kind, run_id=run)
     console.print(f"removed {removed:,} quarantined rows")
+
+
+@imports_app.command("undo")
+def imports_undo(
+    run: Annotated[int, typer.Argument(help="The run id, as `cxloop imports list` shows it.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Also a run still marked running (its process died).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Remove what an import run inserted (rows, text features, identities); rows it updated
+    cannot be restored and are listed."""
+    store = open_store()
+    with unit_of_work(store) as session:
+        result = undo_service.undo_run(session=session, run_id=run, force=force)
+    store.close()
+    if as_json:
+        typer.echo(result.model_dump_json())
+        return
+    if result.already_undone:
+        console.print(result.message, highlight=False)
+        return
+    console.print(
+        f"import run {result.run_id} ({result.kind} ← {result.source}) undone: {result.message}",
+        highlight=False,
+    )
+    if result.not_restored_keys:
+        shown = ", ".join(result.not_restored_keys[:20])
+        more = result.not_restored - min(result.not_restored, 20)
+        tail = f" and {more:,} more (--json lists the first 100)" if more else ""
+        console.print(
+            f"[yellow]not restored[/] (updated by this run, earlier values not kept): "
+            f"{shown}{tail}",
+            highlight=False,
+        )
 
 
 @imports_app.command("list")

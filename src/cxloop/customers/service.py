@@ -77,8 +77,11 @@ def has_identities(*, session: Session) -> bool:
     return session.execute(select(IDENTITIES.c.id).limit(1)).first() is not None
 
 
-def register_identities(*, session: Session, claims: list[IdentityClaim], source: str) -> int:
+def register_identities(
+    *, session: Session, claims: list[IdentityClaim], source: str, run_id: int | None = None
+) -> int:
     """Store new identities; a value already owned by someone else becomes a reported conflict.
+    ``run_id`` (the import run) is kept on what this call creates, so the run can be undone.
 
     Returns the number of conflicts found. Nothing is ever re-pointed or merged here: deciding
     that two customers are one person is a human's call.
@@ -86,8 +89,8 @@ def register_identities(*, session: Session, claims: list[IdentityClaim], source
     if not claims:
         return 0
     owners = lookup_identities(session=session, pairs=((c.kind, c.value) for c in claims))
-    new_rows: list[dict[str, str | None]] = []
-    conflicts: dict[tuple[str, str, str], dict[str, str]] = {}
+    new_rows: list[dict[str, str | int | None]] = []
+    conflicts: dict[tuple[str, str, str], dict[str, str | int | None]] = {}
     for claim in claims:
         key = (claim.kind, claim.value)
         if key not in owners:
@@ -99,6 +102,7 @@ def register_identities(*, session: Session, claims: list[IdentityClaim], source
                     "source": source,
                     "customer_id": claim.customer_id,
                     "contact_id": claim.contact_id,
+                    "import_run_id": run_id,
                 }
             )
             continue
@@ -111,6 +115,7 @@ def register_identities(*, session: Session, claims: list[IdentityClaim], source
                 "claimed_by": claim.owner,
                 "source": source,
                 "detail": f"{claim.kind} already belongs to {owner}; not merged",
+                "import_run_id": run_id,
             }
     if new_rows:
         session.execute(IDENTITIES.insert(), new_rows)

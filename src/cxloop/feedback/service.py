@@ -8,10 +8,14 @@ from sqlalchemy.orm import Session
 
 from cxloop.customers import service as customers_service
 from cxloop.customers.identity import IDENTITY_KINDS
-from cxloop.feedback.models import Feedback
+from cxloop.feedback.models import Feedback, FeedbackText, FeedbackTopic
 from cxloop.feedback.schemas import ChannelCount, FeedbackFilter, FeedbackItem, FeedbackPage
 
 TABLES: dict[str, Table] = {"feedback": Feedback.__table__}  # type: ignore[dict-item]
+FEATURE_TABLES: dict[str, Table] = {  # keyed by feedback_id; an import undo removes them
+    "feedback_text": FeedbackText.__table__,  # type: ignore[dict-item]
+    "feedback_topic": FeedbackTopic.__table__,  # type: ignore[dict-item]
+}
 AUTHOR_COLUMNS = {kind: f"author_{kind}" for kind in IDENTITY_KINDS}
 
 

@@ -29,6 +29,17 @@ class RejectedRow(BaseModel):
     problems: list[ProblemRead]
 
 
+class ImportWarning(BaseModel):
+    """Something the import did not refuse but you should know: a value left out of a stored
+    row (``row`` set), or a decision about the whole file (``row`` null: a score's scale, the
+    date order, columns kept only in attributes)."""
+
+    row: int | None = Field(None, description="Row as the source shows it; null: the file.")
+    field: str
+    value: Any = None
+    reason: str
+
+
 class ImportSummary(BaseModel):
     """What one import did, row by row accounted for: read = stored + quarantined."""
 
@@ -49,6 +60,18 @@ class ImportSummary(BaseModel):
     seconds: float = 0.0
     rejected: list[RejectedRow] = Field(
         default_factory=list, description="First rejected rows (at most 100) with their reasons."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Field → the source column that fed it."
+    )
+    attributes_only: list[str] = Field(
+        default_factory=list,
+        description="Source columns that feed no field: kept only in each row's attributes.",
+    )
+    warned: int = Field(0, description="Stored rows with a value left out (e.g. a bad phone).")
+    warnings: list[ImportWarning] = Field(
+        default_factory=list,
+        description="File decisions, then the first row warnings (at most 100 rows).",
     )
 
 
@@ -95,3 +118,32 @@ class FieldInfo(BaseModel):
     max: float | None
     choices: list[str] | None
     aliases: list[str]
+    open: bool = Field(
+        False, description="Other values are kept as written (channel); choices are known ones."
+    )
+
+
+class UndoResult(BaseModel):
+    """What ``cxloop imports undo`` removed, and what it could not give back."""
+
+    run_id: int
+    kind: str
+    source: str
+    status: str
+    already_undone: bool = Field(False, description="The run was undone before; nothing done.")
+    removed: dict[str, int] = Field(
+        default_factory=dict, description="Rows removed per table (features included)."
+    )
+    unlinked: int = Field(
+        0, description="Feedback rows whose customer link came from an identity of this run."
+    )
+    changed_since: int = Field(
+        0, description="Rows this run inserted that a later run updated (removed all the same)."
+    )
+    not_restored: int = Field(
+        0, description="Rows this run updated: their earlier values are not kept, so they stay."
+    )
+    not_restored_keys: list[str] = Field(
+        default_factory=list, description="Keys of those rows (at most 100)."
+    )
+    message: str = ""

@@ -63,7 +63,10 @@ def store_chunk(
     connection = session.connection()
     if len(fresh):
         frame = fresh.reindex(columns=columns).assign(
-            loaded_at=now, updated_at=now, import_run_id=summary.run_id
+            loaded_at=now,
+            updated_at=now,
+            import_run_id=summary.run_id,
+            inserted_run_id=summary.run_id,
         )
         insert_frame(connection, table, frame)
         summary.inserted += len(fresh)
@@ -76,7 +79,7 @@ def store_chunk(
     if spec.kind in ("customers", "contacts"):
         claims = _claims_from(pd.concat([fresh, changed]), spec.kind)
         summary.identity_conflicts += customers_service.register_identities(
-            session=session, claims=claims, source=spec.kind
+            session=session, claims=claims, source=spec.kind, run_id=summary.run_id
         )
     return [*fresh[key].tolist(), *changed[key].tolist()]
 
@@ -123,7 +126,7 @@ def _store_identities(*, session: Session, records: pd.DataFrame, summary: Impor
         )
     )
     summary.identity_conflicts += customers_service.register_identities(
-        session=session, claims=claims, source="identities"
+        session=session, claims=claims, source="identities", run_id=summary.run_id
     )
     summary.inserted += len({(c.kind, c.value) for c in claims}) - before
     summary.unchanged += len(records) - (len({(c.kind, c.value) for c in claims}) - before)

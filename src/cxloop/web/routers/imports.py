@@ -5,12 +5,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cxloop.ingest import service as ingest_service
+from cxloop.ingest import undo as undo_service
 from cxloop.ingest.fields import KINDS
-from cxloop.ingest.schemas import FieldInfo, ImportRunRead, ImportSummary, QuarantinedRowRead
+from cxloop.ingest.schemas import (
+    FieldInfo,
+    ImportRunRead,
+    ImportSummary,
+    QuarantinedRowRead,
+    UndoResult,
+)
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import Importer, ImportsReader, Reader, SessionDep, SettingsDep
 
@@ -61,6 +68,18 @@ def list_imports(
     """Recent import runs, newest first, with their counts."""
     runs = ingest_service.list_runs(session=session, limit=query.limit)
     return [ImportRunRead.model_validate(r) for r in runs]
+
+
+@router.post("/imports/{run_id}/undo", response_model=UndoResult)
+def undo_import(
+    session: SessionDep,
+    _: Importer,
+    run_id: Annotated[int, Path(ge=1, le=2**62)],
+    force: Annotated[bool, Query(description="Also a run still marked running.")] = False,
+) -> UndoResult:
+    """Remove what an import run inserted; lists rows it updated, which cannot be restored.
+    Undoing an undone run changes nothing (``already_undone``)."""
+    return undo_service.undo_run(session=session, run_id=run_id, force=force)
 
 
 @router.get("/quarantine", response_model=list[QuarantinedRowRead])
