@@ -34,6 +34,7 @@ def _profiles() -> pd.DataFrame:
 def _mentions() -> pd.DataFrame:
     return pd.DataFrame(
         {
+            "feedback_id": ["f1", "f2", "f3", "f4", "f5"],
             "customer_id": ["a", "a", "c", "d", "e"],
             "topic": [
                 "service/responsiveness",
@@ -136,3 +137,22 @@ def test_nps_group_boundaries() -> None:
 def test_impossible_or_unknown_conditions_are_refused(fields: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         TargetQuery.model_validate(fields)
+
+
+def test_members_carry_the_feedback_ids_and_topics_that_qualified_them() -> None:
+    query = TargetQuery(mentioned=[TopicMention(topic="service", within_days=3650)])
+    members = select(_profiles(), _mentions(), query, AS_OF).members.set_index("customer_id")
+    assert members.loc["a", "feedback_ids"] == ["f1"]  # f2 (delivery) did not qualify a
+    assert members.loc["a", "topics"] == ["service/responsiveness"]
+    assert members.loc["c", "feedback_ids"] == ["f3"]
+    both = TargetQuery(
+        mentioned=[
+            TopicMention(topic="service", within_days=3650),
+            TopicMention(topic="delivery", within_days=3650),
+        ]
+    )
+    only_a = select(_profiles(), _mentions(), both, AS_OF).members.set_index("customer_id")
+    assert only_a.loc["a", "feedback_ids"] == ["f2", "f1"]  # newest first
+    assert only_a.loc["a", "topics"] == ["delivery/speed", "service/responsiveness"]
+    plain = select(_profiles(), _mentions(), TargetQuery(), AS_OF).members
+    assert plain["feedback_ids"].map(len).eq(0).all()  # no topic condition, no evidence

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 Sentiment = Literal["negative", "positive", "neutral", "any"]
+NAME_PATTERN = re.compile(r"[^\W_](?:[\w .-]{0,62}[\w.-])?")
+"""A list name: 1–64 letters (any script), digits, spaces, ``_ - .``; starts with a letter or
+digit, ends without a space. It appears in URLs, file names and Excel sheet names."""
 NpsGroup = Literal["detractor", "passive", "promoter"]
 
 
@@ -16,7 +20,11 @@ class TopicMention(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: str = Field(min_length=1, max_length=200, description="e.g. service/speed or service")
+    topic: str = Field(
+        min_length=1,
+        max_length=200,
+        description="a topic path (service/speed), id (speed) or zh/en name (客服, Service)",
+    )
     sentiment: Sentiment = "any"
     within_days: int = Field(default=90, ge=1, le=3650)
 
@@ -64,13 +72,27 @@ class TargetQuery(BaseModel):
 class TargetListCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[\w][\w .:/-]*$")
+    name: str = Field(description="1–64 letters, digits, spaces, _ - . (see NAME_PATTERN)")
     description: str | None = Field(default=None, max_length=2000)
     query: TargetQuery
     refresh_hours: int | None = Field(
         default=None, ge=1, le=24 * 366, description="refresh when older than this"
     )
     webhook_url: HttpUrl | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        if len(value) > 64:
+            raise ValueError(f"is {len(value)} characters long; at most 64")
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(
+                "may hold letters (Chinese too), digits, spaces, _ - and . only, start with a "
+                "letter or digit and not end with a space (it is used in URLs and file names)"
+            )
+        return value
 
 
 class TargetListRead(BaseModel):
@@ -88,6 +110,18 @@ class TargetListRead(BaseModel):
     member_count: int | None
 
 
+class ChurnBasis(BaseModel):
+    """The churn model a list's risks rest on, and how well it predicted (cross-validated)."""
+
+    model_version: str
+    scored_at: dt.datetime | None
+    cv_roc_auc: float | None
+    cv_auc_low: float | None
+    cv_auc_high: float | None
+    accepted_weak: bool = Field(description="stored below the bar with --accept-weak-model")
+    summary: str
+
+
 class PreviewStep(BaseModel):
     """How many customers are left after each condition, in the order they are applied."""
 
@@ -101,6 +135,9 @@ class TargetPreview(BaseModel):
     matched: int
     steps: list[PreviewStep]
     sample: list[dict[str, Any]]
+    churn_models: list[ChurnBasis] = Field(
+        default_factory=list, description="the models behind the churn risks shown"
+    )
     caveats: list[str]
 
 
@@ -112,4 +149,5 @@ class RefreshResult(BaseModel):
     removed: int
     pushed: bool
     push_error: str | None = None
+    churn_models: list[ChurnBasis] = Field(default_factory=list)
     error: str | None = Field(default=None, description="why a scheduled refresh failed")

@@ -6,14 +6,9 @@ side (profiles, mentions, churn scores) is read through Ibis from the same store
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import http.client
-import io
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +17,12 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from cxloop.act import targets
+from cxloop.act import exports, targets
+from cxloop.act.conditions import TopicCatalog, check_query
+from cxloop.act.exports import EXPORT_COLUMNS, LIST_COLUMNS
 from cxloop.act.models import TargetList, TargetListMember
 from cxloop.act.schemas import (
+    ChurnBasis,
     PreviewStep,
     RefreshResult,
     TargetListCreate,
@@ -35,14 +33,13 @@ from cxloop.act.schemas import (
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import Conflict, CxloopError, Invalid, NotFound, Problem
+from cxloop.feedback import enrichment
 from cxloop.insights import service as insights_service
 from cxloop.insights.profiles import SPEND_DAYS
 from cxloop.insights.schemas import plain
+from cxloop.text.taxonomy import shipped_taxonomy
 
-EXPORT_COLUMNS = ("customer_id", "segment", "region", "value", "churn_risk", "last_nps")
-"""What an export or a push carries: ids and non-personal facts, never names or contacts."""
 LONGEST_MENTION_DAYS = 3650
-WEBHOOK_TIMEOUT_S = 10.0
 
 
 def _read(row: TargetList) -> TargetListRead:
@@ -87,15 +84,27 @@ def parse_definition(data: object) -> TargetListCreate:
 
 
 def create(
-    *, session: Session, list_in: TargetListCreate, created_by: str | None = None
+    *,
+    session: Session,
+    list_in: TargetListCreate,
+    created_by: str | None = None,
+    settings: Settings | None = None,
 ) -> TargetListRead:
-    """Save a new list (its name must be free); members come with the first refresh."""
+    """Save a new list (its name must be free); members come with the first refresh.
+
+    With ``settings`` its segments, regions and topics are checked against the store first
+    (topics saved as their paths): a value nobody has is refused with the closest ones."""
     if session.scalars(select(TargetList.id).where(TargetList.name == list_in.name)).first():
         raise Conflict(f"a target list named {list_in.name!r} already exists")
+    query = list_in.query
+    if settings is not None:
+        with insights_service.open_backend(settings) as backend:
+            profiles, _ = insights_service.customer_profiles(backend)
+            query, _ = check_query(query, profiles, _catalog(session, backend))
     row = TargetList(
         name=list_in.name,
         description=list_in.description,
-        definition=list_in.query.model_dump(mode="json", exclude_none=True),
+        definition=query.model_dump(mode="json", exclude_none=True),
         refresh_hours=list_in.refresh_hours,
         webhook_url=str(list_in.webhook_url) if list_in.webhook_url else None,
         created_by=created_by,
@@ -120,12 +129,65 @@ def remove(*, session: Session, name: str) -> None:
     session.flush()
 
 
+def _catalog(session: Session | None, backend: Any) -> TopicCatalog:
+    """Topic names of the active taxonomy (the shipped one without a session) and the
+    topics stored in feedback."""
+    taxonomy = (
+        enrichment.active_taxonomy(session=session) if session is not None else shipped_taxonomy()
+    )
+    names = [(row.path, row.zh, row.en) for row in taxonomy.describe()]
+    return TopicCatalog(names, insights_service.stored_topics(backend))
+
+
+def _basis(run: insights_service.ChurnModelRead) -> ChurnBasis:
+    return ChurnBasis(
+        model_version=run.model_version,
+        scored_at=run.created_at,
+        cv_roc_auc=run.cv_roc_auc,
+        cv_auc_low=run.cv_auc_low,
+        cv_auc_high=run.cv_auc_high,
+        accepted_weak=run.accepted_weak,
+        summary=run.describe(),
+    )
+
+
+def _unrecorded(version: str) -> ChurnBasis:
+    return ChurnBasis(
+        model_version=version,
+        scored_at=None,
+        cv_roc_auc=None,
+        cv_auc_low=None,
+        cv_auc_high=None,
+        accepted_weak=False,
+        summary=f"churn risk from model {version}, scored before model quality was recorded: "
+        "re-run `cxloop insights churn` to know how well it predicts",
+    )
+
+
+def churn_bases(
+    runs: list[insights_service.ChurnModelRead], versions: set[str]
+) -> list[ChurnBasis]:
+    """One basis per model version behind the shown risks, recorded or not."""
+    found = {run.model_version: _basis(run) for run in runs}
+    return [found.get(v) or _unrecorded(v) for v in sorted(versions)]
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    when: dt.datetime
+    selection: targets.Selection
+    caveats: list[str]
+    churn_models: list[ChurnBasis]
+
+
 def _select(
-    settings: Settings, query: TargetQuery, as_of: dt.datetime | None
-) -> tuple[dt.datetime, targets.Selection]:
-    """Profiles and mentions from the store, then the pure selection."""
+    settings: Settings, query: TargetQuery, as_of: dt.datetime | None, session: Session | None
+) -> _Chosen:
+    """Profiles and mentions from the store, the query checked against them, then the pure
+    selection, with the churn models behind the risks it shows."""
     with insights_service.open_backend(settings) as backend:
         profiles, when = insights_service.customer_profiles(backend, as_of=as_of)
+        query, caveats = check_query(query, profiles, _catalog(session, backend))
         longest = max((m.within_days for m in query.mentioned or []), default=0)
         mentions = (
             insights_service.topic_mentions(
@@ -134,9 +196,24 @@ def _select(
                 as_of=when,
             )
             if longest
-            else pd.DataFrame(columns=["customer_id", "topic", "sentiment", "created_at"])
+            else pd.DataFrame(columns=targets.MENTION_COLUMNS)
         )
-    return when, targets.select(profiles, mentions, query, when)
+        versions = {str(v) for v in profiles["churn_model"].dropna()}
+        runs = insights_service.churn_models_behind(backend, versions)
+    selection = targets.select(profiles, mentions, query, when)
+    bases = churn_bases(runs, versions)
+    auc = {b.model_version: b.cv_roc_auc for b in bases}
+    members = selection.members.assign(
+        churn_model_auc=[auc.get(str(v)) for v in selection.members["churn_model"]]
+    )
+    selection = targets.Selection(members, selection.steps, selection.caveats)
+    on_risk = query.min_churn_risk is not None or query.max_churn_risk is not None
+    for basis in bases:
+        weak = basis.accepted_weak or basis.cv_roc_auc is None
+        lead = "this list filters on " if on_risk else ""
+        care = " — treat its ranking with care" if weak else ""
+        caveats.append(f"{lead}{basis.summary}{care}")
+    return _Chosen(when, selection, caveats, bases)
 
 
 def _records(frame: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
@@ -149,21 +226,32 @@ def _records(frame: pd.DataFrame, limit: int | None = None) -> list[dict[str, An
 
 
 def preview(
-    *, settings: Settings, query: TargetQuery, as_of: dt.datetime | None = None, sample: int = 10
+    *,
+    settings: Settings,
+    query: TargetQuery,
+    as_of: dt.datetime | None = None,
+    sample: int = 10,
+    session: Session | None = None,
 ) -> TargetPreview:
-    """How many customers the query selects now, step by step, and the first few of them."""
-    when, chosen = _select(settings, query, as_of)
-    caveats = list(chosen.caveats)
+    """How many customers the query selects now, step by step, and the first few of them.
+
+    Segments, regions and topics are checked against the store first (``Invalid`` with close
+    matches); topics resolve against the active taxonomy (the shipped one without a session).
+    """
+    chosen = _select(settings, query, as_of, session)
+    when = chosen.when
+    caveats = [*chosen.selection.caveats, *chosen.caveats]
     caveats.append(
         f"value = order spend in the {SPEND_DAYS} days before {when:%Y-%m-%d}; as of the latest "
         "activity in the store unless a date is given"
     )
     return TargetPreview(
         as_of=when,
-        customers=chosen.steps[0][1],
-        matched=len(chosen.members),
-        steps=[PreviewStep(condition=c, remaining=n) for c, n in chosen.steps],
-        sample=_records(chosen.members, sample),
+        customers=chosen.selection.steps[0][1],
+        matched=len(chosen.selection.members),
+        steps=[PreviewStep(condition=c, remaining=n) for c, n in chosen.selection.steps],
+        sample=_records(chosen.selection.members, sample),
+        churn_models=chosen.churn_models,
         caveats=caveats,
     )
 
@@ -183,14 +271,15 @@ def refresh(
     """
     row = _get(session, name)
     query = TargetQuery.model_validate(row.definition)
-    when, chosen = _select(settings, query, as_of)
+    chosen = _select(settings, query, as_of, session)
+    when = chosen.when
     before = set(
         session.scalars(
             select(TargetListMember.customer_id).where(TargetListMember.list_id == row.id)
         )
     )
     session.execute(delete(TargetListMember).where(TargetListMember.list_id == row.id))
-    records = _records(chosen.members)
+    records = _records(chosen.selection.members)
     now = utcnow()
     session.add_all(
         TargetListMember(
@@ -210,7 +299,8 @@ def refresh(
     pushed, push_error = False, None
     if push and row.webhook_url:
         try:
-            _push(row.webhook_url, row.name, when, records)
+            bases = [b.model_dump(mode="json") for b in chosen.churn_models]
+            exports.push(row.webhook_url, row.name, when, records, bases)
             pushed = True
         except Invalid as exc:
             push_error = "; ".join(f"{p.field} {p.value}: {p.reason}" for p in exc.problems)
@@ -222,6 +312,7 @@ def refresh(
         removed=len(before - after),
         pushed=pushed,
         push_error=push_error,
+        churn_models=chosen.churn_models,
     )
 
 
@@ -262,7 +353,8 @@ def refresh_due(
 
 
 def members(*, session: Session, name: str) -> pd.DataFrame:
-    """The members stored by the list's latest refresh, highest churn risk first."""
+    """The members stored by the list's latest refresh, highest churn risk first, with the
+    feedback ids and topics that qualified them (lists) and their churn model."""
     row = _get(session, name)
     stored = session.scalars(
         select(TargetListMember).where(TargetListMember.list_id == row.id)
@@ -271,57 +363,51 @@ def members(*, session: Session, name: str) -> pd.DataFrame:
         [{"customer_id": m.customer_id, **(m.evidence or {})} for m in stored],
         columns=list(EXPORT_COLUMNS),
     )
+    for column in LIST_COLUMNS:
+        frame[column] = [v if isinstance(v, list) else [] for v in frame[column]]
     return frame.sort_values(["churn_risk", "value"], ascending=False, na_position="last")
 
 
-def export(*, session: Session, name: str, path: Path) -> int:
-    """Write the list's members to ``.csv`` or ``.xlsx`` (by suffix); returns the row count."""
+def about(*, session: Session, name: str) -> list[tuple[str, str]]:
+    """What an export says about itself: the list, its query, its refresh and the churn
+    models behind its risks (model, cross-validated ROC-AUC and interval, override)."""
+    read = get(session=session, name=name)
     frame = members(session=session, name=name)
+    versions = {str(v) for v in frame["churn_model"].dropna()}
+    bases = churn_bases(insights_service.churn_model_runs(session, versions), versions)
+    refreshed = f"{read.refreshed_at:%Y-%m-%d %H:%M} UTC" if read.refreshed_at else "never"
+    rows = [
+        ("list", read.name),
+        ("description", read.description or ""),
+        ("query", json.dumps(read.query.model_dump(mode="json", exclude_none=True))),
+        ("refreshed", refreshed),
+        ("members", f"{len(frame)}"),
+    ]
+    rows += [("churn model", basis.summary) for basis in bases]
+    return rows
+
+
+def export(*, session: Session, name: str, path: Path) -> int:
+    """Write the list's members to ``.csv`` or ``.xlsx`` (by suffix); returns the row count.
+
+    Excel gets a second sheet, ``about``, with the list, its query and the churn models its
+    risks rest on; a CSV carries ``churn_model`` and ``churn_model_auc`` on every row."""
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix == ".xlsx":
-        frame.to_excel(path, index=False, sheet_name=name[:31].replace("/", "-"))
-    else:
+    if suffix not in (".csv", ".xlsx"):
         raise Invalid("must end in .csv or .xlsx", "path", str(path))
+    frame = members(session=session, name=name)
+    if suffix == ".csv":
+        path.write_text(to_csv(frame), encoding="utf-8")
+    else:
+        exports.write_xlsx(frame, path, sheet=name, about=about(session=session, name=name))
     return len(frame)
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    out = io.StringIO()
-    frame.to_csv(out, index=False, quoting=csv.QUOTE_MINIMAL)
-    return out.getvalue()
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would turn the POST into a GET without the members: treat it as a failure."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _push(url: str, name: str, as_of: dt.datetime, records: list[dict[str, Any]]) -> None:
-    """POST the members as JSON; anything but a 2xx answer (a redirect included) is an error
-    naming the URL. Only ids and non-personal facts are sent (``EXPORT_COLUMNS``)."""
-    body = json.dumps(
-        {"list": name, "as_of": as_of.isoformat(), "count": len(records), "members": records}
-    ).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    opener = urllib.request.build_opener(_NoRedirects)
-    try:
-        with opener.open(request, timeout=WEBHOOK_TIMEOUT_S) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
-        raise Invalid(f"could not be reached: {exc!r}", "webhook_url", redact_url(url)) from None
-    if not 200 <= status < 300:
-        raise Invalid(f"answered HTTP {status}", "webhook_url", redact_url(url))
+    """Members as CSV text, list columns joined with ``;``."""
+    return exports.to_csv(frame)
 
 
 def redact_url(url: str) -> str:
     """Scheme and host only: webhook paths and queries often carry a secret token."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}/…" if parts.scheme else "…"
+    return exports.redact_url(url)

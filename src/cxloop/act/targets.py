@@ -2,7 +2,9 @@
 
 ``profiles`` has one row per customer: ``customer_id``, ``segment``, ``region``, ``value``,
 ``churned``, ``churn_risk``, ``last_nps``, ``last_order_at``. ``mentions`` has one row per
-feedback × topic: ``customer_id``, ``topic``, ``sentiment``, ``created_at``.
+feedback × topic: ``feedback_id``, ``customer_id``, ``topic``, ``sentiment``, ``created_at``.
+Members keep the feedback ids and topics that met a topic condition (``feedback_ids``,
+``topics``), so whoever acts on the list can read what the customer said.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cxloop.act.schemas import TargetQuery, TopicMention
 from cxloop.insights.frames import NPS_GROUPS
 
 MEMBER_COLUMNS = ("customer_id", "segment", "region", "value", "churn_risk", "last_nps")
+MENTION_COLUMNS = ["feedback_id", "customer_id", "topic", "sentiment", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ def nps_group(score: pd.Series) -> pd.Series:
     return groups
 
 
-def _mentioned(mentions: pd.DataFrame, want: TopicMention, as_of: dt.datetime) -> set[str]:
-    """Customers who mentioned ``want.topic`` or a topic below it, in the window before as_of."""
+def _mentioned(mentions: pd.DataFrame, want: TopicMention, as_of: dt.datetime) -> pd.DataFrame:
+    """The mentions of ``want.topic`` or a topic below it, in the window before as_of."""
     topic = mentions["topic"].astype(str)
     hit = (topic == want.topic) | topic.str.startswith(want.topic.rstrip("/") + "/")
     if want.sentiment != "any":
@@ -45,7 +48,7 @@ def _mentioned(mentions: pd.DataFrame, want: TopicMention, as_of: dt.datetime) -
     since = pd.Timestamp(as_of) - pd.Timedelta(days=want.within_days)
     created = pd.to_datetime(mentions["created_at"])
     hit &= (created > since) & (created <= pd.Timestamp(as_of))
-    return set(mentions.loc[hit, "customer_id"].astype(str))
+    return mentions.loc[hit]
 
 
 def _member_of(who: set[str]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -53,7 +56,7 @@ def _member_of(who: set[str]) -> Callable[[pd.DataFrame], pd.Series]:
 
 
 def _conditions(
-    query: TargetQuery, mentions: pd.DataFrame, as_of: dt.datetime
+    query: TargetQuery, mentions: pd.DataFrame, as_of: dt.datetime, hits: list[pd.DataFrame]
 ) -> list[tuple[str, Callable[[pd.DataFrame], pd.Series]]]:
     """Each set condition as (words, row filter), cheapest and most selective first."""
     out: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = []
@@ -103,7 +106,9 @@ def _conditions(
             )
         )
     for mention in q.mentioned or []:
-        who: set[str] = _mentioned(mentions, mention, as_of)
+        found = _mentioned(mentions, mention, as_of)
+        hits.append(found)
+        who = set(found["customer_id"].astype(str))
         feel = "" if mention.sentiment == "any" else f" ({mention.sentiment})"
         out.append(
             (
@@ -130,7 +135,7 @@ def select(
     ...     "region": ["north", "south"], "value": [100.0, 5.0], "churned": [False, False],
     ...     "churn_risk": [0.7, 0.1], "last_nps": [3.0, 9.0],
     ...     "last_order_at": pd.to_datetime(["2026-01-01", "2026-02-01"])})
-    >>> m = pd.DataFrame(columns=["customer_id", "topic", "sentiment", "created_at"])
+    >>> m = pd.DataFrame(columns=MENTION_COLUMNS)
     >>> q = TargetQuery(value_top_share=0.5, min_churn_risk=0.5)
     >>> select(p, m, q, dt.datetime(2026, 3, 1)).members["customer_id"].tolist()
     ['a']
@@ -142,9 +147,11 @@ def select(
         len(frame), 1
     )
     steps = [("all customers", len(frame))]
-    for words, keep in _conditions(query, mentions, as_of):
+    hits: list[pd.DataFrame] = []
+    for words, keep in _conditions(query, mentions, as_of, hits):
         frame = frame[keep(frame).fillna(False).astype(bool)]
         steps.append((words, len(frame)))
+    frame = _with_evidence(frame, hits)
     caveats = []
     if (query.min_churn_risk is not None or query.max_churn_risk is not None) and profiles[
         "churn_risk"
@@ -158,3 +165,29 @@ def select(
         caveats.append("no topic mentions are stored: import feedback with text first")
     members = frame.sort_values(["churn_risk", "value"], ascending=False, na_position="last")
     return Selection(members.drop(columns="value_rank"), steps, caveats)
+
+
+def _with_evidence(frame: pd.DataFrame, hits: list[pd.DataFrame]) -> pd.DataFrame:
+    """Each member's qualifying feedback ids (newest first) and topics, as lists; empty lists
+    when the query has no topic condition."""
+    found = pd.concat(hits) if hits else pd.DataFrame(columns=MENTION_COLUMNS)
+    found = found[found["customer_id"].astype(str).isin(set(frame["customer_id"].astype(str)))]
+    found = found.assign(created_at=pd.to_datetime(found["created_at"])).sort_values(
+        ["created_at", "feedback_id"], ascending=False
+    )
+    ids: dict[str, list[str]] = {}
+    topics: dict[str, list[str]] = {}
+    for customer, feedback, topic in zip(
+        found["customer_id"].astype(str),
+        found["feedback_id"].astype(str),
+        found["topic"].astype(str),
+        strict=True,
+    ):
+        if feedback not in ids.setdefault(customer, []):
+            ids[customer].append(feedback)
+        if topic not in topics.setdefault(customer, []):
+            topics[customer].append(topic)
+    keys = frame["customer_id"].astype(str)
+    return frame.assign(
+        feedback_ids=[ids.get(k, []) for k in keys], topics=[topics.get(k, []) for k in keys]
+    )

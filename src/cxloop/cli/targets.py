@@ -43,17 +43,30 @@ def _show_preview(name: str, preview: Any) -> None:
     console.print(table)
     if preview.sample:
         sample = Table(title=f"first {len(preview.sample)} (highest churn risk first)")
-        for column in preview.sample[0]:
-            sample.add_column(column)
+        columns = [c for c in preview.sample[0] if c not in HIDDEN]
+        for column in columns:
+            sample.add_column(column, overflow="fold")
         for row in preview.sample:
-            sample.add_row(*("–" if v is None else _cell(v) for v in row.values()))
+            sample.add_row(*(_cell(row[c], c) for c in columns))
         console.print(sample)
     for caveat in preview.caveats:
         console.print(f"note: {caveat}", style="dim")
 
 
-def _cell(value: object) -> str:
-    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+HIDDEN = frozenset({"churn_model", "churn_model_auc"})
+"""Repeated on every row; the table states the model once, in a note."""
+DIGITS = {"churn_risk": 4, "churn_model_auc": 3}
+"""Churn risks with 4 decimals, so close ones still rank (0.0312 above 0.0309)."""
+
+
+def _cell(value: object, column: str = "") -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, list):
+        return "; ".join(map(str, value)) or "–"
+    if isinstance(value, float):
+        return f"{value:.{DIGITS[column]}f}" if column in DIGITS else f"{value:,.2f}"
+    return str(value)
 
 
 @targets_app.command("create")
@@ -66,7 +79,9 @@ def create_command(
     definition = act_service.parse_definition(_load(file))
     store = existing_store()
     with unit_of_work(store) as session:
-        saved = act_service.create(session=session, list_in=definition, created_by="cli")
+        saved = act_service.create(
+            session=session, list_in=definition, created_by="cli", settings=store.settings
+        )
     console.print(f"saved target list {saved.name!r} (refresh it with `cxloop targets refresh`)")
 
 
@@ -81,14 +96,16 @@ def preview_command(
 
     store = existing_store()
     path = Path(what)
-    if path.suffix.lower() in (".yaml", ".yml", ".json") and path.exists():
-        query = act_service.parse_definition(_load(path)).query
-        name = path.stem
-    else:
-        with unit_of_work(store) as session:
+    with unit_of_work(store) as session:
+        if path.suffix.lower() in (".yaml", ".yml", ".json") and path.exists():
+            query = act_service.parse_definition(_load(path)).query
+            name = path.stem
+        else:
             query = act_service.get(session=session, name=what).query
-        name = what
-    preview = act_service.preview(settings=store.settings, query=query, as_of=as_of, sample=sample)
+            name = what
+        preview = act_service.preview(
+            settings=store.settings, query=query, as_of=as_of, sample=sample, session=session
+        )
     _show_preview(name, preview)
 
 
@@ -133,6 +150,8 @@ def refresh_command(
         f"{result.name}: {result.members:,} members as of {result.as_of:%Y-%m-%d %H:%M} "
         f"(+{result.added:,} −{result.removed:,})" + (", pushed" if result.pushed else "")
     )
+    for basis in result.churn_models:
+        console.print(f"note: {basis.summary}", style="dim")
     if result.push_error:
         raise Invalid(result.push_error, "webhook", name)
 
@@ -176,11 +195,16 @@ def members_command(
         typer.echo(json.dumps(json.loads(frame.to_json(orient="records")), ensure_ascii=False))
         return
     table = Table(title=f"{name}: {len(frame):,} members (first {min(limit, len(frame))})")
-    for column in frame.columns:
-        table.add_column(column)
-    for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*("–" if v is None or v != v else _cell(v) for v in row))
+    columns = [c for c in frame.columns if c not in HIDDEN]
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in frame.head(limit).to_dict("records"):
+        table.add_row(*(_cell(row[c], c) for c in columns))
     console.print(table)
+    models = frame[["churn_model", "churn_model_auc"]].dropna(subset=["churn_model"])
+    for version, auc in models.drop_duplicates("churn_model").itertuples(index=False):
+        shown = "not on record" if auc is None or auc != auc else f"{auc:.3f}"
+        console.print(f"note: churn risk from model {version}, cross-validated ROC-AUC {shown}")
 
 
 @targets_app.command("export")
@@ -194,7 +218,11 @@ def export_command(
     store = existing_store()
     with unit_of_work(store) as session:
         count = act_service.export(session=session, name=name, path=path)
+        about = act_service.about(session=session, name=name)
     console.print(f"wrote {count:,} members to {path}")
+    for field, value in about:
+        if field == "churn model":
+            console.print(f"note: {value}", style="dim")
 
 
 @targets_app.command("delete")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cxloop import engines
@@ -111,8 +111,25 @@ def customer_profiles(
 
 
 def topic_mentions(backend: BaseBackend, *, since: dt.datetime, as_of: dt.datetime) -> pd.DataFrame:
-    """Topic mentions by customers between ``since`` and ``as_of``."""
-    return profiles.mentions(backend, since, as_of)
+    """Topic mentions by customers between ``since`` and ``as_of``: feedback_id, customer_id,
+    topic, sentiment, created_at (the feedback id lets a target list show what was said)."""
+    columns = ["feedback_id", "customer_id", "topic", "sentiment", "created_at"]
+    if not {"feedback", "feedback_topic"} <= set(backend.list_tables()):
+        return pd.DataFrame(columns=columns)
+    f = backend.table("feedback")
+    f = f.filter(f.customer_id.notnull(), f.created_at > since, f.created_at <= as_of)
+    joined = f.select("feedback_id", "customer_id", "created_at").join(
+        backend.table("feedback_topic"), "feedback_id"
+    )
+    return joined.select(*columns).to_pandas()
+
+
+def stored_topics(backend: BaseBackend) -> list[str]:
+    """Every topic path some stored feedback mentions."""
+    if "feedback_topic" not in set(backend.list_tables()):
+        return []
+    topics = backend.table("feedback_topic").select("topic").distinct().to_pandas()
+    return sorted(str(t) for t in topics["topic"].dropna())
 
 
 @dataclass(frozen=True)
@@ -371,6 +388,20 @@ def latest_churn_model(backend: BaseBackend) -> ChurnModelRead | None:
     """The most recent scoring run (the model the newest scores rest on), or None."""
     runs = churn_models(backend)
     return runs[0] if runs else None
+
+
+def churn_model_runs(session: Session, versions: set[str]) -> list[ChurnModelRead]:
+    """The latest recorded run of each model version in ``versions``, from a session (for
+    exports that have no Ibis connection open)."""
+    rows = session.scalars(
+        select(ChurnModelRun)
+        .where(ChurnModelRun.model_version.in_(sorted(versions)))
+        .order_by(ChurnModelRun.created_at.desc(), ChurnModelRun.id.desc())
+    )
+    latest: dict[str, ChurnModelRead] = {}
+    for row in rows:
+        latest.setdefault(row.model_version, ChurnModelRead.model_validate(row))
+    return list(latest.values())
 
 
 def churn_models_behind(backend: BaseBackend, versions: set[str]) -> list[ChurnModelRead]:

@@ -36,16 +36,22 @@ def list_target_lists(session: SessionDep, user: Reader) -> list[TargetListRead]
 
 @router.post("", response_model=TargetListRead, status_code=status.HTTP_201_CREATED)
 def create_target_list(
-    list_in: TargetListCreate, session: SessionDep, user: ListManager
+    list_in: TargetListCreate, session: SessionDep, settings: SettingsDep, user: ListManager
 ) -> TargetListRead:
-    """Save a list; its members come with the first refresh."""
-    return act_service.create(session=session, list_in=list_in, created_by=user.username)
+    """Save a list; its members come with the first refresh. Segments, regions and topics
+    not in the store are refused (422) with the closest stored values."""
+    return act_service.create(
+        session=session, list_in=list_in, created_by=user.username, settings=settings
+    )
 
 
 @router.post("/preview", response_model=TargetPreview)
-def preview_target_list(query: TargetQuery, settings: SettingsDep, _user: Reader) -> TargetPreview:
-    """Who a query selects now, condition by condition; nothing is saved."""
-    return act_service.preview(settings=settings, query=query)
+def preview_target_list(
+    query: TargetQuery, session: SessionDep, settings: SettingsDep, _user: Reader
+) -> TargetPreview:
+    """Who a query selects now, condition by condition, and the churn models behind the risks;
+    nothing is saved."""
+    return act_service.preview(settings=settings, query=query, session=session)
 
 
 @router.get("/{name}", response_model=TargetListRead)
