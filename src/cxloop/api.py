@@ -13,6 +13,7 @@ from cxloop.config import Settings, get_settings
 from cxloop.db import migrate
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.ingest import service as ingest_service
+from cxloop.ingest.fields import DateOrder
 from cxloop.ingest.schemas import ImportSummary
 
 
@@ -57,8 +58,12 @@ def import_file(
     *,
     mapping: str | Path | None = None,
     encoding: str | None = None,
+    defaults: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
+    date_order: DateOrder | None = None,
 ) -> ImportSummary:
-    """Import a CSV/XLSX/JSONL/Parquet file of ``kind``; bad rows are quarantined, not lost."""
+    """Import a CSV/XLSX/XLS/JSONL/Parquet file of ``kind``; bad rows are quarantined, not
+    lost. ``defaults`` fill blanks (``--set``), ``overrides`` replace values (``--force-set``)."""
     with store.sessions() as session:
         return ingest_service.import_file(
             session=session,
@@ -67,6 +72,9 @@ def import_file(
             path=Path(path),
             mapping_path=Path(mapping) if mapping else None,
             encoding=encoding,
+            defaults=defaults,
+            overrides=overrides,
+            date_order=date_order,
         )
 
 

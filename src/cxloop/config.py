@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
         default=True, description="Read and validate big files in a second process."
     )
     import_parallel_min_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    date_order: Literal["auto", "day-first", "month-first"] = Field(
+        default="auto",
+        description="How dates like 11/07/2026 read: auto decides per file from its values "
+        "(a file where every such date reads both ways is read month-first, with a warning).",
+    )
     enrich_on_import: bool = Field(
         default=True,
         description="Analyse feedback text (sentiment, topics, intent…) in the import that "

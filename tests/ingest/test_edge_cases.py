@@ -129,16 +129,14 @@ def test_reimport_with_a_fix_empties_the_quarantine_of_that_file(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
     path = tmp_path / "f.csv"
-    path.write_text("feedback_id,created_at\n1,2026-01-01\n2,2026-01-02\n", encoding="utf-8")
+    path.write_text(
+        "feedback_id,created_at,channel\n1,2026-01-01,\n2,2026-01-02,\n", encoding="utf-8"
+    )
     from cxloop.ingest import service as ingest_service
 
     with sqlite_store.sessions() as session:
         bad = ingest_service.import_file(
-            session=session,
-            settings=sqlite_store.settings,
-            kind="feedback",
-            path=path,
-            defaults={"channel": "pigeon"},
+            session=session, settings=sqlite_store.settings, kind="feedback", path=path
         )
         assert bad.quarantined == 2
         fixed = ingest_service.import_file(

@@ -27,9 +27,10 @@ BAD = [
     ("S-10,,wjx,2026-01-10,no channel,,,,,", "channel"),  # missing required
     ("S-11,survey,wjx,,no time,,,,,", "created_at"),  # missing required
     ("S-12,survey,wjx,2026-13-45,bad date,,,,,", "created_at"),  # bad date
-    ("S-13,survey,wjx,2026-01-13,ok,,,,not-an-email,", "author_email"),
     ("S-14,survey,wjx,2026-01-14,too,many,fields,x,y,z,w", "row"),  # broken CSV record
 ]
+# a mistyped optional email costs only the email: the row is stored, the value reported
+WARNED = "S-13,survey,wjx,2026-01-13,ok,,,,not-an-email,"
 HEADER = "feedback_id,channel,source,created_at,text,nps,csat,ces,email,tier"
 
 
@@ -55,22 +56,29 @@ def _feedback(store: Store) -> dict[str, tuple]:
 def test_mixed_file_stores_every_good_row_and_quarantines_every_bad_row(
     store: Store, tmp_path: Path
 ) -> None:
-    path = _write(tmp_path / "mixed.csv", GOOD + [line for line, _ in BAD])
+    path = _write(tmp_path / "mixed.csv", GOOD + [WARNED] + [line for line, _ in BAD])
     summary = import_file(store, "feedback", path)
     bad_count = len(BAD) + 1
     assert (summary.read, summary.inserted, summary.quarantined) == (
-        len(GOOD) + bad_count,
-        len(GOOD),
+        len(GOOD) + 1 + bad_count,
+        len(GOOD) + 1,
         bad_count,
     )
+    (warning,) = [w for w in summary.warnings if w.row is not None]
+    assert (warning.row, warning.field, warning.value) == (
+        len(GOOD) + 2,
+        "author_email",
+        "not-an-email",
+    )
+    assert summary.warned == 1 and "wjx:S-13" in _feedback(store)
     assert summary.read == _count(store, "feedback") + _count(store, "quarantined_rows")
     with store.sessions() as session:
         rows = {q.row_number: q for q in session.scalars(select(QuarantinedRow))}
     for offset, (_, field) in enumerate(BAD):
-        row = rows[len(GOOD) + 2 + offset]
+        row = rows[len(GOOD) + 3 + offset]
         assert row.field == field, (row.row_number, row.field, row.reason)
         assert row.reason and row.raw
-    encoding_row = rows[len(GOOD) + len(BAD) + 2]
+    encoding_row = rows[len(GOOD) + len(BAD) + 3]
     assert encoding_row.field == "text" and "not valid utf-8" in encoding_row.reason
     assert "\ufffd" in (encoding_row.value or "")
     stored = _feedback(store)

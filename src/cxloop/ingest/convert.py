@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxloop.customers.identity import normalise_email, normalise_identity, normalise_phone
 from cxloop.errors import Problem
+from cxloop.ingest.channels import canonical_channel
 from cxloop.ingest.fields import FALSE_WORDS, TRUE_WORDS, FieldSpec
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
@@ -37,15 +38,24 @@ _FALLBACK_FORMATS = (
     "%Y年%m月%d日 %H:%M:%S",
     "%Y年%m月%d日 %H:%M",
     "%Y年%m月%d日",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%m/%d/%y %H:%M",
-    "%m/%d/%y",
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y",
     "%Y%m%d",
 )
+
+
+def _short_dates(first: str, second: str) -> tuple[str, ...]:
+    """``11/07/2026`` shapes (slash or dash, 4- or 2-digit year, with or without a time)."""
+    return tuple(
+        f"{first}{sep}{second}{sep}{year}{time}"
+        for sep in ("/", "-")
+        for year in ("%Y", "%y")
+        for time in (" %H:%M:%S", " %H:%M", "")
+    )
+
+
+_MONTH_FIRST = _short_dates("%m", "%d")
+_DAY_FIRST = _short_dates("%d", "%m")
 
 
 @dataclass(frozen=True)
@@ -53,9 +63,11 @@ class ValidationContext:
     region: str = "CN"
     timezone: str = "Asia/Shanghai"
     encoding: str | None = None
+    day_first: bool = False
+    """How ``11/07/2026`` reads: decided per file (``ingest.profile``) or by setting."""
 
 
-def _parse_datetimes(values: pd.Series, tz: str) -> pd.Series:
+def _parse_datetimes(values: pd.Series, tz: str, day_first: bool = False) -> pd.Series:
     """ISO 8601 fast path, then the formats survey tools and Excel write; UTC, naive."""
     present = values.notna()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
@@ -70,7 +82,7 @@ def _parse_datetimes(values: pd.Series, tz: str) -> pd.Series:
     if len(naive_text):
         parsed = pd.to_datetime(naive_text, format="ISO8601", errors="coerce")
         missing = parsed.isna()
-        for fmt in _FALLBACK_FORMATS:
+        for fmt in _FALLBACK_FORMATS + (_DAY_FIRST if day_first else _MONTH_FIRST):
             if not missing.any():
                 break
             retry = pd.to_datetime(naive_text[missing], format=fmt, errors="coerce")
@@ -108,11 +120,23 @@ class Checker:
 
     def __init__(self, index: pd.Index) -> None:
         self.problems: dict[Any, list[Problem]] = {}
+        self.warnings: dict[Any, list[Problem]] = {}
         self.index = index
 
     def flag(self, mask: pd.Series, spec_field: FieldSpec, values: pd.Series, reason: str) -> None:
         for idx in mask.index[mask.to_numpy(dtype=bool)]:
             self.problems.setdefault(idx, []).append(Problem(spec_field.name, values[idx], reason))
+
+    def flag_identity(
+        self, mask: pd.Series, spec_field: FieldSpec, values: pd.Series, reason: str
+    ) -> None:
+        """A bad optional identity (a mistyped phone) costs only that value, never the row:
+        it is left out of matching and reported as a warning."""
+        if spec_field.required or spec_field.identity is None:
+            self.flag(mask, spec_field, values, reason)
+            return
+        for idx in mask.index[mask.to_numpy(dtype=bool)]:
+            self.warnings.setdefault(idx, []).append(Problem(spec_field.name, values[idx], reason))
 
 
 def convert(
@@ -142,7 +166,9 @@ def convert(
     if kind in ("datetime", "date"):
         if kind == "date":  # a date is the day as written: drop any offset, never shift a day
             values = values.str.replace(_DATE_OFFSET, r"\1", regex=True)
-        parsed = _parse_datetimes(values, ctx.timezone if kind == "datetime" else "UTC")
+        parsed = _parse_datetimes(
+            values, ctx.timezone if kind == "datetime" else "UTC", ctx.day_first
+        )
         bad = present & parsed.isna()
         example = "2026-03-01 14:05:00" if kind == "datetime" else "2026-03-01"
         check.flag(
@@ -181,30 +207,37 @@ def convert(
     if kind == "email":
         normal = values.map(lambda v: normalise_email(v) if isinstance(v, str) else None)
         ok = normal.map(lambda v: isinstance(v, str) and bool(_EMAIL.match(v)))
-        check.flag(present & ~ok.astype(bool), spec_field, values, "is not an email address")
+        check.flag_identity(
+            present & ~ok.astype(bool), spec_field, values, "is not an email address"
+        )
         too_long = ok.astype(bool) & (normal.str.len() > spec_field.max_length)
-        check.flag(
+        check.flag_identity(
             too_long, spec_field, values, f"is longer than {spec_field.max_length} characters"
         )
         return normal.where(ok.astype(bool) & ~too_long, None)
     if kind == "phone":
         normal = values.map(lambda v: _phone(v, ctx.region) if isinstance(v, str) else None)
-        check.flag(
+        check.flag_identity(
             present & normal.isna(),
             spec_field,
             values,
             f"is not a valid phone number (without +country it is read as {ctx.region})",
         )
         return normal.where(normal.notna(), None)
+    if kind == "channel":  # open: known spellings folded together, any other kept as written
+        spellings = {v: canonical_channel(v) for v in pd.unique(values[present])}
+        values = values.map(spellings).astype(object).where(present, None)
     lengths = values.str.len()
     too_long = present & (lengths > spec_field.max_length)
-    check.flag(too_long, spec_field, values, f"is longer than {spec_field.max_length} characters")
+    check.flag_identity(
+        too_long, spec_field, values, f"is longer than {spec_field.max_length} characters"
+    )
     kept = values.where(~too_long, None)
     if spec_field.identity in ("handle", "member_id"):
         identity = spec_field.identity
         kept = kept.map(lambda v: normalise_identity(identity, v) if isinstance(v, str) else None)
         grown = kept.str.len() > spec_field.max_length  # NFKC can lengthen a value
-        check.flag(
+        check.flag_identity(
             grown.fillna(False).astype(bool),
             spec_field,
             values,

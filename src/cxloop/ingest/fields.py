@@ -9,46 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-FieldType = Literal["str", "int", "float", "datetime", "date", "bool", "enum", "email", "phone"]
+from cxloop.ingest.channels import CHANNEL_MAX_LENGTH
+from cxloop.ingest.headers import TEXT_HEADERS
 
-CHANNELS: dict[str, str] = {
-    "survey": "survey",
-    "问卷": "survey",
-    "调研": "survey",
-    "nps": "survey",
-    "review": "review",
-    "评论": "review",
-    "评价": "review",
-    "点评": "review",
-    "social": "social",
-    "社交": "social",
-    "社交媒体": "social",
-    "微博": "social",
-    "weibo": "social",
-    "wechat": "social",
-    "微信": "social",
-    "小红书": "social",
-    "twitter": "social",
-    "x": "social",
-    "forum": "forum",
-    "论坛": "forum",
-    "社区": "forum",
-    "bbs": "forum",
-    "ticket": "ticket",
-    "工单": "ticket",
-    "投诉": "ticket",
-    "chat": "chat",
-    "聊天": "chat",
-    "在线客服": "chat",
-    "im": "chat",
-    "email": "email",
-    "邮件": "email",
-    "mail": "email",
-    "call": "call",
-    "电话": "call",
-    "phone": "call",
-    "热线": "call",
-}
+DateOrder = Literal["auto", "day-first", "month-first"]
+"""How ``11/07/2026`` reads: decided per file from its values, or forced."""
+FieldType = Literal[
+    "str", "int", "float", "datetime", "date", "bool", "enum", "email", "phone", "channel"
+]
+
 ROLES: dict[str, str] = {
     "decision_maker": "decision_maker",
     "decision maker": "decision_maker",
@@ -392,7 +361,13 @@ _register(
                 ),
             ),
             FieldSpec(
-                "channel", "enum", required=True, choices=CHANNELS, aliases=("渠道", "来源渠道")
+                "channel",
+                "channel",
+                required=True,
+                max_length=CHANNEL_MAX_LENGTH,
+                aliases=("渠道", "来源渠道", "反馈渠道", "source_channel"),
+                description="Open: known spellings map to one value (see ingest/channels.py), "
+                "others are kept as written.",
             ),
             FieldSpec("source", aliases=("来源", "平台", "platform"), max_length=64),
             FieldSpec(
@@ -448,20 +423,7 @@ _register(
             FieldSpec("title", aliases=("标题", "subject"), max_length=512),
             FieldSpec(
                 "text",
-                aliases=(
-                    "内容",
-                    "评论内容",
-                    "评价内容",
-                    "反馈内容",
-                    "文本",
-                    "review",
-                    "comment",
-                    "comments",
-                    "body",
-                    "message",
-                    "content",
-                    "verbatim",
-                ),
+                aliases=TEXT_HEADERS,
                 max_length=100_000,
             ),
             FieldSpec(
@@ -469,13 +431,29 @@ _register(
                 "int",
                 min=0,
                 max=10,
-                aliases=("推荐度", "净推荐值", "nps_score", "likelihood_to_recommend", "ltr"),
+                aliases=(
+                    "推荐度",
+                    "推荐意愿",
+                    "推荐指数",
+                    "推荐可能性",
+                    "净推荐值",
+                    "nps_score",
+                    "likelihood_to_recommend",
+                    "ltr",
+                ),
             ),
             FieldSpec(
-                "csat", "int", min=1, max=5, aliases=("满意度", "csat_score", "satisfaction")
+                "csat",
+                "int",
+                min=1,
+                max=5,
+                aliases=("满意度", "满意程度", "满意度评分", "csat_score", "satisfaction"),
             ),
-            FieldSpec("ces", "int", min=1, max=7, aliases=("费力度", "ces_score", "effort")),
-            FieldSpec("rating", "float", min=0, max=10, aliases=("评分", "星级", "stars", "score")),
+            FieldSpec(
+                "ces", "int", min=1, max=7, aliases=("费力度", "费力程度", "ces_score", "effort")
+            ),
+            # 评分, 打分, rating, score…: scale unknown, decided per file (ingest/profile.py)
+            FieldSpec("rating", "float", min=0, max=10, aliases=("星级", "星数", "stars")),
             FieldSpec("touchpoint", aliases=("触点",), max_length=64),
             FieldSpec("journey_stage", aliases=("旅程阶段", "阶段", "stage"), max_length=64),
             FieldSpec("product", aliases=("商品", "产品", "sku")),

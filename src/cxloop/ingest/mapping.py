@@ -13,54 +13,21 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from cxloop.errors import Invalid, Problem
 from cxloop.ingest.convert import Checker, ValidationContext, convert, identity_values
 from cxloop.ingest.fields import KINDS, KindSpec
 from cxloop.ingest.keys import ATTRIBUTES, ROW_HASH, add_keys, attributes_json
+from cxloop.ingest.mapping_file import UserMapping, check_mapping, load_mapping, value_key
 from cxloop.ingest.readers import ROW_COLUMN, BrokenRecord
 from cxloop.privacy.masking import PII_FIELDS
 
 _PADDED = re.compile("\x1e[ \t\r\n\xa0\u3000]|[ \t\r\n\xa0\u3000]\x1e")
 _BAD_TEXT = re.compile("[\ud800-\udfff\x00]")
-
-
-@dataclass(frozen=True)
-class UserMapping:
-    """What a user's mapping file says: header → field, and values for fields with no column."""
-
-    columns: dict[str, str] = field(default_factory=dict)
-    defaults: dict[str, str] = field(default_factory=dict)
-
-
-def load_mapping(path: Path | None) -> UserMapping:
-    """Read ``--mapping map.yaml``: either ``{header: field}`` or ``{columns: …, defaults: …}``."""
-    if path is None:
-        return UserMapping()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise Invalid(f"cannot be read as YAML ({exc})", "mapping", str(path)) from None
-    if data is None:
-        return UserMapping()
-    if not isinstance(data, dict):
-        raise Invalid("must be a YAML mapping of column: field", "mapping", str(path))
-    if "columns" in data or "defaults" in data:
-        columns, defaults = data.get("columns") or {}, data.get("defaults") or {}
-    else:
-        columns, defaults = data, {}
-    if not isinstance(columns, dict) or not isinstance(defaults, dict):
-        raise Invalid("'columns' and 'defaults' must be mappings", "mapping", str(path))
-    return UserMapping(
-        {str(k): str(v) for k, v in columns.items()},
-        {str(k): "" if v is None else str(v) for k, v in defaults.items()},
-    )
 
 
 def normalise_header(name: str) -> str:
@@ -107,6 +74,8 @@ class ColumnPlan:
     fields: dict[str, str]
     extras: list[str]
     defaults: dict[str, str]
+    overrides: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def plan_columns(
@@ -141,9 +110,9 @@ def plan_columns(
             )
         else:
             chosen[target] = source
-    for name in mapping.defaults:
+    for name in (*mapping.defaults, *mapping.overrides, *mapping.values):
         if name not in spec.by_name:
-            problems.append(Problem("mapping.defaults", name, f"is not a {spec.kind} field"))
+            problems.append(Problem("mapping", name, f"is not a {spec.kind} field"))
     taken = set(chosen.values())
     by_norm: dict[str, str] = {}
     for header in headers:
@@ -164,6 +133,7 @@ def plan_columns(
             spec_field.required
             and spec_field.name not in chosen
             and spec_field.name not in mapping.defaults
+            and spec_field.name not in mapping.overrides
             and not has_key_fallback
         ):
             problems.append(
@@ -180,7 +150,16 @@ def plan_columns(
     if problems and strict:
         raise Invalid(problems)
     extras = [h for h in headers if h != ROW_COLUMN and h not in taken]
-    return ColumnPlan(chosen, extras, {k: clean_text(v) for k, v in mapping.defaults.items()})
+    return ColumnPlan(
+        chosen,
+        extras,
+        {k: clean_text(v) for k, v in mapping.defaults.items()},
+        {k: clean_text(v) for k, v in mapping.overrides.items()},
+        {
+            name: {value_key(k): clean_text(v) for k, v in pairs.items()}
+            for name, pairs in mapping.values.items()
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -199,12 +178,22 @@ class Rejection:
         )
 
 
+@dataclass(frozen=True)
+class RowWarning:
+    """A stored row with a value left out (a mistyped optional phone): where and why."""
+
+    row_number: int
+    problems: list[Problem]
+
+
 @dataclass
 class ValidatedChunk:
-    """Good rows as canonical columns (plus key, attributes, row_hash) and the rejections."""
+    """Good rows as canonical columns (plus key, attributes, row_hash), the rejections, and
+    warnings about values of stored rows that were left out."""
 
     records: pd.DataFrame
     rejections: list[Rejection]
+    warnings: list[RowWarning] = field(default_factory=list)
 
 
 def _joined(series: pd.Series) -> str:
@@ -267,8 +256,12 @@ def validate_chunk(
     converted: dict[str, pd.Series] = {}
     for spec_field in spec.fields:
         source = plan.fields.get(spec_field.name)
-        if source is not None:
+        if spec_field.name in plan.overrides:  # --force-set: every row, present or not
+            values = pd.Series(plan.overrides[spec_field.name] or None, index=index, dtype=object)
+        elif source is not None:
             values = _blank_to_na(usable[source], trim=source in padded)
+            if spec_field.name in plan.values:
+                values = _map_values(values, plan.values[spec_field.name])
             default = plan.defaults.get(spec_field.name)
             if default:
                 values = values.where(values.notna(), default)
@@ -307,6 +300,15 @@ def validate_chunk(
             ]
             rejections.append(Rejection(int(numbers[idx]), problems, raw))
     keep = ~index.isin(bad_index)
+    warned = sorted(i for i in check.warnings if i not in check.problems)
+    row_numbers = frame[ROW_COLUMN]
+    warnings = [
+        RowWarning(
+            int(row_numbers[idx]),
+            [Problem(p.field, _display(p.value, encoding), p.reason) for p in check.warnings[idx]],
+        )
+        for idx in warned
+    ]
     records = pd.DataFrame(
         {name: series[keep] for name, series in converted.items()}, index=index[keep]
     )
@@ -319,7 +321,14 @@ def validate_chunk(
     else:
         records[ATTRIBUTES] = None
     add_keys(records, spec)
-    return ValidatedChunk(records, rejections)
+    return ValidatedChunk(records, rejections, warnings)
+
+
+def _map_values(values: pd.Series, pairs: dict[str, str]) -> pd.Series:
+    """``values:`` of a mapping file: each distinct cell looked up once (cells repeat)."""
+    present = values.notna()
+    lookup = {v: pairs.get(value_key(v), v) for v in pd.unique(values[present])}
+    return values.map(lookup).astype(object).where(present, None)
 
 
 def _display(value: Any, encoding: str) -> Any:
@@ -361,10 +370,12 @@ __all__ = [
     "ROW_HASH",
     "ColumnPlan",
     "Rejection",
+    "RowWarning",
     "UserMapping",
     "ValidatedChunk",
     "ValidationContext",
     "broken_to_rejections",
+    "check_mapping",
     "clean_text",
     "is_public_header",
     "load_mapping",

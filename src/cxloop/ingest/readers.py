@@ -1,4 +1,4 @@
-"""Read CSV, XLSX, JSON Lines and Parquet into chunks of string columns, whatever the encoding.
+"""Read CSV, XLSX, legacy XLS, JSON Lines and Parquet into chunks of strings, any encoding.
 
 Pure: paths in, chunks out. A record the reader cannot make sense of (a broken JSON line, a CSV
 line with the wrong number of fields) is handed on as a ``BrokenRecord`` to be quarantined,
@@ -23,7 +23,7 @@ import pandas as pd
 
 from cxloop.errors import UnreadableFile
 
-FileFormat = Literal["csv", "xlsx", "jsonl", "json", "parquet"]
+FileFormat = Literal["csv", "xlsx", "xls", "jsonl", "json", "parquet"]
 ROW_COLUMN = "__row__"
 _BAD_NAME = re.compile("[\ud800-\udfff\x00]")
 SNIFF_BYTES = 1 << 20
@@ -67,10 +67,8 @@ def sniff_format(head: bytes, path: Path) -> FileFormat:
     """Decide the format from the bytes, not the extension (exports are often misnamed)."""
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnreadableFile(
-            f"{path.name}: legacy Excel .xls is not supported; open it and save as .xlsx or .csv"
-        )
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: Excel 97–2003 (问卷星 still exports it)
+        return "xls"
     if head.startswith(b"PAR1"):
         return "parquet"
     text = head.lstrip(codecs.BOM_UTF8).lstrip()
@@ -160,6 +158,7 @@ def read_chunks(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
     readers = {
         "csv": _read_csv,
         "xlsx": _read_xlsx,
+        "xls": _read_xls,
         "jsonl": _read_jsonl,
         "json": _read_json_array,
         "parquet": _read_parquet,
@@ -265,32 +264,57 @@ def _read_xlsx(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise UnreadableFile(f"{info.path.name}: not a readable .xlsx workbook ({exc})") from None
     try:
-        sheet = book.worksheets[0]
-        rows_iter = sheet.iter_rows(values_only=True)
-        columns: list[str] | None = None
-        rows: list[list[str]] = []
-        numbers: list[int] = []
-        for number, values in enumerate(rows_iter, start=1):
-            cells = [_cell_text(v) for v in values]
-            if columns is None:
-                if any(c.strip() for c in cells):
-                    while cells and not cells[-1].strip():
-                        cells.pop()
-                    columns = _unique_headers(cells)
-                continue
-            if not any(c.strip() for c in cells):
-                continue
-            cells = (cells + [""] * len(columns))[: len(columns)]
-            rows.append(cells)
-            numbers.append(number)
-            if len(rows) >= chunk_rows:
-                yield RawChunk(_frame(columns, rows, numbers))
-                rows, numbers = [], []
-        if columns is None:
-            raise UnreadableFile(f"{info.path.name}: the first sheet has no header row")
-        yield RawChunk(_frame(columns, rows, numbers))
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        yield from _sheet_chunks(info, rows, chunk_rows)
     finally:
         book.close()
+
+
+def _read_xls(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
+    """Legacy BIFF workbooks through calamine (Rust): no Excel, no conversion step."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(info.path))
+        sheet = book.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except (CalamineError, OSError, ValueError) as exc:
+        raise UnreadableFile(
+            f"{info.path.name}: not a readable .xls workbook ({exc}); if it is password "
+            "protected, open it and save it without a password"
+        ) from None
+    try:
+        yield from _sheet_chunks(info, rows, chunk_rows)
+    finally:
+        book.close()
+
+
+def _sheet_chunks(
+    info: SourceInfo, rows_iter: Iterator[Any], chunk_rows: int
+) -> Iterator[RawChunk]:
+    """The first sheet's rows: the first non-empty row is the header, empty rows are skipped."""
+    columns: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for number, values in enumerate(rows_iter, start=1):
+        cells = [_cell_text(v) for v in values]
+        if columns is None:
+            if any(c.strip() for c in cells):
+                while cells and not cells[-1].strip():
+                    cells.pop()
+                columns = _unique_headers(cells)
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        cells = (cells + [""] * len(columns))[: len(columns)]
+        rows.append(cells)
+        numbers.append(number)
+        if len(rows) >= chunk_rows:
+            yield RawChunk(_frame(columns, rows, numbers))
+            rows, numbers = [], []
+    if columns is None:
+        raise UnreadableFile(f"{info.path.name}: the first sheet has no header row")
+    yield RawChunk(_frame(columns, rows, numbers))
 
 
 def _read_jsonl(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:

@@ -8,33 +8,38 @@ re-run finds them unchanged — the end state is exactly that of one clean impor
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, delete, func, select, update
+import pandas as pd
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
-from cxloop.customers import service as customers_service
 from cxloop.db.base import utcnow
-from cxloop.errors import Invalid, NotFound, UnreadableFile
+from cxloop.errors import UnreadableFile
 from cxloop.feedback import service as feedback_service
-from cxloop.ingest import mapping, pipeline, readers
-from cxloop.ingest.fields import KINDS, KindSpec, get_kind
+from cxloop.ingest import channels, mapping, pipeline, profile, readers
+from cxloop.ingest.fields import KINDS, DateOrder, FieldSpec, KindSpec, get_kind
 from cxloop.ingest.models import ImportRun, QuarantinedRow
+from cxloop.ingest.records import FILTERS as FILTERS  # re-exported: callers use one door
+from cxloop.ingest.records import TIME_COLUMNS as TIME_COLUMNS
+from cxloop.ingest.records import browse as browse
+from cxloop.ingest.records import get_record as get_record
+from cxloop.ingest.records import store_counts as store_counts
 from cxloop.ingest.schemas import (
     FieldInfo,
     ImportSummary,
+    ImportWarning,
     ProblemRead,
     QuarantinedRowRead,
     RejectedRow,
 )
-from cxloop.ingest.upsert import TABLES, quarantine, store_chunk
-from cxloop.privacy.masking import mask_record, mask_value
+from cxloop.ingest.upsert import quarantine, store_chunk
+from cxloop.privacy.masking import mask_value
 
 Progress = Callable[[int], None]
 MAX_REJECTED_SHOWN = 100
@@ -49,21 +54,29 @@ def import_file(
     mapping_path: Path | None = None,
     encoding: str | None = None,
     defaults: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
+    date_order: DateOrder | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Import one file of ``kind``; raises ``UnreadableFile``/``Invalid`` only for the file as a
-    whole (unreadable, no column for a required field) — bad rows are quarantined instead.
-    ``defaults`` (e.g. ``{"channel": "review"}``) fill fields the file has no value for.
-    Big files are read and validated by a second process while this one stores."""
+    whole (unreadable, a mapping or value that cannot pass, no column for a required field) —
+    bad rows are quarantined instead, and bad optional identities become warnings.
+
+    ``defaults`` (``--set``, e.g. ``{"channel": "review"}``) fill blank cells and fields the
+    file lacks; ``overrides`` (``--force-set``) replace every row's value. ``date_order``
+    (default: the setting) says how ``11/07/2026`` reads. Big files are read and validated by a
+    second process while this one stores."""
     spec = get_kind(kind)
-    user_mapping = mapping.load_mapping(mapping_path)
-    if defaults:
-        user_mapping = mapping.UserMapping(
-            user_mapping.columns, {**user_mapping.defaults, **defaults}
-        )
+    user_mapping = _with_values(mapping.load_mapping(mapping_path), defaults, overrides)
     info = readers.describe(path, encoding)
     ctx = mapping.ValidationContext(settings.default_region, settings.timezone, info.encoding)
+    mapping.check_mapping(spec, user_mapping, ctx)  # refused before any row is read
     rows = settings.import_batch_size
+    first = next(readers.read_chunks(info, rows), None)
+    sample = first.frame if first is not None else pd.DataFrame({readers.ROW_COLUMN: []})
+    found = profile.profile_file(sample, spec, user_mapping, date_order or settings.date_order)
+    user_mapping = replace(user_mapping, columns={**found.columns, **user_mapping.columns})
+    ctx = replace(ctx, day_first=found.day_first)
     parallel = (
         settings.import_parallel and path.stat().st_size >= settings.import_parallel_min_bytes
     )
@@ -81,6 +94,20 @@ def import_file(
         sha256=info.sha256,
         progress=progress,
         require_rows=True,
+        found=found,
+    )
+
+
+def _with_values(
+    user_mapping: mapping.UserMapping,
+    defaults: dict[str, str] | None,
+    overrides: dict[str, str] | None,
+) -> mapping.UserMapping:
+    """``--set``/``--force-set`` on top of the mapping file's own (the command line wins)."""
+    return replace(
+        user_mapping,
+        defaults={**user_mapping.defaults, **(defaults or {})},
+        overrides={**user_mapping.overrides, **(overrides or {})},
     )
 
 
@@ -97,7 +124,14 @@ def import_records(
     spec = get_kind(kind)
     ctx = mapping.ValidationContext(settings.default_region, settings.timezone, "utf-8")
     user_mapping = mapping.UserMapping(defaults=defaults or {})
-    prepared = pipeline.prepare(readers.read_records(records), spec, user_mapping, ctx)
+    mapping.check_mapping(spec, user_mapping, ctx)
+    chunks = list(readers.read_records(records))
+    found = None
+    if chunks:
+        found = profile.profile_file(chunks[0].frame, spec, user_mapping, settings.date_order)
+        user_mapping = replace(user_mapping, columns=found.columns)
+        ctx = replace(ctx, day_first=found.day_first)
+    prepared = pipeline.prepare(iter(chunks), spec, user_mapping, ctx)
     return _run(
         session=session,
         settings=settings,
@@ -106,6 +140,7 @@ def import_records(
         source_name=source_name,
         sha256=readers.records_sha256(records),
         progress=None,
+        found=found,
     )
 
 
@@ -119,13 +154,20 @@ def describe_kinds() -> dict[str, list[FieldInfo]]:
                 required=f.required,
                 min=f.min,
                 max=f.max,
-                choices=sorted(set(f.choices.values())) if f.choices else None,
+                choices=_choices(f),
                 aliases=list(f.aliases),
+                open=f.type == "channel",
             )
             for f in spec.fields
         ]
         for kind, spec in KINDS.items()
     }
+
+
+def _choices(spec_field: FieldSpec) -> list[str] | None:
+    if spec_field.type == "channel":
+        return list(channels.CANONICAL)
+    return sorted(set(spec_field.choices.values())) if spec_field.choices else None
 
 
 def count_records(path: Path) -> int | None:
@@ -153,6 +195,7 @@ def _run(
     sha256: str,
     progress: Progress | None,
     require_rows: bool = False,
+    found: profile.FileProfile | None = None,
 ) -> ImportSummary:
     started = time.perf_counter()
     session.execute(
@@ -177,6 +220,13 @@ def _run(
     session.add(run)
     session.commit()
     summary = ImportSummary(run_id=run.id, kind=spec.kind, source=source_name, status="running")
+    if found is not None:
+        summary.columns = dict(found.fields)
+        summary.attributes_only = list(found.attributes_only)
+        summary.warnings = [
+            ImportWarning(field=n.field, value=n.value, reason=n.reason) for n in found.notes
+        ]
+    file_notes = len(summary.warnings)
     enrich = spec.kind == "feedback" and settings.enrich_on_import
     try:
         for chunk in prepared:
@@ -198,6 +248,15 @@ def _run(
             )
             summary.read += chunk.rows_read
             summary.quarantined += len(rejections)
+            summary.warned += len(chunk.warnings)
+            room = MAX_REJECTED_SHOWN + file_notes - len(summary.warnings)
+            for warned in chunk.warnings[: max(room, 0)]:
+                summary.warnings.extend(
+                    ImportWarning(
+                        row=warned.row_number, field=p.field, value=p.value, reason=p.reason
+                    )
+                    for p in warned.problems
+                )
             for rejection in rejections[: MAX_REJECTED_SHOWN - len(summary.rejected)]:
                 summary.rejected.append(
                     RejectedRow(
@@ -310,172 +369,3 @@ def clear_quarantine(
 
 def list_runs(*, session: Session, limit: int = 50) -> list[ImportRun]:
     return list(session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)))
-
-
-TIME_COLUMNS = {
-    "customers": "signed_up_at",
-    "accounts": "opened_at",
-    "projects": "start_date",
-    "milestones": "due_date",
-    "orders": "ordered_at",
-    "events": "occurred_at",
-    "subscriptions": "started_at",
-    "feedback": "created_at",
-}
-FILTERS = (
-    "customer_id",
-    "account_id",
-    "contact_id",
-    "project_id",
-    "channel",
-    "source",
-    "segment",
-    "region",
-    "role",
-    "event_type",
-    "plan",
-    "status",
-    "touchpoint",
-    "journey_stage",
-    "link_method",
-)
-
-
-def browse(
-    *,
-    session: Session,
-    kind: str,
-    filters: dict[str, str],
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    linked: bool | None = None,
-    limit: int = 50,
-    offset: int = 0,
-    timezone: str = "UTC",
-    reveal_pii: bool = False,
-) -> tuple[list[dict[str, Any]], int]:
-    """A page of stored rows of ``kind`` in key order, with the total that match the filters;
-    personal fields masked unless ``reveal_pii``.
-
-    ``since``/``until`` without an offset are read in ``timezone``, like imported timestamps.
-    """
-    spec = get_kind(kind)
-    if spec.kind == "identities":
-        table = customers_service.IDENTITIES
-        order = table.c.id
-    else:
-        table = TABLES[spec.table]
-        order = table.c[spec.key]
-    conditions = []
-    for name, value in filters.items():
-        if "\x00" in value:
-            raise Invalid("contains a NUL character", name, value.replace("\x00", "\ufffd"))
-        if name not in table.c:
-            usable = [f for f in FILTERS if f in table.c]
-            raise Invalid(f"is not a filter of {kind}; use one of {', '.join(usable)}", name, value)
-        choices = spec.by_name[name].choices if name in spec.by_name else None
-        if choices:  # the same spellings an import accepts: 问卷 or SURVEY mean survey
-            canonical = choices.get(value.strip().lower())
-            if canonical is None:
-                allowed = ", ".join(sorted(set(choices.values())))
-                raise Invalid(f"is not one of: {allowed}", name, value)
-            value = canonical
-        conditions.append(table.c[name] == value)
-    time_column = TIME_COLUMNS.get(spec.kind)
-    for bound, moment in (("since", since), ("until", until)):
-        if moment is None:
-            continue
-        if time_column is None:
-            raise Invalid(f"{kind} have no time column to filter on", bound, str(moment))
-        column = table.c[time_column]
-        if isinstance(column.type, Date):  # a day column: the day as the caller sees it
-            local = moment.astimezone(ZoneInfo(timezone)) if moment.tzinfo else moment
-            limit_value: dt.date = local.date()
-        else:
-            limit_value = _store_time(bound, moment, timezone)
-        conditions.append(column >= limit_value if bound == "since" else column < limit_value)
-    if linked is not None:
-        if "link_method" not in table.c:
-            raise Invalid(f"only feedback can be filtered on links, not {kind}", "linked", linked)
-        conditions.append(
-            table.c.customer_id.is_not(None) | table.c.contact_id.is_not(None)
-            if linked
-            else table.c.customer_id.is_(None) & table.c.contact_id.is_(None)
-        )
-    total = session.scalar(select(func.count()).select_from(table).where(*conditions)) or 0
-    rows = session.execute(
-        select(table).where(*conditions).order_by(order).limit(limit).offset(offset)
-    ).mappings()
-    return [_shown(spec.kind, row, reveal_pii) for row in rows], int(total)
-
-
-def _shown(kind: str, row: Any, reveal_pii: bool) -> dict[str, Any]:
-    record = {  # stored as naive UTC; shown with the offset so it reads back unambiguously
-        k: v.replace(tzinfo=dt.UTC) if isinstance(v, dt.datetime) and v.tzinfo is None else v
-        for k, v in row.items()
-        if k != "row_hash"
-    }
-    return record if reveal_pii else mask_record(kind, record)
-
-
-def _store_time(name: str, value: dt.datetime, timezone: str) -> dt.datetime:
-    """A bound as the naive UTC the store keeps; out of range after conversion is an error."""
-    try:
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo(timezone))
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    except OverflowError:
-        raise Invalid("is out of range once converted to UTC", name, value.isoformat()) from None
-
-
-def get_record(
-    *, session: Session, kind: str, key: str, reveal_pii: bool = False
-) -> dict[str, Any]:
-    spec = get_kind(kind)
-    if spec.kind == "identities":
-        raise NotFound("identities are listed, not fetched one by one")
-    if "\x00" in key:
-        raise Invalid("contains a NUL character", "key", key.replace("\x00", "\ufffd"))
-    table = TABLES[spec.table]
-    row = session.execute(select(table).where(table.c[spec.key] == key)).mappings().first()
-    if row is None:
-        raise NotFound(f"no {kind} row with {spec.key} {key!r}")
-    return _shown(spec.kind, row, reveal_pii)
-
-
-def store_counts(*, session: Session) -> dict[str, Any]:
-    """What is loaded: rows per kind, feedback per channel, links and quarantine — the numbers
-    the overview page and ``GET /api/v1/overview`` show."""
-    counts = {
-        kind: session.scalar(select(func.count()).select_from(table)) or 0
-        for kind, table in TABLES.items()
-    }
-    counts["identities"] = (
-        session.scalar(select(func.count()).select_from(customers_service.IDENTITIES)) or 0
-    )
-    feedback = TABLES["feedback"]
-    by_channel = {
-        channel: int(n)
-        for channel, n in session.execute(
-            select(feedback.c.channel, func.count())
-            .group_by(feedback.c.channel)
-            .order_by(func.count().desc(), feedback.c.channel)
-        )
-    }
-    linked = (
-        session.scalar(
-            select(func.count())
-            .select_from(feedback)
-            .where(feedback.c.customer_id.is_not(None) | feedback.c.contact_id.is_not(None))
-        )
-        or 0
-    )
-    quarantined = session.scalar(select(func.count()).select_from(QuarantinedRow)) or 0
-    conflicts = session.scalar(select(func.count()).select_from(customers_service.CONFLICTS)) or 0
-    return {
-        "rows": counts,
-        "feedback_by_channel": by_channel,
-        "feedback_linked": linked,
-        "quarantined": quarantined,
-        "identity_conflicts": conflicts,
-    }
