@@ -160,7 +160,7 @@ def test_apply_scope_narrows_a_table_by_window_and_where() -> None:
         }
     )
     scope = parse_scope(
-        since="2025-10", until="2025-10", where=["segment=vip", "segment=regular"], now=NOW
+        since="2025-10", until="2025-10", where=["segment=VIP", "segment=regular"], now=NOW
     )
     from cxloop.metrics.filters import apply_scope
 

@@ -1,8 +1,8 @@
 """``cxloop metrics nps|csat|ces|responses|sentiment|topic_incidence``, ``cxloop metrics index``
-and ``cxloop export parquet``.
+and ``cxloop export parquet``; every metric takes ``--since/--until/--last/--where``.
 
 Ibis and the metric code load inside the commands, so other ``cxloop`` commands start without
-them.
+them. Tables read through ``cli.display``; csv and json keep full precision.
 """
 
 from __future__ import annotations
@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from cxloop.cli import display
 from cxloop.cli.context import console, existing_store
+from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
 from cxloop.config import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from cxloop.metrics.filters import Scope
 
 metrics_app = typer.Typer(
     help="CX metrics with n and a confidence interval, by slice and period.",
@@ -57,7 +61,9 @@ By = Annotated[
 PeriodOption = Annotated[
     str | None, typer.Option(help="day, week, month or quarter (UTC calendar periods).")
 ]
-MinN = Annotated[int, typer.Option("--min-n", min=0, help="Below this n a row is greyed.")]
+MinN = Annotated[
+    int, typer.Option("--min-n", min=0, help="Below this n a row is marked * (and greyed).")
+]
 Confidence = Annotated[float, typer.Option(min=0.5, max=0.999, help="Interval level.")]
 Format = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
 Level = Annotated[
@@ -71,48 +77,52 @@ IndicesFile = Annotated[
 
 def _shown(metric: str, value: float) -> str:
     if math.isnan(value):
-        return "–"
+        return display.DASH
     if metric == "nps":
-        return f"{value:+.1f}"
-    if metric == "csat":
-        return f"{value:.1%}"
+        return display.number(value, 1, signed=True)
+    if metric in ("csat", "topic_incidence"):
+        return display.share(value)
     if metric == "ces":
-        return f"{value:.2f}"
+        return display.number(value, 2)
     if metric == "sentiment":
-        return f"{value:+.3f}"
-    if metric == "topic_incidence":
-        return f"{value:.1%}"
+        return display.number(value, 3, signed=True)
     if metric == "index":
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
+        return display.number(value, 1)
+    return display.number(value, 0)
 
 
-def _extra(name: str, value: object) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        return f"{value:.1%}" if "share" in name else f"{value:.2f}"
-    return str(value)
+def _key(name: str, value: object, period: str | None) -> str:
+    if name == "period":
+        return display.period_label(value, period)
+    return display.DASH if display.missing(value) or value == "" else str(value)
+
+
+def _title(metric: str, scope: Scope | None) -> str:
+    where = f" · {scope.describe()}" if scope is not None and not scope.empty else ""
+    return f"{metric}{where}"
 
 
 def _table(
-    metric: str, frame: pd.DataFrame, keys: list[str], min_n: int, confidence: float
+    metric: str,
+    frame: pd.DataFrame,
+    keys: list[str],
+    min_n: int,
+    confidence: float,
+    period: str | None = None,
+    scope: Scope | None = None,
 ) -> Table:
-    extras = [c for c in frame.columns if c not in keys and c not in _STANDARD]
-    table = Table(title=f"{metric} (rows with n < {min_n} greyed)")
+    extras = display.shown_columns(c for c in frame.columns if c not in keys and c not in _STANDARD)
+    table = Table(title=_title(metric, scope))
     estimate = [] if metric == "responses" else [metric, f"{confidence:.0%} interval"]
     for column in (*keys, "n", *estimate, *extras):
         table.add_column(column, justify="left" if column in keys else "right")
     for row in frame.to_dict("records"):
-        cells = [
-            row[k].date().isoformat() if k == "period" else str(row[k] if row[k] else "–")
-            for k in keys
-        ]
-        cells.append(f"{row['n']:,}")
+        cells = [_key(k, row[k], period) for k in keys]
+        cells.append(display.count(row["n"], bool(row["small_n"])))
         if estimate:
             cells.append(_shown(metric, row["score"]))
             cells.append(f"{_shown(metric, row['ci_low'])} … {_shown(metric, row['ci_high'])}")
-        cells += [_extra(name, row[name]) for name in extras]
+        cells += [display.cell(name, row[name]) for name in extras]
         table.add_row(*cells, style="dim" if row["small_n"] else None)
     return table
 
@@ -134,6 +144,8 @@ def _show(
     output: OutputFormat,
     min_n: int,
     confidence: float,
+    period: str | None = None,
+    scope: Scope | None = None,
 ) -> None:
     """A metric's DataFrame as CSV or a table (JSON is the service's result model)."""
     if output is OutputFormat.csv:
@@ -142,9 +154,24 @@ def _show(
         sys.stdout.write(frame.to_csv(index=False))
         return
     if frame.empty:
-        console.print("no responses" + ("" if metric == "responses" else f" with {metric}"))
+        console.print(_nothing(metric, scope))
         return
-    console.print(_table(metric, frame, keys, min_n, confidence))
+    console.print(_table(metric, frame, keys, min_n, confidence, period, scope))
+    if frame["small_n"].any():
+        console.print(display.small_n_note(min_n))
+
+
+def _nothing(metric: str, scope: Scope | None) -> str:
+    """ "no responses", and with a scope, where the store's answers are (so an empty ``--last``
+    window on an old export explains itself)."""
+    said = "no responses" + ("" if metric == "responses" else f" with {metric}")
+    if scope is None or scope.empty:
+        return said
+    from cxloop.metrics import service as metrics_service
+
+    span = metrics_service.store_span(_existing_store())
+    stored = f"the store's answers run {span[0]:%Y-%m-%d} … {span[1]:%Y-%m-%d}" if span else "none"
+    return f"{said} in {scope.describe()} ({stored})"
 
 
 def _run(
@@ -154,46 +181,53 @@ def _run(
     min_n: int,
     confidence: float,
     output: OutputFormat,
+    scope: Scope,
     level: str | None = None,
 ) -> None:
     from cxloop.metrics import service as metrics_service
 
     settings = _existing_store()
-    dimensions = by or []
     if output is OutputFormat.json:
         result = metrics_service.report(
             settings=settings,
             name=metric,
-            by=dimensions,
+            by=by or [],
             period=period,
             min_n=min_n,
             confidence=confidence,
             level=level,
+            scope=scope,
         )
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
     frame = metrics_service.compute(
         settings=settings,
         name=metric,
-        by=dimensions,
+        by=by or [],
         period=period,
         min_n=min_n,
         confidence=confidence,
         level=level,
+        scope=scope,
     )
     keys = [*(by or []), *(["period"] if period else []), *([level] if level else [])]
-    _show(metric, frame, keys, output, min_n, confidence)
+    _show(metric, frame, keys, output, min_n, confidence, period, scope)
 
 
 def _command(metric: str) -> None:
     def command(
         by: By = None,
         period: PeriodOption = None,
+        since: Since = None,
+        until: Until = None,
+        last: Last = None,
+        where: Where = None,
         min_n: MinN = 30,
         confidence: Confidence = 0.95,
         output: Format = OutputFormat.table,
     ) -> None:
-        _run(metric, by, period, min_n, confidence, output)
+        scope = scope_from_options(since, until, last, where)
+        _run(metric, by, period, min_n, confidence, output, scope)
 
     command.__doc__ = HELP[metric]
     metrics_app.command(metric)(command)
@@ -209,13 +243,18 @@ def topic_incidence(
     by: By = None,
     period: PeriodOption = None,
     level: Level = "topic_l1",
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
     min_n: MinN = 30,
     confidence: Confidence = 0.95,
     output: Format = OutputFormat.table,
 ) -> None:
     """Share of enriched feedback with text mentioning each topic (Wilson interval) and its
     net sentiment."""
-    _run("topic_incidence", by, period, min_n, confidence, output, level=level)
+    scope = scope_from_options(since, until, last, where)
+    _run("topic_incidence", by, period, min_n, confidence, output, scope, level=level)
 
 
 @metrics_app.command("index")
@@ -224,6 +263,10 @@ def index(
     file: IndicesFile = None,
     by: By = None,
     period: PeriodOption = None,
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
     min_n: MinN = 30,
     confidence: Confidence = 0.95,
     output: Format = OutputFormat.table,
@@ -231,6 +274,7 @@ def index(
     """A custom experience index (0…100) from a YAML file, with a delta-method interval."""
     from cxloop.metrics import service as metrics_service
 
+    scope = scope_from_options(since, until, last, where)
     settings = _existing_store()
     dimensions = by or []
     if output is OutputFormat.json:
@@ -242,6 +286,7 @@ def index(
             period=period,
             min_n=min_n,
             confidence=confidence,
+            scope=scope,
         )
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
@@ -253,9 +298,10 @@ def index(
         period=period,
         min_n=min_n,
         confidence=confidence,
+        scope=scope,
     )
     keys = [*(by or []), *(["period"] if period else [])]
-    _show("index", frame, keys, output, min_n, confidence)
+    _show("index", frame, keys, output, min_n, confidence, period, scope)
 
 
 @export_app.command("parquet")

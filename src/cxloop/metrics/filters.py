@@ -13,7 +13,7 @@ Rules (stated in the README):
   when given, else at the clock (``now``), never at the end of the data: "the last 30 days" means
   the days before today. It cannot be combined with ``--since``.
 - ``--where field=value`` (``field:value`` too): fields are ``WHERE_FIELDS``; the same field
-  repeated keeps any of its values, different fields must all hold.
+  repeated keeps any of its values, different fields must all hold; values match ignoring case.
 """
 
 from __future__ import annotations
@@ -156,6 +156,28 @@ def period_bounds(text: str) -> tuple[dt.datetime, dt.datetime] | None:
     return None
 
 
+def period_label(value: object, period: str | None) -> str:
+    """A period's first instant as the period's name, the inverse of ``period_bounds``:
+    ``2025-10-31`` (day), ``2025-W44`` (ISO week, from Monday), ``2025-10`` (month),
+    ``2025-Q4`` (quarter); ``–`` for a missing value."""
+    if value is None or value != value:  # None, NaN, NaT
+        return "–"
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        day = dt.date.fromisoformat(str(value)[:10])
+    if period == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    if period == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return day.isoformat()
+
+
 def parse_moment(text: str, *, field: str, end: bool = False) -> dt.datetime:
     """A ``since`` (``end=False``) or ``until`` (``end=True``) bound as naive UTC: an ISO date or
     date-time (an offset is converted to UTC), or a period label; a date or label given as the
@@ -268,8 +290,9 @@ def parse_scope(
 
 def apply_scope(table: ibis.Table, scope: Scope, *, time: str | None = "created_at") -> ibis.Table:
     """``table`` narrowed to ``scope``: its ``time`` column inside the window (``None``: no
-    window applied) and each ``where`` column among its values. ``table`` must have the
-    columns ``scope.columns()`` names (join profile fields in first); ``Invalid`` otherwise."""
+    window applied) and each ``where`` column among its values, ignoring case (``VIP`` keeps
+    ``vip``). ``table`` must have the columns ``scope.columns()`` names (join profile fields in
+    first); ``Invalid`` otherwise."""
     import ibis
 
     missing = [c for c in scope.columns() if c not in table.columns]
@@ -285,5 +308,6 @@ def apply_scope(table: ibis.Table, scope: Scope, *, time: str | None = "created_
     if time is not None and scope.until is not None:
         predicates.append(table[time] < ibis.literal(scope.until))
     for column, values in scope.columns().items():
-        predicates.append(table[column].isin(list(values)))
+        wanted = sorted({v.casefold() for v in values})
+        predicates.append(table[column].lower().isin(wanted))
     return table.filter(*predicates) if predicates else table

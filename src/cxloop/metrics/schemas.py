@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from cxloop.metrics.filters import Scope
 from cxloop.metrics.indices import IndexDefinition
 from cxloop.metrics.scores import STANDARD
 
@@ -87,6 +88,7 @@ class MetricResult(BaseModel):
     method: str = Field(description="How the score and its interval are computed.")
     caveats: str = Field(description="What the numbers do not say.")
     suppressed: int = Field(0, description="Person-level slices of n = 1 left out (viewers).")
+    scope: Scope = Field(default_factory=Scope, description="The window and where conditions.")
     rows: list[MetricRow]
 
 
@@ -105,6 +107,7 @@ class IndexResult(BaseModel):
     method: str
     caveats: str
     suppressed: int = 0
+    scope: Scope = Field(default_factory=Scope, description="The window and where conditions.")
     rows: list[MetricRow]
 
 
@@ -198,6 +201,7 @@ def to_result(
     min_n: int,
     level: TopicLevel | None = None,
     suppressed: int = 0,
+    scope: Scope | None = None,
 ) -> MetricResult:
     """The DataFrame a metric function returned, as a ``MetricResult``."""
     keys = [d.value for d in by] + ([level.value] if level else [])
@@ -212,6 +216,7 @@ def to_result(
         method=METHODS[metric],
         caveats=_caveats(CAVEATS[metric], by),
         suppressed=suppressed,
+        scope=scope or Scope(),
         rows=_rows(frame, keys, period),
     )
 
@@ -226,6 +231,7 @@ def index_result(
     confidence: float,
     min_n: int,
     suppressed: int = 0,
+    scope: Scope | None = None,
 ) -> IndexResult:
     """The DataFrame ``experience_index`` returned, as an ``IndexResult``."""
     return IndexResult(
@@ -238,5 +244,6 @@ def index_result(
         method=INDEX_METHOD,
         caveats=_caveats(INDEX_CAVEATS, by),
         suppressed=suppressed,
+        scope=scope or Scope(),
         rows=_rows(frame, [d.value for d in by], period),
     )

@@ -23,6 +23,7 @@ from cxloop import engines
 from cxloop.config import Settings
 from cxloop.errors import Invalid, Problem
 from cxloop.metrics import indices
+from cxloop.metrics.filters import WHERE_COLUMNS, Scope, apply_scope
 from cxloop.metrics.schemas import (
     Dimension,
     IndexResult,
@@ -164,13 +165,69 @@ def topic_mentions(backend: BaseBackend, dimensions: Sequence[str] = ()) -> ibis
     return joined.select(*feedback.columns, "topic", "topic_l1", "topic_sentiment")
 
 
-def metric_table(backend: BaseBackend, metric: str, dimensions: Sequence[str]) -> ibis.Table:
-    """The one table metric ``metric`` is computed over, with ``dimensions`` available."""
+def metric_table(
+    backend: BaseBackend, metric: str, dimensions: Sequence[str], scope: Scope | None = None
+) -> ibis.Table:
+    """The one table metric ``metric`` is computed over, with ``dimensions`` available and
+    narrowed to ``scope`` (by ``created_at``, the answer's time)."""
+    joined = [*dimensions, *(scope.profile_fields() if scope else ())]
     if metric == MetricName.topic_incidence:
-        return topic_mentions(backend, dimensions)
-    if metric == MetricName.sentiment:
-        return text_feedback(backend, dimensions)
-    return sliceable_feedback(backend, dimensions)
+        table = topic_mentions(backend, joined)
+    elif metric == MetricName.sentiment:
+        table = text_feedback(backend, joined)
+    else:
+        table = sliceable_feedback(backend, joined)
+    return apply_scope(table, scope) if scope else table
+
+
+def scoped_feedback(
+    backend: BaseBackend, scope: Scope | None, dimensions: Sequence[str] = ()
+) -> ibis.Table:
+    """``sliceable_feedback`` narrowed to ``scope``: the feedback any analysis in a scope sees."""
+    return metric_table(backend, MetricName.responses.value, dimensions, scope)
+
+
+def check_scope(backend: BaseBackend, scope: Scope | None) -> None:
+    """``Invalid`` for a ``where`` value that matches no stored value (ignoring case), with
+    close matches: a typo must not read as "no answers"."""
+    if scope is None or not scope.where:
+        return
+    table = sliceable_feedback(backend, scope.profile_fields())
+    problems = []
+    for field, values in scope.conditions().items():
+        column = WHERE_COLUMNS.get(field, field)
+        stored = table.select(value=table[column]).distinct().to_pandas()["value"].dropna()
+        known = {str(v).casefold(): str(v) for v in stored}
+        for value in values:
+            if value.casefold() not in known:
+                problems.append(Problem(f"where.{field}", value, _no_match(field, value, known)))
+    if problems:
+        raise Invalid(problems)
+
+
+def _no_match(field: str, value: str, known: dict[str, str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value.casefold(), list(known), n=3, cutoff=0.5)
+    shown = sorted(known.values())
+    listing = ", ".join(shown[:12]) + (f" (+{len(shown) - 12} more)" if len(shown) > 12 else "")
+    hint = f"; close: {', '.join(known[c] for c in close)}" if close else ""
+    return f"matches no stored {field}{hint}; stored: {listing or 'none'}"
+
+
+def data_span(
+    backend: BaseBackend, scope: Scope | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last ``created_at`` of the feedback in ``scope`` (all without one); None when
+    there is none. What an empty result is explained with, and where periods end."""
+    feedback = scoped_feedback(backend, scope)
+    row = feedback.aggregate(
+        first=feedback.created_at.min(), last=feedback.created_at.max()
+    ).to_pandas()
+    first, last = row["first"].iloc[0], row["last"].iloc[0]
+    if pd.isna(first):
+        return None
+    return pd.Timestamp(first), pd.Timestamp(last)
 
 
 def run_metric(
@@ -182,10 +239,11 @@ def run_metric(
     level: str | None = None,
     min_n: int = 30,
     confidence: float = 0.95,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Metric ``metric`` on any backend (the store, DuckDB over an export): the joins this
-    module documents, then the pure function."""
-    table = metric_table(backend, metric, by)
+    module documents, narrowed to ``scope``, then the pure function."""
+    table = metric_table(backend, metric, by, scope)
     options = {"by": list(by), "period": period, "confidence": confidence, "min_n": min_n}
     if metric == MetricName.topic_incidence:
         return topic_incidence(table, level=level or TopicLevel.topic_l1.value, **options)  # type: ignore[arg-type]
@@ -201,11 +259,20 @@ def compute(
     min_n: int = 30,
     confidence: float = 0.95,
     level: str | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
-    """Metric ``name`` over the store's feedback, by allowlisted dimensions and period."""
+    """Metric ``name`` over the store's feedback in ``scope`` (all of it without one), by
+    allowlisted dimensions and period."""
     metric, dimensions, span, topic_level = _parse(name, by, period, level)
     return _compute(
-        settings, metric, dimensions, span, topic_level, min_n=min_n, confidence=confidence
+        settings,
+        metric,
+        dimensions,
+        span,
+        topic_level,
+        min_n=min_n,
+        confidence=confidence,
+        scope=scope,
     )
 
 
@@ -218,9 +285,11 @@ def _compute(
     *,
     min_n: int,
     confidence: float,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     backend = engines.store_backend(settings)
     try:
+        check_scope(backend, scope)
         return run_metric(
             backend,
             metric.value,
@@ -229,7 +298,17 @@ def _compute(
             level=level.value if level else None,
             confidence=confidence,
             min_n=min_n,
+            scope=scope,
         )
+    finally:
+        backend.disconnect()
+
+
+def store_span(settings: Settings) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``data_span`` of the store: when its answers start and end."""
+    backend = engines.store_backend(settings)
+    try:
+        return data_span(backend)
     finally:
         backend.disconnect()
 
@@ -253,12 +332,20 @@ def report(
     confidence: float = 0.95,
     level: str | None = None,
     hide_singletons: bool = False,
+    scope: Scope | None = None,
 ) -> MetricResult:
     """``compute`` as a ``MetricResult`` (what the API and ``--format json`` return); with
     ``hide_singletons`` (the viewer role) person-level slices of one answer are dropped."""
     metric, dimensions, span, topic_level = _parse(name, by, period, level)
     frame = _compute(
-        settings, metric, dimensions, span, topic_level, min_n=min_n, confidence=confidence
+        settings,
+        metric,
+        dimensions,
+        span,
+        topic_level,
+        min_n=min_n,
+        confidence=confidence,
+        scope=scope,
     )
     suppressed = 0
     if hide_singletons:
@@ -272,6 +359,7 @@ def report(
         confidence=confidence,
         min_n=min_n,
         suppressed=suppressed,
+        scope=scope or Scope(),
     )
 
 
@@ -284,8 +372,10 @@ def compute_index(
     period: str | None = None,
     min_n: int = 30,
     confidence: float = 0.95,
+    scope: Scope | None = None,
 ) -> tuple[indices.IndexDefinition, pd.DataFrame]:
-    """Experience index ``name`` from the YAML ``file`` (the shipped example without one)."""
+    """Experience index ``name`` from the YAML ``file`` (the shipped example without one), over
+    the feedback in ``scope``."""
     definitions = indices.load_indices(file) if file else indices.default_indices()
     problems = _dimension_problems(by, period)
     if name not in definitions:
@@ -296,8 +386,9 @@ def compute_index(
     definition = definitions[name]
     backend = engines.store_backend(settings)
     try:
+        check_scope(backend, scope)
         frame = indices.experience_index(
-            sliceable_feedback(backend, by),
+            scoped_feedback(backend, scope, by),
             definition,
             by=by,
             period=period,
@@ -319,6 +410,7 @@ def index_report(
     min_n: int = 30,
     confidence: float = 0.95,
     hide_singletons: bool = False,
+    scope: Scope | None = None,
 ) -> IndexResult:
     """``compute_index`` as an ``IndexResult`` (the API and ``--format json``)."""
     definition, frame = compute_index(
@@ -329,6 +421,7 @@ def index_report(
         period=period,
         min_n=min_n,
         confidence=confidence,
+        scope=scope,
     )
     suppressed = 0
     if hide_singletons:
@@ -342,6 +435,7 @@ def index_report(
         confidence=confidence,
         min_n=min_n,
         suppressed=suppressed,
+        scope=scope or Scope(),
     )
 
 
