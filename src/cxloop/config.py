@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,15 +44,20 @@ class Settings(BaseSettings):
         "stores it, committed with its chunk; off: run `cxloop text reenrich` afterwards.",
     )
     text_workers: int = Field(
-        default=1,
-        ge=0,
+        default_factory=lambda: usable_cpus(),
+        ge=1,
         le=256,
-        description="Processes that analyse text during an import; 1 = the importing process "
-        "itself (imports also run inside the web server and commit chunk by chunk), 0 = one "
-        "per core.",
+        description="Processes that analyse text during an import (default: one per usable "
+        "CPU; 1 = the importing process itself). The pool stays up between chunks.",
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    currency: str = Field(
+        default="CNY",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of money amounts (orders, spend, value at stake), shown on "
+        "tables (¥ for CNY); the store keeps plain numbers.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -75,6 +81,13 @@ class Settings(BaseSettings):
         if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError("is not a two-letter region code such as CN, HK, US or GB")
         return value.upper()
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: a container's or ``taskset``'s share, not the host's."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 @lru_cache(maxsize=1)
