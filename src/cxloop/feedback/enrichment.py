@@ -55,6 +55,9 @@ _NOTHING = object()
 BATCH_SIZE = 1000
 """Rows per page read and per batch written (and committed, where the caller checkpoints)."""
 IDS_PER_QUERY = 1000
+POOL_MIN_ROWS = 1000
+"""Fewer rows than this (an import's small chunk, a test's file) are analysed in this process:
+worker processes pay off over a few thousand texts, not a few hundred."""
 ENGINE_LIBRARIES = ("jieba", "py3langid", "vaderSentiment", "scikit-learn", "numpy", "phonenumbers")
 """Distributions whose upgrade can change an analysis: their versions are part of the engine's."""
 
@@ -312,11 +315,14 @@ def enrich_feedback(
     """Analyse feedback whose features are missing or stale (all of ``feedback_ids`` if given,
     else the whole store; every row with ``force``) and write ``feedback_text``/``feedback_topic``.
 
-    ``workers``: processes for the engine (``None``/0: one per core, 1: this process).
+    ``workers``: processes for the engine (``None``/0: one per core, 1: this process; fewer
+    than ``POOL_MIN_ROWS`` ids: this process). The results do not depend on it.
     ``progress`` gets the number of rows finished; ``checkpoint`` is called after each written
     batch (an entry point passes ``session.commit``).
     """
     started = time.perf_counter()
+    if feedback_ids is not None and len(set(feedback_ids)) < POOL_MIN_ROWS:
+        workers = 1
     taxonomy = active_taxonomy(session=session)
     model = model_version()
     terms = _TermCheck(session, taxonomy)

@@ -7,12 +7,20 @@ sparse product instead of one call per clause.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
+import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
+from multiprocessing.context import BaseContext
 
 import numpy as np
 
@@ -207,11 +215,25 @@ def analyze(
 
 
 _worker_engine: TextEngine | None = None
+POOL_IDLE_SECONDS = 60.0
+"""A pool unused this long is shut down: a server between imports holds no idle workers."""
+WATCH_PARENT_SECONDS = 1.0
 
 
 def _init_worker(taxonomy: Taxonomy) -> None:
+    """Load the models once per worker, and leave when the parent is gone: a ``kill -9`` of
+    an import must not leave workers waiting for work forever. (The parent is the fork
+    server, which exits with the process that started it, or that process itself.)"""
     global _worker_engine
     _worker_engine = TextEngine(taxonomy)
+    _worker_engine.analyze_many(["送货很快 fast delivery"])  # load jieba, idf and models now
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_PARENT_SECONDS)
+    os._exit(1)
 
 
 def _run_chunk(chunk: list[object], lang: str | None) -> list[TextAnalysis]:
@@ -220,7 +242,104 @@ def _run_chunk(chunk: list[object], lang: str | None) -> list[TextAnalysis]:
 
 
 def default_workers() -> int:
+    """The CPUs this process may run on (a container's share, not the host's count)."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _context() -> BaseContext:
+    """How workers start. Forked where this process runs a single thread on Linux: nothing to
+    re-import, and a user's script needs no ``if __name__ == "__main__"`` guard. Forking a
+    process that runs threads (the web server) can deadlock the child, so there workers come
+    from a fork server that has the engine's modules imported (``spawn`` where there is none).
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+class _SharedPool:
+    """One process pool per process, kept between batches of the same size and taxonomy.
+
+    An import analyses each chunk of rows in its own call (committed with the chunk); a fresh
+    pool per call would load the models in every worker again (seconds per chunk). The pool is
+    shut down after ``POOL_IDLE_SECONDS`` without use and at exit.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._key: tuple[int, str] | None = None
+        self._users = 0
+        self._timer: threading.Timer | None = None
+
+    @contextmanager
+    def lease(self, workers: int, taxonomy: Taxonomy) -> Iterator[ProcessPoolExecutor]:
+        key = (workers, taxonomy.version)
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._key != key and self._users == 0:
+                self._close_locked()
+            shared = self._key == key or self._executor is None
+            if shared and self._executor is None:
+                self._executor, self._key = _new_pool(workers, taxonomy), key
+            if shared:
+                self._users += 1
+        if not shared:  # another taxonomy is being analysed right now: a pool of its own
+            with _new_pool(workers, taxonomy) as own:
+                yield own
+            return
+        assert self._executor is not None
+        try:
+            yield self._executor
+        except BrokenProcessPool:
+            with self._lock:
+                self._key = None  # a worker died (memory?): the next batch starts a new pool
+            raise
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    if self._key is None:
+                        self._close_locked()
+                    else:
+                        self._timer = threading.Timer(POOL_IDLE_SECONDS, self.close)
+                        self._timer.daemon = True
+                        self._timer.start()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor, self._key = None, None
+
+
+def _new_pool(workers: int, taxonomy: Taxonomy) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_init_worker,
+        initargs=(taxonomy,),
+    )
+
+
+_POOL = _SharedPool()
+
+
+def close_pool() -> None:
+    """Stop the shared worker processes now (a server shutting down, a test that counts them);
+    the next batch with ``workers > 1`` starts them again."""
+    _POOL.close()
 
 
 def analyze_batch(
@@ -234,9 +353,11 @@ def analyze_batch(
 ) -> Iterator[TextAnalysis]:
     """Analyses in input order, streaming: at most a few chunks per worker are in memory.
 
-    ``workers=None`` or ``0`` uses every core; ``workers=1`` stays in this process. ``progress``
-    is called with the number of texts finished after each chunk. ``lang`` (zh/en) forces the
-    language of every text that has one.
+    ``workers=None`` or ``0`` uses every core; ``workers=1`` stays in this process; more use a
+    pool of worker processes that stays up between calls (see ``_SharedPool``). Results are the
+    same either way: each chunk is analysed alone. ``progress`` is called with the number of
+    texts finished after each chunk. ``lang`` (zh/en) forces the language of every text that
+    has one.
     """
     taxonomy = taxonomy or shipped_taxonomy()
     workers = workers or default_workers()
@@ -249,16 +370,18 @@ def analyze_batch(
                 progress(len(results))
             yield from results
         return
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(taxonomy,)
-    ) as pool:
-        pending: list[Future[list[TextAnalysis]]] = []
-        for chunk in chunks:
-            pending.append(pool.submit(_run_chunk, chunk, lang))
-            if len(pending) >= workers * 3:
-                yield from _drain(pending.pop(0), progress)
-        while pending:
-            yield from _drain(pending.pop(0), progress)
+    with _POOL.lease(workers, taxonomy) as pool:
+        pending: deque[Future[list[TextAnalysis]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(_run_chunk, chunk, lang))
+                if len(pending) >= workers * 3:
+                    yield from _drain(pending.popleft(), progress)
+            while pending:
+                yield from _drain(pending.popleft(), progress)
+        finally:  # a consumer that stops early leaves no work queued in the shared pool
+            for future in pending:
+                future.cancel()
 
 
 def _drain(
