@@ -5,7 +5,8 @@
   written three ways, a phone number inside a text, rows with a score and no text.
 - ``reviews.jsonl``: English keys, no touchpoint and no NPS (CSAT and star ratings instead), one
   review without any author id.
-- ``customers.csv``: segments and regions for most (not all) authors.
+- ``customers.csv``: segments and regions for most (not all) authors; ``accounts.csv``: one
+  B2B account with a segment.
 
 Every number the tests assert is counted from ``ROWS`` below, not from the store.
 """
@@ -38,8 +39,13 @@ ZH_ROWS = [
     Row("A3", "c3", "survey", "2026年3月3日", "客服态度很差，再也不买了", 0, "service"),
     Row("A4", "c1", "survey", "2026-03-04 20:00", "价格太贵了，性价比不高", 5, None),
     Row(
-        "A5", "c4", "ticket", "2026-03-05 08:00",
-        "收到的商品是坏的，请打电话13800138000联系我", 1, "service",
+        "A5",
+        "c4",
+        "ticket",
+        "2026-03-05 08:00",
+        "快递把商品压坏了，请打电话13800138000联系我",
+        1,
+        "service",
     ),
     Row("A6", "c5", "app", "2026-03-06 12:00", None, 9, "app"),
     Row("A7", "c2", "survey", "2026-03-07 12:00", None, 7, None),
@@ -50,17 +56,45 @@ ZH_ROWS = [
 """The Chinese export (反馈.csv); customer c7 is not in the customer file."""
 
 EN_ROWS = [
-    {"review_id": "R1", "customer_id": "c8", "channel": "review", "date": "2026-03-11T10:00:00Z",
-     "comment": "Delivery was late and the package arrived damaged.", "csat": 1, "stars": 1},
-    {"review_id": "R2", "customer_id": "c9", "channel": "review", "date": "2026-03-12T10:00:00Z",
-     "comment": "Great quality and fast shipping, I love it!", "csat": 5, "stars": 5},
-    {"review_id": "R3", "customer_id": "c8", "channel": "chat", "date": "2026-03-13T10:00:00Z",
-     "comment": "Customer service was rude. I will cancel my membership.", "csat": 1,
-     "stars": 2},
-    {"review_id": "R4", "channel": "review", "date": "2026-03-14T10:00:00Z",
-     "comment": "The price is too high for what you get.", "csat": 2, "stars": 2},
+    {
+        "review_id": "R1",
+        "customer_id": "c8",
+        "channel": "review",
+        "date": "2026-03-11T10:00:00Z",
+        "comment": "Delivery was late and the package arrived damaged.",
+        "csat": 1,
+        "stars": 1,
+    },
+    {
+        "review_id": "R2",
+        "customer_id": "c9",
+        "channel": "review",
+        "date": "2026-03-12T10:00:00Z",
+        "comment": "Great quality and fast shipping, I love it!",
+        "csat": 5,
+        "stars": 5,
+    },
+    {
+        "review_id": "R3",
+        "customer_id": "c8",
+        "channel": "chat",
+        "date": "2026-03-13T10:00:00Z",
+        "comment": "Customer service was rude. I will cancel my membership.",
+        "csat": 1,
+        "stars": 2,
+    },
+    {
+        "review_id": "R4",
+        "account_id": "acct-9",
+        "channel": "review",
+        "date": "2026-03-14T10:00",
+        "comment": "The price is too high for what you get.",
+        "csat": 2,
+        "stars": 2,
+    },
 ]
-"""The English export (reviews.jsonl): no touchpoint, no NPS; R4 has no author at all."""
+"""The English export (reviews.jsonl): no touchpoint, no NPS; R4 comes from a B2B account and
+no customer (its segment is the account's), with a time without an offset (CXLOOP_TIMEZONE)."""
 
 CUSTOMERS = [
     {"customer_id": "c1", "segment": "VIP", "region": "华东"},
@@ -72,7 +106,8 @@ CUSTOMERS = [
     {"customer_id": "c8", "segment": "VIP", "region": "US"},
     {"customer_id": "c9", "segment": "new", "region": "US"},
 ]
-SEGMENT = {c["customer_id"]: c["segment"] for c in CUSTOMERS}
+ACCOUNTS = [{"account_id": "acct-9", "name": "Acme 有限公司", "segment": "enterprise"}]
+SEGMENT = {c["customer_id"]: c["segment"] for c in CUSTOMERS} | {"acct-9": "enterprise"}
 PHONE = "13800138000"
 ZH_SOURCE = "crm"
 EN_SOURCE = "shop"
@@ -84,7 +119,9 @@ def write_files(folder: Path) -> dict[str, Path]:
     zh = folder / "反馈.csv"
     with zh.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["反馈ID", "用户ID", "手机号", "渠道", "提交时间", "内容", "推荐度", "触点"])
+        writer.writerow(
+            ["反馈ID", "用户ID", "手机号", "渠道", "提交时间", "内容", "推荐度", "触点"]
+        )
         for r in ZH_ROWS:
             phone = "13900000" + r.id[1:].zfill(3) if r.customer else ""
             writer.writerow(
@@ -99,7 +136,12 @@ def write_files(folder: Path) -> dict[str, Path]:
         writer = csv.DictWriter(out, fieldnames=["customer_id", "segment", "region"])
         writer.writeheader()
         writer.writerows(CUSTOMERS)
-    return {"feedback_zh": zh, "feedback_en": en, "customers": customers}
+    accounts = folder / "accounts.csv"
+    with accounts.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=["account_id", "name", "segment"])
+        writer.writeheader()
+        writer.writerows(ACCOUNTS)
+    return {"feedback_zh": zh, "feedback_en": en, "customers": customers, "accounts": accounts}
 
 
 def build_store(folder: Path) -> Path:
@@ -110,6 +152,7 @@ def build_store(folder: Path) -> Path:
     store = api.connect(settings=settings)
     try:
         assert api.import_file(store, "customers", files["customers"]).inserted == len(CUSTOMERS)
+        assert api.import_file(store, "accounts", files["accounts"]).inserted == len(ACCOUNTS)
         for name, source, expected in (
             ("feedback_zh", ZH_SOURCE, len(ZH_ROWS)),
             ("feedback_en", EN_SOURCE, len(EN_ROWS)),

@@ -15,6 +15,7 @@ from cxloop.db.session import make_engine, make_session_factory
 from cxloop.web import errors
 from cxloop.web.pages import overview
 from cxloop.web.routers import (
+    feedback,
     imports,
     insights,
     metric_monitoring,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         targets.router,
         insights.router,
         imports.router,
+        feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
         records.router,
     ):
         app.include_router(router)
