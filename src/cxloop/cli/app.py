@@ -18,6 +18,7 @@ from cxloop.cli import ingest as ingest_cli
 from cxloop.cli import insights as insights_cli
 from cxloop.cli import metric_monitoring as monitoring_cli
 from cxloop.cli import metrics as metrics_cli
+from cxloop.cli import metrics_compare as compare_cli
 from cxloop.cli import targets as targets_cli
 from cxloop.cli import taxonomy as taxonomy_cli
 from cxloop.cli import text as text_cli
@@ -47,6 +48,7 @@ app.add_typer(metrics_cli.metrics_app, name="metrics")
 metrics_cli.metrics_app.add_typer(monitoring_cli.targets_app, name="targets")
 metrics_cli.metrics_app.add_typer(monitoring_cli.alerts_app, name="alerts")
 metrics_cli.metrics_app.add_typer(monitoring_cli.accounts_app, name="accounts")
+metrics_cli.metrics_app.command("compare")(compare_cli.compare_command)
 app.add_typer(metrics_cli.export_app, name="export")
 app.add_typer(insights_cli.insights_app, name="insights")
 app.add_typer(targets_cli.targets_app, name="targets")
