@@ -35,13 +35,17 @@ NPS_GROUPS = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
 """NPS answer ranges of each group (inclusive)."""
 KEY = ("customer_id", "exposure")
 FRAME_COLUMNS = ("customer_id", "exposure", "exposed", "anchor_at")
+RENEWAL_GAP_DAYS = 7
+"""A subscription of unknown renewal followed within this many days by another one of the same
+customer (or overlapped by one still running) was renewed or changed, not churned."""
 
 
 @dataclass(frozen=True)
 class Exposure:
-    """What a customer said that may matter: a topic (optionally with its sentiment), an intent,
-    or an NPS group. ``versus`` names the NPS group to compare with; customers in neither group
-    are left out of that comparison (e.g. passives when detractors meet promoters)."""
+    """What a customer said that may matter: a topic (optionally with its sentiment: a complaint
+    when negative, praise when positive), an intent, a flag (churn intent, escalation…), or an
+    NPS group. ``versus`` names the NPS group to compare with; customers in neither group are
+    left out of that comparison (e.g. passives when detractors meet promoters)."""
 
     name: str
     topic: str | None = None
@@ -49,13 +53,16 @@ class Exposure:
     intent: str | None = None
     nps_group: str | None = None
     versus: str | None = None
+    flag: str | None = None
 
     def problems(self) -> list[Problem]:
         """Every rule this exposure breaks (empty when it is well formed)."""
         found = []
-        kinds = [x for x in (self.topic, self.intent, self.nps_group) if x is not None]
+        kinds = [x for x in (self.topic, self.intent, self.flag, self.nps_group) if x is not None]
         if len(kinds) != 1:
-            found.append(Problem(self.name, kinds, "needs exactly one of topic, intent, nps_group"))
+            found.append(
+                Problem(self.name, kinds, "needs exactly one of topic, intent, flag, nps_group")
+            )
         for group in (self.nps_group, self.versus):
             if group is not None and group not in NPS_GROUPS:
                 found.append(Problem(self.name, group, f"is not one of {sorted(NPS_GROUPS)}"))
@@ -81,7 +88,7 @@ def _period(feedback: ir.Table, start: dt.datetime | None, end: dt.datetime | No
 
 
 def _rules(exposures: Sequence[Exposure], kind: str) -> ir.Table:
-    """The exposures of one kind (topic or intent) as a small table the engine joins on."""
+    """The exposures of one kind (topic, intent or flag) as a small table the engine joins on."""
     chosen = [e for e in exposures if getattr(e, kind) is not None]
     return ibis.memtable(
         {
@@ -103,7 +110,7 @@ def _said(
     kind (a topic matches its full path or its first level). One join per kind, not one query
     per exposure, so SQLite's parser copes with many exposures."""
     if features is None:
-        table = "feedback_topic" if kind == "topic" else "feedback_text"
+        table = {"topic": "feedback_topic", "intent": "feedback_text"}.get(kind, "feedback_flag")
         raise Invalid(f"is needed for a {kind} exposure", table, None)
     rules = _rules(exposures, kind)
     if kind == "topic":
@@ -113,9 +120,9 @@ def _said(
             ((topics.topic == rules.rule_value) | (topics.topic_l1 == rules.rule_value))
             & (rules.rule_sentiment.isnull() | (topics.sentiment == rules.rule_sentiment)),
         )
-    else:
-        texts = features.select("feedback_id", "intent")
-        match = texts.join(rules, texts.intent == rules.rule_value)
+    else:  # intent (feedback_text) or flag (one row per feedback and flag)
+        texts = features.select("feedback_id", value=features[kind])
+        match = texts.join(rules, texts.value == rules.rule_value)
     said = rows.join(match.select("feedback_id", "exposure"), "feedback_id")
     return said.group_by("customer_id", "exposure").aggregate(said_at=said.created_at.min())
 
@@ -153,6 +160,7 @@ def customer_voice_frame(
     exposures: Sequence[Exposure],
     feedback_topic: ir.Table | None = None,
     feedback_text: ir.Table | None = None,
+    feedback_flag: ir.Table | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> ir.Table:
@@ -160,6 +168,8 @@ def customer_voice_frame(
 
     Columns: ``customer_id``, ``exposure`` (its name), ``exposed`` (bool), ``anchor_at`` (naive
     UTC). Only feedback linked to a customer counts. See the module docstring for the anchors.
+    ``feedback_flag`` (``feedback_id``, ``flag``: one row per flag a feedback raised) is needed
+    for flag exposures only.
 
     Examples
     --------
@@ -184,7 +194,8 @@ def customer_voice_frame(
     rows = _period(feedback, start, end)
     parts = [_nps_rows(e, rows) for e in exposures if e.nps_group is not None]
     first_heard = rows.group_by("customer_id").aggregate(first_at=rows.created_at.min())
-    for kind, features in (("topic", feedback_topic), ("intent", feedback_text)):
+    kinds = (("topic", feedback_topic), ("intent", feedback_text), ("flag", feedback_flag))
+    for kind, features in kinds:
         chosen = [e for e in exposures if getattr(e, kind) is not None]
         if not chosen:
             continue
@@ -295,6 +306,25 @@ def order_outcome(
     )
 
 
+def _with_continuation(subs: ir.Table, observed_until: dt.datetime) -> ir.Table:
+    """Adds ``continued``: the holder had another subscription running right after this one
+    ended (not ended by then, started by ``RENEWAL_GAP_DAYS`` after it, before
+    ``observed_until``). A subscription never continues itself: its own end is not after it."""
+    ends = subs.filter(subs.ended_at.notnull()).select(e_holder="holder", e_end="ended_at")
+    ends = ends.distinct()
+    nexts = subs.select(n_holder="holder", n_start="started_at", n_end="ended_at")
+    link = ends.join(
+        nexts,
+        (ends.e_holder == nexts.n_holder)
+        & (_seconds(nexts.n_start) <= _seconds(ends.e_end) + RENEWAL_GAP_DAYS * DAY_SECONDS)
+        & (nexts.n_start < observed_until)
+        & (nexts.n_end.isnull() | (nexts.n_end > ends.e_end)),
+    )
+    found = link.group_by("e_holder", "e_end").aggregate(followers=link.count())
+    joined = subs.left_join(found, (subs.holder == found.e_holder) & (subs.ended_at == found.e_end))
+    return joined.select(*subs.columns, continued=joined.followers.notnull())
+
+
 def churn_outcome(
     frame: ir.Table,
     subscriptions: ir.Table,
@@ -309,8 +339,12 @@ def churn_outcome(
     ``followup_days`` (days the row was watched: anchors differ, so adjust for it when the
     window is open-ended).
 
-    A customer whose subscriptions had all ended before the anchor is not at risk and is left
-    out, so a cancellation can never precede the voice that classed the customer.
+    Renewal is read as exported: ``renewed`` false is churn, true is not; unknown (no
+    ``renewed`` column, or blank) is churn unless the customer still held another subscription
+    right after this one ended (one running then, or starting within ``RENEWAL_GAP_DAYS``: a
+    renewal or plan change billed as a new subscription). A customer whose subscriptions had all
+    ended before the anchor is not at risk and is left out, so a cancellation can never precede
+    the voice that classed the customer.
     """
     if window_days is not None and window_days <= 0:
         raise Invalid("must be positive", "window_days", window_days)
@@ -324,6 +358,7 @@ def churn_outcome(
         plan=subs.plan,
         plan_amount=subs.amount.cast("float64"),
     )
+    subs = _with_continuation(subs, observed_until)
     joined = frame.join(subs, frame.customer_id == subs.holder)
     held = (joined.started_at < observed_until) & (
         joined.ended_at.isnull() | (joined.ended_at > joined.anchor_at)
@@ -332,7 +367,11 @@ def churn_outcome(
     ended = _window(joined.ended_at, joined.anchor_at, window_days) & (
         joined.ended_at < observed_until
     )
-    lost = ended & (joined.renewed == False)  # noqa: E712  (SQL comparison, not Python identity)
+    # unknown renewal is decided here, explicitly: SQL's NULL would otherwise read as "stayed"
+    not_renewed = (joined.renewed == False) | (  # noqa: E712  (SQL comparison, not identity)
+        joined.renewed.isnull() & ~joined.continued
+    )
+    lost = ended & not_renewed
     until = int(observed_until.replace(tzinfo=dt.UTC).timestamp())
     horizon = (until - _seconds(joined.anchor_at)).cast("float64") / DAY_SECONDS
     if window_days is not None:

@@ -132,7 +132,8 @@ def mentions(backend: BaseBackend, since: dt.datetime, as_of: dt.datetime) -> pd
 
 def subscription_state(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
     """Per customer with a subscription started by ``as_of``: ``active`` (one runs at as_of),
-    ``churned`` (none runs and the last one ended without renewal), ``plan`` of the latest."""
+    ``churned`` (none runs and the last one was not renewed: ``renewed`` false *or unknown* —
+    billing exports often have an end date and no renewal column), ``plan`` of the latest."""
     if "subscriptions" not in _tables(backend):
         return pd.DataFrame(columns=["customer_id", "active", "churned", "plan"]).set_index(
             "customer_id"
@@ -146,17 +147,20 @@ def subscription_state(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame
         )
     ended = pd.to_datetime(frame["ended_at"])
     frame["running"] = ended.isna() | (ended > pd.Timestamp(as_of))
-    frame = frame.sort_values(["customer_id", "started_at"])
-    grouped = frame.groupby("customer_id")
-    state = pd.DataFrame(
-        {
-            "active": grouped["running"].any(),
-            "plan": grouped["plan"].last(),
-            "last_renewed": grouped["renewed"].last(),
-        }
+    frame = frame.sort_values(["customer_id", "started_at"], kind="stable")
+    state = frame.groupby("customer_id").tail(1).set_index("customer_id")[["plan"]]
+    state.insert(0, "active", frame.groupby("customer_id")["running"].any())
+    state["churned"] = ~state["active"] & ~renewed_for_sure(
+        frame.groupby("customer_id").tail(1).set_index("customer_id")["renewed"]
     )
-    state["churned"] = ~state["active"] & (state["last_renewed"].astype("boolean") != True)  # noqa: E712
-    return state.drop(columns="last_renewed")
+    return state[["active", "churned", "plan"]]
+
+
+def renewed_for_sure(renewed: pd.Series) -> pd.Series:
+    """True only where renewal is known to be true: unknown (NA, blank) counts as not renewed,
+    decided here once because pandas' three-valued logic would read ``~active & NA`` as false.
+    The series is taken row by row (``groupby().last()`` would skip a blank last value)."""
+    return renewed.astype("boolean").fillna(False).astype(bool)
 
 
 def customer_attributes(backend: BaseBackend) -> pd.DataFrame:

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from cxloop.config import Settings
 from cxloop.errors import Invalid
+from cxloop.insights import profiles
 from cxloop.insights.analyses import store_table as _table
+from cxloop.insights.frames import RENEWAL_GAP_DAYS
+from cxloop.insights.profiles import renewed_for_sure
 from cxloop.insights.schemas import InsightReport, report
 from cxloop.insights.service import open_backend, resolve_as_of
+from cxloop.text.schemas import FlagName
 
 OUTCOMES = {
     "churn": ("churned", "binary"),
@@ -36,28 +42,206 @@ DEFAULT_CONFOUNDERS = {
 }
 """What each outcome is adjusted for unless the analyst names other confounders: who the
 customer is, how they behaved before, and (for churn) how long they were watched."""
-MAX_TOPICS = 15
+MAX_TOPICS = 12
+"""At most this many topics said negatively, and as many said positively (the most said)."""
+TOPIC_SENTIMENTS = {"negative": "complaint", "positive": "praise"}
+"""A topic said with this sentiment is an exposure of this kind."""
+FLAGS = get_args(FlagName)
 
 
-def _exposures(backend: BaseBackend, min_customers: int, end: dt.datetime) -> list[Any]:
-    """Negative mentions of each topic said by at least ``min_customers`` customers (the most
-    said first, at most ``MAX_TOPICS``), plus detractors vs promoters."""
+def _linked(backend: BaseBackend, start: dt.datetime | None, end: dt.datetime) -> ir.Table:
+    """Feedback linked to a customer in [start, end): what outcome frames are built from."""
+    f = _table(backend, "feedback", "feedback")
+    rows = f.filter(f.customer_id.notnull(), f.created_at < end)
+    return rows if start is None else rows.filter(rows.created_at >= start)
+
+
+def _flags(backend: BaseBackend) -> ir.Table:
+    """(feedback_id, flag): one row per flag a feedback raised, found in the engine by the
+    flag's quoted name in the stored JSON (portable; no JSON functions differ by engine)."""
+    text = backend.table("feedback_text")
+    as_text = text.flags.cast("string")
+    parts = [
+        text.filter(as_text.contains(f'"{flag}"')).select("feedback_id", flag=ibis.literal(flag))
+        for flag in FLAGS
+    ]
+    return ibis.union(*parts, distinct=False)
+
+
+def _said_by(rows: ir.Table, column: str, min_customers: int) -> pd.DataFrame:
+    """Customers per value of ``column`` (and sentiment, for topics), those said by enough."""
+    keys = [column, "sentiment"] if column == "topic" else [column]
+    counts = rows.group_by(keys).aggregate(customers=rows.customer_id.nunique()).to_pandas()
+    counts = counts[counts["customers"] >= min_customers]
+    return counts.sort_values(["customers", column], ascending=[False, True])
+
+
+def _exposures(
+    backend: BaseBackend, min_customers: int, start: dt.datetime | None, end: dt.datetime
+) -> list[Any]:
+    """What customers said, as exposures, each said by at least ``min_customers`` customers:
+    topics said negatively (complaints) and positively (praise), at most ``MAX_TOPICS`` of
+    each, the most said first; intents; flags (churn intent, escalation, safety); and
+    detractors vs promoters when NPS was asked."""
     from cxloop.insights.frames import Exposure
 
-    f = _table(backend, "feedback", "feedback")
-    t = _table(backend, "feedback_topic", "feedback with text")
-    said = (
-        f.filter(f.customer_id.notnull(), f.created_at <= end)
-        .select("feedback_id", "customer_id")
-        .join(t.filter(t.sentiment == "negative").select("feedback_id", "topic"), "feedback_id")
+    rows = _linked(backend, start, end).select("feedback_id", "customer_id", "nps")
+    topics = _table(backend, "feedback_topic", "feedback with text")
+    topics = topics.filter(topics.sentiment.isin(list(TOPIC_SENTIMENTS)))
+    said = _said_by(
+        rows.join(topics.select("feedback_id", "topic", "sentiment"), "feedback_id"),
+        "topic",
+        min_customers,
     )
-    counts = said.group_by("topic").aggregate(customers=said.customer_id.nunique()).to_pandas()
-    counts = counts[counts["customers"] >= min_customers].sort_values(
-        ["customers", "topic"], ascending=[False, True]
+    found = [
+        Exposure(f"{topic} {sentiment}", topic=topic, sentiment=sentiment)
+        for sentiment in TOPIC_SENTIMENTS
+        for topic in said.loc[said["sentiment"] == sentiment, "topic"].head(MAX_TOPICS)
+    ]
+    text = backend.table("feedback_text").select("feedback_id", "intent")
+    intents = rows.join(text.filter(text.intent != "none"), "feedback_id")
+    found += [
+        Exposure(f"intent: {intent}", intent=intent)
+        for intent in _said_by(intents, "intent", min_customers)["intent"]
+    ]
+    flags = rows.join(_flags(backend), "feedback_id")
+    found += [
+        Exposure(f"flag: {flag}", flag=flag)
+        for flag in _said_by(flags, "flag", min_customers)["flag"]
+    ]
+    if int(rows.filter(rows.nps.notnull()).count().execute()):
+        found.append(Exposure("detractor vs promoter", nps_group="detractor", versus="promoter"))
+    return found
+
+
+def exposure_kind(exposure: Any) -> str:
+    """The kind of an exposure in words: complaint, praise, intent, flag or nps group."""
+    if exposure.topic is not None:
+        return TOPIC_SENTIMENTS.get(str(exposure.sentiment), "topic")
+    return "intent" if exposure.intent else "flag" if exposure.flag else "nps group"
+
+
+def _frame(
+    backend: BaseBackend,
+    exposures: Sequence[Any],
+    *,
+    outcome: str,
+    window_days: int,
+    start: dt.datetime | None,
+    end: dt.datetime,
+) -> pd.DataFrame:
+    """The voice × behaviour frame of every exposure, one query per kind of exposure (SQLite's
+    parser overflows on one query joining topics, intents and flags at once)."""
+    from cxloop.insights.frames import (
+        churn_outcome,
+        customer_voice_frame,
+        order_outcome,
+        with_customers,
     )
-    topics = counts["topic"].head(MAX_TOPICS).tolist()
-    exposures = [Exposure(topic, topic=topic, sentiment="negative") for topic in topics]
-    return [*exposures, Exposure("detractor vs promoter", nps_group="detractor", versus="promoter")]
+
+    parts = []
+    for kind in ("topic", "intent", "flag"):
+        group = [e for e in exposures if getattr(e, kind) is not None]
+        if kind == "topic":
+            group += [e for e in exposures if e.nps_group is not None]
+        if not group:
+            continue
+        frame = customer_voice_frame(
+            backend.table("feedback"),
+            exposures=group,
+            feedback_topic=backend.table("feedback_topic"),
+            feedback_text=backend.table("feedback_text"),
+            feedback_flag=_flags(backend) if kind == "flag" else None,
+            start=start,
+            end=end,
+        )
+        frame = with_customers(frame, _table(backend, "customers", "customers"))
+        frame = order_outcome(
+            frame, _table(backend, "orders", "orders"), observed_until=end, window_days=window_days
+        )
+        if outcome == "churn":
+            frame = churn_outcome(
+                frame, _table(backend, "subscriptions", "subscriptions"), observed_until=end
+            )
+        parts.append(frame.execute())
+    filled = [p for p in parts if len(p)]
+    return pd.concat(filled, ignore_index=True) if len(filled) > 1 else (filled or parts)[0]
+
+
+def _check_store(
+    backend: BaseBackend, outcome: str, start: dt.datetime | None, end: dt.datetime
+) -> list[str]:
+    """Refuses, with the reason, a store the outcome cannot be measured on; returns caveats
+    about how renewal was read."""
+    rows = _linked(backend, start, end)
+    if not int(rows.count().execute()):
+        raise Invalid(
+            f"no feedback is linked to a customer before as-of {end:%Y-%m-%d}: outcomes follow "
+            "customers, so feedback needs a customer id (or an email, phone or member id that "
+            "identifies one)",
+            "feedback",
+            None,
+        )
+    if outcome != "churn":
+        o = profiles.counted(_table(backend, "orders", "orders"))
+        if not int(o.filter(o.ordered_at < end).count().execute()):
+            raise Invalid(
+                f"no counted orders of known customers before as-of {end:%Y-%m-%d}: the "
+                f"{outcome} outcome is measured on orders (import orders with a customer id)",
+                "orders",
+                None,
+            )
+        return []
+    s = _table(backend, "subscriptions", "subscriptions")
+    s = s.filter(s.customer_id.notnull(), s.started_at < end)
+    ended = s.filter(s.ended_at.notnull(), s.ended_at < end)
+    counts = ended.aggregate(ended=ended.count(), unknown=ended.renewed.isnull().sum()).execute()
+    if not int(s.count().execute()):
+        raise Invalid(
+            f"no subscriptions of known customers started before as-of {end:%Y-%m-%d}: churn is "
+            "an ended subscription (import subscriptions with a customer id)",
+            "subscriptions",
+            None,
+        )
+    unknown = int(counts["unknown"].iloc[0] or 0)
+    if not unknown:
+        return []
+    return [
+        f"renewal unknown for {unknown:,} of {int(counts['ended'].iloc[0]):,} ended subscriptions: "
+        f"each counts as churn unless the customer held another subscription within "
+        f"{RENEWAL_GAP_DAYS} days of its end"
+    ]
+
+
+def _why_empty(
+    backend: BaseBackend,
+    outcome: str,
+    window_days: int,
+    start: dt.datetime | None,
+    end: dt.datetime,
+) -> Invalid:
+    """Why a frame came back without rows, in a sentence naming the setting to change."""
+    rows = _linked(backend, start, end)
+    span = rows.aggregate(first=rows.created_at.min(), last=rows.created_at.max()).execute()
+    first, last = (pd.Timestamp(span[c].iloc[0]) for c in ("first", "last"))
+    latest = end - dt.timedelta(days=window_days)
+    if first > pd.Timestamp(latest):
+        return Invalid(
+            f"no customer has a full {window_days}-day follow-up window before as-of "
+            f"{end:%Y-%m-%d}: the feedback linked to customers runs from {first:%Y-%m-%d} to "
+            f"{last:%Y-%m-%d}, none of it on or before {latest:%Y-%m-%d}; use a shorter --window "
+            "or a later --as-of",
+            "window_days",
+            window_days,
+        )
+    if outcome == "churn":
+        return Invalid(
+            f"no customer heard from by {latest:%Y-%m-%d} held a subscription when they spoke "
+            "(every subscription of theirs had ended before, or none is stored)",
+            "subscriptions",
+            None,
+        )
+    return Invalid("no customer heard from has a row to compare", "window_days", window_days)
 
 
 def outcomes(
@@ -70,15 +254,12 @@ def outcomes(
     min_customers: int = 30,
     n_boot: int = 200,
     as_of: dt.datetime | None = None,
+    since: dt.datetime | None = None,
 ) -> InsightReport:
-    """What saying each topic (negatively) does to churn, repurchase, orders or spend after
-    the feedback, adjusted for the named confounders, with the crude figure beside it."""
-    from cxloop.insights.frames import (
-        churn_outcome,
-        customer_voice_frame,
-        order_outcome,
-        with_customers,
-    )
+    """What saying something — a complaint or praise of a topic, an intent, a flag, a low NPS —
+    does to churn, repurchase, orders or spend after the feedback, adjusted for the named
+    confounders, with the crude figure beside it. ``since``/``as_of`` bound the feedback read;
+    outcomes are followed up to ``as_of`` (default: the data's end)."""
     from cxloop.insights.outcomes import outcome_effects
 
     if outcome not in OUTCOMES:
@@ -86,22 +267,20 @@ def outcomes(
     column, kind = OUTCOMES[outcome]
     with open_backend(settings) as backend:
         end = resolve_as_of(backend, as_of)
-        exposures = _exposures(backend, min_customers, end)
-        frame = customer_voice_frame(
-            backend.table("feedback"),
-            exposures=exposures,
-            feedback_topic=backend.table("feedback_topic"),
-            end=end,
-        )
-        frame = with_customers(frame, _table(backend, "customers", "customers"))
-        frame = order_outcome(
-            frame, _table(backend, "orders", "orders"), observed_until=end, window_days=window_days
-        )
-        if outcome == "churn":
-            frame = churn_outcome(
-                frame, _table(backend, "subscriptions", "subscriptions"), observed_until=end
+        notes = _check_store(backend, outcome, since, end)
+        exposures = _exposures(backend, min_customers, since, end)
+        if not exposures:
+            raise Invalid(
+                f"no topic, intent or flag was said by {min_customers} or more customers before "
+                f"as-of {end:%Y-%m-%d}, and no NPS was asked: lower --min-customers",
+                "min_customers",
+                min_customers,
             )
-        data = frame.execute()
+        data = _frame(
+            backend, exposures, outcome=outcome, window_days=window_days, start=since, end=end
+        )
+        if data.empty:
+            raise _why_empty(backend, outcome, window_days, since, end)
     adjust = list(confounders) if confounders is not None else list(DEFAULT_CONFOUNDERS[outcome])
     missing = [c for c in adjust if c not in data.columns]
     if missing:
@@ -113,6 +292,7 @@ def outcomes(
     value = "plan_amount" if outcome == "churn" else "spend_before"
     result = outcome_effects(
         data,
+        exposures=[e.name for e in exposures],
         outcome=column,
         kind=kind,  # type: ignore[arg-type]
         confounders=adjust,
@@ -120,55 +300,80 @@ def outcomes(
         value_col=value,
         n_boot=n_boot,
     )
+    table = result.table
+    table.insert(1, "exposure_kind", [exposure_kind(e) for e in exposures])
     return report(
         "outcomes",
-        result.table,
+        table,
         n=result.n,
         method=result.method,
-        caveats=result.caveats,
+        caveats=[*result.caveats, *notes],
         details={
             "outcome": column,
             "window_days": None if outcome == "churn" else window_days,
             "confounders": adjust,
             "as_of": end,
+            "since": since,
             "value_at_stake_from": value,
         },
     )
 
 
 def churner_topics(
-    *, settings: Settings, min_customers: int = 30, as_of: dt.datetime | None = None
+    *,
+    settings: Settings,
+    min_customers: int = 30,
+    as_of: dt.datetime | None = None,
+    since: dt.datetime | None = None,
 ) -> InsightReport:
-    """The reverse question: what did members who cancelled say before, vs those who stayed."""
+    """The reverse question: what did members who cancelled say before (complaints, praise,
+    intents, flags), vs those who stayed."""
     from cxloop.insights.frames import churn_outcome, customer_voice_frame
     from cxloop.insights.outcomes import churner_topics as said_before
 
     with open_backend(settings) as backend:
         end = resolve_as_of(backend, as_of)
-        exposures = [e for e in _exposures(backend, min_customers, end) if e.topic]
+        notes = _check_store(backend, "churn", since, end)
+        exposures = [e for e in _exposures(backend, min_customers, since, end) if not e.nps_group]
         if not exposures:
             raise Invalid(
-                f"no topic was said negatively by {min_customers} or more customers",
+                f"no topic, intent or flag was said by {min_customers} or more customers before "
+                f"as-of {end:%Y-%m-%d}: lower --min-customers",
                 "min_customers",
                 min_customers,
             )
-        frame = customer_voice_frame(
-            backend.table("feedback"),
-            exposures=exposures,
-            feedback_topic=backend.table("feedback_topic"),
-            end=end,
+        parts = []
+        for kind in ("topic", "intent", "flag"):
+            group = [e for e in exposures if getattr(e, kind) is not None]
+            if group:
+                frame = customer_voice_frame(
+                    backend.table("feedback"),
+                    exposures=group,
+                    feedback_topic=backend.table("feedback_topic"),
+                    feedback_text=backend.table("feedback_text"),
+                    feedback_flag=_flags(backend) if kind == "flag" else None,
+                    start=since,
+                    end=end,
+                )
+                subs = _table(backend, "subscriptions", "subscriptions")
+                parts.append(churn_outcome(frame, subs, observed_until=end).execute())
+    filled = [p for p in parts if len(p)]
+    if not filled:
+        raise Invalid(
+            f"no customer heard from before as-of {end:%Y-%m-%d} held a subscription when they "
+            "spoke (every subscription of theirs had ended before, or none is stored)",
+            "subscriptions",
+            None,
         )
-        data = churn_outcome(
-            frame, _table(backend, "subscriptions", "subscriptions"), observed_until=end
-        ).execute()
+    data = pd.concat(filled, ignore_index=True)
     result = said_before(data, [e.name for e in exposures])
     return report(
         "churner_topics",
         result.table,
         n=result.n,
         method=result.method,
-        caveats=result.caveats,
-        details={"as_of": end},
+        caveats=[*result.caveats, *notes],
+        details={"as_of": end, "since": since},
     )
 
 
@@ -204,10 +409,11 @@ def account_churn_voice(
     ended = pd.to_datetime(contracts["ended_at"])
     contracts["running"] = ended.isna() | (ended > pd.Timestamp(as_of))  # as subscription_state
     by_account = contracts.groupby("account_id")
-    last_renewed = by_account["renewed"].last().astype("boolean")
+    last = contracts.groupby("account_id").tail(1).set_index("account_id")
     state = pd.DataFrame(
         {
-            "churned": ~by_account["running"].any() & (last_renewed != True),  # noqa: E712
+            # unknown renewal of the last contract, with none running, is churn (as for members)
+            "churned": ~by_account["running"].any() & ~renewed_for_sure(last["renewed"]),
             "ended_at": by_account["ended_at"].max(),
         }
     )
