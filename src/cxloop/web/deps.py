@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
 from cxloop.db.session import session_scope
 from cxloop.errors import Forbidden, Unauthenticated
+from cxloop.metrics.filters import Scope, parse_scope
 from cxloop.privacy import service as privacy_service
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
@@ -68,3 +71,48 @@ ImportsReader = Annotated[User, Depends(require(Permission.read_imports))]
 Admin = Annotated[User, Depends(require(Permission.manage_users))]
 ListManager = Annotated[User, Depends(require(Permission.manage_lists))]
 """Saves metric targets and target lists, scans and acknowledges alerts: analysts, admins."""
+
+
+SCOPE_HELP = {
+    "since": "Inclusive start (UTC): 2025-10-01, 2025-10-01T08:00, or a period 2025-10, "
+    "2025-Q4, 2025-W43, 2025.",
+    "until": "Through this date or period (2025-10-31 keeps 31 October); a date-time is an "
+    "exclusive end.",
+    "last": "30d, 12w, 6m or 1y before now (or before until); not with since.",
+    "where": "field=value or field:value, repeatable (one field repeated: any of its values): "
+    "segment, region, channel, touchpoint, account, role, language.",
+}
+
+
+class ScopeQuery(BaseModel):
+    """The window and where conditions of an analysis, as query parameters (mix into a query
+    model; ``scope()`` parses them with the rules of ``cxloop.metrics.filters``)."""
+
+    since: str | None = Field(None, max_length=40, description=SCOPE_HELP["since"])
+    until: str | None = Field(None, max_length=40, description=SCOPE_HELP["until"])
+    last: str | None = Field(None, max_length=8, description=SCOPE_HELP["last"])
+    where: list[str] = Field(default_factory=list, max_length=20, description=SCOPE_HELP["where"])
+
+    def scope(self) -> Scope:
+        return parse_scope(self.since, self.until, self.last, self.where, now=_utcnow())
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def scope_params(
+    since: Annotated[str | None, Query(max_length=40, description=SCOPE_HELP["since"])] = None,
+    until: Annotated[str | None, Query(max_length=40, description=SCOPE_HELP["until"])] = None,
+    last: Annotated[str | None, Query(max_length=8, description=SCOPE_HELP["last"])] = None,
+    where: Annotated[
+        list[str] | None, Query(max_length=20, description=SCOPE_HELP["where"])
+    ] = None,
+) -> Scope:
+    """``since``/``until``/``last``/``where`` query parameters as a ``Scope`` (bad values are
+    ``Invalid``: 422 naming the parameter and value)."""
+    return parse_scope(since, until, last, where or (), now=_utcnow())
+
+
+ScopeDep = Annotated[Scope, Depends(scope_params)]
+"""For endpoints with plain query parameters (insights); query models mix in ``ScopeQuery``."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from cxloop.errors import Invalid, Problem
+from cxloop.metrics import comparisons
 from cxloop.metrics import service as metrics_service
+from cxloop.metrics.comparisons import CompareResult
+from cxloop.metrics.filters import Scope
 from cxloop.metrics.schemas import (
     Dimension,
     IndexResult,
@@ -18,7 +21,7 @@ from cxloop.metrics.schemas import (
     TopicLevel,
 )
 from cxloop.privacy.roles import Role
-from cxloop.web.deps import Reader, SettingsDep
+from cxloop.web.deps import Reader, ScopeQuery, SettingsDep
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 MAX_BY = 4
@@ -38,8 +41,9 @@ def _check_by(by: list[Dimension]) -> None:
         raise Invalid(problems)
 
 
-class MetricQuery(BaseModel):
-    """Slices, period and the small-n threshold; dimensions come from an allowlist."""
+class MetricQuery(ScopeQuery):
+    """Slices, period, the small-n threshold and the scope (since/until/last/where);
+    dimensions come from an allowlist."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -72,6 +76,44 @@ def read_index(
         min_n=query.min_n,
         confidence=query.confidence,
         hide_singletons=user.role == Role.viewer,
+        scope=query.scope(),
+    )
+
+
+class CompareQuery(MetricQuery):
+    """What to compare: ``period`` (the last complete one against the one before), or the
+    ``base_since``/``base_until`` window against the scope's; neither: each group of the last
+    ``by`` against the rest (or ``baseline``)."""
+
+    metric: Literal["nps", "csat", "ces"]
+    baseline: str | None = Field(None, max_length=200)
+    base_since: str | None = Field(None, max_length=40)
+    base_until: str | None = Field(None, max_length=40)
+    alpha: float = Field(0.05, ge=0.001, le=0.5)
+
+    def base_scope(self) -> Scope | None:
+        if self.base_since is None and self.base_until is None:
+            return None
+        return ScopeQuery(since=self.base_since, until=self.base_until).scope()
+
+
+@router.get("/compare", response_model=CompareResult)
+def read_compare(
+    query: Annotated[CompareQuery, Query()], settings: SettingsDep, _user: Reader
+) -> CompareResult:
+    """Is a change (or a group's difference) real? Tested per slice, with BH q-values."""
+    _check_by(query.by)
+    return comparisons.compare(
+        settings=settings,
+        metric=query.metric,
+        by=[d.value for d in query.by],
+        period=query.period.value if query.period else None,
+        baseline=query.baseline,
+        scope=query.scope(),
+        base_scope=query.base_scope(),
+        min_n=query.min_n,
+        confidence=query.confidence,
+        alpha=query.alpha,
     )
 
 
@@ -91,4 +133,5 @@ def read_metric(
         confidence=query.confidence,
         level=query.level.value if query.level else None,
         hide_singletons=user.role == Role.viewer,
+        scope=query.scope(),
     )
