@@ -92,6 +92,15 @@ EN_ROWS = [
         "csat": 2,
         "stars": 2,
     },
+    {
+        "review_id": "R5",
+        "customer_id": "c9",
+        "channel": "review",
+        "date": "2026-03-15T08:30:00+08:00",
+        "comment": "Second order this month. The courier called ahead, the box was intact, and "
+        "the support team answered my question about sizes within minutes.",
+        "csat": 4,
+    },
 ]
 """The English export (reviews.jsonl): no touchpoint, no NPS; R4 comes from a B2B account and
 no customer (its segment is the account's), with a time without an offset (CXLOOP_TIMEZONE)."""
