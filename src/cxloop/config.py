@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TAXONOMY_PACKS = ("hotel", "food_delivery")
+"""Opt-in topic packs shipped beside the default taxonomy (``cxloop/text/data/packs/NAME.yaml``)."""
 
 
 class Settings(BaseSettings):
@@ -50,6 +53,11 @@ class Settings(BaseSettings):
         description="Processes that analyse text during an import (default: one per usable "
         "CPU; 1 = the importing process itself). The pool stays up between chunks.",
     )
+    taxonomy_packs: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Opt-in topic packs added to the shipped retail/e-commerce/app taxonomy, "
+        "comma-separated: " + ", ".join(TAXONOMY_PACKS) + ".",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     currency: str = Field(
@@ -74,6 +82,22 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("is not a time zone name such as Asia/Shanghai or UTC") from None
         return value
+
+    @field_validator("taxonomy_packs", mode="before")
+    @classmethod
+    def _known_packs(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if not isinstance(value, list | tuple):
+            return value
+        names = [str(v).strip().lower() for v in value if str(v).strip()]
+        unknown = [name for name in names if name not in TAXONOMY_PACKS]
+        if unknown:
+            raise ValueError(
+                f"unknown taxonomy pack {', '.join(map(repr, unknown))}; "
+                f"known packs: {', '.join(TAXONOMY_PACKS)}"
+            )
+        return tuple(dict.fromkeys(names))
 
     @field_validator("default_region")
     @classmethod

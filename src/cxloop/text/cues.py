@@ -31,7 +31,7 @@ import yaml
 
 from cxloop.text.clauses import CJK
 from cxloop.text.schemas import Emotion, EmotionName, Flag, FlagName, Intent
-from cxloop.text.taxonomy import TermMatcher
+from cxloop.text.terms import TermMatcher
 
 COMPLAINT_SCORE = -0.2
 """Sentiment at or below this makes a text without cues a complaint."""

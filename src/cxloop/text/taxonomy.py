@@ -1,161 +1,37 @@
-"""The CX topic taxonomy: a 2–3 level tree of topics, each with zh + en terms, and a fast matcher.
+"""The CX topic taxonomy: a 2–3 level tree of topics, each with zh + en terms, matched fast.
 
-The shipped tree is ``data/taxonomy.yaml`` (its header explains the format). ``match`` runs on every
-clause of every feedback row, so each language's terms are compiled once into one trie-shaped regex
-(at every position the longest term is tried first) and looked up by a dict afterwards.
+The shipped default is ``data/taxonomy.yaml`` (retail, e-commerce, apps and service; its header
+explains the format); opt-in packs (``data/packs/hotel.yaml``, ``food_delivery.yaml``) add the
+topics of other trades when the settings name them. Matching is ``terms.TermMatcher``.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cxloop.config import TAXONOMY_PACKS
 from cxloop.errors import Invalid, NotFound, Problem, UnreadableFile
 from cxloop.text.schemas import Lang
+from cxloop.text.terms import TermMatcher as TermMatcher  # re-exported for older imports
+from cxloop.text.terms import norm_term as norm_term  # enrichment compares terms with it
 
 LANGS: tuple[Lang, Lang] = ("zh", "en")
 MAX_DEPTH = 3
 _ID = re.compile(r"[a-z][a-z0-9_-]*")
 _ALNUM = "A-Za-z0-9"
 _WILD_TERM = re.compile(rf"[^*]{{2,}}[{_ALNUM}]\*(?: [^*]+)?|[^*]+")
-T = TypeVar("T")
-
-
-# ---------------------------------------------------------------- term matching (shared with cues)
-
-
-def norm_term(term: str) -> str:
-    """How terms and matched text are compared: lower-cased, one space between words, ' for ’."""
-    return " ".join(term.replace("’", "'").lower().split())
-
-
-def _edge(ch: str) -> str:
-    if ch == " ":
-        return r"\s+"
-    if ch == "*":
-        return f"[{_ALNUM}]*"
-    if ch == "'":
-        return "['’]"
-    return re.escape(ch)
-
-
-def _is_alnum(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def _render(node: dict[str, Any], prev: str | None) -> str:
-    """Regex for a trie node: children first (``*`` last), then the end of a term.
-
-    ASCII words get word boundaries on the sides where the term has a letter or digit, so ``bad``
-    misses ``badge`` while Chinese terms stay plain substrings (also next to Latin letters).
-    """
-    alts = []
-    for ch in sorted(node, key=lambda c: (c == "*", c)):
-        if ch == "":
-            continue
-        head = _edge(ch)
-        if prev is None and _is_alnum(ch):
-            head += f"(?<![{_ALNUM}].)"
-        alts.append(head + _render(node[ch], ch))
-    if "" in node:
-        end = f"(?![{_ALNUM}])" if prev is not None and _is_alnum(prev) else ""
-        if not alts:
-            return end
-        if not end:
-            return f"(?:{'|'.join(alts)})?"
-        alts.append(end)
-    return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
-
-
-class TermMatcher(Generic[T]):
-    """Finds terms in text: leftmost-longest, case-insensitive, ``word*`` matches continuations.
-
-    Each term carries a payload (a topic path, a cue category) and a rank. When two hits overlap,
-    the longer wins, then the higher rank (deeper topic), then the earlier one.
-    """
-
-    def __init__(self, entries: Iterable[tuple[str, T, int]]) -> None:
-        # term, payload, rank, and whether a longer term could start inside it (then look)
-        self._exact: dict[str, tuple[str, T, int, bool]] = {}
-        self._wild: list[tuple[re.Pattern[str], str, T, int]] = []
-        for term, payload, rank in entries:
-            key = norm_term(term)
-            if not key.strip("*"):
-                raise ValueError(f"cannot match the empty term {term!r}")
-            if "*" in key:
-                regex = "".join(_edge(c) for c in key)
-                self._wild.append((re.compile(regex, re.I), term, payload, rank))
-            else:
-                self._exact[key] = (term, payload, rank, False)
-        self._wild.sort(key=lambda w: -len(w[1]))
-        keys = [*self._exact, *(norm_term(w[1]) for w in self._wild)]
-        prefixes = {key[:i] for key in keys for i in range(1, len(key))}
-        for key, (term, payload, rank, _) in self._exact.items():
-            overlaps = any(key[i:] in prefixes for i in range(1, len(key)))
-            self._exact[key] = (term, payload, rank, overlaps)
-        trie: dict[str, Any] = {}
-        for key in keys:
-            node = trie
-            for ch in key:
-                node = node.setdefault(ch, {})
-            node[""] = {}
-        self._regex = _render(trie, None) if trie else r"(?!x)x"
-        # Matched against the lower-cased text: no IGNORECASE keeps sre's first-character scan.
-        self.pattern = re.compile(self._regex)
-
-    @cached_property
-    def _pattern_i(self) -> re.Pattern[str]:
-        """For the rare text whose lower-casing changes its length (offsets would shift)."""
-        return re.compile(self._regex, re.I)
-
-    def _lookup(self, surface: str) -> tuple[str, T, int, bool] | None:
-        found = self._exact.get(surface) or self._exact.get(norm_term(surface))
-        if found is None:
-            for regex, term, payload, rank in self._wild:
-                if regex.fullmatch(surface):
-                    return term, payload, rank, True
-        return found
-
-    def find(self, text: str) -> list[tuple[int, int, str, T]]:
-        """Non-overlapping hits ``(start, end, term, payload)`` in text order."""
-        subject, pattern = text.lower(), self.pattern
-        if len(subject) != len(text):
-            subject, pattern = text, self._pattern_i
-        hits: list[tuple[int, int, str, T, int]] = []
-        extra = False
-        for m in pattern.finditer(subject):
-            start, end = m.span()
-            entry = self._lookup(m.group())
-            if entry is None:
-                continue
-            hits.append((start, end, entry[0], entry[1], entry[2]))
-            if not entry[3]:
-                continue
-            for i in range(start + 1, end):  # a longer term starting inside this one?
-                inner = pattern.match(subject, i)
-                if inner is not None and inner.end() > end:
-                    found = self._lookup(inner.group())
-                    if found is not None:
-                        hits.append((i, inner.end(), found[0], found[1], found[2]))
-                        extra = True
-        if extra:
-            hits.sort(key=lambda h: (h[0] - h[1], -h[4], h[0]))
-            kept: list[tuple[int, int, str, T, int]] = []
-            for hit in hits:
-                if all(hit[1] <= k[0] or hit[0] >= k[1] for k in kept):
-                    kept.append(hit)
-            hits = sorted(kept, key=lambda h: h[0])
-        return [(s, e, term, payload) for s, e, term, payload, _ in hits]
 
 
 # ---------------------------------------------------------------- the file's shape
@@ -298,27 +174,102 @@ def parse_taxonomy(data: object) -> Taxonomy:
     return Taxonomy(spec)
 
 
-def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """Read and validate a taxonomy file; ``None`` reads the one shipped with cxloop."""
+def _read_yaml(path: Path | None, text: str | None = None) -> object:
     try:
-        if path is None:
-            text = (resources.files("cxloop.text") / "data" / "taxonomy.yaml").read_text("utf-8")
-        else:
-            text = Path(path).read_text(encoding="utf-8")
+        if text is None:
+            text = _shipped_text("taxonomy.yaml") if path is None else path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableFile(f"cannot read taxonomy {path or 'taxonomy.yaml'}: {exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = str(path or "taxonomy.yaml")
         raise Invalid([Problem(where, None, f"not valid YAML: {exc}")]) from exc
-    return parse_taxonomy(data)
 
 
-@lru_cache(maxsize=1)
-def shipped_taxonomy() -> Taxonomy:
-    """The shipped taxonomy, loaded and compiled once per process."""
-    return load_taxonomy()
+def _shipped_text(name: str) -> str:
+    return (resources.files("cxloop.text") / "data" / name).read_text("utf-8")
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """Read and validate a taxonomy file; ``None`` reads the shipped default (no packs)."""
+    return parse_taxonomy(_read_yaml(Path(path) if path is not None else None))
+
+
+# ---------------------------------------------------------------- the shipped default and packs
+
+
+def _pack_names(packs: Iterable[str] | None) -> tuple[str, ...]:
+    """Known pack names in ``TAXONOMY_PACKS`` order; ``None``: the ones the settings enable."""
+    if packs is None:
+        from cxloop.config import get_settings  # the process's settings, as entry points read them
+
+        packs = get_settings().taxonomy_packs
+    chosen = {str(p).strip().lower() for p in packs} - {""}
+    unknown = sorted(chosen - set(TAXONOMY_PACKS))
+    if unknown:
+        reason = f"is not a taxonomy pack; known packs: {', '.join(TAXONOMY_PACKS)}"
+        raise Invalid([Problem("taxonomy_packs", name, reason) for name in unknown])
+    return tuple(p for p in TAXONOMY_PACKS if p in chosen)
+
+
+def shipped_taxonomy_yaml(packs: Iterable[str] | None = None) -> str:
+    """The shipped default with the packs' topics appended, comments kept (for export).
+
+    A term a pack lists is taken from the default topic that lists it too (the hotel pack reads
+    噪音 as a stay's noise, the default as a product's): the pack is the company's own context.
+    """
+    names = _pack_names(packs)
+    text = _shipped_text("taxonomy.yaml")
+    if not names:
+        return text
+    data = _read_yaml(None, text)
+    assert isinstance(data, dict)
+    claimed: set[tuple[str, str]] = set()
+    extra: list[Any] = []
+    for name in names:
+        nodes = _read_yaml(None, _shipped_text(f"packs/{name}.yaml"))
+        assert isinstance(nodes, dict)
+        extra += nodes["nodes"]
+        claimed |= _terms_of(nodes["nodes"])
+    data["nodes"] = [_without_terms(n, claimed) for n in data["nodes"]] + extra
+    head = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    return f"{head}# shipped default + packs: {', '.join(names)}\n\n{body}"
+
+
+def _terms_of(nodes: list[Any]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for node in nodes:
+        for lang in LANGS:
+            out |= {(lang, norm_term(t)) for t in (node.get("terms") or {}).get(lang, [])}
+        out |= _terms_of(node.get("children") or [])
+    return out
+
+
+def _without_terms(node: dict[str, Any], claimed: set[tuple[str, str]]) -> dict[str, Any]:
+    node = dict(node)
+    terms = node.get("terms") or {}
+    node["terms"] = {
+        lang: [t for t in terms.get(lang, []) if (lang, norm_term(t)) not in claimed]
+        for lang in LANGS
+    }
+    node["children"] = [_without_terms(c, claimed) for c in node.get("children") or []]
+    return node
+
+
+def shipped_taxonomy(packs: Iterable[str] | None = None) -> Taxonomy:
+    """The shipped default taxonomy (retail, e-commerce, apps, service) plus opt-in ``packs``
+    (``hotel``, ``food_delivery``); ``None``: the packs ``CXLOOP_TAXONOMY_PACKS`` enables.
+    Loaded and compiled once per process and pack choice."""
+    return _shipped(_pack_names(packs))
+
+
+@lru_cache(maxsize=8)
+def _shipped(packs: tuple[str, ...]) -> Taxonomy:
+    if not packs:
+        return load_taxonomy()
+    return parse_taxonomy(_read_yaml(None, shipped_taxonomy_yaml(packs)))
 
 
 # ---------------------------------------------------------------- the taxonomy
@@ -404,3 +355,60 @@ class Taxonomy:
         )
         head = f"# cxloop CX taxonomy {self.version[:12]}; format: see the shipped taxonomy.yaml"
         return f"{head}\n{body}"
+
+
+# ---------------------------------------------------------------- topics by name
+
+
+def _fold(text: str) -> str:
+    return "".join(text.casefold().split()).strip("/")
+
+
+def topic_spellings(taxonomy: Taxonomy) -> dict[str, list[str]]:
+    """Every spelling a topic answers to (case and spaces ignored) → the paths it names: the
+    path, the zh and en names, both names joined like a path (质量/正品, quality/authenticity),
+    and a leaf id that only one topic has."""
+    spellings: dict[str, list[str]] = {}
+    ids: dict[str, list[str]] = {}
+    for row in taxonomy.describe():
+        parents = [taxonomy._nodes[p] for p in _ancestors(row.path)]
+        keys = [row.path, row.zh, row.en]
+        keys += ["/".join(n.name.zh for n in parents), "/".join(n.name.en for n in parents)]
+        for key in keys:
+            found = spellings.setdefault(_fold(key), [])
+            if row.path not in found:
+                found.append(row.path)
+        ids.setdefault(_fold(row.path.rsplit("/", 1)[-1]), []).append(row.path)
+    for key, paths in ids.items():
+        if len(paths) == 1:
+            spellings.setdefault(key, paths)
+    return spellings
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def resolve_topic(name_or_id: str, taxonomy: Taxonomy | None = None) -> str:
+    """The topic path a user means by a path (``quality/authenticity``), a zh or en name (正品,
+    Authenticity), names joined like a path (质量/正品) or a leaf id used once; ``Invalid``
+    (field ``topic``) when it names no topic, with close matches, or names several.
+
+    Case and spaces are ignored. A name two topics share (口味 is the food pack's taste and
+    its flavour) is ambiguous: the message lists both paths so the caller can pick one.
+    """
+    taxonomy = taxonomy or shipped_taxonomy()
+    spellings = topic_spellings(taxonomy)
+    paths = spellings.get(_fold(str(name_or_id)), [])
+    if len(paths) == 1:
+        return paths[0]
+    labels = {row.path: f"{row.path} ({row.zh} / {row.en})" for row in taxonomy.describe()}
+    if paths:
+        listed = ", ".join(labels[p] for p in paths)
+        raise Invalid(f"names more than one topic: {listed}; give the path", "topic", name_or_id)
+    close = difflib.get_close_matches(_fold(str(name_or_id)), list(spellings), n=8, cutoff=0.6)
+    shown = list(dict.fromkeys(p for key in close for p in spellings[key]))[:5]
+    hint = f"; close matches: {', '.join(labels[p] for p in shown)}" if shown else ""
+    reason = f"is not a topic path, zh or en name{hint} (`cxloop taxonomy show` lists them)"
+    raise Invalid(reason, "topic", name_or_id)
