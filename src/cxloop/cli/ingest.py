@@ -150,12 +150,11 @@ def _print_warnings(summary: ImportSummary) -> None:
     for warning in summary.warnings:
         if warning.row is not None:
             continue
-        loud = warning.field == "text/score"
-        where = f"column {warning.value}: " if warning.value else ""
+        where = f"{warning.value}: " if warning.value else ""
         console.print(
             f"[bold red]WARNING[/] {where}{warning.reason}"
-            if loud
-            else f"[yellow]note[/] [bold]{warning.field}[/] {where}{warning.reason}",
+            if warning.field == "text/score"
+            else f"[yellow]note[/] {where}{warning.reason}",
             highlight=False,
         )
     for warning in rows[:10]:

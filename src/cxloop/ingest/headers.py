@@ -78,14 +78,14 @@ def decide_scale(cells: pd.Series) -> ScaleDecision:
     numbers = pd.to_numeric(cells, errors="coerce").dropna()
     numbers = numbers[(numbers >= 0) & (numbers <= 10)]
     if numbers.empty:
-        return ScaleDecision("rating", None, None, "no value between 0 and 10 to tell the scale")
+        return ScaleDecision("rating", None, None, "read as rating: no value between 0 and 10")
     low, high = float(numbers.min()), float(numbers.max())
     span = f"values run {low:g}–{high:g}"
     if not (numbers == numbers.round()).all():
-        return ScaleDecision("rating", low, high, f"{span} with decimals: a 0–10 rating")
+        return ScaleDecision("rating", low, high, f"read as rating (0–10): {span} with decimals")
     if low >= 1 and high <= 5:
-        return ScaleDecision("csat", low, high, f"{span}: read as CSAT (1–5)")
-    return ScaleDecision("nps", low, high, f"{span}: read as NPS (0–10)")
+        return ScaleDecision("csat", low, high, f"read as CSAT (1–5): {span}")
+    return ScaleDecision("nps", low, high, f"read as NPS (0–10): {span}")
 
 
 def looks_like_score(header: str, cells: pd.Series) -> bool:

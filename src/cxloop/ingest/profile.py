@@ -103,16 +103,14 @@ def _resolve_scores(
         reason = (
             decision.reason
             if chosen == decision.field
-            else (
-                f"{decision.reason}, but {decision.field} is fed by another column: read as rating"
-            )
+            else f"read as rating: {decision.field} is fed by another column"
         )
+        other = "csat" if chosen == "nps" else "nps"
         notes.append(
             Problem(
                 chosen,
                 header,
-                f"scale not named by the header: {reason} "
-                f"(choose another with --mapping, e.g. '{header}: csat')",
+                f"{reason}; the header names no scale (to choose, map it: '{header}: {other}')",
             )
         )
     return columns
@@ -155,7 +153,15 @@ def _date_order(
                 "quarantined (set --date-order to choose)",
             )
         )
-    elif undecided and not day_votes and not month_votes:
+    elif day_votes:
+        notes.append(
+            Problem(
+                "date order",
+                ", ".join(dated),
+                f"read day-first: {day_votes} dates like 25/07/2026 can only be day-first",
+            )
+        )
+    elif undecided and not month_votes:
         notes.append(
             Problem(
                 "date order",
@@ -173,17 +179,17 @@ def _voice_check(sample: pd.DataFrame, plan: ColumnPlan, notes: list[Problem]) -
     has_voice = "text" in plan.fields or any(f in plan.fields for f in SCORE_FIELDS)
     if has_voice or any(f in plan.defaults or f in plan.overrides for f in SCORE_FIELDS):
         return
-    suspects = [
-        h for h in plan.extras if looks_like_text(h, sample[h]) or looks_like_score(h, sample[h])
-    ]
-    if suspects:
+    texts = [h for h in plan.extras if looks_like_text(h, sample[h])]
+    scores = [h for h in plan.extras if h not in texts and looks_like_score(h, sample[h])]
+    if texts or scores:
+        example = f"'{texts[0]}: text'" if texts else f"'{scores[0]}: nps'"
         notes.append(
             Problem(
                 "text/score",
-                ", ".join(suspects),
+                ", ".join(texts + scores),
                 "NO text and NO score column was recognised, but these columns look like them: "
-                "rows are stored without voice (values only in attributes). Map them, e.g. "
-                f"--mapping with '{suspects[0]}: text' (or nps, csat, ces, rating)",
+                "rows are stored without voice (the values only in attributes). Map them in a "
+                f"--mapping file, e.g. {example} (fields: text, nps, csat, ces, rating)",
             )
         )
     else:

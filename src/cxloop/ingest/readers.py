@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -149,7 +150,8 @@ def describe(path: Path, encoding: str | None = None, *, fingerprint: bool = Tru
         enc = encoding or sniff_encoding(head)
         if fmt == "csv":
             text = head.decode(enc, errors="replace").lstrip("\ufeff")
-            delimiter = sniff_delimiter(text.splitlines()[0] if text else "")
+            lines = [line for line in text.splitlines() if not _is_preamble(line)]
+            delimiter = sniff_delimiter(lines[0] if lines else "")
     return SourceInfo(path, fmt, enc, delimiter, file_sha256(path) if fingerprint else "")
 
 
@@ -187,11 +189,26 @@ def _unique_headers(raw: list[str]) -> list[str]:
     return headers
 
 
+_SEPARATORS = (",", ";", "\t", "|")
+
+
+def _is_preamble(line: str) -> bool:
+    """A ``# …`` line with no separator before the header (analytics exports write some);
+    a header such as ``#,name`` (a row-number column) has one and is kept."""
+    line = line.lstrip("\ufeff")
+    return line.startswith("#") and not any(sep in line for sep in _SEPARATORS)
+
+
 def _read_csv(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
     encoding = info.encoding or "utf-8"
     csv.field_size_limit(1 << 30)  # a long cell is checked against its field's limit, not split
     with info.path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle, delimiter=info.delimiter or ",")
+        first = handle.readline()
+        skipped = 0
+        while first and _is_preamble(first):
+            skipped, first = skipped + 1, handle.readline()
+        lines = itertools.chain([first] if first else [], handle)
+        reader = csv.reader(lines, delimiter=info.delimiter or ",")
         try:
             header = next(reader)
         except StopIteration:
@@ -203,7 +220,7 @@ def _read_csv(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
         rows: list[list[str]] = []
         numbers: list[int] = []
         broken: list[BrokenRecord] = []
-        line = reader.line_num
+        line = skipped + reader.line_num
         while True:
             start = line + 1
             try:
@@ -211,10 +228,10 @@ def _read_csv(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
             except StopIteration:
                 break
             except csv.Error as exc:
-                line = reader.line_num
+                line = skipped + reader.line_num
                 broken.append(BrokenRecord(start, "", f"is not valid CSV ({exc})"))
                 continue
-            line = reader.line_num
+            line = skipped + reader.line_num
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue
             if len(record) != width:
