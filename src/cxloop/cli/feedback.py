@@ -195,13 +195,13 @@ def _print_page(page: FeedbackPage, items: list[FeedbackItem], output: OutputFor
     table = Table(
         title=f"feedback {first:,}–{page.offset + len(items):,} of {page.total:,}, newest first"
     )
-    for column in ("id", "created (UTC)", "channel", "score", "sentiment", "intent", "topics"):
+    for column in ("created (UTC)", "id", "channel", "score", "sentiment", "intent", "topics"):
         table.add_column(column, overflow="fold")
     table.add_column("text", overflow="fold", max_width=TEXT_WIDTH + 2)
     for item in items:
         table.add_row(
-            item.feedback_id,
             item.created_at.strftime("%Y-%m-%d %H:%M"),
+            item.feedback_id,
             item.channel,
             _score(item),
             _sentiment(item),

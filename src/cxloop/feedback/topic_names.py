@@ -15,29 +15,26 @@ from sqlalchemy.orm import Session
 
 from cxloop.errors import Invalid, Problem
 from cxloop.feedback.models import FeedbackTopic
-from cxloop.text.taxonomy import Taxonomy
+from cxloop.text.taxonomy import Taxonomy, topic_spellings
 
 TOPICS: Table = FeedbackTopic.__table__  # type: ignore[assignment]
 
 
 def _fold(text: str) -> str:
-    return "".join(text.casefold().split())
+    """The same folding as ``topic_spellings``: any case, no spaces, no outer slashes."""
+    return "".join(text.casefold().split()).strip("/")
 
 
 def candidates(taxonomy: Taxonomy, stored: Sequence[str]) -> dict[str, list[str]]:
-    """Every spelling a topic answers to (folded: any case, no spaces) → its paths: paths of
-    the taxonomy and of stored features (an older taxonomy's topic still finds its rows), and
-    the taxonomy's zh and en names."""
-    spellings: dict[str, list[str]] = {}
-    for path in [*taxonomy.paths(), *stored]:
-        spellings.setdefault(_fold(path), [])
-        if path not in spellings[_fold(path)]:
-            spellings[_fold(path)].append(path)
-    for row in taxonomy.describe():
-        for name in (row.zh, row.en):
-            found = spellings.setdefault(_fold(name), [])
-            if row.path not in found:
-                found.append(row.path)
+    """Every spelling a topic answers to (folded: any case, no spaces) → its paths: the
+    taxonomy's own (``topic_spellings``: paths, zh and en names, names joined like a path,
+    unique leaf ids) and the paths of stored features (an older taxonomy's topic still finds
+    its rows)."""
+    spellings = {key: list(paths) for key, paths in topic_spellings(taxonomy).items()}
+    for path in stored:
+        found = spellings.setdefault(_fold(path), [])
+        if path not in found:
+            found.append(path)
     return spellings
 
 
@@ -45,7 +42,7 @@ def match(name: str, spellings: dict[str, list[str]]) -> list[str]:
     """The paths ``name`` means: an exact path or name first (a name two topics share means
     both), else every topic whose path or name contains it (物流 → delivery; at least two
     Chinese or three other characters)."""
-    key = _fold(name.strip().strip("/"))
+    key = _fold(name)
     if not key:
         return []
     if key in spellings:
