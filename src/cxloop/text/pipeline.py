@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -217,23 +216,23 @@ def analyze(
 _worker_engine: TextEngine | None = None
 POOL_IDLE_SECONDS = 60.0
 """A pool unused this long is shut down: a server between imports holds no idle workers."""
-WATCH_PARENT_SECONDS = 1.0
 
 
 def _init_worker(taxonomy: Taxonomy) -> None:
-    """Load the models once per worker, and leave when the parent is gone: a ``kill -9`` of
-    an import must not leave workers waiting for work forever. (The parent is the fork
-    server, which exits with the process that started it, or that process itself.)"""
+    """Load the models once per worker, and leave when the process that started the pool is
+    gone: a ``kill -9`` of an import must not leave workers waiting for work forever (nor a
+    fork server that waits for them)."""
     global _worker_engine
     _worker_engine = TextEngine(taxonomy)
     _worker_engine.analyze_many(["送货很快 fast delivery"])  # load jieba, idf and models now
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_leave_with_parent, daemon=True).start()
 
 
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(WATCH_PARENT_SECONDS)
-    os._exit(1)
+def _leave_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # returns when the parent's end of the start-up pipe closes
+        os._exit(1)
 
 
 def _run_chunk(chunk: list[object], lang: str | None) -> list[TextAnalysis]:
