@@ -306,3 +306,28 @@ def test_open_channel_migration_keeps_text_features(tmp_path: Path) -> None:
     migrate.upgrade(store.engine)
     assert _rows(store, count) == before
     store.close()
+
+
+def test_the_api_reports_warnings_and_refuses_a_bad_override(tmp_path: Path) -> None:
+    from tests.web.support import build_api
+
+    built = build_api(tmp_path / "api.db", seed=False)
+    with built.client as client:
+        rows = [{"渠道": "小程序", "提交时间": "2026-03-01", "留言": "好用", "手机号": "12345"}]
+        response = client.post(
+            "/api/v1/feedback",
+            json={"rows": rows, "overrides": {"source": "crm"}},
+            headers=built.auth("admin"),
+        )
+        assert response.status_code == 200, response.text
+        summary = response.json()
+        assert (summary["inserted"], summary["quarantined"], summary["warned"]) == (1, 0, 1)
+        assert summary["warnings"][0]["field"] == "author_phone"
+        refused = client.post(
+            "/api/v1/feedback",
+            json={"rows": rows, "overrides": {"nps": "11"}},
+            headers=built.auth("admin"),
+        )
+        assert refused.status_code == 422 and "outside 0–10" in refused.text
+    built.store.close()
+    built.app.state.engine.dispose()

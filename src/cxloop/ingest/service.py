@@ -119,11 +119,12 @@ def import_records(
     records: list[dict[str, Any]],
     source_name: str = "api",
     defaults: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> ImportSummary:
     """An API batch takes the same path as a file: same rules, same quarantine, same upsert."""
     spec = get_kind(kind)
     ctx = mapping.ValidationContext(settings.default_region, settings.timezone, "utf-8")
-    user_mapping = mapping.UserMapping(defaults=defaults or {})
+    user_mapping = _with_values(mapping.UserMapping(), defaults, overrides)
     mapping.check_mapping(spec, user_mapping, ctx)
     chunks = list(readers.read_records(records))
     found = None

@@ -36,7 +36,11 @@ class ImportBatch(BaseModel):
 
     rows: list[dict[str, Any]] = Field(max_length=10_000, description="At most 10,000 rows.")
     defaults: dict[DefaultName, DefaultValue] = Field(
-        default_factory=dict, description="Values for fields missing from every row."
+        default_factory=dict,
+        description="Values for blank cells and fields missing from a row (present kept).",
+    )
+    overrides: dict[DefaultName, DefaultValue] = Field(
+        default_factory=dict, description="Values for every row, present or not."
     )
 
 
@@ -108,5 +112,6 @@ def import_batch(
         kind=kind.value,
         records=body.rows,
         defaults=body.defaults,
+        overrides=body.overrides,
         source_name=f"api:{user.username}",
     )
