@@ -94,3 +94,28 @@ def test_scan_then_list_and_accounts(monitoring_api: Api) -> None:
         headers=monitoring_api.auth("viewer"),
     )
     assert refused.status_code == 422 and refused.json()["detail"][0]["value"] == "user=x"
+
+
+def test_unknown_slice_value_is_422_with_close_matches_and_status_names_its_period(
+    monitoring_api: Api,
+) -> None:
+    client, analyst = monitoring_api.client, monitoring_api.auth("analyst")
+    typo = {"targets": [{"metric": "nps", "slice": {"channel": "survy"}, "target": 0}]}
+    refused = client.put("/api/v1/metrics/targets", json=typo, headers=analyst)
+    assert refused.status_code == 422, refused.text
+    assert "targets[0].slice.channel" in refused.text and "close matches: survey" in refused.text
+    monthly = {"targets": [{"metric": "nps", "period": "month", "target": 0}]}
+    assert client.put("/api/v1/metrics/targets", json=monthly, headers=analyst).is_success
+    status = client.get(
+        "/api/v1/metrics/targets/status", params={"min_n": 1}, headers=analyst
+    ).json()
+    [row] = [r for r in status["rows"] if r["period"] == "month"]
+    assert row["period_label"] == "2026-05" and row["n"] == 6
+    assert row["note"].startswith("status for 2026-05, the last complete month in the data")
+    dated = client.get(
+        "/api/v1/metrics/targets/status",
+        params={"min_n": 1, "as_of": "2026-05-04T00:00:00"},
+        headers=analyst,
+    ).json()
+    [row] = [r for r in dated["rows"] if r["period"] == "month"]
+    assert row["period_label"] == "2026-04" and row["status"] == "no_data"

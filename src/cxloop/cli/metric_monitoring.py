@@ -42,7 +42,7 @@ def set_target(
     label: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create or replace the target of a metric in a slice."""
-    from cxloop.metrics import monitoring, targets
+    from cxloop.metrics import target_store, targets
 
     spec = targets.parse_targets(
         {
@@ -60,58 +60,78 @@ def set_target(
     )
     store = existing_store()
     with unit_of_work(store) as session:
-        [stored] = monitoring.set_targets(session=session, targets_in=spec)
+        [stored] = target_store.set_targets(
+            session=session, targets_in=spec, settings=store.settings
+        )
     console.print(f"target {stored.id}: {stored.metric} {stored.slice} {stored.target:g}")
 
 
 @targets_app.command("list")
 def list_targets() -> None:
     """Stored targets as YAML (what ``load`` reads)."""
-    from cxloop.metrics import monitoring
+    from cxloop.metrics import target_store
 
     with unit_of_work(existing_store()) as session:
-        sys.stdout.write(monitoring.export_targets(session=session))
+        sys.stdout.write(target_store.export_targets(session=session))
 
 
 @targets_app.command("load")
 def load_targets(path: Annotated[Path, typer.Argument(help="YAML file: targets: [...]")]) -> None:
     """Store every target of a YAML file; every problem is reported at once."""
-    from cxloop.metrics import monitoring
+    from cxloop.errors import Invalid
+    from cxloop.metrics import target_store
 
-    text = path.read_text(encoding="utf-8")
-    with unit_of_work(existing_store()) as session:
-        stored = monitoring.load_targets(session=session, yaml_text=text)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid(f"cannot be read: {exc}", "file", str(path)) from None
+    store = existing_store()
+    with unit_of_work(store) as session:
+        stored = target_store.load_targets(session=session, yaml_text=text, settings=store.settings)
     console.print(f"{len(stored)} targets stored")
 
 
 @targets_app.command("delete")
 def delete_target(target_id: int) -> None:
     """Delete one target by id."""
-    from cxloop.metrics import monitoring
+    from cxloop.metrics import target_store
 
     with unit_of_work(existing_store()) as session:
-        monitoring.delete_target(session=session, target_id=target_id)
+        target_store.delete_target(session=session, target_id=target_id)
     console.print(f"target {target_id} deleted")
 
 
 @targets_app.command("status")
-def target_status(min_n: Annotated[int, typer.Option("--min-n", min=0)] = 30) -> None:
-    """Each target's current value, interval, n and status."""
-    from cxloop.metrics import monitoring
+def target_status(
+    min_n: Annotated[int, typer.Option("--min-n", min=0)] = 30,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(help="Judge the last complete periods before this UTC time."),
+    ] = None,
+) -> None:
+    """Each target's current value, interval, n and status.
+
+    Periodic targets are judged on the last complete period before now, or on the last
+    complete period of the data when the data end earlier (or before ``--as-of``)."""
+    from cxloop.metrics import target_store
 
     store = existing_store()
     with unit_of_work(store) as session:
-        result = monitoring.target_status(session=session, settings=store.settings, min_n=min_n)
+        result = target_store.target_status(
+            session=session, settings=store.settings, min_n=min_n, as_of=as_of
+        )
+    for note in dict.fromkeys(r.note for r in result.rows if r.note):
+        console.print(note)
     table = Table(title=f"targets (n < {min_n}: small_n)")
-    for column in ("id", "metric", "slice", "n", "estimate", "interval", "target", "status"):
+    columns = ("id", "metric", "slice", "period", "n", "estimate", "interval", "target", "status")
+    for column in columns:
         table.add_column(column)
     for r in result.rows:
         interval = f"{r.ci_low:.3g} … {r.ci_high:.3g}" if r.ci_low is not None else "–"
         estimate = "–" if r.estimate is None else f"{r.estimate:.3g}"
         goal = f"{'≥' if r.direction == 'at_least' else '≤'} {r.target:g}"
-        table.add_row(
-            str(r.target_id), r.metric, str(r.slice), str(r.n), estimate, interval, goal, r.status
-        )
+        cells = (str(r.target_id), r.metric, str(r.slice), r.period_label or "all data")
+        table.add_row(*cells, str(r.n), estimate, interval, goal, r.status)
     console.print(table)
 
 

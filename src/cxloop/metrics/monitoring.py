@@ -1,4 +1,5 @@
-"""The metrics service for monitoring: targets, stored alerts and B2B account health.
+"""The metrics service for monitoring: stored alerts (targets live in ``target_store``, B2B
+account health in ``account_store``; ``account_health`` is re-exported here).
 
 Kept apart from ``metrics/service.py``, which computes metrics on request and stores nothing;
 this module holds what is stored and watched. It calls ``service.compute`` for every metric
@@ -30,14 +31,15 @@ from cxloop import engines
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound, Problem
-from cxloop.metrics import accounts as account_analysis
 from cxloop.metrics import service as metrics_service
 from cxloop.metrics import targets as target_rules
-from cxloop.metrics.accounts import AccountHealthReport, json_number
+from cxloop.metrics.account_store import account_health as account_health
+from cxloop.metrics.account_store import naive_times
+from cxloop.metrics.accounts import json_number
 from cxloop.metrics.anomalies import DEFAULT_THRESHOLD, detect_spikes, emerging_topics
-from cxloop.metrics.models import Alert, MetricTarget
-from cxloop.metrics.schemas import MetricName, Period
-from cxloop.metrics.targets import TargetDirection, TargetSpec, TargetStatus, TargetStatusRow
+from cxloop.metrics.models import Alert
+from cxloop.metrics.target_store import naive_utc, target_status
+from cxloop.metrics.targets import TargetDirection, TargetStatus, TargetStatusRow
 
 SCAN_METRICS = ("nps", "csat", "ces", "responses")
 LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "responses": "responses"}
@@ -57,27 +59,6 @@ class AlertStatus(StrEnum):
 
 
 # --- shapes ----------------------------------------------------------------------------------
-
-
-class TargetRead(TargetSpec):
-    """A stored target."""
-
-    id: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-class TargetStatusResult(BaseModel):
-    """Every target judged on its current value, with how and what to keep in mind."""
-
-    model_config = ConfigDict(frozen=True)
-
-    as_of: dt.datetime
-    min_n: int
-    confidence: float
-    method: str
-    caveats: list[str]
-    rows: list[TargetStatusRow]
 
 
 class AlertRead(BaseModel):
@@ -116,167 +97,7 @@ class ScanResult(BaseModel):
     alerts: list[AlertRead]
 
 
-# --- targets ---------------------------------------------------------------------------------
-
-
-def _target_read(row: MetricTarget) -> TargetRead:
-    return TargetRead(
-        id=row.id,
-        metric=MetricName(row.metric),
-        slice=json.loads(row.slice_key),
-        period=Period(row.period) if row.period else None,
-        target=row.target,
-        direction=TargetDirection(row.direction),
-        label=row.label,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def set_targets(*, session: Session, targets_in: Sequence[TargetSpec]) -> list[TargetRead]:
-    """Create or replace each target, matched on metric and slice (idempotent)."""
-    stored = []
-    for spec in targets_in:
-        row = session.scalars(
-            select(MetricTarget).where(
-                MetricTarget.metric == spec.metric.value,
-                MetricTarget.slice_key == spec.slice_key,
-            )
-        ).one_or_none()
-        if row is None:
-            row = MetricTarget(metric=spec.metric.value, slice_key=spec.slice_key)
-            session.add(row)
-        row.period = spec.period.value if spec.period else None
-        row.target = spec.target
-        row.direction = spec.direction.value
-        row.label = spec.label
-        row.updated_at = utcnow()
-        stored.append(row)
-    session.flush()
-    return [_target_read(row) for row in stored]
-
-
-def list_targets(*, session: Session) -> list[TargetRead]:
-    rows = session.scalars(select(MetricTarget).order_by(MetricTarget.id))
-    return [_target_read(row) for row in rows]
-
-
-def delete_target(*, session: Session, target_id: int) -> None:
-    row = session.get(MetricTarget, target_id)
-    if row is None:
-        raise NotFound(f"no target with id {target_id}")
-    session.delete(row)
-    session.flush()
-
-
-def load_targets(*, session: Session, yaml_text: str) -> list[TargetRead]:
-    """Targets from a YAML document (every problem reported at once), stored."""
-    return set_targets(session=session, targets_in=target_rules.load_targets_yaml(yaml_text))
-
-
-def export_targets(*, session: Session) -> str:
-    """The stored targets as YAML that ``load_targets`` reads back."""
-    specs = [
-        TargetSpec(**t.model_dump(include=set(TargetSpec.model_fields)))
-        for t in list_targets(session=session)
-    ]
-    return target_rules.dump_targets_yaml(specs)
-
-
-def _as_of(as_of: dt.datetime | None) -> dt.datetime:
-    if as_of is None:
-        return utcnow()
-    return as_of.astimezone(dt.UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
-
-
-STATUS_METHOD = (
-    "Each target's metric is computed by metrics.service.compute (same numbers as the API) in its "
-    "slice, on all data or, with a period, on the last complete UTC period before as_of; "
-    "judged on the point estimate, with the interval telling a real miss (off_target) from one "
-    "that may be noise (not_significant_off). n below min_n is small_n, never judged."
-)
-
-
-def target_status(
-    *,
-    session: Session,
-    settings: Settings,
-    as_of: dt.datetime | None = None,
-    min_n: int = 30,
-    confidence: float = 0.95,
-) -> TargetStatusResult:
-    """Every stored target judged on its current value (see ``targets`` for the labels)."""
-    moment = _as_of(as_of)
-    targets = list_targets(session=session)
-    frames: dict[tuple[str, tuple[str, ...], str | None], pd.DataFrame] = {}
-    rows = []
-    for target in targets:
-        dims = tuple(sorted(target.slice))
-        period = target.period.value if target.period else None
-        key = (target.metric.value, dims, period)
-        if key not in frames:
-            frames[key] = metrics_service.compute(
-                settings=settings,
-                name=target.metric.value,
-                by=dims,
-                period=period,
-                min_n=min_n,
-                confidence=confidence,
-            )
-        row = target_rules.current_row(frames[key], target, as_of=pd.Timestamp(moment))
-        n = int(row["n"]) if row else 0
-        estimate = json_number(row["score"]) if row else None
-        low, high = (
-            (json_number(row["ci_low"]), json_number(row["ci_high"])) if row else (None, None)
-        )
-        status, reason = target_rules.judge(
-            target, n=n, estimate=estimate, ci_low=low, ci_high=high, min_n=min_n
-        )
-        start = (
-            target_rules.last_complete_period(target.period, pd.Timestamp(moment)).date()
-            if target.period
-            else None
-        )
-        rows.append(
-            TargetStatusRow(
-                target_id=target.id,
-                metric=target.metric,
-                slice=target.slice,
-                period=target.period,
-                period_start=start,
-                target=target.target,
-                direction=target.direction,
-                label=target.label,
-                n=n,
-                estimate=estimate,
-                ci_low=low,
-                ci_high=high,
-                status=status,
-                reason=reason,
-            )
-        )
-    return TargetStatusResult(
-        as_of=moment,
-        min_n=min_n,
-        confidence=confidence,
-        method=STATUS_METHOD,
-        caveats=[
-            "on_target is judged on the point estimate: an interval that also reaches below "
-            "an at_least target is not flagged.",
-            "A count (responses) is a census without an interval: any miss is off_target.",
-        ],
-        rows=rows,
-    )
-
-
 # --- alerts ----------------------------------------------------------------------------------
-
-
-def _naive(values: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(values)
-    if stamps.dt.tz is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return stamps.astype("datetime64[us]")
 
 
 def _weeks(first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
@@ -306,7 +127,10 @@ def _topic_series(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
         )
     finally:
         backend.disconnect()
-    counts["period"], totals["period"] = _naive(counts["period"]), _naive(totals["period"])
+    counts["period"], totals["period"] = (
+        naive_times(counts["period"]),
+        naive_times(totals["period"]),
+    )
     return counts, totals
 
 
@@ -375,7 +199,7 @@ def scan_alerts(
         raise Invalid(
             [Problem("metrics", m, f"is not one of: {', '.join(SCAN_METRICS)}") for m in unknown]
         )
-    moment = _as_of(as_of)
+    moment = naive_utc(as_of)
     counts, totals = _topic_series(settings)
     closed = totals[totals["period"] + pd.Timedelta(days=7) <= pd.Timestamp(moment)]
     records: list[dict[str, Any]] = []
@@ -405,7 +229,8 @@ def scan_alerts(
         frames.append(emerging.rename(columns={"topic": "subject"}).assign(slice="{}"))
         for frame in frames:
             records += [_anomaly_record(r) for r in frame.to_dict("records")]
-    status = target_status(session=session, settings=settings, as_of=moment, min_n=min_n)
+    # no as_of given: targets are judged on the data's last complete period when it ended
+    status = target_status(session=session, settings=settings, as_of=as_of, min_n=min_n)
     records += [_target_record(r) for r in status.rows if r.status is TargetStatus.off_target]
     inserted, updated, rows = _upsert(session, records)
     return ScanResult(
@@ -540,7 +365,7 @@ def list_alerts(
     if kind is not None:
         query = query.where(Alert.kind == str(kind))
     if since is not None:
-        query = query.where(Alert.created_at >= _as_of(since))
+        query = query.where(Alert.created_at >= naive_utc(since))
     return [AlertRead.model_validate(_read(a)) for a in session.scalars(query)]
 
 
@@ -555,126 +380,3 @@ def set_alert_status(*, session: Session, alert_id: int, status: AlertStatus | s
     alert.updated_at = utcnow()
     session.flush()
     return AlertRead.model_validate(_read(alert))
-
-
-# --- B2B account health ----------------------------------------------------------------------
-
-
-def _b2b_frames(settings: Settings) -> dict[str, pd.DataFrame]:
-    """Answers linked to an account or contact, and the contact/project/milestone tables, with
-    only the columns the analysis needs (no names or addresses of people)."""
-    backend = engines.store_backend(settings)
-    try:
-        feedback = engines.feedback_table(backend)
-        answers = feedback.filter(feedback.account_id.notnull() | feedback.contact_id.notnull())
-        columns = {
-            "responses": answers.select("account_id", "contact_id", "created_at", "nps"),
-            "contacts": backend.table("contacts").select("contact_id", "account_id", "role"),
-            "accounts": backend.table("accounts").select("account_id", "name"),
-            "projects": backend.table("projects").select(
-                "project_id", "account_id", "name", "status", "start_date", "end_date"
-            ),
-            "milestones": backend.table("milestones").select(
-                "milestone_id", "project_id", "name", "status", "due_date", "completed_at"
-            ),
-        }
-        frames = {name: table.execute() for name, table in columns.items()}
-    finally:
-        backend.disconnect()
-    frames["responses"]["created_at"] = _naive(frames["responses"]["created_at"])
-    frames["responses"]["nps"] = frames["responses"]["nps"].astype("Float64").astype("float64")
-    frames["milestones"]["completed_at"] = _naive(frames["milestones"]["completed_at"])
-    return frames
-
-
-ACCOUNT_METHOD = (
-    "Role-weighted NPS per account: each answer counts with its contact's role weight; interval: "
-    "Rocks' adjusted Wald on the weighted promoter/detractor shares with the Kish effective n "
-    "(Σw)²/Σw². Coverage: per role, contacts who answered in the last coverage_days. Projects "
-    "and milestones: plain NPS of the account's answers in the date window."
-)
-
-
-def account_health(
-    *,
-    settings: Settings,
-    account_id: str | None = None,
-    weights: Mapping[str, float] | None = None,
-    default_weight: float = 1.0,
-    as_of: dt.datetime | None = None,
-    days: int | None = 365,
-    coverage_days: int = 180,
-    follow_days: int = 14,
-    min_n: int = 5,
-    confidence: float = 0.95,
-) -> AccountHealthReport:
-    """Health, role coverage and project/milestone NPS of every account (or one)."""
-    weights = dict(account_analysis.DEFAULT_WEIGHTS if weights is None else weights)
-    moment = _as_of(as_of)
-    frames = _b2b_frames(settings)
-    if account_id is not None:
-        if account_id not in set(frames["accounts"]["account_id"]):
-            raise NotFound(f"no account with id {account_id}")
-        for name in ("responses", "contacts", "accounts", "projects"):
-            frames[name] = frames[name][frames[name]["account_id"] == account_id]
-        frames["milestones"] = frames["milestones"][
-            frames["milestones"]["project_id"].isin(frames["projects"]["project_id"])
-        ]
-    ids = sorted(frames["accounts"]["account_id"])
-    health = account_analysis.account_health(
-        frames["responses"],
-        frames["contacts"],
-        as_of=moment,
-        days=days,
-        min_n=min_n,
-        confidence=confidence,
-        weights=weights,
-        default_weight=default_weight,
-    )
-    coverage = account_analysis.role_coverage(
-        frames["responses"],
-        frames["contacts"],
-        as_of=moment,
-        coverage_days=coverage_days,
-        accounts=ids,
-        weights=weights,
-        default_weight=default_weight,
-    )
-    window = {"follow_days": follow_days, "min_n": min_n}
-    projects = account_analysis.project_health(
-        frames["responses"], frames["projects"], confidence=confidence, **window
-    )
-    milestones = account_analysis.milestone_health(
-        frames["responses"],
-        frames["milestones"],
-        frames["projects"],
-        confidence=confidence,
-        **window,
-    )
-    names = dict(zip(frames["accounts"]["account_id"], frames["accounts"]["name"], strict=True))
-    scored = {r["account_id"]: r for r in health.to_dict("records")}
-    gaps = coverage[coverage["gap"].notna()].groupby("account_id")["gap"].apply(list).to_dict()
-    rows = [
-        account_analysis.account_row(a, names.get(a), scored.get(a), gaps.get(a, [])) for a in ids
-    ]
-    return AccountHealthReport(
-        as_of=moment,
-        days=days,
-        coverage_days=coverage_days,
-        weights=weights,
-        default_weight=default_weight,
-        min_n=min_n,
-        method=ACCOUNT_METHOD,
-        caveats=[
-            "A contact who answered more than once counts once per answer.",
-            "Feedback has no project id: answers are attributed to projects and milestones by "
-            "account and date window, and overlapping windows share answers.",
-            f"Accounts with n < {min_n} answers are small_n: show them greyed, never ranked.",
-        ],
-        accounts=rows,
-        coverage=[account_analysis.coverage_row(r) for r in coverage.to_dict("records")],
-        projects=[account_analysis.window_row(r, "project") for r in projects.to_dict("records")],
-        milestones=[
-            account_analysis.window_row(r, "milestone") for r in milestones.to_dict("records")
-        ],
-    )

@@ -18,9 +18,11 @@ once, named by its path (``targets[1].target``), its value and the rule it break
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -178,6 +180,10 @@ class TargetStatusRow(BaseModel):
     period_start: dt.date | None = Field(
         None, description="First day of the judged period (null: all data)."
     )
+    period_label: str | None = Field(None, description="The judged period: 2026-03, 2026-Q1…")
+    note: str | None = Field(
+        None, description="Which period is judged and why, e.g. the last complete in the data."
+    )
     target: float
     direction: TargetDirection
     label: str | None
@@ -231,24 +237,113 @@ def judge(
 
 
 def current_row(
-    frame: pd.DataFrame, spec: TargetSpec, *, as_of: pd.Timestamp
+    frame: pd.DataFrame, spec: TargetSpec, *, start: pd.Timestamp | None
 ) -> dict[Any, Any] | None:
     """The row of a metric frame (``scores`` columns, sliced by the spec's dimensions) that the
-    target is judged on: the spec's slice and, with a period, the last complete period before
-    ``as_of``. None when that slice or period has no responses."""
+    target is judged on: the spec's slice and, with a period, the one starting at ``start``
+    (see ``judged_period``). None when that slice or period has no responses."""
     rows = frame
     for dimension, value in spec.slice.items():
         rows = rows[rows[dimension].astype("object") == value]
-    if spec.period is not None:
-        start = last_complete_period(spec.period, as_of)
+    if spec.period is not None and start is not None:
         rows = rows[rows["period"] == start]
     return None if rows.empty else rows.iloc[0].to_dict()
 
 
 PERIOD_FREQ = {Period.day: "D", Period.week: "W-SUN", Period.month: "M", Period.quarter: "Q-DEC"}
+PERIOD_WORDS = {
+    Period.day: "day",
+    Period.week: "week",
+    Period.month: "month",
+    Period.quarter: "quarter",
+}
 
 
 def last_complete_period(period: Period, as_of: pd.Timestamp) -> pd.Timestamp:
     """First instant (UTC, naive) of the last period that ended on or before ``as_of``."""
     current = pd.Timestamp(as_of).to_period(PERIOD_FREQ[period])
     return (current - 1).start_time.as_unit("us")
+
+
+def period_label(period: Period, start: pd.Timestamp) -> str:
+    """``2026-03``, ``2026-Q1``, ``week of 2026-03-09`` or ``2026-03-09``."""
+    if period is Period.month:
+        return f"{start:%Y-%m}"
+    if period is Period.quarter:
+        return f"{start.year}-Q{start.quarter}"
+    if period is Period.week:
+        return f"week of {start:%Y-%m-%d}"
+    return f"{start:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class JudgedPeriod:
+    start: pd.Timestamp
+    label: str
+    note: str
+
+
+def judged_period(
+    period: Period, moment: dt.datetime, data_end: dt.datetime | None, *, explicit: bool
+) -> JudgedPeriod:
+    """The period a target is judged on, and a sentence saying why.
+
+    The last complete period before ``moment``; but when the as-of date was not given
+    (``explicit`` false) and the data end in an earlier period, that period — the last one
+    of the data, complete on the clock — so a store last fed in March is judged on March, not
+    on an empty month after it. The note names the latest response, so a period the data
+    cover only in part is visible.
+
+    >>> import datetime as dt
+    >>> judged_period(Period.month, dt.datetime(2026, 12, 6), dt.datetime(2026, 3, 20, 18),
+    ...               explicit=False).note
+    'status for 2026-03, the last complete month in the data (latest response 2026-03-20)'
+    """
+    words = PERIOD_WORDS[period]
+    clock = last_complete_period(period, pd.Timestamp(moment))
+    if not explicit and data_end is not None:
+        data = pd.Timestamp(data_end).to_period(PERIOD_FREQ[period]).start_time.as_unit("us")
+        if data < clock:
+            label = period_label(period, data)
+            note = (
+                f"status for {label}, the last complete {words} in the data "
+                f"(latest response {data_end:%Y-%m-%d})"
+            )
+            return JudgedPeriod(data, label, note)
+    label = period_label(period, clock)
+    return JudgedPeriod(
+        clock, label, f"status for {label}, the last complete {words} before {moment:%Y-%m-%d}"
+    )
+
+
+def check_slices(specs: Sequence[TargetSpec], stored: Mapping[str, Sequence[str]]) -> None:
+    """``Invalid`` naming every slice value that no stored feedback has, with the closest
+    stored values (case-blind match first, then ``difflib``), so a typo is not a target that
+    silently judges nothing."""
+    problems = []
+    for i, spec in enumerate(specs):
+        for dimension, value in spec.slice.items():
+            known = list(stored.get(dimension, []))
+            if value in known:
+                continue
+            problems.append(
+                Problem(f"targets[{i}].slice.{dimension}", value, _unknown(value, known, dimension))
+            )
+    if problems:
+        raise Invalid(problems)
+
+
+def _unknown(value: str, known: list[str], dimension: str) -> str:
+    folded = {k.casefold(): k for k in known}
+    close = [folded[value.casefold()]] if value.casefold() in folded else []
+    close += [
+        folded[f]
+        for f in difflib.get_close_matches(value.casefold(), list(folded), n=3, cutoff=0.6)
+        if folded[f] not in close
+    ]
+    if close:
+        return f"is not a stored {dimension}; close matches: {', '.join(close[:3])}"
+    if not known:
+        return f"is not a stored {dimension}: no feedback has a {dimension} yet"
+    more = f" … ({len(known)} in all)" if len(known) > 12 else ""
+    return f"is not a stored {dimension}; stored: {', '.join(known[:12])}{more}"

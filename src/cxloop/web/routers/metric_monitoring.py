@@ -10,15 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
-from cxloop.metrics import monitoring
+from cxloop.metrics import monitoring, target_store
 from cxloop.metrics.accounts import AccountHealthReport, hide_single_answers, parse_weights
-from cxloop.metrics.monitoring import (
-    AlertRead,
-    AlertStatus,
-    ScanResult,
-    TargetRead,
-    TargetStatusResult,
-)
+from cxloop.metrics.monitoring import AlertRead, AlertStatus, ScanResult
+from cxloop.metrics.target_store import TargetRead, TargetStatusResult
 from cxloop.metrics.targets import TargetsFile
 from cxloop.privacy.roles import Role
 from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
@@ -40,18 +35,21 @@ class AlertUpdate(BaseModel):
 
 @router.get("/targets", response_model=list[TargetRead])
 def read_targets(session: SessionDep, _user: Reader) -> list[TargetRead]:
-    return monitoring.list_targets(session=session)
+    return target_store.list_targets(session=session)
 
 
 @router.put("/targets", response_model=list[TargetRead])
-def put_targets(body: TargetsFile, session: SessionDep, _user: Writer) -> list[TargetRead]:
-    """Create or replace each target, matched on metric and slice."""
-    return monitoring.set_targets(session=session, targets_in=body.targets)
+def put_targets(
+    body: TargetsFile, session: SessionDep, settings: SettingsDep, _user: Writer
+) -> list[TargetRead]:
+    """Create or replace each target, matched on metric and slice; a slice value no stored
+    feedback has is refused (422) with the closest stored values."""
+    return target_store.set_targets(session=session, targets_in=body.targets, settings=settings)
 
 
 @router.delete("/targets/{target_id}", status_code=204)
 def delete_target(target_id: RowId, session: SessionDep, _user: Writer) -> None:
-    monitoring.delete_target(session=session, target_id=target_id)
+    target_store.delete_target(session=session, target_id=target_id)
 
 
 @router.get("/targets/status", response_model=TargetStatusResult)
@@ -60,8 +58,11 @@ def read_target_status(
     settings: SettingsDep,
     _user: Reader,
     min_n: Annotated[int, Query(ge=0, le=1_000_000)] = 30,
+    as_of: dt.datetime | None = None,
 ) -> TargetStatusResult:
-    return monitoring.target_status(session=session, settings=settings, min_n=min_n)
+    """Each target judged on its last complete period (the data's, when the data end before
+    the clock's; each row's ``note`` says which)."""
+    return target_store.target_status(session=session, settings=settings, min_n=min_n, as_of=as_of)
 
 
 @router.post("/alerts/scan", response_model=ScanResult)
