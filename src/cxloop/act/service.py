@@ -203,8 +203,11 @@ def _select(
     selection = targets.select(profiles, mentions, query, when)
     bases = churn_bases(runs, versions)
     auc = {b.model_version: b.cv_roc_auc for b in bases}
-    members = selection.members.assign(
-        churn_model_auc=[auc.get(str(v)) for v in selection.members["churn_model"]]
+    chosen = selection.members
+    members = chosen.assign(
+        churn_model_auc=pd.Series(
+            [auc.get(str(v)) for v in chosen["churn_model"]], index=chosen.index, dtype="float64"
+        )
     )
     selection = targets.Selection(members, selection.steps, selection.caveats)
     on_risk = query.min_churn_risk is not None or query.max_churn_risk is not None

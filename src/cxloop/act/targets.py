@@ -189,5 +189,6 @@ def _with_evidence(frame: pd.DataFrame, hits: list[pd.DataFrame]) -> pd.DataFram
             topics[customer].append(topic)
     keys = frame["customer_id"].astype(str)
     return frame.assign(
-        feedback_ids=[ids.get(k, []) for k in keys], topics=[topics.get(k, []) for k in keys]
+        feedback_ids=pd.Series([ids.get(k, []) for k in keys], index=frame.index, dtype=object),
+        topics=pd.Series([topics.get(k, []) for k in keys], index=frame.index, dtype=object),
     )
