@@ -160,3 +160,19 @@ def generate(folder: Path, *, n_customers: int = 3000, seed: int = 20261206) -> 
         ),
     }
     return PlantedCompany(folder, files, n_customers, churned, switches)
+
+
+def exposure(role: str) -> str:
+    """The exposure name ``cxloop insights outcomes`` gives what ``role`` says (``delivery/speed
+    negative``), read with the text engine itself so a taxonomy rename cannot break the test;
+    every text of the role must read as the same one topic and sentiment."""
+    from cxloop.text import analyze
+
+    read = set()
+    for text in MENTIONS[role][1]:
+        aspects = {(a.topic, a.sentiment) for a in analyze(text).aspects}
+        assert len(aspects) == 1, (text, aspects)
+        read |= aspects
+    assert len(read) == 1, (role, read)
+    topic, sentiment = read.pop()
+    return f"{topic} {sentiment}"

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from cxloop.cli.context import console, existing_store, unit_of_work
+from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
 from cxloop.errors import Invalid
 
 if TYPE_CHECKING:
@@ -127,13 +128,21 @@ def drivers_command(
     outcome: Annotated[str, typer.Option(help="nps, csat, ces or rating")] = "nps",
     min_mentions: Annotated[int, typer.Option(min=1, help="Leave out rarer topics.")] = 30,
     boot: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for intervals.")] = 200,
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
     output: Format = OutputFormat.table,
 ) -> None:
     """Key drivers: which negatively mentioned topics move the score, and what to fix first."""
     from cxloop.insights import analyses
 
     result = analyses.drivers(
-        settings=_settings(), outcome=outcome, min_mentions=min_mentions, n_boot=boot
+        settings=_settings(),
+        outcome=outcome,
+        min_mentions=min_mentions,
+        n_boot=boot,
+        scope=scope_from_options(since, until, last, where),
     )
     show(result, output)
 
@@ -156,14 +165,26 @@ def outcomes_command(
     reverse: Annotated[
         bool, typer.Option(help="Instead: what did churned members say before, vs stayers.")
     ] = False,
+    as_of: AsOf = None,
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
     output: Format = OutputFormat.table,
 ) -> None:
-    """What saying each topic does to behaviour afterwards, adjusted for confounders."""
+    """What saying something (a complaint or praise of a topic, an intent, a flag, a low NPS)
+    does to behaviour afterwards, adjusted for confounders."""
     from cxloop.insights import voice_reports
 
+    scope = scope_from_options(since, until, last, where)
     settings = _settings()
     if reverse:
-        show(voice_reports.churner_topics(settings=settings, min_customers=min_customers), output)
+        show(
+            voice_reports.churner_topics(
+                settings=settings, min_customers=min_customers, as_of=as_of, scope=scope
+            ),
+            output,
+        )
         return
     result = voice_reports.outcomes(
         settings=settings,
@@ -173,6 +194,8 @@ def outcomes_command(
         window_days=window,
         min_customers=min_customers,
         n_boot=boot,
+        as_of=as_of,
+        scope=scope,
     )
     show(result, output)
 
@@ -217,12 +240,18 @@ def clv_command(
 def segments_command(
     method: Annotated[str, typer.Option(help="rfm, clusters or lifecycle")] = "rfm",
     as_of: AsOf = None,
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
     output: Format = OutputFormat.table,
 ) -> None:
-    """Customer segments: RFM names, k-means clusters described in words, or lifecycle stages."""
+    """Customer segments: RFM names, k-means clusters described in words, or lifecycle stages
+    (--where segment/region; --until is the as-of date; RFM counts orders since --since)."""
     from cxloop.insights import analyses
 
-    show(analyses.segments(settings=_settings(), method=method, as_of=as_of), output)
+    scope = scope_from_options(since, until, last, where)
+    show(analyses.segments(settings=_settings(), method=method, as_of=as_of, scope=scope), output)
 
 
 @insights_app.command("churn")
@@ -306,13 +335,22 @@ def funnel_command(
     steps: Annotated[str, typer.Option(help="Event types in order, comma-separated.")],
     window: Annotated[str, typer.Option(help="Conversion window from the first step.")] = "7D",
     by: Annotated[str | None, typer.Option(help="segment or region")] = None,
+    since: Since = None,
+    until: Until = None,
+    last: Last = None,
+    where: Where = None,
     output: Format = OutputFormat.table,
 ) -> None:
-    """Ordered funnel over stored events: who reaches each step, conversion, drop-off."""
+    """Ordered funnel over stored events: who reaches each step, conversion, drop-off
+    (--since/--until on the events' time, --where segment/region of the customer)."""
     from cxloop.insights import analyses
 
     wanted = [s.strip() for s in steps.split(",") if s.strip()]
-    show(analyses.funnel(settings=_settings(), steps=wanted, window=window, by=by), output)
+    scope = scope_from_options(since, until, last, where)
+    show(
+        analyses.funnel(settings=_settings(), steps=wanted, window=window, by=by, scope=scope),
+        output,
+    )
 
 
 @insights_app.command("paths")

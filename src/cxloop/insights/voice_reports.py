@@ -25,6 +25,7 @@ from cxloop.insights.frames import RENEWAL_GAP_DAYS
 from cxloop.insights.profiles import renewed_for_sure
 from cxloop.insights.schemas import InsightReport, report
 from cxloop.insights.service import open_backend, resolve_as_of
+from cxloop.metrics.filters import Scope
 from cxloop.text.schemas import FlagName
 
 OUTCOMES = {
@@ -49,11 +50,25 @@ TOPIC_SENTIMENTS = {"negative": "complaint", "positive": "praise"}
 FLAGS = get_args(FlagName)
 
 
-def _linked(backend: BaseBackend, start: dt.datetime | None, end: dt.datetime) -> ir.Table:
-    """Feedback linked to a customer in [start, end): what outcome frames are built from."""
-    f = _table(backend, "feedback", "feedback")
-    rows = f.filter(f.customer_id.notnull(), f.created_at < end)
-    return rows if start is None else rows.filter(rows.created_at >= start)
+def _voice(backend: BaseBackend, scope: Scope | None) -> ir.Table:
+    """The feedback in ``scope`` (its window and where conditions; a where value matching no
+    stored value is refused with close matches), or all of it."""
+    if scope is None or scope.empty:
+        return _table(backend, "feedback", "feedback")
+    from cxloop.metrics.service import check_scope, scoped_feedback
+
+    check_scope(backend, scope)
+    return scoped_feedback(backend, scope)
+
+
+def _words(scope: Scope | None) -> str:
+    """`` in scope (…)`` for messages, empty without a scope."""
+    return f" in scope ({scope.describe()})" if scope is not None and not scope.empty else ""
+
+
+def _linked(feedback: ir.Table, end: dt.datetime) -> ir.Table:
+    """Feedback linked to a customer before ``end``: what outcome frames are built from."""
+    return feedback.filter(feedback.customer_id.notnull(), feedback.created_at < end)
 
 
 def _flags(backend: BaseBackend) -> ir.Table:
@@ -77,7 +92,7 @@ def _said_by(rows: ir.Table, column: str, min_customers: int) -> pd.DataFrame:
 
 
 def _exposures(
-    backend: BaseBackend, min_customers: int, start: dt.datetime | None, end: dt.datetime
+    backend: BaseBackend, feedback: ir.Table, min_customers: int, end: dt.datetime
 ) -> list[Any]:
     """What customers said, as exposures, each said by at least ``min_customers`` customers:
     topics said negatively (complaints) and positively (praise), at most ``MAX_TOPICS`` of
@@ -85,7 +100,7 @@ def _exposures(
     detractors vs promoters when NPS was asked."""
     from cxloop.insights.frames import Exposure
 
-    rows = _linked(backend, start, end).select("feedback_id", "customer_id", "nps")
+    rows = _linked(feedback, end).select("feedback_id", "customer_id", "nps")
     topics = _table(backend, "feedback_topic", "feedback with text")
     topics = topics.filter(topics.sentiment.isin(list(TOPIC_SENTIMENTS)))
     said = _said_by(
@@ -123,11 +138,11 @@ def exposure_kind(exposure: Any) -> str:
 
 def _frame(
     backend: BaseBackend,
+    feedback: ir.Table,
     exposures: Sequence[Any],
     *,
     outcome: str,
     window_days: int,
-    start: dt.datetime | None,
     end: dt.datetime,
 ) -> pd.DataFrame:
     """The voice × behaviour frame of every exposure, one query per kind of exposure (SQLite's
@@ -147,12 +162,11 @@ def _frame(
         if not group:
             continue
         frame = customer_voice_frame(
-            backend.table("feedback"),
+            feedback,
             exposures=group,
             feedback_topic=backend.table("feedback_topic"),
             feedback_text=backend.table("feedback_text"),
             feedback_flag=_flags(backend) if kind == "flag" else None,
-            start=start,
             end=end,
         )
         frame = with_customers(frame, _table(backend, "customers", "customers"))
@@ -169,16 +183,16 @@ def _frame(
 
 
 def _check_store(
-    backend: BaseBackend, outcome: str, start: dt.datetime | None, end: dt.datetime
+    backend: BaseBackend, feedback: ir.Table, outcome: str, end: dt.datetime, scope: str
 ) -> list[str]:
     """Refuses, with the reason, a store the outcome cannot be measured on; returns caveats
     about how renewal was read."""
-    rows = _linked(backend, start, end)
+    rows = _linked(feedback, end)
     if not int(rows.count().execute()):
         raise Invalid(
-            f"no feedback is linked to a customer before as-of {end:%Y-%m-%d}: outcomes follow "
-            "customers, so feedback needs a customer id (or an email, phone or member id that "
-            "identifies one)",
+            f"no feedback{scope} is linked to a customer before as-of {end:%Y-%m-%d}: outcomes "
+            "follow customers, so feedback needs a customer id (or an email, phone or member id "
+            "that identifies one)",
             "feedback",
             None,
         )
@@ -214,23 +228,19 @@ def _check_store(
 
 
 def _why_empty(
-    backend: BaseBackend,
-    outcome: str,
-    window_days: int,
-    start: dt.datetime | None,
-    end: dt.datetime,
+    feedback: ir.Table, outcome: str, window_days: int, end: dt.datetime, scope: str
 ) -> Invalid:
     """Why a frame came back without rows, in a sentence naming the setting to change."""
-    rows = _linked(backend, start, end)
+    rows = _linked(feedback, end)
     span = rows.aggregate(first=rows.created_at.min(), last=rows.created_at.max()).execute()
     first, last = (pd.Timestamp(span[c].iloc[0]) for c in ("first", "last"))
     latest = end - dt.timedelta(days=window_days)
     if first > pd.Timestamp(latest):
         return Invalid(
             f"no customer has a full {window_days}-day follow-up window before as-of "
-            f"{end:%Y-%m-%d}: the feedback linked to customers runs from {first:%Y-%m-%d} to "
-            f"{last:%Y-%m-%d}, none of it on or before {latest:%Y-%m-%d}; use a shorter --window "
-            "or a later --as-of",
+            f"{end:%Y-%m-%d}: the feedback{scope} linked to customers runs from "
+            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}, none of it on or before {latest:%Y-%m-%d}; "
+            "use a shorter --window or a later --as-of",
             "window_days",
             window_days,
         )
@@ -254,12 +264,12 @@ def outcomes(
     min_customers: int = 30,
     n_boot: int = 200,
     as_of: dt.datetime | None = None,
-    since: dt.datetime | None = None,
+    scope: Scope | None = None,
 ) -> InsightReport:
     """What saying something — a complaint or praise of a topic, an intent, a flag, a low NPS —
     does to churn, repurchase, orders or spend after the feedback, adjusted for the named
-    confounders, with the crude figure beside it. ``since``/``as_of`` bound the feedback read;
-    outcomes are followed up to ``as_of`` (default: the data's end)."""
+    confounders, with the crude figure beside it. ``scope`` narrows the feedback read (its
+    window and who answered); outcomes are followed up to ``as_of`` (default: the data's end)."""
     from cxloop.insights.outcomes import outcome_effects
 
     if outcome not in OUTCOMES:
@@ -267,20 +277,21 @@ def outcomes(
     column, kind = OUTCOMES[outcome]
     with open_backend(settings) as backend:
         end = resolve_as_of(backend, as_of)
-        notes = _check_store(backend, outcome, since, end)
-        exposures = _exposures(backend, min_customers, since, end)
+        feedback, words = _voice(backend, scope), _words(scope)
+        notes = _check_store(backend, feedback, outcome, end, words)
+        exposures = _exposures(backend, feedback, min_customers, end)
         if not exposures:
             raise Invalid(
-                f"no topic, intent or flag was said by {min_customers} or more customers before "
-                f"as-of {end:%Y-%m-%d}, and no NPS was asked: lower --min-customers",
+                f"no topic, intent or flag was said{words} by {min_customers} or more customers "
+                f"before as-of {end:%Y-%m-%d}, and no NPS was asked: lower --min-customers",
                 "min_customers",
                 min_customers,
             )
         data = _frame(
-            backend, exposures, outcome=outcome, window_days=window_days, start=since, end=end
+            backend, feedback, exposures, outcome=outcome, window_days=window_days, end=end
         )
         if data.empty:
-            raise _why_empty(backend, outcome, window_days, since, end)
+            raise _why_empty(feedback, outcome, window_days, end, words)
     adjust = list(confounders) if confounders is not None else list(DEFAULT_CONFOUNDERS[outcome])
     missing = [c for c in adjust if c not in data.columns]
     if missing:
@@ -313,7 +324,7 @@ def outcomes(
             "window_days": None if outcome == "churn" else window_days,
             "confounders": adjust,
             "as_of": end,
-            "since": since,
+            "scope": scope.describe() if scope else "all data",
             "value_at_stake_from": value,
         },
     )
@@ -324,7 +335,7 @@ def churner_topics(
     settings: Settings,
     min_customers: int = 30,
     as_of: dt.datetime | None = None,
-    since: dt.datetime | None = None,
+    scope: Scope | None = None,
 ) -> InsightReport:
     """The reverse question: what did members who cancelled say before (complaints, praise,
     intents, flags), vs those who stayed."""
@@ -333,8 +344,10 @@ def churner_topics(
 
     with open_backend(settings) as backend:
         end = resolve_as_of(backend, as_of)
-        notes = _check_store(backend, "churn", since, end)
-        exposures = [e for e in _exposures(backend, min_customers, since, end) if not e.nps_group]
+        feedback, words = _voice(backend, scope), _words(scope)
+        notes = _check_store(backend, feedback, "churn", end, words)
+        found = _exposures(backend, feedback, min_customers, end)
+        exposures = [e for e in found if not e.nps_group]
         if not exposures:
             raise Invalid(
                 f"no topic, intent or flag was said by {min_customers} or more customers before "
@@ -347,12 +360,11 @@ def churner_topics(
             group = [e for e in exposures if getattr(e, kind) is not None]
             if group:
                 frame = customer_voice_frame(
-                    backend.table("feedback"),
+                    feedback,
                     exposures=group,
                     feedback_topic=backend.table("feedback_topic"),
                     feedback_text=backend.table("feedback_text"),
                     feedback_flag=_flags(backend) if kind == "flag" else None,
-                    start=since,
                     end=end,
                 )
                 subs = _table(backend, "subscriptions", "subscriptions")
@@ -373,7 +385,7 @@ def churner_topics(
         n=result.n,
         method=result.method,
         caveats=[*result.caveats, *notes],
-        details={"as_of": end, "since": since},
+        details={"as_of": end, "scope": scope.describe() if scope else "all data"},
     )
 
 

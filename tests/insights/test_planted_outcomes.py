@@ -1,0 +1,153 @@
+"""Issue 11's done-when test: a company with planted effects, exported as real files (Chinese
+headers, slash dates, a subscriptions file with no ``renewed`` column), imported through the
+door with text enrichment, and read back by ``cxloop insights outcomes`` in a real process:
+every planted effect inside its reported interval, the confounded topic's crude effect removed
+by adjustment, the null topic not significant. Plus the guards: data conditions end in a
+sentence and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxloop import engines
+from cxloop.api import connect, import_file
+from cxloop.config import Settings
+from cxloop.insights import profiles
+from tests.insights.planted_company import (
+    DELIVERY_CHURN,
+    PACKAGING_PRAISE_SPEND,
+    SERVICE_PRAISE_CHURN,
+    PlantedCompany,
+    exposure,
+    generate,
+)
+
+
+def _import(folder: Path, company: PlantedCompany, kinds: tuple[str, ...]) -> Settings:
+    settings = Settings(database_url=f"sqlite:///{folder / 'cxloop.db'}")
+    store = connect(settings=settings)
+    try:
+        for kind in kinds:
+            summary = import_file(store, kind, company.files[kind])
+            assert summary.quarantined == 0 and summary.inserted == summary.read, summary
+    finally:
+        store.close()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PlantedCompany]:
+    """3,000 customers, ~4,500 feedback rows enriched on import (about 20 s)."""
+    folder = tmp_path_factory.mktemp("planted")
+    company = generate(folder / "files")
+    _import(folder, company, ("customers", "feedback", "orders", "subscriptions"))
+    return folder, company
+
+
+def _cxloop(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cxloop", *args],
+        env={
+            **os.environ,
+            "CXLOOP_DATABASE_URL": f"sqlite:///{folder / 'cxloop.db'}",
+            "COLUMNS": "200",
+        },
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _outcomes(folder: Path, *args: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    done = _cxloop(folder, "insights", "outcomes", *args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    return {row["exposure"]: row for row in report["rows"]}, report
+
+
+def test_planted_churn_effects_are_recovered_from_an_export_without_renewal(
+    planted: tuple[Path, PlantedCompany],
+) -> None:
+    folder, _ = planted
+    rows, report = _outcomes(folder, "--outcome", "churn")
+    complaint = rows[exposure("delivery_complaint")]
+    assert complaint["exposure_kind"] == "complaint" and complaint["significant"]
+    assert complaint["ci_low"] < DELIVERY_CHURN < complaint["ci_high"]
+    praise = rows[exposure("service_praise")]
+    assert praise["exposure_kind"] == "praise" and praise["significant"]
+    assert praise["ci_low"] < SERVICE_PRAISE_CHURN < praise["ci_high"]
+    # said by the segment that churns more for other reasons: crude says it matters, the
+    # estimate adjusted for segment finds nothing
+    confounded = rows[exposure("price_complaint")]
+    assert confounded["crude_ci_low"] > 0.04
+    assert confounded["ci_low"] < 0 < confounded["ci_high"] and not confounded["significant"]
+    assert abs(confounded["estimate"]) < confounded["crude"] / 2
+    null = rows[exposure("app_complaint")]
+    assert null["ci_low"] < 0 < null["ci_high"] and not null["significant"]
+    assert rows["flag: churn_intent"]["exposure_kind"] == "flag"
+    assert rows["intent: complaint"]["exposure_kind"] == "intent"
+    assert rows["detractor vs promoter"]["exposure_kind"] == "nps group"
+    assert any("renewal unknown for" in c for c in report["caveats"])
+
+
+def test_planted_spend_of_packaging_praisers_is_recovered(
+    planted: tuple[Path, PlantedCompany],
+) -> None:
+    folder, _ = planted
+    rows, report = _outcomes(folder, "--outcome", "spend", "--window", "90")
+    praise = rows[exposure("packaging_praise")]
+    assert praise["ci_low"] < PACKAGING_PRAISE_SPEND < praise["ci_high"] and praise["significant"]
+    null = rows[exposure("app_complaint")]
+    assert null["ci_low"] < 0 < null["ci_high"] and not null["significant"]
+    assert report["details"]["window_days"] == 90
+
+
+def test_unknown_renewal_is_churn_unless_another_subscription_follows(
+    planted: tuple[Path, PlantedCompany],
+) -> None:
+    folder, company = planted
+    backend = engines.store_backend(Settings(database_url=f"sqlite:///{folder / 'cxloop.db'}"))
+    try:
+        end = profiles.data_end(backend)
+        assert end is not None
+        state = profiles.subscription_state(backend, end)
+    finally:
+        backend.disconnect()
+    assert state["churned"].dtype == bool
+    # every ended subscription without a follower is churn; plan switchers are active members
+    assert int(state["churned"].sum()) == company.churned
+    assert int(state["active"].sum()) == company.n_customers - company.churned
+
+
+def test_data_conditions_end_in_a_sentence_and_exit_code_2(
+    planted: tuple[Path, PlantedCompany], tmp_path: Path
+) -> None:
+    folder, company = planted
+    cases: list[tuple[Path, list[str], str]] = [
+        (folder, ["--window", "400"], "no customer has a full 400-day follow-up window"),
+        (folder, ["--where", "segment=vip"], "matches no stored segment"),
+        (folder, ["--min-customers", "100000", "--since", "2026-01"], "no feedback in scope"),
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _cxloop(empty, "init").returncode == 0
+    cases.append((empty, [], "the store has no feedback, orders or events yet"))
+    voice_only = tmp_path / "voice-only"
+    voice_only.mkdir()
+    _import(voice_only, company, ("feedback",))
+    cases.append((voice_only, [], "no subscriptions of known customers"))
+    cases.append((voice_only, ["--outcome", "spend"], "no counted orders of known customers"))
+    cases.append((voice_only, ["--reverse"], "no subscriptions of known customers"))
+    for where, args, sentence in cases:
+        done = _cxloop(where, "insights", "outcomes", *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert sentence in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
