@@ -42,8 +42,8 @@ REGION = func.coalesce(CUSTOMERS.c.region, ACCOUNTS.c.region)
 """The customer's value first (it describes who answered), else the account's: the same rule
 as the metrics' ``segment``/``region`` slices."""
 LANGUAGE = func.coalesce(FEATURES.c.language, FEEDBACK.c.language)
-EXACT = ("channel", "touchpoint", "journey_stage", "source", "account_id", "customer_id")
-EXACT += ("contact_id",)
+EXACT = ("channel", "touchpoint", "journey_stage", "source")
+EXACT_IDS = ("account_id", "customer_id", "contact_id")
 PROFILE = {"segment": SEGMENT, "region": REGION, "role": CONTACTS.c.role}
 VOCABULARY = ("channel", "touchpoint", "segment")
 """Filters whose unknown values get a note naming the close stored values (ids do not)."""
@@ -117,7 +117,7 @@ def _conditions(session: Session, f: FeedbackFilter) -> tuple[list[ColumnElement
         conditions.append(FEEDBACK.c.created_at >= _bound("since", f.since))
     if f.until is not None:
         conditions.append(FEEDBACK.c.created_at < _bound("until", f.until))
-    for name in EXACT:
+    for name in (*EXACT, *EXACT_IDS):
         if values := getattr(f, name):
             conditions.append(FEEDBACK.c[name].in_(values))
     profile = False
@@ -405,13 +405,15 @@ def _stored_values(session: Session, name: str) -> list[str]:
     if name == "segment":
         customers = customers_service.TABLES["customers"]
         accounts = customers_service.TABLES["accounts"]
-        found = session.scalars(
-            select(customers.c.segment).where(customers.c.segment.is_not(None)).distinct()
-        ).all()
+        found = list(
+            session.scalars(
+                select(customers.c.segment).where(customers.c.segment.is_not(None)).distinct()
+            )
+        )
         found += session.scalars(
             select(accounts.c.segment).where(accounts.c.segment.is_not(None)).distinct()
         ).all()
     else:
         column = FEEDBACK.c[name]
-        found = session.scalars(select(column).where(column.is_not(None)).distinct()).all()
+        found = list(session.scalars(select(column).where(column.is_not(None)).distinct()))
     return sorted({str(v) for v in found})

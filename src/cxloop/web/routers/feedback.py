@@ -5,7 +5,7 @@ generic record reads, whose ``/api/v1/{kind}`` it replaces for feedback."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -44,7 +44,7 @@ class WindowQuery(BaseModel):
         [], description="field=value, repeatable: segment, region, channel, touchpoint, …"
     )
 
-    def to_filter(self, **fields: object) -> FeedbackFilter:
+    def to_filter(self, **fields: Any) -> FeedbackFilter:
         """The request as a ``FeedbackFilter``; ``Invalid`` names each bad value."""
         for name, text, end in (("since", self.since, False), ("until", self.until, True)):
             if text is not None:
@@ -54,14 +54,16 @@ class WindowQuery(BaseModel):
                     raise Invalid("is out of range once converted to UTC", name, text) from None
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         scope = parse_scope(self.since, self.until, self.last, self.where, now=now)
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()
         }
         for column, chosen in scope.columns().items():
             name = WHERE_COLUMNS.get(column, column)
-            values[name] = (*values.get(name, ()), *chosen)  # type: ignore[misc]
+            values[name] = (*values.get(name, ()), *chosen)
         try:
-            return FeedbackFilter(since=scope.since, until=scope.until, **values)  # type: ignore[arg-type]
+            return FeedbackFilter.model_validate(
+                {**values, "since": scope.since, "until": scope.until}
+            )
         except ValidationError as error:
             raise Invalid(
                 [
