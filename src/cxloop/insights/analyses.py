@@ -15,10 +15,11 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from cxloop.config import Settings
-from cxloop.errors import Invalid
+from cxloop.errors import Invalid, Problem
 from cxloop.insights import profiles
 from cxloop.insights.schemas import InsightReport, report
 from cxloop.insights.service import open_backend, resolve_as_of
+from cxloop.metrics.filters import Scope
 
 MAX_DRIVERS = 12
 """Exact Shapley importance is affordable up to this many drivers."""
@@ -49,6 +50,61 @@ def _events(backend: BaseBackend) -> pd.DataFrame:
     return frame
 
 
+CUSTOMER_FIELDS = ("segment", "region")
+"""``--where`` fields a customer-level analysis (segments, funnels) can filter on."""
+
+
+def _check_customer_scope(scope: Scope, analysis: str, since: bool = True) -> None:
+    """``Invalid`` for ``where`` fields that describe answers, not customers (channel, role…),
+    and for ``since`` where the analysis needs each customer's whole history."""
+    problems = [
+        Problem(
+            f"where.{field}",
+            "|".join(values),
+            f"describes answers; {analysis} are of customers: filter by segment or region",
+        )
+        for field, values in scope.conditions().items()
+        if field not in CUSTOMER_FIELDS
+    ]
+    if not since and scope.since is not None:
+        problems.append(
+            Problem(
+                "since",
+                scope.since.isoformat(),
+                f"{analysis} use each customer's whole history up to as-of: give until "
+                "(the as-of date) instead",
+            )
+        )
+    if problems:
+        raise Invalid(problems)
+
+
+def _in_scope(frame: pd.DataFrame, scope: Scope, backend: BaseBackend, time: str) -> pd.DataFrame:
+    """Rows of ``frame`` (with ``customer_id`` and a ``time`` column) inside the scope's window,
+    of customers matching its segment/region conditions (ignoring case)."""
+    if scope.since is not None:
+        frame = frame[pd.to_datetime(frame[time]) >= pd.Timestamp(scope.since)]
+    if scope.until is not None:
+        frame = frame[pd.to_datetime(frame[time]) < pd.Timestamp(scope.until)]
+    kept = _scoped_customers(backend, scope)
+    if kept is not None:
+        frame = frame[frame["customer_id"].isin(kept)]
+    return frame
+
+
+def _scoped_customers(backend: BaseBackend, scope: Scope) -> set[str] | None:
+    """Customers whose segment and region match ``scope`` (None: no customer condition)."""
+    conditions = {f: v for f, v in scope.conditions().items() if f in CUSTOMER_FIELDS}
+    if not conditions:
+        return None
+    customers = profiles.customer_attributes(backend)
+    keep = pd.Series(True, index=customers.index)
+    for field, values in conditions.items():
+        wanted = {v.casefold() for v in values}
+        keep &= customers[field].astype("string").str.casefold().isin(wanted).fillna(False)
+    return set(customers.loc[keep, "customer_id"])
+
+
 # --- key drivers ---------------------------------------------------------------------------------
 
 
@@ -59,15 +115,20 @@ def drivers(
     min_mentions: int = 30,
     n_boot: int = 200,
     confidence: float = 0.95,
+    scope: Scope | None = None,
 ) -> InsightReport:
     """Which negatively mentioned topics move a score: relative importance (Shapley R²) of
-    "this answer mentioned topic T negatively" per first-level topic, on answers with text."""
+    "this answer mentioned topic T negatively" per first-level topic, on answers with text
+    (in ``scope``: answers of that window and those customers, channels, roles…)."""
     from cxloop.insights.drivers import key_drivers
+    from cxloop.metrics.service import check_scope, scoped_feedback
 
     if outcome not in ("nps", "csat", "ces", "rating"):
         raise Invalid("is not one of: nps, csat, ces, rating", "outcome", outcome)
     with open_backend(settings) as backend:
-        f = store_table(backend, "feedback", "feedback")
+        store_table(backend, "feedback", "feedback")
+        check_scope(backend, scope)
+        f = scoped_feedback(backend, scope)
         scored = f.filter(f[outcome].notnull()).select("feedback_id", outcome)
         topics = store_table(backend, "feedback_topic", "feedback with text (and run enrichment)")
         negative = topics.filter(topics.sentiment == "negative").select("feedback_id", "topic_l1")
@@ -108,6 +169,7 @@ def drivers(
             "outcome": outcome,
             "r_squared": result.r_squared,
             "r_squared_ci": [result.r_squared_ci_low, result.r_squared_ci_high],
+            "scope": (scope or Scope()).describe(),
         },
     )
 
@@ -160,27 +222,41 @@ def clv(
 
 
 def segments(
-    *, settings: Settings, method: str = "rfm", as_of: dt.datetime | None = None
+    *,
+    settings: Settings,
+    method: str = "rfm",
+    as_of: dt.datetime | None = None,
+    scope: Scope | None = None,
 ) -> InsightReport:
-    """RFM segments, k-means clusters over behaviour + voice, or lifecycle stages."""
+    """RFM segments, k-means clusters over behaviour + voice, or lifecycle stages; ``scope``
+    keeps customers of its segment/region, its ``until`` is the as-of date (unless ``as_of``),
+    and RFM counts only orders in its window."""
     from cxloop.insights.journeys import lifecycle
     from cxloop.insights.segments import cluster_customers, rfm
 
     if method not in ("rfm", "clusters", "lifecycle"):
         raise Invalid("is not one of: rfm, clusters, lifecycle", "method", method)
+    scope = scope or Scope()
+    _check_customer_scope(scope, f"{method} segments", since=method == "rfm")
     with open_backend(settings) as backend:
-        when = resolve_as_of(backend, as_of)
+        when = resolve_as_of(backend, as_of or scope.until)
+        kept = _scoped_customers(backend, scope)
         if method == "rfm":
-            result = rfm(_orders(backend), as_of=when)
+            orders = _in_scope(_orders(backend), scope, backend, "ordered_at")
+            if orders.empty:
+                raise Invalid(f"has no counted orders in {scope.describe()}", "scope", None)
+            result = rfm(orders, as_of=when)
             return report(
                 "segments",
                 result.segments,
                 n=result.n,
                 method=result.method,
                 caveats=result.caveats,
-                details={"as_of": when, "kind": "rfm"},
+                details={"as_of": when, "kind": "rfm", "scope": scope.describe()},
             )
         features = profiles.customer_features(backend, when)
+    if kept is not None:
+        features = features[features.index.isin(kept)]
     if method == "clusters":
         numeric = features.select_dtypes("number").drop(
             columns=[c for c in ("orders_total",) if c in features], errors="ignore"
@@ -193,7 +269,7 @@ def segments(
             n=clusters.n,
             method=clusters.method,
             caveats=clusters.caveats,
-            details={"as_of": when, "kind": "clusters", "k": clusters.k},
+            details={"as_of": when, "kind": "clusters", "k": clusters.k, "scope": scope.describe()},
         )
     stages = lifecycle(_activity(features, when), as_of=when)
     summary = stages.groupby("stage", observed=False).size().rename("n").reset_index()
@@ -204,7 +280,7 @@ def segments(
         n=int(stages.attrs.get("n", len(stages))),
         method=str(stages.attrs.get("method", "lifecycle rules")),
         caveats=list(stages.attrs.get("caveats", ())),
-        details={"as_of": when, "kind": "lifecycle"},
+        details={"as_of": when, "kind": "lifecycle", "scope": scope.describe()},
     )
 
 
@@ -243,14 +319,20 @@ def funnel(
     steps: Sequence[str],
     window: str = "7D",
     by: str | None = None,
+    scope: Scope | None = None,
 ) -> InsightReport:
-    """Ordered funnel over the store's events, optionally by customer segment or region."""
+    """Ordered funnel over the store's events, optionally by customer segment or region;
+    ``scope`` keeps events of its window (by occurred_at) and customers of its segment/region."""
     from cxloop.insights.funnels import funnel as run_funnel
 
     if by not in (None, "segment", "region"):
         raise Invalid("is not one of: segment, region", "by", by)
+    scope = scope or Scope()
+    _check_customer_scope(scope, "funnels")
     with open_backend(settings) as backend:
-        events = _events(backend)
+        events = _in_scope(_events(backend), scope, backend, "occurred_at")
+        if events.empty:
+            raise Invalid(f"has no events in {scope.describe()}", "scope", None)
         mapping = profiles.customer_attributes(backend)[["customer_id", by]] if by else None
     result = run_funnel(events, steps=list(steps), window=window, by=mapping)
     return report(
@@ -259,7 +341,12 @@ def funnel(
         n=result.n,
         method=result.method,
         caveats=result.caveats,
-        details={"steps": list(result.steps), "window": window, "by": by},
+        details={
+            "steps": list(result.steps),
+            "window": window,
+            "by": by,
+            "scope": scope.describe(),
+        },
     )
 
 

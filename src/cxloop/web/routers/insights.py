@@ -13,7 +13,7 @@ from cxloop.insights import analyses, voice_reports
 from cxloop.insights import service as insights_service
 from cxloop.insights.schemas import InsightReport, report
 from cxloop.insights.service import ChurnRun
-from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
+from cxloop.web.deps import ListManager, Reader, ScopeDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/insights", tags=["insights"])
 
@@ -22,13 +22,15 @@ router = APIRouter(prefix="/api/v1/insights", tags=["insights"])
 def read_drivers(
     settings: SettingsDep,
     _user: Reader,
+    scope: ScopeDep,
     outcome: Literal["nps", "csat", "ces", "rating"] = "nps",
     min_mentions: Annotated[int, Query(ge=1, le=1_000_000)] = 30,
     n_boot: Annotated[int, Query(ge=0, le=2000)] = 200,
 ) -> InsightReport:
-    """Key drivers: negatively mentioned topics ranked by their share of the score's R²."""
+    """Key drivers: negatively mentioned topics ranked by their share of the score's R²,
+    over the answers in since/until/last/where."""
     return analyses.drivers(
-        settings=settings, outcome=outcome, min_mentions=min_mentions, n_boot=n_boot
+        settings=settings, outcome=outcome, min_mentions=min_mentions, n_boot=n_boot, scope=scope
     )
 
 
@@ -98,11 +100,13 @@ def read_clv(
 def read_segments(
     settings: SettingsDep,
     _user: Reader,
+    scope: ScopeDep,
     method: Literal["rfm", "clusters", "lifecycle"] = "rfm",
     as_of: dt.datetime | None = None,
 ) -> InsightReport:
-    """RFM segments, clusters described in words, or lifecycle stages."""
-    return analyses.segments(settings=settings, method=method, as_of=as_of)
+    """RFM segments, clusters described in words, or lifecycle stages; where segment/region,
+    until as the as-of date, since (RFM) on the orders counted."""
+    return analyses.segments(settings=settings, method=method, as_of=as_of, scope=scope)
 
 
 @router.get("/funnel", response_model=InsightReport)
@@ -110,11 +114,13 @@ def read_funnel(
     settings: SettingsDep,
     _user: Reader,
     steps: Annotated[list[str], Query(min_length=2, max_length=20)],
+    scope: ScopeDep,
     window: Annotated[str, Query(max_length=16)] = "7D",
     by: Literal["segment", "region"] | None = None,
 ) -> InsightReport:
-    """An ordered funnel of event types (``steps`` repeated, in order)."""
-    return analyses.funnel(settings=settings, steps=steps, window=window, by=by)
+    """An ordered funnel of event types (``steps`` repeated, in order), over the events in
+    since/until/last and customers in where segment/region."""
+    return analyses.funnel(settings=settings, steps=steps, window=window, by=by, scope=scope)
 
 
 @router.get("/paths", response_model=InsightReport)
