@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from cxloop.act.conditions import TopicCatalog, check_query, suggest
 from cxloop.act.schemas import TargetListCreate, TargetQuery, TopicMention
 from cxloop.errors import Invalid
-from cxloop.text.taxonomy import shipped_taxonomy
+from cxloop.text.taxonomy import parse_taxonomy, shipped_taxonomy
 
 PROFILES = pd.DataFrame(
     {
@@ -25,8 +25,7 @@ PROFILES = pd.DataFrame(
 
 
 def _catalog(stored: tuple[str, ...] = ("delivery/speed", "service/attitude")) -> TopicCatalog:
-    rows = shipped_taxonomy().describe()
-    return TopicCatalog([(r.path, r.zh, r.en) for r in rows], stored)
+    return TopicCatalog(shipped_taxonomy(), stored)
 
 
 def test_a_segment_in_the_wrong_case_is_refused_naming_the_stored_one() -> None:
@@ -80,9 +79,30 @@ def test_a_taxonomy_topic_nobody_mentioned_is_kept_with_a_caveat() -> None:
 
 
 def test_a_name_shared_by_two_topics_asks_for_the_path() -> None:
-    catalog = TopicCatalog([("a/speed", "速度", "Speed"), ("b/speed", "速度", "Speed")], [])
-    with pytest.raises(ValueError, match="more than one topic: a/speed, b/speed"):
-        catalog.resolve("Speed")
+    node = {"id": "speed", "name": {"zh": "速度", "en": "Speed"}}
+    taxonomy = parse_taxonomy(
+        {
+            "nodes": [
+                {
+                    "id": "a",
+                    "name": {"zh": "甲", "en": "A"},
+                    "children": [{**node, "terms": {"en": ["fast"]}}],
+                },
+                {
+                    "id": "b",
+                    "name": {"zh": "乙", "en": "B"},
+                    "children": [{**node, "terms": {"en": ["quick"]}}],
+                },
+            ]
+        }
+    )
+    with pytest.raises(ValueError, match="more than one topic: a/speed"):
+        TopicCatalog(taxonomy, []).resolve("Speed")
+    assert TopicCatalog(taxonomy, []).resolve("a/speed") == "a/speed"
+
+
+def test_a_stored_topic_outside_the_taxonomy_is_still_accepted() -> None:
+    assert _catalog(stored=("legacy/old_topic",)).resolve("legacy/old_topic") == "legacy/old_topic"
 
 
 def test_suggestions_with_nothing_stored_say_so() -> None:

@@ -3,8 +3,8 @@
 Pure: takes the customer profiles, the topics stored in feedback and the taxonomy's names.
 Segments and regions must equal a stored value (case included: ``vip`` is not ``VIP``); topics
 are a taxonomy path (``delivery/speed``), a unique topic id (``speed``) or a zh/en topic name
-(``物流速度``, ``Delivery speed``), resolved to their path. Anything else is refused with the
-closest stored values (``difflib.get_close_matches``).
+(``速度``, ``Speed``), resolved to their path by ``text.taxonomy.resolve_topic``. Anything
+else is refused with the closest stored values (``difflib.get_close_matches``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxloop.act.schemas import TargetQuery
 from cxloop.errors import Invalid, Problem
+from cxloop.text.taxonomy import Taxonomy, resolve_topic
 
 CLOSE_MATCHES = 3
 LISTED_VALUES = 12
@@ -44,44 +45,28 @@ def _stored(values: pd.Series) -> list[str]:
 
 
 class TopicCatalog:
-    """Topic paths and their zh/en names (the active taxonomy) plus the topics stored in
-    feedback, to turn what a person typed into one path."""
+    """The active taxonomy and the topics stored in feedback, to turn what a person typed
+    into one topic path (``text.taxonomy.resolve_topic`` does the naming)."""
 
-    def __init__(self, names: Iterable[tuple[str, str, str]], stored: Iterable[str]) -> None:
-        self.names = {path: (zh, en) for path, zh, en in names}
+    def __init__(self, taxonomy: Taxonomy, stored: Iterable[str]) -> None:
+        self.taxonomy = taxonomy
+        self.names = {row.path: (row.zh, row.en) for row in taxonomy.describe()}
         self.stored = {str(t) for t in stored}
-        self.paths = sorted(set(self.names) | self.stored)
-        self._by_key: dict[str, set[str]] = {}
-        for path in self.paths:
-            zh, en = self.names.get(path, ("", ""))
-            for key in (path, path.rsplit("/", 1)[-1], zh, en):
-                if key:
-                    self._by_key.setdefault(key.strip().casefold(), set()).add(path)
 
     def label(self, path: str) -> str:
         zh, en = self.names.get(path, ("", ""))
         return f"{path} ({zh} / {en})" if zh or en else path
 
     def resolve(self, text: str) -> str:
-        """The one topic path ``text`` names; ``ValueError`` with close matches otherwise."""
+        """The one topic path ``text`` names (a stored path, or a taxonomy path, zh/en name
+        or unique id); ``ValueError`` with close matches otherwise."""
         wanted = text.strip().rstrip("/")
-        if wanted in self.paths:
+        if wanted in self.stored:
             return wanted
-        found = self._by_key.get(wanted.casefold(), set())
-        if len(found) == 1:
-            return next(iter(found))
-        if len(found) > 1:
-            choices = ", ".join(sorted(found))
-            raise ValueError(f"names more than one topic: {choices}; write its path")
-        keys = list(self._by_key)
-        close = difflib.get_close_matches(wanted.casefold(), keys, n=CLOSE_MATCHES, cutoff=0.6)
-        paths = list(dict.fromkeys(p for k in close for p in sorted(self._by_key[k])))
-        unknown = "is not a topic (path, id, or zh/en name)"
-        if paths:
-            matches = "; ".join(self.label(p) for p in paths[:CLOSE_MATCHES])
-            raise ValueError(f"{unknown}; close matches: {matches}")
-        firsts = sorted({p.split("/", 1)[0] for p in self.paths})
-        raise ValueError(f"{unknown}; top-level topics: {', '.join(firsts)}")
+        try:
+            return resolve_topic(wanted, self.taxonomy)
+        except Invalid as exc:
+            raise ValueError("; ".join(p.reason for p in exc.problems)) from None
 
     def mentioned(self, path: str) -> bool:
         """Some stored feedback mentions this topic or one below it."""

@@ -135,8 +135,7 @@ def _catalog(session: Session | None, backend: Any) -> TopicCatalog:
     taxonomy = (
         enrichment.active_taxonomy(session=session) if session is not None else shipped_taxonomy()
     )
-    names = [(row.path, row.zh, row.en) for row in taxonomy.describe()]
-    return TopicCatalog(names, insights_service.stored_topics(backend))
+    return TopicCatalog(taxonomy, insights_service.stored_topics(backend))
 
 
 def _basis(run: insights_service.ChurnModelRead) -> ChurnBasis:
