@@ -94,8 +94,8 @@ class Settings(BaseSettings):
         unknown = [name for name in names if name not in TAXONOMY_PACKS]
         if unknown:
             raise ValueError(
-                f"unknown taxonomy pack {', '.join(map(repr, unknown))}; "
-                f"known packs: {', '.join(TAXONOMY_PACKS)}"
+                f"names an unknown taxonomy pack ({', '.join(map(repr, unknown))}); "
+                f"known packs: {', '.join(TAXONOMY_PACKS)} (CXLOOP_TAXONOMY_PACKS)"
             )
         return tuple(dict.fromkeys(names))
 

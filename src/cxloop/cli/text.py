@@ -28,13 +28,14 @@ from rich.progress import (
 from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.config import TAXONOMY_PACKS, get_settings
 from cxloop.errors import Invalid, UnreadableFile
 from cxloop.feedback import discovery as discovery_service
 from cxloop.feedback import enrichment as enrichment_service
 from cxloop.feedback.schemas import EnrichSummary
 from cxloop.ingest import readers
 from cxloop.ingest import service as ingest_service
-from cxloop.text.taxonomy import Taxonomy, load_taxonomy
+from cxloop.text.taxonomy import Taxonomy, load_taxonomy, shipped_taxonomy
 
 if TYPE_CHECKING:
     from cxloop.text.schemas import TextAnalysis
@@ -49,6 +50,7 @@ OUTPUT_COLUMNS = (
     "sentiment",
     "sentiment_score",
     "topics",
+    "aspects",
     "intent",
     "flags",
     "emotions",
@@ -63,6 +65,10 @@ WORKERS_HELP = "Processes that analyse: 0 = one per core; 1 = this process only.
 class Lang(StrEnum):
     zh = "zh"
     en = "en"
+
+
+Pack = StrEnum("Pack", {name: name for name in TAXONOMY_PACKS})  # type: ignore[misc]
+"""The opt-in taxonomy packs, as a choice typer checks and lists."""
 
 
 def progress_bar(*, disable: bool = False) -> Progress:
@@ -93,6 +99,13 @@ def analyze_command(
     taxonomy: Annotated[
         Path | None, typer.Option(help="Taxonomy YAML for topics (default: the shipped one).")
     ] = None,
+    pack: Annotated[
+        list[Pack] | None,
+        typer.Option(
+            help="Add an opt-in topic pack to the shipped taxonomy (repeat for several; "
+            "default: the packs CXLOOP_TAXONOMY_PACKS names)."
+        ),
+    ] = None,
     encoding: Annotated[str | None, typer.Option(help="Override the detected encoding.")] = None,
     topic_model: Annotated[
         Path | None,
@@ -103,10 +116,17 @@ def analyze_command(
     ] = None,
 ) -> None:
     """Analyse the texts of a file: its columns plus language, sentiment, sentiment_score,
-    topics, intent, flags, emotions and keywords (lists joined with ';')."""
+    topics, aspects (topic:sentiment), intent, flags, emotions and keywords (lists joined
+    with ';')."""
     if output is not None and output.suffix.lower() not in (".csv", ".jsonl"):
         raise Invalid("must end in .csv or .jsonl", "--output", str(output))
-    chosen = load_taxonomy(taxonomy) if taxonomy else None
+    if taxonomy is not None and pack:
+        raise Invalid("cannot be combined with --taxonomy (add the topics to that file)", "--pack")
+    if taxonomy is not None:
+        chosen = load_taxonomy(taxonomy)
+    else:  # settings are checked here, before any output is written
+        packs = [p.value for p in pack] if pack else get_settings().taxonomy_packs
+        chosen = shipped_taxonomy(packs)
     classifier = _load_topic_model(topic_model) if topic_model else None
     info = readers.describe(file, encoding, fingerprint=False)
     frames = _frames(info, text_column)
@@ -235,11 +255,19 @@ def analysis_columns(analysis: TextAnalysis) -> dict[str, object]:
         "sentiment": analysis.sentiment,
         "sentiment_score": analysis.sentiment_score,
         "topics": ";".join(analysis.topics),
+        "aspects": aspects_column(analysis),
         "intent": analysis.intent,
         "flags": ";".join(dict.fromkeys(f.name for f in analysis.flags)),
         "emotions": ";".join(dict.fromkeys(e.name for e in analysis.emotions)),
         "keywords": ";".join(analysis.keywords),
     }
+
+
+def aspects_column(analysis: TextAnalysis) -> str:
+    """Each topic with the sentiment of the clause that mentions it, ``topic:sentiment`` joined
+    by ';' in text order; a topic mentioned with two sentiments appears once with each."""
+    pairs = dict.fromkeys(f"{a.topic}:{a.sentiment}" for a in analysis.aspects)
+    return ";".join(pairs)
 
 
 @contextmanager
