@@ -10,10 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from cxloop.errors import CxloopError
+from cxloop.errors import CxloopError, Unauthenticated
 from cxloop.ingest import service as ingest_service
 from cxloop.privacy import service as privacy_service
 from cxloop.web.deps import COOKIE, SessionDep
+from cxloop.web.pages.i18n import LOGIN, Lang, language
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -30,9 +31,19 @@ def home(request: Request, session: SessionDep) -> Response:
     return templates.TemplateResponse(request, "overview.html", {"user": user, "counts": counts})
 
 
+def _login_page(
+    request: Request, lang: Lang, *, error: str | None = None, username: str = ""
+) -> Response:
+    """The login form in ``lang``, with the user name kept after a failed try."""
+    context = {"error": error, "username": username, "lang": lang, "t": LOGIN[lang]}
+    status = 401 if error else 200
+    return templates.TemplateResponse(request, "login.html", context, status_code=status)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
-    return templates.TemplateResponse(request, "login.html", {"error": None})
+    """The form in zh or en (``?lang=``, else the browser's Accept-Language)."""
+    return _login_page(request, language(request))
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -41,13 +52,15 @@ def login(
     session: SessionDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
+    lang: Annotated[str | None, Form()] = None,
 ) -> Response:
+    chosen = language(request, lang)
     try:
         issued = privacy_service.login(session=session, username=username, password=password)
+    except Unauthenticated:
+        return _login_page(request, chosen, error=LOGIN[chosen]["wrong"], username=username)
     except CxloopError as exc:
-        return templates.TemplateResponse(
-            request, "login.html", {"error": str(exc)}, status_code=401
-        )
+        return _login_page(request, chosen, error=str(exc), username=username)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, issued.token, httponly=True, samesite="strict", max_age=86_400)
     return response
