@@ -40,7 +40,13 @@ from cxloop.feedback.models import (
     TaxonomyVersion,
 )
 from cxloop.feedback.schemas import EnrichSummary, TaxonomyApplyResult
-from cxloop.text.taxonomy import Taxonomy, norm_term, parse_taxonomy, shipped_taxonomy
+from cxloop.text.taxonomy import (
+    Taxonomy,
+    norm_term,
+    parse_taxonomy,
+    shipped_taxonomy,
+    shipped_taxonomy_yaml,
+)
 
 if TYPE_CHECKING:
     from cxloop.text.schemas import TextAnalysis
@@ -137,7 +143,7 @@ def active_taxonomy_yaml(*, session: Session) -> str:
     row = _active_row(session)
     if row is not None:
         return row.yaml
-    return (resources.files("cxloop.text") / "data" / "taxonomy.yaml").read_text("utf-8")
+    return shipped_taxonomy_yaml()  # the default and the packs the settings enable
 
 
 def _taxonomy_of(session: Session, version: str) -> Taxonomy | None:
