@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.errors import Invalid
 from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Role
 from cxloop.privacy.schemas import TokenCreate, UserCreate
@@ -23,20 +24,36 @@ def user_add(
     password: Annotated[
         str | None,
         typer.Option(
-            help="For the web login; asked for when omitted and --no-password is not given."
+            help="For the web login; asked for when omitted and --token-only is not given."
         ),
     ] = None,
-    no_password: Annotated[bool, typer.Option(help="API tokens only, no web login.")] = False,
+    token_only: Annotated[
+        bool,
+        typer.Option(
+            "--token-only",
+            help="No password and no web login: the user works through API tokens "
+            "(`cxloop token create`).",
+        ),
+    ] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", hidden=True, help="Old name of --token-only.")
+    ] = False,
 ) -> None:
     """Add a user with a role."""
-    if password is None and not no_password:
+    token_only = token_only or no_password
+    if token_only and password is not None:
+        raise Invalid(
+            "cannot go with --token-only: a token-only user has no password", "password", "***"
+        )
+    if password is None and not token_only:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     store = open_store()
     with unit_of_work(store) as session:
         user = privacy_service.create_user(
             session=session, user_in=UserCreate(username=username, password=password, role=role)
         )
-        console.print(f"user {user.username} ({user.role}) added")
+        how = "API tokens only" if token_only else "web login and API tokens"
+        console.print(f"user {user.username} ({user.role}) added: {how}")
 
 
 @user_app.command("list")
