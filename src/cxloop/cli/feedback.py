@@ -195,18 +195,19 @@ def _print_page(page: FeedbackPage, items: list[FeedbackItem], output: OutputFor
     table = Table(
         title=f"feedback {first:,}–{page.offset + len(items):,} of {page.total:,}, newest first"
     )
-    for column in ("created (UTC)", "id", "channel", "score", "sentiment", "intent", "topics"):
-        table.add_column(column, overflow="fold")
-    table.add_column("text", overflow="fold", max_width=TEXT_WIDTH + 2)
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("channel\nscore", no_wrap=True)
+    table.add_column("feeling", no_wrap=True)
+    table.add_column("topics", overflow="fold", max_width=24)
+    table.add_column("text", overflow="fold", min_width=20, max_width=TEXT_WIDTH)
     for item in items:
         table.add_row(
-            item.created_at.strftime("%Y-%m-%d %H:%M"),
+            item.created_at.strftime("%Y-%m-%d\n%H:%M"),
             item.feedback_id,
-            item.channel,
-            _score(item),
-            _sentiment(item),
-            _intent(item),
-            _topics(item, ", "),
+            f"{item.channel}\n{_score(item)}",
+            _feeling(item),
+            _topics(item, "\n", short=True),
             _short(item.text),
         )
     console.print(table)
@@ -226,30 +227,33 @@ def _short(text: str | None) -> str:
 
 
 def _score(item: FeedbackItem) -> str:
-    shown = [
-        f"{name} {value:g}"
-        for name in ("nps", "csat", "ces", "rating")
-        if (value := getattr(item, name)) is not None
-    ]
-    return " ".join(shown) or "–"
+    """The first score the row has (csv, json and `show` give them all)."""
+    for name in ("nps", "csat", "ces", "rating"):
+        if (value := getattr(item, name)) is not None:
+            return f"{name} {value:g}"
+    return "–"
 
 
-def _sentiment(item: FeedbackItem) -> str:
-    f = item.features
-    return "–" if f is None else f"{f.sentiment} {f.sentiment_score:+.2f}"
-
-
-def _intent(item: FeedbackItem) -> str:
+def _feeling(item: FeedbackItem) -> str:
+    """Sentiment with its score, then intent and flags (``!churn_intent``), a line each."""
     f = item.features
     if f is None:
-        return "–"
-    return " ".join([f.intent, *(f"⚑{flag}" for flag in f.flags)])
+        return "not analysed"
+    lines = [f"{f.sentiment} {f.sentiment_score:+.2f}"]
+    lines += [f.intent] if f.intent != "none" else []
+    return "\n".join(lines + [f"!{flag}" for flag in f.flags])
 
 
-def _topics(item: FeedbackItem, joiner: str) -> str:
+SHORT = {"positive": "+", "neutral": "~", "negative": "-"}
+"""Marks for a topic's sentiment in a table cell: ASCII, so they survive piping."""
+
+
+def _topics(item: FeedbackItem, joiner: str, *, short: bool = False) -> str:
     f = item.features
     if f is None:
         return "" if joiner == ";" else "–"
+    if short:
+        return joiner.join(f"{SHORT.get(t.sentiment, '?')} {t.topic}" for t in f.topics) or "–"
     return joiner.join(f"{t.topic}:{t.sentiment}" for t in f.topics)
 
 
