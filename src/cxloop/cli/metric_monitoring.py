@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cxloop.cli import display
 from cxloop.cli.context import console, existing_store, unit_of_work
 
 targets_app = typer.Typer(help="Targets per metric and slice.", no_args_is_help=True)
@@ -131,8 +132,10 @@ def target_status(
         estimate = "–" if r.estimate is None else f"{r.estimate:.3g}"
         goal = f"{'≥' if r.direction == 'at_least' else '≤'} {r.target:g}"
         cells = (str(r.target_id), r.metric, str(r.slice), r.period_label or "all data")
-        table.add_row(*cells, str(r.n), estimate, interval, goal, r.status)
+        table.add_row(*cells, display.count(r.n, r.n < min_n), estimate, interval, goal, r.status)
     console.print(table)
+    if any(r.n < min_n for r in result.rows):
+        console.print(display.small_n_note(min_n))
 
 
 @alerts_app.command("scan")
@@ -163,7 +166,7 @@ def list_alerts(
     for column in ("id", "kind", "subject", "week", "status", "reason"):
         table.add_column(column)
     for a in alerts:
-        week = a.period_start.isoformat() if a.period_start else "–"
+        week = display.period_label(a.period_start, "week")
         table.add_row(str(a.id), a.kind, a.subject, week, a.status, a.reason)
     console.print(table)
 
@@ -200,7 +203,7 @@ def accounts(
         weights=parse_weights(weights) if weights else None,
         days=days,
     )
-    table = Table(title=f"account health, weights {report.weights} (n < {report.min_n} greyed)")
+    table = Table(title=f"account health, weights {report.weights}")
     for column in ("account", "n", "weighted NPS", "interval", "gaps"):
         table.add_column(column)
     for r in report.accounts:
@@ -208,10 +211,12 @@ def accounts(
         interval = "–" if r.ci_low is None else f"{r.ci_low:+.1f} … {r.ci_high:+.1f}"
         table.add_row(
             r.account_id,
-            str(r.n),
+            display.count(r.n, r.small_n),
             score,
             interval,
             "; ".join(r.gaps),
             style="dim" if r.small_n else None,
         )
     console.print(table)
+    if any(r.small_n for r in report.accounts):
+        console.print(display.small_n_note(report.min_n))
