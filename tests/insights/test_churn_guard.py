@@ -97,8 +97,8 @@ def test_cli_refuses_with_exit_2_and_a_sentence_then_accepts_on_request(
     refused = run_cxloop(tmp_path, "insights", "churn", *as_of, env=env)
     assert refused.returncode == 2, refused.stdout
     assert "Traceback" not in refused.stderr
-    assert "too weak to act on: cross-validated ROC-AUC 0." in refused.stderr
-    assert "95 % interval" in refused.stderr
+    assert "churn model: 'cross-validated ROC-AUC 0." in refused.stderr
+    assert "95 % interval 0." in refused.stderr and "is too weak to act on" in refused.stderr
     accepted = run_cxloop(
         tmp_path, "insights", "churn", *as_of, "--accept-weak-model", "--format", "json", env=env
     )

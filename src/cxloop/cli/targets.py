@@ -55,7 +55,7 @@ def _show_preview(name: str, preview: Any) -> None:
 
 HIDDEN = frozenset({"churn_model", "churn_model_auc"})
 """Repeated on every row; the table states the model once, in a note."""
-DIGITS = {"churn_risk": 4, "churn_model_auc": 3}
+DIGITS = {"churn_risk": 4, "churn_model_auc": 3, "last_nps": 0}
 """Churn risks with 4 decimals, so close ones still rank (0.0312 above 0.0309)."""
 
 
@@ -188,6 +188,7 @@ def members_command(
     store = existing_store()
     with unit_of_work(store) as session:
         frame = act_service.members(session=session, name=name)
+        about = act_service.about(session=session, name=name)
     if output == "csv":
         typer.echo(act_service.to_csv(frame), nl=False)
         return
@@ -201,10 +202,9 @@ def members_command(
     for row in frame.head(limit).to_dict("records"):
         table.add_row(*(_cell(row[c], c) for c in columns))
     console.print(table)
-    models = frame[["churn_model", "churn_model_auc"]].dropna(subset=["churn_model"])
-    for version, auc in models.drop_duplicates("churn_model").itertuples(index=False):
-        shown = "not on record" if auc is None or auc != auc else f"{auc:.3f}"
-        console.print(f"note: churn risk from model {version}, cross-validated ROC-AUC {shown}")
+    for field, value in about:
+        if field == "churn model":
+            console.print(f"note: {value}", style="dim")
 
 
 @targets_app.command("export")

@@ -237,12 +237,11 @@ def _guard(
         )
     interval = "unknown" if low is None or high is None else f"{low:.2f}–{high:.2f}"
     raise Invalid(
-        f"is too weak to act on: cross-validated ROC-AUC {auc:.2f} with 95 % interval "
-        f"{interval} reaches {MIN_CHURN_AUC} or lower (0.5 is a coin toss); no scores were "
-        "stored. Pass --accept-weak-model (API: accept_weak_model=true) to store them anyway, "
-        "recorded with the scores",
+        f"is too weak to act on: its interval reaches {MIN_CHURN_AUC} or lower (0.5 is a coin "
+        "toss), so no scores were stored. Pass --accept-weak-model (API: "
+        "accept_weak_model=true) to store them anyway; the override is recorded with the scores",
         "churn model",
-        f"ROC-AUC {auc:.2f} ({interval})",
+        f"cross-validated ROC-AUC {auc:.2f}, 95 % interval {interval}",
     )
 
 
