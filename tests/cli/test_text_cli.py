@@ -17,6 +17,7 @@ OUTPUT_COLUMNS = [
     "sentiment",
     "sentiment_score",
     "topics",
+    "aspects",
     "intent",
     "flags",
     "emotions",
@@ -76,6 +77,56 @@ def test_analyze_writes_the_input_columns_and_the_analysis(tmp_path: Path) -> No
     assert rows["r5"]["sentiment"] == "negative"
     assert "churn_intent" in rows["r5"]["flags"].split(";")
     assert "5 texts" in result.stdout
+
+
+def test_analyze_output_has_each_topic_with_its_clause_sentiment(tmp_path: Path) -> None:
+    source = tmp_path / "r.csv"
+    source.write_text(
+        "id,review\n"
+        "a1,发货太慢，好在是正品\n"
+        "a2,Delivery was quick but the support agent was rude.\n"
+        "a3,房间很干净，但是隔音太差了\n"
+        "a4,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    args = ["text", "analyze", str(source), "--text-column", "review", "--workers", "1"]
+    result = _cxloop(tmp_path, *args, "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    _, rows = _by_id(out)
+    assert rows["a1"]["aspects"] == "delivery/speed:negative;quality/authenticity:positive"
+    assert rows["a2"]["aspects"] == "delivery/speed:positive;service/attitude:negative"
+    assert rows["a4"]["aspects"] == ""
+    assert "stay" not in rows["a3"]["topics"]  # hotel topics are a pack, off by default
+
+    with_pack = _cxloop(tmp_path, *args, "--output", str(out), "--pack", "hotel")
+    assert with_pack.returncode == 0, with_pack.stderr
+    assert (
+        _by_id(out)[1]["a3"]["aspects"]
+        == "stay/room:positive;stay/cleanliness:positive;stay/noise:negative"
+    )
+    from_settings = _cxloop(
+        tmp_path, *args, "--output", str(out), env={"CXLOOP_TAXONOMY_PACKS": "hotel"}
+    )
+    assert from_settings.returncode == 0, from_settings.stderr
+    assert (
+        _by_id(out)[1]["a3"]["aspects"]
+        == "stay/room:positive;stay/cleanliness:positive;stay/noise:negative"
+    )
+
+
+def test_analyze_refuses_an_unknown_pack_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    args = ["text", "analyze", str(_reviews(tmp_path / "r.csv")), "--text-column", "review"]
+    result = _cxloop(
+        tmp_path, *args, "--output", str(out), env={"CXLOOP_TAXONOMY_PACKS": "hotel,spa"}
+    )
+    assert result.returncode == 2
+    assert "taxonomy_packs" in result.stderr and "'spa'" in result.stderr
+    assert "known packs: hotel, food_delivery" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    wrong = _cxloop(tmp_path, *args, "--pack", "spa")
+    assert wrong.returncode == 2 and "hotel" in wrong.stderr and "food_delivery" in wrong.stderr
 
 
 def test_analyze_without_output_prints_rows_and_counts(tmp_path: Path) -> None:
