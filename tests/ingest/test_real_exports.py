@@ -171,6 +171,7 @@ def test_mapping_and_set_values_are_checked_before_any_row_is_read(
     path = _csv(tmp_path / "f.csv", "channel,created_at\napp,2026-03-01\n")
     bad_maps = {
         "unknown key": "columns: {}\nvalus: {channel: {a: b}}\n",
+        "misspelt section": "value:\n  channel: {a: b}\n",
         "bad value": "values:\n  nps: {十分: 11}\n",
         "bad field": "values:\n  colour: {red: blue}\n",
         "bad override": "overrides:\n  created_at: someday\n",

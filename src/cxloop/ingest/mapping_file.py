@@ -68,7 +68,16 @@ def load_mapping(path: Path | None) -> UserMapping:
     if problems:
         raise Invalid(problems)
     for header, target in sections["columns"].items():
-        if not isinstance(target, str):
+        if isinstance(target, dict) and "columns" not in data:  # a misspelt section name
+            problems.append(
+                Problem(
+                    "mapping",
+                    str(header),
+                    "is not a mapping key; use " + ", ".join(MAPPING_KEYS) + " (or map "
+                    "'column: field' only)",
+                )
+            )
+        elif not isinstance(target, str):
             problems.append(
                 Problem(f"mapping.columns.{header}", str(target), "must be a field name")
             )

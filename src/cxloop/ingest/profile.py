@@ -136,12 +136,13 @@ def _date_order(
         parts = sample[source].astype(str).str.extract(_SHORT_DATE).dropna()
         if parts.empty:
             continue
-        dated.append(source)
+        label = source if source == name else f"{source} ({name})"
+        dated.append(label)
         first, second = parts[0].astype(int), parts[1].astype(int)
         days, months = int((first > 12).sum()), int((second > 12).sum())
         day_votes, month_votes = day_votes + days, month_votes + months
         if not days and not months:
-            undecided.append(f"{source} ({name})")
+            undecided.append(label)
     day_first = day_votes > month_votes
     if day_votes and month_votes:
         notes.append(
@@ -158,7 +159,8 @@ def _date_order(
             Problem(
                 "date order",
                 ", ".join(dated),
-                f"read day-first: {day_votes} dates like 25/07/2026 can only be day-first",
+                f"read day-first: {day_votes} date{'s' if day_votes > 1 else ''} like "
+                "25/07/2026 can only be day-first",
             )
         )
     elif undecided and not month_votes:
