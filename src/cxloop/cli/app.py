@@ -4,61 +4,101 @@ from __future__ import annotations
 
 import sys
 import warnings
+from functools import cache
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from cxloop.cli import demo as demo_cli
-from cxloop.cli import feedback as feedback_cli
-from cxloop.cli import ingest as ingest_cli
-from cxloop.cli import insights as insights_cli
-from cxloop.cli import metric_monitoring as monitoring_cli
-from cxloop.cli import metrics as metrics_cli
-from cxloop.cli import metrics_compare as compare_cli
-from cxloop.cli import targets as targets_cli
-from cxloop.cli import taxonomy as taxonomy_cli
-from cxloop.cli import text as text_cli
-from cxloop.cli import users as users_cli
-from cxloop.cli.context import console, errors, open_store, unit_of_work
-from cxloop.config import get_settings
-from cxloop.customers import service as customers_service
-from cxloop.db import migrate
+from cxloop.cli.lazy import Lazy, LazyGroup
 from cxloop.errors import CxloopError, Invalid
 
+
+class Commands(LazyGroup):
+    """``cxloop``'s sub-commands, imported when run (``cxloop --help`` imports none of them)."""
+
+    lazy = {
+        "import": Lazy(
+            "cxloop.cli.ingest:import_command",
+            "Import a file; bad rows are quarantined with the reason, the rest stored "
+            "(idempotent).",
+            "command",
+        ),
+        "demo": Lazy(
+            "cxloop.cli.demo:demo_command",
+            "Fresh demo database: a generated company imported like real files, then served.",
+            "command",
+        ),
+        "channels": Lazy(
+            "cxloop.cli.feedback:channels_command",
+            "Channel values as stored, with how many feedback rows carry each (most first).",
+            "command",
+        ),
+        "quarantine": Lazy(
+            "cxloop.cli.ingest:quarantine_app", "Rows that imports rejected, with the reason."
+        ),
+        "imports": Lazy("cxloop.cli.ingest:imports_app", "Past import runs; undo one."),
+        "user": Lazy("cxloop.cli.users:user_app", "People who may use cxloop, each with one role."),
+        "token": Lazy("cxloop.cli.users:token_app", "API tokens (stored hashed; shown once)."),
+        "text": Lazy(
+            "cxloop.cli.text:text_app",
+            "Text analytics: language, sentiment, topics, intent, emotion, keywords (zh + en).",
+        ),
+        "taxonomy": Lazy(
+            "cxloop.cli.taxonomy:taxonomy_app",
+            "The topic taxonomy: show, validate, apply (re-analyses only what changed), export.",
+        ),
+        "metrics": Lazy(
+            "cxloop.cli.app:metrics_app",
+            "CX metrics with n and a confidence interval, by slice and period.",
+            "factory",
+        ),
+        "export": Lazy("cxloop.cli.metrics:export_app", "Export the store for other engines."),
+        "insights": Lazy(
+            "cxloop.cli.insights:insights_app",
+            "What drives experience, what voice does to behaviour, who will churn, what "
+            "customers are worth.",
+        ),
+        "targets": Lazy(
+            "cxloop.cli.targets:targets_app",
+            "Target lists: who to act on, from what they say and what they do.",
+        ),
+        "feedback": Lazy(
+            "cxloop.cli.feedback:feedback_app",
+            "Read stored feedback with its text features, filtered.",
+        ),
+    }
+
+
 app = typer.Typer(
+    cls=Commands,
     help="cxloop: customer experience and voice of customer — say × do.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 identity_app = typer.Typer(help="Identity links between voice and customers.", no_args_is_help=True)
-app.command("import")(ingest_cli.import_command)
-app.add_typer(ingest_cli.quarantine_app, name="quarantine")
-app.add_typer(ingest_cli.imports_app, name="imports")
-app.add_typer(users_cli.user_app, name="user")
-app.add_typer(users_cli.token_app, name="token")
 app.add_typer(identity_app, name="identity")
-app.add_typer(text_cli.text_app, name="text")
-app.add_typer(taxonomy_cli.taxonomy_app, name="taxonomy")
-app.command("demo")(demo_cli.demo_command)
-app.add_typer(metrics_cli.metrics_app, name="metrics")
-metrics_cli.metrics_app.add_typer(monitoring_cli.targets_app, name="targets")
-metrics_cli.metrics_app.add_typer(monitoring_cli.alerts_app, name="alerts")
-metrics_cli.metrics_app.add_typer(monitoring_cli.accounts_app, name="accounts")
-metrics_cli.metrics_app.command("compare")(compare_cli.compare_command)
-app.add_typer(metrics_cli.export_app, name="export")
-app.add_typer(insights_cli.insights_app, name="insights")
-app.add_typer(targets_cli.targets_app, name="targets")
-app.add_typer(feedback_cli.feedback_app, name="feedback")
-app.command("channels")(feedback_cli.channels_command)
+
+
+@cache
+def metrics_app() -> typer.Typer:
+    """``cxloop metrics``: its own commands plus monitoring and comparison, from three modules."""
+    from cxloop.cli import metric_monitoring as monitoring_cli
+    from cxloop.cli import metrics as metrics_cli
+    from cxloop.cli import metrics_compare as compare_cli
+
+    metrics_cli.metrics_app.add_typer(monitoring_cli.targets_app, name="targets")
+    metrics_cli.metrics_app.add_typer(monitoring_cli.alerts_app, name="alerts")
+    metrics_cli.metrics_app.add_typer(monitoring_cli.accounts_app, name="accounts")
+    metrics_cli.metrics_app.command("compare")(compare_cli.compare_command)
+    return metrics_cli.metrics_app
 
 
 @app.command()
 def init() -> None:
     """Create the database, or upgrade it to this version's schema."""
+    from cxloop.cli.context import console, open_store
+    from cxloop.db import migrate
+
     store = open_store()
     revision = migrate.current_revision(store.engine)
     console.print(
@@ -74,6 +114,7 @@ def serve(
     """Serve the HTTP API and web pages."""
     import uvicorn
 
+    from cxloop.cli.context import open_store
     from cxloop.web.app import create_app
 
     store = open_store()
@@ -90,6 +131,11 @@ def serve(
 @identity_app.command("conflicts")
 def identity_conflicts(limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
     """Identities claimed by two customers: reported here, never merged automatically."""
+    from rich.table import Table
+
+    from cxloop.cli.context import console, open_store, unit_of_work
+    from cxloop.customers import service as customers_service
+
     store = open_store()
     with unit_of_work(store) as session:
         table = Table(title="identity conflicts")
@@ -101,6 +147,8 @@ def identity_conflicts(limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
 
 
 def _say(field: str, value: object, reason: str) -> None:
+    from cxloop.cli.context import errors
+
     shown = "" if value is None or value == "" else f"{value!r} "
     reason = reason.removeprefix("Value error, ")
     errors.print(f"error: {field or 'input'}: {shown}{reason}", highlight=False, soft_wrap=True)
@@ -113,31 +161,57 @@ def main() -> None:
     try:
         app()
     except CxloopError as exc:
+        from cxloop.cli.context import errors
+
         if isinstance(exc, Invalid):
             for p in exc.problems:
                 _say(p.field, p.value, p.reason)
         else:
             errors.print(f"error: {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except ValidationError as exc:  # settings or command options that break a rule
-        for e in exc.errors():
+    except Exception as exc:
+        if not _reported(exc):
+            raise
+        sys.exit(2)
+
+
+def _reported(exc: Exception) -> bool:
+    """Print a settings/option rule or a database failure as lines; False for anything else.
+
+    A library not imported yet cannot have raised: its exceptions are looked up in
+    ``sys.modules`` instead of importing pydantic and SQLAlchemy for every command.
+    """
+    from cxloop.cli.context import errors
+
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(exc, pydantic.ValidationError):
+        for e in exc.errors():  # settings or command options that break a rule
             field = ".".join(str(x) for x in e["loc"])
             secret = field.endswith(("password", "token"))
             _say(field, None if secret else e.get("input"), e["msg"])
-        sys.exit(2)
-    except (OperationalError, NoSuchModuleError, ArgumentError) as exc:
-        url = get_settings().database_url
-        errors.print(
-            f"error: cannot use the database {make_url_safe(url)}: "
-            f"{str(exc.orig if hasattr(exc, 'orig') and exc.orig else exc).strip()}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        sys.exit(2)
+        return True
+    failures = sys.modules.get("sqlalchemy.exc")
+    if failures is None or not isinstance(
+        exc, (failures.OperationalError, failures.NoSuchModuleError, failures.ArgumentError)
+    ):
+        return False
+    from cxloop.config import get_settings
+
+    url = get_settings().database_url
+    reason = getattr(exc, "orig", None) or exc
+    errors.print(
+        f"error: cannot use the database {make_url_safe(url)}: {str(reason).strip()}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return True
 
 
 def make_url_safe(url: str) -> str:
     """The database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
