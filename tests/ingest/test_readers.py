@@ -105,7 +105,11 @@ def test_chunks_bound_memory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "empty"), (b"\xd0\xcf\x11\xe0rest", "not a readable .xls"), (b"PK\x03\x04broken", "xlsx")],
+    [
+        (b"", "empty"),
+        (b"\xd0\xcf\x11\xe0rest", "not a readable .xls"),
+        (b"PK\x03\x04broken", "xlsx"),
+    ],
 )
 def test_unreadable_files_fail_with_a_clear_message(
     tmp_path: Path, content: bytes, message: str
