@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from cxloop import api
+from cxloop.config import Settings
 from cxloop.errors import Invalid, NotFound
 from cxloop.feedback import service as feedback_service
 from cxloop.feedback.schemas import FeedbackFilter, FeedbackItem
@@ -282,3 +283,22 @@ def test_an_empty_store_reads_as_empty(tmp_path: Path) -> None:
         assert page.total == 0 and page.items == []
         assert feedback_service.channel_counts(session=session) == []
     store.close()
+
+
+def test_a_text_edited_since_analysis_is_masked_by_its_own_personal_data(tmp_path: Path) -> None:
+    """Stored spans belong to the old text: the new one is searched for personal data before
+    it is shown, and its features say they are stale (no clause cut from the wrong text)."""
+    url = f"sqlite:///{tmp_path / 'edited.db'}"
+    row = {"feedback_id": "T-1", "channel": "ticket", "created_at": "2026-03-01 10:00"}
+    analysed = api.connect(settings=Settings(database_url=url, enrich_on_import=True))
+    api.import_records(analysed, "feedback", [{**row, "text": "快递太慢了，电话13800138000"}])
+    analysed.close()
+    edited = api.connect(settings=Settings(database_url=url, enrich_on_import=False))
+    api.import_records(edited, "feedback", [{**row, "text": "客服没回复，邮箱 li.na@example.com"}])
+    with edited.sessions() as session:
+        [item] = feedback_service.list_feedback(session=session, filters=FeedbackFilter()).items
+    edited.close()
+    assert item.text == "客服没回复，邮箱 l***@example.com"
+    features = features_of(item)
+    assert not features.current and features.aspects  # read in the old text (快递太慢)
+    assert all(a.clause == "" for a in features.aspects)
