@@ -376,3 +376,15 @@ def test_analyze_applies_a_topic_model_trained_by_train_topics(tmp_path: Path) -
     assert [r["predicted_topic"] for r in rows] == ["delivery", "service", ""]
     assert 0 < float(rows[0]["predicted_topic_probability"]) <= 1
     assert rows[2]["predicted_topic_probability"] == ""
+
+
+def test_taxonomy_packs_lists_each_pack_its_topics_and_whether_it_is_enabled(
+    tmp_path: Path,
+) -> None:
+    off = _cxloop(tmp_path, "taxonomy", "packs", "--lang", "en")
+    assert off.returncode == 0, off.stderr
+    hotel = next(line for line in off.stdout.splitlines() if "│ hotel" in line)
+    assert "│ no " in hotel and "stay Stay" in hotel and "front_desk" in hotel
+    on = _cxloop(tmp_path, "taxonomy", "packs", env={"CXLOOP_TAXONOMY_PACKS": "food_delivery"})
+    food = next(line for line in on.stdout.splitlines() if "│ food_delivery" in line)
+    assert "│ yes " in food and "taste 口味" in food

@@ -1,4 +1,4 @@
-"""``cxloop taxonomy show|validate|apply|export``: the topic tree feedback is sorted into."""
+"""``cxloop taxonomy show|packs|validate|apply|export``: the topic tree feedback is sorted into."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from rich.table import Table
 
 from cxloop.cli.context import console, errors, open_store, unit_of_work
 from cxloop.cli.text import WORKERS_HELP, Lang, print_enrichment, progress_bar
+from cxloop.config import TAXONOMY_PACKS, get_settings
 from cxloop.errors import Invalid
 from cxloop.feedback import enrichment as enrichment_service
-from cxloop.text.taxonomy import Taxonomy, load_taxonomy
+from cxloop.text.taxonomy import Taxonomy, load_taxonomy, shipped_taxonomy
 
 taxonomy_app = typer.Typer(
     help="The topic taxonomy: show, validate, apply (re-analyses only what changed), export.",
@@ -43,6 +44,32 @@ def show(
         name = row.zh if lang is Lang.zh else row.en
         leaf = row.path.rsplit("/", 1)[-1]
         table.add_row("  " * depth + leaf, name, row.path, str(row.terms))
+    console.print(table)
+
+
+@taxonomy_app.command("packs")
+def packs(
+    lang: Annotated[Lang, typer.Option(help="Language of the topic names.")] = Lang.zh,
+) -> None:
+    """The opt-in topic packs, the topics each adds to the shipped default, and whether
+    CXLOOP_TAXONOMY_PACKS enables it."""
+    enabled = get_settings().taxonomy_packs
+    default = set(shipped_taxonomy(()).paths())
+    table = Table(title="taxonomy packs (enable with CXLOOP_TAXONOMY_PACKS=name,name)")
+    for column in ("pack", "enabled", "topics", "adds"):
+        table.add_column(column, justify="right" if column == "topics" else "left")
+    for name in TAXONOMY_PACKS:
+        added = [r for r in shipped_taxonomy([name]).describe() if r.path not in default]
+        shown = [
+            f"{r.path} {r.zh if lang is Lang.zh else r.en}" for r in added if "/" not in r.path
+        ]
+        children = [r.path.split("/", 1)[1] for r in added if "/" in r.path]
+        table.add_row(
+            name,
+            "yes" if name in enabled else "no",
+            str(len(added)),
+            "; ".join(shown) + (f" ({', '.join(children)})" if children else ""),
+        )
     console.print(table)
 
 
