@@ -24,8 +24,8 @@ CELLS: dict[tuple[str, str, str | None], tuple[int, int, int]] = {
     ("2025-10", "survey", "vip"): (25, 5, 0),
     ("2025-10", "email", None): (2, 1, 1),
 }
-SCORES = {"promoter": (10, 5), "passive": (7, 4), "detractor": (3, 2)}
-"""(nps, csat) each kind of answer gives."""
+SCORES = {"promoter": (10, 5, 6), "passive": (7, 4, 5), "detractor": (3, 2, 2)}
+"""(nps, csat, ces) each kind of answer gives."""
 
 CUSTOMERS = [
     {"customer_id": "c-vip", "segment": "vip", "region": "上海"},
@@ -54,7 +54,7 @@ def feedback_rows() -> list[dict[str, Any]]:
         customer = {"vip": "c-vip", "regular": "c-regular", None: "c-none"}[segment]
         kinds = ["promoter"] * counts[0] + ["passive"] * counts[1] + ["detractor"] * counts[2]
         for i, kind in enumerate(kinds):
-            nps, csat = SCORES[kind]
+            nps, csat, ces = SCORES[kind]
             row: dict[str, Any] = {
                 "feedback_id": f"f-{month}-{channel}-{segment}-{i}",
                 "channel": channel,
@@ -62,6 +62,7 @@ def feedback_rows() -> list[dict[str, Any]]:
                 "created_at": f"{month}-{1 + i % 28:02d}T{8 + i % 10:02d}:15:00+00:00",
                 "nps": nps,
                 "csat": csat,
+                "ces": ces,
             }
             if i % 3:  # a third of the answers carry no touchpoint
                 row["touchpoint"] = "app" if i % 2 else "store"

@@ -59,6 +59,7 @@ def test_periods_come_back_as_their_first_day(metrics_api: Api) -> None:
     assert response.status_code == 200, response.text
     rows = response.json()["rows"]
     assert [(r["period"], r["n"]) for r in rows] == [("2025-01-01", 6), ("2025-02-01", 5)]
+    assert [r["label"] for r in rows] == ["2025-01", "2025-02"]
     assert all(r["ci_low"] is None for r in rows)  # a count has no interval: null, never NaN
 
 

@@ -307,5 +307,5 @@ def _windows(backend: BaseBackend, ask: _Ask, base_scope: Scope) -> CompareResul
         by=ask.by, confidence=ask.confidence, alpha=ask.alpha,
     )  # fmt: skip
     return ask.result(
-        "periods", table, base=base.describe(), current=ask.scope.describe(), scope=ask.scope
+        "periods", table, base=base.window(), current=ask.scope.window(), scope=ask.scope
     )

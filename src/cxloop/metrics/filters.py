@@ -76,13 +76,15 @@ class Scope(BaseModel):
         """The ``where`` fields that need a profile join (segment, region, role)."""
         return [f for f in PROFILE_FIELDS if f in self.conditions()]
 
+    def window(self) -> str:
+        """The window in words: ``2026-05-01 … 2026-06-30``, ``start … now`` when open."""
+        start = _stamp(self.since) if self.since else "start"
+        end = _stamp(self.until - dt.timedelta(microseconds=1)) if self.until else "now"
+        return f"{start} … {end}"
+
     def describe(self) -> str:
         """The scope in words for a table title: ``2026-05-01 … 2026-06-30, segment=vip``."""
-        parts = []
-        if self.since or self.until:
-            start = _stamp(self.since) if self.since else "start"
-            end = _stamp(self.until - dt.timedelta(microseconds=1)) if self.until else "now"
-            parts.append(f"{start} … {end}")
+        parts = [self.window()] if self.since or self.until else []
         parts += [f"{f}={'|'.join(v)}" for f, v in self.conditions().items()]
         return ", ".join(parts) or "all data"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from cxloop.metrics.filters import Scope
+from cxloop.metrics.filters import Scope, period_label
 from cxloop.metrics.indices import IndexDefinition
 from cxloop.metrics.scores import STANDARD
 
@@ -63,6 +63,9 @@ class MetricRow(BaseModel):
         description="Value of each `by` dimension (and the topic, for topic_incidence)."
     )
     period: dt.date | None = Field(None, description="First day of the period (UTC).")
+    label: str | None = Field(
+        None, description="The period's name: 2025-10-31, 2025-W44, 2025-10 or 2025-Q4."
+    )
     n: int
     score: float | None
     ci_low: float | None
@@ -175,6 +178,7 @@ def _rows(frame: pd.DataFrame, keys: list[str], period: Period | None) -> list[M
             MetricRow(
                 slice={key: record[key] for key in keys},
                 period=stamp.date() if period and not pd.isna(stamp) else None,
+                label=period_label(stamp, period.value) if period else None,
                 n=int(record["n"]),
                 score=_number(float(record["score"])),
                 ci_low=_number(float(record["ci_low"])),
