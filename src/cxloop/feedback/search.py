@@ -71,13 +71,15 @@ def _under(column: Any, paths: Sequence[str]) -> ColumnElement[bool]:
 
 
 def _mentions(paths: Sequence[str], sentiment: str | None = None) -> ColumnElement[bool]:
-    """The feedback has a topic row under ``paths`` (with that majority sentiment)."""
+    """The feedback has a topic row under ``paths`` (with that majority sentiment). The
+    first-level condition lets both engines use the ``topic_l1`` index."""
+    roots = sorted({p.split("/", 1)[0] for p in paths})
     query = select(TOPICS.c.feedback_id).where(
-        TOPICS.c.feedback_id == FEEDBACK.c.feedback_id, _under(TOPICS.c.topic, paths)
+        TOPICS.c.topic_l1.in_(roots), _under(TOPICS.c.topic, paths)
     )
     if sentiment is not None:
         query = query.where(TOPICS.c.sentiment == sentiment)
-    return query.exists()
+    return FEEDBACK.c.feedback_id.in_(query)
 
 
 def _flagged(names: Sequence[str]) -> ColumnElement[bool]:
@@ -156,9 +158,17 @@ def _conditions(session: Session, f: FeedbackFilter) -> tuple[list[ColumnElement
     return conditions, profile
 
 
-def _from(query: Select[Any], *, profile: bool) -> Select[Any]:
-    """``query`` over feedback, its features and (when asked) the profile tables."""
-    joined = FEEDBACK.outerjoin(FEATURES, FEATURES.c.feedback_id == FEEDBACK.c.feedback_id)
+def _reads_features(f: FeedbackFilter) -> bool:
+    """Whether a filter reads ``feedback_text`` columns (topics are read through EXISTS)."""
+    return bool(f.language or f.sentiment or f.intent or f.flag)
+
+
+def _from(query: Select[Any], *, profile: bool, features: bool = True) -> Select[Any]:
+    """``query`` over feedback and (when asked) its features and the profile tables: a count
+    without them reads one table."""
+    joined: Any = FEEDBACK
+    if features:
+        joined = joined.outerjoin(FEATURES, FEATURES.c.feedback_id == FEEDBACK.c.feedback_id)
     if profile:
         joined = (
             joined.outerjoin(CUSTOMERS, CUSTOMERS.c.customer_id == FEEDBACK.c.customer_id)
@@ -183,15 +193,27 @@ def search(
     if limit < 1 or offset < 0:
         raise Invalid("must be at least 1 (limit) and 0 (offset)", "limit", limit)
     conditions, profile = _conditions(session, filters)
-    total = session.scalar(_from(select(func.count()), profile=profile).where(*conditions))
-    rows = session.execute(
-        _from(_columns(), profile=True)
-        .where(*conditions)
-        .order_by(FEEDBACK.c.created_at.desc(), FEEDBACK.c.feedback_id)
-        .limit(limit)
-        .offset(offset)
-    ).mappings()
-    items = _items(session, list(rows), reveal_pii)
+    features = _reads_features(filters)
+    counted = _from(select(func.count()), profile=profile, features=features)
+    total = session.scalar(counted.where(*conditions))
+    # the page's ids first, joining only what the filter reads: rows skipped by the offset
+    # cost an index step, not a join; then the page itself with everything an item shows
+    page_ids = list(
+        session.scalars(
+            _from(select(FEEDBACK.c.feedback_id), profile=profile, features=features)
+            .where(*conditions)
+            .order_by(FEEDBACK.c.created_at.desc(), FEEDBACK.c.feedback_id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    rows = {
+        row["feedback_id"]: row
+        for row in session.execute(
+            _from(_columns(), profile=True).where(FEEDBACK.c.feedback_id.in_(page_ids))
+        ).mappings()
+    }
+    items = _items(session, [rows[i] for i in page_ids], reveal_pii)
     notes = _notes(session, filters) if not total else []
     return FeedbackPage(items=items, total=int(total or 0), limit=limit, offset=offset, notes=notes)
 
@@ -218,10 +240,11 @@ def get(*, session: Session, feedback_id: str, reveal_pii: bool = False) -> Feed
 def channels(*, session: Session, filters: FeedbackFilter | None = None) -> list[ChannelCount]:
     """Every stored channel value with its count (most first) among feedback matching
     ``filters``: values are shown as stored, aliases already resolved by the import."""
-    conditions, profile = _conditions(session, filters or FeedbackFilter())
+    f = filters or FeedbackFilter()
+    conditions, profile = _conditions(session, f)
     n = func.count().label("n")
     rows = session.execute(
-        _from(select(FEEDBACK.c.channel, n), profile=profile)
+        _from(select(FEEDBACK.c.channel, n), profile=profile, features=_reads_features(f))
         .where(*conditions)
         .group_by(FEEDBACK.c.channel)
         .order_by(n.desc(), FEEDBACK.c.channel)
