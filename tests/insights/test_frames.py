@@ -138,6 +138,82 @@ def test_customers_whose_subscription_ended_before_the_anchor_are_not_at_risk() 
     assert short["churned"].tolist() == [0, 0]  # day 60 is 50 and 58 days after the anchors
 
 
+def test_unknown_renewal_is_churn_unless_another_subscription_follows() -> None:
+    """A billing export without ``renewed``: an end with no subscription after it is churn; a
+    new one starting within RENEWAL_GAP_DAYS (a plan change) or one still running is not; a
+    comeback months later does not undo the churn; an explicit renewal is never churn."""
+    people = ["gone", "switched", "overlap", "comeback", "renewed", "dropped"]
+    feedback = ibis.memtable(
+        {
+            "feedback_id": [f"f{i}" for i in range(len(people))],
+            "customer_id": people,
+            "created_at": [day(10)] * len(people),
+            "nps": [5] * len(people),
+        }
+    )
+    subs = ibis.memtable(
+        {
+            "customer_id": [
+                "gone",
+                "switched",
+                "switched",
+                "overlap",
+                "overlap",
+                "comeback",
+                "comeback",
+                "renewed",
+                "dropped",
+            ],
+            "started_at": [
+                day(0),
+                day(0),
+                day(63),
+                day(0),
+                day(5),
+                day(0),
+                day(150),
+                day(0),
+                day(0),
+            ],
+            "ended_at": [
+                day(60),
+                day(60),
+                None,
+                day(60),
+                day(400),
+                day(60),
+                None,
+                day(60),
+                day(60),
+            ],
+            "renewed": [None, None, None, None, None, None, None, True, False],
+            "plan": ["monthly"] * 9,
+            "amount": [29.0] * 9,
+        },
+        schema={
+            "customer_id": "string",
+            "started_at": "timestamp",
+            "ended_at": "timestamp",
+            "renewed": "boolean",
+            "plan": "string",
+            "amount": "float64",
+        },
+    )
+    frame = customer_voice_frame(
+        feedback, exposures=[Exposure("det", nps_group="detractor", versus="promoter")]
+    )
+    got = churn_outcome(frame, subs, observed_until=day(300)).execute()
+    churned = dict(zip(got["customer_id"], got["churned"], strict=True))
+    assert churned == {
+        "gone": 1,
+        "switched": 0,
+        "overlap": 0,
+        "comeback": 1,
+        "renewed": 0,
+        "dropped": 1,
+    }
+
+
 def test_nps_groups_compare_first_answers_and_leave_the_rest_out() -> None:
     t = _tiny()
     frame = customer_voice_frame(

@@ -223,3 +223,22 @@ def test_bad_arguments_are_named() -> None:
     assert {"nope", "kind", "age"} <= fields
     with pytest.raises(Invalid, match="0/1"):
         outcome_effects(frame, outcome="orders_after", kind="binary")
+
+
+def test_an_arm_without_any_outcome_gives_an_undefined_ratio_not_an_error() -> None:
+    """Before issue 11 nobody churning among the unexposed raised ZeroDivisionError."""
+    frame = pd.DataFrame(
+        {
+            "exposure": "late",
+            "exposed": [True] * 40 + [False] * 60,
+            "churned": [1] * 10 + [0] * 30 + [0] * 60,
+            "segment": ["a", "b"] * 50,
+            "tenure_days": float("nan"),  # nothing known: left out of the adjustment
+        }
+    )
+    row = outcome_effects(
+        frame, outcome="churned", confounders=["segment", "tenure_days"], n_boot=30
+    ).table.iloc[0]
+    assert row.crude == pytest.approx(0.25) and np.isnan(row.crude_ratio)
+    assert row.mean_unexposed == 0 and np.isnan(row.ratio)
+    assert row.ci_low <= row.estimate <= row.ci_high

@@ -99,7 +99,7 @@ ENDPOINTS = (
     # insights: the shared store holds one customer and one answer, so most analyses are
     # refused (422, naming what is missing) once the role check has let the caller through
     Endpoint("GET", "/api/v1/insights/drivers", ALL, ok=422),
-    Endpoint("GET", "/api/v1/insights/outcomes", ALL),
+    Endpoint("GET", "/api/v1/insights/outcomes", ALL, ok=422),  # no subscriptions: says so
     Endpoint("GET", "/api/v1/insights/churner-topics", ALL, ok=422),
     Endpoint("GET", "/api/v1/insights/clv", ALL, ok=422),
     Endpoint("GET", "/api/v1/insights/account-churn", ALL, ok=422),

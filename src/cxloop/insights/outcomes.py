@@ -280,6 +280,8 @@ def outcome_effects(
         differences = boot[:, 1] - boot[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = boot[:, 1] / boot[:, 0]
+        if not (row["mean_unexposed"] > 0 and m0 > 0):  # no outcome unexposed: no ratio
+            ratios = np.full(n_boot, np.nan)
         se = float(np.std(differences, ddof=1))
         estimate = m1 - m0
         row.update(
@@ -287,9 +289,9 @@ def outcome_effects(
             ci_low=float(np.quantile(differences, alpha)),
             ci_high=float(np.quantile(differences, 1 - alpha)),
             p_value=float(2 * stats.norm.sf(abs(estimate) / se)) if se > 0 else float("nan"),
-            ratio=m1 / m0 if m0 else float("nan"),
-            ratio_ci_low=float(np.nanquantile(ratios, alpha)),
-            ratio_ci_high=float(np.nanquantile(ratios, 1 - alpha)),
+            ratio=m1 / m0 if np.isfinite(ratios).any() else float("nan"),
+            ratio_ci_low=_quantile(ratios, alpha),
+            ratio_ci_high=_quantile(ratios, 1 - alpha),
         )
         if value_col:
             value = float(part.loc[a == 1, value_col].astype("float64").mean())
@@ -313,6 +315,12 @@ def outcome_effects(
         n=used,
         caveats=_caveats(confounders, value_col),
     )
+
+
+def _quantile(values: Floats, q: float) -> float:
+    """The q-quantile of the finite values; NaN when there are none (an undefined ratio)."""
+    finite = values[np.isfinite(values)]
+    return float(np.quantile(finite, q)) if len(finite) else float("nan")
 
 
 def _method_words(kind: str, method: str, confounders: Sequence[str], n_boot: int) -> str:

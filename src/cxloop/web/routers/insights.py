@@ -38,14 +38,17 @@ def read_drivers(
 def read_outcomes(
     settings: SettingsDep,
     _user: Reader,
+    scope: ScopeDep,
     outcome: Literal["churn", "repurchase", "orders", "spend"] = "churn",
     confounders: Annotated[list[str] | None, Query(max_length=20)] = None,
     method: Literal["regression", "ipw"] = "regression",
     window_days: Annotated[int, Query(ge=7, le=730)] = 90,
     min_customers: Annotated[int, Query(ge=5, le=1_000_000)] = 30,
     n_boot: Annotated[int, Query(ge=20, le=2000)] = 200,
+    as_of: dt.datetime | None = None,
 ) -> InsightReport:
-    """Voice × behaviour: each topic's adjusted effect on an outcome after the feedback."""
+    """Voice × behaviour: what saying something (complaint, praise, intent, flag, NPS group)
+    does to an outcome after the feedback, adjusted; the scope narrows the feedback read."""
     return voice_reports.outcomes(
         settings=settings,
         outcome=outcome,
@@ -54,6 +57,8 @@ def read_outcomes(
         window_days=window_days,
         min_customers=min_customers,
         n_boot=n_boot,
+        as_of=as_of,
+        scope=scope,
     )
 
 
@@ -61,10 +66,14 @@ def read_outcomes(
 def read_churner_topics(
     settings: SettingsDep,
     _user: Reader,
+    scope: ScopeDep,
     min_customers: Annotated[int, Query(ge=5, le=1_000_000)] = 30,
+    as_of: dt.datetime | None = None,
 ) -> InsightReport:
     """What members who cancelled said before, compared with those who stayed."""
-    return voice_reports.churner_topics(settings=settings, min_customers=min_customers)
+    return voice_reports.churner_topics(
+        settings=settings, min_customers=min_customers, as_of=as_of, scope=scope
+    )
 
 
 @router.get("/account-churn", response_model=InsightReport)
