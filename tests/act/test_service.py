@@ -117,7 +117,7 @@ def test_refresh_stores_members_and_reports_changes(loaded: Store, tmp_path: Pat
         with pytest.raises(Invalid, match=r"\.csv or \.xlsx"):
             act_service.export(session=session, name="slow-support", path=tmp_path / "l.txt")
     assert pd.read_csv(tmp_path / "l.csv")["customer_id"].tolist() == ["c1"]
-    excel = pd.read_excel(tmp_path / "l.xlsx")
+    excel = pd.read_excel(tmp_path / "l.xlsx", engine="openpyxl")
     assert excel["customer_id"].tolist() == ["c1"]
     assert "name" not in excel.columns and "email" not in excel.columns  # no PII leaves
 
