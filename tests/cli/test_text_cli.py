@@ -388,3 +388,24 @@ def test_taxonomy_packs_lists_each_pack_its_topics_and_whether_it_is_enabled(
     on = _cxloop(tmp_path, "taxonomy", "packs", env={"CXLOOP_TAXONOMY_PACKS": "food_delivery"})
     food = next(line for line in on.stdout.splitlines() if "│ food_delivery" in line)
     assert "│ yes " in food and "taste 口味" in food
+
+
+def test_enabling_a_pack_reanalyses_only_stored_texts_with_a_term_it_adds_or_takes(
+    tmp_path: Path,
+) -> None:
+    feedback = tmp_path / "feedback.csv"
+    feedback.write_text(
+        "feedback_id,channel,created_at,text\n"
+        "1,app,2026-01-01,物流很快，包装很好\n"
+        "2,app,2026-01-02,噪音太大，晚上根本没法用\n"
+        "3,app,2026-01-03,酒店房间很干净\n",
+        encoding="utf-8",
+    )
+    assert _cxloop(tmp_path, "import", "feedback", str(feedback)).returncode == 0
+    hotel = {"CXLOOP_TAXONOMY_PACKS": "hotel"}
+    result = _cxloop(tmp_path, "text", "reenrich", "--workers", "1", env=hotel)
+    assert result.returncode == 0, result.stderr
+    # 噪音 moved to the pack's stay/noise, 酒店/房间/干净 are new: rows 2 and 3; row 1 is kept
+    assert _first_row(result.stdout, "analysed")[:3] == ["3", "2", "1"]
+    again = _cxloop(tmp_path, "text", "reenrich", "--workers", "1", env=hotel)
+    assert _first_row(again.stdout, "analysed")[:3] == ["0", "0", "0"]

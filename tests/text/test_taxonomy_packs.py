@@ -18,6 +18,7 @@ from cxloop.text.taxonomy import (
     parse_taxonomy,
     resolve_topic,
     shipped_taxonomy,
+    shipped_taxonomy_of,
     shipped_taxonomy_yaml,
 )
 
@@ -209,3 +210,10 @@ def test_a_name_two_topics_share_is_refused_listing_both() -> None:
     reason = caught.value.problems[0].reason
     assert "taste (口味" in reason and "taste/flavor (口味" in reason
     assert resolve_topic("taste/flavor", food) == "taste/flavor"
+
+
+def test_a_shipped_version_is_found_whatever_the_packs() -> None:
+    hotel = shipped_taxonomy(["hotel"])
+    assert shipped_taxonomy_of(hotel.version) == hotel
+    assert shipped_taxonomy_of(shipped_taxonomy(()).version) == shipped_taxonomy(())
+    assert shipped_taxonomy_of("0" * 64) is None

@@ -45,6 +45,7 @@ from cxloop.text.taxonomy import (
     norm_term,
     parse_taxonomy,
     shipped_taxonomy,
+    shipped_taxonomy_of,
     shipped_taxonomy_yaml,
 )
 
@@ -147,9 +148,10 @@ def active_taxonomy_yaml(*, session: Session) -> str:
 
 
 def _taxonomy_of(session: Session, version: str) -> Taxonomy | None:
-    """A taxonomy features were computed with, if the store still knows it."""
-    shipped = shipped_taxonomy()
-    if version == shipped.version:
+    """A taxonomy features were computed with, if the store still knows it (the shipped one
+    with any choice of packs counts: changing the packs re-analyses only the affected texts)."""
+    shipped = shipped_taxonomy_of(version)
+    if shipped is not None:
         return shipped
     row = session.scalars(
         select(TaxonomyVersion).where(TaxonomyVersion.version == version).limit(1)

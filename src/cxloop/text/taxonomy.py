@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -263,6 +264,16 @@ def shipped_taxonomy(packs: Iterable[str] | None = None) -> Taxonomy:
     (``hotel``, ``food_delivery``); ``None``: the packs ``CXLOOP_TAXONOMY_PACKS`` enables.
     Loaded and compiled once per process and pack choice."""
     return _shipped(_pack_names(packs))
+
+
+def shipped_taxonomy_of(version: str) -> Taxonomy | None:
+    """The shipped default with the choice of packs whose version this is, if any: features
+    computed before the packs changed are then re-analysed only where a changed term occurs."""
+    for n in range(len(TAXONOMY_PACKS) + 1):
+        for packs in itertools.combinations(TAXONOMY_PACKS, n):
+            if _shipped(packs).version == version:
+                return _shipped(packs)
+    return None
 
 
 @lru_cache(maxsize=8)
