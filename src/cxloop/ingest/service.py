@@ -38,6 +38,7 @@ from cxloop.ingest.schemas import (
     QuarantinedRowRead,
     RejectedRow,
 )
+from cxloop.ingest.upsert import TABLES as TABLES  # re-exported, as before the split
 from cxloop.ingest.upsert import quarantine, store_chunk
 from cxloop.privacy.masking import mask_value
 
@@ -75,6 +76,7 @@ def import_file(
     first = next(readers.read_chunks(info, rows), None)
     sample = first.frame if first is not None else pd.DataFrame({readers.ROW_COLUMN: []})
     found = profile.profile_file(sample, spec, user_mapping, date_order or settings.date_order)
+    del first, sample  # not held for the whole import
     user_mapping = replace(user_mapping, columns={**found.columns, **user_mapping.columns})
     ctx = replace(ctx, day_first=found.day_first)
     parallel = (
@@ -272,6 +274,7 @@ def _run(
             session.commit()
             if progress:
                 progress(chunk.rows_read)
+            del chunk, rejections, written  # freed before the next chunk arrives: memory
         if require_rows and summary.read == 0:
             raise UnreadableFile(
                 f"{Path(source_name).name}: no data rows to import (only a header, or nothing "
