@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import warnings
 from functools import cache
 from typing import Annotated
 
@@ -156,8 +155,6 @@ def _say(field: str, value: object, reason: str) -> None:
 
 def main() -> None:
     """Run the CLI; known errors become clear lines on stderr and exit code 2."""
-    # ibis 12 under pandas 3 warns about an option of its own on every query; not for users
-    warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
     try:
         app()
     except CxloopError as exc:

@@ -6,6 +6,7 @@ them. Nothing connects at import: every function here opens its connection when 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ from sqlalchemy.engine import make_url
 
 from cxloop.config import Settings
 from cxloop.errors import Invalid
+
+# Upstream deprecations that ibis 12 itself triggers on every query (it reads pandas 3's
+# deprecated ``future.infer_string`` option; it calls DuckDB 2's deprecated
+# ``fetch_arrow_table``): nothing a user can act on. Ignored only when raised from ibis's own
+# modules, so the same deprecations in our code (or the user's) still show.
+for _message in (r"The 'future\.infer_string' option is deprecated", r"fetch_arrow_table\(\)"):
+    warnings.filterwarnings("ignore", _message, DeprecationWarning, r"ibis\.")
 
 FEEDBACK = "feedback"
 """The table of every response (scores, channel, touchpoint, created_at in naive UTC…)."""

@@ -15,8 +15,10 @@ import ibis
 import numpy as np
 import pandas as pd
 import scipy.sparse
-from mlxtend.frequent_patterns import association_rules as mlxtend_rules
-from mlxtend.frequent_patterns import fpgrowth
+
+with warnings.catch_warnings():  # mlxtend's import turns every DeprecationWarning on for good
+    from mlxtend.frequent_patterns import association_rules as mlxtend_rules
+    from mlxtend.frequent_patterns import fpgrowth
 
 from cxloop.errors import Invalid, Problem
 from cxloop.insights.tables import as_frame

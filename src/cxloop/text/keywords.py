@@ -21,7 +21,9 @@ _LONG_NUMBER = re.compile(r"\d{5,}|@")
 
 @lru_cache(maxsize=1)
 def _zh_idf() -> tuple[dict[str, float], float]:
-    table = resources.files("jieba.analyse") / "idf.txt"
+    # the file, not the module: importing jieba.analyse builds an unused TF-IDF table (~1 s)
+    # and leaves its file open
+    table = resources.files("jieba") / "analyse" / "idf.txt"
     idf: dict[str, float] = {}
     for line in table.read_text(encoding="utf-8").splitlines():
         word, _, value = line.partition(" ")

@@ -7,7 +7,6 @@ import re
 import threading
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import jieba
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -29,8 +28,8 @@ def zh_tokenizer() -> jieba.Tokenizer:
     with _LOCK:
         tokenizer = jieba.Tokenizer()
         tokenizer.initialize()
-        with resources.as_file(_DATA / "cx_userdict.txt") as path:
-            tokenizer.load_userdict(str(Path(path)))
+        with (_DATA / "cx_userdict.txt").open("rb") as handle:  # closed here, not left to jieba
+            tokenizer.load_userdict(handle)
         return tokenizer
 
 

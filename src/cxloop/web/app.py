@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -32,8 +31,6 @@ STATIC = Path(__file__).with_name("static")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app; the engine is made here, never at import time."""
     settings = settings or get_settings()
-    # ibis 12 under pandas 3 warns about an option of its own on every query: not for the log
-    warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
     app = FastAPIOffline(  # Swagger UI and ReDoc served from the package, never a CDN
         title="cxloop",
         version=version("cxloop"),
