@@ -135,3 +135,10 @@ def test_cli_insights_take_the_filters_and_refuse_in_a_sentence(
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "last: '2x' is not a length" in bad.stderr
     assert "where: 'segment' is not field=value" in bad.stderr
+    dollars = run_cxloop(
+        tmp_path, "insights", "segments", "--where", "segment=vip",
+        env={**env, "CXLOOP_CURRENCY": "USD", "COLUMNS": "200"},
+    )  # fmt: skip
+    assert dollars.returncode == 0, dollars.stderr
+    champions = next(line for line in dollars.stdout.splitlines() if "Champions" in line)
+    assert "$" in champions and "¥" not in champions  # monetary in the store's currency

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from cxloop.cli import display
 from cxloop.cli.context import console, existing_store, unit_of_work
 from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
 from cxloop.errors import Invalid
@@ -70,9 +71,17 @@ RANKED = frozenset({"probability", "churn_risk"})
 """Columns shown with 4 decimals so that close risks still rank (0.0312 vs 0.0309)."""
 
 
+MONEY = frozenset({"monetary", "monetary_mean", "expected_spend", "clv", "total_clv"})
+"""Columns (and details) in the store's currency, shown with it (``CXLOOP_CURRENCY``)."""
+
+
 def _cell(value: Any, column: str = "") -> str:
     if column in RANKED and isinstance(value, float) and not math.isnan(value):
         return f"{value:.4f}"
+    if column in MONEY and isinstance(value, int | float) and not display.missing(value):
+        from cxloop.config import get_settings
+
+        return display.money(value, get_settings().currency, 0 if abs(value) >= 1000 else 2)
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -111,7 +120,7 @@ def show(result: InsightReport, output: OutputFormat, *, title: str | None = Non
         hidden = ", ".join(c for c in result.columns if c not in columns)
         console.print(f"more columns with --format csv or json: {hidden}", style="dim")
     for key, value in result.details.items():
-        console.print(f"{key}: {_cell(value) if not isinstance(value, dict) else value}")
+        console.print(f"{key}: {_cell(value, key) if not isinstance(value, dict) else value}")
     console.print(f"method: {result.method}", style="dim")
     for caveat in result.caveats:
         console.print(f"caveat: {caveat}", style="dim")
