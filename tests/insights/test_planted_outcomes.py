@@ -7,8 +7,10 @@ sentence and exit code 2, never a traceback."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +21,9 @@ import pytest
 from cxloop import engines
 from cxloop.api import connect, import_file
 from cxloop.config import Settings
-from cxloop.insights import profiles
+from cxloop.errors import Invalid
+from cxloop.insights import profiles, voice_reports
+from cxloop.metrics.filters import Scope
 from tests.insights.planted_company import (
     DELIVERY_CHURN,
     PACKAGING_PRAISE_SPEND,
@@ -28,10 +32,15 @@ from tests.insights.planted_company import (
     exposure,
     generate,
 )
+from tests.web.support import build_api
+
+pytestmark = pytest.mark.slow  # spawns cxloop processes; ~45 s on a quiet 2-core machine
 
 
-def _import(folder: Path, company: PlantedCompany, kinds: tuple[str, ...]) -> Settings:
-    settings = Settings(database_url=f"sqlite:///{folder / 'cxloop.db'}")
+def _import(
+    folder: Path, company: PlantedCompany, kinds: tuple[str, ...], *, enrich: bool = True
+) -> Settings:
+    settings = Settings(database_url=f"sqlite:///{folder / 'cxloop.db'}", enrich_on_import=enrich)
     store = connect(settings=settings)
     try:
         for kind in kinds:
@@ -67,7 +76,7 @@ def _cxloop(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _outcomes(folder: Path, *args: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    done = _cxloop(folder, "insights", "outcomes", *args, "--format", "json")
+    done = _cxloop(folder, "insights", "outcomes", *args, "--boot", "100", "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     return {row["exposure"]: row for row in report["rows"]}, report
@@ -131,23 +140,62 @@ def test_data_conditions_end_in_a_sentence_and_exit_code_2(
     planted: tuple[Path, PlantedCompany], tmp_path: Path
 ) -> None:
     folder, company = planted
-    cases: list[tuple[Path, list[str], str]] = [
-        (folder, ["--window", "400"], "no customer has a full 400-day follow-up window"),
-        (folder, ["--where", "segment=vip"], "matches no stored segment"),
-        (folder, ["--min-customers", "100000", "--since", "2026-01"], "no feedback in scope"),
-    ]
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _cxloop(empty, "init").returncode == 0
-    cases.append((empty, [], "the store has no feedback, orders or events yet"))
     voice_only = tmp_path / "voice-only"
     voice_only.mkdir()
-    _import(voice_only, company, ("feedback",))
-    cases.append((voice_only, [], "no subscriptions of known customers"))
-    cases.append((voice_only, ["--outcome", "spend"], "no counted orders of known customers"))
-    cases.append((voice_only, ["--reverse"], "no subscriptions of known customers"))
-    for where, args, sentence in cases:
+    _import(voice_only, company, ("feedback",), enrich=False)  # refused before any text
+    for where, args, sentence in (
+        (folder, ["--window", "400"], "no customer has a full 400-day follow-up window"),
+        (empty, [], "the store has no feedback, orders or events yet"),
+        (voice_only, [], "no subscriptions of known customers"),
+    ):
         done = _cxloop(where, "insights", "outcomes", *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert sentence in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
+    # the same refusals in process (the CLI maps each Invalid to a line and exit code 2)
+    planted_store = Settings(database_url=f"sqlite:///{folder / 'cxloop.db'}")
+    voice_store = Settings(database_url=f"sqlite:///{voice_only / 'cxloop.db'}")
+    for settings, call, sentence in (
+        (planted_store, {"scope": Scope(where=(("segment", "vip"),))}, "matches no stored"),
+        (planted_store, {"scope": Scope(since=dt.datetime(2026, 1, 1))}, "no feedback in scope"),
+        (voice_store, {"outcome": "spend"}, "no counted orders of known customers"),
+    ):
+        with pytest.raises(Invalid, match=sentence):
+            voice_reports.outcomes(settings=settings, **call)
+    with pytest.raises(Invalid, match="no subscriptions of known customers"):
+        voice_reports.churner_topics(settings=voice_store)
+
+
+def test_the_api_takes_the_shared_scope_and_says_why_nothing_matches(
+    planted: tuple[Path, PlantedCompany], tmp_path: Path
+) -> None:
+    folder, _ = planted
+    copy = tmp_path / "api.db"
+    shutil.copyfile(folder / "cxloop.db", copy)
+    api = build_api(copy, seed=False)
+    try:
+        url = "/api/v1/insights/outcomes"
+        budget = api.client.get(
+            url,
+            params={"outcome": "spend", "where": "segment=budget", "n_boot": 20},
+            headers=api.auth("viewer"),
+        )
+        assert budget.status_code == 200, budget.text
+        body = budget.json()
+        assert body["details"]["scope"] == "segment=budget"
+        assert {"complaint", "praise", "intent", "flag"} <= {
+            row["exposure_kind"] for row in body["rows"]
+        }
+        wrong = api.client.get(url, params={"where": "segment=vip"}, headers=api.auth("viewer"))
+        assert wrong.status_code == 422 and "vip" in wrong.text
+        late = api.client.get(
+            "/api/v1/insights/churner-topics",
+            params={"since": "2026-01-01"},
+            headers=api.auth("viewer"),
+        )
+        assert late.status_code == 422 and "no feedback in scope" in late.text
+    finally:
+        api.store.close()

@@ -1,6 +1,7 @@
-"""The insights service's voice × behaviour reports over the store: what saying a topic does
-to churn, orders or spend afterwards, what churned members said before leaving, and what B2B
-decision makers scored before their account churned.
+"""The insights service's voice × behaviour reports over the store: what a complaint or praise
+of a topic, an intent, a flag or a low NPS does to churn, orders or spend afterwards, what
+churned members said before leaving, and what B2B decision makers scored before their account
+churned. Empty analyses are refused with the reason (``Invalid``), never an empty table.
 
 Split from ``analyses.py`` (drivers, CLV, segments, journeys, rules) to keep each file to one
 question; like it, nothing here opens a database session.
