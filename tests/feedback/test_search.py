@@ -302,3 +302,34 @@ def test_a_text_edited_since_analysis_is_masked_by_its_own_personal_data(tmp_pat
     features = features_of(item)
     assert not features.current and features.aspects  # read in the old text (快递太慢)
     assert all(a.clause == "" for a in features.aspects)
+
+
+def test_reading_everything_page_after_page_keeps_every_row_once(
+    session: Session, everything: list[FeedbackItem], tmp_path: Path
+) -> None:
+    """Keyset pages (``after`` the last item) give the offset order, ties in time included."""
+    url = f"sqlite:///{tmp_path / 'ties.db'}"
+    tied = api.connect(settings=Settings(database_url=url, enrich_on_import=False))
+    stamp = {"channel": "survey", "created_at": "2026-03-01 10:00"}
+    api.import_records(tied, "feedback", [{**stamp, "feedback_id": f"S{n}"} for n in range(7)])
+    with tied.sessions() as tied_session:
+        for reading, expected in ((session, everything), (tied_session, None)):
+            pages: list[FeedbackItem] = []
+            page = feedback_service.list_feedback(
+                session=reading, filters=FeedbackFilter(), limit=2
+            )
+            while page.items:
+                pages += page.items
+                page = feedback_service.list_feedback(
+                    session=reading,
+                    filters=FeedbackFilter(),
+                    limit=2,
+                    count=False,
+                    after=pages[-1],
+                )
+            ids = [i.feedback_id for i in pages]
+            if expected is None:
+                assert sorted(ids) == ids == [f":S{n}" for n in range(7)]
+            else:
+                assert ids == [i.feedback_id for i in expected]
+    tied.close()

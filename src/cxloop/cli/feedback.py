@@ -157,36 +157,65 @@ def list_command(
             offset=offset,
             reveal_pii=not mask_pii,
         )
-        items = list(page.items)
-        while all_ and offset + len(items) < page.total:
+        for note in page.notes:
+            errors.print(f"note: {note}", highlight=False, soft_wrap=True)
+        out = _Output(output, page)
+        out.add(page.items)
+        last = page.items[-1] if page.items else None
+        while all_ and last is not None and offset + out.shown < page.total:
             more = feedback_service.list_feedback(
                 session=session,
                 filters=filters,
                 limit=PAGE,
-                offset=offset + len(items),
                 reveal_pii=not mask_pii,
+                count=False,
+                after=last,
             )
-            if not more.items:
-                break
-            items += more.items
-    _print_page(page, items, output)
-    if not items:
+            out.add(more.items)
+            last = more.items[-1] if more.items else None
+        out.close()
+    if not out.shown:
         raise typer.Exit(1)
 
 
-def _print_page(page: FeedbackPage, items: list[FeedbackItem], output: OutputFormat) -> None:
-    for note in page.notes:
-        errors.print(f"note: {note}", highlight=False, soft_wrap=True)
-    if output is OutputFormat.json:
-        body = page.model_dump(mode="json") | {"items": [i.model_dump(mode="json") for i in items]}
-        body["limit"] = len(items) if len(items) > page.limit else page.limit
-        typer.echo(json.dumps(body, ensure_ascii=False))
-        return
-    if output is OutputFormat.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(csv_row(i) for i in items)
-        return
+class _Output:
+    """Writes pages as they come: csv and json stream (``--all`` holds no more than a page in
+    memory); the table is printed at the end."""
+
+    def __init__(self, output: OutputFormat, page: FeedbackPage) -> None:
+        self.output, self.page, self.shown = output, page, 0
+        self.rows: list[FeedbackItem] = []
+        if output is OutputFormat.csv:
+            self.writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            self.writer.writeheader()
+        elif output is OutputFormat.json:
+            sys.stdout.write('{"items": [')
+
+    def add(self, items: list[FeedbackItem]) -> None:
+        if self.output is OutputFormat.csv:
+            self.writer.writerows(csv_row(i) for i in items)
+        elif self.output is OutputFormat.json:
+            for n, item in enumerate(items, start=self.shown):
+                sys.stdout.write(("," if n else "") + item.model_dump_json())
+        else:
+            self.rows += items
+        self.shown += len(items)
+
+    def close(self) -> None:
+        page = self.page
+        if self.output is OutputFormat.json:
+            tail = {
+                "total": page.total,
+                "limit": max(page.limit, self.shown),
+                "offset": page.offset,
+                "notes": page.notes,
+            }
+            sys.stdout.write("], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        elif self.output is OutputFormat.table:
+            _print_table(page, self.rows)
+
+
+def _print_table(page: FeedbackPage, items: list[FeedbackItem]) -> None:
     if not items:
         hint = " (see the notes above)" if page.notes else ""
         errors.print(f"no feedback matches these filters{hint}", highlight=False)

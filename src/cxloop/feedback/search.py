@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Table, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Table, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop.customers import service as customers_service
@@ -188,20 +188,25 @@ def search(
     limit: int = 50,
     offset: int = 0,
     reveal_pii: bool = False,
+    count: bool = True,
+    after: FeedbackItem | None = None,
 ) -> FeedbackPage:
-    """A page of feedback matching ``filters``, newest first, with the total that match."""
+    """A page of feedback matching ``filters``, newest first, with the total that match
+    (``count=False``: total -1, for the later pages of a read that already counted).
+    ``after``: the page that follows this item (a keyset, so reading everything page by page
+    does not walk the skipped rows again for every page)."""
     if limit < 1 or offset < 0:
         raise Invalid("must be at least 1 (limit) and 0 (offset)", "limit", limit)
     conditions, profile = _conditions(session, filters)
     features = _reads_features(filters)
     counted = _from(select(func.count()), profile=profile, features=features)
-    total = session.scalar(counted.where(*conditions))
+    total = session.scalar(counted.where(*conditions)) if count else -1
     # the page's ids first, joining only what the filter reads: rows skipped by the offset
     # cost an index step, not a join; then the page itself with everything an item shows
     page_ids = list(
         session.scalars(
             _from(select(FEEDBACK.c.feedback_id), profile=profile, features=features)
-            .where(*conditions)
+            .where(*conditions, *_after(after))
             .order_by(FEEDBACK.c.created_at.desc(), FEEDBACK.c.feedback_id)
             .limit(limit)
             .offset(offset)
@@ -216,6 +221,19 @@ def search(
     items = _items(session, [rows[i] for i in page_ids], reveal_pii)
     notes = _notes(session, filters) if not total else []
     return FeedbackPage(items=items, total=int(total or 0), limit=limit, offset=offset, notes=notes)
+
+
+def _after(item: FeedbackItem | None) -> list[ColumnElement[bool]]:
+    """Rows after ``item`` in the page order (newest first, then by id)."""
+    if item is None:
+        return []
+    created = _bound("after", item.created_at)
+    return [
+        or_(
+            FEEDBACK.c.created_at < created,
+            and_(FEEDBACK.c.created_at == created, FEEDBACK.c.feedback_id > item.feedback_id),
+        )
+    ]
 
 
 def get(*, session: Session, feedback_id: str, reveal_pii: bool = False) -> FeedbackItem:

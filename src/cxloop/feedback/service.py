@@ -114,13 +114,23 @@ def list_feedback(
     limit: int = 50,
     offset: int = 0,
     reveal_pii: bool = False,
+    count: bool = True,
+    after: FeedbackItem | None = None,
 ) -> FeedbackPage:
     """A page of stored feedback matching ``filters`` (newest first), each with its stored
-    text features; personal data masked unless ``reveal_pii``."""
+    text features; personal data masked unless ``reveal_pii``; ``count=False`` skips the
+    total (-1) for the later pages of a read that already has it; ``after`` reads the page
+    that follows an item (keyset paging, for reading everything)."""
     from cxloop.feedback import search
 
     return search.search(
-        session=session, filters=filters, limit=limit, offset=offset, reveal_pii=reveal_pii
+        session=session,
+        filters=filters,
+        limit=limit,
+        offset=offset,
+        reveal_pii=reveal_pii,
+        count=count,
+        after=after,
     )
 
 
