@@ -6,6 +6,8 @@ mistyped phones are warnings (their rows stored), and channels are mapped or kep
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select, text
 
@@ -22,7 +24,7 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> InhouseExport:
 def _stored(store: Store) -> dict[str, tuple]:
     with store.engine.connect() as connection:
         rows = connection.execute(
-            text("SELECT customer_id, nps, text, channel, author_phone FROM feedback")
+            text("SELECT customer_id, nps, text, channel, author_phone, attributes FROM feedback")
         )
         return {r[0]: tuple(r[1:]) for r in rows}
 
@@ -51,10 +53,10 @@ def test_inhouse_export_stores_every_good_row_with_score_and_text(
     stored = _stored(store)
     assert len(stored) == len(good)
     for row in good:
-        nps, comment, channel, _ = stored[row["用户ID"]]
+        nps, comment, channel, _, _ = stored[row["用户ID"]]
         assert nps == int(row["打分"]) and comment == row["留言"]
         assert channel == export.channels[row["渠道"].strip()]
-    assert {ch for _, _, ch, _ in stored.values()} == {
+    assert {ch for _, _, ch, _, _ in stored.values()} == {
         "app",
         "web",
         "store",
@@ -76,9 +78,12 @@ def test_inhouse_export_stores_every_good_row_with_score_and_text(
         for number, phone in zip(export.bad_phone_rows, BAD_PHONES, strict=True)
     ]
     assert all("not a valid phone number" in w.reason for w in row_warnings)
-    for number in export.bad_phone_rows:  # stored, but the bad phone is not used to match
-        customer = export.rows[number - 2]["用户ID"]
-        assert stored[customer][3] is None
+    for number in export.bad_phone_rows:  # stored; the bad phone is kept aside, never matched
+        row = export.rows[number - 2]
+        _, _, _, phone, attributes = stored[row["用户ID"]]
+        assert phone is None
+        kept = attributes if isinstance(attributes, dict) else json.loads(attributes)
+        assert kept == {"author_phone": row["手机号"]}
     (scale,) = [w for w in summary.warnings if w.row is None and w.value == "打分"]
     assert scale.field == "nps" and "0–10" in scale.reason
 

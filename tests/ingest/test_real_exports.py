@@ -161,6 +161,13 @@ def test_a_bad_optional_identity_is_a_warning_but_a_bad_score_still_quarantines(
     (warning,) = [w for w in summary.warnings if w.row is not None]
     assert (warning.row, warning.field, warning.value) == (1, "author_email", "li.na@@example")
     assert _rows(sqlite_store, "SELECT nps, author_email FROM feedback") == [(9, None)]
+    with sqlite_store.sessions() as session:  # kept aside in attributes, masked like the field
+        (shown,), _ = ingest_service.browse(session=session, kind="feedback", filters={})
+        (revealed,), _ = ingest_service.browse(
+            session=session, kind="feedback", filters={}, reveal_pii=True
+        )
+    assert revealed["attributes"] == {"author_email": "li.na@@example"}
+    assert shown["attributes"]["author_email"] != "li.na@@example"
     problems = {p.field for r in summary.rejected for p in r.problems}
     assert problems == {"nps", "created_at"}  # the bad phone of a rejected row is no reason
 

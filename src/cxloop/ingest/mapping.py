@@ -313,15 +313,30 @@ def validate_chunk(
         {name: series[keep] for name, series in converted.items()}, index=index[keep]
     )
     records[ROW_COLUMN] = frame.loc[keep, ROW_COLUMN]
-    if plan.extras:
-        extras = frame.loc[keep, plan.extras]
+    aside = _kept_aside(check, spec, set(warned))
+    if plan.extras or aside:
+        extras = frame.loc[keep, plan.extras].copy()
+        for name, cells in aside.items():
+            extras[name] = [cells.get(i, "") for i in extras.index]
+        names = [*plan.extras, *aside]
         records[ATTRIBUTES] = pd.Series(
-            attributes_json(extras, plan.extras), index=records.index, dtype=object
+            attributes_json(extras, names), index=records.index, dtype=object
         )
     else:
         records[ATTRIBUTES] = None
     add_keys(records, spec)
     return ValidatedChunk(records, rejections, warnings)
+
+
+def _kept_aside(check: Checker, spec: KindSpec, stored: set[Any]) -> dict[str, dict[Any, str]]:
+    """A mistyped email or phone of a stored row, kept in its attributes under the field's
+    name (masked like the field), so the value is not lost though it is never matched."""
+    aside: dict[str, dict[Any, str]] = {}
+    for idx in stored:
+        for problem in check.warnings[idx]:
+            if spec.by_name[problem.field].type in ("email", "phone"):
+                aside.setdefault(problem.field, {})[idx] = str(problem.value)
+    return aside
 
 
 def _map_values(values: pd.Series, pairs: dict[str, str]) -> pd.Series:
