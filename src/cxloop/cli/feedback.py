@@ -17,11 +17,26 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from cxloop.cli.context import console, errors, existing_store, unit_of_work
 from cxloop.cli.filters import Last, Since, Until, Where
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from cxloop.feedback.schemas import FeedbackFilter, FeedbackItem, FeedbackPage
+
+
+def _console() -> Console:
+    from cxloop.cli.context import console
+
+    return console
+
+
+def _errors() -> Console:
+    """The CLI's stderr console; imported when printing so ``--help`` loads no store code."""
+    from cxloop.cli.context import errors
+
+    return errors
+
 
 feedback_app = typer.Typer(
     help="Read stored feedback with its text features, filtered.", no_args_is_help=True
@@ -148,6 +163,8 @@ def list_command(
         score_field=score_field,
         search=search,
     )
+    from cxloop.cli.context import existing_store, unit_of_work
+
     store = existing_store()
     with unit_of_work(store) as session:
         page = feedback_service.list_feedback(
@@ -158,21 +175,21 @@ def list_command(
             reveal_pii=not mask_pii,
         )
         for note in page.notes:
-            errors.print(f"note: {note}", highlight=False, soft_wrap=True)
+            _errors().print(f"note: {note}", highlight=False, soft_wrap=True)
         out = _Output(output, page)
         out.add(page.items)
-        last = page.items[-1] if page.items else None
-        while all_ and last is not None and offset + out.shown < page.total:
+        final = page.items[-1] if page.items else None
+        while all_ and final is not None and offset + out.shown < page.total:
             more = feedback_service.list_feedback(
                 session=session,
                 filters=filters,
                 limit=PAGE,
                 reveal_pii=not mask_pii,
                 count=False,
-                after=last,
+                after=final,
             )
             out.add(more.items)
-            last = more.items[-1] if more.items else None
+            final = more.items[-1] if more.items else None
         out.close()
     if not out.shown:
         raise typer.Exit(1)
@@ -218,18 +235,18 @@ class _Output:
 def _print_table(page: FeedbackPage, items: list[FeedbackItem]) -> None:
     if not items:
         hint = " (see the notes above)" if page.notes else ""
-        errors.print(f"no feedback matches these filters{hint}", highlight=False)
+        _errors().print(f"no feedback matches these filters{hint}", highlight=False)
         return
     first = page.offset + 1
     table = Table(
         title=f"feedback {first:,}–{page.offset + len(items):,} of {page.total:,}, newest first"
     )
-    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("created (UTC)", min_width=10)
     table.add_column("id", no_wrap=True)
-    table.add_column("channel\nscore", no_wrap=True)
-    table.add_column("feeling", no_wrap=True)
-    table.add_column("topics", overflow="fold", max_width=24)
-    table.add_column("text", overflow="fold", min_width=20, max_width=TEXT_WIDTH)
+    table.add_column("channel\nscore", min_width=6)
+    table.add_column("feeling", min_width=8)
+    table.add_column("topics", overflow="fold", min_width=8, max_width=24)
+    table.add_column("text", overflow="fold", min_width=12, max_width=TEXT_WIDTH)
     for item in items:
         table.add_row(
             item.created_at.strftime("%Y-%m-%d\n%H:%M"),
@@ -239,9 +256,9 @@ def _print_table(page: FeedbackPage, items: list[FeedbackItem]) -> None:
             _topics(item, "\n", short=True),
             _short(item.text),
         )
-    console.print(table)
+    _console().print(table)
     if page.total > page.offset + len(items):
-        console.print(
+        _console().print(
             f"{page.total - page.offset - len(items):,} more: --offset "
             f"{page.offset + len(items)}, or --all --format csv for everything",
             style="dim",
@@ -282,7 +299,7 @@ def _topics(item: FeedbackItem, joiner: str, *, short: bool = False) -> str:
     if f is None:
         return "" if joiner == ";" else "–"
     if short:
-        return joiner.join(f"{SHORT.get(t.sentiment, '?')} {t.topic}" for t in f.topics) or "–"
+        return joiner.join(f"{SHORT.get(t.sentiment, '?')}{t.topic}" for t in f.topics) or "–"
     return joiner.join(f"{t.topic}:{t.sentiment}" for t in f.topics)
 
 
@@ -348,6 +365,7 @@ def show_command(
     mask_pii: MaskPii = False,
 ) -> None:
     """One feedback in full: its fields, its text and every stored text feature."""
+    from cxloop.cli.context import existing_store, unit_of_work
     from cxloop.feedback import service as feedback_service
 
     store = existing_store()
@@ -385,7 +403,7 @@ def show_command(
         table.add_row("keywords", ", ".join(f.keywords) or "–")
         if not f.current:
             table.add_row("note", "the text changed since it was analysed: features are stale")
-    console.print(table)
+    _console().print(table)
 
 
 def channels_command(
@@ -399,6 +417,8 @@ def channels_command(
     from cxloop.feedback import service as feedback_service
 
     filters = _filter(where, since, until, last)
+    from cxloop.cli.context import existing_store, unit_of_work
+
     store = existing_store()
     with unit_of_work(store) as session:
         counts = feedback_service.channel_counts(session=session, filters=filters)
@@ -417,7 +437,7 @@ def channels_command(
         table.add_column("share", justify="right")
         for c in counts:
             table.add_row(c.channel, f"{c.n:,}", f"{c.share:.1%}")
-        console.print(table)
+        _console().print(table)
     if not counts:
-        errors.print("no feedback is stored in this window", highlight=False)
+        _errors().print("no feedback is stored in this window", highlight=False)
         raise typer.Exit(1)

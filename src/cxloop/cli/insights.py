@@ -92,6 +92,8 @@ def _cell(value: Any, column: str = "") -> str:
         if value.is_integer() and abs(value) < 1e15:
             return f"{value:,.0f}"
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    if isinstance(value, list) and column.endswith("_ci") and len(value) == 2:
+        return " … ".join(_cell(v) for v in value)  # an interval, rounded like its estimate
     if isinstance(value, list):
         return " + ".join(str(v) for v in value)
     return str(value)
