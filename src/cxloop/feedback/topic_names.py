@@ -73,6 +73,10 @@ def close_spellings(name: str, spellings: dict[str, list[str]], n: int = 5) -> l
     return [s for _, s in sorted(scored, key=lambda p: (-p[0], p[1]))[:n]]
 
 
+def _below_any(path: str, others: list[str]) -> bool:
+    return any(path.startswith(other + "/") for other in others)
+
+
 def _roots(paths: list[str]) -> list[str]:
     """``paths`` without those under another one (subtopics are included by their parent)."""
     return [p for p in paths if not any(p.startswith(q + "/") for q in paths if q != p)]
@@ -93,9 +97,8 @@ def resolve(*, session: Session, names: Sequence[str], field: str = "topic") -> 
         if paths:
             resolved.append(paths)
             continue
-        shown = list(
-            dict.fromkeys(p for c in close_spellings(name, spellings) for p in spellings[c])
-        )
+        ranked = dict.fromkeys(p for c in close_spellings(name, spellings) for p in spellings[c])
+        shown = [p for n, p in enumerate(ranked) if not _below_any(p, list(ranked)[:n])]
         hint = ", ".join(labels.get(p, p) for p in shown[:5])
         problems.append(
             Problem(
