@@ -1,6 +1,6 @@
 """Pure: what a file's own values decide before its rows are validated.
 
-Some choices cannot be made from a header: the scale of a column named 打分 or rating, and
+Some choices cannot be made from a header: the scale of a column named 打分 or score, and
 whether ``11/07/2026`` is the 11th of July or November 7th. They are decided once per file from
 its first chunk of rows, so every chunk reads the same way, and each decision is reported.
 """
