@@ -1,19 +1,24 @@
-"""What every command needs: settings, an upgraded store, and a committed unit of work."""
+"""What every command needs: settings, an upgraded store, and a committed unit of work.
+
+The database stack (SQLAlchemy, the store, pandas behind it) loads when a command first asks for
+a store, not when a command module imports this one: ``--help`` and option errors stay fast.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
-from cxloop.api import Store, connect
-from cxloop.config import get_settings
-from cxloop.db.session import session_scope
 from cxloop.errors import NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cxloop.api import Store
 
 console = Console()
 errors = Console(stderr=True)
@@ -21,6 +26,9 @@ errors = Console(stderr=True)
 
 def open_store() -> Store:
     """The store of ``CXLOOP_DATABASE_URL``, created or upgraded as needed."""
+    from cxloop.api import connect
+    from cxloop.config import get_settings
+
     return connect(settings=get_settings())
 
 
@@ -28,6 +36,11 @@ def existing_store() -> Store:
     """The store of ``CXLOOP_DATABASE_URL`` when it exists (upgraded as needed): for commands
     that read or analyse, a SQLite file that isn't there is an error, never an empty store
     created on the way as ``open_store`` would."""
+    from sqlalchemy.engine import make_url
+
+    from cxloop.api import connect
+    from cxloop.config import get_settings
+
     settings = get_settings()
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
@@ -44,5 +57,7 @@ def existing_store() -> Store:
 
 @contextmanager
 def unit_of_work(store: Store) -> Iterator[Session]:
+    from cxloop.db.session import session_scope
+
     with session_scope(store.sessions) as session:
         yield session

@@ -11,10 +11,6 @@ import datetime as dt
 import math
 from typing import Any
 
-from cxloop.metrics.filters import period_label
-
-__all__ = ["period_label"]  # re-exported: tables and the API name periods alike
-
 SMALL_N_MARK = "*"
 INTERNAL_COLUMNS = frozenset({"total", "squares"})
 """Sums kept for tests between slices (CES, CSAT mean, sentiment): in csv/json, not in tables."""
@@ -44,6 +40,14 @@ def missing(value: Any) -> bool:
         return bool(value != value)  # NaN, NaT and NA are not equal to themselves
     except (TypeError, ValueError):
         return False
+
+
+def period_label(value: Any, period: str | None) -> str:
+    """A period's first instant as its name (``2025-10``, ``2025-W43``, ``2025-Q4``): the
+    API's ``label``, imported on first use so ``--help`` does not load pydantic."""
+    from cxloop.metrics.filters import period_label as label
+
+    return label(value, period)
 
 
 def count(value: Any, small: bool = False) -> str:

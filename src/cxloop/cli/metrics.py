@@ -19,11 +19,11 @@ from rich.table import Table
 from cxloop.cli import display
 from cxloop.cli.context import console, existing_store
 from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
-from cxloop.config import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cxloop.config import Settings
     from cxloop.metrics.filters import Scope
 
 metrics_app = typer.Typer(
