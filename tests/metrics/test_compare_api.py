@@ -159,3 +159,19 @@ def test_python_compare_and_compute_take_the_same_scope(planted: Api) -> None:
         settings=settings, metric="nps", period="month", scope=scope, now=scope_data.NOW
     )
     assert (result.base, result.current, result.rows[0].difference) == ("2025-09", "2025-10", 100.0)
+
+
+def test_insights_endpoints_take_the_scope_and_refuse_what_they_cannot_use(planted: Api) -> None:
+    cases = [
+        (
+            "/api/v1/insights/funnel",
+            {"steps": ["view", "buy"], "where": "channel=chat"},
+            "where.channel",
+        ),
+        ("/api/v1/insights/drivers", {"last": "2x"}, "last"),
+        ("/api/v1/insights/drivers", {"where": "segment=vipp"}, "where.segment"),
+        ("/api/v1/insights/segments", {"method": "lifecycle", "since": "2025-09"}, "since"),
+    ]
+    for url, params, field in cases:
+        detail = _get(planted, url, 422, **params)["detail"]
+        assert detail[0]["field"] == field, (url, detail)
