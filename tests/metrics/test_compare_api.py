@@ -175,3 +175,27 @@ def test_insights_endpoints_take_the_scope_and_refuse_what_they_cannot_use(plant
     for url, params, field in cases:
         detail = _get(planted, url, 422, **params)["detail"]
         assert detail[0]["field"] == field, (url, detail)
+
+
+def test_a_scope_gives_the_same_numbers_on_duckdb_over_an_export(
+    planted: Api, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from cxloop import engines
+
+    settings = planted.app.state.settings
+    folder = tmp_path_factory.mktemp("scope-parquet")
+    metrics_service.export_parquet(settings=settings, out_dir=folder)
+    scope = parse_scope(
+        since="2025-09-30", until="2025-10", where=["segment=VIP", "segment=regular"],
+        now=scope_data.NOW,
+    )  # fmt: skip
+    frames = []
+    for backend in (engines.store_backend(settings), engines.duckdb_backend(folder)):
+        try:
+            frame = metrics_service.run_metric(backend, "csat", by=["channel"], scope=scope)
+            frames.append(frame.sort_values("channel").reset_index(drop=True))
+        finally:
+            backend.disconnect()
+    assert frames[0].equals(frames[1])
+    # 30 Sep (the Shanghai-morning answer) + October: regular survey 61, chat 48, VIP 30
+    assert frames[0]["n"].tolist() == [48, 91]
