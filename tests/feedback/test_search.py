@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from cxloop import api
@@ -333,3 +334,19 @@ def test_reading_everything_page_after_page_keeps_every_row_once(
             else:
                 assert ids == [i.feedback_id for i in expected]
     tied.close()
+
+
+@pytest.mark.parametrize(
+    ("bounds", "field"),
+    [
+        ({"min_score": 5, "max_score": 1}, "max_score"),
+        ({"since": dt.datetime(2026, 3, 10), "until": dt.datetime(2026, 3, 1)}, "until"),
+        ({"since": dt.datetime(2026, 3, 10), "until": dt.datetime(2026, 3, 10)}, "until"),
+    ],
+)
+def test_a_range_that_nothing_can_match_is_refused_on_its_end(
+    bounds: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        FeedbackFilter(**bounds)
+    assert [e["loc"] for e in raised.value.errors()] == [(field,)]

@@ -107,7 +107,7 @@ def test_a_search_for_a_masked_value_still_finds_it_only_by_its_clear_text(
         ({"topic": "delivry"}, "topic", "close matches: delivery"),
         ({"aspect": "delivery"}, "aspect", "topic:sentiment"),
         ({"sentiment": "happy"}, "query.sentiment.0", ""),
-        ({"min_score": 9, "max_score": 1}, "query", "above max_score"),
+        ({"min_score": 9, "max_score": 1}, "query.max_score", "below min_score"),
         ({"last": "30x"}, "last", "30d"),
         ({"since": "2026-03-05", "last": "3d"}, "last", "cannot be combined"),
         ({"where": "colour=red"}, "where", "not a field"),

@@ -13,7 +13,6 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from cxloop.text.schemas import FlagName, Intent, SentimentLabel
@@ -110,17 +109,17 @@ class FeedbackFilter(BaseModel):
             raise ValueError("contains a NUL character")
         return value
 
-    @model_validator(mode="after")
-    def _ordered(self) -> FeedbackFilter:
-        if (
-            self.min_score is not None
-            and self.max_score is not None
-            and self.min_score > self.max_score
-        ):
-            raise ValueError(f"min_score {self.min_score:g} is above max_score {self.max_score:g}")
-        if self.since is not None and self.until is not None and self.since >= self.until:
-            raise ValueError("since is not before until: the window is empty")
-        return self
+    @field_validator("until", "max_score", mode="after")
+    @classmethod
+    def _after_start(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty window or score range is a mistake, said on the bound that ends it."""
+        start_name = "since" if info.field_name == "until" else "min_score"
+        start = info.data.get(start_name)
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"is below {start_name} ({start}): nothing can match")
+        if info.field_name == "until" and value is not None and value == start:
+            raise ValueError(f"equals since ({start}): the window is empty")
+        return value
 
 
 class AspectRead(BaseModel):

@@ -8,7 +8,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from cxloop.errors import Invalid, Problem
 from cxloop.feedback import service as feedback_service
@@ -100,12 +107,13 @@ class FeedbackQuery(WindowQuery):
     max_score: float | None = None
     search: Word | None = Field(None, description="Substring of text or title, any case.")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> FeedbackQuery:
-        low, high = self.min_score, self.max_score
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"min_score {low:g} is above max_score {high:g}")
-        return self
+    @field_validator("max_score", mode="after")
+    @classmethod
+    def _above_min(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min_score")
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"is below min_score ({low:g}): nothing can match")
+        return value
 
     def filters(self) -> FeedbackFilter:
         return self.to_filter(
