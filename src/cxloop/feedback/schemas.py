@@ -114,12 +114,23 @@ class FeedbackFilter(BaseModel):
     def _after_start(cls, value: Any, info: ValidationInfo) -> Any:
         """An empty window or score range is a mistake, said on the bound that ends it."""
         start_name = "since" if info.field_name == "until" else "min_score"
-        start = info.data.get(start_name)
-        if value is not None and start is not None and value < start:
+        start, end = info.data.get(start_name), value
+        if isinstance(end, dt.datetime) and isinstance(start, dt.datetime):
+            end, start = _naive_utc(end), _naive_utc(start)  # aware and naive compare
+        if end is not None and start is not None and end < start:
             raise ValueError(f"is below {start_name} ({start}): nothing can match")
-        if info.field_name == "until" and value is not None and value == start:
+        if info.field_name == "until" and end is not None and end == start:
             raise ValueError(f"equals since ({start}): the window is empty")
         return value
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 class AspectRead(BaseModel):
