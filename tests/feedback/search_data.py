@@ -153,11 +153,13 @@ def write_files(folder: Path) -> dict[str, Path]:
     return {"feedback_zh": zh, "feedback_en": en, "customers": customers, "accounts": accounts}
 
 
-def build_store(folder: Path) -> Path:
-    """Write the exports and import them (with text enrichment) into ``folder/store.db``."""
+def build_store(folder: Path, database_url: str | None = None) -> Path:
+    """Write the exports and import them (with text enrichment) into ``folder/store.db``, or
+    into the database at ``database_url`` when given."""
     files = write_files(folder / "files")
     database = folder / "store.db"
-    settings = Settings(database_url=f"sqlite:///{database}", enrich_on_import=True)
+    url = database_url or f"sqlite:///{database}"
+    settings = Settings(database_url=url, enrich_on_import=True)
     store = api.connect(settings=settings)
     try:
         assert api.import_file(store, "customers", files["customers"]).inserted == len(CUSTOMERS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from cxloop.config import Settings
 from cxloop.errors import Invalid, NotFound
 from cxloop.feedback import service as feedback_service
 from cxloop.feedback.schemas import FeedbackFilter, FeedbackItem
+from tests.conftest import fresh_postgres_database
 from tests.feedback.search_data import (
     EN_ROWS,
     EN_SOURCE,
@@ -38,13 +40,24 @@ EN = {f"{EN_SOURCE}:{r['review_id']}": r for r in EN_ROWS}
 ALL = set(ZH) | set(EN)
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    database = build_store(tmp_path_factory.mktemp("search"))
-    store = api.connect(f"sqlite:///{database}")
-    with store.sessions() as session:
-        yield session
-    store.close()
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def session(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Session]:
+    """The imported exports on SQLite, and on PostgreSQL under ``-m postgres``."""
+    with ExitStack() as stack:
+        folder = tmp_path_factory.mktemp("search")
+        if request.param == "postgres":
+            url = stack.enter_context(fresh_postgres_database())
+            build_store(folder, url)
+        else:
+            url = f"sqlite:///{build_store(folder)}"
+        store = api.connect(url)
+        with store.sessions() as session:
+            yield session
+        store.close()
 
 
 @pytest.fixture(scope="module")
