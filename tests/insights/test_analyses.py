@@ -43,10 +43,12 @@ def test_negative_delivery_is_the_first_driver_of_nps(demo_store: Settings) -> N
 def test_outcomes_on_the_store_recover_the_planted_churn_effect(demo_store: Settings) -> None:
     result = voice_reports.outcomes(settings=demo_store, outcome="churn", n_boot=100)
     table = _table(result).set_index("exposure")
-    slow = table.loc["service/responsiveness"]
+    slow = table.loc["service/responsiveness negative"]  # a complaint: the topic said negatively
     planted = SUPPORT_CHURN[0] - SUPPORT_CHURN[1]
     assert slow["ci_low"] < planted < slow["ci_high"] and slow["significant"]
-    assert not table.loc[[t for t in NULL_TOPICS if t in table.index], "significant"].any()
+    nulls = [f"{t} negative" for t in NULL_TOPICS if f"{t} negative" in table.index]
+    assert nulls and not table.loc[nulls, "significant"].any()
+    assert slow["exposure_kind"] == "complaint" and "praise" in set(table["exposure_kind"])
     assert result.details["confounders"] == [
         "segment",
         "followup_days",
@@ -74,7 +76,7 @@ def test_unknown_confounders_and_outcomes_are_named(demo_store: Settings) -> Non
 
 def test_churners_said_slow_support_before_leaving(demo_store: Settings) -> None:
     table = _table(voice_reports.churner_topics(settings=demo_store)).set_index("topic")
-    row = table.loc["service/responsiveness"]
+    row = table.loc["service/responsiveness negative"]
     assert row["share_churned"] > 2 * row["share_stayed"] and row["significant"]
 
 

@@ -317,7 +317,7 @@ def outcomes(
     return report(
         "outcomes",
         table,
-        n=result.n,
+        n=int(data["customer_id"].nunique()),  # customers, not rows over exposures
         method=result.method,
         caveats=[*result.caveats, *notes],
         details={
@@ -383,7 +383,7 @@ def churner_topics(
     return report(
         "churner_topics",
         result.table,
-        n=result.n,
+        n=int(data["customer_id"].nunique()),  # customers, not rows over exposures
         method=result.method,
         caveats=[*result.caveats, *notes],
         details={"as_of": end, "scope": scope.describe() if scope else "all data"},
