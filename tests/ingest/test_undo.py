@@ -160,7 +160,7 @@ def test_undo_reports_the_rows_the_run_updated_and_keeps_them(store: Store) -> N
 
     assert (result.not_restored, result.not_restored_keys) == (1, ["C1"])
     assert result.removed == {"customers": 1, "identities": 1}
-    assert "1 rows it updated keep its values" in result.message
+    assert "1 row it updated keeps its values" in result.message
     with store.engine.connect() as connection:
         rows = connection.execute(text("SELECT customer_id, segment FROM customers")).all()
     assert sorted(map(tuple, rows)) == [("C1", "regular"), ("C2", "regular")]
@@ -171,7 +171,7 @@ def test_rows_inserted_then_updated_by_a_later_run_are_removed_and_counted(store
     import_records(store, "customers", [{**CUSTOMERS[1], "segment": "vip"}])
     result = _undo(store, first.run_id)
     assert result.removed["customers"] == 2 and result.changed_since == 1
-    assert "1 of the removed rows had been updated since" in result.message
+    assert "1 row of them had been updated by a later run" in result.message
 
 
 def test_undoing_twice_says_it_is_already_undone(store: Store) -> None:

@@ -56,6 +56,7 @@ def prepare(
             rejections,
             validated.warnings,
         )
+        del chunk, validated, rejections  # not alive while the next chunk is read: memory
 
 
 def serve() -> None:
@@ -72,6 +73,7 @@ def serve() -> None:
         for prepared in prepare(chunks, get_kind(kind), user_mapping, ctx):
             pickle.dump(("chunk", prepared), out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
+            del prepared  # sent: free it before the next chunk is read
         pickle.dump(("done", None), out)
     except BrokenPipeError:
         return
@@ -119,6 +121,7 @@ def prepare_in_subprocess(
                 if kind == "error":
                     raise value
                 yield value
+                del value  # stored: free it before the next chunk arrives
         finally:
             if worker.poll() is None:
                 worker.kill()

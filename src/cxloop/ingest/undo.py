@@ -38,7 +38,7 @@ def undo_run(*, session: Session, run_id: int, force: bool = False) -> UndoResul
     result = UndoResult(run_id=run.id, kind=run.kind, source=run.source_name, status=run.status)
     if run.status == UNDONE:
         result.already_undone = True
-        result.message = f"import run {run.id} was already undone: {run.message or ''}".strip()
+        result.message = f"import run {run.id} was already {run.message or UNDONE}"
         return result
     if run.status == "running" and not force:
         raise Conflict(
@@ -60,10 +60,12 @@ def undo_run(*, session: Session, run_id: int, force: bool = False) -> UndoResul
     removed["quarantined_rows"] = _delete(
         session, quarantined, quarantined.c.import_run_id == run.id
     )
-    result.removed = {name: n for name, n in removed.items() if n}
+    order = [*TABLES, *feedback_service.FEATURE_TABLES, "identities", "identity_conflicts"]
+    order.append("quarantined_rows")
+    result.removed = {name: removed[name] for name in order if removed.get(name)}
     result.status = run.status = UNDONE
     result.message = _sentence(result)
-    run.message = f"{utcnow():%Y-%m-%d %H:%M} UTC: {result.message}"[:2000]
+    run.message = f"undone {utcnow():%Y-%m-%d %H:%M} UTC: {result.message}"[:2000]
     session.flush()
     return result
 
@@ -144,11 +146,17 @@ def _sentence(result: UndoResult) -> str:
     removed = ", ".join(f"{n:,} {name}" for name, n in result.removed.items()) or "nothing"
     parts = [f"removed {removed}"]
     if result.unlinked:
-        parts.append(f"unlinked {result.unlinked:,} feedback rows linked through its identities")
+        parts.append(f"unlinked {_rows(result.unlinked)} of feedback linked through its identities")
     if result.changed_since:
-        parts.append(f"{result.changed_since:,} of the removed rows had been updated since")
+        parts.append(f"{_rows(result.changed_since)} of them had been updated by a later run")
     if result.not_restored:
+        keeps = "keeps" if result.not_restored == 1 else "keep"
         parts.append(
-            f"{result.not_restored:,} rows it updated keep its values (earlier values are not kept)"
+            f"{_rows(result.not_restored)} it updated {keeps} its values (earlier values are "
+            "not kept)"
         )
     return "; ".join(parts)
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
