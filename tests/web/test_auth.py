@@ -70,6 +70,9 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/overview", ALL),
     Endpoint("GET", "/api/v1/metrics/{name}", ALL, url="/api/v1/metrics/nps?by=channel"),
     Endpoint("GET", "/api/v1/metrics/index/{name}", ALL, url="/api/v1/metrics/index/cx_index"),
+    Endpoint(
+        "GET", "/api/v1/metrics/compare", ALL, url="/api/v1/metrics/compare?metric=nps&by=channel"
+    ),
     Endpoint("GET", "/api/v1/metrics/targets", ALL),
     Endpoint(
         "PUT",
