@@ -170,3 +170,21 @@ def test_apply_scope_narrows_a_table_by_window_and_where() -> None:
     assert sorted(by_account.execute().feedback_id) == ["a", "c", "d"]
     with pytest.raises(Invalid, match="no role column"):
         apply_scope(ibis.memtable(frame), parse_scope(where=["role=user"], now=NOW))
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"last": "9999y"}, "last"),
+        ({"until": "9999-Q4"}, "until"),
+        ({"until": "9999-12-31"}, "until"),
+        ({"since": "0000-01"}, "since"),
+    ],
+)
+def test_bounds_outside_the_calendar_are_refused_not_crashed_on(
+    options: dict[str, str], field: str
+) -> None:
+    with pytest.raises(Invalid) as error:
+        parse_scope(now=NOW, **options)
+    assert _problems(error) == [(field, options[field])]
+    assert "outside the calendar" in str(error.value)

@@ -38,6 +38,7 @@ WHERE_ALIASES = {"account_id": "account"}
 PROFILE_FIELDS = ("segment", "region", "role")
 """``--where`` fields that are not columns of feedback: the customer's/account's/contact's."""
 
+_OUT_OF_RANGE = "reaches outside the calendar (years 1 to 9999)"
 _LAST = re.compile(r"^\s*(\d{1,4})\s*([dwmy])\s*$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
@@ -264,6 +265,9 @@ def parse_scope(
         except Invalid as error:
             problems += error.problems
             continue
+        except (ValueError, OverflowError):  # a bound past year 1 or 9999
+            problems.append(Problem(name, text, _OUT_OF_RANGE))
+            continue
         if is_end:
             end = moment
         else:
@@ -276,6 +280,8 @@ def parse_scope(
                 start = parse_duration(last, end=end or utc_naive(now))
             except Invalid as error:
                 problems += error.problems
+            except (ValueError, OverflowError):
+                problems.append(Problem("last", last, _OUT_OF_RANGE))
     try:
         pairs = parse_where(where)
     except Invalid as error:
