@@ -155,6 +155,9 @@ ENDPOINTS = (
         ok=404,
         url="/api/v1/targets/none-such/members",
     ),
+    Endpoint("GET", "/api/v1/feedback", ALL),
+    Endpoint("GET", "/api/v1/feedback/channels", ALL),
+    Endpoint("GET", "/api/v1/feedback/{feedback_id}", ALL, url="/api/v1/feedback/:fb-1"),
     Endpoint("GET", "/api/v1/{kind}", ALL, url="/api/v1/customers"),
     Endpoint("GET", "/api/v1/{kind}/{key}", ALL, url=f"/api/v1/customers/{CUSTOMER_ID}"),
     Endpoint(
