@@ -214,6 +214,8 @@ def analyze(
 
 
 _worker_engine: TextEngine | None = None
+_WARM_UP: list[object] = ["送货很快 fast delivery"]
+"""A text that loads every model and table analysis uses (jieba, idf, lexicons, models)."""
 POOL_IDLE_SECONDS = 60.0
 """A pool unused this long is shut down: a server between imports holds no idle workers."""
 
@@ -224,7 +226,7 @@ def _init_worker(taxonomy: Taxonomy) -> None:
     fork server that waits for them)."""
     global _worker_engine
     _worker_engine = TextEngine(taxonomy)
-    _worker_engine.analyze_many(["送货很快 fast delivery"])  # load jieba, idf and models now
+    _worker_engine.analyze_many(_WARM_UP)  # instant when forked from a warm parent
     threading.Thread(target=_leave_with_parent, daemon=True).start()
 
 
@@ -324,9 +326,12 @@ class _SharedPool:
 
 
 def _new_pool(workers: int, taxonomy: Taxonomy) -> ProcessPoolExecutor:
+    context = _context()
+    if context.get_start_method() == "fork":  # load the models once, here; workers share them
+        TextEngine(taxonomy).analyze_many(_WARM_UP)
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_context(),
+        mp_context=context,
         initializer=_init_worker,
         initargs=(taxonomy,),
     )
