@@ -242,3 +242,11 @@ def test_an_arm_without_any_outcome_gives_an_undefined_ratio_not_an_error() -> N
     assert row.crude == pytest.approx(0.25) and np.isnan(row.crude_ratio)
     assert row.mean_unexposed == 0 and np.isnan(row.ratio)
     assert row.ci_low <= row.estimate <= row.ci_high
+
+
+def test_an_empty_frame_is_refused_not_read_as_no_effect() -> None:
+    empty = _confounded(10, seed=15).iloc[0:0]
+    with pytest.raises(Invalid, match="has no rows"):
+        outcome_effects(empty, outcome="churned")
+    with pytest.raises(Invalid, match="has no rows"):
+        churner_topics(empty, [])

@@ -165,6 +165,8 @@ def _check(
     value_col: str | None,
 ) -> None:
     problems = []
+    if frame.empty:  # an empty table would read as "no effect anywhere"
+        problems.append(Problem("frame", 0, "has no rows: there is nobody to compare"))
     needed = ["exposure", "exposed", outcome, *confounders] + ([value_col] if value_col else [])
     problems += [Problem(c, None, "is not a column of the frame") for c in needed if c not in frame]
     if kind not in ("binary", "count", "amount"):
