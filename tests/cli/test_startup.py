@@ -78,3 +78,18 @@ def test_each_lazy_command_loads_and_its_listed_help_is_its_own(name: str) -> No
     assert command is not None and command.name == name
     real = " ".join((command.short_help or command.help or "").split("\n\n")[0].split())
     assert Commands.lazy[name].help == real
+
+
+def test_a_lazy_module_is_imported_on_first_use(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from cxloop.cli.lazy import lazy_module\n"
+        "service = lazy_module('cxloop.ingest.service')\n"
+        "before = 'pandas' in sys.modules\n"
+        "service.count_records\n"
+        "print(before, 'pandas' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.stdout.split() == ["False", "True"], result.stderr

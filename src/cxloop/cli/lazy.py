@@ -8,7 +8,10 @@ module is imported only when one of its commands is run or asked for its own ``-
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Literal
 
 import typer
@@ -75,3 +78,23 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+def lazy_module(name: str) -> ModuleType:
+    """``name``, executed on its first attribute access (the standard library's ``LazyLoader``):
+    a command module can name a service at the top and still start without importing it.
+
+    Use as ``if TYPE_CHECKING: from x import service`` / ``else: service = lazy_module(...)``
+    so type checking sees the real module.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
