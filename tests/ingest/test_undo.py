@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import inspect, text
 
 from cxloop.api import Store, import_file, import_records
+from cxloop.config import Settings
+from cxloop.db import migrate
+from cxloop.db.session import make_engine
 from cxloop.errors import Conflict, NotFound
 from cxloop.ingest import undo as undo_service
 from cxloop.ingest.models import ImportRun
@@ -49,6 +52,7 @@ NEW_FEEDBACK = (
     "F5,survey,2026-02-04,bad score,eleven,,\n"
     "F6,survey,not a date,no time,5,,\n"
 )
+T0, T1 = "2026-01-01 00:00:00", "2026-01-02 00:00:00"
 SKIPPED = {"alembic_version", "import_runs"}
 """``import_runs`` keeps the run (status ``undone``): the undo is recorded, not erased."""
 
@@ -260,3 +264,41 @@ def test_api_undo_is_for_importers_and_idempotent(tmp_path: Path) -> None:
         assert "there is no import run 777" in missing.json()["detail"][0]["reason"]
     built.store.close()
     built.app.state.engine.dispose()
+
+
+def test_migration_0005_backfills_inserting_runs_and_downgrades_keeping_features(
+    database_url: str,
+) -> None:
+    """Rows never updated since their insert get their run; updated ones stay unknown (never
+    undone). The downgrade drops the columns in place: a table copy of ``feedback`` would
+    delete its text features through ON DELETE CASCADE."""
+    engine = make_engine(Settings(database_url=database_url))
+    migrate.upgrade(engine, "0004")
+    insert = text(
+        "INSERT INTO feedback (feedback_id, channel, created_at, row_hash, import_run_id, "
+        "loaded_at, updated_at) VALUES (:id, 'chat', :t0, 'h', :run, :t0, :t1)"
+    )
+    with engine.begin() as connection:
+        connection.execute(insert, {"id": "f1", "run": 1, "t0": T0, "t1": T0})
+        connection.execute(insert, {"id": "f2", "run": 2, "t0": T0, "t1": T1})
+        connection.execute(
+            text(
+                "INSERT INTO feedback_text (feedback_id, language, mixed, sentiment, "
+                "sentiment_score, intent, flags, emotions, keywords, aspects, pii, text_hash, "
+                "source_row_hash, model_version, taxonomy_version, enriched_at) VALUES ('f1', "
+                "'none', false, 'neutral', 0, 'none', '[]', '[]', '[]', '[]', '[]', 't', 'h', "
+                "'m', 'v', :t0)"
+            ),
+            {"t0": T0},
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT feedback_id, inserted_run_id FROM feedback"))
+        runs = {feedback_id: run for feedback_id, run in rows}
+    assert runs == {"f1": 1, "f2": None}
+    migrate.downgrade(engine, "0004")
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM feedback_text")) == 1
+    columns = {c["name"] for c in inspect(engine).get_columns("feedback")}
+    assert "inserted_run_id" not in columns and "import_run_id" in columns
+    engine.dispose()
