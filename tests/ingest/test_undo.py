@@ -201,6 +201,16 @@ def test_a_run_still_marked_running_needs_force(store: Store) -> None:
     assert _undo(store, summary.run_id, force=True).removed["customers"] == 2
 
 
+def test_a_failed_run_is_undone_and_keeps_why_it_failed(store: Store) -> None:
+    summary = import_records(store, "customers", CUSTOMERS)
+    with store.sessions() as session:  # as an import that died midway leaves it
+        session.execute(text("UPDATE import_runs SET status = 'failed', message = 'OSError: disk'"))
+        session.commit()
+    assert _undo(store, summary.run_id).removed["customers"] == 2
+    run = _run(store, summary.run_id)
+    assert run.status == "undone" and (run.message or "").endswith("before the undo: OSError: disk")
+
+
 def test_a_file_imported_again_after_its_undo_is_stored_again(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "more.csv"
     path.write_text(NEW_FEEDBACK, encoding="utf-8")

@@ -65,7 +65,8 @@ def undo_run(*, session: Session, run_id: int, force: bool = False) -> UndoResul
     result.removed = {name: removed[name] for name in order if removed.get(name)}
     result.status = run.status = UNDONE
     result.message = _sentence(result)
-    run.message = f"undone {utcnow():%Y-%m-%d %H:%M} UTC: {result.message}"[:2000]
+    before = f"; before the undo: {run.message}" if run.message else ""  # e.g. why it failed
+    run.message = f"undone {utcnow():%Y-%m-%d %H:%M} UTC: {result.message}{before}"[:2000]
     session.flush()
     return result
 
