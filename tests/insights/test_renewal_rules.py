@@ -105,6 +105,8 @@ def test_subscription_state_decides_unknown_renewal(tmp_path: Path) -> None:
     backend = engines.store_backend(settings)
     try:
         state = profiles.subscription_state(backend, dt.datetime(2026, 1, 1))
+        # members named only by the billing export (no customers file) are still customers
+        features = profiles.customer_features(backend, dt.datetime(2026, 1, 1))
     finally:
         backend.disconnect()
     assert state["churned"].to_dict() == {
@@ -115,3 +117,4 @@ def test_subscription_state_decides_unknown_renewal(tmp_path: Path) -> None:
         "c5": False,
     }
     assert state["active"].to_dict()["c3"] and not state["active"].to_dict()["c2"]
+    assert features["sub_churned"].astype(bool).to_dict() == state["churned"].to_dict()

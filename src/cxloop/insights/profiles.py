@@ -172,7 +172,8 @@ def customer_attributes(backend: BaseBackend) -> pd.DataFrame:
 
 
 def customer_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
-    """One row per known customer: attributes, behaviour and voice as of ``as_of``.
+    """One row per known customer (in the customers table, an order or a subscription):
+    attributes, behaviour and voice as of ``as_of``.
 
     Everything is measured at or before ``as_of``, so a label taken after it does not leak in.
     ``last_order_at`` is kept as a timestamp (for target lists); models use ``days_since_order``.
@@ -181,7 +182,8 @@ def customer_features(backend: BaseBackend, as_of: dt.datetime) -> pd.DataFrame:
     frame = customers.join(order_features(backend, as_of), how="outer")
     frame = frame.join(voice_features(backend, as_of), how="left")
     subs = subscription_state(backend, as_of)
-    frame = frame.join(subs.add_prefix("sub_"), how="left")
+    # outer: a billing export often names members that no customers file lists
+    frame = frame.join(subs.add_prefix("sub_"), how="outer")
     signed = pd.to_datetime(frame.pop("signed_up_at"))
     first = pd.to_datetime(frame.pop("first_order_at")) if "first_order_at" in frame else signed
     start = signed.fillna(first)
