@@ -152,12 +152,17 @@ def _links(store: Store) -> list[tuple[Any, ...]]:
         ]
 
 
-def test_undo_reports_the_rows_the_run_updated_and_keeps_them(store: Store) -> None:
+def test_undo_reports_the_rows_the_run_updated_and_keeps_them(store: Store, tmp_path: Path) -> None:
     import_records(store, "customers", CUSTOMERS)
-    changed = [{**CUSTOMERS[0], "segment": "regular"}, CUSTOMERS[1]]
-    summary = import_records(
-        store, "customers", [*changed, {"customer_id": "C3", "email": "c3@example.com"}]
+    path = tmp_path / "customers.csv"  # C1 changed, C2 as it was, C3 new
+    path.write_text(
+        "customer_id,name,email,phone,segment\n"
+        "C1,李娜,li.na@example.com,,regular\n"
+        "C2,Wang Fang,,+8613800138000,regular\n"
+        "C3,,c3@example.com,,\n",
+        encoding="utf-8",
     )
+    summary = import_file(store, "customers", path)
     assert (summary.inserted, summary.updated, summary.unchanged) == (1, 1, 1)
 
     result = _undo(store, summary.run_id)
