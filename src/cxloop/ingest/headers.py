@@ -88,12 +88,14 @@ def decide_scale(cells: pd.Series) -> ScaleDecision:
     return ScaleDecision("nps", low, high, f"read as NPS (0–10): {span}")
 
 
+_WORDY = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{3,}\s")
+
+
 def looks_like_score(header: str, cells: pd.Series) -> bool:
     """A column named like a score, or whose filled cells are mostly whole numbers 0–10."""
     if _LOOKS_LIKE_SCORE.search(header):
         return True
-    filled = cells.dropna()
-    filled = filled[filled.astype(str).str.strip() != ""]
+    filled = pd.Series([c for c in cells.dropna().tolist() if str(c).strip()], dtype=object)
     if len(filled) < 5:
         return False
     numbers = pd.to_numeric(filled, errors="coerce")
@@ -106,9 +108,9 @@ def looks_like_text(header: str, cells: pd.Series) -> bool:
     with letters or Chinese, not numbers, codes or dates)."""
     if _LOOKS_LIKE_TEXT.search(header):
         return True
-    filled = cells.dropna().astype(str).str.strip()
-    filled = filled[filled != ""]
+    # plain str, not pandas' Arrow strings: a lone surrogate must reach validation, not crash here
+    filled = [t for c in cells.dropna().tolist() if (t := str(c).strip())]
     if len(filled) < 5:
         return False
-    wordy = filled.str.len().ge(8) & filled.str.contains(r"[\u4e00-\u9fff]|[A-Za-z]{3,}\s")
-    return bool(wordy.mean() >= 0.5)
+    wordy = [len(t) >= 8 and bool(_WORDY.search(t)) for t in filled]
+    return sum(wordy) >= 0.5 * len(wordy)

@@ -133,13 +133,18 @@ def _date_order(
     for name, source in plan.fields.items():
         if spec.by_name[name].type not in ("date", "datetime"):
             continue
-        parts = sample[source].astype(str).str.extract(_SHORT_DATE).dropna()
-        if parts.empty:
+        # plain str, not pandas' Arrow strings: a lone surrogate must reach validation
+        parts = [
+            (int(m.group(1)), int(m.group(2)))
+            for value in sample[source].dropna().tolist()
+            if (m := _SHORT_DATE.match(str(value)))
+        ]
+        if not parts:
             continue
         label = source if source == name else f"{source} ({name})"
         dated.append(label)
-        first, second = parts[0].astype(int), parts[1].astype(int)
-        days, months = int((first > 12).sum()), int((second > 12).sum())
+        days = sum(first > 12 for first, _ in parts)
+        months = sum(second > 12 for _, second in parts)
         day_votes, month_votes = day_votes + days, month_votes + months
         if not days and not months:
             undecided.append(label)
