@@ -332,7 +332,7 @@ def test_write_files_in_the_formats_exports_come_in(tmp_path: Path) -> None:
         paths["orders"].read_text(encoding="utf-8")
     events = pd.read_json(paths["events"], lines=True, dtype=False)
     assert len(events) == len(small["events"]) and isinstance(events["occurred_at"][0], str)
-    accounts = pd.read_excel(paths["accounts"], dtype=str)
+    accounts = pd.read_excel(paths["accounts"], dtype=str, engine="openpyxl")
     assert list(accounts.columns) == list(small["accounts"].columns)
     feedback = pd.read_csv(paths["feedback"], encoding="utf-8", dtype=str, keep_default_na=False)
     assert len(feedback) == len(small["feedback"])
