@@ -52,6 +52,11 @@ def _probe(tmp_path: Path, *args: str) -> dict[str, object]:
         ((), 2),  # no arguments: the help (click exits 2)
         (("--help",), 0),
         (("nosuch",), 2),
+        (("import", "--help"), 0),
+        (("import", "--nosuch"), 2),
+        (("user", "--help"), 0),
+        (("metrics", "--help"), 0),
+        (("insights", "--help"), 0),
     ],
 )
 def test_help_and_usage_errors_import_no_data_library(
@@ -60,6 +65,20 @@ def test_help_and_usage_errors_import_no_data_library(
     probe = _probe(tmp_path, *args)
     assert probe["code"] == code, probe["output"]
     assert probe["heavy"] == [], f"cxloop {' '.join(args)} imported {probe['heavy']}"
+
+
+@pytest.mark.parametrize(
+    "args", [("metrics", "nps", "--by", "nosuch"), ("metrics", "topic_incidence")]
+)
+def test_a_missing_store_is_refused_before_the_analysis_code_loads(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    probe = _probe(tmp_path, *args)
+    assert probe["code"] == 2
+    assert "no cxloop store" in str(probe["output"])
+    heavy = probe["heavy"]
+    assert isinstance(heavy, list)
+    assert not set(heavy) & {"pandas", "ibis", "sklearn", "scipy", "numpy"}
 
 
 def test_help_lists_every_command_with_its_help(tmp_path: Path) -> None:

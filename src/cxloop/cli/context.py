@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from cxloop.api import Store
+    from cxloop.config import Settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -36,9 +37,16 @@ def existing_store() -> Store:
     """The store of ``CXLOOP_DATABASE_URL`` when it exists (upgraded as needed): for commands
     that read or analyse, a SQLite file that isn't there is an error, never an empty store
     created on the way as ``open_store`` would."""
+    from cxloop.api import connect
+
+    return connect(settings=require_store())
+
+
+def require_store() -> Settings:
+    """The settings, once ``CXLOOP_DATABASE_URL`` names a store that exists (``NotFound``
+    otherwise); loads no database stack, so a command can refuse before its analysis code."""
     from sqlalchemy.engine import make_url
 
-    from cxloop.api import connect
     from cxloop.config import get_settings
 
     settings = get_settings()
@@ -52,7 +60,7 @@ def existing_store() -> Store:
                 "point CXLOOP_DATABASE_URL at a store, e.g. "
                 "sqlite:///cxloop-demo/demo.db after `cxloop demo`"
             )
-    return connect(settings=settings)
+    return settings
 
 
 @contextmanager

@@ -141,6 +141,9 @@ def list_command(
 ) -> None:
     """Feedback matching every filter, newest first, with language, sentiment, topics and
     their sentiment, intent, flags and emotions as stored."""
+    from cxloop.cli.context import require_store
+
+    require_store()  # a missing store is refused before the filters load the metric code
     from cxloop.feedback import service as feedback_service
 
     filters = _filter(

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, cast, get_args
+from typing import TYPE_CHECKING, Annotated, cast, get_args
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.cli.lazy import lazy_module
 from cxloop.errors import Invalid
-from cxloop.ingest import service as ingest_service
-from cxloop.ingest import undo as undo_service
 from cxloop.ingest.fields import KINDS, DateOrder
 from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
+
+if TYPE_CHECKING:
+    from cxloop.ingest import service as ingest_service
+    from cxloop.ingest import undo as undo_service
+else:  # imported when a command runs: --help and option errors start without pandas
+    ingest_service = lazy_module("cxloop.ingest.service")
+    undo_service = lazy_module("cxloop.ingest.undo")
 
 quarantine_app = typer.Typer(
     help="Rows that imports rejected, with the reason.", no_args_is_help=True
@@ -232,6 +237,8 @@ def quarantine_export(
                     }
                 )
             offset += len(batch)
+    import pandas as pd
+
     frame = pd.DataFrame(records)
     if output.suffix.lower() == ".xlsx":
         frame.to_excel(output, index=False)

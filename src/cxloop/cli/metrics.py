@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from cxloop.cli import display
-from cxloop.cli.context import console, existing_store
+from cxloop.cli.context import console, existing_store, require_store
 from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
 
 if TYPE_CHECKING:
@@ -226,6 +226,7 @@ def _command(metric: str) -> None:
         confidence: Confidence = 0.95,
         output: Format = OutputFormat.table,
     ) -> None:
+        require_store()  # refuse a missing store before the metric code loads
         scope = scope_from_options(since, until, last, where)
         _run(metric, by, period, min_n, confidence, output, scope)
 
@@ -253,6 +254,7 @@ def topic_incidence(
 ) -> None:
     """Share of enriched feedback with text mentioning each topic (Wilson interval) and its
     net sentiment."""
+    require_store()  # refuse a missing store before the metric code loads
     scope = scope_from_options(since, until, last, where)
     _run("topic_incidence", by, period, min_n, confidence, output, scope, level=level)
 
@@ -274,6 +276,7 @@ def index(
     """A custom experience index (0…100) from a YAML file, with a delta-method interval."""
     from cxloop.metrics import service as metrics_service
 
+    require_store()  # refuse a missing store before the metric code loads
     scope = scope_from_options(since, until, last, where)
     settings = _existing_store()
     dimensions = by or []

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cxloop.cli.context import console, errors, open_store, unit_of_work
+from cxloop.cli.lazy import lazy_module
 from cxloop.cli.text import WORKERS_HELP, Lang, print_enrichment, progress_bar
 from cxloop.config import TAXONOMY_PACKS, get_settings
 from cxloop.errors import Invalid
-from cxloop.feedback import enrichment as enrichment_service
 from cxloop.text.taxonomy import Taxonomy, load_taxonomy, shipped_taxonomy
+
+if TYPE_CHECKING:
+    from cxloop.feedback import enrichment as enrichment_service
+else:  # imported when a command runs: --help starts without the store
+    enrichment_service = lazy_module("cxloop.feedback.enrichment")
 
 taxonomy_app = typer.Typer(
     help="The topic taxonomy: show, validate, apply (re-analyses only what changed), export.",

@@ -15,7 +15,6 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.progress import (
     BarColumn,
@@ -28,18 +27,26 @@ from rich.progress import (
 from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.cli.lazy import lazy_module
 from cxloop.config import TAXONOMY_PACKS, get_settings
 from cxloop.errors import Invalid, UnreadableFile
-from cxloop.feedback import discovery as discovery_service
-from cxloop.feedback import enrichment as enrichment_service
 from cxloop.feedback.schemas import EnrichSummary
-from cxloop.ingest import readers
-from cxloop.ingest import service as ingest_service
 from cxloop.text.taxonomy import Taxonomy, load_taxonomy, shipped_taxonomy
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from cxloop.feedback import discovery as discovery_service
+    from cxloop.feedback import enrichment as enrichment_service
+    from cxloop.ingest import readers
+    from cxloop.ingest import service as ingest_service
     from cxloop.text.schemas import TextAnalysis
     from cxloop.text.topic_model import TopicClassifier
+else:  # imported when a command runs: --help and option errors start without pandas
+    discovery_service = lazy_module("cxloop.feedback.discovery")
+    enrichment_service = lazy_module("cxloop.feedback.enrichment")
+    readers = lazy_module("cxloop.ingest.readers")
+    ingest_service = lazy_module("cxloop.ingest.service")
 
 text_app = typer.Typer(
     help="Text analytics: language, sentiment, topics, intent, emotion, keywords (zh + en).",
@@ -220,6 +227,8 @@ def _analysed(
 def _with_analysis(frame: pd.DataFrame, analyses: list[TextAnalysis]) -> pd.DataFrame:
     """The input columns (one named like an output column gets ``_input``) and the analysis."""
     frame = frame.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in frame.columns})
+    import pandas as pd
+
     extra = pd.DataFrame([analysis_columns(a) for a in analyses], index=frame.index)
     return pd.concat([frame, extra], axis=1)
 
@@ -242,6 +251,8 @@ def _with_predicted_topic(
         best = classifier.predict_proba(chosen).max(axis=1)
         for i, label, p in zip(readable, classifier.predict(chosen), best, strict=True):
             labels[i], probabilities[i] = label, round(float(p), 4)
+    import pandas as pd
+
     return frame.assign(
         predicted_topic=labels,
         predicted_topic_probability=pd.Series(probabilities, dtype="Float64").to_numpy(),

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
+from cxloop.cli.lazy import lazy_module
 from cxloop.errors import Invalid
-from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Role
 from cxloop.privacy.schemas import TokenCreate, UserCreate
+
+if TYPE_CHECKING:
+    from cxloop.privacy import service as privacy_service
+else:  # imported when a command runs: --help starts without SQLAlchemy
+    privacy_service = lazy_module("cxloop.privacy.service")
 
 user_app = typer.Typer(help="People who may use cxloop, each with one role.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (stored hashed; shown once).", no_args_is_help=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # callers hold frames already; `cxloop import --help` needs no pandas
+    import pandas as pd
 
 TEXT_HEADERS = (
     "内容",
@@ -75,6 +77,8 @@ def decide_scale(cells: pd.Series) -> ScaleDecision:
     Cells that are not numbers, or lie outside 0–10, don't vote (they are quarantined later
     by the field's own rule), so two typos cannot flip a whole file's scale.
     """
+    import pandas as pd
+
     numbers = pd.to_numeric(cells, errors="coerce").dropna()
     numbers = numbers[(numbers >= 0) & (numbers <= 10)]
     if numbers.empty:
@@ -95,6 +99,8 @@ def looks_like_score(header: str, cells: pd.Series) -> bool:
     """A column named like a score, or whose filled cells are mostly whole numbers 0–10."""
     if _LOOKS_LIKE_SCORE.search(header):
         return True
+    import pandas as pd
+
     filled = pd.Series([c for c in cells.dropna().tolist() if str(c).strip()], dtype=object)
     if len(filled) < 5:
         return False
