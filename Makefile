@@ -3,6 +3,8 @@
 # `-m spark` engine-parity tests; .ci/run does that.
 PYTHON ?= python3
 EXTRAS ?= dev,train
+# pytest-xdist workers for `make test` (auto: one per CPU; 0 runs in one process)
+TEST_WORKERS ?= auto
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -30,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

@@ -35,6 +35,8 @@ from tests.engines.parity_support import (
 
 pytestmark = [
     pytest.mark.spark,
+    # one Spark session for the module: under pytest-xdist (--dist loadgroup) one worker runs it all
+    pytest.mark.xdist_group("spark"),
     pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated"),
     # pyspark 4.0's toPandas passes copy= to astype, deprecated in pandas 3: upstream, not ours
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:DeprecationWarning"),
