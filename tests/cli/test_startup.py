@@ -112,3 +112,13 @@ def test_a_lazy_module_is_imported_on_first_use(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert result.stdout.split() == ["False", "True"], result.stderr
+
+
+def test_importing_a_missing_file_is_refused_before_the_store_is_opened(tmp_path: Path) -> None:
+    probe = _probe(tmp_path, "import", "feedback", "nosuch.csv")
+    assert probe["code"] == 2
+    assert "nosuch.csv: no such file" in str(probe["output"])
+    heavy = probe["heavy"]
+    assert isinstance(heavy, list)
+    assert not set(heavy) & {"pandas", "ibis", "sklearn", "scipy", "numpy"}
+    assert not (tmp_path / "missing.db").exists()  # no empty store created on the way

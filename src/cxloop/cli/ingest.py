@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
 from cxloop.cli.lazy import lazy_module
-from cxloop.errors import Invalid
+from cxloop.errors import Invalid, UnreadableFile
 from cxloop.ingest.fields import KINDS, DateOrder
 from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
 
@@ -77,10 +77,12 @@ def import_command(
         raise Invalid(
             "is not a date order; use " + ", ".join(DATE_ORDERS), "--date-order", date_order
         )
+    if not file.exists():  # before the store is opened: an error exit stays fast
+        raise UnreadableFile(f"{file}: no such file")
     defaults = _defaults(set_ or [])
     overrides = _defaults(force_set or [], "--force-set")
     store = open_store()
-    total = ingest_service.count_records(file) if file.exists() else None
+    total = ingest_service.count_records(file)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
