@@ -13,7 +13,7 @@ from rich.table import Table
 from cxloop.cli.context import console, open_store, unit_of_work
 from cxloop.cli.lazy import lazy_module
 from cxloop.errors import Invalid, UnreadableFile
-from cxloop.ingest.fields import KINDS, DateOrder
+from cxloop.ingest.fields import KINDS, DateOrder, get_kind
 from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def import_command(
         raise Invalid(
             "is not a date order; use " + ", ".join(DATE_ORDERS), "--date-order", date_order
         )
+    get_kind(kind)
     if not file.exists():  # before the store is opened: an error exit stays fast
         raise UnreadableFile(f"{file}: no such file")
     defaults = _defaults(set_ or [])
