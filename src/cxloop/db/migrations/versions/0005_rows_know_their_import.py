@@ -49,7 +49,7 @@ def upgrade() -> None:
                 f"ix_{table}_inserted_run_id", ["inserted_run_id"], unique=False
             )
         op.execute(
-            f'UPDATE "{table}" SET inserted_run_id = import_run_id '  # noqa: S608
+            f'UPDATE "{table}" SET inserted_run_id = import_run_id '
             "WHERE import_run_id IS NOT NULL AND loaded_at = updated_at"
         )
     with op.batch_alter_table("identities", schema=None) as batch_op:
