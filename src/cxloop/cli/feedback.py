@@ -206,7 +206,7 @@ class _Output:
         self.output, self.page, self.shown = output, page, 0
         self.rows: list[FeedbackItem] = []
         if output is OutputFormat.csv:
-            self.writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            self.writer = csv.DictWriter(sys.stdout, fieldnames=csv_columns(), lineterminator="\n")
             self.writer.writeheader()
         elif output is OutputFormat.json:
             sys.stdout.write('{"items": [')
@@ -306,31 +306,7 @@ def _topics(item: FeedbackItem, joiner: str, *, short: bool = False) -> str:
     return joiner.join(f"{t.topic}:{t.sentiment}" for t in f.topics)
 
 
-CSV_COLUMNS = [
-    "feedback_id",
-    "created_at",
-    "channel",
-    "source",
-    "touchpoint",
-    "journey_stage",
-    "product",
-    "customer_id",
-    "account_id",
-    "contact_id",
-    "link_method",
-    "segment",
-    "region",
-    "author",
-    "author_email",
-    "author_phone",
-    "author_member_id",
-    "author_handle",
-    "nps",
-    "csat",
-    "ces",
-    "rating",
-    "title",
-    "text",
+FEATURE_CSV_COLUMNS = (
     "language",
     "sentiment",
     "sentiment_score",
@@ -339,8 +315,16 @@ CSV_COLUMNS = [
     "emotions",
     "aspects",
     "keywords",
-    "attributes",
-]
+)
+
+
+def csv_columns() -> list[str]:
+    """An item's own fields (from its schema, so a new field is never left out), its text
+    features flattened, then ``attributes`` as JSON."""
+    from cxloop.feedback.schemas import FeedbackItem
+
+    own = [n for n in FeedbackItem.model_fields if n not in ("features", "attributes")]
+    return [*own, *FEATURE_CSV_COLUMNS, "attributes"]
 
 
 def csv_row(item: FeedbackItem) -> dict[str, Any]:
@@ -380,7 +364,7 @@ def show_command(
         typer.echo(json.dumps(item.model_dump(mode="json"), ensure_ascii=False))
         return
     if output is OutputFormat.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=csv_columns(), lineterminator="\n")
         writer.writeheader()
         writer.writerow(csv_row(item))
         return
