@@ -132,7 +132,7 @@ def test_bad_filters_are_sentences_with_exit_2(tmp_path: Path, store_url: str) -
 
 
 def test_nothing_matching_is_a_sentence_with_exit_1(tmp_path: Path, store_url: str) -> None:
-    code, out, err = cxloop(tmp_path, store_url, "feedback", "list", "--channel", "APP")
+    code, out, err = cxloop(tmp_path, store_url, "feedback", "list", "--channel", "apps")
     assert code == 1 and out == ""
     assert "did you mean app?" in err and "no feedback matches" in err
 

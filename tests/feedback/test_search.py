@@ -218,11 +218,25 @@ def test_an_aspect_needs_a_topic_and_a_sentiment(session: Session, bad: str) -> 
 
 def test_a_filter_value_nothing_has_comes_back_with_a_note(session: Session) -> None:
     page = feedback_service.list_feedback(
-        session=session, filters=FeedbackFilter(channel=("APP",), segment=("vip",))
+        session=session, filters=FeedbackFilter(channel=("apps",), segment=("vip",))
     )
     assert page.total == 0
-    assert any("channel 'APP'; did you mean app?" in note for note in page.notes), page.notes
+    assert any("channel 'apps'; did you mean app?" in note for note in page.notes), page.notes
     assert any("segment 'vip'; did you mean VIP?" in note for note in page.notes), page.notes
+
+
+@pytest.mark.parametrize("spelling", ["APP", "ＡＰＰ", "App"])
+def test_a_channel_alias_finds_what_the_import_stored(session: Session, spelling: str) -> None:
+    """The import stores APP as app; reading by the file's own spelling finds those rows."""
+    by_alias = feedback_service.list_feedback(
+        session=session, filters=FeedbackFilter(channel=(spelling,)), limit=500
+    )
+    stored = feedback_service.list_feedback(
+        session=session, filters=FeedbackFilter(channel=("app",)), limit=500
+    )
+    assert by_alias.total == stored.total > 0
+    assert {i.feedback_id for i in by_alias.items} == {i.feedback_id for i in stored.items}
+    assert not by_alias.notes
 
 
 # ---------------------------------------------------------------- pages and items

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from cxloop.api import Store, connect, import_file, import_records
 from cxloop.config import Settings
 from cxloop.errors import Invalid
+from cxloop.feedback.channels import canonical_channel
 from cxloop.ingest import service as ingest_service
-from cxloop.ingest.channels import canonical_channel
 from cxloop.ingest.headers import decide_scale
 from tests.cli.support import run_cxloop
 

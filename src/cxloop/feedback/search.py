@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cxloop.customers import service as customers_service
 from cxloop.errors import Invalid, NotFound, Problem
 from cxloop.feedback import topic_names
+from cxloop.feedback.channels import canonical_channel
 from cxloop.feedback.models import Feedback, FeedbackText, FeedbackTopic
 from cxloop.feedback.schemas import (
     AspectRead,
@@ -121,6 +122,8 @@ def _conditions(session: Session, f: FeedbackFilter) -> tuple[list[ColumnElement
         conditions.append(FEEDBACK.c.created_at < _bound("until", f.until))
     for name in (*EXACT, *EXACT_IDS):
         if values := getattr(f, name):
+            if name == "channel":  # 微信 finds what the import stored as wechat
+                values = (*values, *(canonical_channel(v) for v in values))
             conditions.append(FEEDBACK.c[name].in_(values))
     profile = False
     for name, column in PROFILE.items():
@@ -432,7 +435,8 @@ def _notes(session: Session, f: FeedbackFilter) -> list[str]:
             continue
         stored = _stored_values(session, name)
         for value in values:
-            if value in stored:
+            aliased = name == "channel" and canonical_channel(value) in stored
+            if value in stored or aliased:
                 continue
             close = difflib.get_close_matches(value, stored, n=3, cutoff=0.5)
             close += [s for s in stored if s.casefold() == value.casefold() and s not in close]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from cxloop.customers.identity import normalise_email, normalise_identity, normalise_phone
 from cxloop.errors import Problem
-from cxloop.ingest.channels import canonical_channel
+from cxloop.feedback.channels import canonical_channel
 from cxloop.ingest.fields import FALSE_WORDS, TRUE_WORDS, FieldSpec
 
 MIN_YEAR, MAX_YEAR = 1900, 2100

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cxloop.ingest.channels import CHANNEL_MAX_LENGTH
+from cxloop.feedback.channels import CHANNEL_MAX_LENGTH
 from cxloop.ingest.headers import TEXT_HEADERS
 
 DateOrder = Literal["auto", "day-first", "month-first"]
@@ -366,7 +366,7 @@ _register(
                 required=True,
                 max_length=CHANNEL_MAX_LENGTH,
                 aliases=("渠道", "来源渠道", "反馈渠道", "source_channel"),
-                description="Open: known spellings map to one value (see ingest/channels.py), "
+                description="Open: known spellings map to one value (see feedback/channels.py), "
                 "others are kept as written.",
             ),
             FieldSpec("source", aliases=("来源", "平台", "platform"), max_length=64),

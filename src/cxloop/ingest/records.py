@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.customers import service as customers_service
 from cxloop.errors import Invalid, NotFound
-from cxloop.ingest import channels
+from cxloop.feedback import channels
 from cxloop.ingest.fields import get_kind
 from cxloop.ingest.models import QuarantinedRow
 from cxloop.ingest.upsert import TABLES

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import UnreadableFile
+from cxloop.feedback import channels
 from cxloop.feedback import service as feedback_service
-from cxloop.ingest import channels, mapping, pipeline, profile, readers
+from cxloop.ingest import mapping, pipeline, profile, readers
 from cxloop.ingest.fields import KINDS, DateOrder, FieldSpec, KindSpec, get_kind
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.ingest.records import FILTERS as FILTERS  # re-exported: callers use one door
