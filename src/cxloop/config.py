@@ -67,6 +67,55 @@ class Settings(BaseSettings):
         "tables (¥ for CNY); the store keeps plain numbers.",
     )
 
+    # --- surveys: links, mail, fatigue -------------------------------------------------------
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where respondents reach this server: survey links start with it.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs survey links (HMAC); unset: a random key the store makes and keeps.",
+    )
+    smtp_host: str | None = Field(default=None, description="Mail server; unset: no mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_from: str = Field(default="cxloop@localhost", description="From: of every mail.")
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    survey_link_days: int = Field(default=14, ge=1, le=3650, description="Links expire after.")
+    survey_cap_contact_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="At most one invitation per person in this many "
+        "days, across all surveys (0: no cap).",
+    )
+    survey_cap_account_days: int = Field(
+        default=7,
+        ge=0,
+        le=3650,
+        description="At most one distribution reaching an account in "
+        "this many days, across all surveys (0: no cap).",
+    )
+    survey_quiet_hours: str = Field(
+        default="21:00-08:00",
+        pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+        description="No mail in this local window of the recipient's zone (empty: none); "
+        "sends wait until it ends.",
+    )
+    survey_consent: Literal["implied", "explicit"] = Field(
+        default="implied",
+        description="explicit: send only to people with a recorded consent.",
+    )
+    background_jobs: bool = Field(
+        default=False,
+        description="Run survey ticks (triggers, reminders, expiries) and answer ingestion in "
+        "the web server's process; `cxloop serve` turns it on.",
+    )
+    tick_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
     @field_validator("database_url")
     @classmethod
     def _known_engine(cls, value: str) -> str:

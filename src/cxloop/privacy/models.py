@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.db.base import Base, UtcDateTime, utcnow
@@ -35,3 +35,24 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class ContactPreference(Base):
+    """What an address allows: an opt-out per channel (honoured forever, whoever the address
+    belongs to later), a bounce that marks it undeliverable, or an explicit consent."""
+
+    __tablename__ = "contact_preferences"
+    __table_args__ = (
+        UniqueConstraint("address", "channel", "kind", name="uq_contact_preferences_address"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(320))
+    """Normalised: a lower-case e-mail, an E.164 phone, or ``customer:ID``/``contact:ID``."""
+    channel: Mapped[str] = mapped_column(String(16))
+    """email, sms, wechat, app, webhook, or any."""
+    kind: Mapped[str] = mapped_column(String(16))
+    """opted_out, bounced or consented."""
+    reason: Mapped[str | None] = mapped_column(String(256))
+    source: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

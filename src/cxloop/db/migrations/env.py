@@ -12,7 +12,8 @@ import cxloop.feedback.models
 import cxloop.ingest.models
 import cxloop.insights.models
 import cxloop.metrics.models
-import cxloop.privacy.models  # noqa: F401  (registers every table on Base.metadata)
+import cxloop.privacy.models
+import cxloop.surveys.models  # noqa: F401  (registers every table on Base.metadata)
 from cxloop.db.base import Base
 
 config = context.config

@@ -1,0 +1,1 @@
+"""Jobs: plain functions registered by name, run by `cxloop surveys tick` and inside `serve`."""

@@ -1,0 +1,1 @@
+"""Surveys: definitions, the respondent form, distribution, reminders, caps, response rates."""
