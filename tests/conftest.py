@@ -16,6 +16,9 @@ from sqlalchemy.engine import make_url
 from cxloop.api import Store, connect
 from cxloop.config import Settings
 
+pytest_plugins = ["tests.smtp", "tests.http_receiver"]
+"""``smtp_server`` (aiosmtpd on loopback) and ``http_receiver`` (a webhook receiver)."""
+
 POSTGRES_URL = os.environ.get("CXLOOP_TEST_POSTGRES_URL")
 REQUIRE_SERVICES = os.environ.get("CXLOOP_REQUIRE_SERVICES") == "1"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
