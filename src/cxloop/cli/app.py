@@ -65,7 +65,48 @@ class Commands(LazyGroup):
             "cxloop.cli.feedback:feedback_app",
             "Read stored feedback with its text features, filtered.",
         ),
+        "surveys": Lazy(
+            "cxloop.cli.app:surveys_app",
+            "Surveys: definitions, distribution, reminders and response rates.",
+        ),
     }
+
+
+class SurveyCommands(LazyGroup):
+    """``cxloop surveys``' commands live in several modules (one per owner); each registers
+    with one line here: ``"name": Lazy("cxloop.cli.module:function", "help line", "command")``
+    (or kind ``app`` for a sub-group). The help line must equal the command's docstring's
+    first paragraph (tests/cli/test_surveys_cli.py checks every entry)."""
+
+    lazy = {
+        "validate": Lazy(
+            "cxloop.cli.surveys:validate_command",
+            "Check a survey definition file; every problem is named by its path.",
+            "command",
+        ),
+        "create": Lazy(
+            "cxloop.cli.surveys:create_command",
+            "Store a survey definition; a changed definition becomes a new version.",
+            "command",
+        ),
+        "list": Lazy(
+            "cxloop.cli.surveys:list_command",
+            "Stored surveys with their latest version.",
+            "command",
+        ),
+        "show": Lazy(
+            "cxloop.cli.surveys:show_command",
+            "A survey's questions in order, with types, options and display logic.",
+            "command",
+        ),
+    }
+
+
+surveys_app = typer.Typer(
+    cls=SurveyCommands,
+    help="Surveys: definitions, distribution, reminders and response rates.",
+    no_args_is_help=True,
+)
 
 
 app = typer.Typer(
