@@ -88,6 +88,8 @@ class Distribution(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     """active, paused or closed."""
     owner_alerted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    owner_alert_outcome: Mapped[str | None] = mapped_column(String(32))
+    """sent, no_owner_address or refused: the B2B owner alert, made once (migration 0009)."""
     created_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 

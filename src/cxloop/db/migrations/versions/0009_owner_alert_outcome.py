@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("survey_distributions", schema=None) as batch_op:
-        batch_op.drop_column("owner_alert_outcome")
+    # plain DROP COLUMN (SQLite >= 3.35, PostgreSQL): a batch rebuild would drop the table,
+    # and with foreign keys on that cascades into its invitations
+    op.execute("ALTER TABLE survey_distributions DROP COLUMN owner_alert_outcome")
