@@ -1,51 +1,57 @@
-"""The words of the login page in zh and en, and which of the two a request wants.
+"""Which language (zh or en) a request wants, and the Babel catalogs that translate the UI.
 
-A dict until the pages get Babel catalogs: one page, a handful of strings.
+Strings live in ``web/i18n/<lang>/LC_MESSAGES/messages.po`` (English msgids) and are compiled to
+``.mo`` by ``scripts/i18n.py compile``; both are committed, so the app needs no build step.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
+from babel.support import NullTranslations, Translations
 from fastapi import Request
 
 Lang = Literal["zh", "en"]
 LANGUAGES: tuple[Lang, ...] = ("zh", "en")
 DEFAULT: Lang = "zh"
-
-LOGIN: dict[Lang, dict[str, str]] = {
-    "zh": {
-        "html_lang": "zh-CN",
-        "title": "登录",
-        "user": "用户名",
-        "password": "密码",
-        "submit": "登录",
-        "wrong": "用户名或密码错误，请重试。",
-        "other": "English",
-        "other_lang": "en",
-    },
-    "en": {
-        "html_lang": "en",
-        "title": "Log in",
-        "user": "User name",
-        "password": "Password",
-        "submit": "Log in",
-        "wrong": "Wrong user name or password. Please try again.",
-        "other": "中文",
-        "other_lang": "zh",
-    },
-}
+HTML_LANG: dict[Lang, str] = {"zh": "zh-CN", "en": "en"}
+CATALOGS = Path(__file__).resolve().parents[1] / "i18n"
+DOMAIN = "messages"
+COOKIE = "cxloop_lang"  # set when the user picks a language with ?lang=
 
 
-def _choice(value: str | None) -> Lang | None:
+@cache
+def translations(lang: Lang) -> NullTranslations:
+    """The compiled catalog for ``lang`` (English msgids: en falls back to them)."""
+    return Translations.load(str(CATALOGS), locales=[lang], domain=DOMAIN)
+
+
+def gettext(lang: Lang, message: str) -> str:
+    """``message`` in ``lang``; page code marks its strings with this (``scripts/i18n.py``
+    extracts the second argument)."""
+    return translations(lang).gettext(message)
+
+
+def ngettext(lang: Lang, singular: str, plural: str, n: int) -> str:
+    return translations(lang).ngettext(singular, plural, n)
+
+
+def choice(value: str | None) -> Lang | None:
+    """zh or en from a tag such as ``zh-CN``, ``en_US`` or ``EN``; None for anything else."""
     primary = (value or "").strip().lower().replace("_", "-").split("-")[0]
     return next((lang for lang in LANGUAGES if lang == primary), None)
 
 
 def language(request: Request, chosen: str | None = None) -> Lang:
-    """``chosen`` (a form field or ``?lang=``) when it is zh or en, else the best of zh/en in
-    the Accept-Language header by its q-values, else zh."""
-    picked = _choice(chosen) or _choice(request.query_params.get("lang"))
+    """``chosen`` (a form field, a contact's language) when it is zh or en, else ``?lang=``,
+    else the language cookie, else the best of zh/en in Accept-Language by q-value, else zh."""
+    picked = (
+        choice(chosen)
+        or choice(request.query_params.get("lang"))
+        or choice(request.cookies.get(COOKIE))
+    )
     if picked:
         return picked
     offers = []
@@ -59,6 +65,6 @@ def language(request: Request, chosen: str | None = None) -> Lang:
                 quality = 0.0
         offers.append((-quality, position, tag))
     for _, _, tag in sorted(offers):
-        if (found := _choice(tag)) is not None:
+        if (found := choice(tag)) is not None:
             return found
     return DEFAULT

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from cxloop.errors import CxloopError, Unauthenticated
 from cxloop.ingest import service as ingest_service
 from cxloop.privacy import service as privacy_service
 from cxloop.web.deps import COOKIE, SessionDep
-from cxloop.web.pages.i18n import LOGIN, Lang, language
+from cxloop.web.pages.i18n import COOKIE as LANG_COOKIE
+from cxloop.web.pages.templating import Lang, gettext, language, render
 
 router = APIRouter()
-templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -28,16 +26,34 @@ def home(request: Request, session: SessionDep) -> Response:
     except CxloopError:
         return RedirectResponse("/login", status_code=303)
     counts = ingest_service.store_counts(session=session)
-    return templates.TemplateResponse(request, "overview.html", {"user": user, "counts": counts})
+    context = {
+        "user": user,
+        "counts": counts,
+        "section": "overview",
+        "channel_chart": _channel_chart(counts["feedback_by_channel"]),
+    }
+    return render(request, "overview.html", context, lang=language(request))
+
+
+def _channel_chart(by_channel: dict[str, int]) -> dict[str, object] | None:
+    """An ECharts bar option for feedback per channel (None when there is no feedback)."""
+    if not by_channel:
+        return None
+    return {
+        "grid": {"left": 80, "right": 16, "top": 8, "bottom": 24},
+        "xAxis": {"type": "value"},
+        "yAxis": {"type": "category", "data": list(by_channel)},
+        "series": [{"type": "bar", "data": list(by_channel.values())}],
+        "tooltip": {},
+    }
 
 
 def _login_page(
     request: Request, lang: Lang, *, error: str | None = None, username: str = ""
 ) -> Response:
     """The login form in ``lang``, with the user name kept after a failed try."""
-    context = {"error": error, "username": username, "lang": lang, "t": LOGIN[lang]}
-    status = 401 if error else 200
-    return templates.TemplateResponse(request, "login.html", context, status_code=status)
+    context = {"error": error, "username": username}
+    return render(request, "login.html", context, lang=lang, status_code=401 if error else 200)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -58,11 +74,14 @@ def login(
     try:
         issued = privacy_service.login(session=session, username=username, password=password)
     except Unauthenticated:
-        return _login_page(request, chosen, error=LOGIN[chosen]["wrong"], username=username)
+        wrong = gettext(chosen, "Wrong user name or password. Please try again.")
+        return _login_page(request, chosen, error=wrong, username=username)
     except CxloopError as exc:
         return _login_page(request, chosen, error=str(exc), username=username)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, issued.token, httponly=True, samesite="strict", max_age=86_400)
+    if lang:  # the language the user logged in with stays for the next pages
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86_400, samesite="lax")
     return response
 
 
