@@ -38,7 +38,24 @@ class Received:
 class _Handler:
     received: list[Received] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    greetings: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: Any
+    ) -> Any:
+        with self.lock:
+            self.greetings += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str
+    ) -> str:
+        with self.lock:
+            self.greetings += 1
+        session.host_name = hostname
+        return f"250 {server.hostname}"
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: Any
@@ -90,6 +107,12 @@ class SmtpServer:
         with self.handler.lock:
             return list(self.handler.refused)
 
+    @property
+    def greetings(self) -> int:
+        """EHLO/HELO commands seen: one per plain connection (a batch should make one)."""
+        with self.handler.lock:
+            return self.handler.greetings
+
     def to(self, address: str) -> list[EmailMessage]:
         """Mails whose envelope named ``address`` (case-insensitive)."""
         wanted = address.lower()
@@ -99,6 +122,7 @@ class SmtpServer:
         with self.handler.lock:
             self.handler.received.clear()
             self.handler.refused.clear()
+            self.handler.greetings = 0
 
     def settings(self, **extra: Any) -> Settings:
         """Settings that send to this server (plain SMTP, no login) plus ``extra``."""

@@ -1,4 +1,5 @@
-"""How list members leave cxloop: CSV and Excel files, and a JSON POST to a webhook.
+"""How list members leave cxloop: CSV and Excel files, and a JSON POST to a webhook
+(sent by ``notify.webhooks``, the one sender).
 
 Only ids and non-personal facts leave (``EXPORT_COLUMNS``); list-valued columns (the feedback
 ids and topics that qualified a member) are joined with ``;`` in CSV and Excel.
@@ -8,18 +9,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import http.client
 import io
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from cxloop.errors import Invalid
+from cxloop.notify import webhooks
 
 EXPORT_COLUMNS = (
     "customer_id",
@@ -38,6 +34,9 @@ EXPORT_COLUMNS = (
 ``churn_model``/``churn_model_auc`` the model their churn risk comes from."""
 LIST_COLUMNS = ("feedback_ids", "topics")
 WEBHOOK_TIMEOUT_S = 10.0
+WEBHOOK_RETRIES = 2
+WEBHOOK_BACKOFF_S = 0.25
+"""A scheduled refresh pushes again next time: a short backoff, not a long wait."""
 
 
 def flat(frame: pd.DataFrame) -> pd.DataFrame:
@@ -67,13 +66,6 @@ def write_xlsx(
         )
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would turn the POST into a GET without the members: treat it as a failure."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def push(
     url: str,
     name: str,
@@ -81,34 +73,22 @@ def push(
     records: list[dict[str, Any]],
     churn_models: list[dict[str, Any]],
 ) -> None:
-    """POST the members as JSON, with the churn models their risks rest on; anything but a
-    2xx answer (a redirect included) is an error naming the URL. Only ids and non-personal
-    facts are sent (``EXPORT_COLUMNS``)."""
-    body = json.dumps(
-        {
-            "list": name,
-            "as_of": as_of.isoformat(),
-            "count": len(records),
-            "churn_models": churn_models,
-            "members": records,
-        }
-    ).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    opener = urllib.request.build_opener(_NoRedirects)
-    try:
-        with opener.open(request, timeout=WEBHOOK_TIMEOUT_S) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
-        raise Invalid(f"could not be reached: {exc!r}", "webhook_url", redact_url(url)) from None
-    if not 200 <= status < 300:
-        raise Invalid(f"answered HTTP {status}", "webhook_url", redact_url(url))
+    """POST the members as JSON, with the churn models their risks rest on, through the one
+    webhook sender (``notify.webhooks``: retried on 5xx, 429 and connection errors, never
+    redirected); a failure is an :class:`Invalid` naming the URL with its secrets hidden. Only
+    ids and non-personal facts are sent (``EXPORT_COLUMNS``)."""
+    payload = {
+        "list": name,
+        "as_of": as_of.isoformat(),
+        "count": len(records),
+        "churn_models": churn_models,
+        "members": records,
+    }
+    webhooks.post(
+        url, payload, timeout=WEBHOOK_TIMEOUT_S, retries=WEBHOOK_RETRIES, backoff=WEBHOOK_BACKOFF_S
+    ).raise_for_failure("webhook_url")
 
 
 def redact_url(url: str) -> str:
     """Scheme and host only: webhook paths and queries often carry a secret token."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}/…" if parts.scheme else "…"
+    return webhooks.redact_url(url)
