@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from cxloop.surveys.b2b import missing_roles, normalise_role
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from cxloop import api
+from cxloop.notify.mail import MailUnavailable
+from cxloop.surveys import b2b, b2b_status
+from cxloop.surveys.b2b import alert_due, deadline_of, missing_roles, normalise_role, owner_address
+from cxloop.surveys.models import Distribution
+from tests.smtp import SmtpServer
+from tests.surveys.tracking_support import NOW, add_distribution, add_invitation, add_survey
 
 
 def test_missing_roles_keeps_declared_order_and_spelling() -> None:
@@ -26,3 +38,152 @@ def test_duplicates_and_blanks_in_required_are_listed_once() -> None:
 
 def test_no_required_roles_is_always_complete() -> None:
     assert missing_roles([], []) == []
+
+
+# --- completeness and owner alerts on a real store -----------------------------------------
+
+ACCOUNTS = [
+    {"account_id": "A-1", "name": "华东精密", "owner": "Zhao.Owner@Example.com"},
+    {"account_id": "A-2", "name": "Northwind", "owner": "lee@northwind.example"},
+    {"account_id": "A-3", "name": "西部物流", "owner": "李经理"},
+    {"account_id": "A-4", "name": "Gone Ltd", "owner": "bounce.owner@example.com"},
+]
+MILESTONES = [
+    {"milestone_id": f"M-{n}", "project_id": "P-1", "name": name}
+    for n, name in ((1, "上线验收"), (2, "Go-live"), (3, "试运行"), (4, "Kick-off"))
+]
+REQUIRED = ["decision_maker", "purchaser", "user"]
+
+
+@pytest.fixture
+def b2b_store(store: api.Store) -> Iterator[api.Store]:
+    """Four accounts at one milestone each of a survey requiring three roles: A-1 misses two
+    (and has an employee invited too), A-2 is complete, A-3's owner is a name, not an address,
+    A-4's owner address bounces. A fifth distribution's deadline is a week away."""
+    for kind, rows in (
+        ("accounts", ACCOUNTS),
+        ("projects", [{"project_id": "P-1", "account_id": "A-1", "name": "MES"}]),
+        ("milestones", MILESTONES),
+    ):
+        assert api.import_records(store, kind, rows).inserted == len(rows)
+    soon = NOW + dt.timedelta(hours=20)
+    with store.sessions() as session:
+        add_survey(session, "milestone", required_roles=REQUIRED)
+        a1 = add_distribution(session, "milestone", account_id="A-1", milestone_id="M-1",
+                              audience_kind="account", deadline=soon)  # fmt: skip
+        add_invitation(session, a1, "completed", role="decision_maker", contact_id="K-1")
+        add_invitation(session, a1, "sent", role="decision_maker", contact_id="K-2")
+        add_invitation(session, a1, "opened", role="purchaser", contact_id="K-3")
+        add_invitation(session, a1, "skipped", role="user", skip_reason="opted_out")
+        add_invitation(session, a1, "sent", role="employee", contact_id="K-5")
+        a2 = add_distribution(session, "milestone", account_id="A-2", milestone_id="M-2",
+                              audience_kind="account", deadline=soon)  # fmt: skip
+        for role in ("decision_maker", "purchaser", "user"):
+            add_invitation(session, a2, "completed", role=role)
+        past = NOW - dt.timedelta(hours=1)
+        a3 = add_distribution(session, "milestone", account_id="A-3", milestone_id="M-3",
+                              audience_kind="account", deadline=past)  # fmt: skip
+        add_invitation(session, a3, "sent", role="user")
+        a4 = add_distribution(session, "milestone", account_id="A-4", milestone_id="M-4",
+                              audience_kind="account", deadline=soon)  # fmt: skip
+        add_invitation(session, a4, "sent", role="purchaser")
+        week = NOW + dt.timedelta(days=7)
+        later = add_distribution(session, "milestone", account_id="A-1", milestone_id="M-9",
+                                 audience_kind="account", deadline=week)  # fmt: skip
+        add_invitation(session, later, "sent", role="user")
+        session.commit()
+    return store
+
+
+def test_completeness_lists_each_required_role_then_others(b2b_store: api.Store) -> None:
+    with b2b_store.sessions() as session:
+        rows = b2b_status.completeness(session=session, survey_id="milestone")
+    a1 = [r for r in rows if (r.account, r.milestone) == ("A-1", "M-1")]
+    assert [(r.role, r.required, r.invited, r.answered, r.missing) for r in a1] == [
+        ("decision_maker", True, 2, 1, False),
+        ("purchaser", True, 1, 0, True),
+        ("user", True, 0, 0, True),  # skipped (opted out): never invited
+        ("employee", False, 1, 0, False),
+    ]
+    assert {r.complete for r in a1} == {False}
+    assert (a1[0].account_name, a1[0].milestone_name) == ("华东精密", "上线验收")
+    a2 = [r for r in rows if r.account == "A-2"]
+    assert [r.answered for r in a2] == [1, 1, 1] and all(r.complete for r in a2)
+
+
+def test_completeness_of_one_distribution_and_the_b2b_module_name(b2b_store: api.Store) -> None:
+    with b2b_store.sessions() as session:
+        a2 = session.scalars(select(Distribution).where(Distribution.account_id == "A-2")).one()
+        rows = b2b.completeness(session=session, survey_id="milestone", distribution_id=a2.id)
+    assert {r.account for r in rows} == {"A-2"}
+
+
+def test_owner_is_alerted_once_when_deadline_nears_with_roles_missing(
+    b2b_store: api.Store, smtp_server: SmtpServer
+) -> None:
+    settings = smtp_server.settings(database_url=b2b_store.settings.database_url)
+    with b2b_store.sessions() as session:
+        alerts = b2b_status.owner_alerts(session=session, settings=settings, now=NOW)
+        session.commit()
+    got = {a.account: (a.outcome, a.missing) for a in alerts}
+    assert got == {
+        "A-1": ("sent", ("purchaser", "user")),
+        "A-3": ("no_owner_address", ("decision_maker", "purchaser", "user")),
+        "A-4": ("refused", ("decision_maker", "purchaser", "user")),
+    }
+    mails = smtp_server.to("zhao.owner@example.com")
+    assert len(smtp_server.messages) == 1 and len(mails) == 1
+    body = mails[0].get_body(("plain",)).get_content()
+    assert "采购" in body and "使用者" in body and "决策者" not in body
+    assert "/surveys/milestone/completeness" in body
+    assert smtp_server.refused == ["bounce.owner@example.com"]
+    with b2b_store.sessions() as session:
+        again = b2b.alert_owners(session=session, settings=settings, now=NOW)
+        outcomes = session.execute(
+            select(
+                Distribution.account_id, Distribution.milestone_id, Distribution.owner_alert_outcome
+            )
+            .where(Distribution.owner_alerted_at.is_not(None))
+            .order_by(Distribution.account_id)
+        ).all()
+    assert again == 0 and len(smtp_server.messages) == 1
+    # A-1's other milestone (deadline a week away) and complete A-2 are not alerted
+    assert [tuple(r) for r in outcomes] == [
+        ("A-1", "M-1", "sent"),
+        ("A-3", "M-3", "no_owner_address"),
+        ("A-4", "M-4", "refused"),
+    ]
+
+
+def test_no_mail_server_marks_nothing_so_the_next_tick_retries(b2b_store: api.Store) -> None:
+    with b2b_store.sessions() as session:
+        with pytest.raises(MailUnavailable, match="CXLOOP_SMTP_HOST"):
+            b2b.alert_owners(session=session, settings=b2b_store.settings, now=NOW)
+        session.rollback()
+        alerted = session.scalars(
+            select(Distribution).where(Distribution.owner_alerted_at.is_not(None))
+        ).all()
+    assert alerted == []
+
+
+@pytest.mark.parametrize(
+    ("owner", "address"),
+    [
+        ("Zhao.Owner@Example.com", "zhao.owner@example.com"),
+        ("赵经理 <zhao@hd.cn>", "zhao@hd.cn"),
+        ("李经理", None),
+        ("", None),
+        (None, None),
+        ("zhao@localhost", None),
+        ("zhao at hd.cn", None),
+    ],
+)
+def test_owner_address_is_an_address_or_none(owner: str | None, address: str | None) -> None:
+    assert owner_address(owner) == address
+
+
+def test_deadline_falls_back_to_the_end_of_the_milestone_due_date() -> None:
+    assert deadline_of(None, dt.date(2026, 3, 11)) == dt.datetime(2026, 3, 12)
+    assert alert_due(dt.datetime(2026, 3, 12), NOW)  # 39 h away
+    assert not alert_due(dt.datetime(2026, 3, 13), NOW)  # 63 h away
+    assert not alert_due(None, NOW)
