@@ -31,16 +31,21 @@ def _load_or_exit(file: Path) -> SurveyDefinition:
     try:
         return definitions.load_definition(file)
     except Invalid as exc:
-        errors.print(f"{file}: {len(exc.problems)} problem(s)", highlight=False)
+        count = len(exc.problems)
+        errors.print(f"{file}: {count} problem{'s' if count != 1 else ''}", highlight=False)
         for p in exc.problems:
             shown = "" if p.value is None or p.value == "" else f" {p.value!r}"
-            errors.print(f"  {p.field or 'file'}:{shown} — {p.reason}", highlight=False)
+            errors.print(
+                f"  {p.field or 'file'}:{shown} — {p.reason}", highlight=False, soft_wrap=True
+            )
         raise typer.Exit(1) from None
 
 
 def _warn(definition: SurveyDefinition) -> None:
     for p in definitions.warnings(definition):
-        console.print(f"warning: {p.field}: {p.value!r} — {p.reason}", style="yellow")
+        console.print(
+            f"warning: {p.field}: {p.value!r} — {p.reason}", highlight=False, soft_wrap=True
+        )
 
 
 def validate_command(file: File) -> None:
@@ -131,7 +136,7 @@ def show_command(
 
 def _answers(q: Question, language: str) -> str:
     """What a question accepts, as a short line (its scale, options or rows)."""
-    low, high = definitions.scale_of(q)
+    low, high = q.bounds or (0, 0)
     if q.type in ("nps", "csat", "ces", "rating"):
         return f"{low}–{high}"
     if q.type in ("single", "multiple"):

@@ -1,0 +1,56 @@
+"""Shapes of stored surveys and their versions, as the API, the CLI and other domains read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+from cxloop.surveys.definitions import SurveyDefinition
+
+
+class SurveyRead(BaseModel):
+    """A survey by its stable id, with its current (latest) version."""
+
+    survey_id: str
+    title: dict[str, str]
+    current_version: int
+    versions: int
+    questions: int
+    """Questions in the current version."""
+    status: str
+    """active or archived."""
+    created_by: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    changed: bool = False
+    """From ``create`` only: whether that call stored a new version (False: same definition)."""
+
+
+class SurveyVersionRead(BaseModel):
+    """One stored version: the definition answers to it were given against."""
+
+    survey_id: str
+    version: int
+    current: bool
+    definition: SurveyDefinition
+    definition_hash: str
+    created_by: str | None
+    created_at: dt.datetime
+
+
+class ProblemRead(BaseModel):
+    field: str
+    value: Any = None
+    reason: str
+
+
+class SurveyCheck(BaseModel):
+    """A definition checked without storing it: every problem, and warnings when valid."""
+
+    valid: bool
+    survey_id: str | None = None
+    questions: int = 0
+    problems: list[ProblemRead] = []
+    warnings: list[ProblemRead] = []
