@@ -19,6 +19,7 @@ class Permission(StrEnum):
     read_imports = "read_imports"
     manage_users = "manage_users"
     manage_lists = "manage_lists"  # metric targets, alerts, target lists
+    manage_surveys = "manage_surveys"  # survey definitions, distributions, reminders
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -29,6 +30,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.import_data,
             Permission.read_imports,
             Permission.manage_lists,
+            Permission.manage_surveys,
         }
     ),
     Role.agent: frozenset({Permission.read_data, Permission.read_pii}),

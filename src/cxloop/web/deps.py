@@ -71,6 +71,8 @@ ImportsReader = Annotated[User, Depends(require(Permission.read_imports))]
 Admin = Annotated[User, Depends(require(Permission.manage_users))]
 ListManager = Annotated[User, Depends(require(Permission.manage_lists))]
 """Saves metric targets and target lists, scans and acknowledges alerts: analysts, admins."""
+SurveyManager = Annotated[User, Depends(require(Permission.manage_surveys))]
+"""Stores survey definitions, sends and reminds: analysts, admins (viewers read)."""
 
 
 SCOPE_HELP = {
