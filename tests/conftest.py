@@ -16,8 +16,9 @@ from sqlalchemy.engine import make_url
 from cxloop.api import Store, connect
 from cxloop.config import Settings
 
-pytest_plugins = ["tests.smtp", "tests.http_receiver"]
-"""``smtp_server`` (aiosmtpd on loopback) and ``http_receiver`` (a webhook receiver)."""
+pytest_plugins = ["tests.smtp", "tests.http_receiver", "tests.web.browser"]
+"""``smtp_server`` (aiosmtpd on loopback), ``http_receiver`` (a webhook receiver),
+``live_server`` and ``browser_page`` (uvicorn on loopback + Chromium, tests/web/browser.py)."""
 
 POSTGRES_URL = os.environ.get("CXLOOP_TEST_POSTGRES_URL")
 REQUIRE_SERVICES = os.environ.get("CXLOOP_REQUIRE_SERVICES") == "1"

@@ -41,7 +41,7 @@ def _channel_chart(by_channel: dict[str, int]) -> dict[str, object] | None:
         return None
     return {
         "grid": {"left": 80, "right": 16, "top": 8, "bottom": 24},
-        "xAxis": {"type": "value"},
+        "xAxis": {"type": "value", "minInterval": 1},
         "yAxis": {"type": "category", "data": list(by_channel)},
         "series": [{"type": "bar", "data": list(by_channel.values())}],
         "tooltip": {},
