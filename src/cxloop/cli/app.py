@@ -99,6 +99,28 @@ class SurveyCommands(LazyGroup):
             "A survey's questions in order, with types, options and display logic.",
             "command",
         ),
+        "status": Lazy(
+            "cxloop.cli.surveys_status:status_command",
+            "A survey's funnel per distribution, its response rate with an interval, and B2B "
+            "completeness by account and role (missing roles marked).",
+            "command",
+        ),
+        "rates": Lazy(
+            "cxloop.cli.surveys_status:rates_command",
+            "Response rates (completed / delivered) with intervals, by segment, role, account, "
+            "channel, survey or distribution.",
+            "command",
+        ),
+        "on": Lazy(
+            "cxloop.cli.surveys_triggers:on_command",
+            "Send a survey after each event of a kind, after a delay (a standing distribution).",
+            "command",
+        ),
+        "triggers": Lazy(
+            "cxloop.cli.surveys_triggers:triggers_command",
+            "Standing distributions sent after events, with their events and invitations.",
+            "command",
+        ),
     }
 
 

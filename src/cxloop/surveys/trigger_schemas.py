@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 BUILT_IN_EVENTS = (
     "order_delivered",
@@ -26,7 +27,7 @@ class TriggerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     survey_id: str = Field(min_length=1, max_length=64)
-    event: str = Field(pattern=TRIGGER_EVENT, description="A built-in event or api:<name>.")
+    event: str = Field(description="A built-in event or api:<name>.")
     delay_hours: int = Field(default=0, ge=0, le=24 * 365)
     channel: Literal["email", "csv", "webhook"] = "email"
     webhook_url: str | None = Field(default=None, max_length=1024)
@@ -37,6 +38,16 @@ class TriggerCreate(BaseModel):
     )
     name: str | None = Field(default=None, max_length=128)
     link_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("event")
+    @classmethod
+    def _known_event(cls, value: str) -> str:
+        if not re.match(TRIGGER_EVENT, value):
+            raise ValueError(
+                "is not a trigger event; use " + ", ".join(BUILT_IN_EVENTS) + " or api:<name> "
+                "(lower-case letters, digits, _ . -)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TriggerCreate:

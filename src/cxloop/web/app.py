@@ -21,6 +21,7 @@ from cxloop.web.routers import (
     metrics,
     privacy,
     records,
+    survey_events,
     system,
     targets,
 )
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         system.router,
         privacy.router,
+        survey_events.router,  # before surveys: /surveys/{id} would catch /surveys/triggers
         metric_monitoring.router,  # before metrics: /metrics/{name} would catch /targets
         metrics.router,
         targets.router,
