@@ -90,7 +90,8 @@ def test_every_problem_is_named_by_its_path(fresh_api: Api) -> None:
 
 def test_validate_stores_nothing_and_reports_warnings(fresh_api: Api) -> None:
     client, viewer = fresh_api.client, fresh_api.auth("viewer")
-    piped = _definition(intro={"zh": "{customer.name}，您好 {shop.name}", "en": "Hi {customer.name}"})
+    intro = {"zh": "{customer.name}，您好 {shop.name}", "en": "Hi {customer.name}"}
+    piped = _definition(intro=intro)
     ok = client.post("/api/v1/surveys/validate", json=piped, headers=viewer)
     assert ok.status_code == 200
     body = ok.json()

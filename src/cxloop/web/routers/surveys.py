@@ -60,9 +60,7 @@ def create_survey(
     """Store a definition: 201 with a new version when it changed, 200 when it is the same
     as the current version; 422 lists every problem by its path."""
     definition = definitions.parse_definition(data)
-    saved = surveys_service.create(
-        session=session, definition=definition, created_by=user.username
-    )
+    saved = surveys_service.create(session=session, definition=definition, created_by=user.username)
     if not saved.changed:
         response.status_code = status.HTTP_200_OK
     return saved
