@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # the extras of the last install: rewritten only when EXTRAS changes, so a change reinstalls
 EXTRAS_FILE := $(VENV)/.extras
 
-.PHONY: demo test lint bench venv clean FORCE
+.PHONY: demo test lint bench venv clean i18n vendor FORCE
 
 $(EXTRAS_FILE): FORCE
 	@mkdir -p $(VENV)
@@ -46,5 +46,13 @@ bench: $(STAMP)
 		|| echo "lifetimes could not be installed: the CLV bench runs without the comparison"
 	$(BIN)/python bench/run.py
 
+# web UI strings: templates and pages → zh/en catalogs → compiled .mo (commit the results)
+i18n: $(STAMP)
+	$(BIN)/python scripts/i18n.py all
+
+# web JS (ECharts, htmx) from the npm registry at the versions and hashes pinned in the script
+vendor: $(STAMP)
+	$(BIN)/python scripts/vendor_assets.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts
