@@ -330,3 +330,38 @@ def test_delays_read_in_days_hours_weeks_and_chinese_units(text: str, hours: int
 def test_a_delay_that_does_not_read_is_refused_by_name(text: str) -> None:
     with pytest.raises(Invalid, match="delay"):
         trigger_rules.parse_delay(text)
+
+
+def test_a_scheduled_invitation_is_mailed_once_its_delay_has_passed(
+    shop: api.Store, smtp_server: Any
+) -> None:
+    """With H4's sending and tick: nothing before the delay, one mail after, none on re-runs."""
+    pytest.importorskip("cxloop.surveys.sending", reason="surveys.sending (H4) not in this tree")
+    from cxloop.jobs import tick
+
+    settings = smtp_server.settings(
+        database_url=shop.settings.database_url,
+        survey_quiet_hours="",
+        secret_key="k" * 32,
+    )
+    trigger = _trigger(shop, "ticket_closed", delay="1h")
+    closed = _now() + dt.timedelta(seconds=1)
+    api.import_records(
+        shop,
+        "events",
+        [{"customer_id": "C1", "event_type": "工单已解决", "occurred_at": _utc(closed)}],
+    )
+    jobs = ["surveys.run_triggers", "surveys.send_scheduled"]
+
+    early = tick.run(settings, closed + dt.timedelta(minutes=30), jobs, sessions=shop.sessions)
+    assert smtp_server.messages == []
+    due = closed + dt.timedelta(hours=1, minutes=1)
+    later = tick.run(settings, due, jobs, sessions=shop.sessions)
+    again = tick.run(settings, due + dt.timedelta(hours=1), jobs, sessions=shop.sessions)
+
+    assert early["surveys.run_triggers"].counts["scheduled"] == 1, early
+    assert later["surveys.send_scheduled"].counts["sent"] == 1, later
+    assert again["surveys.run_triggers"].counts["scheduled"] == 0
+    assert len(smtp_server.messages) == 1 and len(smtp_server.to("c1@example.com")) == 1
+    (invited,) = _invitations(shop, trigger)
+    assert invited.status == "sent" and invited.sent_at == due
