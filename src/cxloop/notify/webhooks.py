@@ -162,7 +162,10 @@ def post(
             exc.close()
         except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
             status = None
-            reason = f"could not be reached ({getattr(exc, 'reason', exc)})"
+            cause = getattr(exc, "reason", exc)
+            if isinstance(cause, OSError) and cause.strerror:
+                cause = cause.strerror
+            reason = f"could not be reached ({cause})"
         if status is not None:
             if 200 <= status < 300:
                 log.info("webhook delivered after %d attempt(s)", attempts)
@@ -179,5 +182,5 @@ def post(
         sleep(min(MAX_WAIT_S, max(wait, retry_after or 0.0)))
     if attempts > 1:
         reason += f" after {attempts} attempts"
-    log.warning("webhook failed after %d attempt(s), last status %s", attempts, status)
+    log.info("webhook failed after %d attempt(s), last status %s", attempts, status)
     return WebhookResult(False, status, attempts, reason, target)
