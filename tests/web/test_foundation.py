@@ -104,6 +104,15 @@ def test_every_marked_string_has_a_chinese_translation() -> None:
     assert not untranslated, f"no zh translation: {untranslated}"
 
 
+def test_translations_keep_the_placeholders_of_their_msgid() -> None:
+    """``%(high)s`` in the English must stay in the Chinese, or formatting the page fails."""
+    problems = [
+        f"{message.id!r}: {'; '.join(str(e) for e in errors)}"
+        for message, errors in _po("zh").check()
+    ]
+    assert not problems
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_compiled_catalog_is_current(lang: str) -> None:
     """The committed .mo says exactly what the .po says (run ``scripts/i18n.py compile``)."""
