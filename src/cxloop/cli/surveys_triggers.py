@@ -110,29 +110,34 @@ def triggers_command(
         console.print("no triggers yet: `cxloop surveys on SURVEY --event … --delay …` makes one")
         return
     table = Table(title="survey triggers")
-    for column in ("id", "survey", "event", "delay", "channel", "roles", "status"):
-        table.add_column(column)
-    for column in ("events", "scheduled", "sent", "skipped", "completed"):
+    table.add_column("id", no_wrap=True)
+    table.add_column("survey", no_wrap=True)
+    table.add_column("on event, after", no_wrap=True)
+    table.add_column("roles")
+    for column in ("events", "scheduled", "sent", "skipped", "answered"):
         table.add_column(column, justify="right")
-    table.add_column("rows seen up to (UTC)")
+    notes = []
     for r in rows:
         by = r.invitations
         sent = sum(by.get(s, 0) for s in ("sent", "bounced", "opened", "started", "completed"))
         table.add_row(
-            str(r.distribution_id),
+            str(r.distribution_id) + ("" if r.status == "active" else f" ({r.status})"),
             r.survey_id,
-            r.event,
-            rules.show_delay(r.delay_hours),
-            r.channel,
+            f"{r.event} +{rules.show_delay(r.delay_hours)}",
             ", ".join(r.roles) or "–",
-            r.status,
             f"{r.events:,}",
             f"{by.get('scheduled', 0):,}",
             f"{sent:,}",
             f"{by.get('skipped', 0):,}",
             f"{by.get('completed', 0):,}",
-            "api"
-            if r.event.startswith("api:")
-            else f"{r.watermark or r.created_at:%Y-%m-%d %H:%M}",
         )
+        seen = r.watermark or r.created_at
+        source = (
+            "posted to the API"
+            if r.event.startswith("api:")
+            else f"rows seen to {seen:%Y-%m-%d %H:%M} UTC"
+        )
+        notes.append(f"trigger {r.distribution_id}: by {r.channel}, {source}")
     console.print(table)
+    for note in notes:
+        console.print(note, style="dim", highlight=False)
