@@ -59,7 +59,7 @@ def on_command(
         survey_id=survey,
         event=event,
         delay_hours=rules.parse_delay(delay),
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         webhook_url=webhook,
         roles=roles or [],
         name=name,
