@@ -22,6 +22,7 @@ from cxloop.web.routers import (
     privacy,
     records,
     survey_events,
+    survey_tracking,
     surveys,
     system,
     targets,
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         system.router,
         privacy.router,
         survey_events.router,  # before surveys: /surveys/{id} would catch /surveys/triggers
+        survey_tracking.router,
         metric_monitoring.router,  # before metrics: /metrics/{name} would catch /targets
         metrics.router,
         targets.router,
