@@ -209,6 +209,32 @@ def test_a_newline_in_a_name_or_subject_cannot_forge_headers(smtp_server: SmtpSe
     assert got["Subject"] == "Hi Bcc: victim@example.com"
 
 
+def test_addresses_a_server_cannot_take_fail_alone_and_are_not_bounces(
+    smtp_server: SmtpServer,
+) -> None:
+    """A non-ASCII mailbox cannot go in a header; a non-ASCII domain needs SMTPUTF8. Neither
+    is the person's fault: no bounce, and the rest of the batch goes out."""
+    batch = [
+        MailMessage("王芳@例子.公司", "主题", "正文"),
+        MailMessage("li@例子.公司", "主题", "正文", to_name="李"),
+        MailMessage("ok@example.com", "主题", "正文"),
+    ]
+    first, second, third = mail.send(smtp_server.settings(), batch)
+    assert not first.accepted and not first.bounced and "header" in (first.error or "")
+    assert second.accepted and third.accepted  # this server offers SMTPUTF8
+    assert parseaddr(str(smtp_server.to("li@例子.公司")[0]["To"])) == ("李", "li@例子.公司")
+    handler, port = _Handler(), free_port()
+    plain = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    plain.start()
+    try:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=port)
+        _, second, third = mail.send(settings, batch)
+    finally:
+        plain.stop()
+    assert not second.accepted and not second.bounced and "SMTPUTF8" in (second.error or "")
+    assert third.accepted and len(handler.received) == 1
+
+
 def test_owner_alert_in_both_languages_names_account_milestone_roles_and_deadline() -> None:
     subject, text, html = mail.render("survey_owner_alert", "zh", ALERT, tz="Asia/Shanghai")
     assert subject == "「华东制造 & Co」的「上线验收」调查还缺决策者、最终用户的回答"

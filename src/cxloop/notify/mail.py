@@ -16,6 +16,7 @@ import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -217,8 +218,8 @@ def _send_one(client: smtplib.SMTP, mail: EmailMessage, to: str) -> MailOutcome:
         error = f"{code} {_reply(reply)}"
         return MailOutcome(to, False, error, bounced=500 <= code < 600, message_id=message_id)
     except smtplib.SMTPNotSupportedError:
-        error = "the server does not accept non-ASCII addresses (SMTPUTF8)"
-        return MailOutcome(to, False, error, bounced=True, message_id=message_id)
+        error = "not sent: the server does not accept non-ASCII addresses (SMTPUTF8)"
+        return MailOutcome(to, False, error, message_id=message_id)
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
         error = f"{exc.smtp_code} {_reply(exc.smtp_error)}"
         return MailOutcome(to, False, error, message_id=message_id)
@@ -243,7 +244,13 @@ def send(
     client: smtplib.SMTP | None = _connect(settings)
     reconnected = False
     for message in messages:
-        mail = build(message, settings, now)
+        try:
+            mail = build(message, settings, now)
+        except (ValueError, TypeError, MessageError):  # e.g. a non-ASCII local part
+            error = "not sent: the address cannot be written in a mail header (malformed, or "
+            error += "not ASCII before the @)"
+            outcomes.append(MailOutcome(message.to, False, error))
+            continue
         if client is None:
             outcomes.append(MailOutcome(message.to, False, "not sent: the connection was lost"))
             continue
