@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -209,6 +209,8 @@ def _reason(error: Any, model: str) -> str:
         if field == "id" and not any(part in ("options", "rows") for part in loc):
             return "must be a name: letters, digits and _, not starting with a digit (e.g. why)"
         return "must hold only letters, digits, _ and -"
+    if kind == "literal_error" and field == "type":
+        return f"is not a question type ({', '.join(get_args(QuestionType))})"
     if kind == "literal_error" and ("languages" in loc or field == "default_language"):
         return "is not a language (use zh or en)"
     return str(error["msg"]).removeprefix("Value error, ")
@@ -309,14 +311,14 @@ def load_definition(file: Path) -> SurveyDefinition:
 def warnings(definition: SurveyDefinition) -> list[Problem]:
     """What is allowed but probably a mistake: a piped ``{root.field}`` whose root no
     invitation carries (it is piped as empty text, never an error at send time)."""
-    out = []
+    out: dict[tuple[str, str], Problem] = {}
     for where, text in definition.texts():
         for value in text.root.values():
             for match in PIPE.finditer(value):
                 if match.group(1) not in ATTRIBUTE_ROOTS:
                     reason = f"is not a known value; known roots: {', '.join(ATTRIBUTE_ROOTS)}"
-                    out.append(Problem(where, match.group(0), reason))
-    return out
+                    out[where, match.group(0)] = Problem(where, match.group(0), reason)
+    return list(out.values())
 
 
 def canonical(definition: SurveyDefinition) -> dict[str, Any]:
