@@ -146,7 +146,7 @@ def language_of(recipient: Recipient, languages: Sequence[str], default: str) ->
     if raw:
         word = raw.lower().replace("_", "-")
         lang = LANGUAGE_WORDS.get(word) or LANGUAGE_WORDS.get(word.split("-")[0])
-        if lang in languages:
+        if lang is not None and lang in languages:
             return lang
     return default
 
@@ -271,8 +271,15 @@ def select(
 
 def skip_counts(decisions: Iterable[Decision]) -> dict[str, int]:
     """How many were skipped for each reason, in ``SKIP_REASONS`` order (zeros left out)."""
+    return skip_counts_of(d.skip_reason for d in decisions)
+
+
+def skip_counts_of(reasons: Iterable[str | None]) -> dict[str, int]:
+    """Reasons counted, known ones in ``SKIP_REASONS`` order, then any other (e.g. recorded by
+    a later check such as an opt-out at delivery), ``None`` left out."""
     counts: dict[str, int] = {}
-    for decision in decisions:
-        if decision.skip_reason:
-            counts[decision.skip_reason] = counts.get(decision.skip_reason, 0) + 1
-    return {r: counts[r] for r in SKIP_REASONS if r in counts}
+    for reason in reasons:
+        if reason:
+            counts[reason] = counts.get(reason, 0) + 1
+    order = [r for r in SKIP_REASONS if r in counts] + sorted(set(counts) - set(SKIP_REASONS))
+    return {r: counts[r] for r in order}
