@@ -1,7 +1,7 @@
 """Keep the web UI's zh/en message catalogs in step with the templates and page code (Babel).
 
-    .venv/bin/python scripts/i18n.py extract   # templates + web/pages/*.py → web/i18n/messages.pot
-    .venv/bin/python scripts/i18n.py update    # merge the .pot into zh and en messages.po
+    .venv/bin/python scripts/i18n.py extract   # marked strings → messages.pot (untracked)
+    .venv/bin/python scripts/i18n.py update    # merge the marked strings into zh and en .po
     .venv/bin/python scripts/i18n.py compile   # messages.po → messages.mo (committed)
     .venv/bin/python scripts/i18n.py all       # the three in order
 
@@ -105,8 +105,7 @@ def extract() -> int:
 def update() -> int:
     """Merge the template into each language's catalog, keeping translations (no fuzzy guesses:
     a changed string shows up untranslated instead of silently wrong)."""
-    with POT.open("rb") as handle:
-        template = read_po(handle)
+    template = extract_catalog()  # the same as the .pot `extract` writes, without the file
     for lang in LANGUAGES:
         path = po_path(lang)
         if path.exists():

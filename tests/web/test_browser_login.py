@@ -124,3 +124,30 @@ def test_the_page_loads_the_vendored_htmx_and_nothing_from_other_hosts(
     watch = page.cxloop_watch
     assert watch.foreign_requests == ["https://cdn.example.com/x.js"]
     watch.clear()  # Chromium also logs the blocked fetch as a console error
+
+
+def test_refresh_swaps_only_the_counts_through_htmx_and_redraws_the_chart(
+    live_server: LiveServer, browser_page: Any
+) -> None:
+    """htmx 4 asks for the page's ``counts`` block (jinja2-fragments) and swaps it in place;
+    charts.js draws the chart that came with it."""
+    from cxloop import api
+
+    page = browser_page
+    token = live_server.api.tokens["admin"]
+    page.context.add_cookies([{"name": "cxloop_token", "value": token, "url": live_server.url}])
+    page.goto(f"{live_server.url}/?lang=en")
+    page.wait_for_selector("#feedback-chart .chart svg")
+    page.evaluate("window.stayedOnThePage = true")
+    row = {"feedback_id": "fb-app-1", "channel": "app", "created_at": "2026-11-30T09:00:00+08:00"}
+    assert api.import_records(live_server.api.store, "feedback", [row]).inserted == 1
+    with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true") as swap:
+        page.get_by_role("button", name="Refresh").click()
+    assert "<html" not in swap.value.text() and 'id="counts"' in swap.value.text()
+    channels = page.locator("#feedback-by-channel")
+    channels.locator("td", has_text="app").wait_for()
+    assert page.evaluate("window.stayedOnThePage") is True  # swapped, not reloaded
+    page.wait_for_function(
+        "document.querySelector('#feedback-chart svg')?.innerHTML.includes('app')"
+    )
+    assert page.locator("#feedback-chart svg").count() == 1

@@ -32,7 +32,8 @@ def home(request: Request, session: SessionDep) -> Response:
         "section": "overview",
         "channel_chart": _channel_chart(counts["feedback_by_channel"]),
     }
-    return render(request, "overview.html", context, lang=language(request))
+    block = "counts" if request.headers.get("HX-Request") == "true" else None  # the Refresh button
+    return render(request, "overview.html", context, lang=language(request), block=block)
 
 
 def _channel_chart(by_channel: dict[str, int]) -> dict[str, object] | None:

@@ -146,7 +146,7 @@ def render(
     }
     all_headers = {
         "Content-Language": HTML_LANG[lang],
-        "Vary": "Accept-Language, Cookie",
+        "Vary": "Accept-Language, Cookie, HX-Request",
         **(headers or {}),
     }
     if block:
