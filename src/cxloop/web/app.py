@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.web import errors
-from cxloop.web.pages import overview
+from cxloop.web.pages import overview, respond
 from cxloop.web.routers import (
     feedback,
     imports,
@@ -22,11 +22,13 @@ from cxloop.web.routers import (
     privacy,
     records,
     survey_events,
+    survey_responses,
     survey_tracking,
     surveys,
     system,
     targets,
 )
+from cxloop.web.survey_drain import OutboxDrain
 
 STATIC = Path(__file__).with_name("static")
 
@@ -60,6 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         records.router,
     ):
         app.include_router(router)
+    app.include_router(survey_responses.router)
+    app.include_router(respond.router, include_in_schema=False)
+    # submitted answers become feedback on this thread (started by the first submit)
+    app.state.survey_drain = OutboxDrain(
+        settings, app.state.session_factory, warm=settings.background_jobs
+    )
     app.include_router(overview.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,0 +1,182 @@
+"""The outbox: completed survey responses become feedback rows through the one ingest door.
+
+A completed response waits with ``feedback_id`` unset; ``ingest_pending`` sends a batch through
+``ingest_service.import_records`` (the same mapping, validation, quarantine, identity linking and
+text enrichment as a file) and marks each response with its feedback id, or with the reason its
+row was refused. The feedback id is ``survey:<response id>``, so a retry after a crash, or an
+edited response, updates the same row instead of adding one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxloop.config import Settings
+from cxloop.errors import NotFound
+from cxloop.ingest import service as ingest_service
+from cxloop.surveys.definitions import SurveyDefinition
+from cxloop.surveys.models import SurveyResponse, SurveyVersion
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+"""Rows per import call: the summary names every refused row of a batch this size."""
+SOURCE = "survey"
+
+
+_PARSED: dict[str, SurveyDefinition] = {}
+"""Stored definitions by their hash: a version never changes, so each is read into a model once
+per process (a submit does not re-validate the survey)."""
+
+
+def version_definition(session: Session, survey_id: str, version: int) -> SurveyDefinition:
+    """The definition a response answers (its own version, not the survey's current one)."""
+    row = session.get(SurveyVersion, (survey_id, version))
+    if row is None:
+        raise NotFound(f"survey {survey_id!r} has no version {version}")
+    parsed = _PARSED.get(row.definition_hash)
+    if parsed is None:
+        parsed = SurveyDefinition.model_validate(row.definition)
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[row.definition_hash] = parsed
+    return parsed
+
+
+def feedback_id(response_id: int) -> str:
+    return f"survey:{response_id}"
+
+
+def ingest_pending(*, session: Session, settings: Settings, limit: int = 500) -> int:
+    """Store up to ``limit`` completed, not yet ingested responses as feedback; returns how
+    many were stored. Refused rows keep ``ingest_error`` and are tried again on the next run
+    (after the never-tried ones). ``import_records`` commits as it goes: call it from an entry
+    point's session (a job, the web app's drain thread), never inside a request's unit of work."""
+    stored = 0
+    definitions: dict[tuple[str, int], SurveyDefinition] = {}
+    tried: set[int] = set()
+    while stored + len(tried) < limit:
+        rows = session.scalars(
+            select(SurveyResponse)
+            .where(SurveyResponse.status == "completed", SurveyResponse.feedback_id.is_(None))
+            .where(SurveyResponse.id.not_in(tried) if tried else SurveyResponse.id.is_not(None))
+            .order_by(SurveyResponse.ingest_error.is_not(None), SurveyResponse.id)
+            .limit(min(BATCH, limit - stored - len(tried)))
+        ).all()
+        if not rows:
+            break
+        ids = [row.id for row in rows]
+        tried.update(ids)
+        records = [record(row, _definition(session, definitions, row)) for row in rows]
+        stored += _import(session, settings, ids, records)
+    return stored
+
+
+def _definition(
+    session: Session, cache: dict[tuple[str, int], SurveyDefinition], row: SurveyResponse
+) -> SurveyDefinition:
+    key = (row.survey_id, row.version)
+    if key not in cache:
+        cache[key] = version_definition(session, row.survey_id, row.version)
+    return cache[key]
+
+
+def _import(
+    session: Session, settings: Settings, ids: list[int], records: list[dict[str, Any]]
+) -> int:
+    try:
+        summary = ingest_service.import_records(
+            session=session,
+            settings=settings,
+            kind="feedback",
+            records=records,
+            source_name=SOURCE,
+        )
+    except Exception as exc:  # the store or the engine failed: every row waits for a retry
+        log.warning("survey responses not ingested: %s", type(exc).__name__)
+        session.rollback()
+        _mark(session, {i: f"{type(exc).__name__}: {exc}"[:2000] for i in ids}, stored=[])
+        return 0
+    refused = {
+        ids[rejected.row - 1]: "; ".join(
+            f"{p.field}: {p.value!r} {p.reason}" for p in rejected.problems
+        )[:2000]
+        for rejected in summary.rejected
+        if 0 < rejected.row <= len(ids)
+    }
+    if summary.quarantined > len(refused):  # not named in the summary: cannot tell which
+        unnamed = "refused by ingest (see `cxloop import quarantine`)"
+        return _mark(session, dict.fromkeys(ids, unnamed), stored=[])
+    stored = [i for i in ids if i not in refused]
+    return _mark(session, refused, stored=stored)
+
+
+def _mark(session: Session, errors: dict[int, str], *, stored: list[int]) -> int:
+    rows = session.scalars(
+        select(SurveyResponse).where(SurveyResponse.id.in_([*errors, *stored]))
+    ).all()
+    for row in rows:
+        if row.id in errors:
+            row.ingest_error = errors[row.id]
+        else:
+            row.feedback_id = feedback_id(row.id)
+            row.ingest_error = None
+    session.flush()
+    return len(stored)
+
+
+def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
+    """The feedback row of one completed response (the import's field names; the rest are
+    kept as the row's attributes)."""
+    answers = row.answers or {}
+    scores: dict[str, Any] = {}
+    texts: list[str] = []
+    for question in definition.questions:
+        value = answers.get(question.id)
+        if value is None:
+            continue
+        if question.type in ("nps", "csat", "ces") and question.type not in scores:
+            scores[question.type] = value
+        elif question.type == "text" and str(value).strip():
+            texts.append(str(value).strip())
+    completed = row.completed_at or row.updated_at
+    return {
+        "feedback_id": feedback_id(row.id),
+        "channel": "survey",
+        "source": f"survey:{row.survey_id}",
+        "created_at": completed.isoformat(timespec="seconds") + "+00:00",
+        "customer_id": row.customer_id,
+        "contact_id": row.contact_id,
+        "account_id": row.account_id,
+        "language": row.language,
+        "text": "\n".join(texts) or None,
+        "nps": scores.get("nps"),
+        "csat": scores.get("csat"),
+        "ces": scores.get("ces"),
+        "touchpoint": definition.touchpoint,
+        "journey_stage": definition.journey_stage,
+        "survey": row.survey_id,
+        "survey_version": row.version,
+        "distribution": row.distribution_id,
+        "invitation": row.invitation_id,
+        "role": row.role,
+        "answers": json.dumps(answers, ensure_ascii=False, sort_keys=True),
+    }
+
+
+def warm_text_engine() -> None:
+    """Load the text engine's models once (a second or more), so the first answer that reaches
+    the metrics does not pay for it."""
+    from cxloop.text.pipeline import analyze_batch
+    from cxloop.text.taxonomy import shipped_taxonomy
+
+    list(
+        analyze_batch(
+            iter(["送货很快，谢谢", "Fast delivery"]), workers=1, taxonomy=shipped_taxonomy()
+        )
+    )

@@ -1,0 +1,358 @@
+"""The respondent form: ``/s/{token}`` (a personal link) and ``/s/a/{public_id}`` (anonymous).
+
+Plain HTML forms, no script: each POST stores one page (or refuses it and shows it again with the
+reasons) and answers with the next page or the thanks page directly, so a repeated POST (a double
+click, a reload) is recognised by its revision and stores nothing. Every rule is in
+``surveys.responses``; these handlers only choose the language and draw the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
+
+from cxloop.errors import Invalid, Problem
+from cxloop.surveys import logic
+from cxloop.surveys import responses as responses_service
+from cxloop.surveys.definitions import SurveyDefinition
+from cxloop.surveys.responses import LinkRefused, Respondent
+from cxloop.web.deps import SessionDep, SettingsDep
+from cxloop.web.pages import respond_form
+from cxloop.web.pages.i18n import HTML_LANG, LANGUAGES, Lang, choice, gettext
+from cxloop.web.pages.templating import LABEL, render
+
+router = APIRouter()
+RESUME_COOKIE = "cxloop_resume"
+RESUME_DAYS = 30
+REFUSAL_STATUS = {
+    "malformed": 400,
+    "tampered": 400,
+    "unknown": 404,
+    "expired": 410,
+    "closed": 410,
+    "completed": 409,
+}
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(_form)]
+
+
+# --- personal links -----------------------------------------------------------------------
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def survey_form(
+    request: Request, token: str, session: SessionDep, settings: SettingsDep, q: str | None = None
+) -> Response:
+    """The page to answer now (``?q=`` an earlier question, to change it); opening marks the
+    invitation opened."""
+    try:
+        respondent = responses_service.open_invitation(
+            session=session, settings=settings, token=token
+        )
+    except LinkRefused as refused:
+        return refusal_page(request, refused)
+    return _page(request, respondent, focus=q)
+
+
+@router.post("/s/{token}", response_class=HTMLResponse)
+def survey_answer(
+    request: Request, token: str, form: PostedForm, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Store the posted page; answer with the next page, the thanks page, or this page again
+    with what is wrong (422, nothing stored)."""
+    try:
+        respondent = responses_service.open_invitation(
+            session=session, settings=settings, token=token, repeat=True
+        )
+    except LinkRefused as refused:
+        return refusal_page(request, refused)
+    return _answer(request, respondent, form, session)
+
+
+# --- anonymous links ----------------------------------------------------------------------
+
+
+@router.get("/s/a/{public_id}", response_class=HTMLResponse)
+def anonymous_form(request: Request, public_id: str, session: SessionDep) -> Response:
+    """The anonymous form; a resume cookie brings a respondent back to where they stopped."""
+    try:
+        respondent = responses_service.open_anonymous(
+            session=session, public_id=public_id, session_key=request.cookies.get(RESUME_COOKIE)
+        )
+    except LinkRefused as refused:
+        return refusal_page(request, refused)
+    if respondent.response is None:  # the key the first POST stores under (a double POST: one)
+        respondent.session_key = responses_service.new_session_key()
+    return _page(request, respondent)
+
+
+@router.post("/s/a/{public_id}", response_class=HTMLResponse)
+def anonymous_answer(
+    request: Request, public_id: str, form: PostedForm, session: SessionDep
+) -> Response:
+    cookie = request.cookies.get(RESUME_COOKIE)
+    posted = form.get("_k")
+    key = (
+        next(
+            (
+                k
+                for k in (cookie, posted if isinstance(posted, str) else None)
+                if k and responses_service.valid_session_key(k)
+            ),
+            None,
+        )
+        or responses_service.new_session_key()
+    )
+    try:
+        respondent = responses_service.open_anonymous(
+            session=session, public_id=public_id, session_key=key, repeat=True
+        )
+    except LinkRefused as refused:
+        return refusal_page(request, refused)
+    respondent.session_key = key
+    response = _answer(request, respondent, form, session)
+    if response.status_code < 400:
+        response.set_cookie(
+            RESUME_COOKIE,
+            key,
+            max_age=RESUME_DAYS * 86_400,
+            path=f"/s/a/{public_id}",
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _answer(request: Request, respondent: Respondent, form: FormData, session: Any) -> Response:
+    raw, controls = respond_form.parse(form, respondent.definition)
+    lang = respondent_language(request, respondent.definition, respondent.language)
+    rev = controls.rev if controls.rev is not None else respondent.rev
+    try:
+        saved = responses_service.save(
+            session=session,
+            respondent=respondent,
+            rev=rev,
+            raw=raw,
+            page_ids=controls.page_ids,
+            lang=lang,
+        )
+    except LinkRefused as refused:
+        return refusal_page(request, refused)
+    except Invalid as exc:
+        session.rollback()  # nothing of a refused page is kept (not even "opened" twice)
+        return _page(
+            request,
+            respondent,
+            problems=exc.problems,
+            raw=raw,
+            page_ids=controls.page_ids,
+            status_code=422,
+        )
+    if saved.completed:
+        task = None
+        if saved.outcome == "completed":
+            task = BackgroundTask(_wake_drain, request)  # after the commit: the row is there
+        return _thanks(request, respondent, lang, task)
+    return _page(request, respondent)
+
+
+def _wake_drain(request: Request) -> None:
+    drain = getattr(request.app.state, "survey_drain", None)
+    if drain is not None:
+        drain.poke()
+
+
+def _page(
+    request: Request,
+    respondent: Respondent,
+    *,
+    focus: str | None = None,
+    problems: list[Problem] | None = None,
+    raw: dict[str, Any] | None = None,
+    page_ids: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    definition = respondent.definition
+    lang = respondent_language(request, definition, respondent.language)
+    current = responses_service.page(respondent, focus=focus)
+    questions = current.questions
+    if page_ids:  # a refused page is shown as it was posted
+        known = {q.id: q for q in definition.questions}
+        questions = [known[qid] for qid in dict.fromkeys(page_ids) if qid in known] or questions
+    answers = {**current.answers, **(raw or {})}
+    views = respond_form.views(
+        questions,
+        lang=lang,
+        context=respondent.context,
+        answers=answers,
+        first_number=max(current.position, 1),
+        problems=problems,
+    )
+    if problems and not any(v.error or v.other_error for v in views):
+        views_error = gettext(lang, "Please check your answers.")
+        if views:
+            views[0].error = views_error
+    back = _back_url(request, respondent, current.position, [q.id for q in questions])
+    context = {
+        "title": logic.pipe(definition.title.get(lang), respondent.context),
+        "intro": _intro(definition, lang, respondent, current.position),
+        "questions": views,
+        "rev": current.rev,
+        "position": current.position,
+        "total": current.total,
+        "errors": bool(problems),
+        "action": _self_url(request, keep_lang=True),
+        "session_key": respondent.session_key if respondent.response is None else None,
+        "back_url": back,
+        "last": current.editing
+        or definition.layout == "all_on_one"
+        or current.position >= current.total,
+        "switch": _switch(request, definition),
+    }
+    return render(request, "surveys/respond.html", context, lang=lang, status_code=status_code)
+
+
+def _intro(definition: SurveyDefinition, lang: Lang, respondent: Respondent, position: int) -> str:
+    if definition.intro is None or position > 1:
+        return ""
+    return logic.pipe(definition.intro.get(lang), respondent.context)
+
+
+def _back_url(
+    request: Request, respondent: Respondent, position: int, shown: list[str]
+) -> str | None:
+    if respondent.definition.layout == "all_on_one" or position <= 1 or respondent.completed:
+        return None
+    visible = [q.id for q in responses_service.visible_questions(respondent, respondent.answers)]
+    earlier = [qid for qid in visible[: position - 1] if qid not in shown]
+    if not earlier:
+        return None
+    query = [("q", earlier[-1])]
+    if choice(request.query_params.get("lang")):
+        query.append(("lang", str(request.query_params["lang"])))
+    return f"{request.url.path}?{urlencode(query)}"
+
+
+def _thanks(
+    request: Request, respondent: Respondent, lang: Lang, task: BackgroundTask | None
+) -> Response:
+    definition = respondent.definition
+    thanks = (
+        logic.pipe(definition.thanks.get(lang), respondent.context)
+        if definition.thanks is not None
+        else gettext(lang, "Your answers have been saved.")
+    )
+    context = {
+        "title": logic.pipe(definition.title.get(lang), respondent.context),
+        "thanks": thanks,
+        "switch": [],
+    }
+    response = render(request, "surveys/respond_thanks.html", context, lang=lang)
+    response.background = task
+    return response
+
+
+def refusal_page(request: Request, refused: LinkRefused) -> Response:
+    """A link that cannot take answers: why, in the respondent's language, with its status."""
+    lang = choice(request.query_params.get("lang")) or choice(refused.language)
+    lang = lang or next(iter(_accepted(request)), None) or "zh"
+    heading, detail = _refusal_words(refused.kind, lang)
+    context = {"heading": heading, "detail": detail, "switch": []}
+    status = REFUSAL_STATUS.get(refused.kind, 400)
+    return render(request, "surveys/respond_error.html", context, lang=lang, status_code=status)
+
+
+def _refusal_words(kind: str, lang: Lang) -> tuple[str, str]:
+    if kind == "expired":
+        return (
+            gettext(lang, "This survey link has expired"),
+            gettext(lang, "The time to answer this survey is over. Thank you for your interest."),
+        )
+    if kind == "closed":
+        return (
+            gettext(lang, "This survey is closed"),
+            gettext(lang, "It no longer takes answers. Thank you for your interest."),
+        )
+    if kind == "completed":
+        return (
+            gettext(lang, "You have already answered this survey"),
+            gettext(lang, "Your answers were saved; they cannot be changed through this link."),
+        )
+    if kind == "unknown":
+        return (
+            gettext(lang, "This survey link was not found"),
+            gettext(lang, "Check that you opened the whole link from your message."),
+        )
+    return (
+        gettext(lang, "This survey link is not valid"),
+        gettext(lang, "Check that you opened the whole link from your message."),
+    )
+
+
+def respondent_language(
+    request: Request, definition: SurveyDefinition, invitation: str | None
+) -> Lang:
+    """``?lang=`` > the invitation's language > Accept-Language > the survey's default, among
+    the languages the survey offers."""
+    offered = [lang for lang in definition.languages if lang in LANGUAGES]
+    for candidate in (
+        choice(request.query_params.get("lang")),
+        choice(invitation),
+        *_accepted(request),
+    ):
+        if candidate in offered:
+            return candidate
+    return definition.default_language
+
+
+def _accepted(request: Request) -> list[Lang]:
+    """zh/en from Accept-Language, best q-value first."""
+    offers = []
+    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
+        tag, _, params = part.partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if quality > 0:
+            offers.append((-quality, position, tag))
+    found = [choice(tag) for _, _, tag in sorted(offers)]
+    return list(dict.fromkeys(lang for lang in found if lang is not None))
+
+
+def _self_url(request: Request, *, keep_lang: bool) -> str:
+    picked = choice(request.query_params.get("lang"))
+    if keep_lang and picked:
+        return f"{request.url.path}?{urlencode([('lang', picked)])}"
+    return request.url.path
+
+
+def _switch(request: Request, definition: SurveyDefinition) -> list[dict[str, str]]:
+    """The language links: only the survey's languages, each keeping the page."""
+    offered = [lang for lang in definition.languages if lang in LANGUAGES]
+    if len(offered) < 2:
+        return []
+    return [
+        {
+            "code": lang,
+            "label": LABEL[lang],
+            "html_lang": HTML_LANG[lang],
+            "url": f"{request.url.path}?{urlencode([('lang', lang)])}",
+        }
+        for lang in offered
+    ]
