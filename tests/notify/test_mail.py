@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import shutil
 import socket
+import ssl
+import subprocess
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -278,3 +283,55 @@ def test_free_port_helper_gives_a_closed_port() -> None:
     """The unreachable-server test relies on nothing listening on a fresh free port."""
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", free_port())) != 0
+
+
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A self-signed certificate for 127.0.0.1 that the client trusts (``SSL_CERT_FILE``), as
+    a company CA would be trusted: the server's TLS context."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+    names = "subjectAltName=IP:127.0.0.1"
+    subprocess.run(
+        ["openssl", *request.split(), "-addext", names, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_starttls_and_ssl_deliver_over_a_verified_tls_connection(
+    certificate: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, port = _Handler(), free_port()
+    starttls = Controller(
+        handler, hostname="127.0.0.1", port=port, tls_context=certificate, require_starttls=True
+    )
+    starttls.start()
+    try:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="starttls")
+        (outcome,) = mail.send(settings, [MailMessage("a@example.com", "加密", "正文")])
+        assert outcome.accepted and len(handler.received) == 1
+        # the same server, trusted by nobody: the certificate is checked, not waved through
+        monkeypatch.setenv("SSL_CERT_FILE", os.devnull)
+        with pytest.raises(MailUnavailable, match="TLS failed"):
+            mail.send(settings, [MailMessage("a@example.com", "s", "t")])
+    finally:
+        starttls.stop()
+
+
+def test_implicit_ssl_delivers(certificate: ssl.SSLContext) -> None:
+    handler, port = _Handler(), free_port()
+    implicit = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=certificate)
+    implicit.start()
+    try:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="ssl")
+        (outcome,) = mail.send(settings, [MailMessage("a@example.com", "SSL", "正文")])
+    finally:
+        implicit.stop()
+    assert outcome.accepted and len(handler.received) == 1
