@@ -112,7 +112,7 @@ def test_on_a_phone_the_login_page_needs_no_sideways_scrolling(
     assert box is not None and box["width"] >= 250  # the field fills the narrow screen
 
 
-def test_the_page_loads_the_vendored_htmx_and_nothing_from_other_hosts(
+def test_vendored_htmx_loads_and_the_watch_catches_other_hosts_errors_and_missing_files(
     live_server: LiveServer, browser_page: Any
 ) -> None:
     page = browser_page
@@ -124,6 +124,21 @@ def test_the_page_loads_the_vendored_htmx_and_nothing_from_other_hosts(
     watch = page.cxloop_watch
     assert watch.foreign_requests == ["https://cdn.example.com/x.js"]
     watch.clear()  # Chromium also logs the blocked fetch as a console error
+    # a script error and a missing asset count; the 401 page after a wrong password does not
+    page.evaluate("console.error('boom')")
+    page.evaluate(
+        "new Promise(done => { const s = document.createElement('script');"
+        " s.src = '/static/missing.js'; s.onerror = done; document.head.append(s); })"
+    )
+    page.get_by_label("User name").fill("viewer")
+    page.get_by_label("Password").fill("not-it")
+    page.locator("form.card button[type=submit]").click()
+    page.get_by_role("alert").wait_for()
+    problems = watch.problems()
+    assert len(problems) == 2, problems
+    assert problems[0] == "console error: boom"
+    assert "404" in problems[1] and "/static/missing.js" in problems[1]
+    watch.clear()
 
 
 def test_refresh_swaps_only_the_counts_through_htmx_and_redraws_the_chart(
