@@ -4,11 +4,16 @@ Every number a page shows is compared with the API's for the same survey."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
 from cxloop import api
+from cxloop.web.deps import COOKIE
 from tests.surveys.tracking_support import add_distribution, add_invitation, add_survey
 from tests.web.support import Api, build_api
 
@@ -94,3 +99,152 @@ def test_tracking_api_needs_a_token_and_knows_the_survey(surveyed: Api) -> None:
         "/api/v1/surveys/nope/completeness", headers=surveyed.auth("viewer")
     )
     assert missing.status_code == 404 and "nope" in missing.text
+
+
+# --- pages: login by cookie, numbers equal to the API's ---------------------------------------
+
+
+class Cells(HTMLParser):
+    """``data-field`` cells by the id of the nearest enclosing element with an id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str | None] = []
+        self.field: str | None = None
+        self.cells: dict[str, dict[str, str]] = {}
+        self.options: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in VOID:
+            return
+        self.stack.append(values.get("id"))
+        if values.get("data-option"):
+            self.options.append(json.loads(values["data-option"] or "{}"))
+        self.field = values.get("data-field")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID and self.stack:
+            self.stack.pop()
+        self.field = None
+
+    def handle_data(self, data: str) -> None:
+        if self.field and data.strip():
+            owner = next((i for i in reversed(self.stack) if i), "")
+            row = self.cells.setdefault(owner, {})
+            row[self.field] = (row.get(self.field, "") + data).strip()
+
+
+VOID = {"input", "br", "meta", "link", "img", "hr"}
+
+
+def parse(html: str) -> Cells:
+    cells = Cells()
+    cells.feed(html)
+    return cells
+
+
+def page(api_: Api, url: str, role: str = "viewer", **headers: str) -> str:
+    got = api_.client.get(
+        url, headers={"Cookie": f"{COOKIE}={api_.tokens[role]}", **headers}, follow_redirects=False
+    )
+    assert got.status_code == 200, got.text
+    return got.text
+
+
+def share(text: str) -> float:
+    """``40.0%`` → 0.4"""
+    return float(text.rstrip("%").replace(",", "")) / 100
+
+
+def test_survey_list_shows_the_api_numbers(surveyed: Api) -> None:
+    html = page(surveyed, "/surveys?lang=en")
+    api_total = surveyed.client.get(
+        "/api/v1/surveys/post-delivery/funnel", headers=surveyed.auth("viewer")
+    ).json()["total"]
+    row = parse(html).cells["survey-post-delivery"]
+    assert int(row["delivered"]) == api_total["rate"]["n"] == 15
+    assert int(row["completed"]) == api_total["rate"]["completed"]
+    assert share(row["rate"]) == pytest.approx(api_total["rate"]["score"], abs=0.0005)
+    low, high = (share(x) for x in row["interval"].split(" – "))
+    assert low == pytest.approx(api_total["rate"]["ci_low"], abs=0.0005)
+    assert high == pytest.approx(api_total["rate"]["ci_high"], abs=0.0005)
+    assert int(row["distributions"]) == 1
+    assert "Delivery survey" in html and "milestone" in html
+
+
+def test_detail_funnel_table_and_chart_match_the_api(surveyed: Api) -> None:
+    html = page(surveyed, "/surveys/post-delivery?lang=zh")
+    api_ = surveyed.client.get(
+        "/api/v1/surveys/post-delivery/funnel", headers=surveyed.auth("viewer")
+    ).json()
+    (march,) = api_["distributions"]
+    parsed = parse(html)
+    row = parsed.cells[f"distribution-{march['distribution_id']}"]
+    for step in ("invited", "skipped", "sent", "delivered", "bounced", "opened", "started"):
+        assert int(row[step]) == march[step], step
+    assert int(row["completed"]) == march["completed"] and int(row["partial"]) == march["partial"]
+    assert share(row["rate"]) == pytest.approx(march["rate"]["score"], abs=0.0005)
+    funnel_chart, rate_chart = parsed.options
+    steps = ("invited", "sent", "delivered", "opened", "started", "completed")
+    assert funnel_chart["series"][0]["data"] == [api_["total"][s] for s in steps]
+    assert funnel_chart["yAxis"]["data"][0] == "已邀请"  # the chart speaks the page's language
+    base, band, point = rate_chart["series"]
+    rate = march["rate"]
+    assert point["data"] == [round(100 * rate["score"], 1)]
+    assert base["data"] == [round(100 * rate["ci_low"], 1)]
+    assert base["data"][0] + band["data"][0] == pytest.approx(round(100 * rate["ci_high"], 1))
+    assert "配送体验调查" in html and 'lang="zh-CN"' in html
+
+
+def test_rates_partial_by_role_matches_the_api(surveyed: Api) -> None:
+    html = page(surveyed, "/surveys/post-delivery?by=role&lang=en", **{"HX-Request": "true"})
+    assert "<html" not in html and html.lstrip().startswith('<section id="rates"')
+    api_rows = surveyed.client.get(
+        "/api/v1/surveys/post-delivery/response-rates?by=role", headers=surveyed.auth("viewer")
+    ).json()
+    shown = re.findall(
+        r'<th scope="row">([^<]+)</th><td class="num" data-field="n">([\d,]+)</td>'
+        r'<td class="num" data-field="completed">([\d,]+)</td>',
+        html,
+    )
+    expected = [("decision maker" if r["slice"]["role"] == "decision_maker" else r["slice"]["role"],
+                 str(r["n"]), str(r["completed"])) for r in api_rows]  # fmt: skip
+    assert shown == expected
+
+
+def test_preview_in_chinese_and_english_is_read_only(surveyed: Api) -> None:
+    zh = page(surveyed, "/surveys/post-delivery/preview?lang=zh")
+    en = page(surveyed, "/surveys/post-delivery/preview?lang=en")
+    assert "您向朋友推荐我们的可能性有多大？" in zh and "How likely" not in zh
+    assert "How likely are you to recommend us?" in en and "您向朋友" not in en
+    assert "nps &lt;= 6" in en  # the display logic is shown
+    assert zh.count("<fieldset disabled>") == 2 and "<form" not in zh.split("<main")[1]
+    assert len(re.findall(r'name="nps"', en)) == 11  # 0–10
+
+
+def test_completeness_page_marks_missing_roles_like_the_api(surveyed: Api) -> None:
+    html = page(surveyed, "/surveys/milestone/completeness?lang=en")
+    api_rows = surveyed.client.get(
+        "/api/v1/surveys/milestone/completeness", headers=surveyed.auth("viewer")
+    ).json()
+    parsed = parse(html)
+    assert parsed.cells["summary"] == {"complete": "0", "accounts": "1"}
+    pattern = r'<tr data-role="([^"]+)">.*?"answered">(\d+)<.*?"status">(.*?)</td>'
+    roles = re.findall(pattern, html, re.S)
+    assert [(r, int(n)) for r, n, _ in roles] == [(r["role"], r["answered"]) for r in api_rows]
+    assert ["missing" in status for _, _, status in roles] == [r["missing"] for r in api_rows]
+    assert "华东精密" in html and "incomplete" in html
+
+
+def test_pages_need_a_login(surveyed: Api) -> None:
+    for url in ("/surveys", "/surveys/post-delivery", "/surveys/milestone/completeness"):
+        got = surveyed.client.get(url, follow_redirects=False)
+        assert got.status_code == 303 and got.headers["location"] == "/login"
+
+
+def test_unknown_survey_page_is_not_found(surveyed: Api) -> None:
+    got = surveyed.client.get(
+        "/surveys/nope", headers={"Cookie": f"{COOKIE}={surveyed.tokens['viewer']}"}
+    )
+    assert got.status_code == 404

@@ -13,6 +13,7 @@ from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.web import errors
 from cxloop.web.pages import overview, respond
+from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.routers import (
     feedback,
     imports,
@@ -69,5 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings, app.state.session_factory, warm=settings.background_jobs
     )
     app.include_router(overview.router, include_in_schema=False)
+    app.include_router(survey_pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
