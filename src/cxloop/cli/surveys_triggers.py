@@ -23,10 +23,8 @@ EVENT_HELP = (
     "orders, subscriptions, events, milestones), or api:<name> (POST /api/v1/surveys/events)."
 )
 COUNT_WORDS = (
-    ("events", "new events"),
-    ("scheduled", "scheduled"),
     ("duplicate", "already invited for"),
-    ("before_trigger", "before the trigger existed (not surveyed)"),
+    ("before_trigger", "from before the trigger (not surveyed)"),
     ("no_recipient", "without a recipient"),
 )
 
@@ -77,8 +75,8 @@ def on_command(
         highlight=False,
     )
     console.print(
-        f"events from {made.created_at:%Y-%m-%d %H:%M} UTC on are surveyed; older ones are not. "
-        "`cxloop surveys tick` (or `cxloop surveys triggers --run`) schedules the invitations.",
+        f"events from {made.created_at:%Y-%m-%d %H:%M} UTC on are surveyed, older ones are not;\n"
+        "`cxloop surveys tick` (or `cxloop surveys triggers --run`) schedules their invitations.",
         highlight=False,
         style="dim",
     )
@@ -99,10 +97,11 @@ def triggers_command(
         if run:
             at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
             counts = triggers.run_triggers(session=session, settings=store.settings, now=at)
-            said = ", ".join(f"{counts[k]:,} {words}" for k, words in COUNT_WORDS)
+            said = "".join(f", {counts[k]:,} {w}" for k, w in COUNT_WORDS if counts[k])
             console.print(
-                f"scanned {counts['distributions']} trigger(s): {said}; "
-                f"{counts['invitations']:,} invitation(s) made",
+                f"scanned {counts['distributions']} trigger(s): {counts['events']:,} new "
+                f"event(s), {counts['scheduled']:,} scheduled ({counts['invitations']:,} "
+                f"invitation(s)){said}",
                 highlight=False,
             )
         rows = triggers.list_all(session=session, survey_id=survey)

@@ -38,9 +38,10 @@ from cxloop.surveys.trigger_schemas import (
     TriggerRead,
 )
 
-OVERLAP = dt.timedelta(hours=1)
-"""Each run re-reads the last hour before its watermark: rows an import was still committing
-during the previous run are seen now (their keys keep them from being invited twice)."""
+OVERLAP = dt.timedelta(minutes=15)
+"""Each run re-reads the quarter hour before its watermark: rows an import was still
+committing during the previous run (stamped before, visible after) are seen now; their keys
+keep them from being invited for twice."""
 COUNTS = ("distributions", "events", "scheduled", "invitations", "duplicate", "before_trigger")
 
 
