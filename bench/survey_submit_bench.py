@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -305,6 +306,7 @@ def prepare_store(folder: Path) -> Target:
     from cxloop.config import Settings
     from cxloop.surveys import definitions, sending
     from cxloop.surveys import service as survey_service
+    from cxloop.surveys.distribution_schemas import Audience, DistributionCreate
 
     database = folder / "cxloop.db"
     settings = Settings(database_url=f"sqlite:///{database}", secret_key="b" * 48)
@@ -318,12 +320,13 @@ def prepare_store(folder: Path) -> Target:
             session=session,
             settings=settings,
             survey_id=SURVEY_ID,
-            audience=sending.Anonymous(),  # type: ignore[attr-defined]
-            channel="link",
-            now=dt.datetime.now(dt.UTC),
+            request=DistributionCreate(audience=Audience(kind="anonymous")),
+            now=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            created_by="bench",
         )
         session.commit()
     store.close()
+    assert result.distribution_id is not None
     with sqlite3.connect(database) as connection:
         (public_id,) = connection.execute(
             "SELECT anonymous_public_id FROM survey_distributions WHERE id = ?",
@@ -334,6 +337,9 @@ def prepare_store(folder: Path) -> Target:
 
 def cxloop_submit(path: str) -> Submit:
     async def submit(client: Any, rng: random.Random) -> Any:
+        # each submit is a new respondent: no resume cookie from the last one (with it, the form
+        # would rightly answer "already completed")
+        client.cookies.clear()
         return await client.post(path, data=answer(rng))
 
     return submit
@@ -341,6 +347,12 @@ def cxloop_submit(path: str) -> Submit:
 
 async def ceiling_submit(client: Any, rng: random.Random) -> Any:
     return await client.post("/submit", data=answer(rng))
+
+
+FEEDBACK_OF = (
+    "f.channel = 'survey' AND (f.external_id = 'survey:' || r.id OR f.feedback_id = r.feedback_id)"
+)
+"""A response's feedback row: ingest keys it by source, its external id is ``survey:<id>``."""
 
 
 def count_stored(target: Target) -> dict[str, int]:
@@ -368,12 +380,12 @@ def count_stored(target: Target) -> dict[str, int]:
                 "AND ingest_error IS NOT NULL"
             ),
             "feedback_rows": one(
-                "SELECT count(*) FROM survey_responses r JOIN feedback f "
-                "ON f.feedback_id = r.feedback_id WHERE r.distribution_id = ?"
+                f"SELECT count(*) FROM survey_responses r JOIN feedback f ON {FEEDBACK_OF} "
+                "WHERE r.distribution_id = ?"
             ),
             "feedback_text_rows": one(
-                "SELECT count(*) FROM survey_responses r JOIN feedback_text t "
-                "ON t.feedback_id = r.feedback_id WHERE r.distribution_id = ?"
+                f"SELECT count(*) FROM survey_responses r JOIN feedback f ON {FEEDBACK_OF} "
+                "JOIN feedback_text t ON t.feedback_id = f.feedback_id WHERE r.distribution_id = ?"
             ),
         }
 
@@ -508,6 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="untimed seconds first (3)")
     parser.add_argument("--drain-timeout", type=float, default=120.0)
     parser.add_argument("--quick", action="store_true", help="10 s instead of 60 s")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (store, logs)")
     parser.add_argument(
         "--contender", choices=("ceiling", "cxloop"), action="append", help="only this one"
     )
@@ -527,12 +540,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "goals": {"share_of_ceiling": GOAL_SHARE_OF_CEILING, "p99_ms": GOAL_P99_MS},
         "contenders": {},
     }
-    with tempfile.TemporaryDirectory(prefix="cxloop-survey-bench-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="cxloop-survey-bench-")
+    try:
         for name, measure in contenders.items():
             if args.contender and name not in args.contender:
                 continue
             print(f"-- {name}: {args.concurrency} clients, {args.duration:g} s", flush=True)
             report["contenders"][name] = measure(args, Path(tmp))
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     ceiling = report["contenders"].get("ceiling", {}).get("submits_per_s")
     mine = report["contenders"].get("cxloop", {}).get("submits_per_s")
     if ceiling and mine is not None:
