@@ -15,6 +15,7 @@ import pytest
 from cxloop import api
 from cxloop.web.deps import COOKIE
 from tests.surveys.tracking_support import add_distribution, add_invitation, add_survey
+from tests.web.browser import serve
 from tests.web.support import Api, build_api
 
 STATUSES = ["completed"] * 6 + ["sent"] * 7 + ["opened", "started", "bounced", "skipped"]
@@ -248,3 +249,28 @@ def test_unknown_survey_page_is_not_found(surveyed: Api) -> None:
         "/surveys/nope", headers={"Cookie": f"{COOKIE}={surveyed.tokens['viewer']}"}
     )
     assert got.status_code == 404
+
+
+@pytest.mark.browser
+def test_detail_page_in_chromium_draws_both_charts_and_swaps_rates_by_role(
+    surveyed: Api, browser_page: Any
+) -> None:
+    page = browser_page
+    with serve(surveyed.app) as url:
+        page.context.add_cookies([{"name": COOKIE, "value": surveyed.tokens["viewer"], "url": url}])
+        page.goto(f"{url}/surveys/post-delivery?lang=zh")
+        assert page.locator("h1").inner_text().startswith("配送体验调查")
+        page.wait_for_selector("#funnel-chart .chart svg", timeout=10_000)
+        page.wait_for_selector("#rates .chart svg", timeout=10_000)
+        assert "已送达" in page.locator("#funnel-chart svg").inner_html()
+        api_rate = surveyed.client.get(
+            "/api/v1/surveys/post-delivery/funnel", headers=surveyed.auth("viewer")
+        ).json()["total"]["rate"]
+        shown = page.locator("#rate-total [data-field=rate]").inner_text()
+        assert share(shown) == pytest.approx(api_rate["score"], abs=0.0005)
+        page.get_by_label("回收率细分：").select_option("role")
+        page.wait_for_selector("#rates-table th:text('决策者')", timeout=10_000)
+        page.wait_for_selector("#rates .chart svg", timeout=10_000)  # redrawn after the swap
+        assert page.locator("#rates-table tbody tr").count() == 2
+        page.goto(f"{url}/surveys/milestone/completeness?lang=en")
+        assert page.locator("tr[data-role=purchaser] [data-field=status]").inner_text() == "missing"

@@ -120,6 +120,7 @@ def _rate_chart(rows: list[tuple[str, RateRow]], lang: Lang) -> dict[str, Any] |
                 "stack": "interval",
                 "name": "95% " + gettext(lang, "interval"),
                 "itemStyle": {"color": "#9ec5e8"},
+                "barWidth": 18,
                 "data": [round(pct(r.ci_high) - pct(r.ci_low), 1) for _, r in shown],
             },
             {
