@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cxloop.cli.context import console, errors, existing_store, open_store, unit_of_work
 from cxloop.cli.lazy import lazy_module
@@ -86,7 +87,7 @@ def list_command() -> None:
     for column in ("survey", "title", "version", "questions", "status", "updated"):
         table.add_column(column, justify="right" if column in ("version", "questions") else "left")
     for s in surveys:
-        table.add_row(
+        cells = (
             s.survey_id,
             " / ".join(s.title.values()),
             str(s.current_version),
@@ -94,6 +95,7 @@ def list_command() -> None:
             s.status,
             f"{s.updated_at:%Y-%m-%d %H:%M}",
         )
+        table.add_row(*(Text(c) for c in cells))  # user text: brackets are not markup
     console.print(table)
 
 
@@ -116,11 +118,11 @@ def show_command(
         definition = service.get_version(session=session, survey_id=survey, version=number)
     language = lang or definition.default_language
     title = definition.title.get(language)
-    table = Table(title=f"{definition.id} v{number} ({read.status}): {title}")
+    table = Table(title=Text(f"{definition.id} v{number} ({read.status}): {title}"))
     for column in ("#", "id", "type", "required", "text", "show if", "answers"):
         table.add_column(column, overflow="fold")
     for n, q in enumerate(definition.questions, 1):
-        table.add_row(
+        cells = (
             str(n),
             q.id,
             q.type,
@@ -129,6 +131,7 @@ def show_command(
             q.show_if or "",
             _answers(q, language),
         )
+        table.add_row(*(Text(c) for c in cells))
     console.print(table)
     if definition.required_roles:
         console.print(f"required roles: {', '.join(definition.required_roles)}", highlight=False)
