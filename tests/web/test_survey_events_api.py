@@ -3,6 +3,7 @@ happened, triggers turn it into scheduled invitations once, roles decide who may
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -100,3 +101,23 @@ def test_bad_events_and_triggers_are_refused_by_field(fresh_api: Api) -> None:
     assert unknown_event.status_code == 422 and "order_delivered" in unknown_event.text
     assert unknown_survey.status_code == 404
     assert no_listener.status_code == 202 and no_listener.json()["distributions"] == []
+
+
+def test_unstorable_text_and_dates_out_of_range_are_refused_not_500(fresh_api: Api) -> None:
+    _survey(fresh_api)
+    assert _trigger(fresh_api).status_code == 201
+    auth = fresh_api.auth("analyst")
+    bodies = [
+        {"event": "app_review", "customer_id": "c\x00-1"},
+        {"event": "app_review", "email": "li.na@example.com", "context": {"note": "\ud800"}},
+        {"event": "app_review", "customer_id": "c-1", "occurred_at": "0001-01-01T00:00:00"},
+        {"event": "app_review", "customer_id": "c-1", "occurred_at": "9999-12-31T23:59:59-12:00"},
+        {"event": "app_review", "customer_id": "c-1", "occurred_at": "2999-01-01T00:00:00Z"},
+    ]
+    headers = {**auth, "Content-Type": "application/json"}
+    answers = [  # json.dumps escapes the lone surrogate, as a client's JSON may
+        fresh_api.client.post("/api/v1/surveys/events", content=json.dumps(body), headers=headers)
+        for body in bodies
+    ]
+    assert [a.status_code for a in answers] == [422, 422, 422, 422, 422], [a.text for a in answers]
+    assert "occurred_at" in answers[2].text and "future" in answers[4].text

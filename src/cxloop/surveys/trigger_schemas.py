@@ -21,6 +21,24 @@ TRIGGER_EVENT = r"^(order_delivered|subscription_renewed|ticket_closed|milestone
 )
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any, where: str) -> None:
+    """A NUL or a lone surrogate cannot be stored (PostgreSQL text, UTF-8): refused by field
+    here rather than failing in the database driver."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise ValueError(f"{where} contains a NUL character or a lone surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key, where)
+            _storable(item, where)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _storable(item, where)
+
+
 class TriggerCreate(BaseModel):
     """A standing distribution: ``survey_id`` goes out ``delay_hours`` after each ``event``."""
 
@@ -51,6 +69,8 @@ class TriggerCreate(BaseModel):
 
     @model_validator(mode="after")
     def _webhook_needs_url(self) -> TriggerCreate:
+        for name in type(self).model_fields:
+            _storable(getattr(self, name), name)
         if self.channel == "webhook" and not self.webhook_url:
             raise ValueError("channel webhook needs webhook_url")
         return self
@@ -98,6 +118,8 @@ class SurveyEventIn(BaseModel):
 
     @model_validator(mode="after")
     def _someone(self) -> SurveyEventIn:
+        for name in type(self).model_fields:
+            _storable(getattr(self, name), name)
         if not (self.customer_id or self.contact_id or self.email):
             raise ValueError("name the person: customer_id, contact_id or email")
         return self

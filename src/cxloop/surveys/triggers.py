@@ -48,7 +48,10 @@ COUNTS = ("distributions", "events", "scheduled", "invitations", "duplicate", "b
 def _naive_utc(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise Invalid("is out of range once converted to UTC", "occurred_at", str(value)) from None
 
 
 def _survey(session: Session, survey_id: str) -> tuple[Survey, dict[str, Any]]:
@@ -151,6 +154,8 @@ def _read(session: Session, row: Distribution) -> TriggerRead:
 def list_all(*, session: Session, survey_id: str | None = None) -> list[TriggerRead]:
     """Every trigger (newest first) with its events and invitations by status."""
     query = select(Distribution).where(Distribution.audience_kind == "event")
+    if survey_id and "\x00" in survey_id:
+        raise Invalid("contains a NUL character", "survey", survey_id)
     if survey_id:
         query = query.where(Distribution.survey_id == survey_id)
     rows = session.scalars(query.order_by(Distribution.id.desc())).all()
