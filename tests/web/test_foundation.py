@@ -247,3 +247,50 @@ def test_every_text_colour_has_contrast_of_at_least_4_5_on_its_background() -> N
     assert not low
     hard_coded = re.findall(r"(?<![-\w])color:\s*#", css)
     assert not hard_coded, "use the checked custom properties for text colours"
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_vendoring_refuses_a_tarball_that_is_not_the_pinned_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline: the script copies the file and records its hash only when the tarball's sha256
+    is the pin; any other tarball writes nothing."""
+    import dataclasses
+
+    script = _vendor_script()
+    tarball = _tarball({"package/dist/lib.min.js": b"window.lib = 1;", "package/LICENSE": b"MIT"})
+    asset = dataclasses.replace(
+        script.ASSETS[1],
+        package="lib",
+        member="package/dist/lib.min.js",
+        file="lib.min.js",
+        tarball_sha256=hashlib.sha256(tarball).hexdigest(),
+    )
+    monkeypatch.setattr(script, "VENDOR", tmp_path)
+    monkeypatch.setattr(script, "MANIFEST", tmp_path / "VENDORED.json")
+    monkeypatch.setattr(script, "fetch_tarball", lambda _asset: tarball)
+
+    monkeypatch.setattr(script, "ASSETS", (dataclasses.replace(asset, tarball_sha256="0" * 64),))
+    assert script.vendor(trust=False) == 1
+    assert not any(tmp_path.iterdir())
+
+    monkeypatch.setattr(script, "ASSETS", (asset,))
+    assert script.vendor(trust=False) == 0
+    assert (tmp_path / "lib.min.js").read_bytes() == b"window.lib = 1;"
+    (entry,) = json.loads((tmp_path / "VENDORED.json").read_text(encoding="utf-8"))
+    assert entry["sha256"] == hashlib.sha256(b"window.lib = 1;").hexdigest()
+    assert script.check() == 0
+    (tmp_path / "lib.min.js").write_bytes(b"window.lib = 2;")  # edited by hand after vendoring
+    assert script.check() == 1
