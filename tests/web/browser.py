@@ -30,13 +30,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from tests.web.support import PASSWORD, Api, build_api
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: this plugin loads for every test session
+    from fastapi import FastAPI
     from playwright.sync_api import Browser, Page
+
+    from tests.web.support import Api
 
 CHROMIUM = os.environ.get("CXLOOP_CHROMIUM", "/usr/bin/chromium")
 # from ../shared/FACTS.md: no sandbox (root in containers), no GPU, no background traffic
@@ -80,6 +79,8 @@ def free_port() -> int:
 @contextmanager
 def serve(app: FastAPI, *, startup_timeout_s: float = 15.0) -> Iterator[str]:
     """Run ``app`` with uvicorn in a daemon thread on a free loopback port; yield its base URL."""
+    import uvicorn
+
     config = uvicorn.Config(
         app, host=LOOPBACK, port=free_port(), log_level="warning", lifespan="on", access_log=False
     )
@@ -106,17 +107,19 @@ class LiveServer:
 
     url: str
     api: Api
-    password: str = PASSWORD
+    password: str
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One app per test module, served on 127.0.0.1 over a migrated store with one user per role
     (``tests/web/support.build_api``)."""
+    from tests.web.support import PASSWORD, build_api
+
     built = build_api(tmp_path_factory.mktemp("live") / "cxloop.db")
     try:
         with serve(built.app) as url:
-            yield LiveServer(url=url, api=built)
+            yield LiveServer(url=url, api=built, password=PASSWORD)
     finally:
         built.store.close()
         built.app.state.engine.dispose()
