@@ -52,7 +52,7 @@ def test_every_survey_job_is_registered_and_runs_on_an_empty_store(settings: Set
     assert set(outcomes) == SURVEY_JOBS
     failed = {n: o.error for n, o in outcomes.items() if o.error}
     assert failed == {}
-    assert outcomes["surveys.expire"].counts == {"done": 0}
+    assert outcomes["surveys.expire"].counts == {"expired": 0}
 
 
 def test_a_failing_job_is_reported_rolled_back_and_the_others_still_commit(

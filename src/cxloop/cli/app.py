@@ -111,6 +111,24 @@ class SurveyCommands(LazyGroup):
             "channel, survey or distribution.",
             "command",
         ),
+        "send": Lazy(
+            "cxloop.cli.surveys_send:send_command",
+            "Send a survey to a target list, customers matching --where, an account's roles, or "
+            "as an anonymous link; skipped recipients are counted by reason.",
+            "command",
+        ),
+        "tick": Lazy(
+            "cxloop.cli.surveys_send:tick_command",
+            "Run the survey jobs once: triggers, scheduled sends, reminders, expiries, owner "
+            "alerts and answers into feedback (cron this, or let `cxloop serve` run it).",
+            "command",
+        ),
+        "links": Lazy(
+            "cxloop.cli.surveys_send:links_command",
+            "Write a distribution's personal links to a CSV file again (skipped recipients left "
+            "out).",
+            "command",
+        ),
         "on": Lazy(
             "cxloop.cli.surveys_triggers:on_command",
             "Send a survey after each event of a kind, after a delay (a standing distribution).",
@@ -180,7 +198,7 @@ def serve(
     from cxloop.web.app import create_app
 
     store = open_store()
-    settings = store.settings
+    settings = store.settings.model_copy(update={"background_jobs": True})  # survey jobs too
     store.close()
     uvicorn.run(
         create_app(settings),

@@ -54,9 +54,9 @@ def remind(*, session: Session, settings: Settings, now: dt.datetime) -> Mapping
 
 
 @job("surveys.expire", every_s=300)
-def expire(*, session: Session, settings: Settings, now: dt.datetime) -> int:
+def expire(*, session: Session, settings: Settings, now: dt.datetime) -> Mapping[str, int]:
     """Unanswered invitations past their link's expiry."""
-    return reminders.expire(session=session, now=now)
+    return {"expired": reminders.expire(session=session, now=now)}
 
 
 @job("surveys.alert_owners", every_s=900)
@@ -64,9 +64,10 @@ def alert_owners(
     *, session: Session, settings: Settings, now: dt.datetime
 ) -> Mapping[str, int] | int:
     """Account owners of B2B surveys whose deadline nears with roles missing."""
-    return _call(
+    alerted = _call(
         "cxloop.surveys.b2b_status:alert_owners", session=session, settings=settings, now=now
     )
+    return {"alerted": alerted} if isinstance(alerted, int) else alerted
 
 
 @job("surveys.ingest_responses", every_s=10)
@@ -74,4 +75,5 @@ def ingest_responses(
     *, session: Session, settings: Settings, now: dt.datetime
 ) -> Mapping[str, int] | int:
     """Completed answers still in the outbox, stored as feedback through the import path."""
-    return _call("cxloop.surveys.responses:ingest_pending", session=session, settings=settings)
+    stored = _call("cxloop.surveys.responses:ingest_pending", session=session, settings=settings)
+    return {"stored": stored} if isinstance(stored, int) else stored

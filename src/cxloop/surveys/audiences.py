@@ -147,7 +147,8 @@ def _nobody(session: Session, grouped: dict[str, list[str]]) -> list[Problem]:
                     str(v)
                     for (v,) in session.execute(select(table.c[name]).distinct().limit(50))
                     if v is not None
-                }
+                },
+                key=lambda v: (v.casefold(), v),
             )
             wanted = {v.casefold() for v in values}
             if not wanted & {s.casefold() for s in stored}:

@@ -3,8 +3,10 @@ links printed again from the stored public ids, and the audience the CLI's optio
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -152,3 +154,32 @@ def audience_from_options(
     if account:
         return Audience(kind="account", account=account, roles=list(roles), milestone=milestone)
     return Audience(kind="anonymous")
+
+
+LINK_COLUMNS = (
+    "invitation_id",
+    "customer_id",
+    "contact_id",
+    "account_id",
+    "role",
+    "name",
+    "address",
+    "language",
+    "link",
+    "unsubscribe",
+    "expires_at",
+)
+
+
+def write_links(path: Path, rows: Sequence[LinkRow]) -> int:
+    """The links as a CSV file for the customer's own sender (UTF-8 with a BOM, so Excel reads
+    Chinese names); how many rows were written."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LINK_COLUMNS)
+        for row in rows:
+            values = row.model_dump()
+            expires = values["expires_at"]
+            values["expires_at"] = f"{expires:%Y-%m-%dT%H:%M}Z" if expires else ""
+            writer.writerow(["" if values[c] is None else values[c] for c in LINK_COLUMNS])
+    return len(rows)
