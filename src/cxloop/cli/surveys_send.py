@@ -163,7 +163,7 @@ def send_command(
         raise Invalid("must be at least 1h", "remind-after", remind_after)
     request = DistributionCreate(
         audience=audience,
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         webhook_url=webhook,
         expires_days=expires_days,
         reminders=reminders,
