@@ -56,9 +56,12 @@ title: {zh: 里程碑满意度, en: Milestone satisfaction}
 layout: all_on_one
 required_roles: [decision_maker, purchaser, user]
 questions:
-  - {id: nps, type: nps, required: true,
-     text: {zh: 您在{milestone.name}之后向同行推荐我们的可能性有多大？,
-            en: "After {milestone.name}, how likely are you to recommend us?"}}
+  - id: nps
+    type: nps
+    required: true
+    text:
+      zh: "{milestone.name}之后，您向同行推荐我们的可能性有多大？"
+      en: "After {milestone.name}, how likely are you to recommend us?"
   - {id: comment, type: text, text: {zh: 还有什么想告诉我们的？, en: Anything else?}}
 reminders: {after_hours: 24, max: 2}
 """
