@@ -220,7 +220,10 @@ def add_survey(store: api.Store, yaml_text: str) -> tuple[str, int]:
         return definition.id, distribution.id
 
 
-def make_world(tmp_path: Path, yaml_text: str = SURVEY, **settings: Any) -> World:
+def make_world(
+    tmp_path: Path, yaml_text: str = SURVEY, *, drain: bool = True, **settings: Any
+) -> World:
+    """``drain=False``: the app's outbox thread never starts (a test drains by hand)."""
     database = tmp_path / "cxloop.db"
     config = Settings(
         database_url=f"sqlite:///{database}",
@@ -231,5 +234,8 @@ def make_world(tmp_path: Path, yaml_text: str = SURVEY, **settings: Any) -> Worl
     )
     store = api.connect(settings=config)
     survey_id, distribution_id = add_survey(store, yaml_text)
-    client = TestClient(create_app(config), raise_server_exceptions=False)
+    app = create_app(config)
+    if not drain:
+        app.state.survey_drain.close()
+    client = TestClient(app, raise_server_exceptions=False)
     return World(store, config, client, survey_id, distribution_id)

@@ -17,7 +17,7 @@ from tests.surveys.respond_support import EVERY_TYPE, World, make_world
 
 @pytest.fixture
 def world(tmp_path: Path) -> World:
-    return make_world(tmp_path)
+    return make_world(tmp_path, drain=False)  # the outbox is tests/surveys/test_responses.py's
 
 
 def rev_of(html: str) -> str:
@@ -326,7 +326,7 @@ def test_edits_allowed_reopen_the_completed_response_on_one_page(world: World) -
 
 
 def test_every_question_type_on_one_page_with_labels(tmp_path: Path) -> None:
-    world = make_world(tmp_path, EVERY_TYPE)
+    world = make_world(tmp_path, EVERY_TYPE, drain=False)
     link = world.link(role="project_lead")
     page = world.client.get(link.path)
     html = page.text
@@ -391,7 +391,7 @@ def test_every_question_type_on_one_page_with_labels(tmp_path: Path) -> None:
 
 
 def test_a_question_for_another_role_is_not_shown_and_not_stored(tmp_path: Path) -> None:
-    world = make_world(tmp_path, EVERY_TYPE)
+    world = make_world(tmp_path, EVERY_TYPE, drain=False)
     link = world.link(role="end_user")
     html = world.client.get(link.path).text
     assert "lead_only" not in page_of(html)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 BATCH = 100
 """Rows per import call: the summary names every refused row of a batch this size."""
 SOURCE = "survey"
+_ONE_AT_A_TIME = threading.Lock()
+"""The web app's drain thread and the tick's job share a process: one import of the outbox at a
+time (two would race for the same feedback keys). Another process racing is healed on the next
+run: its rows are then unchanged and get their feedback id."""
 
 
 _PARSED: dict[str, SurveyDefinition] = {}
@@ -57,6 +62,11 @@ def ingest_pending(*, session: Session, settings: Settings, limit: int = 500) ->
     many were stored. Refused rows keep ``ingest_error`` and are tried again on the next run
     (after the never-tried ones). ``import_records`` commits as it goes: call it from an entry
     point's session (a job, the web app's drain thread), never inside a request's unit of work."""
+    with _ONE_AT_A_TIME:
+        return _ingest_pending(session, settings, limit)
+
+
+def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
     stored = 0
     definitions: dict[tuple[str, int], SurveyDefinition] = {}
     tried: set[int] = set()
@@ -146,9 +156,10 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
             texts.append(str(value).strip())
     completed = row.completed_at or row.updated_at
     return {
-        "feedback_id": feedback_id(row.id),
+        # ingest keys voice by source: source "survey" + id 12 is stored as "survey:12"
+        "feedback_id": str(row.id),
         "channel": "survey",
-        "source": f"survey:{row.survey_id}",
+        "source": SOURCE,
         "created_at": completed.isoformat(timespec="seconds") + "+00:00",
         "customer_id": row.customer_id,
         "contact_id": row.contact_id,

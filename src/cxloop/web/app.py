@@ -57,13 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.router,
         targets.router,
         surveys.router,  # after the routers of fixed /api/v1/surveys/… paths
+        survey_responses.router,  # before imports/records: /api/v1/{kind}/… catch all
         insights.router,
         imports.router,
         feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
         records.router,
     ):
         app.include_router(router)
-    app.include_router(survey_responses.router)
     app.include_router(respond.router, include_in_schema=False)
     # submitted answers become feedback on this thread (started by the first submit)
     app.state.survey_drain = OutboxDrain(

@@ -35,6 +35,8 @@ class OutboxDrain:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+        """Set once the text engine is loaded and the drain waits for work."""
         self.runs = 0
         if warm:  # a server that will take answers: load the text engine before the first one
             self._start()
@@ -64,6 +66,7 @@ class OutboxDrain:
             responses_service.warm_text_engine()
         except Exception:  # the drain still works; the first import loads the engine itself
             log.exception("text engine warm-up failed")
+        self.ready.set()
         while not self._stopped.is_set():
             self._wake.wait(IDLE_WAKE_S)
             self._wake.clear()
