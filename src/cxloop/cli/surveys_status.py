@@ -29,18 +29,9 @@ Confidence = Annotated[
     float, typer.Option(min=0.5, max=0.999, help="Confidence of the Wilson interval.")
 ]
 Output = Annotated[str, typer.Option("--format", help="table or json")]
-FUNNEL_COLUMNS = (
-    "invited",
-    "skipped",
-    "sent",
-    "delivered",
-    "bounced",
-    "opened",
-    "started",
-    "completed",
-    "expired",
-    "partial",
-)
+DELIVERY_COLUMNS = ("invited", "skipped", "sent", "delivered", "bounced", "expired")
+RESPONSE_COLUMNS = ("delivered", "opened", "started", "completed", "partial")
+"""The funnel in two tables that fit a terminal: getting there, then answering."""
 
 
 def _rate(rate: RateRow, min_n: int) -> tuple[str, str]:
@@ -49,19 +40,27 @@ def _rate(rate: RateRow, min_n: int) -> tuple[str, str]:
     return shown, display.interval(rate.ci_low, rate.ci_high, display.share)
 
 
-def _funnel_table(title: str, rows: list[tuple[str, FunnelRow]], min_n: int, percent: str) -> Table:
-    table = Table(title=title)
-    table.add_column("distribution")
-    table.add_column("channel")
-    for name in FUNNEL_COLUMNS:
-        table.add_column(name, justify="right")
-    table.add_column("response rate", justify="right")
-    table.add_column(f"{percent} interval", justify="right")
+def _funnel_tables(
+    survey: str, rows: list[tuple[str, FunnelRow]], min_n: int, percent: str
+) -> tuple[Table, Table]:
+    delivery = Table(title=f"{survey}: delivery")
+    responses = Table(title=f"{survey}: responses")
+    for table, columns in ((delivery, DELIVERY_COLUMNS), (responses, RESPONSE_COLUMNS)):
+        table.add_column("distribution")
+        for name in columns:
+            table.add_column(name, justify="right")
+    delivery.add_column("channel")
+    responses.add_column("response rate", justify="right")
+    responses.add_column(f"{percent} interval", justify="right")
     for label, row in rows:
         rate, interval = _rate(row.rate, min_n)
-        values = [f"{getattr(row, name):,}" for name in FUNNEL_COLUMNS]
-        table.add_row(label, row.channel or "all", *values, rate, interval)
-    return table
+        delivery.add_row(
+            label, *(f"{getattr(row, n):,}" for n in DELIVERY_COLUMNS), row.channel or "all"
+        )
+        responses.add_row(
+            label, *(f"{getattr(row, n):,}" for n in RESPONSE_COLUMNS), rate, interval
+        )
+    return delivery, responses
 
 
 def _check_format(output: str) -> None:
@@ -95,8 +94,8 @@ def status_command(
     if len(rows) != 1:
         rows.append(("all", funnel.total))
     percent = f"{confidence:.0%}"
-    table = _funnel_table(f"{survey}: response funnel", rows, min_n, percent)
-    console.print(table)
+    for table in _funnel_tables(survey, rows, min_n, percent):
+        console.print(table)
     if not funnel.distributions:
         console.print(f"{survey} has not been sent yet (`cxloop surveys send {survey} …`)")
     total = funnel.total
