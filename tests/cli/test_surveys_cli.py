@@ -83,12 +83,12 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert lines[0] == f"{bad}: 4 problems"
     assert lines[1:] == [
-        "  questions[0].scale: 7 — only rating questions have a scale (nps is 0–10, csat 1–5, "
+        "error: questions[0].scale: 7 — only rating questions have a scale (nps is 0–10, csat 1–5, "
         "ces 1–7)",
-        "  questions[1].show_if: 'nps <== 6' — expected a comparison (==, !=, <, <=, >, >=), "
+        "error: questions[1].show_if: 'nps <== 6' — expected a comparison (==, !=, <, <=, >, >=), "
         "found '<==' (column 5)",
-        "  questions[2].options: 1 — needs at least two options",
-        "  questions[2].show_if: 'later > 1' — 'later' comes after this question: show_if can "
+        "error: questions[2].options: 1 — needs at least two options",
+        "error: questions[2].show_if: 'later > 1' — 'later' comes after this question: show_if can "
         "only use earlier answers",
     ]
     assert "Traceback" not in result.stderr

@@ -37,7 +37,7 @@ def _load_or_exit(file: Path) -> SurveyDefinition:
         for p in exc.problems:
             shown = "" if p.value is None or p.value == "" else f" {p.value!r}"
             errors.print(
-                f"  {p.field or 'file'}:{shown} — {p.reason}", highlight=False, soft_wrap=True
+                f"error: {p.field or 'file'}:{shown} — {p.reason}", highlight=False, soft_wrap=True
             )
         raise typer.Exit(1) from None
 
@@ -153,4 +153,4 @@ def _answers(q: Question, language: str) -> str:
     if q.type == "matrix":
         rows = "; ".join(f"{r.id}: {r.text.get(language)}" for r in q.rows)
         return f"{rows} [{low}–{high}]"
-    return f"text ≤ {q.max_length} chars"
+    return f"text, at most {q.max_length or 0:,} characters"
