@@ -96,7 +96,7 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert missing.stderr.splitlines() == [
         "nosuch.yaml: 1 problem",
-        "  file: 'nosuch.yaml' — no such file",
+        "error: file: 'nosuch.yaml' — no such file",
     ]
 
 
