@@ -128,3 +128,27 @@ def test_due_jobs_respect_each_jobs_interval() -> None:
     assert "surveys.send_scheduled" in due
     assert "surveys.remind" not in due  # every 300 s
     assert set(clock.due_jobs({}, 0.0)) == set(JOBS)
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_the_web_app_runs_the_clock_only_with_background_jobs(
+    settings: Settings, extra_jobs: list[str], background: bool
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from cxloop.web.app import create_app
+
+    runs: list[dt.datetime] = []
+
+    @job("test.web_count", every_s=0.0)
+    def web_count(*, session: Session, settings: Settings, now: dt.datetime) -> int:
+        runs.append(now)
+        return 1
+
+    extra_jobs.append("test.web_count")
+    app = create_app(settings.model_copy(update={"background_jobs": background}))
+    with TestClient(app):
+        deadline = time.monotonic() + (20 if background else 1)
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert bool(runs) is background

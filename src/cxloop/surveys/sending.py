@@ -19,10 +19,7 @@ from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound
 from cxloop.surveys import audiences, delivery, distribution, preferences_io, tokens
 from cxloop.surveys.definitions import SurveyDefinition
-from cxloop.surveys.distribution_schemas import (
-    DistributionCreate,
-    SendResult,
-)
+from cxloop.surveys.distribution_schemas import Audience, DistributionCreate, SendResult
 from cxloop.surveys.models import Distribution, Invitation, Survey, SurveyVersion
 
 COUNTED = ("scheduled", "sent", "opened", "started", "completed", "expired")
@@ -269,6 +266,18 @@ def send(
     return result
 
 
+def _stored_audience(audience: Audience) -> dict[str, object]:
+    """The audience as the distribution keeps it: named recipients counted, not listed (their
+    addresses are on their invitations, where erasure finds them)."""
+    stored: dict[str, object] = audience.model_dump(
+        mode="json", exclude_defaults=True, exclude={"recipients"}
+    )
+    stored["kind"] = audience.kind
+    if audience.recipients:
+        stored["recipients"] = len(audience.recipients)
+    return stored
+
+
 def _distribution(
     request: DistributionCreate,
     survey_id: str,
@@ -289,7 +298,7 @@ def _distribution(
         version=version,
         name=request.name,
         audience_kind=audience.kind,
-        audience=audience.model_dump(mode="json", exclude_defaults=True),
+        audience=_stored_audience(audience),
         channel="link" if anonymous else request.channel,
         webhook_url=request.webhook_url if request.channel == "webhook" else None,
         account_id=resolved.account_id,

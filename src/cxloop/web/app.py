@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
+from cxloop.jobs import clock
 from cxloop.web import errors
 from cxloop.web.pages import overview, respond
 from cxloop.web.pages import surveys as survey_pages
@@ -22,6 +23,7 @@ from cxloop.web.routers import (
     metrics,
     privacy,
     records,
+    survey_distributions,
     survey_events,
     survey_responses,
     survey_tracking,
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="cxloop",
         version=version("cxloop"),
         description="Customer experience and voice of customer: say × do, closed loop.",
+        lifespan=clock.lifespan,  # survey jobs on a clock when settings.background_jobs
     )
     engine = make_engine(settings)
     app.state.settings = settings
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         system.router,
         privacy.router,
+        survey_distributions.router,  # POST /surveys/tick before any /surveys/{id}
         survey_events.router,  # before surveys: /surveys/{id} would catch /surveys/triggers
         survey_tracking.router,
         metric_monitoring.router,  # before metrics: /metrics/{name} would catch /targets
