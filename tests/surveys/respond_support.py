@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -98,6 +99,7 @@ class World:
     store: api.Store
     settings: Settings
     client: TestClient
+    app: FastAPI
     survey_id: str
     distribution_id: int
     links: list[Link] = field(default_factory=list)
@@ -238,4 +240,4 @@ def make_world(
     if not drain:
         app.state.survey_drain.close()
     client = TestClient(app, raise_server_exceptions=False)
-    return World(store, config, client, survey_id, distribution_id)
+    return World(store, config, client, app, survey_id, distribution_id)

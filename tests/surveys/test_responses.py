@@ -139,7 +139,7 @@ def test_a_failed_import_keeps_every_row_pending(
 def test_a_submitted_answer_is_in_the_nps_within_one_second(tmp_path: Path) -> None:
     """Through the HTML form and the app's own drain thread; the text engine warms at start."""
     world = make_world(tmp_path, background_jobs=True)
-    drain_thread = world.client.app.state.survey_drain  # type: ignore[attr-defined]
+    drain_thread = world.app.state.survey_drain
     try:
         assert drain_thread.ready.wait(60), "the text engine did not load"
         link = world.link()
