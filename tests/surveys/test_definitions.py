@@ -357,3 +357,21 @@ def test_the_model_reads_back_what_was_stored() -> None:
     assert definition.questions[0].scale == 5 and definition.questions[0].bounds == (1, 5)
     again = SurveyDefinition.model_validate(definitions.canonical(definition))
     assert again == definition
+
+
+def test_a_bad_survey_field_does_not_hide_the_meaning_of_the_others() -> None:
+    found = problems(
+        survey(
+            q("nps", "nps", text={"zh": "推荐吗"}),
+            layout="carousel",
+            required_roles=["project lead"],
+        )
+    )
+    assert set(found) == {"layout", "questions[0].text", "required_roles[0]"}
+    # a bad language list: which texts lack a language is unknown, so only the roles are checked
+    found = problems(
+        survey(q("nps", "nps", text={"zh": "推荐吗"}), languages=["fr"], required_roles=["x"])
+    )
+    assert set(found) == {"languages[0]", "required_roles[0]"}
+    found = problems({"id": "bad id", "questions": "nps", "title": {"zh": "调查"}})
+    assert set(found) == {"id", "questions", "title"}

@@ -5,7 +5,7 @@ B2B roles that contacts can hold. Pure; every problem is named by its path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from cxloop.errors import Problem
 from cxloop.ingest.fields import ROLES
@@ -35,17 +35,19 @@ def meaning(
     header: SurveyDefinition | None,
     questions: Sequence[tuple[int, Question]],
     raw_ids: Sequence[object] = (),
+    broken: Collection[str] = (),
 ) -> list[Problem]:
     """Every problem of meaning. ``questions``: the ones whose shape was right, with their
     index; ``raw_ids``: every question's id as written, so a question that failed its shape
-    check is not reported a second time as "unknown" by a later ``show_if``."""
+    check is not reported a second time as "unknown" by a later ``show_if``; ``broken``: the
+    survey-level fields whose shape was wrong (``header`` then stands in for the rest)."""
     problems: list[Problem] = []
     for i, q in questions:
         problems.extend(_question(f"questions[{i}]", q))
     problems.extend(_ids(questions))
     problems.extend(_display_logic(questions, raw_ids))
     if header is not None:
-        problems.extend(_header(header))
+        problems.extend(_header(header, broken))
     return problems
 
 
@@ -237,7 +239,9 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else str(value)
 
 
-def _header(header: SurveyDefinition) -> list[Problem]:
+def _header(header: SurveyDefinition, broken: Collection[str] = ()) -> list[Problem]:
+    if "languages" in broken or "default_language" in broken:
+        return _roles(header.required_roles)  # which texts are missing depends on them
     out = []
     languages = list(header.languages)
     if not languages:

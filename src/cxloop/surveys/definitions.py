@@ -249,24 +249,41 @@ def parse_definition(data: object) -> SurveyDefinition:
             except ValidationError as exc:
                 problems.extend(_problems(exc, "question", f"questions[{i}]"))
     header: SurveyDefinition | None = None
+    checked = [q for _, q in questions]
+    broken: set[str] = set()
     try:
         header = SurveyDefinition.model_validate(
-            {**data, "questions": [q for _, q in questions]}
-            if isinstance(raw, list) and raw
-            else data
+            {**data, "questions": checked} if isinstance(raw, list) and raw else data
         )
     except ValidationError as exc:
         shape = _problems(exc, "survey")
         skipped = isinstance(raw, list) and raw and not questions  # each already reported
         problems.extend(p for p in shape if not (skipped and p.field == "questions"))
+        broken = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
     from cxloop.surveys.checks import meaning  # it reads this module's types
 
-    ids = [item.get("id") if isinstance(item, dict) else None for item in raw or []]
-    problems.extend(meaning(header, questions, ids))
+    items = raw if isinstance(raw, list) else []
+    ids = [item.get("id") if isinstance(item, dict) else None for item in items]
+    problems.extend(meaning(header or _rest(data, broken, checked), questions, ids, broken))
     if problems:
         raise Invalid(sorted(problems, key=_position))
     assert header is not None
     return header
+
+
+def _rest(
+    data: dict[Any, Any], broken: set[str], checked: list[Question]
+) -> SurveyDefinition | None:
+    """The survey-level fields that did parse, so their meaning is checked in the same run
+    (a bad ``layout`` must not hide a text missing its English); None if even that fails."""
+    stand_in = Question(id="_", type="text", text="_")
+    rest = {k: v for k, v in data.items() if k not in broken and k != "questions"}
+    rest.setdefault("id", "x")
+    rest.setdefault("title", "_")
+    try:
+        return SurveyDefinition.model_validate({**rest, "questions": checked or [stand_in]})
+    except ValidationError:
+        return None
 
 
 def _position(problem: Problem) -> int:
