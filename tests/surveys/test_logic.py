@@ -306,3 +306,47 @@ def test_check_answers_uses_attributes_for_visibility() -> None:
 )
 def test_pipe(text: str, context: dict[str, Any], piped: str) -> None:
     assert logic.pipe(text, context) == piped
+
+
+def test_matrix_rows_are_drivers_that_key_driver_analysis_ranks() -> None:
+    import random
+
+    import pandas as pd
+
+    from cxloop.insights.drivers import key_drivers
+
+    milestone = parse_definition(
+        {
+            "id": "m",
+            "title": "M",
+            "questions": [
+                {"id": "nps", "type": "nps", "text": "NPS", "required": True},
+                {"id": "grid", "type": "matrix", "text": "Rate", "rows": ROWS},
+                {
+                    "id": "more",
+                    "type": "matrix",
+                    "text": "More",
+                    "rows": [{"id": "price", "text": "P"}],
+                },
+            ],
+        }
+    )
+    assert logic.drivers(milestone) == ["quality", "timeliness", "price"]
+    draw = random.Random(7)
+    rows = []
+    for _ in range(120):
+        raw = {
+            "grid": {r: str(draw.randint(1, 5)) for r in ("quality", "timeliness")},
+            "more": {"price": str(draw.randint(1, 5))},
+        }
+        clean = logic.check_answers(milestone, {**raw, "nps": "5"})
+        values = logic.driver_values(milestone, clean)
+        nps = min(
+            10, max(0, round(2 * values["quality"] + 0.3 * values["price"] + draw.gauss(0, 1) - 1))
+        )
+        rows.append({"nps": nps, **values})
+    result = key_drivers(
+        pd.DataFrame(rows), outcome="nps", drivers=logic.drivers(milestone), n_boot=20
+    )
+    assert result.table["driver"].tolist()[:1] == ["quality"]
+    assert logic.driver_values(milestone, {"grid": {"quality": 4}}) == {"quality": 4}

@@ -267,3 +267,22 @@ def pipe(text: str, context: Mapping[str, Any]) -> str:
         return str(value)
 
     return PIPE.sub(fill, text)
+
+
+def drivers(definition: SurveyDefinition) -> list[str]:
+    """The driver names a survey's matrices define: their row ids, in order (unique across the
+    survey, which validation guarantees), for ``insights.drivers.key_drivers(drivers=…)``."""
+    return [row.id for q in definition.questions if q.type == "matrix" for row in q.rows]
+
+
+def driver_values(definition: SurveyDefinition, answers: Mapping[str, Any]) -> dict[str, int]:
+    """One response's matrix answers flattened to ``{driver: rating}`` (unanswered rows left
+    out), the columns ``key_drivers`` reads beside the response's score."""
+    out: dict[str, int] = {}
+    for q in definition.questions:
+        value = answers.get(q.id)
+        if q.type == "matrix" and isinstance(value, Mapping):
+            out.update(
+                {row.id: int(value[row.id]) for row in q.rows if value.get(row.id) is not None}
+            )
+    return out
