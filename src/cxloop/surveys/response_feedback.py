@@ -1,4 +1,5 @@
-"""The outbox: completed survey responses become feedback rows through the one ingest door.
+"""What a completed response becomes: one ``survey_answers`` row per answer, and (through the
+outbox) one feedback row through the one ingest door.
 
 A completed response waits with ``feedback_id`` unset; ``ingest_pending`` sends a batch through
 ``ingest_service.import_records`` (the same mapping, validation, quarantine, identity linking and
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.errors import NotFound
 from cxloop.ingest import service as ingest_service
-from cxloop.surveys.definitions import SurveyDefinition
-from cxloop.surveys.models import SurveyResponse, SurveyVersion
+from cxloop.surveys.definitions import Question, SurveyDefinition
+from cxloop.surveys.models import SurveyAnswer, SurveyResponse, SurveyVersion
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,51 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
         "role": row.role,
         "answers": json.dumps(answers, ensure_ascii=False, sort_keys=True),
     }
+
+
+def answer_rows(definition: SurveyDefinition, response: SurveyResponse) -> list[SurveyAnswer]:
+    """One row per answered question (a row per chosen option and per matrix row)."""
+    rows: list[SurveyAnswer] = []
+    answers = response.answers
+
+    def add(qid: str, item: str, number: float | None, text: str | None) -> None:
+        rows.append(
+            SurveyAnswer(
+                response_id=response.id,
+                question_id=qid,
+                item=item,
+                survey_id=response.survey_id,
+                version=response.version,
+                number=number,
+                text=text,
+            )
+        )
+
+    for question in definition.questions:
+        value = answers.get(question.id)
+        if value is None:
+            continue
+        other = answers.get(f"{question.id}.other")
+        if question.type == "matrix" and isinstance(value, dict):
+            for row_id, number in value.items():
+                add(question.id, str(row_id), float(number), None)
+        elif question.type == "multiple" and isinstance(value, list):
+            for option in value:
+                note = other if other and _is_other(question, option) else None
+                add(question.id, str(option), 1.0, note)
+        elif question.type == "single":
+            add(question.id, "", None, str(value))
+            if other:
+                add(question.id, str(value), None, other)
+        elif question.type == "text":
+            add(question.id, "", None, str(value))
+        else:
+            add(question.id, "", float(value), None)
+    return rows
+
+
+def _is_other(question: Question, option: str) -> bool:
+    return any(o.id == option and o.other for o in question.options)
 
 
 def warm_text_engine() -> None:

@@ -28,7 +28,12 @@ from cxloop.surveys.models import (
     SurveyAnswer,
     SurveyResponse,
 )
-from cxloop.surveys.response_feedback import ingest_pending, version_definition, warm_text_engine
+from cxloop.surveys.response_feedback import (
+    answer_rows,
+    ingest_pending,
+    version_definition,
+    warm_text_engine,
+)
 
 RefusalKind = Literal["malformed", "tampered", "unknown", "expired", "closed", "completed"]
 STATUS_ORDER = ("scheduled", "sent", "delivered", "bounced", "opened", "started", "completed")
@@ -430,56 +435,6 @@ def _complete(
     session.flush()
     session.execute(delete(SurveyAnswer).where(SurveyAnswer.response_id == response.id))
     session.add_all(answer_rows(respondent.definition, response))
-
-
-def answer_rows(definition: SurveyDefinition, response: SurveyResponse) -> list[SurveyAnswer]:
-    """One row per answered question (a row per chosen option and per matrix row)."""
-    rows: list[SurveyAnswer] = []
-    answers = response.answers
-
-    def add(qid: str, item: str, number: float | None, text: str | None) -> None:
-        rows.append(
-            SurveyAnswer(
-                response_id=response.id,
-                question_id=qid,
-                item=item,
-                survey_id=response.survey_id,
-                version=response.version,
-                number=number,
-                text=text,
-            )
-        )
-
-    for question in definition.questions:
-        value = answers.get(question.id)
-        if value is None:
-            continue
-        other = answers.get(f"{question.id}.other")
-        if question.type == "matrix" and isinstance(value, dict):
-            for row_id, number in value.items():
-                add(question.id, str(row_id), float(number), None)
-        elif question.type == "multiple" and isinstance(value, list):
-            for option in value:
-                note = other if other and _is_other(question, option) else None
-                add(question.id, str(option), 1.0, note)
-        elif question.type == "single":
-            add(question.id, "", None, str(value))
-            if other:
-                add(question.id, str(value), None, other)
-        elif question.type == "text":
-            add(question.id, "", None, str(value))
-        else:
-            add(question.id, "", float(value), None)
-    return rows
-
-
-def _is_other(question: Question, option: str) -> bool:
-    return any(o.id == option and o.other for o in question.options)
-
-
-def thanks_ready(respondent: Respondent) -> bool:
-    """Whether the thanks page applies: the response is completed."""
-    return respondent.completed
 
 
 __all__ = [
