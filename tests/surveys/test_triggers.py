@@ -365,3 +365,36 @@ def test_a_scheduled_invitation_is_mailed_once_its_delay_has_passed(
     assert len(smtp_server.messages) == 1 and len(smtp_server.to("c1@example.com")) == 1
     (invited,) = _invitations(shop, trigger)
     assert invited.status == "sent" and invited.sent_at == due
+
+
+def test_an_account_order_asks_the_accounts_contacts_in_the_triggers_roles(
+    shop: api.Store,
+) -> None:
+    trigger = _trigger(shop, "order_delivered", delay="1d", roles=["采购"])
+    api.import_records(shop, "accounts", [{"account_id": "A9", "name": "云杉制造"}])
+    contacts = [
+        {"contact_id": "K1", "account_id": "A9", "role": "purchaser", "email": "buy@a9.cn"},
+        {"contact_id": "K2", "account_id": "A9", "role": "user", "email": "use@a9.cn"},
+    ]
+    api.import_records(shop, "contacts", contacts)
+    order = {"order_id": "B1", "account_id": "A9", "ordered_at": _utc(_now()), "amount": 9e4,
+             "status": "completed"}  # fmt: skip
+    api.import_records(shop, "orders", [order])
+
+    _run(shop)
+
+    (invited,) = _invitations(shop, trigger)
+    assert (invited.contact_id, invited.account_id, invited.email) == ("K1", "A9", "buy@a9.cn")
+
+
+def test_a_delivery_time_and_a_language_read_in_the_spellings_exports_use() -> None:
+    zone = trigger_rules.ZoneInfo("Asia/Shanghai")
+    aware = trigger_rules.delivery_time({"Delivered At": "2026-03-01T10:00:00+00:00"}, zone)
+    local = trigger_rules.delivery_time({"收货时间": "2026-03-01 18:00:00"}, zone)
+    unreadable = trigger_rules.delivery_time({"签收时间": "三月一日"}, zone)
+    assert aware == local == dt.datetime(2026, 3, 1, 10, 0)
+    assert unreadable is None
+    assert trigger_rules.language({"语言": "中文"}, "en") == "zh"
+    assert trigger_rules.language({"Lang": "en-GB"}, "zh") == "en"
+    assert trigger_rules.language({"language": "français"}, "zh") == "zh"
+    assert trigger_rules.normal(" Ticket-Closed ") == "ticket_closed"

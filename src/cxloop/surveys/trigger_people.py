@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.customers import service as customers_service
-from cxloop.surveys import trigger_rules as rules
-from cxloop.surveys import trigger_sources
+from cxloop.surveys import b2b, trigger_sources
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def resolver(
     by_account: dict[str, list[Any]] = {}
     for r in rows(session, contacts, "account_id", accounts):
         by_account.setdefault(r.account_id, []).append(r)
-    wanted_roles = {rules.normal(r) for r in roles}
+    wanted_roles = {b2b.normalise_role(r) for r in roles}
 
     def contact(r: Any) -> Person:
         return Person(
@@ -85,7 +84,7 @@ def resolver(
             return [Person(customer_id=customer_id, account_id=event.account_id, **cols)]
         members = by_account.get(event.account_id or "", [])
         if wanted_roles:
-            members = [m for m in members if rules.normal(m.role) in wanted_roles]
+            members = [m for m in members if b2b.normalise_role(m.role) in wanted_roles]
         return [contact(m) for m in sorted(members, key=lambda m: m.contact_id)]
 
     return resolve

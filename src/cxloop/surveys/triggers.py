@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
 from cxloop.errors import Invalid, NotFound
-from cxloop.surveys import trigger_people
+from cxloop.surveys import b2b, trigger_people
 from cxloop.surveys import trigger_rules as rules
 from cxloop.surveys import trigger_sources as sources
 from cxloop.surveys.models import Distribution, Invitation, Survey, SurveyVersion
@@ -74,7 +74,8 @@ def create(
     survey, definition = _survey(session, trigger_in.survey_id)
     if survey.status != "active":
         raise Invalid(f"is {survey.status}; only active surveys send", "survey", survey.survey_id)
-    roles = trigger_in.roles or list(definition.get("required_roles") or [])
+    asked = trigger_in.roles or list(definition.get("required_roles") or [])
+    roles = list(dict.fromkeys(b2b.normalise_role(r) for r in asked))
     reminders = definition.get("reminders") or {}
     row = Distribution(
         survey_id=survey.survey_id,
