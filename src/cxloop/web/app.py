@@ -15,6 +15,7 @@ from cxloop.jobs import clock
 from cxloop.web import errors
 from cxloop.web.pages import overview, respond
 from cxloop.web.pages import surveys as survey_pages
+from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
     feedback,
     imports,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(respond.router, include_in_schema=False)
+    app.include_router(unsubscribe_page.router, include_in_schema=False)  # /u/{token}
     # submitted answers become feedback on this thread (started by the first submit)
     app.state.survey_drain = OutboxDrain(
         settings, app.state.session_factory, warm=settings.background_jobs
