@@ -36,6 +36,7 @@ layout: one_per_page
 default_language: zh
 touchpoint: delivery
 journey_stage: fulfilment
+thanks: {zh: 感谢您的反馈，祝您生活愉快！, en: Thank you for your feedback!}
 questions:
   - {id: nps, type: nps, required: true,
      text: {zh: 您向朋友推荐我们的可能性有多大？, en: How likely are you to recommend us?}}
