@@ -99,6 +99,11 @@ class SurveyCommands(LazyGroup):
             "A survey's questions in order, with types, options and display logic.",
             "command",
         ),
+        "archive": Lazy(
+            "cxloop.cli.surveys:archive_command",
+            "Archive a survey: it sends nothing and takes no new answers; its answers stay.",
+            "command",
+        ),
         "status": Lazy(
             "cxloop.cli.surveys_status:status_command",
             "A survey's funnel per distribution, its response rate with an interval, and B2B "

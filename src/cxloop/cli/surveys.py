@@ -1,4 +1,4 @@
-"""``cxloop surveys validate|create|list|show``: survey definitions from YAML files.
+"""``cxloop surveys validate|create|list|show|archive``: survey definitions from YAML files.
 
 Other ``cxloop surveys`` commands (send, tick, status, on…) live in their owners' modules and are
 registered beside these in ``cli.app.SurveyCommands``.
@@ -135,6 +135,18 @@ def show_command(
     console.print(table)
     if definition.required_roles:
         console.print(f"required roles: {', '.join(definition.required_roles)}", highlight=False)
+
+
+def archive_command(survey: Annotated[str, typer.Argument(help="The survey's id.")]) -> None:
+    """Archive a survey: it sends nothing and takes no new answers; its answers stay."""
+    store = existing_store()
+    with unit_of_work(store) as session:
+        read = service.archive(session=session, survey_id=survey)
+    console.print(
+        f"survey {read.survey_id} archived at version {read.current_version} "
+        "(`cxloop surveys create` with its file makes it active again)",
+        highlight=False,
+    )
 
 
 def _answers(q: Question, language: str) -> str:
