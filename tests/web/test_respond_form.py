@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from cxloop.surveys.models import SurveyAnswer, SurveyResponse
 from tests.surveys.respond_support import EVERY_TYPE, World, make_world
@@ -292,15 +293,28 @@ def test_anonymous_respondent_resumes_with_the_cookie(world: World) -> None:
     (response,) = world.responses()
     assert response.invitation_id is None and response.session_key == "x" * 43
     # someone else (no cookie) starts a response of their own
-    world.client.cookies.clear()
-    fresh = world.client.get(path)
-    assert page_of(fresh.text) == ["nps"]
+    someone_else = TestClient(world.app)
+    assert page_of(someone_else.get(path).text) == ["nps"]
+    # the first respondent finishes; the same POST again is a repeat; the cookie is dropped, so
+    # this browser's next visit is a new answer (an anonymous link takes any number)
+    why_page = world.client.get(path)
+    data = {"_rev": rev_of(why_page.text), "_page": ["why"], "why": "一般"}
+    world.client.post(path, data=data)
+    last = world.client.get(path)
+    data = {"_rev": rev_of(last.text), "_page": ["channel"], "channel": "web"}
+    assert "感谢您的反馈！" in world.client.post(path, data=data).text
+    assert world.client.cookies.get("cxloop_resume") is None
+    data["_k"] = "x" * 43  # the form's own key: still the same response
+    assert "感谢您的反馈！" in world.client.post(path, data=data).text
+    assert [(r.status, r.answers) for r in world.responses()] == [
+        ("completed", {"nps": 6, "why": "一般", "channel": "web"})
+    ]
+    assert page_of(world.client.get(path).text) == ["nps"]
 
 
 def test_anonymous_one_shot_post_without_hidden_fields_completes(world: World) -> None:
     path = world.anonymous()
-    for score in ("3", "10"):
-        world.client.cookies.clear()
+    for score in ("3", "10"):  # one client that keeps cookies, as a load test's does
         form = {"nps": score, "channel": "app"}
         if score == "3":
             form["why"] = "慢"

@@ -121,12 +121,15 @@ def anonymous_answer(
         return refusal_page(request, refused)
     respondent.session_key = key
     response = _answer(request, respondent, form, session)
-    if response.status_code < 400:
+    path = f"/s/a/{public_id}"
+    if respondent.completed:  # done: this browser may start a new answer (the link is open)
+        response.delete_cookie(RESUME_COOKIE, path=path, httponly=True, samesite="lax")
+    elif response.status_code < 400:
         response.set_cookie(
             RESUME_COOKIE,
             key,
             max_age=RESUME_DAYS * 86_400,
-            path=f"/s/a/{public_id}",
+            path=path,
             httponly=True,
             samesite="lax",
         )
