@@ -141,6 +141,12 @@ def test_create_list_show_and_versions(tmp_path: Path) -> None:
         and "[choose 0–2]" in old.stdout
     )
 
+    archived = run_cxloop(tmp_path, "surveys", "archive", "milestone-review")
+    assert archived.returncode == 0
+    assert archived.stdout.startswith("survey milestone-review archived at version 2")
+    listed = run_cxloop(tmp_path, "surveys", "list").stdout.splitlines()
+    assert "archived" in next(line for line in listed if "milestone-review" in line)
+
 
 def test_show_refuses_unknown_surveys_versions_and_languages(tmp_path: Path) -> None:
     run_cxloop(tmp_path, "surveys", "create", str(EXAMPLES / "post-delivery.yaml"))
