@@ -274,3 +274,9 @@ def test_detail_page_in_chromium_draws_both_charts_and_swaps_rates_by_role(
         assert page.locator("#rates-table tbody tr").count() == 2
         page.goto(f"{url}/surveys/milestone/completeness?lang=en")
         assert page.locator("tr[data-role=purchaser] [data-field=status]").inner_text() == "missing"
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "agent", "viewer"])
+def test_every_role_reads_the_survey_pages(surveyed: Api, role: str) -> None:
+    for url in ("/surveys", "/surveys/post-delivery", "/surveys/milestone/completeness"):
+        assert "post-delivery" in page(surveyed, url + "?lang=en", role) or "milestone" in url

@@ -245,11 +245,7 @@ def _responses(session: Session, survey_id: str) -> dict[int | None, Counter[str
 
 
 def _funnel_row(
-    frame: pd.DataFrame,
-    responses: Counter[str],
-    distribution: Distribution | None,
-    confidence: float,
-    min_n: int,
+    frame: pd.DataFrame, responses: Counter[str], distribution: Distribution | None, rate: RateRow
 ) -> FunnelRow:
     skipped = frame.loc[frame["skipped"] == 1, "skip_reason"].fillna("unknown")
     return FunnelRow(
@@ -262,7 +258,7 @@ def _funnel_row(
         skip_reasons=dict(sorted(Counter(skipped).items())),
         partial=responses["partial"],
         anonymous=responses["anonymous"],
-        rate=_overall(frame, confidence, min_n),
+        rate=rate,
     )
 
 
@@ -283,18 +279,23 @@ def funnel(
     distributions = session.scalars(
         select(Distribution).where(Distribution.survey_id == survey_id).order_by(Distribution.id)
     ).all()
+    # one rate query for all distributions and one for the total, however many were sent
+    by_distribution = {
+        r.slice["distribution"]: r.model_copy(update={"slice": {}})
+        for r in _rate_rows(frame, ["distribution"], confidence, min_n)
+    }
+    nothing = _overall(frame.iloc[0:0], confidence, min_n)
     rows = [
         _funnel_row(
             frame[frame["distribution_id"] == d.id],
             responses.get(d.id, Counter()),
             d,
-            confidence,
-            min_n,
+            by_distribution.get(str(d.id), nothing),
         )
         for d in distributions
     ]
     everything = sum(responses.values(), Counter())
-    total = _funnel_row(frame, everything, None, confidence, min_n)
+    total = _funnel_row(frame, everything, None, _overall(frame, confidence, min_n))
     return Funnel(survey_id=survey_id, total=total, distributions=rows)
 
 
