@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,11 @@ import pytest
 
 from cxloop import api
 from cxloop.config import Settings
+from tests.smtp import SmtpServer
 
 SEED = 20_261_206
+LINK = re.compile(r"https?://[^\s\"'<>]+?/s/([A-Za-z0-9_\-.~]+)")
+"""A personal survey link in a mail's text; group 1 is the token."""
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = ("伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟")
 PINYIN = "abcdefghijklmnopqrstuvwxyz"
@@ -306,3 +311,42 @@ def b2b_company(tmp_path: Path) -> Iterator[B2BCompany]:
         survey_yaml=survey_yaml,
     )
     store.close()
+
+
+# --- helpers the end-to-end tests share ------------------------------------------------------
+
+
+def with_mail(settings: Settings, smtp: SmtpServer) -> Settings:
+    """The store's settings, sending to the test's SMTP server."""
+    return settings.model_copy(
+        update={
+            "smtp_host": smtp.host,
+            "smtp_port": smtp.port,
+            "smtp_security": "none",
+            "smtp_from": "surveys@cxloop.test",
+            "smtp_timeout_s": 5.0,
+        }
+    )
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, f"no text/plain part in {message['Subject']!r}"
+    return str(part.get_content())
+
+
+def recipients(smtp: SmtpServer) -> list[str]:
+    return sorted(a.lower() for r in smtp.envelopes for a in r.rcpt_tos)
+
+
+def links_by_address(smtp: SmtpServer, *, besides: str = "") -> dict[str, str]:
+    """Each recipient's survey link path (``/s/<token>``) from the mail's plain-text part."""
+    found = {}
+    for received in smtp.envelopes:
+        (address,) = received.rcpt_tos
+        if address.lower() == besides:
+            continue
+        match = LINK.search(text_of(received.message))
+        assert match, f"no survey link in the mail to {address}"
+        found[address.lower()] = f"/s/{match.group(1)}"
+    return found

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from email.message import EmailMessage
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,48 +26,11 @@ from cxloop.surveys.distribution_schemas import Audience, DistributionCreate
 from cxloop.surveys.models import Invitation, SurveyResponse
 from cxloop.web.app import create_app
 from tests.smtp import SmtpServer
-from tests.surveys.conftest import B2BCompany
+from tests.surveys.conftest import B2BCompany, links_by_address, recipients, text_of, with_mail
 
 SURVEY = "e2e-milestone"
-LINK = re.compile(r"https?://[^\s\"'<>]+?/s/([A-Za-z0-9_\-.~]+)")
 REV = re.compile(r'name="_rev" value="(\d+)"')
 REQUIRED = ["decision_maker", "purchaser", "user"]
-
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None, f"no text/plain part in {message['Subject']!r}"
-    return str(part.get_content())
-
-
-def recipients(smtp: SmtpServer) -> list[str]:
-    return sorted(a.lower() for r in smtp.envelopes for a in r.rcpt_tos)
-
-
-def links_by_address(smtp: SmtpServer, *, besides: str = "") -> dict[str, str]:
-    """Each recipient's survey link path (``/s/<token>``) from the mail's plain-text part."""
-    found = {}
-    for received in smtp.envelopes:
-        (address,) = received.rcpt_tos
-        if address.lower() == besides:
-            continue
-        match = LINK.search(text_of(received.message))
-        assert match, f"no survey link in the mail to {address}"
-        found[address.lower()] = f"/s/{match.group(1)}"
-    return found
-
-
-def with_mail(settings: Settings, smtp: SmtpServer) -> Settings:
-    """The store's settings, sending to the test's SMTP server."""
-    return settings.model_copy(
-        update={
-            "smtp_host": smtp.host,
-            "smtp_port": smtp.port,
-            "smtp_security": "none",
-            "smtp_from": "surveys@cxloop.test",
-            "smtp_timeout_s": 5.0,
-        }
-    )
 
 
 @pytest.fixture

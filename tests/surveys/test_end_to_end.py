@@ -35,8 +35,7 @@ from cxloop.surveys.models import Invitation
 from cxloop.web.app import create_app
 from tests.cli.support import run_cxloop
 from tests.smtp import SmtpServer
-from tests.surveys.conftest import B2CCompany, Person
-from tests.surveys.test_b2b_end_to_end import LINK, recipients, text_of, with_mail
+from tests.surveys.conftest import B2CCompany, Person, links_by_address, recipients, with_mail
 from tests.web.browser import serve
 
 if TYPE_CHECKING:
@@ -85,16 +84,6 @@ class Sent:
     url: str
     links: dict[str, str]
     """Address → the personal link's path."""
-
-
-def links_of(smtp: SmtpServer) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for received in smtp.envelopes:
-        (address,) = received.rcpt_tos
-        match = LINK.search(text_of(received.message))
-        assert match, f"no survey link in the mail to {address}"
-        found[address.lower()] = f"/s/{match.group(1)}"
-    return found
 
 
 def prepare_history(company: B2CCompany, settings: Settings) -> None:
@@ -209,7 +198,7 @@ def test_fifty_invited_twenty_answer_in_the_browser_thirty_reminded(
     }
     reachable = sorted(p.address or "" for p in company.reachable)
     assert recipients(smtp_server) == reachable
-    links = links_of(smtp_server)
+    links = links_by_address(smtp_server)
     assert len(set(links.values())) == 50
     assert all(path.startswith("/s/") for path in links.values())
     subjects = {r.rcpt_tos[0].lower(): str(r.message["Subject"]) for r in smtp_server.envelopes}
@@ -299,7 +288,7 @@ def test_fifty_invited_twenty_answer_in_the_browser_thirty_reminded(
     assert outcomes["surveys.remind"].counts["sent"] == 30
     silent = sorted(p.address or "" for p in company.reachable[20:])
     assert recipients(smtp_server) == silent
-    reminded = links_of(smtp_server)
+    reminded = links_by_address(smtp_server)
     assert all(reminded[a] == links[a] for a in silent)
     everyone_skipped = [company.opted_out, company.capped, company.bounced, *company.outside]
     assert not {p.address for p in everyone_skipped} & set(recipients(smtp_server))
