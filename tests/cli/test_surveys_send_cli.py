@@ -108,7 +108,7 @@ def test_tick_runs_every_job_and_prints_counts(folder: Path) -> None:
             "where.segment: 'gold' matches no customer; new, VIP, vip",
         ),
         (["--list", "nobody", "--channel", "csv", "--out", "x.csv"], "no target list named"),
-        (["--where", "segment=vip"], "no mail server is set"),
+        (["--where", "segment=vip"], "needs a mail server"),
         (["--where", "segment=vip", "--channel", "csv"], "needs --out FILE"),
         (["--where", "segment=vip", "--account", "A1"], "give exactly one audience"),
         (["--roles", "user", "--where", "segment=vip"], "go with --account"),

@@ -54,6 +54,8 @@ def _counts(result: SendResult) -> str:
 
 def _show(result: SendResult, out: Path | None) -> None:
     what = f"survey {result.survey_id} v{result.version} to {result.audience}, by {result.channel}"
+    if result.channel == "link":
+        what = f"survey {result.survey_id} v{result.version} as one link anyone may answer"
     if result.dry_run:
         console.print(f"dry run: {what} — nothing stored, nothing sent", highlight=False)
         console.print(

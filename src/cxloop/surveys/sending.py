@@ -183,8 +183,8 @@ def _check_channel(settings: Settings, request: DistributionCreate) -> None:
         return
     if request.channel == "email" and not settings.smtp_host and not request.dry_run:
         raise Invalid(
-            "is email but no mail server is set: set CXLOOP_SMTP_HOST (and CXLOOP_SMTP_PORT, "
-            "CXLOOP_SMTP_FROM…), or send links another way with --channel csv or webhook",
+            "needs a mail server: set CXLOOP_SMTP_HOST (and CXLOOP_SMTP_PORT, CXLOOP_SMTP_FROM…), "
+            "or hand the links out another way with --channel csv or webhook",
             "channel",
             "email",
         )
