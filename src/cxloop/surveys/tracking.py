@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any, cast
 
 import ibis
 import pandas as pd
@@ -245,21 +246,40 @@ def _responses(session: Session, survey_id: str) -> dict[int | None, Counter[str
 
 
 def _funnel_row(
-    frame: pd.DataFrame, responses: Counter[str], distribution: Distribution | None, rate: RateRow
+    counts: dict[str, int],
+    skip_reasons: dict[str, int],
+    responses: Counter[str],
+    distribution: Distribution | None,
+    rate: RateRow,
 ) -> FunnelRow:
-    skipped = frame.loc[frame["skipped"] == 1, "skip_reason"].fillna("unknown")
     return FunnelRow(
         distribution_id=distribution.id if distribution else None,
         name=distribution.name if distribution else None,
         channel=distribution.channel if distribution else None,
         audience_kind=distribution.audience_kind if distribution else None,
         status=distribution.status if distribution else None,
-        **{step: int(frame[step].sum()) for step in STEPS},
-        skip_reasons=dict(sorted(Counter(skipped).items())),
+        **{step: int(counts.get(step, 0)) for step in STEPS},
+        skip_reasons=dict(sorted(skip_reasons.items())),
         partial=responses["partial"],
         anonymous=responses["anonymous"],
         rate=rate,
     )
+
+
+def _step_counts(
+    frame: pd.DataFrame,
+) -> tuple[dict[Any, dict[str, int]], dict[Any, dict[str, int]]]:
+    """Step sums and skip reasons per distribution id, each in one pass over the rows."""
+    counts: dict[Any, dict[str, int]] = {}
+    for key, row in frame.groupby("distribution_id")[list(STEPS)].sum().iterrows():
+        counts[key] = {str(k): int(v) for k, v in row.items()}
+    skipped = frame[frame["skipped"] == 1]
+    reasons: dict[Any, dict[str, int]] = {}
+    labels = skipped["skip_reason"].fillna("unknown")
+    for pair, n in skipped.groupby(["distribution_id", labels]).size().items():
+        distribution, reason = cast(tuple[Any, Any], pair)  # a two-level group key
+        reasons.setdefault(distribution, {})[str(reason)] = int(n)
+    return counts, reasons
 
 
 def survey_exists(*, session: Session, survey_id: str) -> Survey:
@@ -285,9 +305,11 @@ def funnel(
         for r in _rate_rows(frame, ["distribution"], confidence, min_n)
     }
     nothing = _overall(frame.iloc[0:0], confidence, min_n)
+    counts, reasons = _step_counts(frame)
     rows = [
         _funnel_row(
-            frame[frame["distribution_id"] == d.id],
+            counts.get(d.id, {}),
+            reasons.get(d.id, {}),
             responses.get(d.id, Counter()),
             d,
             by_distribution.get(str(d.id), nothing),
@@ -295,7 +317,12 @@ def funnel(
         for d in distributions
     ]
     everything = sum(responses.values(), Counter())
-    total = _funnel_row(frame, everything, None, _overall(frame, confidence, min_n))
+    all_reasons: Counter[str] = Counter()
+    for found in reasons.values():
+        all_reasons.update(found)
+    total_counts = {step: int(frame[step].sum()) for step in STEPS}
+    rate = _overall(frame, confidence, min_n)
+    total = _funnel_row(total_counts, dict(all_reasons), everything, None, rate)
     return Funnel(survey_id=survey_id, total=total, distributions=rows)
 
 
