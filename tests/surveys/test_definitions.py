@@ -200,14 +200,8 @@ def test_question_fields_that_do_not_fit_the_type_are_named() -> None:
         )
     )
     assert found == {
-        "questions[0].options": (
-            [definitions.Option(id="a", text="A"), definitions.Option(id="b", text="B")],
-            "only single and multiple questions have options",
-        ),
-        "questions[1].rows": (
-            [definitions.Option(id="r", text="R")],
-            "only matrix questions have rows",
-        ),
+        "questions[0].options": (["a", "b"], "only single and multiple questions have options"),
+        "questions[1].rows": (["r"], "only matrix questions have rows"),
         "questions[1].max_choices": (2, "only multiple questions have max_choices"),
         "questions[2].max_length": (10, "only text questions have max_length"),
         "questions[2].options": (1, "needs at least two options"),
@@ -375,3 +369,11 @@ def test_a_bad_survey_field_does_not_hide_the_meaning_of_the_others() -> None:
     assert set(found) == {"languages[0]", "required_roles[0]"}
     found = problems({"id": "bad id", "questions": "nps", "title": {"zh": "调查"}})
     assert set(found) == {"id", "questions", "title"}
+
+
+def test_deeply_nested_or_self_referencing_yaml_is_refused_with_a_sentence() -> None:
+    with pytest.raises(Invalid, match="nested too deeply"):
+        definitions.read_yaml("[" * 5000)
+    cyclic = definitions.read_yaml("id: a\ntitle: &t {zh: *t}\nquestions: &q [*q]\n")
+    found = problems(cyclic)
+    assert found["title.zh"] == (None, "Input should be a valid string")  # no cyclic echo

@@ -135,6 +135,8 @@ def test_bad_bodies_are_named(fresh_api: Api) -> None:
     headers["Content-Type"] = "application/json"
     broken = fresh_api.client.post("/api/v1/surveys", content=b"{", headers=headers)
     assert broken.status_code == 422 and broken.json()["detail"][0]["field"] == "body"
+    deep = fresh_api.client.post("/api/v1/surveys", content=b"[" * 100_000, headers=headers)
+    assert deep.status_code == 422 and "nested too deeply" in deep.json()["detail"][0]["reason"]
     listed = fresh_api.client.post("/api/v1/surveys", json=[1, 2], headers=headers)
     assert listed.status_code == 422
     assert listed.json()["detail"][0]["field"] == "definition"

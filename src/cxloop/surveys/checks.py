@@ -55,7 +55,9 @@ def _question(at: str, q: Question) -> list[Problem]:
     out = []
     for field, (types, reason) in ONLY.items():
         if _given(q, field) and q.type not in types:
-            out.append(Problem(f"{at}.{field}", getattr(q, field), reason))
+            value = getattr(q, field)
+            shown = [o.id for o in value] if isinstance(value, list) else value  # ids, not reprs
+            out.append(Problem(f"{at}.{field}", shown, reason))
     if q.type == "rating" and q.scale is not None and not 2 <= q.scale <= 11:
         out.append(Problem(f"{at}.scale", q.scale, "a rating has 2 to 11 points"))
     if q.type == "matrix":

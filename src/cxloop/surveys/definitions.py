@@ -310,6 +310,8 @@ def read_yaml(text: str, source: str = "file") -> object:
         raise Invalid(f"is not valid YAML: {reason}", where) from None
     except YAMLError as exc:
         raise Invalid(f"is not valid YAML: {exc}", source) from None
+    except RecursionError:
+        raise Invalid("is nested too deeply to be a survey", source) from None
 
 
 def load_definition(file: Path) -> SurveyDefinition:

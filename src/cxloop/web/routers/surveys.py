@@ -42,6 +42,8 @@ async def definition_body(request: Request) -> object:
         return json.loads(text)
     except ValueError as exc:
         raise Invalid(f"is not valid JSON: {exc}", "body") from None
+    except RecursionError:
+        raise Invalid("is nested too deeply to be a survey", "body") from None
 
 
 Definition = Annotated[object, Depends(definition_body)]
