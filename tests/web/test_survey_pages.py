@@ -84,6 +84,15 @@ def test_response_rates_api_by_role_and_bad_dimension(surveyed: Api) -> None:
     assert bad.status_code == 422 and "colour" in bad.text
 
 
+def test_rates_across_surveys_by_survey(surveyed: Api) -> None:
+    got = surveyed.client.get(
+        "/api/v1/surveys/rates?by=survey&min_n=1", headers=surveyed.auth("viewer")
+    )
+    assert got.status_code == 200, got.text
+    rows = {r["slice"]["survey"]: (r["n"], r["completed"]) for r in got.json()}
+    assert rows == {"milestone": (2, 1), "post-delivery": (15, 6)}
+
+
 def test_completeness_api(surveyed: Api) -> None:
     got = surveyed.client.get(
         "/api/v1/surveys/milestone/completeness", headers=surveyed.auth("viewer")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -253,7 +254,7 @@ def owner_alerts(*, session: Session, settings: Settings, now: dt.datetime) -> l
             message = None
             if address:
                 context = {
-                    "owner_name": None,
+                    "owner_name": parseaddr(owner or "")[0] or None,  # "赵经理 <a@b.cn>"
                     "account_name": (account.name if account else None) or account_id or "",
                     "milestone_name": rows[0].milestone_name or d.milestone_id or "",
                     "missing_roles": [role_label(r, lang) for r in missing],

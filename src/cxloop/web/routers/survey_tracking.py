@@ -18,6 +18,27 @@ Confidence = Annotated[float, Query(gt=0.5, lt=1, description="Of the Wilson int
 MinN = Annotated[int, Query(ge=0, description="Rates over fewer delivered are small_n.")]
 
 
+@router.get("/rates", response_model=list[RateRow])
+def read_rates_across_surveys(
+    session: SessionDep,
+    _user: Reader,
+    by: Annotated[
+        list[str] | None,
+        Query(
+            max_length=3,
+            description="segment, role, account, channel, survey or distribution (repeatable).",
+        ),
+    ] = None,
+    survey: str | None = None,
+    confidence: Confidence = 0.95,
+    min_n: MinN = 30,
+) -> list[RateRow]:
+    """Response rates over every survey (``cxloop surveys rates``), or one with ``?survey=``."""
+    return tracking.response_rates(
+        session=session, by=by or (), survey_id=survey, confidence=confidence, min_n=min_n
+    )
+
+
 @router.get("/{survey_id}/funnel", response_model=Funnel)
 def read_funnel(
     survey_id: str, session: SessionDep, _user: Reader, confidence: Confidence = 0.95,
