@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import weakref
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
@@ -35,22 +36,25 @@ time (two would race for the same feedback keys). Another process racing is heal
 run: its rows are then unchanged and get their feedback id."""
 
 
-_PARSED: dict[str, SurveyDefinition] = {}
-"""Stored definitions by their hash: a version never changes, so each is read into a model once
-per process (a submit does not re-validate the survey)."""
+_PARSED: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], SurveyDefinition]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Definitions per store and (survey, version): a stored version never changes, so a submit
+reads and validates it once per process, not once per answer."""
 
 
 def version_definition(session: Session, survey_id: str, version: int) -> SurveyDefinition:
     """The definition a response answers (its own version, not the survey's current one)."""
-    row = session.get(SurveyVersion, (survey_id, version))
-    if row is None:
-        raise NotFound(f"survey {survey_id!r} has no version {version}")
-    parsed = _PARSED.get(row.definition_hash)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    known = _PARSED.setdefault(engine, {})
+    parsed = known.get((survey_id, version))
     if parsed is None:
+        row = session.get(SurveyVersion, (survey_id, version))
+        if row is None:
+            raise NotFound(f"survey {survey_id!r} has no version {version}")
         parsed = SurveyDefinition.model_validate(row.definition)
-        if len(_PARSED) > 256:
-            _PARSED.clear()
-        _PARSED[row.definition_hash] = parsed
+        known[(survey_id, version)] = parsed
     return parsed
 
 

@@ -427,13 +427,15 @@ def _complete(
     session: Session, respondent: Respondent, response: SurveyResponse, now: dt.datetime
 ) -> None:
     """Completed: the clean answers, one ``survey_answers`` row each, and into the outbox."""
+    edited = response.status == "completed"
     response.answers = {k: v for k, v in response.answers.items() if v is not None}
     response.status = "completed"
     response.completed_at = now
     response.feedback_id = None  # (again) waiting for ingest: an edit updates the feedback row
     response.ingest_error = None
     session.flush()
-    session.execute(delete(SurveyAnswer).where(SurveyAnswer.response_id == response.id))
+    if edited:
+        session.execute(delete(SurveyAnswer).where(SurveyAnswer.response_id == response.id))
     session.add_all(answer_rows(respondent.definition, response))
 
 

@@ -102,23 +102,21 @@ def anonymous_answer(
 ) -> Response:
     cookie = request.cookies.get(RESUME_COOKIE)
     posted = form.get("_k")
-    key = (
-        next(
-            (
-                k
-                for k in (cookie, posted if isinstance(posted, str) else None)
-                if k and responses_service.valid_session_key(k)
-            ),
-            None,
-        )
-        or responses_service.new_session_key()
+    given = next(
+        (
+            k
+            for k in (cookie, posted if isinstance(posted, str) else None)
+            if k and responses_service.valid_session_key(k)
+        ),
+        None,
     )
-    try:
+    try:  # a key the respondent brings may hold their response; a new one cannot
         respondent = responses_service.open_anonymous(
-            session=session, public_id=public_id, session_key=key, repeat=True
+            session=session, public_id=public_id, session_key=given, repeat=True
         )
     except LinkRefused as refused:
         return refusal_page(request, refused)
+    key = given or responses_service.new_session_key()
     respondent.session_key = key
     response = _answer(request, respondent, form, session)
     path = f"/s/a/{public_id}"
