@@ -43,7 +43,7 @@ def test_no_required_roles_is_always_complete() -> None:
 # --- completeness and owner alerts on a real store -----------------------------------------
 
 ACCOUNTS = [
-    {"account_id": "A-1", "name": "华东精密", "owner": "Zhao.Owner@Example.com"},
+    {"account_id": "A-1", "name": "华东精密", "owner": "赵经理 <Zhao.Owner@Example.com>"},
     {"account_id": "A-2", "name": "Northwind", "owner": "lee@northwind.example"},
     {"account_id": "A-3", "name": "西部物流", "owner": "李经理"},
     {"account_id": "A-4", "name": "Gone Ltd", "owner": "bounce.owner@example.com"},
@@ -135,6 +135,7 @@ def test_owner_is_alerted_once_when_deadline_nears_with_roles_missing(
     assert len(smtp_server.messages) == 1 and len(mails) == 1
     body = mails[0].get_body(("plain",)).get_content()
     assert "采购" in body and "使用者" in body and "决策者" not in body
+    assert body.startswith("赵经理，您好")  # the owner's name from "赵经理 <address>"
     assert "/surveys/milestone/completeness" in body
     assert smtp_server.refused == ["bounce.owner@example.com"]
     with b2b_store.sessions() as session:
