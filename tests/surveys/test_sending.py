@@ -382,3 +382,29 @@ def test_roles_nobody_holds_are_refused_with_the_roles_there_are(b2b_company: B2
             channel="csv",
         )
     assert "decision_maker" in str(caught.value)
+
+
+def test_a_mail_server_that_is_down_leaves_invitations_for_the_tick(
+    b2c_company: B2CCompany, smtp_server: SmtpServer
+) -> None:
+    from tests.smtp import free_port
+
+    down = smtp_server.settings(**_base(b2c_company.settings), smtp_port=free_port())
+    survey_id = _survey(b2c_company)
+    three = Audience(kind="where", where=["customer_id=c-001", "customer_id=c-002"])
+    result = _send(b2c_company, down, survey_id, b2c_company.now, audience=three)
+    assert (result.sent, result.failed, result.scheduled) == (0, 2, 2)
+    assert "mail server 127.0.0.1:" in result.errors[0]
+    up = smtp_server.settings(**_base(b2c_company.settings))
+    with b2c_company.store.sessions.begin() as session:
+        counts = sending.send_scheduled(
+            session=session, settings=up, now=b2c_company.now + dt.timedelta(minutes=5)
+        )
+    assert counts["sent"] == 2 and len(smtp_server.messages) == 2
+
+
+def test_csv_links_count_as_delivered(b2c_company: B2CCompany) -> None:
+    survey_id = _survey(b2c_company)
+    result = _send(b2c_company, b2c_company.settings, survey_id, b2c_company.now, channel="csv")
+    rows = _invitations(b2c_company, result.distribution_id)
+    assert all(r.delivered_at == b2c_company.now for r in rows)

@@ -257,6 +257,7 @@ def deliver(
         return _webhook(
             session, settings, definition, distribution, invitations, now, reminder=reminder
         )
-    for invitation in invitations:
+    for invitation in invitations:  # csv: the links are in the caller's file now
         _mark_sent(invitation, now, reminder=reminder)
+        invitation.delivered_at = invitation.delivered_at or now
     return Delivered(sent=len(invitations))
