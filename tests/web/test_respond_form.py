@@ -420,3 +420,23 @@ def test_a_question_for_another_role_is_not_shown_and_not_stored(tmp_path: Path)
     )
     assert done.status_code == 200
     assert "lead_only" not in world.responses()[0].answers
+
+
+def test_the_first_page_posted_eight_times_at_once_stores_one_response(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.web.browser import serve
+
+    link = world.link()
+    data = {"_rev": "0", "_page": ["nps"], "nps": "7"}
+    with serve(world.app) as url:
+
+        def post(_: int) -> int:
+            with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as client:
+                return client.post(link.path, data=data).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(post, range(8)))
+    assert codes == [200] * 8
+    (response,) = world.responses()
+    assert response.step == 1 and response.answers == {"nps": 7}

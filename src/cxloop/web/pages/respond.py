@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
@@ -152,6 +153,9 @@ def _answer(request: Request, respondent: Respondent, form: FormData, session: A
         )
     except LinkRefused as refused:
         return refusal_page(request, refused)
+    except IntegrityError:  # the same first page posted twice at once: the other one stored it
+        session.rollback()
+        return RedirectResponse(_self_url(request, keep_lang=True), status_code=303)
     except Invalid as exc:
         session.rollback()  # nothing of a refused page is kept (not even "opened" twice)
         return _page(
