@@ -420,10 +420,8 @@ async def ceiling_submit(client: Any, rng: random.Random) -> Any:
     return await client.post("/submit", data=answer(rng))
 
 
-FEEDBACK_OF = (
-    "f.channel = 'survey' AND (f.external_id = 'survey:' || r.id OR f.feedback_id = r.feedback_id)"
-)
-"""A response's feedback row: ingest keys it by source, its external id is ``survey:<id>``."""
+FEEDBACK_OF = "f.feedback_id = r.feedback_id AND f.channel = 'survey'"
+"""A response's feedback row: ingest sets ``survey_responses.feedback_id`` to its key."""
 
 
 def count_stored(target: Target) -> dict[str, int]:
