@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -31,8 +32,9 @@ from cxloop.privacy import preferences
 from cxloop.surveys import definitions, sending
 from cxloop.surveys import service as survey_service
 from cxloop.surveys.distribution_schemas import Audience, DistributionCreate, RecipientIn
-from cxloop.surveys.models import Invitation
+from cxloop.surveys.models import Invitation, SurveyResponse
 from cxloop.web.app import create_app
+from cxloop.web.pages.i18n import gettext
 from tests.cli.support import run_cxloop
 from tests.smtp import SmtpServer
 from tests.surveys.conftest import B2CCompany, Person, links_by_address, recipients, with_mail
@@ -148,6 +150,37 @@ def answer_in_browser(
         page.locator('button[type="submit"]').click()
     assert THANKS[lang] in page.inner_text("body")
     return lang
+
+
+def refuse_bad_links(page: Page, url: str, links: dict[str, str], company: B2CCompany) -> None:
+    """The issue's clear pages: a link used again (409, in the respondent's Chinese), a
+    tampered one (400), an NPS of 11 posted by hand (422, the form again); none stores a
+    thing."""
+    with company.store.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(SurveyResponse))
+    used = links[company.reachable[0].address or ""]
+    shown = page.goto(url + used)
+    assert shown is not None and shown.status == 409
+    assert page.get_attribute("html", "lang", timeout=2000) in ("zh", "zh-CN", "zh-Hans")
+    assert gettext("zh", "You have already answered this survey") in page.inner_text("body")
+    token = used.removeprefix("/s/")
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    shown = page.goto(f"{url}/s/{tampered}")
+    assert shown is not None and shown.status == 400
+    assert page.locator("form.survey").count() == 0
+    silent = links[company.reachable[30].address or ""]
+    posted = httpx.post(url + silent, data={"_rev": "0", "_page": "nps", "nps": "11"}, timeout=10)
+    assert posted.status_code == 422 and 'name="nps"' in posted.text
+    with company.store.sessions() as session:
+        after = session.scalar(select(func.count()).select_from(SurveyResponse))
+        status = session.scalar(
+            select(Invitation.status).where(
+                Invitation.customer_id == company.reachable[30].customer_id,
+                Invitation.survey_id == SURVEY,
+            )
+        )
+    assert after == before
+    assert status == "sent"  # not even "opened": the refused POST was rolled back
 
 
 def survey_nps(settings: Settings) -> tuple[int, float]:
@@ -270,6 +303,9 @@ def test_fifty_invited_twenty_answer_in_the_browser_thirty_reminded(
     english = next(r for r in rows if r.customer_id == company.english.customer_id)
     assert english.nps == 4 and english.language == "en"
     assert {r.touchpoint for r in rows} == {"delivery"}
+
+    # a reused, a tampered and an out-of-range answer: a clear page, nothing stored
+    refuse_bad_links(page, served.url, links, company)
 
     # the CLI a person runs shows the same number
     done = run_cxloop(
