@@ -25,6 +25,7 @@ from cxloop.surveys.b2b_status import CompletenessRow
 from cxloop.surveys.distribution_schemas import Audience, DistributionCreate
 from cxloop.surveys.models import Invitation, SurveyResponse
 from cxloop.web.app import create_app
+from tests.cli.support import run_cxloop
 from tests.smtp import SmtpServer
 from tests.surveys.conftest import B2BCompany, links_by_address, recipients, text_of, with_mail
 
@@ -64,6 +65,19 @@ def completeness(company: B2BCompany) -> dict[str, CompletenessRow]:
         rows = b2b.completeness(session=session, survey_id=SURVEY)
     assert {r.account for r in rows} == {company.account_id}
     return {b2b.normalise_role(r.role): r for r in rows}
+
+
+def status_cli(company: B2BCompany) -> str:
+    """``cxloop surveys status`` as the account team runs it."""
+    done = run_cxloop(
+        company.database.parent,
+        "surveys",
+        "status",
+        SURVEY,
+        env={"CXLOOP_DATABASE_URL": company.settings.database_url},
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return " ".join(done.stdout.split())
 
 
 def test_milestone_survey_reminds_only_missing_roles_alerts_owner_then_completes(
@@ -108,6 +122,8 @@ def test_milestone_survey_reminds_only_missing_roles_alerts_owner_then_completes
     assert [role for role, row in rows.items() if row.missing] == ["purchaser", "user"]
     assert not rows["decision_maker"].missing and rows["decision_maker"].answered == 1
     assert not any(row.complete for row in rows.values())
+    shown = status_cli(company)
+    assert "0 complete, 1 incomplete" in shown and shown.count("MISSING") == 2
 
     # a day later the tick reminds only the missing roles and alerts the owner
     smtp_server.clear()
@@ -136,6 +152,8 @@ def test_milestone_survey_reminds_only_missing_roles_alerts_owner_then_completes
     rows = completeness(company)
     assert all(row.complete for row in rows.values()), rows
     assert not any(row.missing for row in rows.values())
+    shown = status_cli(company)
+    assert "1 complete, 0 incomplete" in shown and "MISSING" not in shown
     smtp_server.clear()
     outcomes = tick.run(settings, now=now + dt.timedelta(hours=50))
     assert all(o.error is None for o in outcomes.values()), outcomes
