@@ -29,7 +29,7 @@ from cxloop.feedback.models import Feedback, FeedbackText
 from cxloop.jobs import tick
 from cxloop.metrics import service as metrics_service
 from cxloop.privacy import preferences
-from cxloop.surveys import definitions, sending
+from cxloop.surveys import definitions, sending, tracking
 from cxloop.surveys import service as survey_service
 from cxloop.surveys.distribution_schemas import Audience, DistributionCreate, RecipientIn
 from cxloop.surveys.models import Invitation, SurveyResponse
@@ -333,3 +333,13 @@ def test_fifty_invited_twenty_answer_in_the_browser_thirty_reminded(
     assert all(reminded[a] == links[a] for a in silent)
     everyone_skipped = [company.opted_out, company.capped, company.bounced, *company.outside]
     assert not {p.address for p in everyone_skipped} & set(recipients(smtp_server))
+
+    # the response funnel and rate the status command, the API and the pages show
+    with company.store.sessions() as session:
+        funnel = tracking.funnel(session=session, survey_id=SURVEY)
+    (row,) = funnel.distributions
+    assert (row.invited, row.skipped, row.sent, row.completed) == (55, 5, 50, 20)
+    assert row.skip_reasons == result.skipped
+    assert row.rate.n == 50 and row.rate.score == pytest.approx(0.4)
+    assert row.rate.ci_low is not None and row.rate.ci_high is not None
+    assert row.rate.ci_low < 0.4 < row.rate.ci_high
