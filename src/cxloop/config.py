@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         min_length=32,
         description="Signs survey links (HMAC); unset: a random key the store makes and keeps.",
     )
+    webhook_secret: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Signs survey webhooks (HMAC); the receiver holds the same value. Never the "
+        "link key: a receiver that can verify must not be able to forge survey links.",
+    )
     smtp_host: str | None = Field(default=None, description="Mail server; unset: no mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None

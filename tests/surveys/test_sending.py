@@ -297,9 +297,22 @@ def test_the_webhook_channel_posts_one_signed_json_per_recipient(
     b2c_company: B2CCompany, http_receiver: Any
 ) -> None:
     survey_id = _survey(b2c_company)
+    secret = "receiver-shares-this-secret"
+    settings = b2c_company.settings.model_copy(update={"webhook_secret": secret})
+    with pytest.raises(Invalid, match="CXLOOP_WEBHOOK_SECRET"):
+        _send(
+            b2c_company,
+            b2c_company.settings,
+            survey_id,
+            b2c_company.now,
+            audience=Audience(kind="where", where=["customer_id=c-001"]),
+            channel="webhook",
+            webhook_url=http_receiver.url,
+        )
+    assert http_receiver.requests == []
     result = _send(
         b2c_company,
-        b2c_company.settings,
+        settings,
         survey_id,
         b2c_company.now,
         audience=Audience(kind="where", where=["customer_id=c-001", "customer_id=c-007"]),
@@ -312,11 +325,12 @@ def test_the_webhook_channel_posts_one_signed_json_per_recipient(
     body = posted[0].json()
     assert body["event"] == "survey.invitation" and body["link"].startswith("http://127.0.0.1")
     assert {p.json()["language"] for p in posted} == {"zh", "en"}
-    key = str(b2c_company.settings.secret_key)
+    link_key = str(b2c_company.settings.secret_key)
     for request in posted:
         stamp = request.headers[webhooks.TIMESTAMP_HEADER.lower()]
         signature = request.headers[webhooks.SIGNATURE_HEADER.lower()]
-        assert signature == webhooks.sign(key, stamp, request.body)
+        assert signature == webhooks.sign(secret, stamp, request.body)
+        assert signature != webhooks.sign(link_key, stamp, request.body)
 
 
 def test_an_anonymous_distribution_has_one_link(b2c_company: B2CCompany) -> None:

@@ -219,12 +219,14 @@ def _webhook(
     reminder: bool,
 ) -> Delivered:
     key = tokens.link_key(session, settings)
+    # its own secret: whoever verifies the webhook must not hold the key that signs links
+    signing = (settings.webhook_secret or "").encode("utf-8")
     result = Delivered()
     for invitation in invitations:
         payload = webhook_payload(
             settings, key, definition, distribution, invitation, now, reminder=reminder
         )
-        outcome = webhooks.post(str(distribution.webhook_url), payload, secret=key)
+        outcome = webhooks.post(str(distribution.webhook_url), payload, secret=signing)
         if outcome.ok:
             _mark_sent(invitation, now, reminder=reminder)
             invitation.delivered_at = invitation.delivered_at or now

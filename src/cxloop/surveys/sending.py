@@ -188,6 +188,13 @@ def _check_channel(settings: Settings, request: DistributionCreate) -> None:
             "channel",
             "email",
         )
+    if request.channel == "webhook" and not settings.webhook_secret:
+        raise Invalid(
+            "needs a signing secret the receiver shares: set CXLOOP_WEBHOOK_SECRET "
+            "(16 characters or more)",
+            "channel",
+            "webhook",
+        )
 
 
 def send(

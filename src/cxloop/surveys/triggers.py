@@ -74,6 +74,12 @@ def create(
     survey, definition = _survey(session, trigger_in.survey_id)
     if survey.status != "active":
         raise Invalid(f"is {survey.status}; only active surveys send", "survey", survey.survey_id)
+    if trigger_in.channel == "webhook" and not settings.webhook_secret:
+        raise Invalid(
+            "needs a signing secret the receiver shares: set CXLOOP_WEBHOOK_SECRET",
+            "channel",
+            "webhook",
+        )
     asked = trigger_in.roles or list(definition.get("required_roles") or [])
     roles = list(dict.fromkeys(b2b.normalise_role(r) for r in asked))
     reminders = definition.get("reminders") or {}
