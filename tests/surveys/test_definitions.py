@@ -237,8 +237,11 @@ def test_options_rows_and_choices_rules() -> None:
 def test_required_roles_are_spelled_as_contacts_are_imported() -> None:
     definition = parse_definition(survey(required_roles=["Decision Maker", "使用者", "purchaser"]))
     assert definition.required_roles == ["decision_maker", "user", "purchaser"]
-    found = problems(survey(required_roles=["project lead", "决策者", "decision_maker"]))
-    assert found["required_roles[0]"][0] == "project lead"
+    # the issue's own example roles: project lead and end user are contact roles too
+    issue = parse_definition(survey(required_roles=["decision maker", "project lead", "end user"]))
+    assert issue.required_roles == ["decision_maker", "project_lead", "user"]
+    found = problems(survey(required_roles=["team captain", "决策者", "decision_maker"]))
+    assert found["required_roles[0]"][0] == "team captain"
     assert "is not a contact role (known: decision_maker" in found["required_roles[0]"][1]
     assert found["required_roles[2]"] == (
         "decision_maker",
@@ -358,7 +361,7 @@ def test_a_bad_survey_field_does_not_hide_the_meaning_of_the_others() -> None:
         survey(
             q("nps", "nps", text={"zh": "推荐吗"}),
             layout="carousel",
-            required_roles=["project lead"],
+            required_roles=["team captain"],
         )
     )
     assert set(found) == {"layout", "questions[0].text", "required_roles[0]"}

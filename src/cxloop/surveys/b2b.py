@@ -19,6 +19,7 @@ ALERT_HOURS = 48
 """The owner is alerted once the deadline is this close (or past) with roles missing."""
 ZH_ROLES = {"decision_maker": "决策者", "purchaser": "采购", "recommender": "推荐者"}
 ZH_ROLES |= {"influencer": "影响者", "user": "使用者", "employee": "员工"}
+ZH_ROLES |= {"project_lead": "项目负责人"}
 EN_ROLES = {"decision_maker": "decision maker"}
 
 
