@@ -7,7 +7,8 @@ one with a London time zone), 2 without an e-mail, 1 who opted out of e-mail, 1 
 another survey 5 days ago (over the 30-day cap), 1 whose address bounced before — and 3 customers
 in ``silver`` who must never be mailed.
 ``b2b_company``: an account whose owner is an e-mail address, a project, a milestone due within
-48 hours, contacts in three required roles (two decision makers) and a contact of another account.
+48 hours, contacts in the issue's three roles (decision maker ×2, project lead, end user; half
+of the roles in Chinese as a CRM exports them) and a contact of another account.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ B2B_SURVEY_YAML = """\
 id: e2e-milestone
 title: {zh: 里程碑满意度, en: Milestone satisfaction}
 layout: all_on_one
-required_roles: [decision_maker, purchaser, user]
+required_roles: [decision maker, project lead, end user]   # as the issue spells them
 questions:
   - id: nps
     type: nps
@@ -235,7 +236,7 @@ class B2BCompany:
 @pytest.fixture
 def b2b_company(tmp_path: Path) -> Iterator[B2BCompany]:
     """One account (owner 'zhao.owner@example.com'), its project and a milestone due tomorrow,
-    contacts: two decision makers, a purchaser and a user; one contact of another account."""
+    contacts: two decision makers, a project lead and an end user; one of another account."""
     store, settings, database = make_store(tmp_path)
     now = send_time()
     due = (now + dt.timedelta(days=1)).date()
@@ -251,12 +252,12 @@ def b2b_company(tmp_path: Path) -> Iterator[B2BCompany]:
     contacts = [
         Contact("K-1", "陈总", "chen.ceo@hd-precision.cn", "decision_maker"),
         Contact("K-2", "周副总", "zhou.vp@hd-precision.cn", "decision_maker"),
-        Contact("K-3", "采购 刘", "liu.buyer@hd-precision.cn", "purchaser"),
+        Contact("K-3", "刘项目", "liu.pm@hd-precision.cn", "project_lead"),
         Contact("K-4", "Wu Lei", "wu.lei@hd-precision.cn", "user"),
     ]
     other = Contact("K-9", "Tom Baker", "tom@northwind.example", "decision_maker")
     # Chinese role names, as a CRM export gives them, for half of the rows
-    chinese_roles = {"decision_maker": "决策者", "purchaser": "采购", "user": "使用者"}
+    chinese_roles = {"decision_maker": "决策者", "project_lead": "项目经理", "user": "最终用户"}
     contact_rows = [
         {
             "contact_id": c.contact_id,

@@ -31,7 +31,7 @@ from tests.surveys.conftest import B2BCompany, links_by_address, recipients, tex
 
 SURVEY = "e2e-milestone"
 REV = re.compile(r'name="_rev" value="(\d+)"')
-REQUIRED = ["decision_maker", "purchaser", "user"]
+REQUIRED = ["decision_maker", "project_lead", "user"]
 
 
 @pytest.fixture
@@ -115,11 +115,11 @@ def test_milestone_survey_reminds_only_missing_roles_alerts_owner_then_completes
     links = links_by_address(smtp_server)
     assert len(set(links.values())) == 4
 
-    # one decision maker answers: the account is incomplete, purchaser and user missing
+    # one decision maker answers: incomplete, the project lead and the end user missing
     first = company.role("decision_maker")[0]
     answer(client, links[first.email], 9, "交付很顺利，团队响应快")
     rows = completeness(company)
-    assert [role for role, row in rows.items() if row.missing] == ["purchaser", "user"]
+    assert [role for role, row in rows.items() if row.missing] == ["project_lead", "user"]
     assert not rows["decision_maker"].missing and rows["decision_maker"].answered == 1
     assert not any(row.complete for row in rows.values())
     shown = status_cli(company)
@@ -130,7 +130,7 @@ def test_milestone_survey_reminds_only_missing_roles_alerts_owner_then_completes
     outcomes = tick.run(settings, now=now + dt.timedelta(hours=25))
     assert all(o.error is None for o in outcomes.values()), outcomes
     assert outcomes["surveys.remind"].counts["sent"] == 2
-    expected = sorted([company.role("purchaser")[0].email, company.role("user")[0].email])
+    expected = sorted([company.role("project_lead")[0].email, company.role("user")[0].email])
     mailed = recipients(smtp_server)
     assert company.owner in mailed
     assert sorted(a for a in mailed if a != company.owner) == expected
@@ -141,13 +141,13 @@ def test_milestone_survey_reminds_only_missing_roles_alerts_owner_then_completes
     assert "华东精密制造有限公司" in alert_text and "上线验收" in alert_text
     # the missing roles, named in the owner's language; the answered role is not listed
     listed = re.findall(r"^\s*- (.+)$", alert_text, flags=re.MULTILINE)
-    assert sorted(listed) == sorted(["采购", "使用者"]), alert_text
+    assert sorted(listed) == sorted(["项目负责人", "使用者"]), alert_text
     reminder_links = links_by_address(smtp_server, besides=company.owner)
-    for contact in (company.role("purchaser")[0], company.role("user")[0]):
+    for contact in (company.role("project_lead")[0], company.role("user")[0]):
         assert reminder_links[contact.email] == links[contact.email]  # the same personal link
 
     # the missing roles answer: complete; a later tick mails nobody, the owner is not re-alerted
-    answer(client, links[company.role("purchaser")[0].email], 6, "采购流程有点慢")
+    answer(client, links[company.role("project_lead")[0].email], 6, "上线计划有点赶")
     answer(client, links[company.role("user")[0].email], 10, "系统很好用")
     rows = completeness(company)
     assert all(row.complete for row in rows.values()), rows
@@ -168,5 +168,5 @@ def test_milestone_survey_reminds_only_missing_roles_alerts_owner_then_completes
             contact: status
             for contact, status in session.execute(select(Invitation.contact_id, Invitation.status))
         }
-    assert roles == ["decision_maker", "purchaser", "user"]
+    assert roles == ["decision_maker", "project_lead", "user"]
     assert statuses[second.contact_id] != "completed"
