@@ -45,9 +45,7 @@ def upgrade() -> None:
     for table in IMPORTED:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("inserted_run_id", sa.Integer(), nullable=True))
-            batch_op.create_index(
-                f"ix_{table}_inserted_run_id", ["inserted_run_id"], unique=False
-            )
+            batch_op.create_index(f"ix_{table}_inserted_run_id", ["inserted_run_id"], unique=False)
         op.execute(
             f'UPDATE "{table}" SET inserted_run_id = import_run_id '
             "WHERE import_run_id IS NOT NULL AND loaded_at = updated_at"
