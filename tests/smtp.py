@@ -32,6 +32,8 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    raw: bytes = b""
+    """The bytes the client sent after DATA, as a mail client would read them."""
 
 
 @dataclass
@@ -74,7 +76,9 @@ class _Handler:
         parsed = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(parsed, EmailMessage)
         with self.lock:
-            self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), parsed))
+            self.received.append(
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), parsed, raw)
+            )
         return "250 Message accepted for delivery"
 
 

@@ -109,6 +109,28 @@ def test_the_raw_mail_is_utf8_and_rfc2047_not_mojibake(smtp_server: SmtpServer) 
             assert part.get_content_charset() == "utf-8"
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_long_unsubscribe_url_goes_out_as_a_plain_angle_bracketed_header(
+    smtp_server: SmtpServer, lang: str
+) -> None:
+    """RFC 2369/8058: mail clients read ``<URL>`` — an RFC 2047 encoded-word (what Python's
+    folder writes for a URL longer than a line) is no unsubscribe link to them."""
+    url = "http://127.0.0.1:18765/u/AXUA" + "b7Kq-_9zR" * 14  # a real token's length and more
+    subject, text, html = mail.render("survey_invitation", lang, {**SURVEY, "unsubscribe_url": url})
+    message = MailMessage("li.na@example.com", subject, text, html, unsubscribe_url=url)
+    (outcome,) = mail.send(smtp_server.settings(), [message])
+    assert outcome.accepted
+    (received,) = smtp_server.envelopes
+    headers = received.raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    lines = headers.split("\r\n")
+    (line,) = [h for h in lines if h.lower().startswith("list-unsubscribe:")]
+    assert line == f"List-Unsubscribe: <{url}>"  # one line, not folded, not encoded
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines
+    assert all(len(h) <= 998 for h in lines)  # RFC 5322's hard line limit still holds
+    assert "=?utf-8?" in headers  # the other headers are still encoded (the subject)
+    assert received.message["List-Unsubscribe"] == f"<{url}>"
+
+
 def test_a_refused_recipient_is_a_bounce_with_the_servers_reply_and_the_rest_go_out(
     smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:

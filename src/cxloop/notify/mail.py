@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
 from pathlib import Path
@@ -103,14 +104,41 @@ class MailOutcome:
     message_id: str | None = None
 
 
+_VERBATIM = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+_MAX_LINE = 998  # RFC 5322's hard limit, CRLF excluded
+
+
+class _MailPolicy(EmailPolicy):
+    """The default policy, except that the unsubscribe headers are written as set: a URL too
+    long to fold would otherwise become an RFC 2047 encoded-word, which no mail client reads
+    as ``<URL>`` (RFC 2369/8058)."""
+
+    def _verbatim(self, name: str, value: str) -> str | None:
+        line = f"{name}: {value}"
+        if name.lower() in _VERBATIM and line.isascii() and len(line) <= _MAX_LINE:
+            return line + self.linesep
+        return None
+
+    def fold(self, name: str, value: str) -> str:
+        return self._verbatim(name, str(value)) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        line = self._verbatim(name, str(value))
+        return line.encode("ascii") if line else super().fold_binary(name, value)
+
+
+POLICY = _MailPolicy()
+
+
 def server_name(settings: Settings) -> str:
     return f"{settings.smtp_host or '(unset)'}:{settings.smtp_port}"
 
 
 def build(message: MailMessage, settings: Settings, now: dt.datetime | None = None) -> EmailMessage:
     """The MIME message: multipart/alternative (plain text first, HTML second) with Date,
-    Message-ID and the unsubscribe headers; headers are RFC 2047-encoded when not ASCII."""
-    mail = EmailMessage()
+    Message-ID and the unsubscribe headers; headers are RFC 2047-encoded when not ASCII, except
+    ``List-Unsubscribe``, which goes out as a plain ``<URL>`` however long."""
+    mail = EmailMessage(policy=POLICY)
     sender = settings.smtp_from
     mail["From"] = sender
     mail["To"] = Address(display_name=_one_line(message.to_name or ""), addr_spec=message.to)
