@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -36,19 +37,31 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _printable(value: Any) -> Any:
-    """Lone surrogates (valid in a JSON escape, ``"\\ud800"``, but not UTF-8) become U+FFFD:
-    echoing the bad value back must not make the error response itself fail with a 500."""
+    """``value`` as JSON can carry it, so that echoing a bad value back never turns the error
+    response itself into a 500: lone surrogates (valid in a JSON escape, ``"\\ud800"``, not
+    UTF-8) become U+FFFD; non-finite floats (``1e400``, ``NaN`` parse as inf/nan) and any other
+    value JSON has no form for are rendered as text (``"inf"``, ``"nan"``)."""
     if isinstance(value, str):
         return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, list | tuple):
         return [_printable(v) for v in value]
     if isinstance(value, dict):
-        return {_printable(k): _printable(v) for k, v in value.items()}
-    return value
+        return {str(_printable(k)): _printable(v) for k, v in value.items()}
+    try:
+        encoded = jsonable_encoder(value)
+    except (TypeError, ValueError):
+        return _printable(str(value))
+    if isinstance(encoded, str | int | float | bool | list | dict):  # a model, a date, a set…
+        return _printable(encoded)
+    return _printable(str(value))
 
 
 def _body(problems: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"detail": _printable(jsonable_encoder(problems))}
+    return {"detail": _printable(problems)}
 
 
 def _problems(exc: CxloopError) -> list[dict[str, Any]]:
