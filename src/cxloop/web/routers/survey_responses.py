@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from cxloop.errors import Invalid, Problem
 from cxloop.surveys import logic
 from cxloop.surveys import responses as responses_service
 from cxloop.surveys.definitions import Question
@@ -149,19 +150,25 @@ def send_answers(
     ``complete`` the response is completed once every visible question is answered."""
     respondent = _open(session, settings, token, repeat=True)
     lang = body.language or respondent_language(request, respondent.definition, respondent.language)
-    page_ids = None if body.complete else [k for k in body.answers if "." not in k]
+    unknown = _unknown_keys(respondent, body.answers)
+    raw = {k: v for k, v in body.answers.items() if k not in unknown}
+    page_ids = None if body.complete else [k for k in raw if "." not in k]
     try:
         saved = responses_service.save(
             session=session,
             respondent=respondent,
             rev=body.rev if body.rev is not None else respondent.rev,
-            raw=body.answers,
+            raw=raw,
             page_ids=page_ids,
             finish=body.complete,
             lang=lang,
         )
     except LinkRefused as refused:
         raise HTTPException(REFUSAL_STATUS.get(refused.kind, 400), str(refused)) from None
+    except Invalid as exc:
+        raise Invalid([*unknown.values(), *exc.problems]) from None
+    if unknown:  # the request fails as a whole: the unit of work rolls back what save stored
+        raise Invalid(list(unknown.values()))
     if saved.outcome == "completed":
         drain = getattr(request.app.state, "survey_drain", None)
         if drain is not None:
@@ -171,5 +178,19 @@ def send_answers(
         status=saved.outcome,
         completed=saved.completed,
         response_id=saved.response_id,
-        remaining=[q.id for q in shown if q.id not in respondent.answers],
+        # complete: nothing remains (skipped optional questions are not stored as answers)
+        remaining=[]
+        if saved.completed
+        else [q.id for q in shown if q.id not in respondent.answers],
     )
+
+
+def _unknown_keys(respondent: Respondent, answers: dict[str, Any]) -> dict[str, Problem]:
+    """Answer keys that name no question of the survey (nor ``<id>.other`` of one), each as the
+    problem ``answers.<key>`` reported beside every other refused answer of the same post."""
+    ids = {q.id for q in respondent.definition.questions}
+    return {
+        key: Problem(f"answers.{key}", key, "is not a question of this survey")
+        for key in answers
+        if key not in ids and not (key.endswith(".other") and key.removesuffix(".other") in ids)
+    }
