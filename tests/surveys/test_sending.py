@@ -30,7 +30,7 @@ GOLD = Audience(kind="where", where=["segment=gold"])
 B2B_SURVEY = """\
 id: milestone-check
 title: {zh: 里程碑满意度, en: Milestone satisfaction}
-required_roles: [decision_maker, purchaser, user]
+required_roles: [decision_maker, project_lead, user]
 questions:
   - id: nps
     type: nps
@@ -366,12 +366,12 @@ def test_an_accounts_roles_at_a_milestone_count_once_for_the_account_cap(
     )
     assert result.sent == 4 and result.skipped == {}
     rows = _invitations(b2b_company, result.distribution_id)
-    assert {r.role for r in rows} == {"decision_maker", "purchaser", "user"}
+    assert {r.role for r in rows} == {"decision_maker", "project_lead", "user"}
     assert rows[0].context["milestone"]["name"] == "上线验收"
     with b2b_company.store.sessions() as session:
         dist = session.get(Distribution, result.distribution_id)
         assert dist is not None
-        assert dist.required_roles == ["decision_maker", "purchaser", "user"]
+        assert dist.required_roles == ["decision_maker", "project_lead", "user"]
         assert (dist.account_id, dist.milestone_id) == ("A-100", "M-1")
     later = _send(
         b2b_company,
