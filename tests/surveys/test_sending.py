@@ -422,3 +422,71 @@ def test_csv_links_count_as_delivered(b2c_company: B2CCompany) -> None:
     result = _send(b2c_company, b2c_company.settings, survey_id, b2c_company.now, channel="csv")
     rows = _invitations(b2c_company, result.distribution_id)
     assert all(r.delivered_at == b2c_company.now for r in rows)
+
+
+def _account_send(company: B2BCompany, survey_id: str, **audience: Any) -> Any:
+    return _send(
+        company,
+        company.settings,
+        survey_id,
+        company.now,
+        audience=Audience(kind="account", **audience),
+        channel="csv",
+    )
+
+
+def _stored(company: B2BCompany) -> int:
+    with company.store.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Invitation)) or 0)
+
+
+def test_a_milestone_of_another_account_or_unknown_is_refused_by_name(
+    b2b_company: B2BCompany,
+) -> None:
+    from cxloop import api
+
+    api.import_records(
+        b2b_company.store,
+        "projects",
+        [{"project_id": "P-2", "account_id": "A-200", "name": "Northwind rollout"}],
+    )
+    api.import_records(
+        b2b_company.store,
+        "milestones",
+        [
+            {"milestone_id": "M-2", "project_id": "P-2", "name": "Go live"},
+            {"milestone_id": "M-3", "project_id": "P-404", "name": "Orphan"},
+        ],
+    )
+    survey_id = _survey(b2b_company)
+    with pytest.raises(Invalid) as caught:
+        _account_send(b2b_company, survey_id, account="A-100", milestone="M-2")
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.value) == ("milestone", "M-2")
+    assert "P-2 of account A-200, not of account A-100" in problem.reason
+    with pytest.raises(Invalid) as caught:
+        _account_send(b2b_company, survey_id, account="A-100", milestone="M-3")
+    assert "P-404, which is not imported" in str(caught.value)
+    with pytest.raises(Invalid) as caught:
+        _account_send(b2b_company, survey_id, account="A-100", milestone="M-99")
+    assert "'M-99' is no milestone id" in str(caught.value)
+    assert _stored(b2b_company) == 0
+    assert _account_send(b2b_company, survey_id, account="A-100", milestone="M-1").sent == 4
+
+
+def test_each_role_no_contact_holds_is_refused_even_when_another_matches(
+    b2b_company: B2BCompany,
+) -> None:
+    survey_id = _survey(b2b_company)
+    with pytest.raises(Invalid) as caught:
+        _account_send(
+            b2b_company, survey_id, account="A-100", roles=["最终用户", "行政助理", "boss"]
+        )
+    problems = caught.value.problems
+    assert [(p.field, p.value) for p in problems] == [("roles", "行政助理"), ("roles", "boss")]
+    assert "no contact of account A-100" in problems[0].reason
+    assert "decision_maker" in problems[0].reason and "project_lead" in problems[0].reason
+    assert _stored(b2b_company) == 0
+    # a role spelt as the CRM spells it, or in English, still matches
+    result = _account_send(b2b_company, survey_id, account="A-100", roles=["最终用户", "决策者"])
+    assert result.sent == 3

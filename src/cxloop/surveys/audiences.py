@@ -188,7 +188,9 @@ def _account(session: Session, account: str) -> Any:
 
 
 def _milestone(session: Session, account_id: str, milestone: str) -> Any:
-    """The milestone by id, or by name among the account's projects."""
+    """The milestone by id, or by name among the account's projects; refused when it belongs
+    to another account's project or its project is not imported (its answers would be
+    credited to the wrong account)."""
     milestones, projects = _table("milestones"), _table("projects")
     row = session.execute(select(milestones).where(milestones.c.milestone_id == milestone)).first()
     if row is None:
@@ -199,13 +201,65 @@ def _milestone(session: Session, account_id: str, milestone: str) -> Any:
         )
         row = session.execute(query).first()
     if row is None:
-        raise NotFound(f"no milestone with id {milestone!r} (nor one named so for {account_id})")
+        raise Invalid(
+            f"is no milestone id, nor the name of a milestone of {account_id}'s projects "
+            "(`cxloop import milestones FILE`)",
+            "milestone",
+            milestone,
+        )
+    project = session.execute(
+        select(projects.c.project_id, projects.c.account_id).where(
+            projects.c.project_id == row.project_id
+        )
+    ).first()
+    if project is None:
+        raise Invalid(
+            f"belongs to project {row.project_id}, which is not imported, so its account is "
+            "unknown (`cxloop import projects FILE`)",
+            "milestone",
+            row.milestone_id,
+        )
+    if project.account_id != account_id:
+        raise Invalid(
+            f"belongs to project {project.project_id} of account {project.account_id}, "
+            f"not of account {account_id}",
+            "milestone",
+            row.milestone_id,
+        )
     return row
+
+
+def _held_roles(session: Session, account_id: str) -> list[str]:
+    table = _table("contacts")
+    query = select(table.c.role).where(table.c.account_id == account_id).distinct()
+    return sorted({str(r) for (r,) in session.execute(query) if r})
+
+
+def _check_roles(session: Session, account_id: str, roles: Sequence[str]) -> None:
+    """Each role asked for by name must be held by a contact of the account: a misspelt or
+    absent role is refused, not dropped while the others are sent."""
+    held = _held_roles(session, account_id)
+    have = {normalise_role(r) for r in held}
+    missing = [r for r in roles if normalise_role(r) not in have]
+    if missing:
+        raise Invalid(
+            [
+                Problem(
+                    "roles",
+                    role,
+                    f"is held by no contact of account {account_id} (its contacts' roles: "
+                    f"{', '.join(held) or 'no contacts'})",
+                )
+                for role in missing
+            ]
+        )
 
 
 def _from_account(session: Session, audience: Audience, required_roles: Sequence[str]) -> Resolved:
     account = _account(session, str(audience.account))
     roles = list(audience.roles) or list(required_roles)
+    if audience.roles:
+        _check_roles(session, account.account_id, audience.roles)
     wanted = {normalise_role(r) for r in roles}
     table = _table("contacts")
     rows = list(
@@ -221,14 +275,7 @@ def _from_account(session: Session, audience: Audience, required_roles: Sequence
         _milestone(session, account.account_id, audience.milestone) if audience.milestone else None
     )
     if not rows:
-        having = sorted(
-            {
-                r.role
-                for r in session.execute(
-                    select(table.c.role).where(table.c.account_id == account.account_id)
-                )
-            }
-        )
+        having = _held_roles(session, account.account_id)
         raise Invalid(
             f"has no contact in roles {', '.join(roles)} (its roles: "
             f"{', '.join(having) or 'no contacts'})",
