@@ -188,3 +188,82 @@ def test_deadline_falls_back_to_the_end_of_the_milestone_due_date() -> None:
     assert alert_due(dt.datetime(2026, 3, 12), NOW)  # 39 h away
     assert not alert_due(dt.datetime(2026, 3, 13), NOW)  # 63 h away
     assert not alert_due(None, NOW)
+
+
+# --- customer sends of a B2B survey, re-sends, and accounts nobody was reached at -----------
+
+
+@pytest.fixture
+def mixed_store(b2b_store: api.Store) -> api.Store:
+    """``b2b_store`` plus what a trial made: three customer sends (``--where``) of the same
+    survey to people of A-1's company, deadline near, no account or milestone on the
+    distribution; a re-send to A-1 at M-1 where the purchaser answered; and A-2 asked at M-3
+    where every invitation was skipped."""
+    soon = NOW + dt.timedelta(hours=20)
+    with b2b_store.sessions() as session:
+        for _ in range(3):
+            b2c = add_distribution(session, "milestone", audience_kind="where", deadline=soon)
+            add_invitation(session, b2c, "completed", account_id="A-1", customer_id="C-1")
+            add_invitation(session, b2c, "sent", account_id="A-1", customer_id="C-2")
+        again = add_distribution(session, "milestone", account_id="A-1", milestone_id="M-1",
+                                 audience_kind="account", deadline=soon)  # fmt: skip
+        add_invitation(session, again, "completed", role="purchaser", contact_id="K-3")
+        add_invitation(session, again, "sent", role="user", contact_id="K-6", reminders_sent=2)
+        week = NOW + dt.timedelta(days=7)
+        nobody = add_distribution(session, "milestone", account_id="A-2", milestone_id="M-3",
+                                  audience_kind="account", deadline=week)  # fmt: skip
+        add_invitation(session, nobody, "skipped", role="decision_maker", skip_reason="capped")
+        add_invitation(session, nobody, "skipped", role="user", skip_reason="capped")
+        session.commit()
+    return b2b_store
+
+
+def test_customer_sends_stay_out_of_completeness_and_unreached_accounts_are_apart(
+    mixed_store: api.Store,
+) -> None:
+    with mixed_store.sessions() as session:
+        rows = b2b_status.completeness(session=session, survey_id="milestone")
+    pairs = {(r.account, r.milestone) for r in rows}
+    assert pairs == {
+        ("A-1", "M-1"), ("A-2", "M-2"), ("A-3", "M-3"), ("A-4", "M-4"), ("A-1", "M-9"),
+        ("A-2", "M-3"),
+    }  # fmt: skip
+    assert "unknown" not in {r.role for r in rows}  # the customers' role-less answers
+    a1 = {r.role: r for r in rows if (r.account, r.milestone) == ("A-1", "M-1")}
+    # both sends at A-1/M-1 count together: the purchaser answered the re-send
+    assert [r for r, row in a1.items() if row.missing] == ["user"]
+    assert (a1["user"].invited, a1["user"].reminded) == (1, 2)
+    unreached = [r for r in rows if not r.reached]
+    assert {(r.account, r.milestone) for r in unreached} == {("A-2", "M-3")}
+    assert all(r.invited == 0 and not r.complete for r in unreached)
+
+
+def test_owner_is_alerted_once_per_account_and_milestone_and_never_for_customer_sends(
+    mixed_store: api.Store, smtp_server: SmtpServer
+) -> None:
+    settings = smtp_server.settings(database_url=mixed_store.settings.database_url)
+    with mixed_store.sessions() as session:
+        alerts = b2b_status.owner_alerts(session=session, settings=settings, now=NOW)
+        session.commit()
+    got = sorted((a.account, a.outcome, a.missing) for a in alerts)
+    assert got == [
+        ("A-1", "sent", ("user",)),  # decision maker and purchaser answered across both sends
+        ("A-3", "no_owner_address", ("decision_maker", "purchaser", "user")),
+        ("A-4", "refused", ("decision_maker", "purchaser", "user")),
+    ]
+    (mail_,) = smtp_server.to("zhao.owner@example.com")
+    assert len(smtp_server.messages) == 1 and smtp_server.refused == ["bounce.owner@example.com"]
+    assert mail_["Subject"] == "「华东精密」的「上线验收」调查还缺使用者的回答"
+    body = mail_.get_body(("plain",)).get_content()
+    assert "使用者：已邀请 1 人，已发提醒 2 次" in body
+    assert "已收到定向提醒" not in body  # no claim beyond what happened
+    with mixed_store.sessions() as session:
+        later = NOW + dt.timedelta(hours=6)
+        assert b2b.alert_owners(session=session, settings=settings, now=later) == 0
+        session.commit()
+        d = Distribution
+        query = select(d.audience_kind, d.account_id, d.owner_alert_outcome).order_by(d.id)
+        marks = session.execute(query).all()
+    assert len(smtp_server.messages) == 1
+    assert [o for kind, _, o in marks if kind == "where"] == [None, None, None]
+    assert [o for _, a, o in marks if a == "A-1"] == ["sent", None, b2b_status.ALREADY]

@@ -127,7 +127,7 @@ def test_b2b_reminders_reach_only_missing_roles_of_the_account(
     counts = _remind(b2b_company, settings, now + 24 * HOUR)
     assert counts["sent"] == 2
     reminded = {a.lower() for e in smtp_server.envelopes for a in e.rcpt_tos}
-    assert reminded == {"liu.buyer@hd-precision.cn", "wu.lei@hd-precision.cn"}
+    assert reminded == {"liu.pm@hd-precision.cn", "wu.lei@hd-precision.cn"}  # project lead, user
 
 
 def test_expiry_marks_unanswered_invitations_and_leaves_answered_ones(
@@ -154,3 +154,25 @@ def test_expiry_marks_unanswered_invitations_and_leaves_answered_ones(
     assert statuses == ["completed", "expired", "expired"]
     with b2c_company.store.sessions() as session:
         assert session.scalars(select(Invitation.status)).all() == statuses
+
+
+def test_customers_sent_a_survey_with_required_roles_are_reminded_like_anyone(
+    b2c_company: B2CCompany, smtp_server: SmtpServer
+) -> None:
+    """Required roles are for account sends: a ``--where`` send of a milestone survey has no
+    roles on its invitations, and its non-responders are still reminded."""
+    text = b2c_company.survey_yaml.read_text(encoding="utf-8")
+    b2c_company.survey_yaml.write_text(
+        text + "required_roles: [decision maker, project lead]\n", encoding="utf-8"
+    )
+    settings = smtp_server.settings(**_base(b2c_company.settings))
+    survey_id = _survey(b2c_company)
+    now = b2c_company.now
+    result = _send(b2c_company, settings, survey_id, now, audience=THREE)
+    first, second, third = _invitations(b2c_company, result.distribution_id)
+    assert {first.role, second.role, third.role} == {None}
+    _complete(b2c_company, first.id, now + HOUR)
+    smtp_server.clear()
+    assert _remind(b2c_company, settings, now + 72 * HOUR)["sent"] == 2
+    reminded = {a.lower() for e in smtp_server.envelopes for a in e.rcpt_tos}
+    assert reminded == {str(second.email), str(third.email)}

@@ -118,7 +118,7 @@ def _completeness(survey: str, roles: list[CompletenessRow]) -> None:
     table = Table(title=f"{survey}: B2B completeness by account and role")
     for name in ("account", "milestone", "role", "invited", "answered", "status"):
         table.add_column(name, justify="right" if name in ("invited", "answered") else "left")
-    complete = incomplete = 0
+    complete = incomplete = unreached = 0
     seen: set[tuple[str | None, str | None]] = set()
     for r in roles:
         key = (r.account, r.milestone)
@@ -126,16 +126,19 @@ def _completeness(survey: str, roles: list[CompletenessRow]) -> None:
         if first:
             seen.add(key)
             complete += r.complete
-            incomplete += not r.complete
+            incomplete += r.reached and not r.complete
+            unreached += not r.reached
         account = f"{r.account} {r.account_name or ''}".strip() if first else ""
         milestone = f"{r.milestone or '–'} {r.milestone_name or ''}".strip() if first else ""
         state = "MISSING" if r.missing else "answered"
         state = state if r.required else "(not required)"
+        state = state if r.reached else "not reached"
         table.add_row(account, milestone, r.role, f"{r.invited:,}", f"{r.answered:,}", state)
     console.print(table)
-    console.print(
-        f"{complete:,} complete, {incomplete:,} incomplete (every required role must answer)"
-    )
+    line = f"{complete:,} complete, {incomplete:,} incomplete (every required role must answer)"
+    if unreached:
+        line += f"; {unreached:,} not reached (every invitation was skipped)"
+    console.print(line)
 
 
 def rates_command(

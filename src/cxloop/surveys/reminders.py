@@ -2,8 +2,10 @@
 
 ``due`` is the rule (pure, over invitation values): a reminder goes to a recipient who was sent
 an invitation, has not completed, bounced or expired, after ``reminder_after_hours`` since the
-last send, at most ``max_reminders`` times; for a B2B distribution with required roles, only to
-the roles of an account that no one has answered for yet (``b2b.missing_roles``).
+last send, at most ``max_reminders`` times; for a B2B distribution (sent to an account) with
+required roles, only to the roles of the account that no one has answered for yet
+(``b2b.missing_roles``). Required roles mean nothing to a customer send (``--where``,
+``--list``): its invitations carry no role and are reminded like any other.
 """
 
 from __future__ import annotations
@@ -101,9 +103,8 @@ def remind(*, session: Session, settings: Settings, now: dt.datetime) -> dict[st
         )
     )
     for dist in dists:
-        rule = Policy(
-            int(dist.reminder_after_hours or 0), dist.max_reminders, dist.required_roles or ()
-        )
+        roles = (dist.required_roles or ()) if dist.account_id is not None else ()
+        rule = Policy(int(dist.reminder_after_hours or 0), dist.max_reminders, roles)
         if dist.channel not in ("email", "webhook"):
             continue
         waiting = list(

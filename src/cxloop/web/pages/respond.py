@@ -170,7 +170,7 @@ def _answer(request: Request, respondent: Respondent, form: FormData, session: A
         task = None
         if saved.outcome == "completed":
             task = BackgroundTask(_wake_drain, request)  # after the commit: the row is there
-        return _thanks(request, respondent, lang, task)
+        return _thanks(request, respondent, lang, task, dropped=saved.dropped)
     return _page(request, respondent)
 
 
@@ -252,8 +252,15 @@ def _back_url(
 
 
 def _thanks(
-    request: Request, respondent: Respondent, lang: Lang, task: BackgroundTask | None
+    request: Request,
+    respondent: Respondent,
+    lang: Lang,
+    task: BackgroundTask | None,
+    *,
+    dropped: bool = False,
 ) -> Response:
+    """The thanks page; ``dropped``: a repeat that changed an answer after the response was
+    submitted is told that the change was not saved, never thanked for it."""
     definition = respondent.definition
     thanks = (
         logic.pipe(definition.thanks.get(lang), respondent.context)
@@ -263,6 +270,7 @@ def _thanks(
     context = {
         "title": logic.pipe(definition.title.get(lang), respondent.context),
         "thanks": thanks,
+        "dropped": dropped,
         "switch": [],
     }
     response = render(request, "surveys/respond_thanks.html", context, lang=lang)
