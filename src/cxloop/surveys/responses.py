@@ -104,6 +104,8 @@ class Saved:
     outcome: Literal["saved", "completed", "stale"]
     completed: bool
     response_id: int | None
+    dropped: bool = False
+    """Stale and the posted answers differ from the stored ones: the later change was not saved."""
 
 
 # --- opening a link --------------------------------------------------------------------------
@@ -329,7 +331,8 @@ def save(
     now = _naive(now or utcnow())
     response = respondent.response
     if response is not None and rev != response.step:
-        return Saved("stale", response.status == "completed", response.id)
+        dropped = _differs(respondent, raw, page_ids)
+        return Saved("stale", response.status == "completed", response.id, dropped)
     if respondent.completed and not respondent.allow_edits:
         raise LinkRefused("completed", language=respondent.language)
     answers = respondent.answers
@@ -355,6 +358,21 @@ def save(
         _complete(session, respondent, response, now)
     session.flush()
     return Saved("completed" if done else "saved", done, response.id)
+
+
+def _differs(respondent: Respondent, raw: dict[str, Any], page_ids: list[str] | None) -> bool:
+    """Whether a repeated POST carries answers other than the stored ones (a changed or refused
+    answer), so the respondent is told it was not saved rather than thanked for it."""
+    stored = {k: v for k, v in respondent.answers.items() if v is not None}
+    if page_ids is None:
+        raw = {**stored, **raw}
+    try:
+        asked = _asked(respondent, page_ids)
+        posted = check_page(respondent, stored, raw, asked)
+    except Invalid:
+        return True
+    keys = [key for q in asked for key in (q.id, f"{q.id}.other")]
+    return any(posted.get(key) != stored.get(key) for key in keys)
 
 
 def _asked(respondent: Respondent, page_ids: list[str] | None) -> list[Question]:
