@@ -490,3 +490,54 @@ def test_each_role_no_contact_holds_is_refused_even_when_another_matches(
     # a role spelt as the CRM spells it, or in English, still matches
     result = _account_send(b2b_company, survey_id, account="A-100", roles=["最终用户", "决策者"])
     assert result.sent == 3
+
+
+def test_where_blames_only_the_condition_that_matches_nobody(b2c_company: B2CCompany) -> None:
+    """An attribute (会员类型) that matches alone is not blamed beside a header word (城市)
+    that import read into the city column; conditions that each match are named together."""
+    from cxloop import api
+
+    api.import_records(
+        b2c_company.store,
+        "customers",
+        [
+            {"customer_id": "c-001", "会员类型": "VIP"},
+            {"customer_id": "c-002", "会员类型": "vip"},
+        ],
+    )
+    survey_id = _survey(b2c_company)
+
+    def refused(*where: str) -> list[Any]:
+        with pytest.raises(Invalid) as caught:
+            _send(
+                b2c_company,
+                b2c_company.settings,
+                survey_id,
+                b2c_company.now,
+                audience=Audience(kind="where", where=list(where)),
+                channel="csv",
+                dry_run=True,
+            )
+        return caught.value.problems
+
+    vip = _send(
+        b2c_company,
+        b2c_company.settings,
+        survey_id,
+        b2c_company.now,
+        audience=Audience(kind="where", where=["会员类型=VIP"]),
+        channel="csv",
+        dry_run=True,
+    )
+    assert vip.recipients == 2
+    (problem,) = refused("城市=上海", "会员类型=VIP")
+    assert (problem.field, problem.value) == ("where.城市", "上海")
+    assert "into the city column: use --where city=上海 (matches 58)" in problem.reason
+    (problem,) = refused("segment=silver", "会员类型=VIP")
+    assert problem.field == "where"
+    assert "each condition matches customers alone (segment=silver 3, 会员类型=VIP 2)" in (
+        problem.reason
+    )
+    assert "together they match no one" in problem.reason
+    (problem,) = refused("segment=platinum", "会员类型=VIP")
+    assert problem.field == "where.segment" and "gold" in problem.reason

@@ -8,23 +8,21 @@ to no one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from cxloop.act import service as act_service
 from cxloop.customers import service as customers_service
 from cxloop.errors import Invalid, NotFound, Problem
+from cxloop.surveys import audience_where
 from cxloop.surveys.b2b import normalise_role
 from cxloop.surveys.distribution import Recipient
 from cxloop.surveys.distribution_schemas import Audience, RecipientIn
 
-CUSTOMER_FIELDS = ("segment", "region", "city", "gender", "customer_id", "member_id")
-"""``--where`` fields that are customer columns; any other name is an imported attribute."""
 CHUNK = 5_000
 
 
@@ -90,91 +88,6 @@ def _from_list(session: Session, name: str) -> list[Recipient]:
     found = customers_by_id(session, ids)
     # members named only by other exports have no customer row: keep them, reachable by id
     return [found.get(i) or Recipient(customer_id=i, context={"customer": {"id": i}}) for i in ids]
-
-
-def parse_where(items: Sequence[str]) -> dict[str, list[str]]:
-    """``field=value`` (or ``field:value``) items grouped by lower-case field."""
-    grouped: dict[str, list[str]] = {}
-    problems: list[Problem] = []
-    for item in items:
-        parts = re.split(r"[=:]", item, maxsplit=1)
-        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-            problems.append(Problem("where", item, "is not field=value (e.g. segment=vip)"))
-            continue
-        grouped.setdefault(parts[0].strip().lower(), []).append(parts[1].strip())
-    if problems:
-        raise Invalid(problems)
-    return grouped
-
-
-def _attribute_match(attributes: dict[str, Any] | None, name: str, values: set[str]) -> bool:
-    for key, value in (attributes or {}).items():
-        if str(key).strip().lower() == name and str(value).strip().casefold() in values:
-            return True
-    return False
-
-
-def _from_where(session: Session, items: Sequence[str]) -> list[Recipient]:
-    grouped = parse_where(items)
-    table = _table("customers")
-    query = select(table)
-    attribute_fields: dict[str, set[str]] = {}
-    for name, values in grouped.items():
-        folded = sorted({v.casefold() for v in values})
-        if name in CUSTOMER_FIELDS:
-            query = query.where(func.lower(table.c[name]).in_(folded))
-        else:
-            attribute_fields[name] = set(folded)
-    rows = [
-        row
-        for row in session.execute(query.order_by(table.c.customer_id))
-        if all(_attribute_match(row.attributes, n, v) for n, v in attribute_fields.items())
-    ]
-    if not rows:
-        raise Invalid(_nobody(session, grouped))
-    return [_customer(row) for row in rows]
-
-
-def _nobody(session: Session, grouped: dict[str, list[str]]) -> list[Problem]:
-    """Why ``where`` matched nobody: each condition that alone matches nobody, with the values
-    customers do have."""
-    table = _table("customers")
-    problems: list[Problem] = []
-    for name, values in grouped.items():
-        if name in CUSTOMER_FIELDS:
-            stored = sorted(
-                {
-                    str(v)
-                    for (v,) in session.execute(select(table.c[name]).distinct().limit(50))
-                    if v is not None
-                },
-                key=lambda v: (v.casefold(), v),
-            )
-            wanted = {v.casefold() for v in values}
-            if not wanted & {s.casefold() for s in stored}:
-                shown = ", ".join(stored[:20]) or "none stored"
-                problems.append(
-                    Problem(f"where.{name}", "|".join(values), f"matches no customer; {shown}")
-                )
-        else:
-            problems.append(
-                Problem(
-                    f"where.{name}",
-                    "|".join(values),
-                    "matches no customer's attribute of that name (fields: "
-                    + ", ".join(CUSTOMER_FIELDS)
-                    + ", or an imported attribute)",
-                )
-            )
-    if not problems:
-        problems.append(
-            Problem(
-                "where",
-                " ".join(f"{k}={'|'.join(v)}" for k, v in grouped.items()),
-                "matches no customer: each condition holds for some, never all together",
-            )
-        )
-    return problems
 
 
 def _account(session: Session, account: str) -> Any:
@@ -391,7 +304,7 @@ def resolve(
     if audience.kind == "list":
         return Resolved(_from_list(session, str(audience.list_name)))
     if audience.kind == "where":
-        return Resolved(_from_where(session, audience.where))
+        return Resolved([_customer(r) for r in audience_where.from_where(session, audience.where)])
     if audience.kind == "account":
         return _from_account(session, audience, required_roles)
     return Resolved(_named(session, audience.recipients))
