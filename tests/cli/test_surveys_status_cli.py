@@ -68,6 +68,29 @@ def test_status_marks_missing_roles(surveyed: Path) -> None:
     assert "0 complete, 1 incomplete" in shown.stdout
 
 
+def test_status_leaves_customer_sends_out_and_shows_unreached_accounts_apart(
+    surveyed: Path,
+) -> None:
+    """A ``--where`` send of the B2B survey is no account's answer; an account whose every
+    invitation was skipped was not reached, which is not the same as incomplete."""
+    store = api.connect(settings=Settings(database_url=f"sqlite:///{surveyed / 'cli.db'}"))
+    with store.sessions() as session:
+        customers = add_distribution(session, "milestone", audience_kind="where")
+        add_invitation(session, customers, "completed", account_id="A-1", customer_id="C-1")
+        capped = add_distribution(session, "milestone", account_id="A-1", milestone_id="M-2")
+        add_invitation(session, capped, "skipped", role="decision_maker", skip_reason="capped")
+        session.commit()
+    store.close()
+    shown = run_cxloop(surveyed, "surveys", "status", "milestone")
+    assert shown.returncode == 0, shown.stderr
+    assert "unknown" not in shown.stdout and "None" not in shown.stdout
+    m2 = next(line for line in shown.stdout.splitlines() if "M-2" in line)
+    assert "not reached" in m2
+    assert "0 complete, 1 incomplete (every required role must answer); 1 not reached" in (
+        shown.stdout
+    )
+
+
 def test_status_json_carries_the_service_numbers(surveyed: Path) -> None:
     shown = run_cxloop(surveyed, "surveys", "status", "post-delivery", "--format", "json")
     assert shown.returncode == 0, shown.stderr
