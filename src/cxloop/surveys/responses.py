@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import CxloopError, Invalid, Problem
-from cxloop.surveys import logic, tokens
+from cxloop.surveys import expressions, logic, tokens
 from cxloop.surveys.definitions import Question, SurveyDefinition
 from cxloop.surveys.models import (
     Distribution,
@@ -303,8 +303,30 @@ def page(respondent: Respondent, *, focus: str | None = None) -> Page:
         chosen = ids[-1] if ids else None
     if chosen is None:
         return Page([], 0, 0, answers, respondent.rev)
-    index = ids.index(chosen)
-    return Page([shown[index]], index + 1, len(shown), answers, respondent.rev)
+    counted = [q.id for q in _may_show(respondent, answers)]
+    return Page(
+        [shown[ids.index(chosen)]], counted.index(chosen) + 1, len(counted), answers, respondent.rev
+    )
+
+
+def _may_show(respondent: Respondent, answers: dict[str, Any]) -> list[Question]:
+    """Questions shown for these answers plus those whose ``show_if`` reads a question not
+    answered yet: progress counts them and the page says Next, not Submit, while one may follow."""
+    ids = {q.id for q in respondent.definition.questions}
+    given = _given(answers)
+
+    def pending(show_if: str) -> bool:
+        roots = {
+            name.path.split(".", 1)[0] for name in expressions.names(expressions.parse(show_if))
+        }
+        return any(root in ids and root not in answers for root in roots)
+
+    return [
+        q
+        for q in respondent.definition.questions
+        if logic.visible(q, given, respondent.attributes)
+        or (q.show_if is not None and pending(q.show_if))
+    ]
 
 
 # --- saving ------------------------------------------------------------------------------------
