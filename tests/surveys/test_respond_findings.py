@@ -26,7 +26,7 @@ def _post_raw(world: World, path: str, body: str) -> Any:
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity", "-Infinity"])
 def test_a_number_json_cannot_carry_is_a_422_naming_the_answer(world: World, number: str) -> None:
     made = world.link()
-    sent = _post_raw(world, f"/api/v1/respond/{made.token}", '{"answers": {"nps": %s}}' % number)
+    sent = _post_raw(world, f"/api/v1/respond/{made.token}", '{"answers": {"nps": ' + number + "}}")
     assert sent.status_code == 422, sent.text
     (problem,) = sent.json()["detail"]
     assert problem["field"] == "nps"
