@@ -58,6 +58,7 @@ def test_a_trigger_made_then_run_lists_its_scheduled_invitation(folder: Path) ->
         (("--event", "ticket_closed", "--delay", "soon"), "delay: 'soon' is not a delay"),
         (("--event", "ticket_closed", "--channel", "webhook"), "channel webhook needs"),
         (("--event", "ticket_closed", "--channel", "fax"), "channel: 'fax'"),
+        (("--event", "ticket_closed", "--channel", "csv"), "channel: 'csv' is for one-off"),
     ],
 )
 def test_a_bad_trigger_is_refused_with_the_field_and_value(

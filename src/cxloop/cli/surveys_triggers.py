@@ -35,7 +35,9 @@ def on_command(
     delay: Annotated[
         str, typer.Option(help="After the event: 2d, 36h, 1w, 1d12h, 0 (hours are the unit).")
     ] = "0",
-    channel: Annotated[str, typer.Option(help="email, csv (links file) or webhook.")] = "email",
+    channel: Annotated[
+        str, typer.Option(help="email or webhook (csv: one-off sends only).")
+    ] = "email",
     webhook: Annotated[str | None, typer.Option(help="URL for channel webhook.")] = None,
     roles: Annotated[
         list[str] | None,

@@ -47,7 +47,7 @@ class TriggerCreate(BaseModel):
     survey_id: str = Field(min_length=1, max_length=64)
     event: str = Field(description="A built-in event or api:<name>.")
     delay_hours: int = Field(default=0, ge=0, le=24 * 365)
-    channel: Literal["email", "csv", "webhook"] = "email"
+    channel: Literal["email", "webhook"] = "email"
     webhook_url: str | None = Field(default=None, max_length=1024)
     roles: list[str] = Field(
         default_factory=list,
@@ -56,6 +56,20 @@ class TriggerCreate(BaseModel):
     )
     name: str | None = Field(default=None, max_length=128)
     link_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _not_csv(cls, value: Any) -> Any:
+        """A CSV of links is written once, when a send is made; a trigger invites people over
+        time, so its links would be counted as delivered with nobody holding them."""
+        if isinstance(value, str) and value.strip().lower() == "csv":
+            raise ValueError(
+                "is for one-off sends (a links file written once) and a trigger invites people "
+                "over time, so nobody would receive its links: use email or webhook, or hand "
+                "out one anonymous link "
+                "(`cxloop surveys send SURVEY --anonymous`)"
+            )
+        return value
 
     @field_validator("event")
     @classmethod
