@@ -204,13 +204,22 @@ def test_one_of_customer_or_account_is_required_for_orders() -> None:
     assert "at least one of customer_id, account_id" in result.rejections[0].problems[0].reason
 
 
-def test_contact_roles_accept_chinese_names() -> None:
+def test_contact_roles_are_open_known_spellings_map_and_others_are_kept() -> None:
     result = _validate(
         [
             {"contact_id": "K1", "account_id": "A1", "role": "决策者"},
-            {"contact_id": "K2", "account_id": "A1", "role": "boss"},
+            {"contact_id": "K2", "account_id": "A1", "role": "  Office   Manager "},
+            {"contact_id": "K3", "account_id": "A1", "role": "行政助理"},
+            {"contact_id": "K4", "account_id": "A1", "role": "Decision Maker"},
+            {"contact_id": "K5", "account_id": "A1", "role": ""},
         ],
         kind="contacts",
     )
-    assert list(result.records["role"]) == ["decision_maker"]
-    assert result.rejections[0].problems[0].reason.startswith("is not one of: decision_maker")
+    assert list(result.records["role"]) == [
+        "decision_maker",
+        "office manager",
+        "行政助理",
+        "decision_maker",
+    ]
+    (rejected,) = result.rejections  # only the row without a role: role is still required
+    assert rejected.row_number == 6 and rejected.problems[0].field == "role"

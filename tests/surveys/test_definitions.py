@@ -241,12 +241,29 @@ def test_required_roles_are_spelled_as_contacts_are_imported() -> None:
     issue = parse_definition(survey(required_roles=["decision maker", "project lead", "end user"]))
     assert issue.required_roles == ["decision_maker", "project_lead", "user"]
     found = problems(survey(required_roles=["team captain", "决策者", "decision_maker"]))
-    assert found["required_roles[0]"][0] == "team captain"
-    assert "is not a contact role (known: decision_maker" in found["required_roles[0]"][1]
+    assert set(found) == {"required_roles[2]"}  # a role cxloop has no name for is no error
     assert found["required_roles[2]"] == (
         "decision_maker",
         "is the same role as required_roles[1]",
     )
+
+
+def test_a_required_role_cxloop_has_no_name_for_is_kept_with_a_warning() -> None:
+    """Contact roles are open (行政助理 is imported as written), so a survey may require one;
+    only contacts imported with that role can answer it, and the warning says so."""
+    definition = parse_definition(
+        survey(required_roles=["决策者", "行政助理", " Office  Manager ", "end user"])
+    )
+    assert definition.required_roles == ["decision_maker", "行政助理", "office manager", "user"]
+    found = {p.field: (p.value, p.reason) for p in definitions.warnings(definition)}
+    assert set(found) == {"required_roles[1]", "required_roles[2]"}
+    value, reason = found["required_roles[1]"]
+    assert value == "行政助理"
+    assert "is not a role cxloop knows (decision_maker" in reason
+    assert "import contacts with this role" in reason
+    assert definitions.warnings(parse_definition(survey(required_roles=["决策者"]))) == []
+    again = problems(survey(required_roles=["Office Manager", "office_manager"]))
+    assert again["required_roles[1]"][1] == "is the same role as required_roles[0]"
 
 
 @pytest.mark.parametrize(
@@ -361,15 +378,15 @@ def test_a_bad_survey_field_does_not_hide_the_meaning_of_the_others() -> None:
         survey(
             q("nps", "nps", text={"zh": "推荐吗"}),
             layout="carousel",
-            required_roles=["team captain"],
+            required_roles=["user", "使用者"],
         )
     )
-    assert set(found) == {"layout", "questions[0].text", "required_roles[0]"}
+    assert set(found) == {"layout", "questions[0].text", "required_roles[1]"}
     # a bad language list: which texts lack a language is unknown, so only the roles are checked
     found = problems(
-        survey(q("nps", "nps", text={"zh": "推荐吗"}), languages=["fr"], required_roles=["x"])
+        survey(q("nps", "nps", text={"zh": "推荐吗"}), languages=["fr"], required_roles=["x", "X"])
     )
-    assert set(found) == {"languages[0]", "required_roles[0]"}
+    assert set(found) == {"languages[0]", "required_roles[1]"}
     found = problems({"id": "bad id", "questions": "nps", "title": {"zh": "调查"}})
     assert set(found) == {"id", "questions", "title"}
 

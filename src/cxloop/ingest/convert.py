@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cxloop.customers.identity import normalise_email, normalise_identity, normalise_phone
+from cxloop.customers.roles import canonical_role
 from cxloop.errors import Problem
 from cxloop.feedback.channels import canonical_channel
 from cxloop.ingest.fields import FALSE_WORDS, TRUE_WORDS, FieldSpec
@@ -227,6 +228,9 @@ def convert(
     if kind == "channel":  # open: known spellings folded together, any other kept as written
         spellings = {v: canonical_channel(v) for v in pd.unique(values[present])}
         values = values.map(spellings).astype(object).where(present, None)
+    if kind == "role":  # open too: 决策者 → decision_maker, 行政助理 kept, never quarantined
+        roles = {v: canonical_role(v) for v in pd.unique(values[present])}
+        values = values.map(roles).astype(object).where(present, None)
     lengths = values.str.len()
     too_long = present & (lengths > spec_field.max_length)
     check.flag_identity(

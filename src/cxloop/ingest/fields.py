@@ -9,44 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cxloop.customers.roles import ROLE_MAX_LENGTH
+from cxloop.customers.roles import ROLES as ROLES  # re-exported: read from here since 0.1
 from cxloop.feedback.channels import CHANNEL_MAX_LENGTH
 from cxloop.ingest.headers import TEXT_HEADERS
 
 DateOrder = Literal["auto", "day-first", "month-first"]
 """How ``11/07/2026`` reads: decided per file from its values, or forced."""
 FieldType = Literal[
-    "str", "int", "float", "datetime", "date", "bool", "enum", "email", "phone", "channel"
+    "str", "int", "float", "datetime", "date", "bool", "enum", "email", "phone", "channel", "role"
 ]
 
-ROLES: dict[str, str] = {
-    "decision_maker": "decision_maker",
-    "decision maker": "decision_maker",
-    "决策者": "decision_maker",
-    "purchaser": "purchaser",
-    "buyer": "purchaser",
-    "购买者": "purchaser",
-    "采购": "purchaser",
-    "recommender": "recommender",
-    "推荐者": "recommender",
-    "influencer": "influencer",
-    "影响者": "influencer",
-    "user": "user",
-    "end user": "user",
-    "end_user": "user",
-    "使用者": "user",
-    "用户": "user",
-    "最终用户": "user",
-    "终端用户": "user",
-    "project_lead": "project_lead",
-    "project lead": "project_lead",
-    "project manager": "project_lead",
-    "project_manager": "project_lead",
-    "项目负责人": "project_lead",
-    "项目经理": "project_lead",
-    "employee": "employee",
-    "员工": "employee",
-    "企业员工": "employee",
-}
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "是", "对", "已续费", "renewed"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "未续费", "not renewed"})
 
@@ -100,6 +73,9 @@ CUSTOMER_ID_ALIASES = (
     "cust_id",
 )
 ACCOUNT_ID_ALIASES = ("企业id", "公司id", "客户公司id", "company_id", "org_id")
+CONTACT_ID_ALIASES = ("联系人id", "联系人编号")
+MILESTONE_ID_ALIASES = ("里程碑id", "里程碑编号")
+SEGMENT_ALIASES = ("分群", "客户分层", "客户等级", "会员等级")
 
 KINDS: dict[str, KindSpec] = {}
 
@@ -142,7 +118,7 @@ _register(
             FieldSpec("city", aliases=("城市",), max_length=128),
             FieldSpec("region", aliases=("地区", "省份", "province", "state"), max_length=128),
             FieldSpec(
-                "segment", aliases=("分群", "客户分层", "tier", "customer_segment"), max_length=64
+                "segment", aliases=(*SEGMENT_ALIASES, "tier", "customer_segment"), max_length=64
             ),
             FieldSpec(
                 "signed_up_at",
@@ -165,7 +141,7 @@ _register(
             ),
             FieldSpec("industry", aliases=("行业",), max_length=128),
             FieldSpec("region", aliases=("地区", "省份"), max_length=128),
-            FieldSpec("segment", aliases=("分群", "客户分层"), max_length=64),
+            FieldSpec("segment", aliases=SEGMENT_ALIASES, max_length=64),
             FieldSpec("tier", aliases=("等级", "级别"), max_length=32),
             FieldSpec("owner", aliases=("客户经理", "account_manager", "负责人"), max_length=128),
             FieldSpec("annual_value", "float", min=0, aliases=("年合同额", "arr", "acv")),
@@ -180,7 +156,7 @@ _register(
         key="contact_id",
         description="Persons at accounts, each with a role.",
         fields=(
-            _id("contact_id", "联系人id", "id", "contactid"),
+            _id("contact_id", *CONTACT_ID_ALIASES, "id", "contactid"),
             _id("account_id", *ACCOUNT_ID_ALIASES, "accountid", "account"),
             FieldSpec("name", aliases=("姓名", "联系人")),
             FieldSpec(
@@ -190,7 +166,13 @@ _register(
                 "phone", "phone", aliases=("手机", "手机号", "电话", "mobile"), identity="phone"
             ),
             FieldSpec(
-                "role", "enum", required=True, choices=ROLES, aliases=("角色", "contact_role")
+                "role",
+                "role",
+                required=True,
+                max_length=ROLE_MAX_LENGTH,
+                aliases=("角色", "contact_role", "联系人角色"),
+                description="Open: known spellings map to one role (decision_maker, purchaser…), "
+                "others are kept as written.",
             ),
             FieldSpec("title", aliases=("职位", "job_title"), max_length=128),
         ),
@@ -219,7 +201,7 @@ _register(
         key="milestone_id",
         description="Milestones of B2B projects (surveys go out at them).",
         fields=(
-            _id("milestone_id", "里程碑id", "id"),
+            _id("milestone_id", *MILESTONE_ID_ALIASES, "id"),
             _id("project_id", "项目id", "项目编号"),
             FieldSpec("name", required=True, aliases=("里程碑", "里程碑名称", "milestone")),
             FieldSpec("due_date", "date", aliases=("计划日期", "due")),
@@ -236,7 +218,7 @@ _register(
         description="Extra handles, emails, phones or member ids of a customer or contact.",
         fields=(
             _id("customer_id", *CUSTOMER_ID_ALIASES, required=False),
-            _id("contact_id", "联系人id", required=False),
+            _id("contact_id", *CONTACT_ID_ALIASES, required=False),
             FieldSpec(
                 "kind",
                 "enum",
@@ -411,7 +393,7 @@ _register(
                 required=False,
             ),
             _id("account_id", *ACCOUNT_ID_ALIASES, required=False),
-            _id("contact_id", "联系人id", required=False),
+            _id("contact_id", *CONTACT_ID_ALIASES, required=False),
             FieldSpec(
                 "created_at",
                 "datetime",

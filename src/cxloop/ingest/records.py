@@ -13,6 +13,7 @@ from sqlalchemy import Date, func, select
 from sqlalchemy.orm import Session
 
 from cxloop.customers import service as customers_service
+from cxloop.customers.roles import canonical_role
 from cxloop.errors import Invalid, NotFound
 from cxloop.feedback import channels
 from cxloop.ingest.fields import get_kind
@@ -83,6 +84,8 @@ def browse(
             raise Invalid(f"is not a filter of {kind}; use one of {', '.join(usable)}", name, value)
         if name in spec.by_name and spec.by_name[name].type == "channel":
             value = channels.canonical_channel(value)  # 微信 or WeChat mean wechat
+        if name in spec.by_name and spec.by_name[name].type == "role":
+            value = canonical_role(value)  # 决策者 means decision_maker, as imports store it
         choices = spec.by_name[name].choices if name in spec.by_name else None
         if choices:  # the same spellings an import accepts: 问卷 or SURVEY mean survey
             canonical = choices.get(value.strip().lower())

@@ -119,7 +119,8 @@ class FieldInfo(BaseModel):
     choices: list[str] | None
     aliases: list[str]
     open: bool = Field(
-        False, description="Other values are kept as written (channel); choices are known ones."
+        False,
+        description="Other values are kept as written (channel, role); choices are known ones.",
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
+from cxloop.customers.roles import CANONICAL_ROLES
 from cxloop.db.base import utcnow
 from cxloop.errors import UnreadableFile
 from cxloop.feedback import channels
@@ -160,7 +161,7 @@ def describe_kinds() -> dict[str, list[FieldInfo]]:
                 max=f.max,
                 choices=_choices(f),
                 aliases=list(f.aliases),
-                open=f.type == "channel",
+                open=f.type in ("channel", "role"),
             )
             for f in spec.fields
         ]
@@ -171,6 +172,8 @@ def describe_kinds() -> dict[str, list[FieldInfo]]:
 def _choices(spec_field: FieldSpec) -> list[str] | None:
     if spec_field.type == "channel":
         return list(channels.CANONICAL)
+    if spec_field.type == "role":
+        return list(CANONICAL_ROLES)
     return sorted(set(spec_field.choices.values())) if spec_field.choices else None
 
 

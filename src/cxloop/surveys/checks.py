@@ -1,14 +1,15 @@
 """What a well-shaped survey definition must also mean: scales and options that fit the question
 type, unique ids, display logic over earlier answers only, texts in every listed language, and
-B2B roles that contacts can hold. Pure; every problem is named by its path.
+B2B roles named once each (a role cxloop has no name for is only warned about). Pure; every
+problem is named by its path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from cxloop.customers.roles import CANONICAL_ROLES, canonical_role
 from cxloop.errors import Problem
-from cxloop.ingest.fields import ROLES
 from cxloop.surveys import expressions
 from cxloop.surveys.b2b import normalise_role
 from cxloop.surveys.definitions import (
@@ -269,18 +270,33 @@ def _header(header: SurveyDefinition, broken: Collection[str] = ()) -> list[Prob
 
 def _roles(roles: list[str]) -> list[Problem]:
     """Required roles in the one spelling contacts are imported with (``决策者`` →
-    ``decision_maker``); a role no contact can hold would leave every account incomplete."""
+    ``decision_maker``). Roles are open, as contact imports keep any role as written: only a
+    role named twice is an error; one cxloop has no name for is a warning (see
+    :func:`role_warnings`)."""
     out = []
-    known = sorted(set(ROLES.values()))
     seen: dict[str, int] = {}
     for j, role in enumerate(roles):
         normal = normalise_role(role)
-        if normal not in known:
-            reason = f"is not a contact role (known: {', '.join(known)})"
-            out.append(Problem(f"required_roles[{j}]", role, reason))
+        if not normal:
+            out.append(Problem(f"required_roles[{j}]", role, "is empty"))
         elif normal in seen:
             reason = f"is the same role as required_roles[{seen[normal]}]"
             out.append(Problem(f"required_roles[{j}]", role, reason))
         seen.setdefault(normal, j)
-        roles[j] = normal
+        roles[j] = canonical_role(role)
+    return out
+
+
+def role_warnings(roles: Sequence[str]) -> list[Problem]:
+    """A required role that is not one of cxloop's own is allowed (行政助理, office manager) but
+    only contacts imported with that role can answer it: say so, or every account stays
+    incomplete without a word."""
+    out = []
+    for j, role in enumerate(roles):
+        if canonical_role(role) not in CANONICAL_ROLES:
+            reason = (
+                "is not a role cxloop knows (" + ", ".join(CANONICAL_ROLES) + "); kept as written"
+                " — import contacts with this role, or the account is never complete"
+            )
+            out.append(Problem(f"required_roles[{j}]", role, reason))
     return out

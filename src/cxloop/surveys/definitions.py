@@ -329,7 +329,10 @@ def load_definition(file: Path) -> SurveyDefinition:
 
 def warnings(definition: SurveyDefinition) -> list[Problem]:
     """What is allowed but probably a mistake: a piped ``{root.field}`` whose root no
-    invitation carries (it is piped as empty text, never an error at send time)."""
+    invitation carries (it is piped as empty text, never an error at send time), and a required
+    role that is not one of cxloop's own (only contacts imported with it can answer)."""
+    from cxloop.surveys.checks import role_warnings
+
     out: dict[tuple[str, str], Problem] = {}
     for where, text in definition.texts():
         for value in text.root.values():
@@ -337,7 +340,7 @@ def warnings(definition: SurveyDefinition) -> list[Problem]:
                 if match.group(1) not in ATTRIBUTE_ROOTS:
                     reason = f"is not a known value; known roots: {', '.join(ATTRIBUTE_ROOTS)}"
                     out[where, match.group(0)] = Problem(where, match.group(0), reason)
-    return list(out.values())
+    return [*out.values(), *role_warnings(definition.required_roles)]
 
 
 def canonical(definition: SurveyDefinition) -> dict[str, Any]:
