@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from cxloop.feedback import service as feedback_service
+from cxloop.surveys import responses as responses_service
 from cxloop.surveys.models import SurveyResponse
 from tests.surveys.respond_support import EVERY_TYPE, World, make_world
 
@@ -164,3 +166,36 @@ def test_a_two_question_survey_counts_the_conditional_page_and_submits_on_the_la
         other.path, data={"_rev": _rev(page.text), "_page": "nps", "nps": "3"}
     )
     assert "2 / 2" in second.text and "Submit" in second.text
+
+
+def _feedback(world: World, response_id: int) -> Any:
+    with world.store.sessions() as session:
+        responses_service.ingest_pending(session=session, settings=world.settings)
+        session.commit()
+        return feedback_service.get_feedback(
+            session=session, feedback_id=f"survey:{response_id}", reveal_pii=True
+        )
+
+
+def test_other_text_is_feedback_text_and_answers_are_attributes_not_json_strings(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path, EVERY_TYPE, drain=False)
+    answers = {
+        "nps": 4,
+        "liked": ["speed", "other"],
+        "liked.other": "Slack 群里回复很快",
+        "aspects": {"courier_speed": 2, "packaging": 5},
+        "comment": "包装破了",
+    }
+    sent = world.client.post(f"/api/v1/respond/{world.link().token}", json={"answers": answers})
+    assert sent.status_code == 200, sent.text
+    row = _feedback(world, sent.json()["response_id"])
+    assert row.text == "liked: Slack 群里回复很快\n包装破了"
+    attributes = row.attributes
+    assert "answers" not in attributes
+    assert attributes["answer.nps"] == "4"
+    assert attributes["answer.liked"] == "speed,other"
+    assert attributes["answer.liked.other"] == "Slack 群里回复很快"
+    assert attributes["answer.aspects.courier_speed"] == "2"
+    assert attributes["answer.aspects.packaging"] == "5"

@@ -10,7 +10,6 @@ edited response, updates the same row instead of adding one.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import weakref
@@ -159,6 +158,9 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
             scores[question.type] = value
         elif question.type == "text" and str(value).strip():
             texts.append(str(value).strip())
+        other = answers.get(f"{question.id}.other")
+        if other is not None and str(other).strip():  # "other, please specify" is voice too
+            texts.append(f"{question.id}: {str(other).strip()}")
     completed = row.completed_at or row.updated_at
     return {
         # ingest keys voice by source: source "survey" + id 12 is stored as "survey:12"
@@ -181,8 +183,27 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
         "distribution": row.distribution_id,
         "invitation": row.invitation_id,
         "role": row.role,
-        "answers": json.dumps(answers, ensure_ascii=False, sort_keys=True),
+        **answer_attributes(answers),
     }
+
+
+def answer_attributes(answers: dict[str, Any]) -> dict[str, str]:
+    """Each answer as a flat ``answer.<id>`` attribute (ingest keeps extra columns as text, so a
+    nested object would be stored as a JSON string): option ids comma-joined, a matrix row as
+    ``answer.<id>.<row>``, an "other" text as ``answer.<id>.other``."""
+    flat: dict[str, str] = {}
+    for key, value in sorted(answers.items()):
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            flat.update(
+                {f"answer.{key}.{row}": str(v) for row, v in value.items() if v is not None}
+            )
+        elif isinstance(value, list):
+            flat[f"answer.{key}"] = ",".join(str(v) for v in value)
+        else:
+            flat[f"answer.{key}"] = str(value)
+    return flat
 
 
 def answer_rows(definition: SurveyDefinition, response: SurveyResponse) -> list[SurveyAnswer]:
