@@ -541,3 +541,30 @@ def test_where_blames_only_the_condition_that_matches_nobody(b2c_company: B2CCom
     assert "together they match no one" in problem.reason
     (problem,) = refused("segment=platinum", "会员类型=VIP")
     assert problem.field == "where.segment" and "gold" in problem.reason
+
+
+def test_customer_name_greets_the_contact_and_a_fallback_stands_in_on_anonymous_links(
+    b2b_company: B2BCompany,
+) -> None:
+    from cxloop.surveys import logic
+
+    survey_id = _survey(b2b_company)
+    result = _account_send(b2b_company, survey_id, account="A-100", roles=["决策者"])
+    greeting = "{customer.name|您}，您好！{contact.name}（{account.name}）"
+    piped = [
+        logic.pipe(greeting, r.context) for r in _invitations(b2b_company, result.distribution_id)
+    ]
+    assert piped == [
+        "陈总，您好！陈总（华东精密制造有限公司）",
+        "周副总，您好！周副总（华东精密制造有限公司）",
+    ]
+    anonymous = _send(
+        b2b_company,
+        b2b_company.settings,
+        survey_id,
+        b2b_company.now,
+        audience=Audience(kind="anonymous"),
+    )
+    assert anonymous.anonymous_link
+    assert logic.pipe(greeting, {}) == "您，您好！（）"
+    assert logic.pipe("{customer.name}，您好！", {}) == "，您好！"  # no fallback: empty

@@ -234,7 +234,13 @@ def test_a_completed_milestone_asks_the_accounts_required_roles(shop: api.Store)
     trigger = _trigger(shop, "milestone_completed", delay="3d")
     api.import_records(shop, "accounts", [{"account_id": "A1", "name": "华东物流"}])
     contacts = [
-        {"contact_id": "K1", "account_id": "A1", "role": "决策者", "email": "boss@a1.cn"},
+        {
+            "contact_id": "K1",
+            "account_id": "A1",
+            "name": "陈总",
+            "role": "决策者",
+            "email": "boss@a1.cn",
+        },
         {"contact_id": "K2", "account_id": "A1", "role": "使用者", "email": "user@a1.cn"},
         {"contact_id": "K3", "account_id": "A1", "role": "采购", "email": "buyer@a1.cn"},
     ]
@@ -267,6 +273,8 @@ def test_a_completed_milestone_asks_the_accounts_required_roles(shop: api.Store)
     ]
     assert asked[0].context["milestone"]["name"] == "系统验收"
     assert asked[0].context["milestone"]["project"] == "仓储系统上线"
+    # {customer.name} greets the contact asked, as {contact.name} does, not the company
+    assert asked[0].context["customer"]["name"] == asked[0].context["contact"]["name"] == "陈总"
     assert asked[0].scheduled_at == done + dt.timedelta(days=3)
     with shop.sessions() as session:
         (listed,) = triggers.list_all(session=session)

@@ -222,6 +222,8 @@ def _from_account(session: Session, audience: Audience, required_roles: Sequence
             attributes=dict(r.attributes or {}),
             context={
                 **base,
+                # the person asked is the contact: {customer.name} greets them, not their company
+                "customer": {**base["customer"], "name": r.name},
                 "contact": {"id": r.contact_id, "name": r.name, "role": r.role, "title": r.title},
             },
         )
@@ -267,7 +269,10 @@ def _named(session: Session, people: Iterable[RecipientIn]) -> list[Recipient]:
                 "name": contact.name,
                 "role": contact.role,
             }
+            context.setdefault("customer", {"id": contact.contact_id, "name": contact.name})
         attributes.update(p.attributes)
+        if p.name:
+            context["customer"] = {**context.get("customer", {}), "name": p.name}
         if p.language:
             attributes["language"] = p.language
         if p.timezone:

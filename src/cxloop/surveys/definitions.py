@@ -40,7 +40,8 @@ ATTRIBUTE_ROOTS = (
     "event",
 )
 """Where a ``show_if`` name or a piped ``{root.field}`` may come from besides earlier answers."""
-PIPE = re.compile(r"\{([^\W\d]\w*)\.(\w+(?:\.\w+)*)\}")
+PIPE = re.compile(r"\{([^\W\d]\w*)\.(\w+(?:\.\w+)*)(?:\|([^{}|]*))?\}")
+"""``{root.field}``, or ``{root.field|fallback}`` where the value may be missing."""
 DEFAULT_TEXT_LENGTH = 4000
 OTHER_TEXT_LENGTH = 500
 

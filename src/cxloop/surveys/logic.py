@@ -255,13 +255,19 @@ def check_answers(
 
 def pipe(text: str, context: Mapping[str, Any]) -> str:
     """``{customer.name}``, ``{order.order_id}``, ``{milestone.name}`` … filled from the
-    invitation's context (nested or dotted keys); an unknown value becomes empty text, never an
-    error at send time. Escaping for HTML is the template's job."""
+    invitation's context (nested or dotted keys); an unknown value becomes the fallback after
+    ``|`` (``{customer.name|您}``), else empty text, never an error at send time. Escaping for
+    HTML is the template's job."""
 
     def fill(match: Any) -> str:
         value = attribute(context, f"{match.group(1)}.{match.group(2)}")
-        if value is expressions.MISSING or value is None or isinstance(value, Mapping | list):
-            return ""
+        if (
+            value is expressions.MISSING
+            or value is None
+            or value == ""
+            or isinstance(value, Mapping | list)
+        ):
+            return match.group(3) or ""
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)

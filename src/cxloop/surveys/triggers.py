@@ -198,8 +198,10 @@ def _invite(
         "event_key": event.key,
         "event": {"key": event.key, "occurred_at": event.occurred_at.isoformat()},
     }
-    if person.name:
-        context["customer" if person.customer_id else "contact"] = {"name": person.name}
+    if person.name:  # {customer.name} greets the person asked, a contact too (not the company)
+        for root in ("customer", "contact") if person.contact_id else ("customer",):
+            known = context.get(root)
+            context[root] = {**(known if isinstance(known, dict) else {}), "name": person.name}
     session.add(
         Invitation(
             distribution_id=distribution.id,
