@@ -70,6 +70,8 @@ def create_command(file: File) -> None:
     with unit_of_work(store) as session:
         saved = service.create(session=session, definition=definition, created_by="cli")
     state = "new" if saved.changed else "unchanged"
+    if saved.reactivated:  # an archived survey created again takes answers again
+        state = "new, reactivated" if saved.changed else "reactivated"
     console.print(
         f"survey {saved.survey_id} version {saved.current_version} ({state})", highlight=False
     )

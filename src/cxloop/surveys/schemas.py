@@ -26,6 +26,8 @@ class SurveyRead(BaseModel):
     updated_at: dt.datetime
     changed: bool = False
     """From ``create`` only: whether that call stored a new version (False: same definition)."""
+    reactivated: bool = False
+    """From ``create`` only: the survey was archived and that call made it active again."""
 
 
 class SurveyVersionRead(BaseModel):

@@ -55,7 +55,9 @@ def _version(session: Session, survey_id: str, version: int) -> SurveyVersion:
     return row
 
 
-def _read(session: Session, row: Survey, changed: bool = False) -> SurveyRead:
+def _read(
+    session: Session, row: Survey, changed: bool = False, reactivated: bool = False
+) -> SurveyRead:
     current = _version(session, row.survey_id, row.current_version)
     count = session.scalar(
         select(func.count(SurveyVersion.version)).where(SurveyVersion.survey_id == row.survey_id)
@@ -71,6 +73,7 @@ def _read(session: Session, row: Survey, changed: bool = False) -> SurveyRead:
         created_at=row.created_at,
         updated_at=row.updated_at,
         changed=changed,
+        reactivated=reactivated,
     )
 
 
@@ -109,10 +112,11 @@ def create(
         session.add(_new_version(definition, number, digest, created_by, now))
         row.current_version = number
         row.title = {str(k): v for k, v in definition.title.root.items()}
+    reactivated = row.status != "active"
     row.status = "active"
     row.updated_at = now
     session.flush()
-    return _read(session, row, changed=changed)
+    return _read(session, row, changed=changed, reactivated=reactivated)
 
 
 def _new_version(
