@@ -77,13 +77,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI, *, startup_timeout_s: float = 15.0) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a daemon thread on a free loopback port; yield its base URL."""
+def serve(app: FastAPI, *, startup_timeout_s: float = 15.0, **options: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a daemon thread on a free loopback port; yield its base URL.
+    ``options`` go to ``uvicorn.Config`` (e.g. ``access_log=True, log_config=…``)."""
     import uvicorn
 
-    config = uvicorn.Config(
-        app, host=LOOPBACK, port=free_port(), log_level="warning", lifespan="on", access_log=False
-    )
+    settings: dict[str, Any] = {"log_level": "warning", "lifespan": "on", "access_log": False}
+    config = uvicorn.Config(app, host=LOOPBACK, port=free_port(), **{**settings, **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()

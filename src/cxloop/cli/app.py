@@ -200,6 +200,7 @@ def serve(
     import uvicorn
 
     from cxloop.cli.context import open_store
+    from cxloop.web import access_log
     from cxloop.web.app import create_app
 
     store = open_store()
@@ -210,6 +211,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        log_config=access_log.log_config(),  # link tokens masked: /s/AXMA…[masked]
     )
 
 

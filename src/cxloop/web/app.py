@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.jobs import clock
-from cxloop.web import errors
+from cxloop.web import access_log, errors
 from cxloop.web.pages import overview, respond
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     errors.install(app)
+    access_log.install()  # survey-link tokens never reach uvicorn's log lines
     # fixed paths first: imports and records answer any /api/v1/{kind}
     for router in (
         system.router,
