@@ -140,3 +140,28 @@ def test_demo_churned_accounts_have_lower_weighted_health(
             assert after == before
     singles = sum(r.n == 1 for r in report.accounts)
     assert singles == 0 or any("single answer" in c for c in hidden.caveats)
+
+
+def test_roles_cxloop_has_no_name_for_weigh_the_default_weight() -> None:
+    """Contact roles are open (行政助理 is imported as written): such an answer counts with
+    ``default_weight`` (1 unless given), never dropped and never an error."""
+    people = pd.DataFrame(
+        {
+            "contact_id": ["dm", "ad", "om"],
+            "account_id": ["A"] * 3,
+            "role": ["decision_maker", "行政助理", "office manager"],
+        }
+    )
+    answers = pd.DataFrame(
+        {
+            "account_id": ["A"] * 3,
+            "contact_id": ["dm", "ad", "om"],
+            "created_at": pd.to_datetime(["2026-06-01"] * 3),
+            "nps": [10.0, 0.0, 0.0],
+        }
+    )
+    health = account_health(answers, people, as_of=AS_OF, days=None, min_n=1)
+    assert health.loc[0, "score"] == pytest.approx(20.0)  # weights 3, 1, 1: (3 − 2) / 5
+    heavier = account_health(answers, people, as_of=AS_OF, days=None, min_n=1, default_weight=3)
+    assert heavier.loc[0, "score"] == pytest.approx(-100 / 3)  # (3 − 6) / 9
+    assert health.loc[0, "roles_answered"] == "decision_maker,office manager,行政助理"

@@ -39,7 +39,8 @@ from cxloop.metrics import intervals
 
 DEFAULT_WEIGHTS: dict[str, float] = {"decision_maker": 3.0, "purchaser": 2.0, "user": 1.0}
 """Role values as the contacts table holds them (the demo also has recommender, influencer,
-employee: those take ``default_weight``)."""
+employee: those take ``default_weight``, as does any role a company imports under its own name —
+roles are open, see customers/roles.py)."""
 UNKNOWN_ROLE = "unknown"
 """Role of an answer whose contact is missing from the contacts table."""
 
