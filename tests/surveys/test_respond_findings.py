@@ -14,6 +14,7 @@ from cxloop.feedback import service as feedback_service
 from cxloop.surveys import responses as responses_service
 from cxloop.surveys.models import SurveyResponse
 from tests.surveys.respond_support import EVERY_TYPE, World, make_world
+from tests.web.support import build_api
 
 
 @pytest.fixture
@@ -47,18 +48,33 @@ FUZZ_BODIES = [
 ]
 
 
-@pytest.mark.parametrize("body", FUZZ_BODIES)
-def test_non_finite_numbers_anywhere_never_make_a_server_error(world: World, body: str) -> None:
+SURVEY_FUZZ = [
+    '{"id": "x", "title": NaN, "questions": [{"id": "q", "type": "nps", "text": 1e400}]}',
+    '{"id": Infinity, "title": "t", "questions": NaN}',
+    '{"id": "x", "title": "t", "questions": [{"id": "q", "type": "rating", "scale": 1e400,'
+    ' "text": "a"}]}',
+]
+
+
+@pytest.mark.parametrize("body", FUZZ_BODIES + SURVEY_FUZZ)
+def test_non_finite_numbers_anywhere_never_make_a_server_error(
+    world: World, tmp_path: Path, body: str
+) -> None:
     made = world.link()
-    endpoints = [
-        f"/api/v1/respond/{made.token}",
-        "/api/v1/surveys/validate",
-        "/api/v1/surveys",
-        "/api/v1/surveys/events",
+    admin = build_api(tmp_path / "api.db")
+    sends = [
+        (world.client, f"/api/v1/respond/{made.token}", {}),
+        (admin.client, "/api/v1/surveys/validate", admin.auth("admin")),
+        (admin.client, "/api/v1/surveys", admin.auth("admin")),
+        (admin.client, "/api/v1/surveys/events", admin.auth("admin")),
+        (admin.client, "/api/v1/feedback", admin.auth("admin")),
     ]
-    for path in endpoints:
-        sent = _post_raw(world, path, body)
+    for client, path, headers in sends:
+        sent = client.post(
+            path, content=body, headers={**headers, "Content-Type": "application/json"}
+        )
         assert sent.status_code < 500, (path, body, sent.text)
+        assert sent.status_code not in (401, 403), (path, sent.text)  # the body was read
         assert "NaN" not in sent.text and "Infinity" not in sent.text, sent.text
 
 
@@ -199,3 +215,33 @@ def test_other_text_is_feedback_text_and_answers_are_attributes_not_json_strings
     assert attributes["answer.liked.other"] == "Slack 群里回复很快"
     assert attributes["answer.aspects.courier_speed"] == "2"
     assert attributes["answer.aspects.packaging"] == "5"
+
+
+def test_validate_answers_bad_yaml_with_the_documented_shape(tmp_path: Path) -> None:
+    admin = build_api(tmp_path / "api.db")
+    text = "id: x\ntitle: t\nquestions:\n\t- {id: q, type: nps, text: a}\n"
+    sent = admin.client.post(
+        "/api/v1/surveys/validate",
+        content=text.encode(),
+        headers={**admin.auth("viewer"), "Content-Type": "application/yaml"},
+    )
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert body["valid"] is False
+    (problem,) = body["problems"]
+    assert problem["field"] == "line 4, column 1"
+    assert problem["reason"].startswith("is not valid YAML")
+    broken = admin.client.post(
+        "/api/v1/surveys/validate",
+        content=b'{"id": ',
+        headers={**admin.auth("viewer"), "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 200 and broken.json()["valid"] is False
+    assert broken.json()["problems"][0]["field"] == "body"
+    # storing it is still refused with 422
+    stored = admin.client.post(
+        "/api/v1/surveys",
+        content=text.encode(),
+        headers={**admin.auth("admin"), "Content-Type": "application/yaml"},
+    )
+    assert stored.status_code == 422

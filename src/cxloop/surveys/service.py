@@ -207,5 +207,10 @@ def check(data: object) -> SurveyCheck:
     )
 
 
+def check_failed(exc: Invalid) -> SurveyCheck:
+    """The check of a definition that could not even be read (bad YAML or JSON)."""
+    return SurveyCheck(valid=False, problems=[_problem(p) for p in exc.problems])
+
+
 def _problem(problem: Problem) -> ProblemRead:
     return ProblemRead(field=problem.field, value=problem.value, reason=problem.reason)

@@ -49,6 +49,18 @@ async def definition_body(request: Request) -> object:
 Definition = Annotated[object, Depends(definition_body)]
 
 
+async def checked_body(request: Request) -> object:
+    """The body as data, or the ``Invalid`` that names why it cannot be read: ``validate``
+    answers unreadable YAML or JSON like any other problem (valid false, line and column)."""
+    try:
+        return await definition_body(request)
+    except Invalid as exc:
+        return exc
+
+
+CheckedDefinition = Annotated[object, Depends(checked_body)]
+
+
 @router.get("", response_model=list[SurveyRead])
 def list_surveys(session: SessionDep, _user: Reader) -> list[SurveyRead]:
     """Every stored survey with its current version."""
@@ -69,8 +81,11 @@ def create_survey(
 
 
 @router.post("/validate", response_model=SurveyCheck, openapi_extra=BODY)
-def validate_survey(data: Definition, _user: Reader) -> SurveyCheck:
-    """Check a definition without storing it: ``valid``, every problem, and warnings."""
+def validate_survey(data: CheckedDefinition, _user: Reader) -> SurveyCheck:
+    """Check a definition without storing it: ``valid``, every problem, and warnings (200 even
+    when the body is not valid YAML or JSON: that is a problem named by line and column)."""
+    if isinstance(data, Invalid):
+        return surveys_service.check_failed(data)
     return surveys_service.check(data)
 
 
