@@ -212,6 +212,7 @@ def test_contact_roles_are_open_known_spellings_map_and_others_are_kept() -> Non
             {"contact_id": "K3", "account_id": "A1", "role": "行政助理"},
             {"contact_id": "K4", "account_id": "A1", "role": "Decision Maker"},
             {"contact_id": "K5", "account_id": "A1", "role": ""},
+            {"contact_id": "K6", "account_id": "A1", "role": "x" * 33},
         ],
         kind="contacts",
     )
@@ -221,5 +222,7 @@ def test_contact_roles_are_open_known_spellings_map_and_others_are_kept() -> Non
         "行政助理",
         "decision_maker",
     ]
-    (rejected,) = result.rejections  # only the row without a role: role is still required
-    assert rejected.row_number == 6 and rejected.problems[0].field == "role"
+    missing, too_long = result.rejections  # role is still required, and fits its column
+    assert missing.row_number == 6 and missing.problems[0].field == "role"
+    assert too_long.row_number == 7
+    assert too_long.problems[0].reason == "is longer than 32 characters"

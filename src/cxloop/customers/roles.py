@@ -42,7 +42,9 @@ ROLES: dict[str, str] = {
 open: a company's own (行政助理, office manager) are kept as written, see :func:`canonical_role`."""
 CANONICAL_ROLES = tuple(sorted(set(ROLES.values())))
 """The roles cxloop knows by name (B2B weights, zh labels and reports use them)."""
-ROLE_MAX_LENGTH = 64
+ROLE_MAX_LENGTH = 32
+"""The contacts.role column's width (String(32)): a longer role is refused by name, not by the
+database."""
 
 
 def canonical_role(value: str) -> str:
