@@ -245,3 +245,23 @@ def test_validate_answers_bad_yaml_with_the_documented_shape(tmp_path: Path) -> 
         headers={**admin.auth("admin"), "Content-Type": "application/yaml"},
     )
     assert stored.status_code == 422
+
+
+def test_survey_api_times_carry_their_offset_like_the_rest_of_the_api(tmp_path: Path) -> None:
+    admin = build_api(tmp_path / "api.db")
+    text = (Path(__file__).parents[2] / "examples" / "surveys" / "post-delivery.yaml").read_bytes()
+    made = admin.client.post(
+        "/api/v1/surveys",
+        content=text,
+        headers={**admin.auth("admin"), "Content-Type": "application/yaml"},
+    )
+    assert made.status_code == 201, made.text
+    for body in (
+        made.json(),
+        admin.client.get("/api/v1/surveys", headers=admin.auth("viewer")).json()[0],
+    ):
+        assert body["created_at"].endswith("Z") and body["updated_at"].endswith("Z"), body
+    versions = admin.client.get(
+        "/api/v1/surveys/post-delivery/versions", headers=admin.auth("viewer")
+    )
+    assert versions.json()[0]["created_at"].endswith("Z")

@@ -3,10 +3,11 @@ the links handed over, and a distribution as read back with its invitations coun
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cxloop.surveys.schemas import UtcTime
 
 Channel = Literal["email", "csv", "webhook"]
 AudienceKind = Literal["list", "where", "account", "recipients", "anonymous"]
@@ -116,7 +117,7 @@ class LinkRow(BaseModel):
     language: str
     link: str
     unsubscribe: str | None
-    expires_at: dt.datetime | None
+    expires_at: UtcTime | None
     status: str
 
 
@@ -135,7 +136,7 @@ class SendResult(BaseModel):
     failed: int = 0
     skipped: dict[str, int] = Field(default_factory=dict)
     dry_run: bool = False
-    expires_at: dt.datetime | None = None
+    expires_at: UtcTime | None = None
     anonymous_link: str | None = None
     errors: list[str] = Field(default_factory=list)
     links: list[LinkRow] = Field(default_factory=list)
@@ -154,13 +155,13 @@ class DistributionRead(BaseModel):
     account_id: str | None
     milestone_id: str | None
     required_roles: list[str] | None
-    deadline: dt.datetime | None
+    deadline: UtcTime | None
     link_days: int
     reminder_after_hours: int | None
     max_reminders: int
     status: str
     created_by: str | None
-    created_at: dt.datetime
+    created_at: UtcTime
     invitations: int
     by_status: dict[str, int]
     skipped: dict[str, int]

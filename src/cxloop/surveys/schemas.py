@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer
 
 from cxloop.surveys.definitions import SurveyDefinition
+
+
+def _with_offset(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+UtcTime = Annotated[
+    dt.datetime, PlainSerializer(_with_offset, return_type=dt.datetime, when_used="json")
+]
+"""A stored (naive UTC) time that JSON shows with its offset (``…Z``), as the rest of the API;
+Python code reading the model still gets the naive UTC value it compares with."""
 
 
 class SurveyRead(BaseModel):
@@ -22,8 +33,8 @@ class SurveyRead(BaseModel):
     status: str
     """active or archived."""
     created_by: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcTime
+    updated_at: UtcTime
     changed: bool = False
     """From ``create`` only: whether that call stored a new version (False: same definition)."""
     reactivated: bool = False
@@ -39,7 +50,7 @@ class SurveyVersionRead(BaseModel):
     definition: SurveyDefinition
     definition_hash: str
     created_by: str | None
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class ProblemRead(BaseModel):

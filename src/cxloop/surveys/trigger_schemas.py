@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cxloop.surveys.schemas import UtcTime
+
 BUILT_IN_EVENTS = (
     "order_delivered",
     "subscription_renewed",
@@ -101,8 +103,8 @@ class TriggerRead(BaseModel):
     channel: str
     roles: list[str]
     status: str
-    created_at: dt.datetime
-    watermark: dt.datetime | None = Field(description="Behaviour rows stored up to here are seen.")
+    created_at: UtcTime
+    watermark: UtcTime | None = Field(description="Behaviour rows stored up to here are seen.")
     events: int = Field(description="Distinct events that brought invitations.")
     invitations: dict[str, int] = Field(description="Invitations by status.")
 
@@ -149,7 +151,7 @@ class EventOutcome(BaseModel):
     survey_id: str
     outcome: Outcome
     invitations: int = 0
-    scheduled_at: dt.datetime | None = None
+    scheduled_at: UtcTime | None = None
 
 
 class EventResult(BaseModel):
@@ -157,5 +159,5 @@ class EventResult(BaseModel):
 
     event: str
     event_key: str
-    occurred_at: dt.datetime
+    occurred_at: UtcTime
     distributions: list[EventOutcome]
