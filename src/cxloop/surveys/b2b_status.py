@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from typing import Any
 
@@ -338,20 +338,17 @@ def owner_alerts(*, session: Session, settings: Settings, now: dt.datetime) -> l
     messages = [m for _, _, m in plans if m is not None]
     outcomes = iter(mail.send(settings, messages, now=now) if messages else [])
     done = []
-    for d, alert, message in plans:
+    for d, planned, message in plans:
         d.owner_alerted_at = now
-        if alert is None:
+        if planned is None:
             d.owner_alert_outcome = ALREADY
             continue
         if message is not None:
             outcome = next(outcomes)
             if not outcome.accepted:
-                alert = OwnerAlert(
-                    alert.distribution_id, alert.survey_id, alert.account, alert.owner,
-                    alert.missing, "refused", outcome.error,
-                )  # fmt: skip
-        d.owner_alert_outcome = alert.outcome
-        done.append(alert)
+                planned = replace(planned, outcome="refused", error=outcome.error)
+        d.owner_alert_outcome = planned.outcome
+        done.append(planned)
     session.flush()
     return done
 
