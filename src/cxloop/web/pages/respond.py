@@ -8,26 +8,44 @@ click, a reload) is recognised by its revision and stores nothing. Every rule is
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
+from cxloop.config import Settings
+from cxloop.db.session import session_scope
 from cxloop.errors import Invalid, Problem
 from cxloop.surveys import logic
 from cxloop.surveys import responses as responses_service
 from cxloop.surveys.definitions import SurveyDefinition
 from cxloop.surveys.responses import LinkRefused, Respondent
-from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.pages import respond_form
 from cxloop.web.pages.i18n import HTML_LANG, LANGUAGES, Lang, choice, gettext
 from cxloop.web.pages.templating import LABEL, render
 
 router = APIRouter()
+WORKERS = 4
+"""Respondent requests doing store work at once (the rest wait their turn on the event loop):
+more threads only contend for the GIL and the store's one writer, and stay within the
+connection pool (5), so no connection is opened and closed per request."""
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+_WRITES = threading.Lock()
+"""One respondent write at a time in this process: they queue here and start the moment the
+last one commits, instead of sleeping in SQLite's busy handler (up to 100 ms a try)."""
 RESUME_COOKIE = "cxloop_resume"
 RESUME_DAYS = 30
 REFUSAL_STATUS = {
@@ -40,67 +58,88 @@ REFUSAL_STATUS = {
 }
 
 
-async def _form(request: Request) -> FormData:
-    return await request.form()
+def _run(request: Request, work: Callable[[Session], Response]) -> Awaitable[Response]:
+    """``work`` with its own unit of work, in ONE worker thread: no per-request dependencies
+    (a respondent has no login), and each handler commits as soon as its answers are stored,
+    before the page is drawn, so SQLite's write lock is held for the writes only."""
+    factory = request.app.state.session_factory
 
+    def run() -> Response:
+        with session_scope(factory) as session:
+            return work(session)
 
-PostedForm = Annotated[FormData, Depends(_form)]
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None:
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(WORKERS)
+    return anyio.to_thread.run_sync(run, limiter=limiter)
 
 
 # --- personal links -----------------------------------------------------------------------
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
-def survey_form(
-    request: Request, token: str, session: SessionDep, settings: SettingsDep, q: str | None = None
-) -> Response:
+async def survey_form(request: Request, token: str, q: str | None = None) -> Response:
     """The page to answer now (``?q=`` an earlier question, to change it); opening marks the
     invitation opened."""
-    try:
-        respondent = responses_service.open_invitation(
-            session=session, settings=settings, token=token
-        )
-    except LinkRefused as refused:
-        return refusal_page(request, refused)
-    return _page(request, respondent, focus=q)
+
+    def work(session: Session) -> Response:
+        try:
+            respondent = responses_service.open_invitation(
+                session=session, settings=_settings(request), token=token
+            )
+        except LinkRefused as refused:
+            return refusal_page(request, refused)
+        session.commit()
+        return _page(request, respondent, focus=q)
+
+    return await _run(request, work)
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-def survey_answer(
-    request: Request, token: str, form: PostedForm, session: SessionDep, settings: SettingsDep
-) -> Response:
+async def survey_answer(request: Request, token: str) -> Response:
     """Store the posted page; answer with the next page, the thanks page, or this page again
     with what is wrong (422, nothing stored)."""
-    try:
-        respondent = responses_service.open_invitation(
-            session=session, settings=settings, token=token, repeat=True
-        )
-    except LinkRefused as refused:
-        return refusal_page(request, refused)
-    return _answer(request, respondent, form, session)
+    form = await request.form()
+
+    def work(session: Session) -> Response:
+        try:
+            respondent = responses_service.open_invitation(
+                session=session, settings=_settings(request), token=token, repeat=True
+            )
+        except LinkRefused as refused:
+            return refusal_page(request, refused)
+        return _answer(request, respondent, form, session)
+
+    return await _run(request, work)
 
 
 # --- anonymous links ----------------------------------------------------------------------
 
 
 @router.get("/s/a/{public_id}", response_class=HTMLResponse)
-def anonymous_form(request: Request, public_id: str, session: SessionDep) -> Response:
+async def anonymous_form(request: Request, public_id: str) -> Response:
     """The anonymous form; a resume cookie brings a respondent back to where they stopped."""
-    try:
-        respondent = responses_service.open_anonymous(
-            session=session, public_id=public_id, session_key=request.cookies.get(RESUME_COOKIE)
-        )
-    except LinkRefused as refused:
-        return refusal_page(request, refused)
-    if respondent.response is None:  # the key the first POST stores under (a double POST: one)
-        respondent.session_key = responses_service.new_session_key()
-    return _page(request, respondent)
+
+    def work(session: Session) -> Response:
+        try:
+            respondent = responses_service.open_anonymous(
+                session=session,
+                public_id=public_id,
+                session_key=request.cookies.get(RESUME_COOKIE),
+            )
+        except LinkRefused as refused:
+            return refusal_page(request, refused)
+        if respondent.response is None:  # the key the first POST stores under (a double POST: one)
+            respondent.session_key = responses_service.new_session_key()
+        return _page(request, respondent)
+
+    return await _run(request, work)
 
 
 @router.post("/s/a/{public_id}", response_class=HTMLResponse)
-def anonymous_answer(
-    request: Request, public_id: str, form: PostedForm, session: SessionDep
-) -> Response:
+async def anonymous_answer(request: Request, public_id: str) -> Response:
+    form = await request.form()
     cookie = request.cookies.get(RESUME_COOKIE)
     posted = form.get("_k")
     given = next(
@@ -111,46 +150,57 @@ def anonymous_answer(
         ),
         None,
     )
-    try:  # a key the respondent brings may hold their response; a new one cannot
-        respondent = responses_service.open_anonymous(
-            session=session, public_id=public_id, session_key=given, repeat=True
-        )
-    except LinkRefused as refused:
-        return refusal_page(request, refused)
-    key = given or responses_service.new_session_key()
-    respondent.session_key = key
-    response = _answer(request, respondent, form, session)
-    path = f"/s/a/{public_id}"
-    if respondent.completed:  # done: this browser may start a new answer (the link is open)
-        response.delete_cookie(RESUME_COOKIE, path=path, httponly=True, samesite="lax")
-    elif response.status_code < 400:
-        response.set_cookie(
-            RESUME_COOKIE,
-            key,
-            max_age=RESUME_DAYS * 86_400,
-            path=path,
-            httponly=True,
-            samesite="lax",
-        )
-    return response
+
+    def work(session: Session) -> Response:
+        try:  # a key the respondent brings may hold their response; a new one cannot
+            respondent = responses_service.open_anonymous(
+                session=session, public_id=public_id, session_key=given, repeat=True
+            )
+        except LinkRefused as refused:
+            return refusal_page(request, refused)
+        key = given or responses_service.new_session_key()
+        respondent.session_key = key
+        response = _answer(request, respondent, form, session)
+        path = f"/s/a/{public_id}"
+        if respondent.completed:  # done: this browser may start a new answer (the link is open)
+            response.delete_cookie(RESUME_COOKIE, path=path, httponly=True, samesite="lax")
+        elif response.status_code < 400:
+            response.set_cookie(
+                RESUME_COOKIE,
+                key,
+                max_age=RESUME_DAYS * 86_400,
+                path=path,
+                httponly=True,
+                samesite="lax",
+            )
+        return response
+
+    return await _run(request, work)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 # --- shared -------------------------------------------------------------------------------
 
 
-def _answer(request: Request, respondent: Respondent, form: FormData, session: Any) -> Response:
+def _answer(request: Request, respondent: Respondent, form: FormData, session: Session) -> Response:
     raw, controls = respond_form.parse(form, respondent.definition)
     lang = respondent_language(request, respondent.definition, respondent.language)
     rev = controls.rev if controls.rev is not None else respondent.rev
     try:
-        saved = responses_service.save(
-            session=session,
-            respondent=respondent,
-            rev=rev,
-            raw=raw,
-            page_ids=controls.page_ids,
-            lang=lang,
-        )
+        with _WRITES:  # committed before the page is drawn: the write lock is held this long
+            saved = responses_service.save(
+                session=session,
+                respondent=respondent,
+                rev=rev,
+                raw=raw,
+                page_ids=controls.page_ids,
+                lang=lang,
+            )
+            session.commit()
     except LinkRefused as refused:
         return refusal_page(request, refused)
     except IntegrityError:  # the same first page posted twice at once: the other one stored it
@@ -174,7 +224,8 @@ def _answer(request: Request, respondent: Respondent, form: FormData, session: A
     return _page(request, respondent)
 
 
-def _wake_drain(request: Request) -> None:
+async def _wake_drain(request: Request) -> None:
+    """On the event loop: setting an event needs no worker thread."""
     drain = getattr(request.app.state, "survey_drain", None)
     if drain is not None:
         drain.poke()
