@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     errors.install(app)
+    # the respondent form first: a submit is matched at once, not after every API route (/s/…
+    # overlaps none of them)
+    app.include_router(respond.router, include_in_schema=False)
     access_log.install()  # survey-link tokens never reach uvicorn's log lines
     # fixed paths first: imports and records answer any /api/v1/{kind}
     for router in (
@@ -70,7 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         records.router,
     ):
         app.include_router(router)
-    app.include_router(respond.router, include_in_schema=False)
     app.include_router(unsubscribe_page.router, include_in_schema=False)  # /u/{token}
     # submitted answers become feedback on this thread (started by the first submit)
     app.state.survey_drain = OutboxDrain(
