@@ -129,19 +129,20 @@ def open_invitation(
         content = tokens.read_link(token, key, now=dt.datetime(1970, 1, 1))
     except tokens.LinkError as exc:
         raise LinkRefused(exc.kind) from None
-    invitation = session.scalars(
-        select(Invitation).where(Invitation.public_id == content.public_id)
+    found = session.execute(  # one query: the invitation, its distribution, survey, response
+        select(Invitation, Distribution, Survey.status, SurveyResponse)
+        .outerjoin(Distribution, Distribution.id == Invitation.distribution_id)
+        .outerjoin(Survey, Survey.survey_id == Distribution.survey_id)
+        .outerjoin(SurveyResponse, SurveyResponse.invitation_id == Invitation.id)
+        .where(Invitation.public_id == content.public_id)
     ).one_or_none()
-    if invitation is None:
+    if found is None:
         raise LinkRefused("unknown")
+    invitation, distribution, survey_status, response = found
     expires_at = content.expires_at
     language = invitation.language
-    distribution = session.get(Distribution, invitation.distribution_id)
     if distribution is None:
         raise LinkRefused("unknown", language=language)
-    response = session.scalars(
-        select(SurveyResponse).where(SurveyResponse.invitation_id == invitation.id)
-    ).one_or_none()
     completed = response is not None and response.status == "completed"
     if completed and not distribution.allow_edits and not repeat:
         raise LinkRefused("completed", language=language)
@@ -152,7 +153,7 @@ def open_invitation(
         raise LinkRefused("expired", language=language)
     if completed and distribution.allow_edits and _expired(expires_at, None, now):
         raise LinkRefused("completed", language=language)  # edits end with the link
-    _refuse_closed(session, distribution, language)
+    _refuse_closed(distribution, survey_status, language)
     respondent = _respondent(session, distribution, invitation.context or {}, language)
     respondent.invitation_id = invitation.id
     respondent.ids = {
@@ -180,14 +181,17 @@ def open_anonymous(
 ) -> Respondent:
     """An anonymous link's distribution, and the response its resume key holds (if any)."""
     now = _naive(now or utcnow())
-    distribution = session.scalars(
-        select(Distribution).where(Distribution.anonymous_public_id == public_id)
+    found = session.execute(
+        select(Distribution, Survey.status)
+        .outerjoin(Survey, Survey.survey_id == Distribution.survey_id)
+        .where(Distribution.anonymous_public_id == public_id)
     ).one_or_none()
-    if distribution is None:
+    if found is None:
         raise LinkRefused("unknown")
+    distribution, survey_status = found
     if distribution.deadline is not None and now > _naive(distribution.deadline):
         raise LinkRefused("expired")
-    _refuse_closed(session, distribution, None)
+    _refuse_closed(distribution, survey_status, None)
     respondent = _respondent(session, distribution, {}, None)
     if session_key and valid_session_key(session_key):
         response = session.scalars(
@@ -233,9 +237,11 @@ def _respondent(
     )
 
 
-def _refuse_closed(session: Session, distribution: Distribution, language: str | None) -> None:
-    survey = session.get(Survey, distribution.survey_id)
-    if distribution.status == "closed" or survey is None or survey.status == "archived":
+def _refuse_closed(
+    distribution: Distribution, survey_status: str | None, language: str | None
+) -> None:
+    """``survey_status`` None: the survey is gone."""
+    if distribution.status == "closed" or survey_status in (None, "archived"):
         raise LinkRefused("closed", language=language)
 
 
