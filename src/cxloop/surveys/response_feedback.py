@@ -208,20 +208,25 @@ def answer_attributes(answers: dict[str, Any]) -> dict[str, str]:
 
 def answer_rows(definition: SurveyDefinition, response: SurveyResponse) -> list[SurveyAnswer]:
     """One row per answered question (a row per chosen option and per matrix row)."""
-    rows: list[SurveyAnswer] = []
+    return [SurveyAnswer(**values) for values in answer_values(definition, response)]
+
+
+def answer_values(definition: SurveyDefinition, response: SurveyResponse) -> list[dict[str, Any]]:
+    """``answer_rows`` as plain column values, for one bulk INSERT (no unit-of-work objects)."""
+    rows: list[dict[str, Any]] = []
     answers = response.answers
 
     def add(qid: str, item: str, number: float | None, text: str | None) -> None:
         rows.append(
-            SurveyAnswer(
-                response_id=response.id,
-                question_id=qid,
-                item=item,
-                survey_id=response.survey_id,
-                version=response.version,
-                number=number,
-                text=text,
-            )
+            {
+                "response_id": response.id,
+                "question_id": qid,
+                "item": item,
+                "survey_id": response.survey_id,
+                "version": response.version,
+                "number": number,
+                "text": text,
+            }
         )
 
     for question in definition.questions:

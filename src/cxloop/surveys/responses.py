@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
@@ -29,7 +29,7 @@ from cxloop.surveys.models import (
     SurveyResponse,
 )
 from cxloop.surveys.response_feedback import (
-    answer_rows,
+    answer_values,
     ingest_pending,
     version_definition,
     warm_text_engine,
@@ -482,7 +482,9 @@ def _complete(
     session.flush()
     if edited:
         session.execute(delete(SurveyAnswer).where(SurveyAnswer.response_id == response.id))
-    session.add_all(answer_rows(respondent.definition, response))
+    rows = answer_values(respondent.definition, response)
+    if rows:  # one executemany, without a unit-of-work object per row
+        session.execute(insert(SurveyAnswer).execution_options(render_nulls=True), rows)
 
 
 __all__ = [
