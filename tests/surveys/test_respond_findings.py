@@ -265,3 +265,13 @@ def test_survey_api_times_carry_their_offset_like_the_rest_of_the_api(tmp_path: 
         "/api/v1/surveys/post-delivery/versions", headers=admin.auth("viewer")
     )
     assert versions.json()[0]["created_at"].endswith("Z")
+
+
+def test_an_id_too_large_for_the_store_is_a_422_not_a_server_error(tmp_path: Path) -> None:
+    admin = build_api(tmp_path / "api.db")
+    for path in (
+        "/api/v1/distributions/-181238089781920688766976",
+        "/api/v1/surveys/post-delivery/versions/181238089781920688766976",
+    ):
+        sent = admin.client.get(path, headers=admin.auth("admin"))
+        assert sent.status_code in (404, 422), (path, sent.text)

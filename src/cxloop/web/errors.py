@@ -109,8 +109,16 @@ async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body([{"field": None, "value": None, "reason": reason}]), status_code=409)
 
 
+async def _overflow_error(_: Request, exc: Exception) -> JSONResponse:
+    """A number past what the store holds (a path id of 25 digits: SQLite refuses it with
+    OverflowError) names the problem instead of a 500."""
+    reason = "a number in the request is too large to store or look up (at most 2^63 - 1)"
+    return JSONResponse(_body([{"field": None, "value": None, "reason": reason}]), status_code=422)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OverflowError, _overflow_error)
     app.add_exception_handler(CxloopError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
