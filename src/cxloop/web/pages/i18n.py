@@ -54,6 +54,12 @@ def language(request: Request, chosen: str | None = None) -> Lang:
     )
     if picked:
         return picked
+    return next(iter(accepted(request, refused_too=True)), DEFAULT)
+
+
+def accepted(request: Request, *, refused_too: bool = False) -> list[Lang]:
+    """zh/en from Accept-Language, best q-value first (header order breaks ties); tags with
+    q=0 (refused) are left out unless ``refused_too``."""
     offers = []
     for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
         tag, _, params = part.partition(";")
@@ -63,8 +69,7 @@ def language(request: Request, chosen: str | None = None) -> Lang:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        offers.append((-quality, position, tag))
-    for _, _, tag in sorted(offers):
-        if (found := choice(tag)) is not None:
-            return found
-    return DEFAULT
+        if quality > 0 or refused_too:
+            offers.append((-quality, position, tag))
+    found = [choice(tag) for _, _, tag in sorted(offers)]
+    return list(dict.fromkeys(lang for lang in found if lang is not None))

@@ -32,7 +32,7 @@ from cxloop.surveys import responses as responses_service
 from cxloop.surveys.definitions import SurveyDefinition
 from cxloop.surveys.responses import LinkRefused, Respondent
 from cxloop.web.pages import respond_form
-from cxloop.web.pages.i18n import HTML_LANG, LANGUAGES, Lang, choice, gettext
+from cxloop.web.pages.i18n import HTML_LANG, LANGUAGES, Lang, accepted, choice, gettext
 from cxloop.web.pages.templating import LABEL, render
 
 router = APIRouter()
@@ -332,7 +332,7 @@ def _thanks(
 def refusal_page(request: Request, refused: LinkRefused) -> Response:
     """A link that cannot take answers: why, in the respondent's language, with its status."""
     lang = choice(request.query_params.get("lang")) or choice(refused.language)
-    lang = lang or next(iter(_accepted(request)), None) or "zh"
+    lang = lang or next(iter(accepted(request)), None) or "zh"
     heading, detail = _refusal_words(refused.kind, lang)
     context = {"heading": heading, "detail": detail, "switch": []}
     status = REFUSAL_STATUS.get(refused.kind, 400)
@@ -375,28 +375,11 @@ def respondent_language(
     for candidate in (
         choice(request.query_params.get("lang")),
         choice(invitation),
-        *_accepted(request),
+        *accepted(request),
     ):
         if candidate in offered:
             return candidate
     return definition.default_language
-
-
-def _accepted(request: Request) -> list[Lang]:
-    """zh/en from Accept-Language, best q-value first."""
-    offers = []
-    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
-        tag, _, params = part.partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if quality > 0:
-            offers.append((-quality, position, tag))
-    found = [choice(tag) for _, _, tag in sorted(offers)]
-    return list(dict.fromkeys(lang for lang in found if lang is not None))
 
 
 def _self_url(request: Request, *, keep_lang: bool) -> str:
