@@ -75,13 +75,21 @@ def _check(
         problems.append(Problem("by", "period", "is a reserved name: use period="))
     if period is not None and period not in PERIODS:
         problems.append(Problem("period", period, f"is not one of: {', '.join(PERIODS)}"))
+    problems += interval_problems(confidence, min_n)
+    if problems:
+        raise Invalid(problems)
+    return by
+
+
+def interval_problems(confidence: float, min_n: int) -> list[Problem]:
+    """What is wrong with an interval's ``confidence`` and the ``min_n`` a slice needs: checked
+    alike by every score here and by the survey rates."""
+    problems = []
     if not 0 < confidence < 1:
         problems.append(Problem("confidence", confidence, "is not between 0 and 1"))
     if min_n < 0:
         problems.append(Problem("min_n", min_n, "is negative"))
-    if problems:
-        raise Invalid(problems)
-    return by
+    return problems
 
 
 def _counts(

@@ -54,10 +54,7 @@ def response_rate(
         for name in by
         if name not in table.columns
     ]
-    if not 0 < confidence < 1:
-        problems.append(Problem("confidence", confidence, "is not between 0 and 1"))
-    if min_n < 0:
-        problems.append(Problem("min_n", min_n, "is negative"))
+    problems += scores.interval_problems(confidence, min_n)
     if problems:
         raise Invalid(problems)
     done = (table.delivered > 0) & (table.completed > 0)
