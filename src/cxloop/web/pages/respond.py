@@ -8,20 +8,17 @@ click, a reload) is recognised by its revision and stores nothing. Every rule is
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
-import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from cxloop.config import Settings
@@ -36,13 +33,6 @@ from cxloop.web.pages.i18n import HTML_LANG, LANGUAGES, Lang, accepted, choice, 
 from cxloop.web.pages.templating import LABEL, render
 
 router = APIRouter()
-WORKERS = 4
-"""Respondent requests doing store work at once (the rest wait their turn on the event loop):
-more threads only contend for the GIL and the store's one writer, and stay within the
-connection pool (5), so no connection is opened and closed per request."""
-_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
 _WRITES = threading.Lock()
 """One respondent write at a time in this process: they queue here and start the moment the
 last one commits, instead of sleeping in SQLite's busy handler (up to 100 ms a try)."""
@@ -68,11 +58,9 @@ def _run(request: Request, work: Callable[[Session], Response]) -> Awaitable[Res
         with session_scope(factory) as session:
             return work(session)
 
-    loop = asyncio.get_running_loop()
-    limiter = _LIMITERS.get(loop)
-    if limiter is None:
-        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(WORKERS)
-    return anyio.to_thread.run_sync(run, limiter=limiter)
+    # the default thread pool (40): limiting respondents to 4 threads measured slower (110 vs
+    # 168 submits/s), as the outbox drain's thread then took a larger share of the GIL
+    return run_in_threadpool(run)
 
 
 # --- personal links -----------------------------------------------------------------------
