@@ -37,6 +37,12 @@ class Delivered:
         self.failed += other.failed
         self.errors += [e for e in other.errors if e not in self.errors]
 
+    def fail(self, error: str | None) -> None:
+        """Count one failed send; its error is kept once, however many share it."""
+        self.failed += 1
+        if error and error not in self.errors:
+            self.errors.append(error)
+
 
 def links_of(
     settings: Settings, key: bytes, invitation: Invitation, now: dt.datetime
@@ -104,6 +110,12 @@ def _mark_sent(invitation: Invitation, now: dt.datetime, *, reminder: bool) -> N
     invitation.scheduled_at = invitation.scheduled_at or now
 
 
+def _delivered(invitation: Invitation, now: dt.datetime, *, reminder: bool) -> None:
+    """Sent (or reminded) and handed over: the first hand-over time is kept."""
+    _mark_sent(invitation, now, reminder=reminder)
+    invitation.delivered_at = invitation.delivered_at or now
+
+
 def _title(definition: SurveyDefinition, lang: str) -> str:
     return definition.title.get(lang)
 
@@ -158,8 +170,7 @@ def _mail(
         return result
     for invitation, outcome in zip(invitations, outcomes, strict=True):
         if outcome.accepted:
-            _mark_sent(invitation, now, reminder=reminder)
-            invitation.delivered_at = invitation.delivered_at or now
+            _delivered(invitation, now, reminder=reminder)
             result.sent += 1
         elif outcome.bounced:
             invitation.status = "bounced"
@@ -170,9 +181,7 @@ def _mail(
             )
             result.bounced += 1
         else:
-            result.failed += 1
-            if outcome.error and outcome.error not in result.errors:
-                result.errors.append(outcome.error)
+            result.fail(outcome.error)
     return result
 
 
@@ -228,13 +237,10 @@ def _webhook(
         )
         outcome = webhooks.post(str(distribution.webhook_url), payload, secret=signing)
         if outcome.ok:
-            _mark_sent(invitation, now, reminder=reminder)
-            invitation.delivered_at = invitation.delivered_at or now
+            _delivered(invitation, now, reminder=reminder)
             result.sent += 1
         else:
-            result.failed += 1
-            if outcome.error and outcome.error not in result.errors:
-                result.errors.append(outcome.error)
+            result.fail(outcome.error)
     return result
 
 
@@ -260,6 +266,5 @@ def deliver(
             session, settings, definition, distribution, invitations, now, reminder=reminder
         )
     for invitation in invitations:  # csv: the links are in the caller's file now
-        _mark_sent(invitation, now, reminder=reminder)
-        invitation.delivered_at = invitation.delivered_at or now
+        _delivered(invitation, now, reminder=reminder)
     return Delivered(sent=len(invitations))
