@@ -59,8 +59,10 @@ def links_of(
     return survey, tokens.unsubscribe_url(settings, unsubscribe_token)
 
 
-def address(invitation: Invitation) -> str | None:
-    if invitation.email:
+def address(invitation: Invitation, channel: str | None = None) -> str | None:
+    """Where an invitation reaches its person: on ``email`` its e-mail alone, on any other
+    channel its phone or ``contact:``/``customer:`` id; with no channel the e-mail first."""
+    if channel == "email" or (channel is None and invitation.email):
         return invitation.email
     if invitation.phone:
         return invitation.phone

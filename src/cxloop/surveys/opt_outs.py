@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import NotFound
-from cxloop.surveys import preferences_io, tokens
+from cxloop.surveys import delivery, preferences_io, tokens
 from cxloop.surveys.models import Distribution, Invitation
 
 CHANNEL_OF = {"email": "email", "webhook": "webhook", "csv": "any", "link": "any"}
@@ -40,16 +40,6 @@ class Unsubscribe:
         return f"***{text[-4:]}" if len(text) > 4 else "***"
 
 
-def _address(invitation: Invitation, channel: str) -> str | None:
-    if channel == "email":
-        return invitation.email
-    if invitation.phone:
-        return invitation.phone
-    if invitation.contact_id:
-        return f"contact:{invitation.contact_id}"
-    return f"customer:{invitation.customer_id}" if invitation.customer_id else None
-
-
 def find(
     *, session: Session, settings: Settings, token: str, now: dt.datetime | None = None
 ) -> Unsubscribe:
@@ -64,7 +54,7 @@ def find(
         raise NotFound("this unsubscribe link names no invitation")
     dist = session.get(Distribution, invitation.distribution_id)
     channel = CHANNEL_OF.get(dist.channel if dist is not None else "email", "any")
-    return Unsubscribe(_address(invitation, channel), channel, invitation.language)
+    return Unsubscribe(delivery.address(invitation, channel), channel, invitation.language)
 
 
 def unsubscribe(
