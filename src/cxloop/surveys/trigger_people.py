@@ -4,7 +4,6 @@ an account's contacts in the trigger's roles (resolved for a page of events at o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -12,20 +11,9 @@ from sqlalchemy.orm import Session
 
 from cxloop.customers import service as customers_service
 from cxloop.surveys import b2b, trigger_sources
+from cxloop.surveys.distribution import Recipient as Person
 
-
-@dataclass(frozen=True)
-class Person:
-    """A recipient as the store knows them (any of the ids and addresses may be missing)."""
-
-    customer_id: str | None = None
-    contact_id: str | None = None
-    account_id: str | None = None
-    role: str | None = None
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    attributes: dict[str, Any] | None = None
+__all__ = ["Person", "resolver", "rows"]
 
 
 def resolver(
@@ -40,7 +28,7 @@ def resolver(
     owners = customers_service.lookup_identities(
         session=session, pairs=(("email", e) for e in emails)
     )
-    person_cols = ("email", "phone", "name", "attributes")
+    person_cols = ("email", "phone", "name")
     wanted_customers = {e.customer_id for e in events if e.customer_id}
     wanted_customers |= {c for c, _ in owners.values() if c}
     wanted_contacts = {e.contact_id for e in events if e.contact_id}
@@ -60,6 +48,7 @@ def resolver(
             contact_id=r.contact_id,
             account_id=r.account_id,
             role=r.role,
+            attributes=r.attributes or {},
             **{c: getattr(r, c) for c in person_cols},
         )
 
@@ -81,7 +70,15 @@ def resolver(
             if row is None:
                 return [Person(customer_id=customer_id, account_id=event.account_id)]
             cols = {c: getattr(row, c) for c in person_cols}
-            return [Person(customer_id=customer_id, account_id=event.account_id, **cols)]
+            attributes = row.attributes or {}
+            return [
+                Person(
+                    customer_id=customer_id,
+                    account_id=event.account_id,
+                    attributes=attributes,
+                    **cols,
+                )
+            ]
         members = by_account.get(event.account_id or "", [])
         if wanted_roles:
             members = [m for m in members if b2b.normalise_role(m.role) in wanted_roles]
