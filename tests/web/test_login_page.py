@@ -30,6 +30,7 @@ def _fail(api: Api, username: str, headers: dict[str, str] | None = None, **extr
         ("zh-CN,zh;q=0.9,en;q=0.8", WRONG_ZH, "用户名"),
         ("fr-FR, en;q=0.5, zh;q=0.7", WRONG_ZH, "用户名"),  # zh ranks above en
         ("de-DE", WRONG_ZH, "用户名"),  # neither: zh
+        ("en;q=0, de", WRONG_ZH, "用户名"),  # q=0 refuses en: zh
     ],
 )
 def test_a_failed_login_says_why_in_the_browsers_language_and_keeps_the_name(

@@ -54,12 +54,12 @@ def language(request: Request, chosen: str | None = None) -> Lang:
     )
     if picked:
         return picked
-    return next(iter(accepted(request, refused_too=True)), DEFAULT)
+    return next(iter(accepted(request)), DEFAULT)
 
 
-def accepted(request: Request, *, refused_too: bool = False) -> list[Lang]:
+def accepted(request: Request) -> list[Lang]:
     """zh/en from Accept-Language, best q-value first (header order breaks ties); tags with
-    q=0 (refused) are left out unless ``refused_too``."""
+    q=0 (refused) are left out."""
     offers = []
     for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
         tag, _, params = part.partition(";")
@@ -69,7 +69,7 @@ def accepted(request: Request, *, refused_too: bool = False) -> list[Lang]:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        if quality > 0 or refused_too:
+        if quality > 0:
             offers.append((-quality, position, tag))
     found = [choice(tag) for _, _, tag in sorted(offers)]
     return list(dict.fromkeys(lang for lang in found if lang is not None))
