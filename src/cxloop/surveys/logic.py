@@ -292,3 +292,24 @@ def driver_values(definition: SurveyDefinition, answers: Mapping[str, Any]) -> d
                 {row.id: int(value[row.id]) for row in q.rows if value.get(row.id) is not None}
             )
     return out
+
+
+def may_show(
+    definition: SurveyDefinition, answers: Mapping[str, Any], attributes: Mapping[str, Any]
+) -> list[Question]:
+    """Questions shown for these answers plus those whose ``show_if`` reads a question not
+    answered yet: progress counts them and the page says Next, not Submit, while one may follow."""
+    ids = {q.id for q in definition.questions}
+    given = {k: v for k, v in answers.items() if v is not None and "." not in k}
+
+    def pending(show_if: str) -> bool:
+        roots = {
+            name.path.split(".", 1)[0] for name in expressions.names(expressions.parse(show_if))
+        }
+        return any(root in ids and root not in answers for root in roots)
+
+    return [
+        q
+        for q in definition.questions
+        if visible(q, given, attributes) or (q.show_if is not None and pending(q.show_if))
+    ]

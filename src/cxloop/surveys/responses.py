@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import CxloopError, Invalid, Problem
-from cxloop.surveys import expressions, logic, tokens
+from cxloop.surveys import logic, tokens
 from cxloop.surveys.definitions import Question, SurveyDefinition
 from cxloop.surveys.models import (
     Distribution,
@@ -316,23 +316,7 @@ def page(respondent: Respondent, *, focus: str | None = None) -> Page:
 
 
 def _may_show(respondent: Respondent, answers: dict[str, Any]) -> list[Question]:
-    """Questions shown for these answers plus those whose ``show_if`` reads a question not
-    answered yet: progress counts them and the page says Next, not Submit, while one may follow."""
-    ids = {q.id for q in respondent.definition.questions}
-    given = _given(answers)
-
-    def pending(show_if: str) -> bool:
-        roots = {
-            name.path.split(".", 1)[0] for name in expressions.names(expressions.parse(show_if))
-        }
-        return any(root in ids and root not in answers for root in roots)
-
-    return [
-        q
-        for q in respondent.definition.questions
-        if logic.visible(q, given, respondent.attributes)
-        or (q.show_if is not None and pending(q.show_if))
-    ]
+    return logic.may_show(respondent.definition, answers, respondent.attributes)
 
 
 # --- saving ------------------------------------------------------------------------------------
