@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from cxloop.ingest.fields import KINDS
 from tests.web.support import CUSTOMER, FEEDBACK, PASSWORD, ROLES, Api
+from tests.web.survey_endpoints import SURVEY_OPERATIONS
 
 ALL = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
@@ -179,6 +180,10 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/users", ADMIN),
     Endpoint("POST", "/api/v1/users", ADMIN, ok=201, body=_new_user),
     Endpoint("POST", "/api/v1/tokens", ADMIN, ok=201, body=lambda: {"username": "viewer"}),
+    *(
+        Endpoint(method, path, roles, ok=ok, url=url, body=body)
+        for method, path, roles, ok, url, body in SURVEY_OPERATIONS
+    ),
 )
 PROTECTED = [e for e in ENDPOINTS if e.roles is not None]
 PUBLIC = [e for e in ENDPOINTS if e.roles is None]
