@@ -140,6 +140,9 @@ def test_unknown_surveys_and_versions_name_what_is_stored(store: Store) -> None:
             surveys_service.get_version(session=session, survey_id="post-delivery", version=4)
         with pytest.raises(NotFound, match="no survey 'nosuch'"):
             surveys_service.archive(session=session, survey_id="nosuch")
+        huge = 10**20  # beyond a 64-bit integer: not found, not an overflow in the driver
+        with pytest.raises(NotFound, match=rf"has no version {huge} \(versions: 1\)"):
+            surveys_service.version_info(session=session, survey_id="post-delivery", version=huge)
 
 
 def test_check_reports_problems_or_warnings_without_storing(store: Store) -> None:

@@ -42,7 +42,9 @@ def _survey(session: Session, survey_id: str) -> Survey:
 
 
 def _version(session: Session, survey_id: str, version: int) -> SurveyVersion:
-    row = session.get(SurveyVersion, (survey_id, version))
+    # a number beyond a 64-bit integer cannot be stored and would overflow the database driver
+    in_range = 1 <= version <= 2**63 - 1
+    row = session.get(SurveyVersion, (survey_id, version)) if in_range else None
     if row is None:
         _survey(session, survey_id)
         stored = session.scalars(
