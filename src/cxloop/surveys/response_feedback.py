@@ -22,7 +22,7 @@ from cxloop.config import Settings
 from cxloop.errors import NotFound
 from cxloop.ingest import service as ingest_service
 from cxloop.surveys.definitions import Question, SurveyDefinition
-from cxloop.surveys.models import SurveyAnswer, SurveyResponse, SurveyVersion
+from cxloop.surveys.models import SurveyResponse, SurveyVersion
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ def ingest_pending(*, session: Session, settings: Settings, limit: int = 500) ->
 
 def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
     stored = 0
-    definitions: dict[tuple[str, int], SurveyDefinition] = {}
     tried: set[int] = set()
     while stored + len(tried) < limit:
         rows = session.scalars(
@@ -86,18 +85,11 @@ def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
             break
         ids = [row.id for row in rows]
         tried.update(ids)
-        records = [record(row, _definition(session, definitions, row)) for row in rows]
+        records = [
+            record(row, version_definition(session, row.survey_id, row.version)) for row in rows
+        ]
         stored += _import(session, settings, ids, records)
     return stored
-
-
-def _definition(
-    session: Session, cache: dict[tuple[str, int], SurveyDefinition], row: SurveyResponse
-) -> SurveyDefinition:
-    key = (row.survey_id, row.version)
-    if key not in cache:
-        cache[key] = version_definition(session, row.survey_id, row.version)
-    return cache[key]
 
 
 def _import(
@@ -206,13 +198,9 @@ def answer_attributes(answers: dict[str, Any]) -> dict[str, str]:
     return flat
 
 
-def answer_rows(definition: SurveyDefinition, response: SurveyResponse) -> list[SurveyAnswer]:
-    """One row per answered question (a row per chosen option and per matrix row)."""
-    return [SurveyAnswer(**values) for values in answer_values(definition, response)]
-
-
 def answer_values(definition: SurveyDefinition, response: SurveyResponse) -> list[dict[str, Any]]:
-    """``answer_rows`` as plain column values, for one bulk INSERT (no unit-of-work objects)."""
+    """One ``survey_answers`` row per answered question (a row per chosen option and per matrix
+    row), as plain column values for one bulk INSERT (no unit-of-work objects)."""
     rows: list[dict[str, Any]] = []
     answers = response.answers
 
