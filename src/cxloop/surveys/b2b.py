@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from email.utils import parseaddr
 from typing import Any
 
-from cxloop.ingest.fields import ROLES
+from cxloop.customers.roles import canonical_role
 
 ALERT_HOURS = 48
 """The owner is alerted once the deadline is this close (or past) with roles missing."""
@@ -26,11 +26,7 @@ EN_ROLES = {"decision_maker": "decision maker"}
 def normalise_role(role: str) -> str:
     """One spelling per role (``Decision Maker``, ``决策者`` → ``decision_maker``), so the
     definition's roles and the contacts' imported roles compare equal."""
-    text = " ".join(role.strip().lower().split())
-    known = ROLES.get(text)
-    if known is not None:
-        return known
-    return text.replace(" ", "_").replace("-", "_")
+    return canonical_role(role).lower().replace(" ", "_").replace("-", "_")
 
 
 def missing_roles(required: Sequence[str], answered: Iterable[str]) -> list[str]:
