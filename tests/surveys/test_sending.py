@@ -263,6 +263,25 @@ def test_inside_quiet_hours_the_mail_waits_for_the_tick_after_the_window(
     assert sorted(r.sent_at or night for r in rows) == sorted([night, morning])
 
 
+def test_an_archived_survey_sends_none_of_its_waiting_invitations(
+    b2c_company: B2CCompany, smtp_server: SmtpServer
+) -> None:
+    settings = smtp_server.settings(**_base(b2c_company.settings))
+    survey_id = _survey(b2c_company)
+    night = b2c_company.now.replace(hour=15)  # 23:00 in Shanghai: c-001 waits
+    audience = Audience(kind="where", where=["customer_id=c-001"])
+    result = _send(b2c_company, settings, survey_id, night, audience=audience)
+    assert result.scheduled == 1
+    with b2c_company.store.sessions.begin() as session:
+        survey_service.archive(session=session, survey_id=survey_id)
+    morning = night.replace(hour=0) + dt.timedelta(days=1)
+    with b2c_company.store.sessions.begin() as session:
+        counts = sending.send_scheduled(session=session, settings=settings, now=morning)
+    assert counts["sent"] == 0
+    assert smtp_server.messages == []
+    assert [r.status for r in _invitations(b2c_company, result.distribution_id)] == ["scheduled"]
+
+
 def test_a_refused_recipient_bounces_and_is_skipped_next_time(
     b2c_company: B2CCompany, smtp_server: SmtpServer
 ) -> None:

@@ -370,12 +370,20 @@ def _recheck(
 
 def send_scheduled(*, session: Session, settings: Settings, now: dt.datetime) -> dict[str, int]:
     """Deliver invitations whose time has come (quiet hours over, event delays passed, a mail
-    server that was down), deciding each again first: an opt-out or another survey's
+    server that was down) in active distributions of active surveys — so closed ones never
+    fill the batch — deciding each again first: an opt-out or another survey's
     invitation since they were scheduled skips them."""
     due = list(
         session.scalars(
             select(Invitation)
-            .where(Invitation.status == "scheduled", Invitation.scheduled_at <= now)
+            .join(Distribution, Distribution.id == Invitation.distribution_id)
+            .join(Survey, Survey.survey_id == Distribution.survey_id)
+            .where(
+                Invitation.status == "scheduled",
+                Invitation.scheduled_at <= now,
+                Distribution.status == "active",
+                Survey.status == "active",
+            )
             .order_by(Invitation.distribution_id, Invitation.scheduled_at, Invitation.id)
             .limit(SCHEDULED_BATCH * 10)
         )
@@ -386,7 +394,7 @@ def send_scheduled(*, session: Session, settings: Settings, now: dt.datetime) ->
         by_distribution.setdefault(row.distribution_id, []).append(row)
     for distribution_id, rows in by_distribution.items():
         dist = session.get(Distribution, distribution_id)
-        if dist is None or dist.status != "active":
+        if dist is None:  # joined above; for the type checker
             continue
         _, _, definition = definition_of(session, dist.survey_id, dist.version)
         ready = _recheck(session, settings, dist, rows, now)
