@@ -125,6 +125,8 @@ def test_archive_and_unknown_surveys(fresh_api: Api) -> None:
     no_version = client.get("/api/v1/surveys/api-survey/versions/9", headers=analyst)
     assert no_version.status_code == 404
     assert "versions: 1" in no_version.json()["detail"][0]["reason"]
+    huge = client.get(f"/api/v1/surveys/api-survey/versions/{10**20}", headers=analyst)
+    assert huge.status_code == 404, huge.text  # not an overflow in the database driver
 
 
 def test_bad_bodies_are_named(fresh_api: Api) -> None:
