@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from cxloop.privacy import preferences
 from cxloop.surveys import reminders
+from cxloop.surveys import service as survey_service
 from cxloop.surveys.distribution_schemas import Audience
 from cxloop.surveys.models import Invitation
 from tests.smtp import SmtpServer
@@ -104,6 +105,22 @@ def test_reminders_reach_non_responders_at_most_twice_and_never_after_an_opt_out
     assert len(smtp_server.to(str(third.email))) == 1
     rows = {r.id: r for r in _invitations(b2c_company, result.distribution_id)}
     assert rows[second.id].reminders_sent == 2 and rows[second.id].status == "sent"
+
+
+def test_an_archived_survey_reminds_nobody(
+    b2c_company: B2CCompany, smtp_server: SmtpServer
+) -> None:
+    settings = smtp_server.settings(**_base(b2c_company.settings))
+    survey_id = _survey(b2c_company)
+    now = b2c_company.now
+    result = _send(b2c_company, settings, survey_id, now, audience=THREE)
+    smtp_server.clear()
+    with b2c_company.store.sessions.begin() as session:
+        survey_service.archive(session=session, survey_id=survey_id)
+    assert _remind(b2c_company, settings, now + 72 * HOUR)["sent"] == 0
+    assert smtp_server.messages == []
+    rows = _invitations(b2c_company, result.distribution_id)
+    assert [r.reminders_sent or 0 for r in rows] == [0, 0, 0]
 
 
 def test_b2b_reminders_reach_only_missing_roles_of_the_account(

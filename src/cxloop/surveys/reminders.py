@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.surveys import delivery, preferences_io, sending
 from cxloop.surveys.b2b import missing_roles, normalise_role
-from cxloop.surveys.models import Distribution, Invitation
+from cxloop.surveys.models import Distribution, Invitation, Survey
 
 WAITING = ("sent", "opened", "started")
 """Invitations still waiting for an answer (a reminder may go to them; expiry may end them)."""
@@ -96,12 +96,15 @@ def remind(*, session: Session, settings: Settings, now: dt.datetime) -> dict[st
     sent, bounced, failed, and skipped because the person opted out since."""
     counts: Counter[str] = Counter()
     dists = session.scalars(
-        select(Distribution).where(
+        select(Distribution)
+        .join(Survey, Survey.survey_id == Distribution.survey_id)
+        .where(
             Distribution.status == "active",
+            Survey.status == "active",  # an archived survey sends nothing, reminders neither
             Distribution.max_reminders > 0,
             Distribution.reminder_after_hours.is_not(None),
         )
-    )
+    ).all()
     for dist in dists:
         roles = (dist.required_roles or ()) if dist.account_id is not None else ()
         rule = Policy(int(dist.reminder_after_hours or 0), dist.max_reminders, roles)
