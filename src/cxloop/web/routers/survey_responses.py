@@ -85,7 +85,9 @@ def _open(session: Any, settings: Any, token: str, *, repeat: bool) -> Responden
         raise HTTPException(REFUSAL_STATUS.get(refused.kind, 400), str(refused)) from None
 
 
-def _question(question: Question, lang: str, respondent: Respondent) -> QuestionOut:
+def _question(
+    question: Question, lang: str, respondent: Respondent, visible: set[str]
+) -> QuestionOut:
     bounds = question.bounds
     context = respondent.context
 
@@ -101,7 +103,7 @@ def _question(question: Question, lang: str, respondent: Respondent) -> Question
         text=logic.pipe(question.text.get(lang), context),
         required=question.required,
         show_if=question.show_if,
-        visible=question in responses_service.visible_questions(respondent, respondent.answers),
+        visible=question.id in visible,
         min=bounds[0] if bounds else None,
         max=bounds[1] if bounds else None,
         options=options(question.options),
@@ -120,6 +122,8 @@ def read_form(
     respondent = _open(session, settings, token, repeat=False)
     definition = respondent.definition
     lang = respondent_language(request, definition, respondent.language)
+    shown = responses_service.visible_questions(respondent, respondent.answers)
+    visible = {q.id for q in shown}  # once per form, not once per question
     return RespondForm(
         survey_id=respondent.survey_id,
         version=respondent.version,
@@ -130,7 +134,7 @@ def read_form(
         else None,
         thanks=definition.thanks.get(lang) if definition.thanks else None,
         layout=definition.layout,
-        questions=[_question(q, lang, respondent) for q in definition.questions],
+        questions=[_question(q, lang, respondent, visible) for q in definition.questions],
         answers={k: v for k, v in respondent.answers.items() if v is not None},
         rev=respondent.rev,
         completed=respondent.completed,
