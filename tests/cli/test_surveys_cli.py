@@ -148,6 +148,18 @@ def test_create_list_show_and_versions(tmp_path: Path) -> None:
     assert "archived" in next(line for line in listed if "milestone-review" in line)
 
 
+def test_list_shows_a_title_written_once_for_both_languages_once(tmp_path: Path) -> None:
+    file = tmp_path / "plain.yaml"
+    file.write_text(
+        "id: plain\ntitle: 门店回访\nquestions:\n  - {id: nps, type: nps, text: 推荐吗}\n",
+        encoding="utf-8",
+    )
+    assert run_cxloop(tmp_path, "surveys", "create", str(file)).returncode == 0
+    listed = run_cxloop(tmp_path, "surveys", "list")
+    row = next(line for line in listed.stdout.splitlines() if "plain" in line)
+    assert "门店回访" in row and "/" not in row, listed.stdout
+
+
 def test_show_refuses_unknown_surveys_versions_and_languages(tmp_path: Path) -> None:
     run_cxloop(tmp_path, "surveys", "create", str(EXAMPLES / "post-delivery.yaml"))
     unknown = run_cxloop(tmp_path, "surveys", "show", "nosuch")

@@ -91,7 +91,7 @@ def list_command() -> None:
     for s in surveys:
         cells = (
             s.survey_id,
-            " / ".join(s.title.values()),
+            " / ".join(dict.fromkeys(s.title.values())),  # a plain-string title is both
             str(s.current_version),
             str(s.questions),
             s.status,
