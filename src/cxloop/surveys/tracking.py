@@ -326,6 +326,28 @@ def funnel(
     return Funnel(survey_id=survey_id, total=total, distributions=rows)
 
 
+def survey_totals(
+    *, session: Session, confidence: float = 0.95, min_n: int = 30
+) -> dict[str, tuple[int, RateRow]]:
+    """Every survey's distribution count and total response rate (as its ``funnel`` gives them),
+    in one frame and one count: the survey list shows these, not a whole funnel per survey."""
+    frame = invitation_frame(session=session)
+    rates = {
+        str(row.slice["survey"]): row.model_copy(update={"slice": {}})
+        for row in _rate_rows(frame, ["survey"], confidence, min_n)
+    }
+    counts = dict(
+        session.execute(
+            select(Distribution.survey_id, func.count()).group_by(Distribution.survey_id)
+        ).all()
+    )
+    empty = _overall(frame.iloc[0:0], confidence, min_n)
+    return {
+        survey_id: (int(counts.get(survey_id, 0)), rates.get(survey_id, empty))
+        for survey_id in session.scalars(select(Survey.survey_id))
+    }
+
+
 def response_rates(
     *,
     session: Session,

@@ -65,10 +65,16 @@ def survey_list(request: Request, session: SessionDep) -> Response:
     if user is None:
         return _login()
     lang = language(request)
-    rows = []
-    for survey in surveys_service.list_all(session=session):
-        funnel = tracking.funnel(session=session, survey_id=survey.survey_id)
-        rows.append({"survey": survey, "title": _title(survey.title, lang), "funnel": funnel})
+    totals = tracking.survey_totals(session=session)
+    rows = [
+        {
+            "survey": survey,
+            "title": _title(survey.title, lang),
+            "distributions": totals[survey.survey_id][0],
+            "rate": totals[survey.survey_id][1],
+        }
+        for survey in surveys_service.list_all(session=session)
+    ]
     context = {"user": user, "section": "surveys", "rows": rows}
     return render(request, "surveys/list.html", context, lang=lang)
 
