@@ -303,9 +303,7 @@ def may_show(
     given = {k: v for k, v in answers.items() if v is not None and "." not in k}
 
     def pending(show_if: str) -> bool:
-        roots = {
-            name.path.split(".", 1)[0] for name in expressions.names(expressions.parse(show_if))
-        }
+        roots = {name.path.split(".", 1)[0] for name in expressions.names(_tree(show_if))}
         return any(root in ids and root not in answers for root in roots)
 
     return [
