@@ -193,7 +193,7 @@ def _answer(request: Request, respondent: Respondent, form: FormData, session: S
         return refusal_page(request, refused)
     except IntegrityError:  # the same first page posted twice at once: the other one stored it
         session.rollback()
-        return RedirectResponse(_self_url(request, keep_lang=True), status_code=303)
+        return RedirectResponse(_self_url(request), status_code=303)
     except Invalid as exc:
         session.rollback()  # nothing of a refused page is kept (not even "opened" twice)
         return _page(
@@ -258,7 +258,7 @@ def _page(
         "position": current.position,
         "total": current.total,
         "errors": bool(problems),
-        "action": _self_url(request, keep_lang=True),
+        "action": _self_url(request),
         "session_key": respondent.session_key if respondent.response is None else None,
         "back_url": back,
         "last": current.editing
@@ -370,9 +370,10 @@ def respondent_language(
     return definition.default_language
 
 
-def _self_url(request: Request, *, keep_lang: bool) -> str:
+def _self_url(request: Request) -> str:
+    """This page's path, keeping a chosen ``?lang=``."""
     picked = choice(request.query_params.get("lang"))
-    if keep_lang and picked:
+    if picked:
         return f"{request.url.path}?{urlencode([('lang', picked)])}"
     return request.url.path
 
