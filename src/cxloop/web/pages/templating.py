@@ -149,14 +149,9 @@ def render(
         "Vary": "Accept-Language, Cookie, HX-Request",
         **(headers or {}),
     }
-    if block:
-        response = templates.TemplateResponse(
-            request, name, full, status_code=status_code, headers=all_headers, block_name=block
-        )
-    else:
-        response = templates.TemplateResponse(
-            request, name, full, status_code=status_code, headers=all_headers
-        )
+    response = templates.TemplateResponse(  # block None: the whole page
+        request, name, full, status_code=status_code, headers=all_headers, block_name=block
+    )
     picked = choice(request.query_params.get("lang"))
     if picked and request.cookies.get(COOKIE) != picked:
         response.set_cookie(COOKIE, picked, max_age=365 * 86_400, samesite="lax")
