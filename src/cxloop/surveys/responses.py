@@ -388,8 +388,8 @@ def _differs(respondent: Respondent, raw: dict[str, Any], page_ids: list[str] | 
 
 
 def _asked(respondent: Respondent, page_ids: list[str] | None) -> list[Question]:
-    """The questions this POST answers: the page's (only those that exist and are visible given
-    the answers before them), or every visible question for a whole-survey submission."""
+    """The questions this POST answers: the page's (each must exist; ``check_page`` skips the
+    ones hidden by the answers before them), or every question for a whole-survey submission."""
     by_id = {q.id: q for q in respondent.definition.questions}
     if page_ids is None:
         return list(respondent.definition.questions)
