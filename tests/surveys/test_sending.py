@@ -141,6 +141,12 @@ def test_a_send_mails_each_reachable_person_one_distinct_link_and_records_every_
     assert skipped[b2c_company.opted_out.customer_id] == "opted_out"
     assert skipped[b2c_company.capped.customer_id] == "capped_contact"
     assert all(r.delivered_at == b2c_company.now for r in rows if r.status == "sent")
+    with b2c_company.store.sessions.begin() as session:
+        read = distribution_reads.get(
+            session=session, settings=settings, distribution_id=result.distribution_id
+        )
+    assert (read.invitations, read.by_status) == (55, {"sent": 50, "skipped": 5})
+    assert read.skipped == result.skipped
 
 
 def _base(settings: Settings) -> dict[str, Any]:

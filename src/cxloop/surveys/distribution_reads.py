@@ -56,20 +56,17 @@ def links(
 
 
 def _read(session: Session, settings: Settings, dist: Distribution) -> DistributionRead:
-    by_status = dict(
-        session.execute(
-            select(Invitation.status, func.count())
-            .where(Invitation.distribution_id == dist.id)
-            .group_by(Invitation.status)
-        ).all()
-    )
-    skipped = dict(
-        session.execute(
-            select(Invitation.skip_reason, func.count())
-            .where(Invitation.distribution_id == dist.id, Invitation.status == "skipped")
-            .group_by(Invitation.skip_reason)
-        ).all()
-    )
+    counted = session.execute(
+        select(Invitation.status, Invitation.skip_reason, func.count())
+        .where(Invitation.distribution_id == dist.id)
+        .group_by(Invitation.status, Invitation.skip_reason)
+    ).all()
+    by_status: dict[str, int] = {}
+    skipped: dict[str | None, int] = {}
+    for state, reason, n in counted:
+        by_status[state] = by_status.get(state, 0) + n
+        if state == "skipped":
+            skipped[reason] = skipped.get(reason, 0) + n
     return DistributionRead(
         id=dist.id,
         survey_id=dist.survey_id,
