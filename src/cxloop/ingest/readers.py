@@ -254,7 +254,7 @@ def _read_csv(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
         yield RawChunk(_frame(columns, rows, numbers), broken)  # header-only files too
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """Spreadsheet and JSON values as the text a user typed (integral floats lose the .0)."""
     if value is None:
         return ""
@@ -314,7 +314,7 @@ def _sheet_chunks(
     rows: list[list[str]] = []
     numbers: list[int] = []
     for number, values in enumerate(rows_iter, start=1):
-        cells = [_cell_text(v) for v in values]
+        cells = [cell_text(v) for v in values]
         if columns is None:
             if any(c.strip() for c in cells):
                 while cells and not cells[-1].strip():
@@ -362,7 +362,7 @@ def _read_jsonl(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
             if not isinstance(value, dict):
                 broken.append(BrokenRecord(number, line.rstrip("\n"), "is not a JSON object"))
                 continue
-            records.append({str(k): _cell_text(v) for k, v in value.items()})
+            records.append({str(k): cell_text(v) for k, v in value.items()})
             numbers.append(number)
             if len(records) >= chunk_rows:
                 yield flush()
@@ -392,7 +392,7 @@ def _read_json_array(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
         for _, record in records:
             columns.update(dict.fromkeys(str(k) for k in record))
         names = list(columns)
-        rows = [[_cell_text(record.get(name)) for name in names] for _, record in records]
+        rows = [[cell_text(record.get(name)) for name in names] for _, record in records]
         yield RawChunk(_frame(_unique_headers(names), rows, [n for n, _ in records]), broken)
 
 
@@ -407,7 +407,7 @@ def _read_parquet(info: SourceInfo, chunk_rows: int) -> Iterator[RawChunk]:
     for batch in parquet.iter_batches(batch_size=chunk_rows):
         data = batch.to_pylist()
         names = batch.schema.names
-        rows = [[_cell_text(record[name]) for name in names] for record in data]
+        rows = [[cell_text(record[name]) for name in names] for record in data]
         numbers = list(range(offset + 1, offset + len(rows) + 1))
         offset += len(rows)
         yield RawChunk(_frame(_unique_headers(list(names)), rows, numbers))
@@ -421,7 +421,7 @@ def read_records(records: list[dict[str, Any]]) -> Iterator[RawChunk]:
     for record in records:
         columns.update(dict.fromkeys(str(k) for k in record))
     names = list(columns)
-    rows = [[_cell_text(record.get(name)) for name in names] for record in records]
+    rows = [[cell_text(record.get(name)) for name in names] for record in records]
     yield RawChunk(_frame(_unique_headers(names), rows, list(range(1, len(rows) + 1))))
 
 

@@ -1,0 +1,1 @@
+"""Other survey tools' response exports read into cxloop surveys (issue 13)."""

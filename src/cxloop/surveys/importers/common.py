@@ -1,0 +1,173 @@
+"""Small readings every tool's importer needs alike: ids, times, numbers, and which questions
+are NPS, CSAT or CES (so imported history feeds the metrics). Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cxloop.errors import Invalid
+from cxloop.surveys.importers.model import QuestionKind
+
+_NOT_ID = re.compile(r"[^A-Za-z0-9_]+")
+_NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:分|points?|pts?)?\s*$", re.IGNORECASE)
+_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%a %b %d %Y",
+)
+_SHORT = re.compile(
+    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?"
+    r"\s*([AaPp][Mm])?)?$"
+)
+
+NPS_WORDS = ("recommend", "推荐", "推薦", "aanbevelen", "empfehlen", "recomendar", "recommander")
+CSAT_WORDS = ("satisf", "满意", "滿意", "tevreden", "zufrieden")
+CES_WORDS = (
+    "effort",
+    "easy",
+    "easier",
+    "difficult",
+    "费力",
+    "容易",
+    "轻松",
+    "便捷",
+    "方便",
+    "省力",
+)
+
+
+def identifier(raw: str, fallback: str) -> str:
+    """A cxloop question/row id from a tool's tag (``Q7``, ``Q3[SQ001]``, ``QID7_3``): ASCII
+    letters, digits and ``_``, not starting with a digit, at most 64; ``fallback`` (e.g.
+    ``q7``) when nothing is left (a Chinese or empty tag)."""
+    text = unicodedata.normalize("NFKC", raw)
+    out = _NOT_ID.sub("_", text).strip("_")
+    if not out or not out.isascii():
+        out = fallback
+    if out[0].isdigit():
+        out = f"q{out}"
+    return out[:64]
+
+
+def unique_ids(ids: Iterable[str]) -> list[str]:
+    """The ids with repeats suffixed ``_2``, ``_3`` (tags are user-editable and may repeat)."""
+    seen: dict[str, int] = {}
+    out = []
+    for raw in ids:
+        n = seen.get(raw, 0) + 1
+        seen[raw] = n
+        candidate = raw if n == 1 else f"{raw[:60]}_{n}"
+        while candidate in seen and n > 1:
+            n += 1
+            candidate = f"{raw[:60]}_{n}"
+        seen.setdefault(candidate, 1)
+        out.append(candidate)
+    return out
+
+
+def number(raw: str) -> float | None:
+    """A score as written (``9``, ``9.0``, ``4分``, ``7 points``); None when it is not one."""
+    match = _NUMBER.match(raw.replace(",", ".") if raw.count(",") == 1 else raw)
+    return float(match.group(1)) if match else None
+
+
+def zone(name: str | None, default: str) -> ZoneInfo:
+    """The zone the file names (``America/Denver``), else ``default``; an unknown name is a
+    configuration error stated before any work starts."""
+    for candidate in (name, default):
+        if candidate:
+            try:
+                return ZoneInfo(candidate.strip())
+            except (ZoneInfoNotFoundError, ValueError):
+                if candidate == default:
+                    raise Invalid(
+                        f"timezone {candidate!r} is not a known IANA zone (e.g. Asia/Shanghai)"
+                    ) from None
+    return ZoneInfo("UTC")
+
+
+def parse_time(raw: str, tz: ZoneInfo, *, day_first: bool | None = None) -> dt.datetime | None:
+    """A wall-clock time as the tool wrote it, read in ``tz`` and returned aware (UTC).
+
+    Exports carry no offset; Excel re-saves rewrite ``2022-08-22 15:44:02`` as ``8/22/22 15:44``,
+    so short day/month forms are read too: month first unless ``day_first`` or the first number
+    is over 12. None when the text is not a time (``#####``, empty)."""
+    text = raw.strip()
+    if not text or text.startswith("#"):
+        return None
+    text = text.replace("年", "-").replace("月", "-").replace("日", " ").strip()
+    parsed: dt.datetime | None = None
+    for fmt in _TIME_FORMATS:
+        try:
+            parsed = dt.datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        parsed = _short(text, day_first)
+    if parsed is None:
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(dt.UTC)
+
+
+def _short(text: str, day_first: bool | None) -> dt.datetime | None:
+    match = _SHORT.match(text)
+    if not match:
+        return None
+    a, b, year, hour, minute, second, half = match.groups()
+    first, second_n = int(a), int(b)
+    month, day = (
+        (second_n, first)
+        if day_first or (day_first is None and first > 12)
+        else (
+            first,
+            second_n,
+        )
+    )
+    full_year = int(year) + (2000 if len(year) == 2 else 0)
+    h = int(hour or 0)
+    if half and half.lower() == "pm" and h < 12:
+        h += 12
+    if half and half.lower() == "am" and h == 12:
+        h = 0
+    try:
+        return dt.datetime(full_year, month, day, h, int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+
+
+def scored_kind(text: str, low: int, high: int) -> QuestionKind:
+    """NPS, CSAT or CES when a numeric scale's range and wording say so, else ``rating``.
+
+    0–10 with "recommend"/"推荐" is NPS; 1–5 with "satisf"/"满意" is CSAT; 1–7 with "effort"/
+    "easy"/"费力"/"容易" is CES. The range alone decides nothing (a 0–10 "how satisfied" is a
+    rating), so imported history feeds the NPS only where the question was one."""
+    words = text.casefold()
+    if (low, high) == (0, 10) and any(w in words for w in NPS_WORDS):
+        return "nps"
+    if (low, high) == (1, 7) and any(w in words for w in CES_WORDS):
+        return "ces"
+    if (low, high) == (1, 5) and any(w in words for w in CSAT_WORDS):
+        return "csat"
+    return "rating"
+
+
+def blank(value: str | None) -> bool:
+    """Empty, or a marker a tool writes for "no answer"."""
+    return value is None or value.strip() in ("", "(空)", "(跳过)", "N/A", "-3")
