@@ -150,6 +150,7 @@ class SurveyResponse(Base):
         Index("ix_survey_responses_status_feedback", "status", "feedback_id"),
         UniqueConstraint("invitation_id", name="uq_survey_responses_invitation_id"),
         UniqueConstraint("session_key", name="uq_survey_responses_session_key"),
+        Index("ix_survey_responses_survey_external", "survey_id", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -173,6 +174,13 @@ class SurveyResponse(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     feedback_id: Mapped[str | None] = mapped_column(String(400))
     ingest_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    """Imported rows: ``<tool>:<the tool's response id>``, the key a re-import finds it by."""
+    origin: Mapped[str | None] = mapped_column(String(32))
+    """Imported rows: the tool that collected it (qualtrics, wjx…); None when cxloop did."""
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Imported rows: personal data and the tool's metadata (e-mail, phone, IP, location, raw
+    times, attributes), kept apart from the answers and masked by role when shown."""
 
 
 class SurveyAnswer(Base):
