@@ -99,6 +99,19 @@ class SurveyCommands(LazyGroup):
             "A survey's questions in order, with types, options and display logic.",
             "command",
         ),
+        "import": Lazy(
+            "cxloop.cli.surveys_import:import_command",
+            "Import another tool's response export (Qualtrics, SurveyMonkey, LimeSurvey, "
+            "Formbricks, 问卷星, 问卷网) as a survey with its answers and feedback; re-importing "
+            "adds nothing.",
+            "command",
+        ),
+        "responses": Lazy(
+            "cxloop.cli.surveys_import:responses_command",
+            "A survey's responses as JSON or CSV: labels, numbers and texts by question id, in "
+            "one documented shape (imported and collected alike).",
+            "command",
+        ),
         "archive": Lazy(
             "cxloop.cli.surveys:archive_command",
             "Archive a survey: it sends nothing and takes no new answers; its answers stay.",
