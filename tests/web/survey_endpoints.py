@@ -98,6 +98,16 @@ SURVEY_OPERATIONS: tuple[tuple[str, str, frozenset[str] | None, int, str | None,
         f"{NONE_SUCH}/completeness",
         None,
     ),
+    # an allowed caller without a file gets 422 (the file is required), others 401/403 first
+    ("POST", "/api/v1/surveys/import", MANAGERS, 422, None, None),
+    (
+        "GET",
+        "/api/v1/surveys/{survey_id}/responses",
+        ALL,
+        404,
+        f"{NONE_SUCH}/responses",
+        None,
+    ),
     # a respondent's link is its own credential: no token, and a made-up link is a 400
     ("GET", "/api/v1/respond/{token}", None, 400, "/api/v1/respond/not-a-link", None),
     (

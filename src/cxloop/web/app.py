@@ -26,6 +26,7 @@ from cxloop.web.routers import (
     records,
     survey_distributions,
     survey_events,
+    survey_imports,
     survey_responses,
     survey_tracking,
     surveys,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         survey_distributions.router,  # POST /surveys/tick before any /surveys/{id}
         survey_events.router,  # before surveys: /surveys/{id} would catch /surveys/triggers
         survey_tracking.router,
+        survey_imports.router,  # before surveys: POST /surveys/import, GET …/responses
         metric_monitoring.router,  # before metrics: /metrics/{name} would catch /targets
         metrics.router,
         targets.router,

@@ -1,0 +1,141 @@
+"""Bring a survey's history: upload another tool's response export (and its definition file),
+and read any survey's responses in the one documented shape, as JSON or CSV.
+
+Whoever may manage surveys may import (the import creates or versions one); every reader may
+export, with personal data in text answers masked for roles without ``read_pii``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+
+from cxloop.errors import Invalid
+from cxloop.privacy.roles import Permission, allows
+from cxloop.surveys import export as survey_export
+from cxloop.surveys.export import ResponsesExport
+from cxloop.surveys.importers.model import TOOLS, Tool
+from cxloop.surveys.importers.schemas import ImportSummary
+from cxloop.web.deps import Reader, SessionDep, SettingsDep, SurveyManager
+
+router = APIRouter(prefix="/api/v1/surveys", tags=["surveys"])
+MAX_UPLOAD = 200 * 1024 * 1024
+"""Bytes one uploaded file may have (a decade of answers is tens of MB)."""
+CHUNK = 1024 * 1024
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+ToolName = StrEnum("ToolName", {name: name for name in ("auto", *TOOLS)})  # type: ignore[misc]
+
+
+@router.post("/import", response_model=ImportSummary)
+def import_responses(
+    file: Annotated[UploadFile, File(description="The tool's response export.")],
+    session: SessionDep,
+    settings: SettingsDep,
+    user: SurveyManager,
+    definition: Annotated[
+        UploadFile | None, File(description="Qualtrics .qsf or LimeSurvey .lss/.lsa.")
+    ] = None,
+    survey: Annotated[str | None, Form(max_length=64)] = None,
+    tool: Annotated[ToolName, Form()] = ToolName["auto"],  # type: ignore[valid-type]
+    timezone: Annotated[str | None, Form(max_length=64)] = None,
+    columns: Annotated[str | None, Form(description="问卷网: column mapping (JSON).")] = None,
+) -> ImportSummary:
+    """Import an export: the survey created or matched, answers stored, bad rows quarantined
+    (listed in ``rejected``); the same file again adds nothing."""
+    from cxloop.surveys.importers import service as import_service  # TODO(A2): top, once A1 lands
+
+    mapping = _columns(columns)
+    with _saved(file, definition) as (path, definition_path):
+        return import_service.import_export(
+            session=session,
+            settings=settings,
+            path=path,
+            tool=None if tool.value == "auto" else cast(Tool, tool.value),
+            definition_path=definition_path,
+            survey_id=survey or None,
+            timezone=timezone or None,
+            columns=mapping,
+            actor=f"api:{user.username}",
+        )
+
+
+@router.get("/{survey_id}/responses", response_model=ResponsesExport)
+def survey_responses(
+    survey_id: str,
+    session: SessionDep,
+    user: Reader,
+    output: Annotated[Format, Query(alias="format", description="json or csv.")] = Format.json,
+    completed_only: Annotated[bool, Query(description="Leave partials out.")] = False,
+) -> Any:
+    """A survey's responses: labels, numbers and texts by question id (texts masked for roles
+    without personal data); ``format=csv`` downloads one row per response."""
+    exported = survey_export.responses(
+        session=session,
+        survey_id=survey_id,
+        completed_only=completed_only,
+        reveal_pii=allows(user.role, Permission.read_pii),
+    )
+    if output is Format.json:
+        return exported
+    disposition = f'attachment; filename="{survey_id}-responses.csv"'
+    return Response(
+        survey_export.to_csv(exported),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": disposition},
+    )
+
+
+def _columns(raw: str | None) -> dict[str, Any] | None:
+    """The ``columns`` form field: a JSON object, or ``Invalid`` saying why not."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Invalid("is not valid JSON", "columns", raw[:200]) from None
+    if not isinstance(data, dict) or not data:
+        raise Invalid("must be a JSON object: {column in the file: what it is}", "columns")
+    return {str(k): v for k, v in data.items()}
+
+
+@contextmanager
+def _saved(file: UploadFile, definition: UploadFile | None) -> Iterator[tuple[Path, Path | None]]:
+    """The uploads as files under their own names (the name is the default survey id and is
+    how a definition's format is told) in a folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="cxloop-import-") as folder:
+        path = _save(file, Path(folder) / "export", "file")
+        definition_path = None
+        if definition is not None and definition.filename:
+            definition_path = _save(definition, Path(folder) / "definition", "definition")
+        yield path, definition_path
+
+
+def _save(upload: UploadFile, folder: Path, field: str) -> Path:
+    name = Path((upload.filename or "").replace("\\", "/")).name.strip()
+    if not name or name in (".", ".."):
+        raise Invalid("needs a file name (e.g. survey.csv)", field)
+    folder.mkdir()
+    target = folder / name
+    size = 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(CHUNK):
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                raise Invalid(f"is over {MAX_UPLOAD // 1024 // 1024} MB", field, name)
+            out.write(chunk)
+    if size == 0:
+        raise Invalid("is empty", field, name)
+    return target
