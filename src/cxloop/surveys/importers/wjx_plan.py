@@ -1,0 +1,255 @@
+"""Which cxloop question each 问卷星 column group becomes, from its header hint (``(多选题)``,
+``(矩阵量表题)``…) and, where the export wrote none, from the values themselves. Pure.
+
+Ids come from the question's number (``q7``; ``q7_2`` for a blank, row or item by position), so
+both value modes of one questionnaire give the same ids. Option texts in 按选项文本 are known only
+in the order respondents first chose them, which is not the questionnaire's order.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from cxloop.surveys.importers.common import number, scored_kind
+from cxloop.surveys.importers.model import Choice, ImportedQuestion, QuestionKind
+from cxloop.surveys.importers.wjx_answers import (
+    Reader,
+    expanded_reader,
+    integer,
+    mark_other,
+    matrix_reader,
+    multiple_reader,
+    ranking_reader,
+    score_reader,
+    single_reader,
+    skipped,
+    split_filled,
+    split_outside,
+    text_reader,
+)
+from cxloop.surveys.importers.wjx_columns import Group
+
+CHOICE_LIMIT = 20
+"""At most this many distinct answers (each given at least twice on average) make a column a
+single choice when no hint says so; more is free text."""
+
+
+def plan_group(
+    group: Group, rows: list[list[str]], *, positions: bool
+) -> tuple[list[Reader], list[str]]:
+    """The readers (each with its ImportedQuestion) of one numbered question's columns."""
+    values = [[_cell(row, c) for row in rows] for c in group.columns]
+    if group.shape == "expanded":
+        return [_expanded(group, values)], []
+    if group.shape == "fill":
+        return [
+            text_reader(_question(f"{group.qid}_{k}", label, "text", group, k), column)
+            for k, (label, column) in enumerate(zip(group.labels, group.columns, strict=True), 1)
+        ], []
+    if group.shape == "items":
+        return _items(group, values, positions)
+    return _plain(group, values[0], positions)
+
+
+def _cell(row: list[str], column: int) -> str:
+    return row[column].strip() if column < len(row) else ""
+
+
+def _question(
+    qid: str, text: str, kind: QuestionKind, group: Group, k: int | None = None
+) -> ImportedQuestion:
+    where = f"column {group.columns[(k or 1) - 1] + 1} ({group.number}、)"
+    return ImportedQuestion(id=qid, text=text, kind=kind, source=where)
+
+
+def _answered(values: list[str]) -> list[str]:
+    return [v for v in values if not skipped(v)]
+
+
+def _plain(group: Group, values: list[str], positions: bool) -> tuple[list[Reader], list[str]]:
+    given = _answered(values)
+    hint = group.hint
+    column = group.columns[0]
+    if hint in ("text", None) and not given:
+        return [text_reader(_question(group.qid, group.text, "text", group), column)], []
+    if positions:
+        return _plain_positions(group, given, column)
+    if hint == "ranking" or (hint is None and any("→" in v for v in given)):
+        return [_ranking_text(group, given, column)], []
+    if hint == "multiple" or (hint is None and any("┋" in v for v in given)):
+        return [_choices_text(group, given, column, "multiple")], []
+    numbers = [number(v) for v in given]
+    if hint in ("scale", None) and given and all(n is not None for n in numbers):
+        return [_scale(group, [n for n in numbers if n is not None], column, False)], []
+    if hint in ("single", "scale") or (hint is None and _looks_chosen(given)):
+        return [_choices_text(group, given, column, "single")], []
+    return [text_reader(_question(group.qid, group.text, "text", group), column)], []
+
+
+def _plain_positions(group: Group, given: list[str], column: int) -> tuple[list[Reader], list[str]]:
+    codes = [integer(split_filled(v)[0]) for v in given]
+    if group.hint == "text" or not all(c is not None for c in codes):
+        return [text_reader(_question(group.qid, group.text, "text", group), column)], []
+    found = sorted({c for c in codes if c is not None})
+    top = max(found, default=1)
+    if top <= 11 and (top == 11 or scored_kind(group.text, 0, 10) == "nps"):
+        return [_scale_positions(group, column, (0, 10))], []
+    if group.hint == "scale" or scored_kind(group.text, 1, _top(top)) != "rating":
+        return [_scale_positions(group, column, (1, _top(top)))], []
+    question = _question(group.qid, group.text, "single", group)
+    question.codes = "positions"
+    question.decoded = False
+    question.options = [Choice(str(c), str(c)) for c in found]
+    mark_other(question.options, _filled_positions(given))
+    note = (
+        f"{group.qid}: 按选项序号 writes option positions and the file holds no option texts: "
+        "positions kept raw — import onto a survey created from a cxloop YAML of the "
+        "questionnaire (--survey ID) to decode them"
+    )
+    question.notes.append(note)
+    return [single_reader(question, column, positions=True)], [note]
+
+
+def _filled_positions(given: list[str]) -> dict[str, int]:
+    """How often a text was written beside each position (``4〖太贵了〗``)."""
+    out: dict[str, int] = {}
+    for value in given:
+        code, text = split_filled(value)
+        position = integer(code)
+        if text and position is not None:
+            out[str(position)] = out.get(str(position), 0) + 1
+    return out
+
+
+def _top(high: int) -> int:
+    """The scale's top from the highest answer seen: 5, 7, 10 or the number itself."""
+    for top in (5, 7, 10):
+        if high <= top:
+            return top
+    return high
+
+
+def _scale(group: Group, numbers: list[float], column: int, positions: bool) -> Reader:
+    low = 0 if min(numbers) < 1 else 1
+    high = _top(int(max(numbers)))
+    if scored_kind(group.text, 0, 10) == "nps" and min(numbers) >= 0 and max(numbers) <= 10:
+        low, high = 0, 10
+    kind = scored_kind(group.text, low, high)
+    question = _question(group.qid, group.text, kind, group)
+    question.scale = (low, high)
+    return score_reader(question, column, positions=positions)
+
+
+def _scale_positions(group: Group, column: int, scale: tuple[int, int]) -> Reader:
+    question = _question(group.qid, group.text, scored_kind(group.text, *scale), group)
+    question.scale = scale
+    question.codes = "positions"
+    if scale[0] == 0:
+        question.notes.append(
+            f"{group.qid}: a 0–10 scale written 1–11 by 按选项序号: score = code − 1"
+        )
+    return score_reader(question, column, positions=True)
+
+
+def _looks_chosen(given: list[str]) -> bool:
+    """A column of a few answers given again and again (or with ``〖…〗`` written-in text)."""
+    labels = {split_filled(v)[0] for v in given}
+    if any("〖" in v for v in given):
+        return True
+    return len(given) >= 4 and len(labels) <= CHOICE_LIMIT and len(labels) * 2 <= len(given)
+
+
+def _choices_text(
+    group: Group, given: list[str], column: int, kind: Literal["single", "multiple"]
+) -> Reader:
+    """Options in the order respondents first chose them (the export has no other)."""
+    labels: list[str] = []
+    filled: dict[str, int] = {}
+    for value in given:
+        for part in split_outside(value, "┋") if kind == "multiple" else [value]:
+            label, text = split_filled(part)
+            if label not in labels:
+                labels.append(label)
+            if text:
+                filled[label] = filled.get(label, 0) + 1
+    question = _question(group.qid, group.text, kind, group)
+    question.options = [Choice(label, label) for label in labels]
+    mark_other(question.options, filled)
+    if kind == "multiple":
+        return multiple_reader(question, column)
+    return single_reader(question, column, positions=False)
+
+
+def _ranking_text(group: Group, given: list[str], column: int) -> Reader:
+    labels: list[str] = []
+    for value in given:
+        for part in split_outside(value, "→"):
+            label = split_filled(part)[0]
+            if label not in labels:
+                labels.append(label)
+    question = _question(group.qid, group.text, "matrix", group)
+    question.rows = [Choice(label, label) for label in labels]
+    question.scale = (1, max(len(labels), 2))
+    question.notes.append(
+        f"{group.qid}: a ranking, stored as a matrix of rank 1–{len(labels)} per item; items in "
+        "the order first ranked (按选项文本 names only the items ranked)"
+    )
+    return ranking_reader(question, column)
+
+
+def _expanded(group: Group, values: list[list[str]]) -> Reader:
+    """按选项序号's ``第N题(选项)`` columns: 1/0 flags (multiple) or ranks with ``-2`` (ranking)."""
+    seen = {v for column in values for v in column if v and not skipped(v)}
+    ranking = group.hint == "ranking" or (
+        bool(seen - {"0", "1"}) and all(integer(v) is not None for v in seen)
+    )
+    choices = [Choice(str(k), label) for k, label in enumerate(group.labels, 1)]
+    if ranking:
+        question = _question(group.qid, group.text, "matrix", group)
+        question.rows = [Choice(f"{group.qid}_{c.code}", c.label) for c in choices]
+        question.scale = (1, max(len(choices), 2))
+        question.codes = "positions"
+        question.notes.append(f"{group.qid}: a ranking, stored as a matrix of rank per item")
+        return expanded_reader(question, group.columns)
+    question = _question(group.qid, group.text, "multiple", group)
+    question.options = choices
+    question.codes = "positions"
+    filled = {
+        c.code: sum(1 for v in column if "〖" in v or (v and integer(v) is None))
+        for c, column in zip(choices, values, strict=True)
+    }
+    mark_other(question.options, {k: n for k, n in filled.items() if n})
+    return expanded_reader(question, group.columns)
+
+
+def _items(
+    group: Group, values: list[list[str]], positions: bool
+) -> tuple[list[Reader], list[str]]:
+    """A matrix (every cell a score or position) or grouped items (one question per row)."""
+    given = [v for column in values for v in _answered(column)]
+    rows = [Choice(f"{group.qid}_{k}", label) for k, label in enumerate(group.labels, 1)]
+    scores = [integer(v) if positions else number(v) for v in given]
+    if given and all(s is not None for s in scores) and group.hint in ("matrix", "scale", None):
+        found = [float(s) for s in scores if s is not None]
+        question = _question(group.qid, group.text, "matrix", group)
+        question.rows = rows
+        low = 1 if positions or min(found) >= 1 else 0
+        question.scale = (low, _top(int(max(found))))
+        if positions:
+            question.codes = "positions"
+        return [matrix_reader(question, group.columns, positions=positions)], []
+    readers: list[Reader] = []
+    notes: list[str] = []
+    for k, (row, column, cells) in enumerate(zip(rows, group.columns, values, strict=True), 1):
+        sub = Group(
+            group.number, f"{group.text}—{row.label}", group.hint, "plain", [column], [row.label]
+        )
+        sub_given = _answered(cells)
+        if group.hint == "matrix" and not positions and sub_given:
+            reader = _choices_text(sub, sub_given, column, "single")
+        else:
+            made, made_notes = _plain(sub, cells, positions)
+            reader, notes = made[0], notes + made_notes
+        reader.question.source = f"column {column + 1} ({group.number}、 item {k})"
+        readers.append(reader)
+    return readers, notes
