@@ -72,6 +72,16 @@ def lookup_identities(
     return found
 
 
+def existing_customers(*, session: Session, customer_ids: Iterable[str]) -> set[str]:
+    """Which of ``customer_ids`` are stored customers (an imported survey response links to a
+    customer id it carries only when that customer exists)."""
+    wanted = sorted({c for c in customer_ids if c})
+    rows = select_in(
+        session.connection(), TABLES["customers"], ["customer_id"], "customer_id", wanted
+    )
+    return {row[0] for row in rows}
+
+
 def has_identities(*, session: Session) -> bool:
     """Whether any identity is stored (a store's first feedback import can skip lookups)."""
     return session.execute(select(IDENTITIES.c.id).limit(1)).first() is not None

@@ -15,7 +15,7 @@ import threading
 import weakref
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
@@ -76,7 +76,7 @@ def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
     while stored + len(tried) < limit:
         rows = session.scalars(
             select(SurveyResponse)
-            .where(SurveyResponse.status == "completed", SurveyResponse.feedback_id.is_(None))
+            .where(SurveyResponse.feedback_id.is_(None), _WAITING)
             .where(SurveyResponse.id.not_in(tried) if tried else SurveyResponse.id.is_not(None))
             .order_by(SurveyResponse.ingest_error.is_not(None), SurveyResponse.id)
             .limit(min(BATCH, limit - stored - len(tried)))
@@ -90,6 +90,15 @@ def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
         ]
         stored += _import(session, settings, ids, records)
     return stored
+
+
+_WAITING = and_(
+    or_(SurveyResponse.status == "completed", SurveyResponse.origin.is_not(None)),
+    or_(SurveyResponse.origin.is_(None), SurveyResponse.step > 0),
+)
+"""In the outbox: completed answers given in cxloop, and imported responses (completed or
+partial: the tool's own reports count a partial's answers) with at least one answer (an
+imported row's ``step`` counts its answered questions)."""
 
 
 def _import(
@@ -137,8 +146,9 @@ def _mark(session: Session, errors: dict[int, str], *, stored: list[int]) -> int
 
 
 def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
-    """The feedback row of one completed response (the import's field names; the rest are
-    kept as the row's attributes)."""
+    """The feedback row of one completed (or imported) response (the import's field names;
+    the rest are kept as the row's attributes); dated when it was completed, else last saved
+    (an imported row's times are the tool's)."""
     answers = row.answers or {}
     scores: dict[str, Any] = {}
     texts: list[str] = []
@@ -155,6 +165,7 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
             texts.append(f"{question.id}: {str(other).strip()}")
     completed = row.completed_at or row.updated_at
     return {
+        **_imported(row),
         # ingest keys voice by source: source "survey" + id 12 is stored as "survey:12"
         "feedback_id": str(row.id),
         "channel": "survey",
@@ -177,6 +188,28 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
         "role": row.role,
         **answer_attributes(answers),
     }
+
+
+def _imported(row: SurveyResponse) -> dict[str, Any]:
+    """What a response imported from another tool adds to its feedback row: the respondent's
+    e-mail and phone (identity linking by ingest), name, IP and location (personal: masked by
+    role), the tool, completion and collector; a customer id the tool carried that is not a
+    stored customer is kept as ``external_reference``."""
+    if row.origin is None:
+        return {}
+    meta = row.meta or {}
+    extra = {
+        "author_email": meta.get("email"),
+        "author_phone": meta.get("phone"),
+        "author": meta.get("name"),
+        "imported_from": row.origin,
+        "completed": "true" if row.status == "completed" else "false",
+        "ip_address": meta.get("ip"),
+        "geo_location": meta.get("location"),
+        "collector": meta.get("channel"),
+        "external_reference": None if row.customer_id else meta.get("external_reference"),
+    }
+    return {key: value for key, value in extra.items() if value is not None}
 
 
 def answer_attributes(answers: dict[str, Any]) -> dict[str, str]:
