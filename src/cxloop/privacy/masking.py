@@ -46,6 +46,10 @@ PERSONAL_WORDS = frozenset(
         "qq",
         "ip",
         "ipaddress",
+        "geo",
+        "geolocation",
+        "latitude",
+        "longitude",
     }
 )
 PERSONAL_CHINESE = (
