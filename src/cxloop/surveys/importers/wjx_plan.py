@@ -154,6 +154,8 @@ def _scale_positions(group: Group, column: int, scale: tuple[int, int]) -> Reade
 def _looks_chosen(given: list[str]) -> bool:
     """A column of a few answers given again and again (or with ``〖…〗`` written-in text)."""
     labels = {split_filled(v)[0] for v in given}
+    if any("\n" in label or len(label) > 40 for label in labels):
+        return False  # options are short single lines; answers like these were typed
     if any("〖" in v for v in given):
         return True
     return len(given) >= 4 and len(labels) <= CHOICE_LIMIT and len(labels) * 2 <= len(given)
