@@ -49,6 +49,12 @@ SAMPLES: list[tuple[Tool, str, dict[str, Any]]] = [
     ("formbricks", "samples_formbricks:write_xlsx", {}),
     ("formbricks", "samples_formbricks:write_older_csv", {}),
     ("formbricks", "samples_formbricks:write_oldest_csv", {}),
+    ("wjx", "samples_wjx:text_xls", {}),
+    ("wjx", "samples_wjx:positions_xls", {}),
+    ("wjx", "samples_wjx:text_xlsx", {}),
+    ("wjx", "samples_wjx:positions_xlsx", {}),
+    ("wjx", "samples_wjx:text_csv", {}),
+    ("wjx", "samples_wjx:positions_csv_gb18030", {}),
 ]
 
 
