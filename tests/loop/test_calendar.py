@@ -273,3 +273,30 @@ def test_naive_moments_and_negative_durations_are_refused() -> None:
 
 def test_elapsed_time_runs_backwards_when_the_end_is_earlier() -> None:
     assert CN.business_time_between(sh(2026, 12, 7, 11), sh(2026, 12, 7, 10)) == -H
+
+
+def test_a_calendar_dumped_to_json_reads_back_the_same() -> None:
+    calendar = parse_calendar(
+        {"preset": "CN", "holidays": {"2026-12-24": "年会"}, "working_days": ["2026-12-26"]}
+    )
+    dumped = calendar.model_dump(mode="json")
+    assert dumped["hours"]["mon"] == ["09:00-18:00"] and dumped["breaks"] == ["12:00-13:00"]
+    again = parse_calendar(dumped)
+    assert again.model_dump(mode="json") == dumped
+    assert again.is_working(sh(2026, 12, 26, 10)) and not again.is_working(sh(2026, 12, 24, 10))
+
+
+def test_a_target_years_long_is_still_counted() -> None:
+    due = CN.add_business_time(sh(2026, 1, 5, 9), 10_000 * H)  # 1,250 days of 8 working hours
+    assert due == sh(2031, 1, 16, 18)
+    assert CN.business_time_between(sh(2026, 1, 5, 9), due) == 10_000 * H
+
+
+def test_a_calendar_whose_every_working_day_is_a_holiday_says_so() -> None:
+    mondays = [date(2026, 1, 5) + timedelta(weeks=n) for n in range(200)]
+    closed = parse_calendar(
+        {"timezone": "UTC", "hours": {"mon": "09:00-17:00"}, "holidays": mondays}
+    )
+    with pytest.raises(Invalid) as exc:
+        closed.add_business_time(datetime(2026, 1, 1, tzinfo=UTC), H)
+    assert problems(exc)[0][0::2] == ("calendar", "has no working time for 1098 days in a row")

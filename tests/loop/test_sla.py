@@ -156,3 +156,9 @@ def test_a_policy_needs_a_calendar_and_at_least_one_priority() -> None:
     with pytest.raises(Invalid) as exc:
         parse_policy("CN")
     assert problems(exc)[0][:2] == ("sla policy", "CN")
+
+
+def test_a_policy_dumped_to_json_reads_back_with_readable_lengths(policy: SlaPolicy) -> None:
+    dumped = policy.model_dump(mode="json")
+    assert dumped["targets"]["normal"] == {"first_response": "1h30m", "resolution": "4h"}
+    assert parse_policy(dumped).model_dump(mode="json") == dumped

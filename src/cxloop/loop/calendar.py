@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from holidays.holiday_base import HolidayBase
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.hours import (
@@ -70,6 +78,7 @@ class BusinessCalendar(BaseModel):
 
     _zone: ZoneInfo = PrivateAttr()
     _public: HolidayBase | None = PrivateAttr(default=None)
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = PrivateAttr(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -85,8 +94,6 @@ class BusinessCalendar(BaseModel):
     def _weekly(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ValueError("must map weekdays to spans (e.g. mon-fri: 09:00-18:00)")
-        if all(isinstance(key, int) for key in value):
-            return value  # already normalised (a copy of a calendar)
         week, bad = read_week(value)
         if bad:
             raise BadEntries(bad)
@@ -95,7 +102,7 @@ class BusinessCalendar(BaseModel):
     @field_validator("breaks", "makeup_hours", mode="before")
     @classmethod
     def _cut(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, list) and all(isinstance(v, tuple) for v in value)):
+        if value is None:
             return value
         spans, bad = read_spans(value)
         if bad:
@@ -113,6 +120,15 @@ class BusinessCalendar(BaseModel):
         if bad:
             raise BadEntries(bad)
         return days
+
+    @field_serializer("hours")
+    def _show_week(self, week: dict[int, list[Span]]) -> dict[str, list[str]]:
+        """Hours as a calendar file writes them, so a dump reads back (and reads well in JSON)."""
+        return {DAYS[day]: clock(spans).split(", ") for day, spans in sorted(week.items())}
+
+    @field_serializer("breaks", "makeup_hours")
+    def _show_spans(self, spans: list[Span] | None) -> list[str] | None:
+        return None if spans is None else [s for s in clock(spans).split(", ") if s]
 
     def model_post_init(self, context: Any, /) -> None:
         """Refuse a calendar with no working time or a date both off and on; load holidays."""
@@ -155,18 +171,21 @@ class BusinessCalendar(BaseModel):
                 return "adjusted working day"
         return "working" if day.weekday() in self.hours else "weekend"
 
-    def spans_on(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The working time of one local date as aware datetimes in the calendar's zone."""
-        kind = self.day_kind(day)
-        if kind.startswith(("holiday", "weekend")):
-            return []
-        weekly = self.hours.get(day.weekday())
-        if weekly is None:  # a make-up day on a day the week leaves free
-            weekly = self.makeup_hours if self.makeup_hours is not None else self._usual_hours()
-        out = []
-        for start, end in subtract(weekly, self.breaks):
-            out.append((self._at(day, start), self._at(day, end)))
-        return out
+    def spans_on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The working time of one local date as aware datetimes in the calendar's zone
+        (kept per date: the calendar never changes, and SLA sums revisit the same days)."""
+        known = self._days.get(day)
+        if known is not None:
+            return known
+        spans: tuple[tuple[datetime, datetime], ...] = ()
+        if not self.day_kind(day).startswith(("holiday", "weekend")):
+            weekly = self.hours.get(day.weekday())
+            if weekly is None:  # a make-up day on a day the week leaves free
+                weekly = self.makeup_hours if self.makeup_hours is not None else self._usual_hours()
+            cut = subtract(weekly, self.breaks)
+            spans = tuple((self._at(day, start), self._at(day, end)) for start, end in cut)
+        self._days[day] = spans
+        return spans
 
     def is_working_day(self, day: date) -> bool:
         return bool(self.spans_on(day))
@@ -199,7 +218,7 @@ class BusinessCalendar(BaseModel):
                 return (begin + left).astimezone(self._zone)
             left -= end - begin
         raise Invalid(
-            f"has no working time within {SEARCH_DAYS} days", "calendar", start.isoformat()
+            f"has no working time for {SEARCH_DAYS} days in a row", "calendar", str(start)
         )
 
     def business_time_between(self, a: datetime, b: datetime) -> timedelta:
@@ -220,9 +239,15 @@ class BusinessCalendar(BaseModel):
         return total
 
     def _spans_from(self, cursor: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Working spans from ``cursor``'s local date on; stops only after ``SEARCH_DAYS`` days in
+        a row without working time (a long target may run for years, an empty calendar not)."""
         day = cursor.astimezone(self._zone).date()
-        for offset in range(SEARCH_DAYS):
-            yield from self.spans_on(day + timedelta(days=offset))
+        idle = 0
+        while idle < SEARCH_DAYS:
+            spans = self.spans_on(day)
+            idle = 0 if spans else idle + 1
+            yield from spans
+            day += timedelta(days=1)
 
     def _usual_hours(self) -> list[Span]:
         return next(self.hours[d] for d in range(7) if d in self.hours)

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -66,6 +67,11 @@ class SlaTarget(BaseModel):
     @classmethod
     def _length(cls, value: Any) -> timedelta:
         return business_hours(value)
+
+    @field_serializer("first_response", "resolution")
+    def _show(self, length: timedelta) -> str:
+        """``4h`` / ``1h30m``, as a policy file writes it (JSON's ``PT4H`` reads badly)."""
+        return _hours(length)
 
     @model_validator(mode="after")
     def _ordered(self) -> SlaTarget:
