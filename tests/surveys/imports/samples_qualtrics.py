@@ -160,8 +160,8 @@ def qsf() -> dict[str, object]:
             "Language": [],
             **more,
         }
-        return {"SurveyID": SURVEY_ID, "Element": "SQ", "PrimaryAttribute": qid,
-                "SecondaryAttribute": text[:40], "TertiaryAttribute": None, "Payload": payload}  # fmt: skip
+        element = {"SurveyID": SURVEY_ID, "Element": "SQ", "PrimaryAttribute": qid}
+        return {**element, "SecondaryAttribute": text[:40], "Payload": payload}
 
     nps = {
         "Choices": {str(i): {"Display": str(i)} for i in range(11)},

@@ -198,7 +198,7 @@ def parse(grid: Grid, options: ImportOptions, definition: Any = None) -> ParsedE
         export.notes.append(f"the file states no time zone: times read in {tz.key}")
     built = _questions(groups, qsf, numeric, data, export)
     export.mapped = {col.tag: MEANING[key] for key, col in meta.items()}
-    export.kept_raw = [f"{c.tag} (embedded data → attribute)" for c in embedded]
+    export.kept_raw += [f"{c.tag} (embedded data → attribute)" for c in embedded]
     if left_out:
         export.notes.append(
             "left out (timing, meta info, display order, Text iQ): "

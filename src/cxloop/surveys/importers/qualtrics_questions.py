@@ -63,6 +63,12 @@ class Built:
     columns: list[Column] = field(default_factory=list)
 
 
+def typed(value: str) -> str:
+    """A typed answer with line ends as ``\\n`` (CSV keeps ``\\r\\n``, a workbook does not), so
+    every format of one export reads the same."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def label_number(label: str) -> int | None:
     """The score a choice label stands for: ``9``, ``5 - Very satisfied``; None otherwise."""
     match = _LEADING_NUMBER.match(label)
@@ -197,7 +203,7 @@ def _choice_question(
                 answers[qid] = [c for c in order if c in chosen]
         for col in others:
             if not blank(cell(col)):
-                answers[f"{qid}.other"] = cell(col).strip()
+                answers[f"{qid}.other"] = typed(cell(col))
         return answers, problems
 
     return Built([question], read)
@@ -285,7 +291,7 @@ def _texts_reader(
     pairs: list[tuple[str, Column]],
 ) -> Callable[[Cells], tuple[dict[str, Any], list[Problem]]]:
     def read(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
-        return {q: cell(c).strip() for q, c in pairs if not blank(cell(c))}, []
+        return {q: typed(cell(c)) for q, c in pairs if not blank(cell(c))}, []
 
     return read
 
@@ -387,13 +393,15 @@ def _without_qsf(
         seen = [v.strip() for v in values(main) if not blank(v)]
         if numeric:
             return _raw_codes(group, qid, text, source, main, seen)
-        numbers = [number(v) for v in seen]
+        # numbered labels ("5 - Very satisfied") are scores, as with the .qsf
+        by_label = {v: label_number(v) for v in seen if number(v) is None}
+        numbers = [number(v) if v not in by_label else by_label[v] for v in seen]
         if seen and None not in numbers:
             scores = [n for n in numbers if n is not None]
             low, high = _likely_scale(text, min(scores), max(scores))
             kind = scored_kind(text, low, high)
             question = ImportedQuestion(qid, text, kind, source, scale=(low, high))
-            return Built([question], _scored_reader(qid, main, None, (low, high)))
+            return Built([question], _scored_reader(qid, main, by_label, (low, high)))
         return _labels(group, qid, text, source, main, seen)
     if group.parts:
         return _parts_alone(group, qid, numeric, text, source, values)
@@ -439,7 +447,7 @@ def _raw_codes(
                 answers[qid] = raw.strip()
         for col in others:
             if not blank(cell(col)):
-                answers[f"{qid}.other"] = cell(col).strip()
+                answers[f"{qid}.other"] = typed(cell(col))
         return answers, []
 
     return Built([question], read)
@@ -447,10 +455,7 @@ def _raw_codes(
 
 def _labels(group: Group, qid: str, text: str, source: str, main: Column, seen: list[str]) -> Built:
     multiple = any(len(_JOIN.split(v)) > 1 for v in seen)
-    order: list[str] = []
-    for v in seen:
-        parts = [p.strip() for p in _JOIN.split(v)] if multiple else [v]
-        _merge(order, parts)
+    order = _survey_order([[p.strip() for p in _JOIN.split(v)] if multiple else [v] for v in seen])
     other_labels = _other_labels(group, main)
     options = [Choice(label, label, other=label in other_labels) for label in order]
     question = ImportedQuestion(
@@ -469,7 +474,7 @@ def _labels(group: Group, qid: str, text: str, source: str, main: Column, seen: 
                 answers[qid] = raw.strip()
         for col in others:
             if not blank(cell(col)):
-                answers[f"{qid}.other"] = cell(col).strip()
+                answers[f"{qid}.other"] = typed(cell(col))
         return answers, []
 
     return Built([question], read)
@@ -486,16 +491,25 @@ def _other_labels(group: Group, main: Column) -> set[str]:
     return out
 
 
-def _merge(order: list[str], parts: list[str]) -> None:
-    """Add a row's labels to the known order, keeping each row's own order (Qualtrics writes
-    choices in the survey's order), so the merged list follows the survey's order."""
-    at = 0
-    for part in parts:
-        if part in order:
-            at = order.index(part) + 1
-        else:
-            order.insert(at, part)
-            at += 1
+def _survey_order(rows: list[list[str]]) -> list[str]:
+    """The choices' order as the survey had it, from the rows' own orders (Qualtrics writes a
+    multiple answer's choices in survey order): a topological order of "comes before", ties in
+    order of first appearance (a choice never chosen with others cannot be placed better)."""
+    seen: list[str] = []
+    after: dict[str, set[str]] = {}
+    for parts in rows:
+        for a, b in zip(parts, parts[1:], strict=False):
+            after.setdefault(a, set()).add(b)
+        seen += [p for p in parts if p not in seen]
+    before = {p: sum(p in after.get(q, set()) for q in seen) for p in seen}
+    out: list[str] = []
+    while len(out) < len(seen):
+        ready = [p for p in seen if p not in out and before[p] == 0]
+        pick = ready[0] if ready else next(p for p in seen if p not in out)  # a cycle: give up
+        out.append(pick)
+        for b in after.get(pick, set()):
+            before[b] -= 1
+    return out
 
 
 def _parts_alone(
@@ -522,7 +536,7 @@ def _parts_alone(
             answers: dict[str, Any] = {qid: chosen} if chosen else {}
             for col in others:
                 if not blank(cell(col)):
-                    answers[f"{qid}.other"] = cell(col).strip()
+                    answers[f"{qid}.other"] = typed(cell(col))
             return answers, []
 
         return Built([question], read_ticks)
@@ -568,9 +582,7 @@ def _parts_alone(
     readers = []
     for k, col in parts:
         sub = f"{qid}_{k}"
-        order: list[str] = []
-        for v in seen[k]:
-            _merge(order, [v])
+        order = _survey_order([[v] for v in seen[k]])
         questions.append(
             ImportedQuestion(
                 sub,
