@@ -9,6 +9,7 @@ than 11 points keeps its answers on an 11-point scale. Pure: no database.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -189,6 +190,6 @@ def _observed(parsed: ParsedExport) -> dict[str, tuple[float, float]]:
                 continue
             values = value.values() if isinstance(value, dict) else [value]
             for v in values:
-                if isinstance(v, int | float) and not isinstance(v, bool):
+                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
                     found.setdefault(qid, []).append(float(v))
     return {qid: (min(vs), max(vs)) for qid, vs in found.items()}
