@@ -309,7 +309,9 @@ def _column(
         return
     parts = [split_choice(v) for v in answered]
     if answered and {v.casefold() for v in answered} <= _FLAGS:
-        _choices(plan, qid, text, source, "single", [[(v, v)] for v in answered], index)
+        shown = "/".join(dict.fromkeys(answered))
+        plan.notes.append(f"{qid}: a call-to-action or consent: its value ({shown}) kept as text")
+        plan.add(ImportedQuestion(qid, text, "text", source), Reading("text", qid, index))
     elif not with_ids and choice_like(parts):
         pairs = [[(p, p) for p in ps] for ps in parts]
         if _is_ranking(text, parts):
@@ -411,8 +413,8 @@ def _matrix(
         plan.add(question, Reading("matrix", qid, columns[0][0], scale=scale[1], columns=cols))
         return
     plan.notes.append(f"{qid}: a matrix answered with labels: one single-choice question per row")
+    pairs = [[(v, v)] for r in body for i, _ in columns if (v := cell(r, i))]
     for k, ((index, _), label) in enumerate(zip(columns, labels, strict=True)):
-        pairs = [[(v, v)] for v in (cell(r, index) for r in body) if v]
         _choices(plan, f"{qid}_r{k + 1}", f"{headline} - {label}", source, "single", pairs, index)
 
 
