@@ -300,3 +300,12 @@ def test_a_calendar_whose_every_working_day_is_a_holiday_says_so() -> None:
     with pytest.raises(Invalid) as exc:
         closed.add_business_time(datetime(2026, 1, 1, tzinfo=UTC), H)
     assert problems(exc)[0][0::2] == ("calendar", "has no working time for 1098 days in a row")
+
+
+def test_the_hour_that_happens_twice_in_november_is_told_apart() -> None:
+    night = parse_calendar({"timezone": "America/New_York", "hours": {"mon-sun": "00:00-01:30"}})
+    first = datetime(2026, 11, 1, 1, 15, tzinfo=NY)  # 01:15 EDT
+    second = datetime(2026, 11, 1, 1, 15, fold=1, tzinfo=NY)  # 01:15 EST, an hour later
+    assert night.is_working(first)
+    assert not night.is_working(second)  # after 01:30 EDT in real time
+    assert night.business_time_between(ny(2026, 11, 1), ny(2026, 11, 2)) == timedelta(minutes=90)

@@ -162,3 +162,10 @@ def test_a_policy_dumped_to_json_reads_back_with_readable_lengths(policy: SlaPol
     dumped = policy.model_dump(mode="json")
     assert dumped["targets"]["normal"] == {"first_response": "1h30m", "resolution": "4h"}
     assert parse_policy(dumped).model_dump(mode="json") == dumped
+
+
+def test_stage_refuses_a_naive_moment(policy: SlaPolicy) -> None:
+    due = policy.deadlines(sh(2026, 12, 7, 10), "high")
+    with pytest.raises(Invalid) as exc:
+        due.stage(datetime(2026, 12, 7, 15), "first_response")
+    assert problems(exc)[0][0] == "at"

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+from holidays import country_holidays
 from holidays.holiday_base import HolidayBase
 from pydantic import (
     BaseModel,
@@ -64,6 +64,9 @@ class BusinessCalendar(BaseModel):
     An adjusted working day that falls on a day without weekly hours (a 调休 Saturday) keeps
     ``makeup_hours``, by default the hours of the first weekday that has any. A company day in
     ``working_days`` overrides a public holiday; one in ``holidays`` overrides everything else.
+    China's swaps are known only for years its State Council has announced and the installed
+    ``holidays`` release carries (through 2026 in 0.109); later years follow the fixed rules
+    without 调休 until the package is upgraded or the days are listed here.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -149,7 +152,7 @@ class BusinessCalendar(BaseModel):
             raise Invalid(problems)
         self._zone = ZoneInfo(self.timezone)
         if self.country is not None:
-            self._public = holidays.country_holidays(self.country)
+            self._public = country_holidays(self.country)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -192,8 +195,12 @@ class BusinessCalendar(BaseModel):
 
     def is_working(self, moment: datetime) -> bool:
         """Whether ``moment`` falls inside working time (a span's end is already outside)."""
-        moment = self._local(moment, "moment")
-        return any(start <= moment < end for start, end in self.spans_on(moment.date()))
+        local = self._local(moment, "moment")
+        instant = local.astimezone(UTC)  # in UTC: one zone compares on the wall clock
+        return any(
+            start.astimezone(UTC) <= instant < end.astimezone(UTC)
+            for start, end in self.spans_on(local.date())
+        )
 
     def next_working_moment(self, moment: datetime) -> datetime:
         """``moment`` itself if it is working time, else the start of the next working span."""

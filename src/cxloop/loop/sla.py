@@ -8,7 +8,7 @@ used) are computed once when a case opens, so a ticker only compares instants.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import (
@@ -101,9 +101,12 @@ class SlaDeadlines(BaseModel):
         warn = (
             self.first_response_warn_at if target == "first_response" else self.resolution_warn_at
         )
-        if at >= due:
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise Invalid("has no time zone (SLA clocks need aware times)", "at", str(at))
+        instant = at.astimezone(UTC)  # UTC: times of one zone compare on the wall clock
+        if instant >= due.astimezone(UTC):
             return "breached"
-        return "warning" if at >= warn else "ok"
+        return "warning" if instant >= warn.astimezone(UTC) else "ok"
 
 
 class SlaPolicy(BaseModel):
