@@ -19,6 +19,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SURVEY_ID = "SV_3kPq8ZsW1mXyTbE"
 SURVEY_NAME = "Delivery feedback 2024 配送反馈"
@@ -244,7 +245,7 @@ def _duration(p: Respondent) -> str:
 
 
 def current_rows(*, numeric: bool, german: bool = False,
-                 people: list[Respondent] | None = None) -> list[list[object]]:  # fmt: skip
+                 people: list[Respondent] | None = None) -> list[list[Any]]:  # fmt: skip
     """The 3 header rows and the data of a current export (multiple answers in one column)."""
     people = respondents() if people is None else people
     q = [
@@ -267,7 +268,7 @@ def current_rows(*, numeric: bool, german: bool = False,
     row1 = [m[0] for m in META] + [c[0] for c in q]
     row2 = [m[2] if german else m[1] for m in META] + [c[1] for c in q]
     row3 = [json.dumps(m[3]) for m in META] + [json.dumps({"ImportId": c[2]}) for c in q]
-    rows: list[list[object]] = [row1, row2, row3]
+    rows: list[list[Any]] = [row1, row2, row3]
     for n, p in enumerate(people):
         meta = [p.start, p.end, p.status if numeric else STATUS_TEXT[p.status], p.ip,
                 p.progress, _duration(p), (1 if p.finished else 0) if numeric else
@@ -295,7 +296,7 @@ def current_rows(*, numeric: bool, german: bool = False,
     return rows
 
 
-def legacy_rows(*, numeric: bool, people: list[Respondent] | None = None) -> list[list[object]]:
+def legacy_rows(*, numeric: bool, people: list[Respondent] | None = None) -> list[list[Any]]:
     """The legacy exporter: V1..V10 metadata, question texts in row 2, multiple answers split
     into Q4_1..Q4_4 (1 when ticked), no RecordedDate, location columns last."""
     people = respondents() if people is None else people
@@ -315,7 +316,7 @@ def legacy_rows(*, numeric: bool, people: list[Respondent] | None = None) -> lis
         ("LocationLongitude", "LocationLongitude"),
         ("LocationAccuracy", "LocationAccuracy"),
     ]
-    rows: list[list[object]] = [
+    rows: list[list[Any]] = [
         [f"V{i}" for i in range(1, 11)] + [c[0] for c in q],
         names + [c[1] for c in q],
     ]
@@ -342,7 +343,7 @@ def legacy_rows(*, numeric: bool, people: list[Respondent] | None = None) -> lis
     return rows
 
 
-def _delimited(rows: list[list[object]], delimiter: str = ",", crlf: bool = True) -> str:
+def _delimited(rows: list[list[Any]], delimiter: str = ",", crlf: bool = True) -> str:
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n").writerows(rows)
     return out.getvalue()

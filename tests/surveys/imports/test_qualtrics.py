@@ -76,9 +76,18 @@ def test_every_layout_is_recognised_as_qualtrics(tmp_path: Path, name: str) -> N
 
 
 def test_other_files_are_not_taken_for_qualtrics() -> None:
-    monkey = Grid([["Respondent ID", "Collector ID", "Start Date", "End Date", "Q1"],
-                   ["", "", "", "", "Response"], ["114", "4321", "2024-01-01", "", "9"]], "csv")  # fmt: skip
-    lime = Grid([["id", "submitdate", "lastpage", "startlanguage", "Q1"], ["1", "", "1", "zh", "A1"]], "csv")  # fmt: skip
+    monkey = Grid(
+        [
+            ["Respondent ID", "Collector ID", "Start Date", "End Date", "Q1"],
+            ["", "", "", "", "Response"],
+            ["114", "4321", "2024-01-01", "", "9"],
+        ],
+        "csv",
+    )
+    lime = Grid(
+        [["id", "submitdate", "lastpage", "startlanguage", "Q1"], ["1", "", "1", "zh", "A1"]],
+        "csv",
+    )
     assert qualtrics.detect(monkey) <= 0.3
     assert qualtrics.detect(lime) <= 0.3
     with pytest.raises(Invalid, match="row 3 should hold"):
@@ -170,7 +179,7 @@ def test_choice_text_alone_reads_the_same_answers_as_numeric_with_qsf(tmp_path: 
     for rid, answers in decoded.items():
         matrix = answers.pop("Q5", {})
         got = dict(read[rid])
-        rows = {got.pop(f"Q5_{i}")  for i in "123" if f"Q5_{i}" in got}  # fmt: skip
+        rows = {got.pop(f"Q5_{i}") for i in "123" if f"Q5_{i}" in got}
         assert got == answers, rid
         assert len(rows) <= len(matrix)
     # the label "Price, value for money" is not split at its comma
@@ -198,7 +207,7 @@ def test_choice_text_alone_reads_the_same_answers_as_numeric_with_qsf(tmp_path: 
         "text xlsx",
         "legacy",
         "legacy text",
-    ],  # fmt: skip
+    ],
 )
 def test_every_layout_with_qsf_reads_the_same_answers(tmp_path: Path, write: Any) -> None:
     definition = _qsf(tmp_path)
@@ -245,7 +254,7 @@ def test_bad_rows_are_rejected_naming_field_value_and_reason(tmp_path: Path) -> 
 
 def test_a_file_that_is_not_a_qsf_is_refused_by_name(tmp_path: Path) -> None:
     path = samples.write_csv(tmp_path, numeric=True)
-    with pytest.raises(Invalid, match="not a Qualtrics .qsf"):
+    with pytest.raises(Invalid, match=r"not a Qualtrics \.qsf"):
         _parse(path, DefinitionFile("survey.qsf", b"<xml/>"))
     with pytest.raises(Invalid, match="no SurveyElements"):
         _parse(path, DefinitionFile("survey.qsf", b'{"SurveyEntry": {}}'))
@@ -285,7 +294,9 @@ def test_numeric_and_choice_text_exports_give_identical_responses(
         )
 
 
-def test_reimport_adds_nothing_and_partials_are_stored_as_partial(store: ImportStore, tmp_path: Path) -> None:  # fmt: skip
+def test_reimport_adds_nothing_and_partials_are_stored_as_partial(
+    store: ImportStore, tmp_path: Path
+) -> None:
     qsf = samples.write_qsf(tmp_path)
     path = samples.write_csv(tmp_path, numeric=True)
     first = _import(store, path, "--definition", qsf)

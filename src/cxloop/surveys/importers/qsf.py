@@ -100,7 +100,7 @@ def read_qsf(name: str, data: bytes) -> Qsf:
             "--definition",
             name,
         )
-    entry = doc.get("SurveyEntry") if isinstance(doc.get("SurveyEntry"), dict) else {}
+    entry: dict[str, Any] = doc["SurveyEntry"] if isinstance(doc.get("SurveyEntry"), dict) else {}
     questions: dict[str, QsfQuestion] = {}
     for element in doc["SurveyElements"]:
         if not isinstance(element, dict) or element.get("Element") != "SQ":
@@ -122,19 +122,18 @@ def _question(element: dict[str, Any], payload: dict[str, Any]) -> QsfQuestion |
     qid = _text(payload.get("QuestionID") or element.get("PrimaryAttribute"))
     if not qid:
         return None
-    recodes = payload.get("RecodeValues") if isinstance(payload.get("RecodeValues"), dict) else {}
-    tags = payload.get("ChoiceDataExportTags")
-    tags = tags if isinstance(tags, dict) else {}
+    recodes: dict[str, Any] = _object(payload.get("RecodeValues"))
+    tags = _object(payload.get("ChoiceDataExportTags"))
     kind = _text(payload.get("QuestionType"))
     # A matrix's recodes belong to its scale (Answers); its Choices are the statements.
-    choice_recodes = {} if kind == "Matrix" else recodes
+    choice_recodes: dict[str, Any] = {} if kind == "Matrix" else recodes
     choices = _choices(payload.get("Choices"), payload.get("ChoiceOrder"), choice_recodes, tags)
     answers = (
         _choices(payload.get("Answers"), payload.get("AnswerOrder"), recodes, {})
         if kind == "Matrix"
         else []
     )
-    config = payload.get("Configuration") if isinstance(payload.get("Configuration"), dict) else {}
+    config = _object(payload.get("Configuration"))
     slider = None
     if kind == "Slider":
         low, high = config.get("CSSliderMin", 0), config.get("CSSliderMax", 100)
@@ -181,6 +180,10 @@ def _choices(
             )
         )
     return out
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str:

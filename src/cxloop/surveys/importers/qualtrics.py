@@ -22,7 +22,8 @@ from cxloop.surveys.importers.model import (
     RowProblem,
 )
 from cxloop.surveys.importers.qsf import Qsf, QsfQuestion, read_qsf
-from cxloop.surveys.importers.qualtrics_questions import Built, Column, Group, build
+from cxloop.surveys.importers.qualtrics_alone import without_qsf
+from cxloop.surveys.importers.qualtrics_questions import Built, Column, Group, group_text, with_qsf
 
 META_IDS = {
     "startDate": "start",
@@ -345,7 +346,12 @@ def _questions(
         sq = qsf.questions.get(group.key) if qsf else None
         if qsf and sq is None:
             export.notes.append(f"{group.tag}: not in the .qsf; read from the file alone")
-        made = build(group, qid, sq, numeric, lambda c: [r[c.index] for _, r in data])
+        text = (sq.text if sq is not None else "") or group.text or group_text(group)
+        made = (
+            with_qsf(group, qid, sq, numeric, text)
+            if sq is not None
+            else without_qsf(group, qid, numeric, text, lambda c: [r[c.index] for _, r in data])
+        )
         if made is None or not made.questions:
             kind = f"{sq.type}/{sq.selector}" if sq else "type unknown without the .qsf"
             export.kept_raw.append(f"{group.tag} ({kind}): not a type cxloop holds, left out")
