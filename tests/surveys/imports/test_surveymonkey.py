@@ -4,7 +4,9 @@ adds nothing, the NPS equals the one computed from the file)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,17 @@ from cxloop.surveys.importers.grid import read_grid
 from cxloop.surveys.importers.model import Grid, ImportOptions, ParsedExport
 from cxloop.surveys.importers.registry import DefinitionFile
 from tests.surveys.imports import samples_surveymonkey as samples
+from tests.surveys.imports.conftest import (
+    ImportStore,
+    export_json,
+    export_text,
+    feedback_count,
+    import_cli,
+    import_summary,
+    nps_of,
+    response_count,
+    run_cli,
+)
 
 UTC = dt.UTC
 
@@ -94,7 +107,7 @@ def test_respondent_metadata_goes_to_its_fields_and_times_are_local(tmp_path: Pa
     assert first.response_id == str(samples.FIRST_ID)
     assert (first.email, first.name, first.ip, first.phone, first.channel) == (
         "li.wei@example.cn",
-        "伟 李",
+        "李伟",  # a Chinese name: family name first, no space
         "116.228.1.10",
         "13800138000",
         "431882910",
@@ -107,7 +120,7 @@ def test_respondent_metadata_goes_to_its_fields_and_times_are_local(tmp_path: Pa
         "start_date_raw": "2022-09-01 09:05:02",
         "end_date_raw": "2022-09-01 09:12:02",
     }
-    assert export.mapped["Collector ID"] == "Collector ID → channel"
+    assert export.mapped["Collector ID"] == "channel"
     assert export.mapped["Custom Data 1"] == "attribute custom_data_1"
     denver = parsed(samples.write_text_csv(tmp_path), timezone="America/Denver")
     assert denver.responses[0].submitted_at == dt.datetime(2022, 9, 1, 15, 12, 2, tzinfo=UTC)
@@ -251,3 +264,144 @@ def test_unreadable_layouts_and_definition_files_are_refused_with_a_sentence(
     broken = Grid([[*samples.META, "Q"], [""] * 9 + ["", "Response"]], "csv", name="b.csv")
     with pytest.raises(Invalid, match="column 11 has 'Response' in row 2"):
         surveymonkey.parse(broken, ImportOptions())
+
+
+# --- the user's commands on real stores -------------------------------------------------------
+
+SURVEY_YAML = """\
+id: store-visit
+title: {zh: 门店回访, en: Store visit}
+questions:
+  - id: q1
+    type: nps
+    text: How likely is it that you would recommend 我们的门店 to a friend or colleague?
+  - id: q2
+    type: single
+    text: Which store did you visit last?
+    options:
+      - {id: jingan, text: 上海 静安店}
+      - {id: sanlitun, text: "Beijing, Sanlitun"}
+      - {id: online, text: Online shop}
+      - {id: other, text: Other, other: true}
+  - id: q3
+    type: multiple
+    text: How did you hear about us? 您是如何了解我们的？
+    options:
+      - {id: friends, text: Friends / family}
+      - {id: wechat, text: 微信}
+      - {id: search, text: Search engine}
+      - {id: elsewhere, text: Other, other: true}
+  - id: q4
+    type: matrix
+    matrix_scale: 5
+    text: Please rate us on each (1 = poor, 5 = excellent)
+    rows:
+      - {id: speed, text: Speed of service}
+      - {id: staff, text: 店员态度}
+      - {id: price, text: Price}
+  - id: q5
+    type: matrix
+    matrix_scale: 3
+    text: Rank what matters most to you
+    rows:
+      - {id: rank_price, text: Price}
+      - {id: rank_quality, text: Quality}
+      - {id: rank_service, text: 服务}
+  - {id: q6, type: text, text: Anything else you would like to tell us?}
+  - {id: q7_1, type: text, text: Contact information — Name}
+  - {id: q7_2, type: text, text: Contact information — City/Town}
+"""
+
+
+def survey_store(new_store: Callable[[str], ImportStore], name: str, tmp_path: Path) -> ImportStore:
+    """A fresh store holding the survey as designed in SurveyMonkey, written as cxloop YAML
+    (its options in order: what decodes a numerical-value export)."""
+    store = new_store(name)
+    definition = tmp_path / "store-visit.yaml"
+    definition.write_text(SURVEY_YAML, encoding="utf-8")
+    run = run_cli(store, "surveys", "create", definition)
+    assert run.code == 0, run.output
+    return store
+
+
+def test_both_value_modes_give_the_same_surveys_responses_output(
+    new_store: Callable[[str], ImportStore], tmp_path: Path
+) -> None:
+    files = {
+        "text": samples.write_text_csv(tmp_path),
+        "numeric": samples.write_numeric_csv(tmp_path),
+        "xlsx": samples.write_xlsx(tmp_path),
+    }
+    outputs = {}
+    for name, path in files.items():
+        store = survey_store(new_store, name, tmp_path)
+        summary = import_summary(store, path, "--survey", "store-visit")
+        assert (summary["inserted"], summary["quarantined"]) == (20, 0), summary
+        outputs[name] = (
+            export_json(store, "store-visit"),
+            export_text(store, "store-visit", "--format", "csv"),
+        )
+    assert outputs["numeric"] == outputs["text"]
+    assert outputs["xlsx"] == outputs["text"]
+    exported = outputs["text"][0]
+    first = exported["responses"][0]
+    assert first["response_id"] == str(samples.FIRST_ID)
+    assert first["answers"]["q2"] == "上海 静安店"
+    assert first["answers"]["q3"] == ["Friends / family", "微信"]
+    assert first["answers"]["q4"] == {"Speed of service": 5, "店员态度": 5, "Price": 4}
+    third = next(r for r in exported["responses"] if r["response_id"] == str(samples.FIRST_ID + 3))
+    assert (third["answers"]["q2"], third["answers"]["q2.other"]) == ("Other", "Shenzhen, 万象城")
+
+
+def test_numeric_export_decodes_against_an_earlier_text_import(store: ImportStore) -> None:
+    folder = store.database.parent
+    text = samples.write_text_csv(folder)
+    assert import_summary(store, text)["survey_created"] is True
+    before = export_json(store, "Data_All_220930")
+    summary = import_summary(
+        store, samples.write_numeric_csv(folder), "--survey", "Data_All_220930"
+    )
+    assert (summary["inserted"], summary["quarantined"], summary["survey_created"]) == (0, 0, False)
+    # the raw date strings differ (a US account's format), the answers do not
+    assert export_json(store, "Data_All_220930") == before
+
+
+def test_reimport_of_the_same_file_adds_nothing(store: ImportStore) -> None:
+    path = samples.write_text_csv(store.database.parent)
+    first = import_summary(store, path)
+    assert (first["inserted"], first["feedback_stored"]) == (20, 19)  # the blank partial: none
+    feedback = feedback_count(store)
+    again = import_summary(store, path)
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 20)
+    assert feedback_count(store) == feedback == 19
+    assert response_count(store, "Data_All_220930") == 20
+
+
+def test_imported_nps_equals_the_nps_computed_from_the_file(store: ImportStore) -> None:
+    path = samples.write_text_csv(store.database.parent)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    column = rows[0].index(samples.NPS_TEXT)
+    scores = [int(row[column]) for row in rows[2:] if row[column].strip()]
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    expected = 100 * (promoters - detractors) / len(scores)
+    import_summary(store, path)
+    assert nps_of(store) == pytest.approx(expected)
+    assert len(scores) == 18 and expected == pytest.approx(100 / 18)
+
+
+def test_excel_resaved_file_quarantines_the_mangled_id_and_stores_the_rest(
+    store: ImportStore,
+) -> None:
+    path = samples.write_excel_resaved_csv(store.database.parent)
+    code, output = import_cli(store, path)
+    assert code in (0, 1), output  # the rows that could be read are stored either way
+    assert "1.14123E+11" in output and "re-export" in output
+    assert "Traceback" not in output
+    assert response_count(store, "resaved_gbk") == 19
+    assert "row 8, field Respondent ID: '1.14123E+11'" in output
+    quarantined = store.scalar(
+        "SELECT field || '=' || value FROM quarantined_rows WHERE row_number = 8"
+    )
+    assert quarantined == "Respondent ID=1.14123E+11"

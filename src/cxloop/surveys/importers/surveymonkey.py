@@ -34,16 +34,17 @@ from cxloop.surveys.importers.surveymonkey_columns import (
 )
 
 META: dict[str, str] = {
-    "respondent id": "Respondent ID → response id (the re-import key)",
-    "collector id": "Collector ID → channel",
-    "start date": "Start Date → started_at",
-    "end date": "End Date → submitted_at",
-    "ip address": "IP Address → ip (personal)",
-    "email address": "Email Address → email (personal)",
-    "first name": "First Name → name (personal)",
-    "last name": "Last Name → name (personal)",
+    "respondent id": "response id (the re-import key)",
+    "collector id": "channel",
+    "start date": "started_at",
+    "end date": "submitted_at",
+    "ip address": "ip (personal)",
+    "email address": "email (personal)",
+    "first name": "name (personal)",
+    "last name": "name (personal)",
 }
 _SCIENTIFIC = re.compile(r"^\s*\d+(?:[.,]\d+)?[eE][+-]?\d+\s*$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _SHORT_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
 
 
@@ -208,6 +209,14 @@ def _day_first(meta: _Meta, key: str, data: list[tuple[int, list[str]]]) -> bool
     return None
 
 
+def _name(first: str, last: str) -> str | None:
+    """First and last name as the person writes it: ``Anna Smith``, but ``李伟`` (family name
+    first, no space) when both are Chinese."""
+    if first and last and _CJK.search(first) and _CJK.search(last):
+        return last + first
+    return " ".join(p for p in (first, last) if p) or None
+
+
 def _attribute(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_") or "column"
 
@@ -267,7 +276,8 @@ def _response(
     if problems:
         record = {head[i] or f"column {i + 1}": v for i, v in enumerate(row) if v.strip()}
         export.rejected.extend(
-            RowProblem(row_number, field, value, reason, record) for field, value, reason in problems
+            RowProblem(row_number, field, value, reason, record)
+            for field, value, reason in problems
         )
         return None
     first, last = cell("first name"), cell("last name")
@@ -286,7 +296,7 @@ def _response(
         submitted_at=times["end date"],
         email=cell("email address") or contact.get("email") or None,
         phone=contact.get("phone") or None,
-        name=" ".join(p for p in (first, last) if p) or None,
+        name=_name(first, last),
         ip=cell("ip address") or None,
         channel=cell("collector id") or None,
         attributes=attributes,
