@@ -82,7 +82,7 @@ def numeric_scale(text: str, values: list[str]) -> tuple[QuestionKind, tuple[int
     if not values or not good:
         return None
     bad = len(values) - len(good)
-    tolerance = max(1, len(values) // 20)
+    tolerance = max(2, len(values) // 5)
     for kind, low, high in _SCORED:
         if scored_kind(text, low, high) == kind:
             outside = bad + sum(1 for n in good if not low <= n <= high)
