@@ -68,7 +68,12 @@ def import_export(
     named = _tool(tool)
     definition = _definition(definition_path)
     zone_name = timezone or settings.timezone
-    zone(None, zone_name)  # an unknown zone is refused before any work
+    try:
+        zone(None, zone_name)  # an unknown zone is refused before any work
+    except Invalid:
+        raise Invalid(
+            "is not a known IANA zone (e.g. Asia/Shanghai)", "--timezone", zone_name
+        ) from None
     if survey_id is not None:
         _check_survey_id(survey_id)
     grid = read_grid(path)
