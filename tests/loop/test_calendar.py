@@ -309,3 +309,9 @@ def test_the_hour_that_happens_twice_in_november_is_told_apart() -> None:
     assert night.is_working(first)
     assert not night.is_working(second)  # after 01:30 EDT in real time
     assert night.business_time_between(ny(2026, 11, 1), ny(2026, 11, 2)) == timedelta(minutes=90)
+
+
+def test_a_duration_past_the_calendars_end_is_refused_with_a_sentence() -> None:
+    with pytest.raises(Invalid) as exc:
+        CN.add_business_time(sh(9999, 12, 1, 9), timedelta(hours=1_000))
+    assert problems(exc)[0][0::2] == ("duration", "runs past the year 9999")

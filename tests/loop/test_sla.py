@@ -113,6 +113,9 @@ def test_target_lengths_are_hours_unless_written_otherwise(written: Any, hours: 
         (True, "is not a length of working time (e.g. 4h, 30m, 1h30m, or 4 for hours)"),
         (0, "must be longer than zero"),
         (-1, "must be longer than zero"),
+        (float("inf"), "is not a number of hours"),
+        (1e12, "is longer than 10,000 working hours (about five years)"),
+        ("10001h", "is longer than 10,000 working hours (about five years)"),
     ],
 )
 def test_bad_target_lengths_say_why(written: Any, reason: str) -> None:

@@ -216,14 +216,17 @@ class BusinessCalendar(BaseModel):
             raise Invalid("must not be negative", "duration", str(duration))
         cursor = self._local(start, "start").astimezone(UTC)
         left = duration
-        for span_start, span_end in self._spans_from(cursor):
-            begin = max(span_start.astimezone(UTC), cursor)
-            end = span_end.astimezone(UTC)
-            if end <= begin:
-                continue
-            if left <= end - begin:
-                return (begin + left).astimezone(self._zone)
-            left -= end - begin
+        try:
+            for span_start, span_end in self._spans_from(cursor):
+                begin = max(span_start.astimezone(UTC), cursor)
+                end = span_end.astimezone(UTC)
+                if end <= begin:
+                    continue
+                if left <= end - begin:
+                    return (begin + left).astimezone(self._zone)
+                left -= end - begin
+        except OverflowError:
+            raise Invalid("runs past the year 9999", "duration", str(duration)) from None
         raise Invalid(
             f"has no working time for {SEARCH_DAYS} days in a row", "calendar", str(start)
         )

@@ -7,6 +7,7 @@ used) are computed once when a case opens, so a ticker only compares instants.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -21,38 +22,50 @@ from pydantic import (
 )
 
 from cxloop.errors import Invalid, Problem
-from cxloop.loop.calendar import BusinessCalendar, parse_calendar, problems_of, read_yaml
+from cxloop.loop.calendar import BusinessCalendar, parse_calendar
+from cxloop.loop.hours import problems_of, read_yaml
 
 Target = Literal["first_response", "resolution"]
 Stage = Literal["ok", "warning", "breached"]
+MAX_TARGET = timedelta(hours=10_000)
+"""Longer is a typo, not an SLA (and would send the due-time search through centuries)."""
 _LENGTH = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$")
 
 
 def business_hours(value: Any) -> timedelta:
     """``4``, ``1.5``, ``"4h"``, ``"90m"`` or ``"1h30m"`` as a length of working time.
 
-    A bare number is hours. Days are refused: a business day has no fixed length (9 hours in
-    the CN preset, 8 in the US one), so a policy says hours and means them.
+    A bare number is hours. Days are refused: a business day has no fixed length (8 working
+    hours across 9 on the clock in the CN preset, 3 on a half-day Saturday), so a policy says
+    hours and means them.
     """
-    if isinstance(value, timedelta):
-        length = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        length = timedelta(hours=value)
-    elif isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
-        length = timedelta(hours=float(value))
-    elif isinstance(value, str) and re.search(r"\d\s*d", value):
-        raise ValueError("counts days, which have no fixed business length: write hours (18h)")
-    else:
-        match = _LENGTH.match(value) if isinstance(value, str) else None
-        if match is None or not any(match.groups()):
-            raise ValueError(
-                "is not a length of working time (e.g. 4h, 30m, 1h30m, or 4 for hours)"
-            )
-        hours, minutes = (float(g) if g else 0.0 for g in match.groups())
-        length = timedelta(hours=hours, minutes=minutes)
+    try:
+        length = _length(value)
+    except OverflowError:
+        length = MAX_TARGET * 2
     if length <= timedelta(0):
         raise ValueError("must be longer than zero")
+    if length > MAX_TARGET:
+        raise ValueError("is longer than 10,000 working hours (about five years)")
     return length
+
+
+def _length(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError("is not a number of hours")
+        return timedelta(hours=value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+        return timedelta(hours=float(value))
+    if isinstance(value, str) and re.search(r"\d\s*d", value):
+        raise ValueError("counts days, which have no fixed business length: write hours (18h)")
+    match = _LENGTH.match(value) if isinstance(value, str) else None
+    if match is None or not any(match.groups()):
+        raise ValueError("is not a length of working time (e.g. 4h, 30m, 1h30m, or 4 for hours)")
+    hours, minutes = (float(g) if g else 0.0 for g in match.groups())
+    return timedelta(hours=hours, minutes=minutes)
 
 
 class SlaTarget(BaseModel):
