@@ -38,6 +38,7 @@ SAMPLES: list[tuple[Tool, str, dict[str, Any]]] = [
     ("surveymonkey", "samples_surveymonkey:write_excel_resaved_csv", {}),
     ("surveymonkey", "samples_surveymonkey:write_xlsx", {}),
     ("surveymonkey", "samples_surveymonkey:write_xlsx", {"numeric": True}),
+    ("surveymonkey", "samples_surveymonkey:write_condensed_csv", {}),
     ("limesurvey", "samples_limesurvey:code_short", {}),
     ("limesurvey", "samples_limesurvey:code_long", {}),
     ("limesurvey", "samples_limesurvey:full_long_en", {}),
