@@ -113,13 +113,19 @@ def mapping_of(raw: dict[str, Any] | None) -> ColumnMapping:
     except ValidationError as exc:
         problems = [
             Problem(
-                "columns." + ".".join(str(p) for p in error["loc"]) if error["loc"] else "columns",
-                error.get("input"),
-                error["msg"].removeprefix("Value error, "),
+                _where(error["loc"]), error.get("input"), error["msg"].removeprefix("Value error, ")
             )
             for error in exc.errors()
         ]
         raise Invalid(problems) from None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as the mapping's path: ``columns.questions[2].separator``."""
+    out = "columns"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
 
 
 def parse(grid: Grid, options: ImportOptions, definition: object | None = None) -> ParsedExport:
@@ -152,7 +158,7 @@ def parse(grid: Grid, options: ImportOptions, definition: object | None = None) 
         timezone=mapping.timezone or options.timezone,
         notes=[
             f"read through the confirmed column mapping: {len(questions)} questions, "
-            f"{len(kept)} columns kept raw"
+            f"{len(kept)} column{'' if len(kept) == 1 else 's'} kept raw"
         ],
         mapped=_mapped(mapping),
         kept_raw=[header[i] for i in kept],
