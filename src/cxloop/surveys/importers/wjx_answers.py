@@ -88,8 +88,10 @@ class Reader:
 
 
 def text_reader(question: ImportedQuestion, column: int) -> Reader:
+    """Typed text as written; line ends made ``\n`` (a CSV keeps ``\r\n``, a workbook may not)."""
+
     def read(cell: Cell, answers: dict[str, Any], extra: dict[str, str]) -> list[Problem]:
-        value = cell(column).strip()
+        value = cell(column).strip().replace("\r\n", "\n").replace("\r", "\n")
         if not skipped(value):
             answers[question.id] = value
         return []

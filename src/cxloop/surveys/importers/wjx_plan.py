@@ -92,7 +92,7 @@ def _plain_positions(group: Group, given: list[str], column: int) -> tuple[list[
         return [text_reader(_question(group.qid, group.text, "text", group), column)], []
     found = sorted({c for c in codes if c is not None})
     top = max(found, default=1)
-    if top <= 11 and (top == 11 or scored_kind(group.text, 0, 10) == "nps"):
+    if _nps(group.text, [c for c in codes if c is not None], 1, 11) or top == 11:
         return [_scale_positions(group, column, (0, 10))], []
     if group.hint == "scale" or scored_kind(group.text, 1, _top(top)) != "rating":
         return [_scale_positions(group, column, (1, _top(top)))], []
@@ -121,6 +121,13 @@ def _filled_positions(given: list[str]) -> dict[str, int]:
     return out
 
 
+def _nps(text: str, values: list[int] | list[float], low: int, high: int) -> bool:
+    """NPS wording and answers on its scale (a stray 12 among them is the row's problem, not a
+    reason to read the question as something else)."""
+    inside = sum(1 for v in values if low <= v <= high)
+    return scored_kind(text, 0, 10) == "nps" and inside >= 0.75 * len(values) > 0
+
+
 def _top(high: int) -> int:
     """The scale's top from the highest answer seen: 5, 7, 10 or the number itself."""
     for top in (5, 7, 10):
@@ -132,7 +139,7 @@ def _top(high: int) -> int:
 def _scale(group: Group, numbers: list[float], column: int, positions: bool) -> Reader:
     low = 0 if min(numbers) < 1 else 1
     high = _top(int(max(numbers)))
-    if scored_kind(group.text, 0, 10) == "nps" and min(numbers) >= 0 and max(numbers) <= 10:
+    if _nps(group.text, numbers, 0, 10):
         low, high = 0, 10
     kind = scored_kind(group.text, low, high)
     question = _question(group.qid, group.text, kind, group)
@@ -201,10 +208,10 @@ def _ranking_text(group: Group, given: list[str], column: int) -> Reader:
 
 def _expanded(group: Group, values: list[list[str]]) -> Reader:
     """按选项序号's ``第N题(选项)`` columns: 1/0 flags (multiple) or ranks with ``-2`` (ranking)."""
-    seen = {v for column in values for v in column if v and not skipped(v)}
-    ranking = group.hint == "ranking" or (
-        bool(seen - {"0", "1"}) and all(integer(v) is not None for v in seen)
-    )
+    ranked = [
+        {v for v in column if (integer(v) or 0) > 1 or v == "-2"} for column in values
+    ]  # ranks beyond 1 (or -2, not ranked) in several columns: a stray 2 is one row's problem
+    ranking = group.hint == "ranking" or sum(1 for found in ranked if found) >= 2
     choices = [Choice(str(k), label) for k, label in enumerate(group.labels, 1)]
     if ranking:
         question = _question(group.qid, group.text, "matrix", group)
@@ -243,9 +250,8 @@ def _items(
     readers: list[Reader] = []
     notes: list[str] = []
     for k, (row, column, cells) in enumerate(zip(rows, group.columns, values, strict=True), 1):
-        sub = Group(
-            group.number, f"{group.text}—{row.label}", group.hint, "plain", [column], [row.label]
-        )
+        text = f"{group.text}—{row.label}"
+        sub = Group(group.number, text, group.hint, "plain", [column], [row.label], name=row.code)
         sub_given = _answered(cells)
         if group.hint == "matrix" and not positions and sub_given:
             reader = _choices_text(sub, sub_given, column, "single")
