@@ -406,3 +406,29 @@ def test_excel_resaved_file_quarantines_the_mangled_id_and_stores_the_rest(
         "SELECT field || '=' || value FROM quarantined_rows WHERE row_number = 8"
     )
     assert quarantined == "Respondent ID=1.14123E+11"
+
+
+def test_multi_select_matrix_reads_as_checkboxes_and_numbers_only_say_so() -> None:
+    meta = [""] * len(samples.META)
+    grid = Grid(
+        [
+            [*samples.META, "Which contact suits you for each?", "", "", "Overall rating"],
+            [*meta, "App - Email", "App - SMS", "Web - Email", "Response"],
+            ["114000000001", "1", "", "", "", "", "", "", "", "Email", "SMS", "", "4"],
+            ["114000000002", "1", "", "", "", "", "", "", "", "", "SMS", "Email", "5"],
+        ],
+        "csv",
+        name="matrix.csv",
+    )
+    export = surveymonkey.parse(grid, ImportOptions())
+    q1 = export.questions[0]
+    assert (q1.kind, [c.label for c in q1.options]) == (
+        "multiple",
+        ["App - Email", "App - SMS", "Web - Email"],
+    )
+    assert [r.answers["q1"] for r in export.responses] == [["1", "2"], ["2", "3"]]
+    header = [*samples.META, "Overall rating"]
+    numbers = Grid([header, [*meta, "Response"], ["114000000003", *[""] * 8, "4"]], "csv")
+    export = surveymonkey.parse(numbers, ImportOptions())
+    assert export.questions[0].kind == "rating"
+    assert any("value mode cannot be told" in note for note in export.notes)

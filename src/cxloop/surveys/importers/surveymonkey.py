@@ -103,7 +103,7 @@ def parse(
     data = [(number_ + 3, _pad(row, width)) for number_, row in enumerate(grid.rows[2:])]
     data = [(n, row) for n, row in data if any(cell.strip() for cell in row)]
     meta, groups = _columns(grid.name, head, sub)
-    mode = value_mode(groups, [row for _, row in data])
+    mode, shown = value_mode(groups, [row for _, row in data])
     readings = [
         read_group(group, f"q{k}", mode, [row for _, row in data])
         for k, group in enumerate(groups, start=1)
@@ -131,6 +131,11 @@ def parse(
         "SurveyMonkey exports carry no completion status: every response is read as completed "
         "unless all its questions are blank (then partial)."
     )
+    if not shown:
+        export.notes.append(
+            "Every answer is a number, so the value mode cannot be told: read as actual answer "
+            "text (numbers as scores); a numerical-value export of choice questions needs --survey"
+        )
     if "custom data 1" in {name.casefold() for name in meta.extra.values()}:
         export.notes.append(
             "Custom Data 1 is kept as attribute custom_data_1 (not linked to a customer)."

@@ -83,16 +83,16 @@ def _values(rows: list[list[str]], column: int) -> list[str]:
     return [row[column].strip() for row in rows if not blank(row[column])]
 
 
-def value_mode(groups: list[Group], rows: list[list[str]]) -> str:
-    """``actual answer text`` or ``numerical value``, from the answers: a label in a one-answer
-    column, or a checkbox cell holding its option's text, is text; checkbox cells holding
-    numbers are numerical values. With no evidence (only numbers everywhere) text is assumed."""
+def value_mode(groups: list[Group], rows: list[list[str]]) -> tuple[str, bool]:
+    """``actual answer text`` or ``numerical value``, and whether the answers showed it: a label
+    in a one-answer column, or a checkbox cell holding its option's text, is text; checkbox
+    cells holding numbers are numerical values. With only numbers everywhere text is assumed."""
     numeric = False
     for group in groups:
         first = group.labels[0].casefold()
         if first in RESPONSE:
             if any(_integer(v) is None for v in _values(rows, group.columns[0])):
-                return TEXT_MODE
+                return TEXT_MODE, True
             continue
         if first in OPEN:
             continue
@@ -100,11 +100,18 @@ def value_mode(groups: list[Group], rows: list[list[str]]) -> str:
             values = _values(rows, column)
             if _is_other(label) or not values:
                 continue
-            if all(v.casefold() == label.casefold() for v in values):
-                return TEXT_MODE
+            if all(_ticked(v, label) for v in values):
+                return TEXT_MODE, True
             if len(set(values)) == 1 and _integer(values[0]) is not None:
                 numeric = True
-    return NUMERIC_MODE if numeric else TEXT_MODE
+    return (NUMERIC_MODE, True) if numeric else (TEXT_MODE, False)
+
+
+def _ticked(value: str, label: str) -> bool:
+    """A checkbox cell in actual-text mode: the option's text (a multi-select matrix's column
+    ``Row - Column`` holds the column's text)."""
+    low, cell = label.casefold(), value.casefold()
+    return cell == low or low.endswith(f" - {cell}")
 
 
 def read_group(group: Group, qid: str, mode: str, rows: list[list[str]]) -> Reading:
@@ -125,7 +132,7 @@ def read_group(group: Group, qid: str, mode: str, rows: list[list[str]]) -> Read
     if group.labels and all(label.casefold() in CONTACT for label in group.labels):
         return _fields(group, qid)
     values = {c: _values(rows, c) for c, _ in options}
-    if all(all(v.casefold() == label.casefold() for v in values[c]) for c, label in options):
+    if all(all(_ticked(v, label) for v in values[c]) for c, label in options):
         return _multiple(group, qid, options, others)
     if mode == NUMERIC_MODE and all(
         len(set(values[c])) <= 1 and all(v in (str(i), "1") for v in values[c])
