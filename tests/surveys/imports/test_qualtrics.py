@@ -230,9 +230,28 @@ def test_legacy_file_states_no_zone_so_the_default_is_used_and_said(tmp_path: Pa
     first = export.responses[0]
     assert first.submitted_at == dt.datetime(2024, 3, 9, 1, 5, 40, tzinfo=dt.UTC)  # EndDate
     assert (first.name, first.location) == ("李, 娜", "39.7392,-104.9903")
-    # without the .qsf the split multiple answer is still decoded from row 2
-    q4 = next(q for q in export.questions if q.id == "Q4")
-    assert q4.kind == "multiple" and q4.decoded
+    # without the .qsf the split multiple answer is still decoded from row 2, and a comment
+    # column (no _TEXT suffix in this layout) is told from a choice by its values
+    kinds = {q.id: (q.kind, q.decoded) for q in export.questions}
+    assert kinds["Q4"] == ("multiple", True) and kinds["Q7"] == ("text", True)
+    assert kinds["Q2"] == ("single", False)
+
+
+def test_choice_text_in_the_account_language_keeps_real_rows(tmp_path: Path) -> None:
+    """Choice text follows the account language: a Status nobody listed that is on most rows
+    is the real one (said in a note); Finished "Wahr"/"Falsch" is read."""
+    rows = samples.current_rows(numeric=False, german=True)
+    status, finished = rows[0].index("Status"), rows[0].index("Finished")
+    for row in rows[3:]:
+        row[status] = {"IP Address": "IP-Adresse", "Spam": "Spam"}.get(row[status], "Vorschau")
+        row[finished] = {"True": "Wahr", "False": "Falsch"}[row[finished]]
+    data = io.StringIO()
+    csv.writer(data).writerows(rows)
+    export = qualtrics.parse(text_grid(data.getvalue().encode(), "de.csv"), OPTIONS)
+    assert len(export.responses) == 15
+    assert export.excluded == {"status Vorschau": 1, "spam": 1}
+    assert "Status 'IP-Adresse' (on most rows) read as a real response" in export.notes
+    assert sum(not r.completed for r in export.responses) == 1
 
 
 def test_bad_rows_are_rejected_naming_field_value_and_reason(tmp_path: Path) -> None:
@@ -241,13 +260,22 @@ def test_bad_rows_are_rejected_naming_field_value_and_reason(tmp_path: Path) -> 
     rows[3][rows[0].index("Q1")] = 12  # NPS out of range
     rows[4][rows[0].index("Q3")] = "very neutral"  # not one of the choices
     rows[5][rows[0].index("ResponseId")] = ""
+    rows.append(list(rows[3]))  # the same response twice
+    rows[-1][rows[0].index("Q1")] = 9
     data = io.StringIO()
     csv.writer(data).writerows(rows)
     grid = text_grid(data.getvalue().encode(), "bad.csv")
     export = qualtrics.parse(grid, OPTIONS, _qsf(tmp_path))
     assert export.responses == []
     found = {(p.row, p.field, p.value) for p in export.rejected}
-    assert found == {(4, "Q1", "12"), (5, "Q3", "very neutral"), (6, "ResponseId", None)}
+    assert found == {
+        (4, "Q1", "12"),
+        (5, "Q3", "very neutral"),
+        (6, "ResponseId", None),
+        (7, "ResponseId", "R_1a2B3c4D5e6F7g8"),
+    }
+    assert export.rejected[-1].reason == "appears again (first on row 4)"
+    assert export.rejected[0].raw["ResponseId"] == "R_1a2B3c4D5e6F7g8"
     reasons = {p.field: p.reason for p in export.rejected}
     assert reasons["Q1"] == "is outside 0–10" and "Q3's choices" in reasons["Q3"]
 

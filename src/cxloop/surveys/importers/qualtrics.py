@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers.common import identifier, parse_time, unique_ids, zone
@@ -115,7 +118,9 @@ STATUS = {
     "12": "spam",
     "Imported Spam": "spam",
 }
-_QID = re.compile(r"^(QID\d+)(?:#\d+)?(?:_(.+))?$")
+YES = ("1", "true", "wahr", "ja", "yes", "vrai", "verdadero", "是")
+"""Finished as choice text writes it (the account's language)."""
+_QID = re.compile(r"^(QID\d+)(#\d+)?(?:_(.+))?$")
 _LEFT_OUT = re.compile(
     r"^(?:.*_)?(DO|FIRST_CLICK|LAST_CLICK|PAGE_SUBMIT|CLICK_COUNT|BROWSER|VERSION|OS|RESOLUTION)$",
     re.IGNORECASE,
@@ -205,8 +210,10 @@ def parse(grid: Grid, options: ImportOptions, definition: Any = None) -> ParsedE
             "left out (timing, meta info, display order, Text iQ): "
             + ", ".join(c.tag for c in left_out)
         )
+    real = _real_statuses(meta, data, export)
+    context = _Context(meta, built, embedded, tz, options, real, columns)
     for number, row in data:
-        _response(export, number, row, meta, built, embedded, tz, options)
+        _response(export, number, row, context)
     return export
 
 
@@ -283,7 +290,9 @@ def _place(
         match = _QID.match(col.import_id)
         if not match:
             return None
-        qid, suffix = match.group(1), match.group(2)
+        qid, side, suffix = match.group(1), match.group(2), match.group(3)
+        if side:  # side-by-side: each set of columns is its own question
+            return f"{qid}{side}", identifier(col.tag.split("_")[0] + side, qid), suffix
         if qsf and qid in qsf.questions:
             return qid, qsf.questions[qid].tag, suffix
         tag = col.tag
@@ -374,31 +383,63 @@ def _questions(
     return built
 
 
-def _response(
-    export: ParsedExport,
-    number: int,
-    row: list[str],
-    meta: dict[str, Column],
-    built: list[Built],
-    embedded: list[Column],
-    tz: Any,
-    options: ImportOptions,
-) -> None:
+@dataclass
+class _Context:
+    """What reading each data row needs, worked out once per file."""
+
+    meta: dict[str, Column]
+    built: list[Built]
+    embedded: list[Column]
+    tz: ZoneInfo
+    options: ImportOptions
+    real: set[str]
+    """Status values of real responses."""
+    columns: list[Column] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+    """Response id → the row it was first read on."""
+
+
+def _real_statuses(
+    meta: dict[str, Column], data: list[tuple[int, list[str]]], export: ParsedExport
+) -> set[str]:
+    """Status values of real responses: Qualtrics' own (``0``, ``IP Address``, imported,
+    offline), and a status written in another language on most rows (choice text follows the
+    account language), said in a note rather than excluding every response."""
+    col = meta.get("status")
+    if col is None:
+        return set(REAL)
+    counts = Counter(r[col.index].strip() for _, r in data if r[col.index].strip())
+    unknown = [v for v, n in counts.items() if v not in REAL and v not in STATUS]
+    common = [v for v in unknown if counts[v] * 2 > len(data)]
+    for value in common:
+        export.notes.append(f"Status {value!r} (on most rows) read as a real response")
+    return set(REAL) | set(common)
+
+
+def _response(export: ParsedExport, number: int, row: list[str], context: _Context) -> None:
+    meta, built, embedded = context.meta, context.built, context.embedded
+    tz, options, real, seen = context.tz, context.options, context.real, context.seen
+
     def get(key: str) -> str:
         col = meta.get(key)
         return row[col.index].strip() if col is not None else ""
 
     status = get("status")
-    if status and status not in REAL:
+    if status and status not in real:
         reason = STATUS.get(status, f"status {status}")
         export.excluded[reason] = export.excluded.get(reason, 0) + 1
         return
-    raw = {c.tag or f"column {c.index + 1}": row[c.index] for c in meta.values()}
+    raw = {c.tag or f"column {c.index + 1}": row[c.index] for c in context.columns}
     problems: list[RowProblem] = []
     response_id = get("response_id")
+    if response_id in seen:
+        again = f"appears again (first on row {seen[response_id]})"
+        problems.append(RowProblem(number, meta["response_id"].tag, response_id, again, raw))
+    elif response_id:
+        seen[response_id] = number
     if not response_id:
-        field = meta["response_id"].tag if "response_id" in meta else "ResponseId"
-        problems.append(RowProblem(number, field, None, "no response id", raw))
+        id_field = meta["response_id"].tag if "response_id" in meta else "ResponseId"
+        problems.append(RowProblem(number, id_field, None, "no response id", raw))
     answers: dict[str, Any] = {}
     for made in built:
         got, bad = made.read(lambda c: row[c.index])
@@ -415,7 +456,7 @@ def _response(
         return
     finished = get("finished")
     progress = get("progress")
-    completed = finished.lower() in ("1", "true") if finished else progress in ("100", "100.0")
+    completed = finished.lower() in YES if finished else progress in ("100", "100.0")
     attributes = {
         f"{c.import_id or c.tag}": row[c.index].strip() for c in embedded if row[c.index].strip()
     }

@@ -49,6 +49,10 @@ def without_qsf(
         )
     if main is not None:
         seen = [v.strip() for v in values(main) if not blank(v)]
+        if _typed(seen, numeric):
+            note = f"{qid}: read as typed text (no .qsf; the legacy export has no _TEXT suffix)"
+            question = ImportedQuestion(qid, text, "text", source, notes=[note])
+            return Built([question], texts_reader([(qid, main)]))
         if numeric:
             return _raw_codes(group, qid, text, source, main, seen)
         # numbered labels ("5 - Very satisfied") are scores, as with the .qsf
@@ -64,6 +68,19 @@ def without_qsf(
     if group.parts:
         return _parts_alone(group, qid, numeric, text, source, values)
     return None
+
+
+def _typed(seen: list[str], numeric: bool) -> bool:
+    """A one-column answer is typed text when a numeric export holds something that is not a
+    code there, or a choice-text column is mostly different, long or multi-line answers (no
+    choice question looks like that)."""
+    if not seen:
+        return False
+    if numeric:
+        return not all(_CODES.match(v) for v in seen)
+    if any("\n" in v or len(v) > 120 for v in seen):
+        return True
+    return len(seen) >= 5 and len(set(seen)) >= 0.8 * len(seen) and any(" " in v for v in seen)
 
 
 def _likely_scale(text: str, low: float, high: float) -> tuple[int, int]:
@@ -157,8 +174,11 @@ def _survey_order(rows: list[list[str]]) -> list[str]:
     after: dict[str, set[str]] = {}
     for parts in rows:
         for a, b in itertools.pairwise(parts):
-            after.setdefault(a, set()).add(b)
-        seen += [p for p in parts if p not in seen]
+            if a != b:
+                after.setdefault(a, set()).add(b)
+        for part in parts:
+            if part not in seen:
+                seen.append(part)
     before = {p: sum(p in after.get(q, set()) for q in seen) for p in seen}
     out: list[str] = []
     while len(out) < len(seen):
