@@ -349,6 +349,7 @@ def test_the_default_survey_id_is_the_tools_else_the_file_name_without_wjx_suffi
     parsed = export()
     assert service.default_survey_id(parsed, Path("x.csv")) == "SV_delivery"
     parsed.source_survey_id = None
-    assert service.default_survey_id(parsed, Path("门店回访_2.xls")) == "门店回访"
+    assert service.default_survey_id(parsed, Path("门店回访_2.xls")) == "qualtrics_门店回访"
+    assert service.default_survey_id(parsed, Path("2024门店回访_0.xls")) == "2024门店回访"
     assert service.default_survey_id(parsed, Path("Q3 2024 (final).csv")) == "Q3_2024_final"
     assert service.default_survey_id(parsed, Path("___.csv")) == "qualtrics_import"

@@ -149,10 +149,15 @@ def import_parsed(
 
 def default_survey_id(parsed: ParsedExport, path: Path) -> str:
     """The survey an export fills when none is named: the tool's own survey id, else the file
-    name without 问卷星's ``_0``/``_2``/``_3`` suffix, as an id (letters, digits, ``_.-``)."""
+    name without 问卷星's ``_0``/``_2``/``_3`` suffix, as an id (letters, digits, ``_.-``;
+    ``wjx_门店回访`` when the name starts with a Chinese character)."""
     raw = parsed.source_survey_id or _WJX_SUFFIX.sub("", path.stem)
     text = _NOT_ID.sub("_", unicodedata.normalize("NFKC", raw)).strip("_.-")
-    return text[:64] or f"{parsed.tool}_import"
+    if not text:
+        return f"{parsed.tool}_import"
+    if not (text[0].isascii() and text[0].isalnum()):  # an id starts with a letter or digit
+        text = f"{parsed.tool}_{text}"
+    return text[:64]
 
 
 def _tool(tool: str | None) -> Tool | None:
