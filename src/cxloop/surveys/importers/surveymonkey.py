@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers.common import parse_time, zone
@@ -232,7 +233,7 @@ def _response(
     head: list[str],
     meta: _Meta,
     readings: list[Reading],
-    tz: Any,
+    tz: ZoneInfo,
     day_first: dict[str, bool | None],
     export: ParsedExport,
     seen: dict[str, int],
