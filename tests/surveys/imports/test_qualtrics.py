@@ -260,6 +260,8 @@ def test_bad_rows_are_rejected_naming_field_value_and_reason(tmp_path: Path) -> 
     rows[3][rows[0].index("Q1")] = 12  # NPS out of range
     rows[4][rows[0].index("Q3")] = "very neutral"  # not one of the choices
     rows[5][rows[0].index("ResponseId")] = ""
+    rows[3][rows[0].index("Q1_NPS_GROUP")] = "Detractor"  # says 12 is a detractor: not checked
+    rows[4][rows[0].index("Q1_NPS_GROUP")] = "Detractor"  # a 9 is a promoter
     rows.append(list(rows[3]))  # the same response twice
     rows[-1][rows[0].index("Q1")] = 9
     data = io.StringIO()
@@ -278,6 +280,9 @@ def test_bad_rows_are_rejected_naming_field_value_and_reason(tmp_path: Path) -> 
     assert export.rejected[0].raw["ResponseId"] == "R_1a2B3c4D5e6F7g8"
     reasons = {p.field: p.reason for p in export.rejected}
     assert reasons["Q1"] == "is outside 0–10" and "Q3's choices" in reasons["Q3"]
+    export = qualtrics.parse(grid, OPTIONS)  # without the .qsf Q3 is any label: row 5 is read
+    assert [r.response_id for r in export.responses] == ["R_2b3C4d5E6f7G8h9"]
+    assert "Q1_NPS_GROUP disagrees with its score on row(s) 5: scores kept" in export.notes
 
 
 def test_a_file_that_is_not_a_qsf_is_refused_by_name(tmp_path: Path) -> None:

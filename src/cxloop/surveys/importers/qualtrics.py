@@ -118,6 +118,15 @@ STATUS = {
     "12": "spam",
     "Imported Spam": "spam",
 }
+NPS_GROUPS = {
+    "1": "detractor",
+    "2": "passive",
+    "3": "promoter",
+    "detractor": "detractor",
+    "passive": "passive",
+    "promoter": "promoter",
+}
+"""``Qn_NPS_GROUP`` in both value modes (other languages' labels are not checked)."""
 YES = ("1", "true", "wahr", "ja", "yes", "vrai", "verdadero", "是")
 """Finished as choice text writes it (the account's language)."""
 _QID = re.compile(r"^(QID\d+)(#\d+)?(?:_(.+))?$")
@@ -214,6 +223,9 @@ def parse(grid: Grid, options: ImportOptions, definition: Any = None) -> ParsedE
     context = _Context(meta, built, embedded, tz, options, real, columns)
     for number, row in data:
         _response(export, number, row, context)
+    for tag, lines in context.disagree.items():
+        shown = ", ".join(str(n) for n in lines[:10])
+        export.notes.append(f"{tag} disagrees with its score on row(s) {shown}: scores kept")
     return export
 
 
@@ -397,6 +409,8 @@ class _Context:
     columns: list[Column] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
     """Response id → the row it was first read on."""
+    disagree: dict[str, list[int]] = field(default_factory=dict)
+    """NPS group column → rows where it does not match the score."""
 
 
 def _real_statuses(
@@ -474,8 +488,15 @@ def _response(export: ParsedExport, number: int, row: list[str], context: _Conte
             attributes[name] = get(key)
     for made in built:
         for col in made.columns:
-            if row[col.index].strip():
-                attributes[identifier(col.tag, "nps_group").lower()] = row[col.index].strip()
+            group = row[col.index].strip()
+            if not group:
+                continue
+            attributes[identifier(col.tag, "nps_group").lower()] = group
+            score = answers.get(made.questions[0].id)
+            if made.questions[0].kind == "nps" and isinstance(score, int | float):
+                expected = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
+                if NPS_GROUPS.get(group.casefold(), expected) != expected:
+                    context.disagree.setdefault(col.tag, []).append(number)
     names = " ".join(p for p in (get("first_name"), get("last_name")) if p) or get("name")
     lat, lon = get("latitude"), get("longitude")
     language = get("language").lower()
