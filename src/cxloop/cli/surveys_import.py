@@ -166,9 +166,7 @@ def read_columns(path: Path) -> dict[str, Any]:
         where = "; ".join(f"{p.field}: {p.reason}" for p in exc.problems)
         raise Invalid(where, "--columns", str(path)) from None
     if not isinstance(data, dict) or not data:
-        raise Invalid(
-            "must be a mapping: 'column in the file: what it is'", "--columns", str(path)
-        )
+        raise Invalid("must be a mapping: 'column in the file: what it is'", "--columns", str(path))
     return {str(k): v for k, v in data.items()}
 
 
@@ -193,12 +191,13 @@ def print_summary(summary: ImportSummary) -> None:
         left = ", ".join(f"{reason} {n:,}" for reason, n in sorted(summary.excluded.items()))
         console.print(Text(f"left out on purpose (not stored): {left}"))
     if summary.mapped:
-        shown = "; ".join(f"{column} → {meaning}" for column, meaning in summary.mapped.items())
-        console.print(Text(f"mapped: {shown}"))
+        console.print("mapped (column → what it became):")
+        for column, meaning in summary.mapped.items():
+            console.print(Text(f"  {column} → {meaning}"))
     if summary.kept_raw:
-        console.print(Text("kept raw: " + ", ".join(summary.kept_raw)))
-    for note in summary.notes:
-        console.print(Text("note: ") + Text(note), style=None)
+        console.print(Text("kept raw: " + "; ".join(summary.kept_raw)))
+    for note in dict.fromkeys(summary.notes):  # one note per question may repeat for a matrix
+        console.print(Text(f"note: {note}"))
     for problem in summary.rejected[:SHOWN_PROBLEMS]:
         value = "" if problem.value is None else f"{problem.value!r} "
         console.print(

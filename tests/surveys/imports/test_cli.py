@@ -4,12 +4,14 @@ traceback), and the summary printed readably."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
 from cxloop.config import Settings
-from tests.surveys.imports.conftest import ImportStore, import_cli, run_cli
+from tests.surveys.imports import samples_qualtrics
+from tests.surveys.imports.conftest import ImportStore, import_cli, import_summary, run_cli
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 
@@ -112,3 +114,104 @@ def test_responses_refuses_an_unknown_format(store: ImportStore) -> None:
 def test_import_cli_helper_reports_exit_and_output(store: ImportStore, tmp_path: Path) -> None:
     code, output = import_cli(store, tmp_path / "absent.csv")
     assert code == 2 and "no such file" in output
+
+
+# --- files that are no export ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tool", ["auto", "qualtrics", "surveymonkey", "limesurvey", "wjx"])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty.csv", b""),
+        ("picture.png", PNG),
+        ("picture.csv", PNG),  # a PNG under a CSV name
+        ("one-column.csv", "姓名\n王芳\nLi Na\n".encode()),
+        ("blank-lines.csv", b"\r\n\r\n,,\r\n"),
+        ("not-excel.xlsx", b"ResponseId,Q1\nR_1,9\n"),
+    ],
+)
+def test_a_file_that_is_no_export_is_one_sentence_and_exit_2(
+    store: ImportStore, tmp_path: Path, tool: str, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    run = run_cli(store, "surveys", "import", path, "--tool", tool)  # a traceback raises here
+    assert run.code == 2, run.output
+    assert run.stderr.startswith("error: ") and name in run.stderr
+    assert run.stdout == ""
+    assert store.scalar("SELECT count(*) FROM surveys") == 0
+
+
+def test_a_definition_that_is_no_qsf_is_refused(store: ImportStore, tmp_path: Path) -> None:
+    export = samples_qualtrics.write_csv(tmp_path, numeric=True)
+    picture = tmp_path / "survey.qsf"
+    picture.write_bytes(PNG)
+    run = run_cli(store, "surveys", "import", export, "--definition", picture)
+    assert run.code == 2
+    assert run.stderr.startswith("error: --definition: ") and "survey.qsf" in run.stderr
+    assert store.scalar("SELECT count(*) FROM survey_responses") == 0
+
+
+# --- the summary ---------------------------------------------------------------------------
+
+
+def test_the_summary_says_what_was_read_stored_left_out_and_mapped(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    export = samples_qualtrics.write_csv(tmp_path, numeric=True, name="delivery.csv")
+    definition = samples_qualtrics.write_qsf(tmp_path)
+    code, output = import_cli(store, export, "--definition", definition, "--survey", "delivery")
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0] == "delivery.csv: qualtrics export, current (3 header rows), numeric"
+    assert lines[1].startswith("survey delivery version 1 (created), 7 questions")
+    assert "America/Denver" in lines[1]  # the zone the file states
+    header = next(line for line in lines if "responses read" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")] == [
+        "responses read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "quarantined",
+        "feedback stored",
+    ]
+    stored = store.scalar("SELECT count(*) FROM survey_responses WHERE survey_id = 'delivery'")
+    counts = next(line for line in lines if line.startswith("│"))
+    read, inserted, updated, unchanged, quarantined, feedback = (
+        int(c.strip().replace(",", "")) for c in counts.strip("│ ").split("│")
+    )
+    assert read == inserted == stored > 0 and updated == unchanged == quarantined == 0
+    assert feedback == store.scalar("SELECT count(*) FROM feedback")
+    assert "left out on purpose (not stored): preview 1, spam 1" in output
+    assert "  IPAddress → ip (personal)" in lines
+    assert "Q1_NPS_GROUP" in next(line for line in lines if line.startswith("kept raw: "))
+    assert len([n for n in lines if n.startswith("note: ")]) == len(
+        {n for n in lines if n.startswith("note: ")}
+    )
+    for person in ("@", "192.168.", "Recipient"):  # personal values are never printed
+        assert not any(person in line and "→" not in line for line in lines), person
+    again = import_summary(store, export, "--definition", definition, "--survey", "delivery")
+    assert (again["inserted"], again["unchanged"]) == (0, stored)
+    assert again["survey_created"] is False
+
+
+def test_rows_refused_are_named_and_the_import_still_exits_0(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    """Like ``cxloop import``: good rows stored, refused rows quarantined and listed, exit 0."""
+    rows = samples_qualtrics.current_rows(numeric=True)
+    q1, rid = rows[0].index("Q1"), rows[0].index("ResponseId")
+    rows[3][q1] = 12
+    rows[4][rid] = ""
+    export = tmp_path / "with-bad-rows.csv"
+    with export.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(rows)
+    code, output = import_cli(store, export, "--survey", "bad-rows")
+    assert code == 0, output
+    assert "row 4, field Q1: '12'" in output
+    assert "row 5, field ResponseId:" in output
+    run_id = store.scalar("SELECT max(id) FROM import_runs WHERE kind = 'survey_responses'")
+    assert f"2 rows quarantined: cxloop quarantine list --run {run_id}" in output
+    listed = run_cli(store, "quarantine", "list", "--run", str(run_id), "--json")
+    assert listed.code == 0 and '"Q1"' in listed.stdout

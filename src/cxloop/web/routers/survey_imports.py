@@ -21,6 +21,7 @@ from cxloop.errors import Invalid
 from cxloop.privacy.roles import Permission, allows
 from cxloop.surveys import export as survey_export
 from cxloop.surveys.export import ResponsesExport
+from cxloop.surveys.importers import service as import_service
 from cxloop.surveys.importers.model import TOOLS, Tool
 from cxloop.surveys.importers.schemas import ImportSummary
 from cxloop.web.deps import Reader, SessionDep, SettingsDep, SurveyManager
@@ -55,8 +56,6 @@ def import_responses(
 ) -> ImportSummary:
     """Import an export: the survey created or matched, answers stored, bad rows quarantined
     (listed in ``rejected``); the same file again adds nothing."""
-    from cxloop.surveys.importers import service as import_service  # TODO(A2): top, once A1 lands
-
     mapping = _columns(columns)
     with _saved(file, definition) as (path, definition_path):
         return import_service.import_export(
