@@ -277,7 +277,9 @@ def _group(
     qid = f"q{n}"
     ids = [i for i, t in columns if t.endswith(_OPTION_ID)]
     plain = [(i, t) for i, t in columns if not t.endswith(_OPTION_ID)]
-    if len(plain) == 1 and len(ids) == 1:
+    if not plain:
+        plan.notes.append(f"{qid}: an Option ID column without its answer column: left out")
+    elif len(plain) == 1 and len(ids) == 1:
         _with_ids(plan, qid, plain[0][1], body, plain[0][0], ids[0])
     elif len(plain) == 1:
         _column(plan, qid, plain[0][1], plain[0][0], body, with_ids)

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import PurePath
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from cxloop.errors import Invalid, Problem
 from cxloop.surveys.importers.common import blank, identifier, number, parse_time, unique_ids
@@ -29,6 +36,8 @@ from cxloop.surveys.importers.model import (
     RowProblem,
 )
 
+Column = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+"""A header name as the file writes it (surrounding blanks ignored)."""
 DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 DONE = ("是", "yes", "y", "true", "1", "完成", "已完成", "completed", "complete", "finished")
 NOT_DONE = ("否", "no", "n", "false", "0", "未完成", "partial", "incomplete")
@@ -39,8 +48,8 @@ class QuestionColumns(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    column: str | None = None
-    columns: list[str] | None = Field(default=None, min_length=1)
+    column: Column | None = None
+    columns: list[Column] | None = Field(default=None, min_length=1)
     id: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)
     text: str | None = None
     type: QuestionKind
@@ -76,19 +85,19 @@ class ColumnMapping(BaseModel):
 
     header_row: int = Field(default=1, ge=1)
     """1-based row holding the column names (rows above it are titles)."""
-    id_column: str
-    time_column: str
+    id_column: Column
+    time_column: Column
     """The submit/end time (the response's submitted_at)."""
-    start_column: str | None = None
+    start_column: Column | None = None
     time_format: str | None = None
     """``strptime`` format (e.g. ``%Y年%m月%d日 %H:%M``); else common forms are read."""
     timezone: str | None = None
-    completed_column: str | None = None
-    email_column: str | None = None
-    phone_column: str | None = None
-    name_column: str | None = None
-    external_reference_column: str | None = None
-    location_columns: list[str] = Field(default_factory=list)
+    completed_column: Column | None = None
+    email_column: Column | None = None
+    phone_column: Column | None = None
+    name_column: Column | None = None
+    external_reference_column: Column | None = None
+    location_columns: list[Column] = Field(default_factory=list)
     """Joined with ``-`` into the location (e.g. 国家, 省, 市)."""
     title: str | None = None
     questions: list[QuestionColumns] = Field(min_length=1)
