@@ -8,9 +8,11 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.surveys.imports import samples_qualtrics
 from tests.surveys.imports.export_support import SURVEY, fill
 from tests.web.support import Api, build_api
 
@@ -90,3 +92,85 @@ def test_readers_may_not_import(web: Api, role: str) -> None:
     )
     assert response.status_code == 403, response.text
     assert role in response.json()["detail"][0]["reason"]
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def qualtrics_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    folder = tmp_path_factory.mktemp("qualtrics")
+    export = samples_qualtrics.write_csv(folder, numeric=True)
+    return export.read_bytes(), samples_qualtrics.write_qsf(folder).read_bytes()
+
+
+def _upload(web: Api, role: str, files: tuple[bytes, bytes], **data: str) -> Any:
+    export, qsf = files
+    return web.client.post(
+        "/api/v1/surveys/import",
+        files={
+            "file": ("Delivery feedback.csv", export, "text/csv"),
+            "definition": ("Delivery.qsf", qsf, "application/json"),
+        },
+        data=data,
+        headers=web.auth(role),
+    )
+
+
+def test_an_upload_imports_like_the_cli_and_again_adds_nothing(
+    web: Api, qualtrics_files: tuple[bytes, bytes]
+) -> None:
+    first = _upload(web, "analyst", qualtrics_files, survey="api-delivery")
+    assert first.status_code == 200, first.text
+    summary = first.json()
+    assert (summary["tool"], summary["value_mode"], summary["survey_id"]) == (
+        "qualtrics",
+        "numeric",
+        "api-delivery",
+    )
+    assert summary["file"] == "Delivery feedback.csv"  # the upload's own name
+    assert summary["survey_created"] and summary["inserted"] == summary["responses_read"] > 0
+    assert summary["excluded"] == {"preview": 1, "spam": 1}
+    again = _upload(web, "admin", qualtrics_files, survey="api-delivery").json()
+    assert (again["inserted"], again["unchanged"]) == (0, summary["inserted"])
+    exported = web.client.get(
+        "/api/v1/surveys/api-delivery/responses", headers=web.auth("agent")
+    ).json()
+    assert len(exported["responses"]) == summary["inserted"]
+    assert {q["type"] for q in exported["questions"]} >= {"nps", "matrix", "multiple"}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"tool": "typeform"}, "tool"),
+        ({"columns": "{not json"}, "columns"),
+        ({"columns": "[1, 2]"}, "columns"),
+        ({"timezone": "Mars/Olympus"}, "--timezone"),
+        ({"survey": "客户 调查"}, "--survey"),
+        ({"tool": "surveymonkey"}, "file"),  # the content is Qualtrics'
+    ],
+)
+def test_bad_form_fields_are_422_naming_the_field(
+    web: Api, qualtrics_files: tuple[bytes, bytes], data: dict[str, str], field: str
+) -> None:
+    response = _upload(web, "admin", qualtrics_files, **data)
+    assert response.status_code == 422, response.text
+    fields = [str(p.get("field") or p.get("loc")) for p in response.json()["detail"]]
+    assert any(field in f for f in fields), response.text
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("empty.csv", b""), ("picture.png", b"\x89PNG\r\n\x1a\n\x00")]
+)
+def test_a_file_that_is_no_export_is_refused_with_a_reason(
+    web: Api, name: str, content: bytes
+) -> None:
+    response = web.client.post(
+        "/api/v1/surveys/import",
+        files={"file": (name, content, "application/octet-stream")},
+        headers=web.auth("admin"),
+    )
+    assert response.status_code in (400, 422), response.text
+    [problem] = response.json()["detail"]
+    assert problem["reason"]
