@@ -50,7 +50,7 @@ def import_responses(
         UploadFile | None, File(description="Qualtrics .qsf or LimeSurvey .lss/.lsa.")
     ] = None,
     survey: Annotated[str | None, Form(max_length=64)] = None,
-    tool: Annotated[ToolName, Form()] = ToolName["auto"],  # type: ignore[valid-type]
+    tool: Annotated[ToolName, Form()] = ToolName["auto"],
     timezone: Annotated[str | None, Form(max_length=64)] = None,
     columns: Annotated[str | None, Form(description="问卷网: column mapping (JSON).")] = None,
 ) -> ImportSummary:
