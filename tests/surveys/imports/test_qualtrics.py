@@ -358,3 +358,52 @@ def test_imported_nps_equals_the_figure_computed_from_the_file(
     detractors = sum(s <= 6 for s in scores)
     by_hand = 100 * (promoters - detractors) / len(scores)
     assert nps_of(store) == pytest.approx(by_hand)
+
+
+def test_sliders_rankings_forms_and_unknown_types_with_the_qsf() -> None:
+    """Less common question types: a slider is a rating on its own range, a rank order a matrix
+    of ranks, a form one text per field; a type cxloop does not hold is left out and named."""
+
+    def sq(qid: str, kind: str, selector: str, choices: list[str], **more: Any) -> dict[str, Any]:
+        payload = {
+            "QuestionID": qid,
+            "DataExportTag": qid.replace("QID", "Q"),
+            "QuestionType": kind,
+            "Selector": selector,
+            "QuestionText": f"<p>{qid} text</p>",
+            "Choices": [{"Display": c} for c in choices],
+            **more,
+        }
+        return {"Element": "SQ", "PrimaryAttribute": qid, "Payload": payload}
+
+    elements = [
+        sq("QID1", "Slider", "HSLIDER", ["Speed"], Configuration={"CSSliderMax": 10}),
+        sq("QID2", "RO", "DND", ["Price", "Taste", "Speed"]),
+        sq("QID3", "TE", "FORM", ["Name", "City"]),
+        sq("QID4", "SBS", "SBSMatrix", ["x"]),
+    ]
+    definition = DefinitionFile("s.qsf", json.dumps({"SurveyElements": elements}).encode())
+    ids = ["_recordId", "QID1_1", "QID2_1", "QID2_2", "QID2_3", "QID3_1", "QID3_2", "QID4#1_1"]
+    rows = [
+        ["ResponseId", "Q1_1", "Q2_1", "Q2_2", "Q2_3", "Q3_1", "Q3_2", "Q4#1_1"],
+        ["Response ID", *(f"text - {i}" for i in range(7))],
+        [json.dumps({"ImportId": i}) for i in ids],
+        ["R_1", "7.5", "2", "1", "3", "王芳", "上海", "1"],
+        ["R_2", "11", "", "", "", "", "Paris", ""],
+    ]
+    export = qualtrics.parse(Grid(rows, "csv", name="s.csv"), OPTIONS, definition)
+    kinds = {q.id: (q.kind, q.scale) for q in export.questions}
+    assert kinds == {
+        "Q1": ("rating", (0, 10)),
+        "Q2": ("matrix", (1, 3)),
+        "Q3_1": ("text", None),
+        "Q3_2": ("text", None),
+    }
+    first = export.responses[0].answers
+    assert first["Q1"] == 7.5
+    assert first["Q2"] == {"Q2_1": 2, "Q2_2": 1, "Q2_3": 3}
+    assert (first["Q3_1"], first["Q3_2"]) == ("王芳", "上海")
+    assert [(p.row, p.field, p.value, p.reason) for p in export.rejected] == [
+        (5, "Q1_1", "11", "is outside 0–10")
+    ]
+    assert any(k.startswith("Q4_1") and "left out" in k for k in export.kept_raw), export.kept_raw

@@ -304,7 +304,8 @@ def _place(
             return None
         qid, side, suffix = match.group(1), match.group(2), match.group(3)
         if side:  # side-by-side: each set of columns is its own question
-            return f"{qid}{side}", identifier(col.tag.split("_")[0] + side, qid), suffix
+            tag = col.tag[: -len(suffix) - 1] if suffix and col.tag.endswith(f"_{suffix}") else ""
+            return f"{qid}{side}", identifier(tag, f"{qid}_{side[1:]}"), suffix
         if qsf and qid in qsf.questions:
             return qid, qsf.questions[qid].tag, suffix
         tag = col.tag
@@ -364,7 +365,7 @@ def _questions(
     built: list[Built] = []
     raw_codes: list[str] = []
     for group, qid in zip(groups, ids, strict=True):
-        sq = qsf.questions.get(group.key) if qsf else None
+        sq = qsf.questions.get(group.key.split("#")[0]) if qsf else None
         if qsf and sq is None:
             export.notes.append(f"{group.tag}: not in the .qsf; read from the file alone")
         text = (sq.text if sq is not None else "") or group.text or group_text(group)
