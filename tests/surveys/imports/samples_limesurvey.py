@@ -3,18 +3,17 @@
 every field quoted, ``;`` (its default) or ``,``, CRLF records with ``\\n`` inside cells and a
 trailing empty line; one header row in the ``code``, ``full``, ``codetext`` or old SGQA style;
 answers ``short`` (codes) or ``long`` (texts, in the export language: 是/否/其他, N/A when never
-shown); the survey structure as ``.lss`` (LimeSurvey 4+ l10n tables, or the older inline texts)
-and ``.lsa`` (zip). Every writer returns the path it wrote.
+shown). The survey structure (.lss/.lsa) is written by ``samples_limesurvey_lss``. Every
+writer returns the path it wrote.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import Any
 
 SID = "482913"
 TITLE = {"zh-Hans": "门店体验回访", "en": "Store visit follow-up"}
@@ -105,13 +104,13 @@ class R:
     reached_page2: bool = True
 
 
-def _r(i: int, nps: int | None, sat: int | None, chan: str | None, **kw: object) -> R:
+def _r(i: int, nps: int | None, sat: int | None, chan: str | None, **kw: Any) -> R:
     day = 1 + i % 27
     start = f"2024-03-{day:02d} 09:{i:02d}:05"
     stamp = f"2024-03-{day:02d} 09:{i + 5:02d}:41"
     submit = str(kw.pop("submit", stamp))
     lang = str(kw.pop("lang", "zh-Hans" if i % 3 else "en"))
-    lastpage = int(kw.pop("lastpage", 2))  # type: ignore[call-overload]
+    lastpage = int(kw.pop("lastpage", 2))
     return R(
         i,
         submit,
@@ -124,7 +123,7 @@ def _r(i: int, nps: int | None, sat: int | None, chan: str | None, **kw: object)
         sat=sat,
         chan=chan,
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 RESPONDENTS = (
@@ -387,6 +386,9 @@ def write_xlsx(path: Path, rows: list[list[str]]) -> Path:
     sheet.title = "results"
     for row in rows:
         sheet.append([int(c) if c.isdigit() and len(c) < 10 else c for c in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # an answer typed as "=…" is text, not a formula
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path
@@ -436,143 +438,6 @@ def broken_short(folder: Path) -> Path:
     rows[3][rows[0].index("NPS")] = "A99"
     rows[5][0] = ""
     return write_csv(folder / f"results-survey{SID}-broken.csv", rows)
-
-
-# ------------------------------------------------------------------ the survey structure
-
-
-def _row(fields: dict[str, object]) -> str:
-    cells = "".join(
-        f"<{k}><![CDATA[{v}]]></{k}>" if v != "" else f"<{k}/>" for k, v in fields.items()
-    )
-    return f"<row>{cells}</row>"
-
-
-def _table(name: str, rows: list[dict[str, object]]) -> str:
-    if not rows:
-        return ""
-    fields = "".join(f"<fieldname>{escape(k)}</fieldname>" for k in rows[0])
-    return (
-        f"<{name}><fields>{fields}</fields><rows>{''.join(_row(r) for r in rows)}</rows></{name}>"
-    )
-
-
-def lss_xml(*, legacy: bool = False) -> str:
-    """The survey structure; ``legacy``: texts inline per language (before LimeSurvey 4)."""
-    langs = ("zh-Hans", "en")
-    questions, subquestions, answers, q10n, a10n = [], [], [], [], []
-    sub_id, aid = 500, 9000
-    for q in QUESTIONS:
-        base = {
-            "qid": q.qid,
-            "parent_qid": 0,
-            "sid": SID,
-            "gid": q.gid,
-            "type": q.type,
-            "title": q.code,
-            "other": "Y" if q.other else "N",
-            "mandatory": "N",
-            "question_order": q.qid - 100,
-            "scale_id": 0,
-        }
-        texts = {"zh-Hans": f"<p>{escape(q.zh)}</p>", "en": escape(q.en)}
-        if legacy:
-            questions += [{**base, "question": texts[lang], "language": lang} for lang in langs]
-        else:
-            questions.append(base)
-            q10n += [
-                {"id": len(q10n) + 1, "qid": q.qid, "question": texts[lang], "language": lang}
-                for lang in langs
-            ]
-        for order, (code, text) in enumerate(q.subs, start=1):
-            sub_id += 1
-            sub = {
-                **base,
-                "qid": sub_id,
-                "parent_qid": q.qid,
-                "type": "T",
-                "title": code,
-                "question_order": order,
-                "other": "N",
-            }
-            if legacy:
-                subquestions += [{**sub, "question": text, "language": lang} for lang in langs]
-            else:
-                subquestions.append(sub)
-                q10n += [
-                    {"id": len(q10n) + 1, "qid": sub_id, "question": text, "language": lang}
-                    for lang in langs
-                ]
-        for order, (code, text) in enumerate(reversed(q.answers), start=1):
-            aid += 1
-            sortorder = len(q.answers) - order + 1  # written out of order: sortorder decides
-            row = {
-                "aid": aid,
-                "qid": q.qid,
-                "code": code,
-                "sortorder": sortorder,
-                "assessment_value": 0,
-                "scale_id": 0,
-            }
-            if legacy:
-                answers += [{**row, "answer": text, "language": lang} for lang in langs]
-            else:
-                answers.append(row)
-                a10n += [
-                    {"id": len(a10n) + 1, "aid": aid, "answer": text, "language": lang}
-                    for lang in langs
-                ]
-    groups = [{"gid": gid, "sid": SID, "group_order": order} for gid, order in GROUP_ORDER.items()]
-    survey = [
-        {
-            "sid": SID,
-            "language": "zh-Hans",
-            "additional_languages": "en",
-            "datestamp": "Y",
-            "ipaddr": "Y",
-            "refurl": "Y",
-            "anonymized": "N",
-        }
-    ]
-    settings = [
-        {"surveyls_survey_id": SID, "surveyls_language": lang, "surveyls_title": TITLE[lang]}
-        for lang in langs
-    ]
-    body = "".join(
-        [
-            "<LimeSurveyDocType>Survey</LimeSurveyDocType>",
-            f"<DBVersion>{'366' if legacy else '624'}</DBVersion>",
-            "<languages>"
-            + "".join(f"<language>{lang}</language>" for lang in langs)
-            + "</languages>",
-            _table("answers", answers),
-            _table("answer_l10ns", a10n),
-            _table("groups", groups),
-            _table("questions", list(reversed(questions))),
-            _table("subquestions", subquestions),
-            _table("question_l10ns", q10n),
-            _table("surveys", survey),
-            _table("surveys_languagesettings", settings),
-        ]
-    )
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<document>{body}</document>\n'
-
-
-def write_lss(folder: Path, *, legacy: bool = False) -> Path:
-    path = folder / f"limesurvey_survey_{SID}{'_legacy' if legacy else ''}.lss"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(lss_xml(legacy=legacy), encoding="utf-8")
-    return path
-
-
-def write_lsa(folder: Path) -> Path:
-    """The survey archive: the .lss and a (here minimal) .lsr responses table."""
-    path = folder / f"survey_archive_{SID}.lsa"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"survey_{SID}.lss", lss_xml())
-        archive.writestr(f"survey_{SID}_responses.lsr", "<document><responses/></document>")
-    return path
 
 
 WRITERS = (code_short, code_long, full_long_en, full_long_nl, codetext_long, sgqa_short, excel_long)

@@ -123,6 +123,8 @@ _SGQA = re.compile(r"^(\d+)X(\d+)X(\d+)(.*)$")
 _CODETEXT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])*)(\s*[-.:|]\s*|\s+)(.+)$", re.S)
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})*$")
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?$")
+_TOKEN = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9_~-]{5,36}$")
+"""A participant access code: letters and digits, no spaces (LimeSurvey makes 15 random ones)."""
 _FIRST_FOUR = ("id", "submitdate", "lastpage", "startlanguage")
 _NO_SUBMIT = "1980-01-01 00:00:00"
 """LimeSurvey's submitdate when a survey stores no dates (complete, time unknown)."""
@@ -256,6 +258,9 @@ def _looks_meta(grid: Grid, index: int, meta: dict[str, int]) -> str | None:
         return None
     if index == 4 and all(re.fullmatch(r"\d{5,}", v) for v in values):
         return "seed"
+    early = not meta.keys() & {"token", "startdate", "datestamp", "ipaddr", "refurl"}
+    if early and len(set(values)) == len(values) and all(_TOKEN.match(v) for v in values):
+        return "token"
     if all(_STAMP.match(v) for v in values):
         return "startdate" if "startdate" not in meta else "datestamp"
     if all(re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]*:[0-9a-fA-F:]+", v) for v in values):
@@ -275,7 +280,7 @@ def _language(first: list[str]) -> str:
     ):
         if any(w in joined for w in words):
             return name
-    return "unknown (read by position)"
+    return ""
 
 
 def parse(
@@ -428,7 +433,13 @@ def _layout_words(found: Layout, grid: Grid) -> str:
     where = f"{grid.file_format}"
     if grid.delimiter:
         where += f" '{grid.delimiter}'"
-    language = "" if found.language == "codes" else f", {found.language} metadata names"
+    language = (
+        ""
+        if found.language == "codes"
+        else f", {found.language} metadata names"
+        if found.language
+        else ", metadata names read by position and values"
+    )
     return f"{style}{language} ({where})"
 
 
