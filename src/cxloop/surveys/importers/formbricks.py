@@ -234,9 +234,9 @@ def _response(
                 reason = "is not a time (expected YYYY-MM-DD HH:MM:SS)"
                 problems.append(RowProblem(line, header[index], value, reason))
         elif kind == "finished":
-            if value.casefold() not in ("yes", "no"):
+            if value.casefold() not in ("yes", "no", "true", "false"):
                 problems.append(RowProblem(line, header[index], value, "is not Yes or No"))
-            response.completed = value.casefold() == "yes"
+            response.completed = value.casefold() in ("yes", "true")
         elif value and kind == "attr":
             response.attributes[key] = value
         elif value and kind in _PERSONAL and getattr(response, kind) is None:
