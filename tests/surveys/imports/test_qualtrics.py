@@ -407,3 +407,16 @@ def test_sliders_rankings_forms_and_unknown_types_with_the_qsf() -> None:
         (5, "Q1_1", "11", "is outside 0–10")
     ]
     assert any(k.startswith("Q4_1") and "left out" in k for k in export.kept_raw), export.kept_raw
+
+
+def test_seen_but_unanswered_minus_99_is_absent_not_a_problem(tmp_path: Path) -> None:
+    rows = samples.current_rows(numeric=True, people=samples.respondents()[:2])
+    for tag in ("Q3", "Q5_2", "Q6", "Q4"):
+        rows[3][rows[0].index(tag)] = -99
+    data = io.StringIO()
+    csv.writer(data).writerows(rows)
+    export = qualtrics.parse(text_grid(data.getvalue().encode(), "u.csv"), OPTIONS, _qsf(tmp_path))
+    assert export.rejected == []
+    answers = export.responses[0].answers
+    assert "Q3" not in answers and "Q6" not in answers and "Q4" not in answers
+    assert answers["Q5"] == {"Q5_1": 5, "Q5_3": 5}

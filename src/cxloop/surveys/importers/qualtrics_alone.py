@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from cxloop.surveys.importers.common import blank, number, scored_kind
+from cxloop.surveys.importers.common import number, scored_kind
 from cxloop.surveys.importers.model import Choice, ImportedQuestion
 from cxloop.surveys.importers.qualtrics_questions import (
     Built,
@@ -23,6 +23,7 @@ from cxloop.surveys.importers.qualtrics_questions import (
     statement,
     texts_reader,
     typed,
+    unanswered,
     whole,
 )
 
@@ -48,7 +49,7 @@ def without_qsf(
             texts_reader([(qid, group.texts["TEXT"])]),
         )
     if main is not None:
-        seen = [v.strip() for v in values(main) if not blank(v)]
+        seen = [v.strip() for v in values(main) if not unanswered(v)]
         if _typed(seen, numeric):
             note = f"{qid}: read as typed text (no .qsf; the legacy export has no _TEXT suffix)"
             question = ImportedQuestion(qid, text, "text", source, notes=[note])
@@ -114,14 +115,14 @@ def _raw_codes(
     def read(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
         raw = cell(main)
         answers: dict[str, Any] = {}
-        if not blank(raw):
+        if not unanswered(raw):
             if multiple:
                 chosen = {p.strip() for p in raw.split(",") if p.strip()}
                 answers[qid] = [c for c in ordered if c in chosen]
             else:
                 answers[qid] = raw.strip()
         for col in others:
-            if not blank(cell(col)):
+            if not unanswered(cell(col)):
                 answers[f"{qid}.other"] = typed(cell(col))
         return answers, []
 
@@ -141,14 +142,14 @@ def _labels(group: Group, qid: str, text: str, source: str, main: Column, seen: 
     def read(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
         raw = cell(main)
         answers: dict[str, Any] = {}
-        if not blank(raw):
+        if not unanswered(raw):
             if multiple:
                 chosen = {p.strip() for p in _JOIN.split(raw)}
                 answers[qid] = [c for c in order if c in chosen]
             else:
                 answers[qid] = raw.strip()
         for col in others:
-            if not blank(cell(col)):
+            if not unanswered(cell(col)):
                 answers[f"{qid}.other"] = typed(cell(col))
         return answers, []
 
@@ -200,7 +201,7 @@ def _parts_alone(
 ) -> Built:
     parts = list(group.parts.items())
     labels = {k: statement(col, text) for k, col in parts}
-    seen = {k: [v.strip() for v in values(col) if not blank(v)] for k, col in parts}
+    seen = {k: [v.strip() for v in values(col) if not unanswered(v)] for k, col in parts}
     ticks = all(len(set(vs)) <= 1 for vs in seen.values())
     if (numeric and ticks) or (
         not numeric and all(all(v == labels[k] for v in vs) for k, vs in seen.items())
@@ -210,10 +211,10 @@ def _parts_alone(
         others = list(group.texts.values())
 
         def read_ticks(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
-            chosen = [labels[k] for k, col in parts if not blank(cell(col))]
+            chosen = [labels[k] for k, col in parts if not unanswered(cell(col))]
             answers: dict[str, Any] = {qid: chosen} if chosen else {}
             for col in others:
-                if not blank(cell(col)):
+                if not unanswered(cell(col)):
                     answers[f"{qid}.other"] = typed(cell(col))
             return answers, []
 
@@ -246,7 +247,7 @@ def _parts_alone(
             problems: list[Problem] = []
             for code, col in pairs:
                 raw = cell(col)
-                if blank(raw):
+                if unanswered(raw):
                     continue
                 value = number(raw)
                 if value is None:
@@ -277,6 +278,6 @@ def _parts_alone(
         readers.append((sub, col))
 
     def read_rows(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
-        return {sub: cell(col).strip() for sub, col in readers if not blank(cell(col))}, []
+        return {sub: cell(col).strip() for sub, col in readers if not unanswered(cell(col))}, []
 
     return Built(questions, read_rows)

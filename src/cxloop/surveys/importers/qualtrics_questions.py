@@ -8,11 +8,11 @@ questions when there is no ``.qsf``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxloop.surveys.importers.common import blank, number, scored_kind
+from cxloop.surveys.importers.common import number, scored_kind
 from cxloop.surveys.importers.model import Choice, ImportedQuestion, QuestionKind
 from cxloop.surveys.importers.qsf import QsfQuestion
 
@@ -61,6 +61,17 @@ class Built:
     questions: list[ImportedQuestion]
     read: Callable[[Cells], tuple[dict[str, Any], list[Problem]]]
     columns: list[Column] = field(default_factory=list)
+
+
+SEEN_NOT_ANSWERED = "-99"
+"""What a numeric export may write for a question seen but not answered (a UI option)."""
+
+
+def unanswered(value: str, known: Container[str] = ()) -> bool:
+    """Empty, or ``-99`` unless that is one of the question's own codes. Not ``common.blank``:
+    here a recode ``-3`` or a typed "N/A" is an answer."""
+    text = value.strip()
+    return not text or (text == SEEN_NOT_ANSWERED and text not in known)
 
 
 def typed(value: str) -> str:
@@ -166,15 +177,15 @@ def _choice_question(
         problems: list[Problem] = []
         if kind == "single" and main is not None:
             raw = cell(main)
-            if not blank(raw):
+            if not unanswered(raw, lookup):
                 code = lookup.get(raw.strip())
                 if code is None:
                     problems.append((main.tag, raw, f"is not one of {qid}'s choices"))
                 else:
                     answers[qid] = code
         elif kind == "multiple":
-            chosen: set[str] = {code for code, col in split.items() if not blank(cell(col))}
-            if main is not None and not blank(cell(main)):
+            chosen: set[str] = {code for code, col in split.items() if not unanswered(cell(col))}
+            if main is not None and not unanswered(cell(main)):
                 raw = cell(main)
                 parts = _split_known(raw, numeric, labels)
                 for part in parts or [raw]:
@@ -186,7 +197,7 @@ def _choice_question(
             if chosen:
                 answers[qid] = [c for c in order if c in chosen]
         for col in others:
-            if not blank(cell(col)):
+            if not unanswered(cell(col)):
                 answers[f"{qid}.other"] = typed(cell(col))
         return answers, problems
 
@@ -236,7 +247,7 @@ def _matrix(
         values: dict[str, Any] = {}
         for code, col in pairs:
             raw = cell(col)
-            if blank(raw):
+            if unanswered(raw, position):
                 continue
             pos = position.get(raw.strip())
             if pos is None:
@@ -275,7 +286,7 @@ def texts_reader(
     pairs: list[tuple[str, Column]],
 ) -> Callable[[Cells], tuple[dict[str, Any], list[Problem]]]:
     def read(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
-        return {q: typed(cell(c)) for q, c in pairs if not blank(cell(c))}, []
+        return {q: typed(cell(c)) for q, c in pairs if not unanswered(cell(c))}, []
 
     return read
 
@@ -301,10 +312,10 @@ def _numbers_per_choice(group: Group, qid: str, sq: QsfQuestion, text: str, sour
             ranks = {}
             problems: list[Problem] = []
             for code, col in pairs:
-                value = number(cell(col)) if not blank(cell(col)) else None
+                value = number(cell(col)) if not unanswered(cell(col)) else None
                 if value is not None:
                     ranks[code] = whole(value)
-                elif not blank(cell(col)):
+                elif not unanswered(cell(col)):
                     problems.append((col.tag, cell(col), "is not a rank"))
             return ({qid: ranks} if ranks else {}), problems
 
@@ -340,7 +351,7 @@ def scored_reader(
 
     def read(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
         raw = cell(col)
-        if blank(raw):
+        if unanswered(raw, by_value or {}):
             return {}, []
         value: float | None
         if by_value is not None and raw.strip() in by_value:
