@@ -1,10 +1,14 @@
 """问卷星 (wjx.cn) exports: both value modes read from .xls, .xlsx and CSV into the same questions
 and answers; metadata mapped (times in Asia/Shanghai, IP and place, channel); bad rows refused
-with the field, the value and the reason. The CLI end-to-end checks are in test_wjx_cli.py."""
+with the field, the value and the reason. End to end through the CLI: both modes give the same
+``surveys responses`` output, a re-import adds nothing, the NPS equals the file's."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,15 @@ from cxloop.surveys.importers.grid import read_grid
 from cxloop.surveys.importers.model import Grid, ImportOptions, ParsedExport
 from cxloop.surveys.importers.registry import DefinitionFile
 from tests.surveys.imports import samples_wjx as samples
+from tests.surveys.imports.conftest import (
+    ImportStore,
+    export_json,
+    feedback_count,
+    import_summary,
+    nps_of,
+    response_count,
+    run_cli,
+)
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 KINDS = {
@@ -268,3 +281,143 @@ def test_what_cannot_be_read_is_refused_with_a_sentence(tmp_path: Path) -> None:
 )
 def test_other_tools_headers_are_not_taken_for_wjx(header: list[str]) -> None:
     assert wjx.detect(_grid([header, ["1"] * len(header)])) <= 0.3
+
+
+# --- end to end: the CLI on real stores ---------------------------------------------------------
+
+Writer = Callable[[Path], Path]
+
+
+def _with_questionnaire(store: ImportStore, folder: Path) -> None:
+    """``cxloop surveys create`` with the questionnaire's YAML: the options in their order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    definition = folder / "wjx-store.yaml"
+    definition.write_text(samples.SURVEY_YAML, encoding="utf-8")
+    run = run_cli(store, "surveys", "create", definition)
+    assert run.code == 0, run.output
+
+
+def _shown(r: samples.Respondent) -> dict[str, Any]:
+    """One respondent as ``surveys responses`` must show them: labels, numbers, row labels."""
+    out: dict[str, Any] = {
+        "q1": r.nps,
+        "q2": samples.FREQUENCY[r.frequency],
+        "q3": [samples.REASONS[k] for k in r.reasons],
+        "q4": dict(zip(samples.AREAS, r.areas, strict=True)),
+        "q5": {label: v for label, v in zip(samples.HYGIENE, r.hygiene, strict=True) if v},
+        "q6": {samples.RANKED[k]: n for n, k in enumerate(r.ranking, 1)},
+        "q7": samples.YES_NO[r.takeout],
+    }
+    if r.other:
+        out["q3.other"] = r.other
+    if r.packaging:
+        out["q8"] = r.packaging
+    for key, value in (("q9_1", r.name), ("q9_2", r.city), ("q10", r.advice)):
+        if value:
+            out[key] = value.replace("\r\n", "\n")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "positions"),
+    [
+        (samples.text_xls, samples.positions_xls),
+        (samples.text_xlsx, samples.positions_csv_gb18030),
+        (samples.text_csv, samples.positions_xlsx),
+    ],
+    ids=["xls+xls", "xlsx+gb18030-csv", "bom-csv+xlsx"],
+)
+def test_both_value_modes_give_the_same_responses_output(
+    text: Writer, positions: Writer, new_store: Callable[[str], ImportStore], tmp_path: Path
+) -> None:
+    exported = []
+    for name, writer in (("text", text), ("positions", positions)):
+        store = new_store(name)
+        _with_questionnaire(store, tmp_path / name)
+        summary = import_summary(store, writer(tmp_path / name), "--survey", samples.SURVEY_ID)
+        assert (summary["survey_created"], summary["inserted"], summary["quarantined"]) == (
+            False,
+            34,
+            0,
+        )
+        exported.append(export_json(store, samples.SURVEY_ID))
+    assert exported[0] == exported[1]
+    people = {str(r.number): r for r in samples.respondents()}
+    for response in exported[0]["responses"]:
+        assert response["answers"] == _shown(people[response["response_id"]])
+        assert response["completed"] is True
+    first = next(r for r in exported[0]["responses"] if r["response_id"] == "1")
+    assert first["submitted_at"] == "2024-01-05T01:03:07+00:00"  # 09:03:07 in Shanghai
+
+
+def test_a_reimport_adds_nothing(new_store: Callable[[str], ImportStore], tmp_path: Path) -> None:
+    store = new_store("store")
+    _with_questionnaire(store, tmp_path)
+    path = samples.positions_xls(tmp_path)
+    assert import_summary(store, path, "--survey", samples.SURVEY_ID)["inserted"] == 34
+    feedback = feedback_count(store, samples.SURVEY_ID)
+    assert feedback == 34
+    again = import_summary(store, path, "--survey", samples.SURVEY_ID)
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 34)
+    assert feedback_count(store, samples.SURVEY_ID) == feedback
+    assert response_count(store, samples.SURVEY_ID) == 34
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="plan.translate orders a multiple choice's option ids by the export's option order "
+    "(按选项文本: first chosen), not the matched survey's, so equal answers compare unequal",
+)
+def test_the_other_modes_file_changes_nothing(
+    new_store: Callable[[str], ImportStore], tmp_path: Path
+) -> None:
+    """Same responses, answers and metadata (order A, times as text) in the other value mode."""
+    store = new_store("store")
+    _with_questionnaire(store, tmp_path)
+    first = samples.positions_xlsx(tmp_path)
+    assert import_summary(store, first, "--survey", samples.SURVEY_ID)["inserted"] == 34
+    other = import_summary(store, samples.text_csv(tmp_path), "--survey", samples.SURVEY_ID)
+    assert (other["inserted"], other["updated"], other["unchanged"]) == (0, 0, 34)
+    assert feedback_count(store, samples.SURVEY_ID) == 34
+
+
+def _nps_from_file(path: Path, encoding: str, *, positions: bool) -> float:
+    """The file's NPS by hand: the ``1、`` column, ``9分`` or ``9`` (按选项序号: code − 1)."""
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+    column = next(i for i, name in enumerate(rows[0]) if name.startswith("1、"))
+    scores = [int(row[column].removesuffix("分")) - (1 if positions else 0) for row in rows[1:]]
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return 100.0 * (promoters - detractors) / len(scores)
+
+
+def test_the_imported_nps_is_the_files_own(
+    new_store: Callable[[str], ImportStore], tmp_path: Path
+) -> None:
+    text = samples.text_csv(tmp_path)
+    positions = samples.positions_csv_gb18030(tmp_path)
+    expected = _nps_from_file(text, "utf-8-sig", positions=False)
+    assert expected == _nps_from_file(positions, "gb18030", positions=True)
+    for name, path in (("text", text), ("positions", positions)):
+        store = new_store(name)
+        summary = import_summary(store, path, "--survey", "wjx-nps")
+        assert summary["survey_created"] is True and summary["quarantined"] == 0
+        assert nps_of(store) == pytest.approx(expected, abs=0.01)
+
+
+def test_without_the_questionnaire_positions_stay_positions(
+    new_store: Callable[[str], ImportStore], tmp_path: Path
+) -> None:
+    """A new survey from the 按选项序号 file alone: what its headers name is decoded (the NPS,
+    the multiple choice, the ranking), the single choices keep their positions and say so."""
+    store = new_store("store")
+    summary = import_summary(store, samples.positions_xls(tmp_path), "--survey", "wjx-raw")
+    assert summary["value_mode"] == "按选项序号" and summary["inserted"] == 34
+    assert any(note.startswith("q2: ") and "--survey" in note for note in summary["notes"])
+    exported = export_json(store, "wjx-raw")
+    questions = {q["id"]: q for q in exported["questions"]}
+    assert questions["q2"]["options"] == ["1", "2", "3", "4"]
+    assert questions["q3"]["options"] == samples.REASONS
+    assert questions["q6"]["options"] == samples.RANKED
+    third = next(r for r in exported["responses"] if r["response_id"] == "3")
+    assert third["answers"]["q1"] == 0 and third["answers"]["q2"] == "4"

@@ -102,9 +102,9 @@ def _plain_positions(group: Group, given: list[str], column: int) -> tuple[list[
     question.options = [Choice(str(c), str(c)) for c in found]
     mark_other(question.options, _filled_positions(given))
     note = (
-        f"{group.qid}: 按选项序号 writes option positions and the file holds no option texts: "
-        "positions kept raw — import onto a survey created from a cxloop YAML of the "
-        "questionnaire (--survey ID) to decode them"
+        f"{group.qid}: 按选项序号 writes option positions, not texts: decoded only onto a survey "
+        "whose options are in the questionnaire's order (--survey ID of a survey created from "
+        "a cxloop YAML), else kept raw"
     )
     question.notes.append(note)
     return [single_reader(question, column, positions=True)], [note]
