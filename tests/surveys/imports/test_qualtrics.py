@@ -22,6 +22,7 @@ from tests.surveys.imports import samples_qualtrics as samples
 from tests.surveys.imports.conftest import (
     ImportStore,
     export_json,
+    export_text,
     feedback_count,
     import_summary,
     nps_of,
@@ -310,8 +311,15 @@ def test_numeric_and_choice_text_exports_give_identical_responses(
     assert (a["value_mode"], b["value_mode"]) == ("numeric", "choice text")
     assert a["inserted"] == b["inserted"] == 15
     assert a["excluded"] == {"preview": 1, "spam": 1}
-    first, second = export_json(numeric, SURVEY), export_json(text, SURVEY)
-    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    for shape in ("json", "csv"):  # byte for byte, as printed
+        printed = export_text(numeric, SURVEY, "--format", shape)
+        assert printed == export_text(text, SURVEY, "--format", shape)
+    first = export_json(numeric, SURVEY)
+    assert len(first["responses"]) == 15
+    assert [q["type"] for q in first["questions"]] == [
+        "nps", "single", "single", "multiple", "matrix", "csat", "text"
+    ]  # fmt: skip
+    assert first["questions"][3]["options"][1] == "Price, value for money"
     # choice text without the .qsf: the same answers except the matrix (labels only)
     c = _import(alone, samples.write_csv(tmp_path, numeric=False), "--survey", SURVEY)
     assert c["inserted"] == 15

@@ -211,6 +211,8 @@ def parse(grid: Grid, options: ImportOptions, definition: Any = None) -> ParsedE
     )
     if stated is None:
         export.notes.append(f"the file states no time zone: times read in {tz.key}")
+    elif tz.key != stated:
+        export.notes.append(f"the file's time zone {stated!r} is not known: times read in {tz.key}")
     built = _questions(groups, qsf, numeric, data, export)
     export.mapped = {col.tag: MEANING[key] for key, col in meta.items()}
     export.kept_raw += [f"{c.tag} (embedded data → attribute)" for c in embedded]
