@@ -154,6 +154,9 @@ class ImportOptions:
 
     timezone: str = "Asia/Shanghai"
     """The zone for times the file does not state (settings.timezone by default)."""
+    timezone_stated: bool = False
+    """True when the user named ``timezone`` (--timezone): a tool whose exports default to a
+    zone of their own (Formbricks: UTC) uses that default only when the user stated none."""
     day_first: bool | None = None
     """For ambiguous dates like 03/04/2024 (None: decide from the file's own values)."""
     columns: dict[str, Any] | None = None
