@@ -76,7 +76,7 @@ def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
     while stored + len(tried) < limit:
         rows = session.scalars(
             select(SurveyResponse)
-            .where(SurveyResponse.feedback_id.is_(None), _WAITING)
+            .where(OUTBOX)
             .where(SurveyResponse.id.not_in(tried) if tried else SurveyResponse.id.is_not(None))
             .order_by(SurveyResponse.ingest_error.is_not(None), SurveyResponse.id)
             .limit(min(BATCH, limit - stored - len(tried)))
@@ -92,13 +92,23 @@ def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
     return stored
 
 
-_WAITING = and_(
-    or_(SurveyResponse.status == "completed", SurveyResponse.origin.is_not(None)),
-    or_(SurveyResponse.origin.is_(None), SurveyResponse.step > 0),
+OUTBOX = or_(
+    and_(
+        SurveyResponse.status == "completed",
+        SurveyResponse.feedback_id.is_(None),
+        or_(SurveyResponse.origin.is_(None), SurveyResponse.step > 0),
+    ),
+    and_(
+        SurveyResponse.status == "partial",
+        SurveyResponse.feedback_id.is_(None),
+        SurveyResponse.origin.is_not(None),
+        SurveyResponse.step > 0,
+    ),
 )
 """In the outbox: completed answers given in cxloop, and imported responses (completed or
 partial: the tool's own reports count a partial's answers) with at least one answer (an
-imported row's ``step`` counts its answered questions)."""
+imported row's ``step`` counts its answered questions). Two branches on (status,
+feedback_id), so each is an index search, not a scan of every response."""
 
 
 def _import(

@@ -35,7 +35,7 @@ from cxloop.surveys.importers.plan import Plan
 from cxloop.surveys.importers.schemas import ImportProblem, ImportSummary
 from cxloop.surveys.importers.store import Stored, store_responses
 from cxloop.surveys.models import Survey, SurveyResponse
-from cxloop.surveys.response_feedback import ingest_pending
+from cxloop.surveys.response_feedback import OUTBOX, ingest_pending
 
 KIND = "survey_responses"
 """``import_runs.kind`` and ``quarantined_rows.kind`` of these imports."""
@@ -293,8 +293,7 @@ def _pending(session: Session, survey_id: str) -> int:
         session.scalar(
             select(func.count())
             .select_from(SurveyResponse)
-            .where(SurveyResponse.survey_id == survey_id, SurveyResponse.feedback_id.is_(None))
-            .where(SurveyResponse.origin.is_not(None), SurveyResponse.step > 0)
+            .where(SurveyResponse.survey_id == survey_id, OUTBOX)
         )
         or 0
     )
