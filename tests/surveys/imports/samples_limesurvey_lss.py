@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from tests.surveys.imports.samples_limesurvey import GROUP_ORDER, QUESTIONS, SID, TITLE
+from tests.surveys.imports.samples_limesurvey import GROUP_ORDER, QUESTIONS, SID, TITLE, Q
 
 
 def _row(fields: Mapping[str, object]) -> str:
@@ -30,8 +30,9 @@ def _table(name: str, rows: list[dict[str, Any]]) -> str:
     )
 
 
-def lss_xml(*, legacy: bool = False) -> str:
-    """The survey structure; ``legacy``: texts inline per language (before LimeSurvey 4)."""
+def lss_xml(*, legacy: bool = False, survey: tuple[Q, ...] = QUESTIONS) -> str:
+    """The survey structure (``survey``: other questions than the sample's); ``legacy``: texts
+    inline per language (before LimeSurvey 4)."""
     langs = ("zh-Hans", "en")
     questions: list[dict[str, Any]] = []
     subquestions: list[dict[str, Any]] = []
@@ -39,7 +40,7 @@ def lss_xml(*, legacy: bool = False) -> str:
     q10n: list[dict[str, Any]] = []
     a10n: list[dict[str, Any]] = []
     sub_id, aid = 500, 9000
-    for q in QUESTIONS:
+    for q in survey:
         base = {
             "qid": q.qid,
             "parent_qid": 0,

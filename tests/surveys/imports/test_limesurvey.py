@@ -314,3 +314,99 @@ def test_bad_rows_are_quarantined_and_the_command_says_so(store: ImportStore) ->
     assert "row 6, field id: has no response id" in output and "Traceback" not in output
     assert store.scalar("SELECT count(*) FROM quarantined_rows") == 2
     assert response_count(store, samples.SID) == len(samples.RESPONDENTS) - 2
+
+
+def test_text_headings_with_columns_left_out_are_matched_to_the_lss_by_text(
+    tmp_path: Path,
+) -> None:
+    rows = samples.table("full", True, samples.META_EN)
+    drop = {rows[0].index(h) for h in rows[0] if h.startswith(("您还会再来吗", "您是通过什么渠道"))}
+    kept = [[c for i, c in enumerate(row) if i not in drop] for row in rows]
+    definition = _lss(tmp_path)
+    parsed = _parse(samples.write_csv(tmp_path / "fewer.csv", kept, ","), definition)
+    short = _parse(samples.code_short(tmp_path), definition)
+    assert [q.id for q in parsed.questions] == ["NPS", "SAT", "FEAT", "GRID", "COMMENT"]
+    expected = {
+        rid: {k: v for k, v in answers.items() if not k.startswith(("CHAN", "BACK"))}
+        for rid, answers in _by_id(short).items()
+    }
+    assert _by_id(parsed) == expected
+
+
+MORE = (
+    samples.Q(
+        101,
+        10,
+        "RANK",
+        "R",
+        "请给水果排序",
+        "Rank the fruit",
+        answers=(("A1", "苹果"), ("A2", "香蕉"), ("A3", "橙子")),
+    ),
+    samples.Q(102, 10, "ARR", "A", "请打分", "Rate", subs=(("SQ001", "速度"), ("SQ002", "价格"))),
+    samples.Q(
+        103,
+        10,
+        "LC",
+        "O",
+        "选一个并说明",
+        "Pick one and say why",
+        answers=(("A1", "门店"), ("A2", "网店")),
+    ),
+    samples.Q(104, 10, "AGE", "N", "您的年龄", "Your age"),
+    samples.Q(
+        105,
+        11,
+        "PC",
+        "P",
+        "选择并评论",
+        "Pick and comment",
+        subs=(("SQ001", "甲"), ("SQ002", "乙")),
+    ),
+    samples.Q(
+        106, 11, "CONTACT", "Q", "联系方式", "Contact", subs=(("name", "姓名"), ("city", "城市"))
+    ),
+    samples.Q(107, 11, "NUMS", "K", "数量", "Amounts", subs=(("SQ001", "成人"), ("SQ002", "儿童"))),
+)
+MORE_HEADER = [
+    *samples.META_CODE[:4],
+    "RANK[1]", "RANK[2]", "RANK[3]", "ARR[SQ001]", "ARR[SQ002]", "LC", "LC[comment]", "AGE",
+    "PC[SQ001]", "PC[SQ001comment]", "PC[SQ002]", "PC[SQ002comment]", "CONTACT[name]",
+    "CONTACT[city]", "NUMS[SQ001]", "NUMS[SQ002]",
+]  # fmt: skip
+MORE_ROW = [
+    "5", "2024-05-01 10:00:00", "2", "en",
+    "A2", "A3", "", "4", "5", "A1", "离家近", "37.0",
+    "Y", "很好", "", "", "王小明", "上海", "2", "1",
+]  # fmt: skip
+
+
+def test_ranking_arrays_comments_and_multi_field_types_with_the_lss(tmp_path: Path) -> None:
+    path = samples.write_csv(tmp_path / "more.csv", [MORE_HEADER, MORE_ROW])
+    lss = tmp_path / "more.lss"
+    lss.write_text(samples_lss.lss_xml(survey=MORE), encoding="utf-8")
+    parsed = _parse(path, DefinitionFile(lss.name, lss.read_bytes()))
+    kinds = {q.id: (q.kind, q.scale) for q in parsed.questions}
+    assert kinds == {
+        "RANK": ("matrix", (1, 3)),
+        "ARR": ("matrix", (1, 5)),
+        "LC": ("single", None),
+        "AGE": ("text", None),
+        "PC": ("multiple", None),
+        "CONTACT_name": ("text", None),
+        "CONTACT_city": ("text", None),
+    }
+    response = parsed.responses[0]
+    assert response.answers == {
+        "RANK": {"RANK_A2": 1, "RANK_A3": 2},  # item → its rank; 苹果 not ranked: absent
+        "ARR": {"ARR_SQ001": 4, "ARR_SQ002": 5},
+        "LC": "A1",
+        "AGE": "37.0",
+        "PC": ["SQ001"],
+        "CONTACT_name": "王小明",
+        "CONTACT_city": "上海",
+    }
+    assert response.attributes["LC_comment"] == "离家近"
+    assert response.attributes["PC_SQ001comment"] == "很好"
+    assert response.attributes["NUMS_SQ001"] == "2" and response.attributes["NUMS_SQ002"] == "1"
+    assert parsed.kept_raw == ["NUMS (LimeSurvey type K): kept raw as attributes"]

@@ -144,8 +144,9 @@ def yes_no(qid: str, column: Column, choices: list[Choice], long: bool) -> Decod
     return decode
 
 
-def multiple(qid: str, columns: list[Column], choices: list[Choice]) -> Decode:
-    pairs = [(c, ch) for c, ch in zip(columns, choices, strict=False)]
+def multiple(qid: str, pairs: list[tuple[Column, Choice]]) -> Decode:
+    """Each option's column: ``Y`` (or ``1``, ``Yes``…) ticks it; the "other" column's text
+    ticks "other" and is kept as ``<qid>.other``; nothing ticked = not answered."""
 
     def decode(cells: Cells) -> tuple[dict[str, Any], list[Problem], dict[str, str]]:
         picked: list[str] = []

@@ -136,10 +136,36 @@ def _align(columns: list[Column], survey: LssSurvey) -> None:
     """Text headings carry no codes: give each column its question code and subquestion from
     the .lss field map, by position (the export writes them in that order)."""
     expected = [(q, sub) for q in survey.questions for sub in _expected(q)]
-    if len(expected) != len(columns):
+    if len(expected) == len(columns):
+        for column, (question, sub) in zip(columns, expected, strict=True):
+            column.code, column.sub = question.code, sub
         return
-    for column, (question, sub) in zip(columns, expected, strict=True):
-        column.code, column.sub = question.code, sub
+    # some columns were left out of the export: match the heading texts instead
+    by_text = {q.text(survey.language): q for q in survey.questions}
+    for column in columns:
+        question = by_text.get(column.text) or _abbreviated(column.text, survey)
+        if question is None:
+            continue
+        subs = {s.label: s.code for s in question.subs(0)}
+        if not column.subtext:
+            sub = None
+        elif column.subtext in subs:
+            sub = subs[column.subtext]
+        elif column.subtext.casefold() in OTHER:
+            sub = "other"
+        else:
+            continue
+        if sub in _expected(question):
+            column.code, column.sub = question.code, sub
+
+
+def _abbreviated(text: str, survey: LssSurvey) -> LssQuestion | None:
+    """An abbreviated heading (``How likely are.. ``) names the question it starts."""
+    if not text.endswith(".."):
+        return None
+    start = text[:-2].strip()
+    found = [q for q in survey.questions if q.text(survey.language).startswith(start)]
+    return found[0] if len(found) == 1 else None
 
 
 def _long_mode(groups: list[Group], rows: list[Cells], survey: LssSurvey | None) -> bool:
@@ -219,7 +245,11 @@ def _from_lss(built: Built, qid: str, group: Group, rows: list[Cells], long: boo
         built.questions.append(
             ImportedQuestion(qid, text, "multiple", source, options=choices, codes="tool_codes")
         )
-        built.decoders.append(dec.multiple(qid, group.columns, choices))
+        pairs = [(subs[c.code], c) for c in choices if c.code in subs]
+        built.decoders.append(dec.multiple(qid, pairs))
+        for column in group.columns:
+            if (column.sub or "").endswith("comment"):
+                built.decoders.append(dec.kept(identifier(f"{qid}_{column.sub}", qid), column))
         return
     if t in ("A", "B", "F", "H", "R"):
         _matrix_lss(built, qid, group, q, long, source)
@@ -342,7 +372,7 @@ def _inferred(
         if others:
             choices.append(Choice("other", others[0].subtext or "Other", other=True))
         built.questions.append(ImportedQuestion(qid, text, "multiple", source, options=choices))
-        built.decoders.append(dec.multiple(qid, main + others[:1], choices))
+        built.decoders.append(dec.multiple(qid, list(zip(main + others[:1], choices, strict=True))))
         return
     ints = [n for n in (number(v) for v in main_values) if n is not None]
     if (
