@@ -151,7 +151,9 @@ def test_metadata_times_personal_data_and_excluded_rows(tmp_path: Path) -> None:
         "email",
     )
     assert (first.language, export.responses[2].language) == ("zh", "en")
-    assert first.attributes["store"] == "上海一店" and first.attributes["q1_nps_group"] == "3"
+    assert (
+        first.attributes["store"] == "上海一店" and first.attributes["q1_nps_group"] == "promoter"
+    )
     partial = next(r for r in export.responses if r.response_id == "R_0j1K2l3M4n5O6p7")
     assert partial.completed is False and partial.answers == {"Q1": 5}
     # RecordedDate (not the last interaction) is when the partial was recorded
@@ -428,3 +430,21 @@ def test_seen_but_unanswered_minus_99_is_absent_not_a_problem(tmp_path: Path) ->
     answers = export.responses[0].answers
     assert "Q3" not in answers and "Q6" not in answers and "Q4" not in answers
     assert answers["Q5"] == {"Q5_1": 5, "Q5_3": 5}
+
+
+def test_the_other_formats_of_one_export_change_nothing_once_imported(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    """CSV, UTF-16 TSV, XLSX in choice text and a German row 2 are one export: after the first,
+    each of the others finds every response unchanged."""
+    qsf = samples.write_qsf(tmp_path)
+    _import(store, samples.write_csv(tmp_path, numeric=True), "--definition", qsf)
+    feedback = feedback_count(store, SURVEY)
+    for path in (
+        samples.write_tsv(tmp_path, numeric=True),
+        samples.write_xlsx(tmp_path, numeric=False),
+        samples.write_csv(tmp_path, numeric=False, german=True),
+    ):
+        summary = _import(store, path, "--definition", qsf)
+        assert (summary["inserted"], summary["updated"], summary["unchanged"]) == (0, 0, 15)
+    assert feedback_count(store, SURVEY) == feedback

@@ -494,7 +494,11 @@ def _response(export: ParsedExport, number: int, row: list[str], context: _Conte
             group = row[col.index].strip()
             if not group:
                 continue
-            attributes[identifier(col.tag, "nps_group").lower()] = group
+            # the same word in both value modes (1/2/3 or labels), so a re-import in the
+            # other mode changes nothing; a label in another language is kept as written
+            attributes[identifier(col.tag, "nps_group").lower()] = NPS_GROUPS.get(
+                group.casefold(), group
+            )
             score = answers.get(made.questions[0].id)
             if made.questions[0].kind == "nps" and isinstance(score, int | float):
                 expected = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
