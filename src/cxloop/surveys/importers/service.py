@@ -82,7 +82,16 @@ def import_export(
     else:
         registry.check_tool(grid, named, mapped=bool(columns))
     reader = registry.reader(named)
-    parsed = reader.parse(grid, ImportOptions(timezone=zone_name, columns=columns), definition)
+    options = ImportOptions(timezone=zone_name, columns=columns)
+    try:
+        parsed = reader.parse(grid, options, definition)
+    except (ValueError, IndexError, KeyError, TypeError) as exc:  # a layout the reader missed
+        raise Invalid(
+            f"could not be read as a {named} export ({type(exc).__name__}: {exc}); check --tool, "
+            "or report the file's layout",
+            "file",
+            path.name,
+        ) from exc
     return import_parsed(
         session=session,
         settings=settings,
