@@ -30,8 +30,8 @@ def _table(name: str, rows: list[dict[str, Any]]) -> str:
     )
 
 
-def lss_xml(*, legacy: bool = False, survey: tuple[Q, ...] = QUESTIONS) -> str:
-    """The survey structure (``survey``: other questions than the sample's); ``legacy``: texts
+def lss_xml(*, legacy: bool = False, items: tuple[Q, ...] = QUESTIONS) -> str:
+    """The survey structure (``items``: other questions than the sample's); ``legacy``: texts
     inline per language (before LimeSurvey 4)."""
     langs = ("zh-Hans", "en")
     questions: list[dict[str, Any]] = []
@@ -40,7 +40,7 @@ def lss_xml(*, legacy: bool = False, survey: tuple[Q, ...] = QUESTIONS) -> str:
     q10n: list[dict[str, Any]] = []
     a10n: list[dict[str, Any]] = []
     sub_id, aid = 500, 9000
-    for q in survey:
+    for q in items:
         base = {
             "qid": q.qid,
             "parent_qid": 0,

@@ -384,7 +384,7 @@ MORE_ROW = [
 def test_ranking_arrays_comments_and_multi_field_types_with_the_lss(tmp_path: Path) -> None:
     path = samples.write_csv(tmp_path / "more.csv", [MORE_HEADER, MORE_ROW])
     lss = tmp_path / "more.lss"
-    lss.write_text(samples_lss.lss_xml(survey=MORE), encoding="utf-8")
+    lss.write_text(samples_lss.lss_xml(items=MORE), encoding="utf-8")
     parsed = _parse(path, DefinitionFile(lss.name, lss.read_bytes()))
     kinds = {q.id: (q.kind, q.scale) for q in parsed.questions}
     assert kinds == {

@@ -143,10 +143,10 @@ def _align(columns: list[Column], survey: LssSurvey) -> None:
     # some columns were left out of the export: match the heading texts instead
     by_text = {q.text(survey.language): q for q in survey.questions}
     for column in columns:
-        question = by_text.get(column.text) or _abbreviated(column.text, survey)
-        if question is None:
+        matched = by_text.get(column.text) or _abbreviated(column.text, survey)
+        if matched is None:
             continue
-        subs = {s.label: s.code for s in question.subs(0)}
+        subs = {s.label: s.code for s in matched.subs(0)}
         if not column.subtext:
             sub = None
         elif column.subtext in subs:
@@ -155,8 +155,8 @@ def _align(columns: list[Column], survey: LssSurvey) -> None:
             sub = "other"
         else:
             continue
-        if sub in _expected(question):
-            column.code, column.sub = question.code, sub
+        if sub in _expected(matched):
+            column.code, column.sub = matched.code, sub
 
 
 def _abbreviated(text: str, survey: LssSurvey) -> LssQuestion | None:
@@ -245,8 +245,8 @@ def _from_lss(built: Built, qid: str, group: Group, rows: list[Cells], long: boo
         built.questions.append(
             ImportedQuestion(qid, text, "multiple", source, options=choices, codes="tool_codes")
         )
-        pairs = [(subs[c.code], c) for c in choices if c.code in subs]
-        built.decoders.append(dec.multiple(qid, pairs))
+        ticks = [(subs[c.code], c) for c in choices if c.code in subs]
+        built.decoders.append(dec.multiple(qid, ticks))
         for column in group.columns:
             if (column.sub or "").endswith("comment"):
                 built.decoders.append(dec.kept(identifier(f"{qid}_{column.sub}", qid), column))
