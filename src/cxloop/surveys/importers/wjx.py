@@ -36,6 +36,8 @@ _QUESTION_HEAD = re.compile(r"^\s*(?:\d{1,4}、|第\s*\d{1,4}\s*题\s*[(（])")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*(?:小时|时))?\s*(?:(\d+)\s*分钟?)?\s*(?:(\d+)\s*秒)?\s*$")
 _IP = re.compile(r"^\s*([0-9A-Fa-f.:]+)\s*(?:[(（](.*?)[)）])?\s*$", re.S)
 _SUFFIX = re.compile(r"_([0-3])_?$")
+MAX_DURATION = 31 * 24 * 3600
+"""A 所用时间 beyond a month is kept as written but not used to date the start."""
 _MAPPED = {
     "id": "response id (the only respondent id)",
     "submitted": "submitted_at",
@@ -219,7 +221,7 @@ def _metadata(
     seconds = _seconds(meta.get("duration", ""))
     if seconds is not None:
         attributes["duration_s"] = str(seconds)
-        if started is None and submitted is not None:
+        if started is None and submitted is not None and 0 <= seconds <= MAX_DURATION:
             started = submitted - dt.timedelta(seconds=seconds)
     for key, name in (("source_detail", "source_detail"), ("total_score", "total_score")):
         if meta.get(key) and not skipped(meta[key]):
@@ -253,7 +255,10 @@ def _time(
 ) -> dt.datetime | None:
     if not raw:
         return None
-    parsed = parse_time(raw, tz, day_first=options.day_first)
+    try:
+        parsed = parse_time(raw, tz, day_first=options.day_first)
+    except OverflowError:  # year 1 or 9999 moved across a zone (common.parse_time)
+        parsed = None
     if parsed is None:
         problems.append((name, raw, "is not a time (问卷星 writes 2016/12/17 14:22:55)"))
     return parsed
