@@ -138,3 +138,26 @@ def test_a_reader_that_trips_over_an_odd_file_scores_zero_instead_of_failing() -
     scores = registry.scores(odd)
     assert set(scores) == set(registry.readers())
     assert all(0.0 <= s <= OTHERS for s in scores.values()), scores
+
+
+def _sniffers(monkeypatch: pytest.MonkeyPatch, found: dict[str, float]) -> None:
+    """Readers that answer fixed scores (the thresholds, whatever the real readers say)."""
+    from types import SimpleNamespace
+
+    from cxloop.surveys.importers.model import TOOLS
+
+    fakes = {t: SimpleNamespace(detect=lambda _g, s=found.get(t, 0.0): s) for t in TOOLS}
+    monkeypatch.setattr(registry, "READERS", fakes)
+
+
+def test_two_near_equal_scores_are_a_guess_and_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = text_grid(b"a,b\n1,2\n", "x.csv")
+    _sniffers(monkeypatch, {"qualtrics": 0.7, "limesurvey": 0.65})
+    with pytest.raises(Invalid) as caught:
+        registry.detect_tool(grid)
+    assert "(qualtrics 0.7, limesurvey 0.7, surveymonkey 0.0" in caught.value.problems[0].reason
+    _sniffers(monkeypatch, {"qualtrics": 0.7, "limesurvey": 0.55})
+    assert registry.detect_tool(grid) == "qualtrics"
+    _sniffers(monkeypatch, {"qualtrics": 0.45})
+    with pytest.raises(Invalid):
+        registry.detect_tool(grid)  # nobody is sure
