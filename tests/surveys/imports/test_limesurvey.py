@@ -410,3 +410,12 @@ def test_ranking_arrays_comments_and_multi_field_types_with_the_lss(tmp_path: Pa
     assert response.attributes["PC_SQ001comment"] == "很好"
     assert response.attributes["NUMS_SQ001"] == "2" and response.attributes["NUMS_SQ002"] == "1"
     assert parsed.kept_raw == ["NUMS (LimeSurvey type K): kept raw as attributes"]
+
+
+def test_a_file_mixing_codes_and_texts_still_decodes_with_the_lss(tmp_path: Path) -> None:
+    rows = samples.table("code", False)
+    short = _parse(samples.code_short(tmp_path), _lss(tmp_path))
+    nps, chan = rows[0].index("NPS"), rows[0].index("CHAN")
+    rows[1][nps], rows[1][chan] = "10", "朋友介绍"  # typed in by hand as texts
+    parsed = _parse(samples.write_csv(tmp_path / "mixed.csv", rows), _lss(tmp_path))
+    assert parsed.rejected == [] and _by_id(parsed) == _by_id(short)

@@ -86,7 +86,9 @@ def scored(
         raw = cell(cells, column).strip()
         if blank(raw):
             return {}, [], {}
-        value = to_label.get(raw) if to_label is not None else raw
+        value: str | None = raw
+        if to_label is not None:
+            value = to_label.get(raw) or (raw if labels and raw in labels else None)
         n = number(value) if value is not None else None
         if n is None or not scale[0] <= n <= scale[1]:
             why = (
@@ -103,7 +105,11 @@ def scored(
 def single(
     qid: str, column: Column, choices: list[Choice], long: bool, other: Column | None
 ) -> Decode:
-    by_value = {(c.label if long and not c.other else c.code): c.code for c in choices}
+    # the detected form first; the other form too where it names no other option (a file
+    # mixing codes and texts still decodes, a code that is another option's label never does)
+    primary = {(c.label if long and not c.other else c.code): c.code for c in choices}
+    secondary = {(c.code if long else c.label): c.code for c in choices if not c.other}
+    by_value = {**secondary, **primary}
     codes = ", ".join(c.code for c in choices[:6])
 
     def decode(cells: Cells) -> tuple[dict[str, Any], list[Problem], dict[str, str]]:

@@ -305,7 +305,11 @@ def _matrix_lss(
     if t == "R":
         items = q.options(0)
         rows = [Choice(identifier(f"{qid}_{a.code}", qid), a.label) for a in items]
-        lookup = {a.label if long else a.code: r.code for a, r in zip(items, rows, strict=True)}
+        pairs = list(zip(items, rows, strict=True))
+        lookup = {
+            **{a.code if long else a.label: r.code for a, r in pairs},
+            **{a.label if long else a.code: r.code for a, r in pairs},
+        }
         built.questions.append(
             ImportedQuestion(
                 qid,
@@ -329,7 +333,10 @@ def _matrix_lss(
     else:
         answers = q.options(0)
         high = max(len(answers), 1)
-        values = {(a.label if long else a.code): n for n, a in enumerate(answers, start=1)}
+        values = {
+            **{(a.code if long else a.label): n for n, a in enumerate(answers, start=1)},
+            **{(a.label if long else a.code): n for n, a in enumerate(answers, start=1)},
+        }
     notes = (
         [] if t in ("A", "B") else ["array: each row's value is its answer's position (1 = first)"]
     )
