@@ -301,6 +301,9 @@ def _number(name: str, spec: Name, value: ex.Value) -> float:
 
 
 def _example(name: str) -> str:
+    spec = NAMES.get(name)
+    if spec is not None and spec.choices:
+        return repr(next(iter(spec.choices.values())))
     return {"topic": "'service/*'", "aspect": "'delivery:negative'"}.get(name, "'VIP'")
 
 
