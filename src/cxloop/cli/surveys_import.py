@@ -178,8 +178,9 @@ def print_summary(summary: ImportSummary) -> None:
             f"{summary.file}: {summary.tool} export, {summary.layout}, {summary.value_mode}\n"
             f"survey {summary.survey_id} version {summary.survey_version} ({state}), "
             f"{summary.questions} questions"
-            + (f"; times without a zone read in {summary.timezone}" if summary.timezone else "")
-        )
+            + (f"; times in {summary.timezone}" if summary.timezone else "")
+        ),
+        soft_wrap=True,
     )
     table = Table(title=f"responses ← {summary.file}")
     counts = ("responses_read", "inserted", "updated", "unchanged", "quarantined")
@@ -195,14 +196,15 @@ def print_summary(summary: ImportSummary) -> None:
         for column, meaning in summary.mapped.items():
             console.print(Text(f"  {column} → {meaning}"))
     if summary.kept_raw:
-        console.print(Text("kept raw: " + "; ".join(summary.kept_raw)))
+        console.print(Text("kept raw: " + "; ".join(summary.kept_raw)), soft_wrap=True)
     for note in dict.fromkeys(summary.notes):  # one note per question may repeat for a matrix
-        console.print(Text(f"note: {note}"))
+        console.print(Text(f"note: {note}"), soft_wrap=True)
     for problem in summary.rejected[:SHOWN_PROBLEMS]:
         value = "" if problem.value is None else f"{problem.value!r} "
         console.print(
             Text(f"row {problem.row}, field {problem.field}: {value}{problem.reason}"),
             style="yellow",
+            soft_wrap=True,
         )
     if summary.quarantined:
         plural = "s" if summary.quarantined != 1 else ""
