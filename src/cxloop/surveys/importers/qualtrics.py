@@ -7,6 +7,7 @@ positions and row 1's export tags. Values are decoded with the ``.qsf`` when giv
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -27,6 +28,7 @@ from cxloop.surveys.importers.model import (
 from cxloop.surveys.importers.qsf import Qsf, QsfQuestion, read_qsf
 from cxloop.surveys.importers.qualtrics_alone import without_qsf
 from cxloop.surveys.importers.qualtrics_questions import Built, Column, Group, group_text, with_qsf
+from cxloop.surveys.importers.registry import DefinitionFile
 
 META_IDS = {
     "startDate": "start",
@@ -175,9 +177,11 @@ def detect(grid: Grid) -> float:
     return 0.6 if hits >= 4 else 0.1 * hits / 5
 
 
-def parse(grid: Grid, options: ImportOptions, definition: Any = None) -> ParsedExport:
+def parse(
+    grid: Grid, options: ImportOptions, definition: DefinitionFile | None = None
+) -> ParsedExport:
     """Read a Qualtrics export (see the module docstring); ``definition`` is the survey's
-    ``.qsf`` (any object with ``.name`` and ``.data``)."""
+    ``.qsf``. ``Invalid`` when the layout is none of Qualtrics' or the .qsf is not one."""
     layout = _layout(grid)
     if layout is None:
         raise Invalid(
@@ -446,30 +450,30 @@ def _response(export: ParsedExport, number: int, row: list[str], context: _Conte
         reason = STATUS.get(status, f"status {status}")
         export.excluded[reason] = export.excluded.get(reason, 0) + 1
         return
-    raw = {c.tag or f"column {c.index + 1}": row[c.index] for c in context.columns}
     problems: list[RowProblem] = []
     response_id = get("response_id")
     if response_id in seen:
         again = f"appears again (first on row {seen[response_id]})"
-        problems.append(RowProblem(number, meta["response_id"].tag, response_id, again, raw))
+        problems.append(RowProblem(number, meta["response_id"].tag, response_id, again))
     elif response_id:
         seen[response_id] = number
     if not response_id:
         id_field = meta["response_id"].tag if "response_id" in meta else "ResponseId"
-        problems.append(RowProblem(number, id_field, None, "no response id", raw))
+        problems.append(RowProblem(number, id_field, None, "no response id"))
     answers: dict[str, Any] = {}
     for made in built:
         got, bad = made.read(lambda c: row[c.index])
         answers.update(got)
-        problems += [RowProblem(number, f, v, why, raw) for f, v, why in bad]
+        problems += [RowProblem(number, f, v, why) for f, v, why in bad]
     times = {}
     for key in ("start", "end", "recorded"):
         text = get(key)
         times[key] = parse_time(text, tz, day_first=options.day_first) if text else None
         if text and times[key] is None:
-            problems.append(RowProblem(number, meta[key].tag, text, "is not a date and time", raw))
-    if problems:
-        export.rejected.extend(problems)
+            problems.append(RowProblem(number, meta[key].tag, text, "is not a date and time"))
+    if problems:  # each problem carries the whole row, for the quarantine
+        raw = {c.tag or f"column {c.index + 1}": row[c.index] for c in context.columns}
+        export.rejected += [dataclasses.replace(p, raw=raw) for p in problems]
         return
     finished = get("finished")
     progress = get("progress")
