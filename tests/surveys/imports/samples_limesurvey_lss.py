@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from tests.surveys.imports.samples_limesurvey import GROUP_ORDER, QUESTIONS, SID, TITLE, Q
+from tests.surveys.imports.samples_limesurvey import GROUP_ORDER, QUESTIONS, SID, TITLE, Q, table
 
 
 def _row(fields: Mapping[str, object]) -> str:
@@ -143,11 +143,35 @@ def write_lss(folder: Path, *, legacy: bool = False) -> Path:
     return path
 
 
+def lsr_xml() -> str:
+    """The responses table as LimeSurvey archives it: SGQA field names, ``_``-prefixed tags."""
+    rows = table("sgqa", False, timings=False)
+    fields = "".join(f"<fieldname>{name}</fieldname>" for name in rows[0])
+    body = "".join(
+        "<row>"
+        + "".join(
+            f"<{_tag(n)}><![CDATA[{v}]]></{_tag(n)}>" if v else f"<{_tag(n)}/>"
+            for n, v in zip(rows[0], row, strict=True)
+        )
+        + "</row>"
+        for row in rows[1:]
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<document>'
+        "<LimeSurveyDocType>Responses</LimeSurveyDocType>"
+        f"<responses><fields>{fields}</fields><rows>{body}</rows></responses></document>\n"
+    )
+
+
+def _tag(name: str) -> str:
+    return f"_{name}" if name[0].isdigit() else name
+
+
 def write_lsa(folder: Path) -> Path:
-    """The survey archive: the .lss and a (here minimal) .lsr responses table."""
+    """The survey archive: the .lss and the .lsr responses table."""
     path = folder / f"survey_archive_{SID}.lsa"
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(f"survey_{SID}.lss", lss_xml())
-        archive.writestr(f"survey_{SID}_responses.lsr", "<document><responses/></document>")
+        archive.writestr(f"survey_{SID}_responses.lsr", lsr_xml())
     return path

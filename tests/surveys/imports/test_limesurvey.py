@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 from cxloop.errors import Invalid
 from cxloop.surveys.importers import limesurvey
 from cxloop.surveys.importers.grid import read_grid, text_grid
-from cxloop.surveys.importers.lss import read_definition
+from cxloop.surveys.importers.lss import read_definition, responses_grid
 from cxloop.surveys.importers.model import ImportOptions, ParsedExport
 from cxloop.surveys.importers.registry import DefinitionFile
 from tests.surveys.imports import samples_limesurvey as samples
@@ -419,3 +421,25 @@ def test_a_file_mixing_codes_and_texts_still_decodes_with_the_lss(tmp_path: Path
     rows[1][nps], rows[1][chan] = "10", "朋友介绍"  # typed in by hand as texts
     parsed = _parse(samples.write_csv(tmp_path / "mixed.csv", rows), _lss(tmp_path))
     assert parsed.rejected == [] and _by_id(parsed) == _by_id(short)
+
+
+def test_the_responses_inside_an_lsa_read_like_the_csv_export(tmp_path: Path) -> None:
+    archive = samples_lss.write_lsa(tmp_path)
+    grid = responses_grid(archive.name, archive.read_bytes())
+    definition = DefinitionFile(archive.name, archive.read_bytes())
+    from_archive = limesurvey.parse(grid, ImportOptions(), definition)
+    short = _parse(samples.code_short(tmp_path), definition)
+    assert limesurvey.detect(grid) >= 0.8 and from_archive.layout.startswith("SGQA")
+    assert _by_id(from_archive) == _by_id(short)
+    assert [r.submitted_at for r in from_archive.responses] == [
+        r.submitted_at for r in short.responses
+    ]
+    with pytest.raises(Invalid, match=r"holds no \.lsr"):
+        responses_grid("x.lsa", _zip_without_lsr())
+
+
+def _zip_without_lsr() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("survey_1.lss", "<document/>")
+    return buffer.getvalue()

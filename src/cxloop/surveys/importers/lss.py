@@ -4,7 +4,8 @@ the questions, subquestions and answer options that decode a response export's c
 Why our own reader: the ``.lss`` is a plain XML table dump (``<questions><rows><row>…``) that no
 maintained Python library reads; the stdlib parser is enough. Two generations are read alike:
 texts inline (``<question>``/``<answer>`` in the rows, before LimeSurvey 4) or in the
-``question_l10ns``/``answer_l10ns``/``group_l10ns`` tables (4 and later). Pure: no database.
+``question_l10ns``/``answer_l10ns``/``group_l10ns`` tables (4 and later). The ``.lsr`` responses
+table of an archive reads into the same grid an SGQA-headed CSV gives. Pure: no database.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cxloop.errors import Invalid
+from cxloop.surveys.importers.model import Grid
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -235,3 +237,35 @@ def _l10n(rows: list[dict[str, str]], key: str, text: str) -> dict[str, dict[str
 
 def _pick(texts: dict[str, str], lang: str) -> str:
     return texts.get(lang) or next((t for t in texts.values() if t), "")
+
+
+def responses_grid(name: str, data: bytes) -> Grid:
+    """The responses of an ``.lsr`` (or of the ``.lsr`` inside an ``.lsa``) as the grid an old
+    SGQA-headed CSV export gives: one header row (``id``, ``submitdate``…, ``482913X10X101``)
+    and one row per response, so the same reader (with the ``.lss``) decodes them.
+
+    Element names cannot start with a digit, so LimeSurvey writes ``<_482913X10X101>``; the
+    ``<fields>`` list keeps the real names and their order."""
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = [m for m in archive.namelist() if m.lower().endswith(".lsr")]
+                if not members:
+                    raise Invalid("holds no .lsr responses", "file", name)
+                data = archive.read(members[0])
+        except zipfile.BadZipFile as exc:
+            raise Invalid(f"is not a readable .lsa archive ({exc})", "file", name) from None
+    if b"<!doctype" in data[:4096].lower() or b"<!entity" in data[:4096].lower():
+        raise Invalid("has a DOCTYPE/ENTITY declaration; an .lsr never does", "file", name)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise Invalid(f"is not a LimeSurvey .lsr (XML: {exc})", "file", name) from None
+    fields = [(f.text or "").strip() for f in root.findall("responses/fields/fieldname")]
+    if not fields or "id" not in fields:
+        raise Invalid("is not a LimeSurvey .lsr (no responses/fields)", "file", name)
+    rows = [fields]
+    for row in root.findall("responses/rows/row"):
+        cells = {child.tag.lstrip("_"): child.text or "" for child in row}
+        rows.append([cells.get(f, "") for f in fields])
+    return Grid(rows, "csv", encoding="utf-8", delimiter=None, name=name)
