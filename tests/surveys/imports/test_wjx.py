@@ -252,6 +252,59 @@ def test_hints_groups_and_quiz_columns() -> None:
     assert second.ip is None and first.location is None
 
 
+def test_position_integers_are_read_by_hint_and_wording() -> None:
+    """按选项序号 has no option texts: a satisfaction score, a "which … most" choice, an age and
+    an 11-option single choice all arrive as integers."""
+    rows = [
+        ["序号", "提交答卷时间", "1、您最满意的是哪方面？", "2、您对本次服务满意吗？",
+         "3、您的年龄", "4、您向朋友推荐我们的可能性有多大？", "5、所在城市(单选题)",
+         "6、请评价—口味", "分量"],
+        ["1", "2024/1/5 9:03:07", "1", "5", "18", "11", "11", "2", "3"],
+        ["2", "2024/1/5 9:04:07", "3", "4", "70", "99", "2", "5", "-3"],
+        ["3", "2024/1/5 9:05:07", "5", "1", "35", "1", "1", "1", "1"],
+        ["4", "2024/1/5 9:06:07", "2", "2", "22", "8", "3", "4", "4"],
+    ]  # fmt: skip
+    parsed = wjx.parse(_grid(rows, "a_2.csv"), ImportOptions())
+    kinds = {q.id: (q.kind, q.scale, q.decoded) for q in parsed.questions}
+    assert kinds == {
+        "q1": ("single", None, False),
+        "q2": ("csat", (1, 5), True),
+        "q3": ("text", None, True),
+        "q4": ("nps", (0, 10), True),
+        "q5": ("single", None, False),
+        "q6": ("matrix", (1, 5), True),
+    }
+    assert [(p.row, p.field, p.value) for p in parsed.rejected] == [(3, "q4", "99")]
+    answers = {r.response_id: r.answers for r in parsed.responses}
+    assert answers["1"] == {
+        "q1": "1",
+        "q2": 5,
+        "q3": "18",
+        "q4": 10,
+        "q5": "11",
+        "q6": {"q6_1": 2, "q6_2": 3},
+    }
+    assert answers["3"]["q4"] == 0 and answers["4"]["q6"] == {"q6_1": 4, "q6_2": 4}
+
+
+def test_a_matrix_answered_with_labels_becomes_one_choice_per_row() -> None:
+    rows = [
+        ["序号", "提交答卷时间", "1、服务评价—态度(矩阵单选题)", "1、速度"],
+        ["1", "2024/1/5 9:03:07", "满意", "一般"],
+        ["2", "2024/1/5 9:04:07", "一般", "(空)"],
+    ]
+    parsed = wjx.parse(_grid(rows), ImportOptions())
+    assert [(q.id, q.kind, q.text) for q in parsed.questions] == [
+        ("q1_1", "single", "服务评价—态度"),
+        ("q1_2", "single", "服务评价—速度"),
+    ]
+    assert parsed.notes and parsed.notes[0].startswith("q1: a matrix answered with labels")
+    assert [r.answers for r in parsed.responses] == [
+        {"q1_1": "满意", "q1_2": "一般"},
+        {"q1_1": "一般"},
+    ]
+
+
 def test_the_value_mode_falls_back_to_the_file_name_then_says_it_guessed() -> None:
     rows = [["序号", "提交答卷时间", f"1、{samples.NPS_TEXT}"], ["1", "2024/1/5 9:03:07", "10"]]
     assert wjx.parse(_grid(rows, "a_2.xls"), ImportOptions()).responses[0].answers == {"q1": 9}

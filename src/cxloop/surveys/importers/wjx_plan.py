@@ -29,6 +29,8 @@ from cxloop.surveys.importers.wjx_answers import (
 )
 from cxloop.surveys.importers.wjx_columns import Group
 
+MAX_POSITION = 60
+"""按选项序号 integers above this are typed numbers (an age, an amount), not option positions."""
 CHOICE_LIMIT = 20
 """At most this many distinct answers (each given at least twice on average) make a column a
 single choice when no hint says so; more is free text."""
@@ -87,19 +89,30 @@ def _plain(group: Group, values: list[str], positions: bool) -> tuple[list[Reade
 
 
 def _plain_positions(group: Group, given: list[str], column: int) -> tuple[list[Reader], list[str]]:
+    """An integer column of 按选项序号: a 0–10 scale (NPS wording, or code 11 seen), a scale by
+    hint or CSAT/CES wording, else a single choice's positions; typed numbers beyond any
+    option list (ages, amounts) and anything else are text."""
     codes = [integer(split_filled(v)[0]) for v in given]
-    if group.hint == "text" or not all(c is not None for c in codes):
-        return [text_reader(_question(group.qid, group.text, "text", group), column)], []
-    found = sorted({c for c in codes if c is not None})
-    top = max(found, default=1)
-    if _nps(group.text, [c for c in codes if c is not None], 1, 11) or top == 11:
+    numbers = [c for c in codes if c is not None]
+    top = max(numbers, default=1)
+    text: tuple[list[Reader], list[str]] = (
+        [text_reader(_question(group.qid, group.text, "text", group), column)],
+        [],
+    )
+    if group.hint == "text" or len(numbers) < len(codes):
+        return text
+    choice = group.hint in ("single", "multiple")
+    if not choice and (_nps(group.text, numbers, 1, 11) or top == 11):
         return [_scale_positions(group, column, (0, 10))], []
-    if group.hint == "scale" or scored_kind(group.text, 1, _top(top)) != "rating":
+    if top > MAX_POSITION:
+        return text
+    worded = scored_kind(group.text, 1, _top(top)) != "rating" and not _asks_which(group.text)
+    if not choice and (group.hint == "scale" or worded):
         return [_scale_positions(group, column, (1, _top(top)))], []
     question = _question(group.qid, group.text, "single", group)
     question.codes = "positions"
     question.decoded = False
-    question.options = [Choice(str(c), str(c)) for c in found]
+    question.options = [Choice(str(c), str(c)) for c in sorted(set(numbers))]
     mark_other(question.options, _filled_positions(given))
     note = (
         f"{group.qid}: 按选项序号 writes option positions, not texts: decoded only onto a survey "
@@ -108,6 +121,12 @@ def _plain_positions(group: Group, given: list[str], column: int) -> tuple[list[
     )
     question.notes.append(note)
     return [single_reader(question, column, positions=True)], [note]
+
+
+def _asks_which(text: str) -> bool:
+    """``您对哪方面最满意？`` names a choice, not a satisfaction score."""
+    folded = text.casefold()
+    return any(word in folded for word in ("哪", "最", "which", "what", "most"))
 
 
 def _filled_positions(given: list[str]) -> dict[str, int]:
@@ -255,6 +274,11 @@ def _items(
         sub_given = _answered(cells)
         if group.hint == "matrix" and not positions and sub_given:
             reader = _choices_text(sub, sub_given, column, "single")
+            if not notes:
+                notes.append(
+                    f"{group.qid}: a matrix answered with labels, whose order 按选项文本 does not "
+                    f"give: one single-choice question per row ({row.code}…)"
+                )
         else:
             made, made_notes = _plain(sub, cells, positions)
             reader, notes = made[0], notes + made_notes
