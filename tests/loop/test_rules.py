@@ -3,6 +3,7 @@ every mistake of a rule file reported at once with its path, value and reason.""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -369,3 +370,47 @@ def test_a_rule_set_written_back_reads_the_same(rules: RuleSet) -> None:
             "is not a rule id (known: detractor-service, vip-delivery, escalation, old-rule)",
         )
     ]
+
+
+def test_any_feedback_either_holds_a_condition_or_its_negation_and_never_breaks() -> None:
+    """500 varied rows (missing scores, unknown values and topics, Chinese paths, odd flags)
+    against the issue's rules and a few more: no error, and ``X`` xor ``not (X)``."""
+    conditions = [
+        "nps_group == 'detractor' and aspect == 'Service/*:negative'",
+        "aspect == '配送:负面' and value_percentile >= 80",
+        "flag == 'escalation' or churn_risk >= 0.7",
+        "segment in ['VIP', 'KA'] and not channel == 'review' or attributes.plan == 'pro'",
+        "topic != '服务/*' and csat <= 2 or intent == 'complaint' and tier <= 2",
+    ]
+    rule_set = parse_rules(
+        [
+            {"id": f"r{i}-{way}", "name": "r", "severity": "low", "when": text}
+            for i, when in enumerate(conditions)
+            for way, text in (("yes", when), ("no", f"not ({when})"))
+        ]
+    )
+    rng = random.Random(14)
+    topics = ["service/attitude", "服务/态度", "配送/速度", "delivery", "unknown/新话题", "Service"]
+    pools: dict[str, list[Any]] = {
+        "nps": [None, 0, 6, 7, 9, 10],
+        "csat": [None, 1, 2, 5],
+        "sentiment": [None, "negative", "负面", "mixed", "positive"],
+        "intent": [None, "complaint", "none", "投诉", "unknown"],
+        "flags": [(), ("escalation",), ("churn_intent", "safety"), ("fraud",)],
+        "value_percentile": [None, 0, 79.99, 80, 100],
+        "churn_risk": [None, 0.0, 0.69, 0.7, 1.0],
+        "segment": [None, "VIP", "ka", "散客", ""],
+        "channel": [None, "review", "评价", "微信", "kiosk"],
+        "tier": [None, "1", "gold", "3"],
+        "attributes": [{}, {"plan": "Pro"}, {"plan": None}, {"plan": ["pro"]}],
+    }
+    for _ in range(500):
+        values = {name: rng.choice(pool) for name, pool in pools.items()}
+        values["topics"] = rng.sample(topics, rng.randint(0, 3))
+        values["aspects"] = [
+            (rng.choice(topics), rng.choice(["negative", "负面", "positive", "neutral", ""]))
+            for _ in range(rng.randint(0, 3))
+        ]
+        held = {m.rule_id for m in evaluate(rule_set, FeedbackFacts(**values))}
+        for i in range(len(conditions)):
+            assert (f"r{i}-yes" in held) != (f"r{i}-no" in held), values

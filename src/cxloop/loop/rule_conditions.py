@@ -116,7 +116,8 @@ class Pattern:
     sentiment: str | None = None
 
     def matches(self, topic: str, sentiment: str | None = None) -> bool:
-        if self.sentiment is not None and _fold(sentiment or "") != self.sentiment:
+        feeling = _fold(sentiment or "")
+        if self.sentiment is not None and SENTIMENTS.get(feeling, feeling) != self.sentiment:
             return False
         return self.regex.fullmatch(_fold(topic)) is not None
 
