@@ -414,3 +414,17 @@ def test_any_feedback_either_holds_a_condition_or_its_negation_and_never_breaks(
         held = {m.rule_id for m in evaluate(rule_set, FeedbackFacts(**values))}
         for i in range(len(conditions)):
             assert (f"r{i}-yes" in held) != (f"r{i}-no" in held), values
+
+
+def test_matched_needs_a_test_that_finds_topics_outside_any_negation() -> None:
+    for when in ("not topic == 'price'", "topic != 'price'", "aspect not in ['app:negative']"):
+        with pytest.raises(Invalid) as exc:
+            parse_rules(
+                [{"id": "r", "name": "r", "when": when, "severity": "low", "topic": "matched"}]
+            )
+        assert [p.field for p in exc.value.problems] == ["rules[0].topic"]
+    rule_set = parse_rules(
+        [{"id": "r", "name": "r", "when": "aspect", "severity": "low", "topic": "matched"}]
+    )
+    [match] = evaluate(rule_set, facts(aspects=[("app/登录", "negative"), ("price", "positive")]))
+    assert (match.topic, match.why) == ("app/登录", ["aspect = app/登录:negative, price:positive"])

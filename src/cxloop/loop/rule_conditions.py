@@ -172,16 +172,23 @@ class Condition:
     tree: Node
 
     def reads_topics(self) -> bool:
-        """Whether a topic or aspect test can give a matched topic (for de-duplication)."""
-        return any(t.name in ("topic", "aspect") for t in _tests(self.tree))
+        """Whether a topic or aspect test can give a matched topic (for de-duplication): one
+        that finds topics (``==``, ``in``, bare), outside any ``not``."""
+        return any(
+            t.name in ("topic", "aspect") and t.op in ("==", "in", "present")
+            for t in _tests(self.tree)
+        )
 
     def evaluate(self, facts: FeedbackFacts) -> Outcome:
         return _evaluate(self.tree, facts)
 
 
 def _tests(node: Node) -> list[Test]:
+    """The tests of ``node`` that are not negated."""
     if isinstance(node, Test):
         return [node]
+    if node.op == "not":
+        return []
     return [t for part in node.parts for t in _tests(part)]
 
 
@@ -439,7 +446,8 @@ def _listed(test: Test, facts: FeedbackFacts) -> Outcome:
     if test.op == "present":
         if not items:
             return Outcome(False)
-        return Outcome(True, (f"{test.name} = {', '.join(_item(i) for i in items)}",))
+        found = tuple(dict.fromkeys(t for t, _ in items)) if test.name != "flag" else ()
+        return Outcome(True, (f"{test.name} = {', '.join(_item(i) for i in items)}",), found)
     matched = []
     for item in dict.fromkeys(items):
         value = next((v for v in test.values if _match(v, item)), None)
