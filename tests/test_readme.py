@@ -75,6 +75,7 @@ def test_readme_examples_print_what_the_readme_shows(
 ) -> None:
     work = tmp_path / "work"
     shutil.copytree(demo_folder, work)
+    shutil.copytree(README.parent / "examples", work / "examples")  # paths as from the repo root
     for name, content in named_files(TEXT).items():
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text(content, encoding="utf-8")
