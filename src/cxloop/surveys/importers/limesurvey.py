@@ -56,6 +56,9 @@ _NAMES = {
     "datelastaction": "datestamp",
     "ipaddress": "ipaddr",
     "referrerurl": "refurl",
+    "referringurl": "refurl",  # LimeSurvey 1.x
+    "tokenid": "token",
+    "completed": "submitdate",
     # Dutch
     "responsid": "id",
     "antwoordid": "id",
