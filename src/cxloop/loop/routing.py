@@ -19,7 +19,6 @@ its queue, unassigned, and says so.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -36,19 +35,10 @@ from pydantic import (
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.hours import BadEntries, problems_of, read_yaml
-from cxloop.loop.rule_conditions import (
-    BadCondition,
-    Condition,
-    Pattern,
-    compile_condition,
-    topic_pattern,
-)
+from cxloop.loop.rule_conditions import BadCondition, Condition, compile_condition
+from cxloop.loop.rule_names import Pattern, fold, topic_pattern
 
 Strategy = Literal["least_loaded", "round_robin"]
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
 def _names(value: Any) -> Any:
@@ -144,7 +134,7 @@ class RouteRule(BaseModel):
         feedback's), or None."""
         why = []
         if self.region is not None:
-            if facts.region is None or _fold(facts.region) not in map(_fold, self.region):
+            if facts.region is None or fold(facts.region) not in map(fold, self.region):
                 return None
             why.append(f"region = {facts.region}")
         if self.topic is not None:
@@ -234,7 +224,7 @@ def route(
     notes: list[str] = []
     owner = facts.account_owner.strip() if facts.account_owner else ""
     if rules.account_owner and owner:
-        found = [(t, m) for t in teams for m in t.members if _fold(m.name) == _fold(owner)]
+        found = [(t, m) for t in teams for m in t.members if fold(m.name) == fold(owner)]
         active = [(t, m) for t, m in found if m.active]
         if active:
             home, member = active[0]

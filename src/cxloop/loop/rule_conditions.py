@@ -2,8 +2,8 @@
 
 Pure. The syntax is ``surveys.expressions`` (comparisons, ``and``/``or``/``not``, parentheses,
 ``in [..]``; mistakes named with their column), not a third condition language. This module adds
-what alerts need on top: the names a feedback offers, each with its kind and allowed values
-(checked when the rules load, so ``sentiment == 'angry'`` is refused, not silently false);
+what alerts need on top: the names a feedback offers (``rule_names``: kinds and allowed values,
+checked when the rules load, so ``sentiment == 'angry'`` is refused, not silently false);
 topic patterns (``topic == 'service/*'``); aspects with their sentiment
 (``aspect == 'delivery:negative'``, as ``cxloop feedback search --aspect`` writes them); and the
 words that say why a rule matched::
@@ -19,81 +19,24 @@ A test that reads a missing value is false whatever its operator (as in ``show_i
 from __future__ import annotations
 
 import difflib
-import re
-import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from cxloop.feedback.channels import canonical_channel
 from cxloop.loop.facts import FeedbackFacts
+from cxloop.loop.rule_names import (
+    ATTRIBUTES,
+    FLAGS,
+    NAMES,
+    ORDER,
+    Name,
+    Pattern,
+    aspect_pattern,
+    fold,
+    topic_pattern,
+)
 from cxloop.surveys import expressions as ex
-
-Kind = Literal["number", "choice", "text", "topics", "aspects", "flags", "any"]
-ORDER = ("<", "<=", ">", ">=")
-
-
-def _spellings(**canonical: tuple[str, ...]) -> dict[str, str]:
-    return {s.casefold(): name for name, spelled in canonical.items() for s in (name, *spelled)}
-
-
-SENTIMENTS = _spellings(
-    positive=("正面", "积极", "pos"), neutral=("中性", "neu"), negative=("负面", "消极", "neg")
-)
-NPS_GROUPS = _spellings(detractor=("贬损者",), passive=("被动者", "中立者"), promoter=("推荐者",))
-INTENTS = _spellings(
-    complaint=("投诉", "抱怨"),
-    praise=("表扬",),
-    suggestion=("建议",),
-    question=("咨询", "提问"),
-    none=(),
-)
-FLAGS = _spellings(escalation=("升级",), churn_intent=("churn", "流失"), safety=("安全",))
-LANGUAGES = _spellings(zh=(), en=(), other=(), none=())
-
-
-@dataclass(frozen=True)
-class Name:
-    """A name a condition may read: its kind, range or allowed spellings, and a hint."""
-
-    kind: Kind
-    low: float | None = None
-    high: float | None = None
-    choices: Mapping[str, str] = field(default_factory=dict)
-    hint: str = ""
-
-
-NAMES: dict[str, Name] = {
-    "nps": Name("number", 0, 10),
-    "csat": Name("number", 1, 5),
-    "ces": Name("number", 1, 7),
-    "rating": Name("number", 0, 10),
-    "sentiment_score": Name("number", -1, 1),
-    "value_percentile": Name("number", 0, 100, hint="top 20 % by value: value_percentile >= 80"),
-    "churn_risk": Name("number", 0, 1, hint="a probability: 0.7 means 70 %"),
-    "nps_group": Name("choice", choices=NPS_GROUPS),
-    "sentiment": Name("choice", choices=SENTIMENTS),
-    "intent": Name("choice", choices=INTENTS),
-    "language": Name("choice", choices=LANGUAGES),
-    "flag": Name("flags", choices=FLAGS),
-    "topic": Name("topics", hint="a topic path; service/* is service and every topic under it"),
-    "aspect": Name("aspects", hint="topic:sentiment, e.g. delivery:negative"),
-    **{
-        text: Name("text")
-        for text in (
-            "channel",
-            "touchpoint",
-            "segment",
-            "tier",
-            "region",
-            "role",
-            "account_id",
-            "customer_id",
-        )
-    },
-}
-"""Every name a condition may read, plus ``attributes.<key>`` for the customer's own fields."""
-ATTRIBUTES = "attributes."
 
 
 class BadCondition(ValueError):
@@ -105,21 +48,6 @@ class BadCondition(ValueError):
 
 
 # ---------------------------------------------------------------- compiled tests
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A topic pattern as written and as a regular expression over case-folded paths."""
-
-    written: str
-    regex: re.Pattern[str]
-    sentiment: str | None = None
-
-    def matches(self, topic: str, sentiment: str | None = None) -> bool:
-        feeling = _fold(sentiment or "")
-        if self.sentiment is not None and SENTIMENTS.get(feeling, feeling) != self.sentiment:
-            return False
-        return self.regex.fullmatch(_fold(topic)) is not None
 
 
 @dataclass(frozen=True)
@@ -281,7 +209,7 @@ def _value(name: str, op: str, value: ex.Value) -> Any:
         raise ValueError(f"is not a value of {name}: write it in quotes, e.g. {_example(name)}")
     text = _text(value)
     if spec.kind in ("choice", "flags"):
-        canonical = spec.choices.get(_fold(text))
+        canonical = spec.choices.get(fold(text))
         if canonical is None:
             known = ", ".join(dict.fromkeys(spec.choices.values()))
             raise ValueError(f"is not a {name} value ({known})")
@@ -289,7 +217,7 @@ def _value(name: str, op: str, value: ex.Value) -> Any:
     if spec.kind == "topics":
         return topic_pattern(text)
     if spec.kind == "aspects":
-        return _aspect(text)
+        return aspect_pattern(text)
     return canonical_channel(text) if name == "channel" else text
 
 
@@ -317,34 +245,6 @@ def _example(name: str) -> str:
 
 def _text(value: ex.Value) -> str:
     return _show(value) if isinstance(value, float) else str(value)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().casefold()
-
-
-def topic_pattern(text: str, sentiment: str | None = None) -> Pattern:
-    """``service`` and ``service/*``: service and every topic under it; ``*/speed``: a
-    ``speed`` under any first level (``*`` stands for one level)."""
-    folded = _fold(text).strip("/")
-    if ":" in folded:
-        raise ValueError("has a sentiment: use aspect == '…' for a topic with its sentiment")
-    base = folded.removesuffix("/*") if folded != "*" else "*"
-    if not base or any(not part.strip() for part in base.split("/")):
-        raise ValueError("is not a topic path (e.g. service/attitude, 服务/态度, service/*)")
-    body = re.escape(base).replace(r"\*", "[^/]*")
-    return Pattern(text, re.compile(rf"{body}(?:/.*)?"), sentiment)
-
-
-def _aspect(text: str) -> Pattern:
-    topic, _, feeling = _fold(text).replace("：", ":").rpartition(":")
-    sentiment = SENTIMENTS.get(feeling.strip())
-    if not topic.strip() or sentiment is None:
-        raise ValueError(
-            "is not topic:sentiment, e.g. delivery:negative or 配送:负面"
-            " (sentiment: positive, neutral, negative)"
-        )
-    return replace(topic_pattern(topic.strip(), sentiment), written=text)
 
 
 def _show(value: Any) -> str:
@@ -388,7 +288,7 @@ def _lookup(facts: FeedbackFacts) -> Callable[[str], object]:
             return ex.MISSING
         spec = NAMES.get(name)
         if spec is not None and spec.kind == "choice" and isinstance(value, str):
-            return spec.choices.get(_fold(value), value)
+            return spec.choices.get(fold(value), value)
         if name == "channel" and isinstance(value, str):
             return canonical_channel(value)
         return value
@@ -442,7 +342,7 @@ def _listed(test: Test, facts: FeedbackFacts) -> Outcome:
     elif test.name == "aspect":
         items = [(t, s) for t, s in facts.aspects]
     else:
-        items = [(FLAGS.get(_fold(f), f), None) for f in facts.flags]
+        items = [(FLAGS.get(fold(f), f), None) for f in facts.flags]
     if test.op == "present":
         if not items:
             return Outcome(False)
