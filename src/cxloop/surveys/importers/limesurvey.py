@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers.common import blank, parse_time, zone
-from cxloop.surveys.importers.limesurvey_questions import Column, build_questions
+from cxloop.surveys.importers.limesurvey_answers import CODETEXT, SGQA, Column
+from cxloop.surveys.importers.limesurvey_questions import build_questions
 from cxloop.surveys.importers.lss import LssSurvey, read_definition
 from cxloop.surveys.importers.model import (
     Grid,
@@ -121,9 +122,6 @@ _TIMING = re.compile(
     r"groepstijd:.*|vraagtijd:.*|gesamtzeit|gruppenzeit:.*|fragenzeit:.*|总时间|组时间.*|问题时间.*)$",
     re.IGNORECASE,
 )
-_CODE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])*$")
-_SGQA = re.compile(r"^(\d+)X(\d+)X(\d+)(.*)$")
-_CODETEXT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])*)(\s*[-.:|]\s*|\s+)(.+)$", re.S)
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})*$")
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?$")
 _TOKEN = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9_~-]{5,36}$")
@@ -181,7 +179,7 @@ def _by_values(grid: Grid) -> bool:
 
 def _meta_name(header: str) -> str | None:
     text = header.strip()
-    match = _CODETEXT.match(text)
+    match = CODETEXT.match(text)
     if match and match.group(1) in META:
         return match.group(1)
     if text in META:
@@ -200,7 +198,7 @@ def layout(grid: Grid) -> Layout:
             " | ".join(header[:4]),
         )
     first = header[0].strip()
-    match = _CODETEXT.match(first)
+    match = CODETEXT.match(first)
     style = "code" if first == "id" else "codetext" if match and match.group(1) == "id" else "full"
     meta: dict[str, int] = {}
     participant: dict[str, int] = {}
@@ -230,7 +228,7 @@ def layout(grid: Grid) -> Layout:
             continue
         break
     questions = [Column.parse(i, header[i], style) for i in range(position, end)]
-    if style == "code" and questions and all(_SGQA.match(c.header) for c in questions):
+    if style == "code" and questions and all(SGQA.match(c.header) for c in questions):
         style = "sgqa"
         questions = [Column.parse(c.index, c.header, style) for c in questions]
     language = "codes" if style in ("code", "sgqa", "codetext") else _language(header[:4])
@@ -249,7 +247,7 @@ def _timing(header: list[str], index: int) -> bool:
 
 def _code_part(header: str, style: str) -> str:
     if style == "codetext":
-        match = _CODETEXT.match(header.strip())
+        match = CODETEXT.match(header.strip())
         return match.group(1) if match else header
     return header
 

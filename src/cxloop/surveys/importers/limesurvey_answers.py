@@ -19,8 +19,8 @@ NO = {"no", "nee", "nein", "否", "non", "não", "nie", "нет"}
 NOT_SHOWN = {"n/a", "n.v.t.", "k.a.", "不适用"}
 OTHER = {"other", "anders", "overig", "sonstiges", "andere", "其他", "其它", "autre", "otro"}
 _HEAD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]*\])*)$")
-_SGQA = re.compile(r"^(\d+)X(\d+)X(\d+)(.*)$")
-_CODETEXT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])*)(\s*[-.:|]\s*|\s+)(.+)$", re.S)
+SGQA = re.compile(r"^(\d+)X(\d+)X(\d+)(.*)$")
+CODETEXT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])*)(\s*[-.:|]\s*|\s+)(.+)$", re.S)
 _SUB = re.compile(r"^(.*?)\s*\[([^\[\]]*)\]$", re.S)
 CODE_LIKE = re.compile(r"^(?:A\d+|AO\d+|SQ\d+|-oth-|[A-Z]\d{1,3})$")
 Problem = tuple[str, str | None, str]
@@ -44,12 +44,12 @@ class Column:
     def parse(cls, index: int, header: str, style: str) -> Column:
         head = header.strip()
         if style == "sgqa":
-            match = _SGQA.match(head)
+            match = SGQA.match(head)
             if match:
                 return cls(index, header, None, match.group(4) or None, qid=match.group(3))
         text = ""
         if style == "codetext":
-            match = _CODETEXT.match(head)
+            match = CODETEXT.match(head)
             if match:
                 head, text = match.group(1), flat(match.group(3))
         if style in ("code", "codetext"):
