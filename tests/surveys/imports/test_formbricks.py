@@ -31,7 +31,7 @@ SURVEY = samples.SURVEY_ID
 
 
 def parsed(path: Path, zone: str = "UTC") -> ParsedExport:
-    return formbricks.parse(read_grid(path), ImportOptions(timezone=zone))
+    return formbricks.parse(read_grid(path), ImportOptions(timezone=zone, timezone_stated=True))
 
 
 def by_id(export: ParsedExport) -> dict[str, dict[str, object]]:
@@ -347,3 +347,13 @@ def test_imported_nps_equals_the_nps_computed_from_the_file(
     expected = 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
     import_summary(store, path, "--timezone", "UTC")
     assert nps_of(store) == pytest.approx(expected)
+
+
+def test_times_default_to_utc_when_no_zone_is_stated(tmp_path: Path) -> None:
+    """Formbricks exports in UTC unless its user chose a zone: the store's own default zone
+    (Asia/Shanghai) must not shift them by eight hours."""
+    path = samples.write_csv(tmp_path)
+    export = formbricks.parse(read_grid(path), ImportOptions(timezone="Asia/Shanghai"))
+    r1 = next(r for r in export.responses if r.attributes["submitted_raw"] == "2024-06-01 09:00:05")
+    assert r1.submitted_at == dt.datetime(2024, 6, 1, 9, 0, 5, tzinfo=dt.UTC)
+    assert export.timezone == "UTC"

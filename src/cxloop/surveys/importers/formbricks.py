@@ -152,7 +152,7 @@ def parse(grid: Grid, options: ImportOptions, definition: object | None = None) 
     plan = _Plan()
     for n, columns in groups.items():
         _group(plan, n, columns, body, with_ids)
-    tz_name = options.timezone
+    tz_name = options.timezone if options.timezone_stated else "UTC"  # Formbricks' default
     export = ParsedExport(
         tool="formbricks",
         layout=_layout(body, header.index("Timestamp"), with_ids),

@@ -62,11 +62,15 @@ def _question(
 ) -> Question | None:
     free = [x for x in definition.questions if x.id not in claimed]
     by_id = next((x for x in free if x.id == q.id and _fits(q, x)), None)
-    if by_id is not None:
-        return by_id
     text = normal(q.text)
     same = [x for x in free if _fits(q, x) and text in {normal(t) for t in x.text.root.values()}]
-    return same[0] if len(same) == 1 else None
+    if by_id is not None and (not same or any(x is by_id for x in same)):
+        return by_id
+    # positional ids (Formbricks ``q3``, SurveyMonkey ``q3``) shift when a survey is reordered:
+    # one other question with exactly this text wins over the id
+    if len(same) == 1:
+        return same[0]
+    return by_id
 
 
 def _fits(q: ImportedQuestion, target: Question) -> bool:

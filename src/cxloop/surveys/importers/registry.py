@@ -99,7 +99,10 @@ def detect_tool(grid: Grid) -> Tool:
         return ranked[0][0]
     shown = ", ".join(f"{tool} {score:.1f}" for tool, score in ranked) or "no readers installed"
     raise Invalid(
-        f"cannot tell which tool wrote it ({shown}): name it with --tool", "file", grid.name
+        f"cannot tell which tool wrote it ({shown}): name it with --tool, or read any layout "
+        "through a column mapping with --columns FILE",
+        "file",
+        grid.name,
     )
 
 
@@ -108,7 +111,7 @@ def check_tool(grid: Grid, tool: Tool, *, mapped: bool = False) -> None:
 
     ``mapped``: the user gave a confirmed column mapping (``wenjuan`` reads unknown layouts
     through it), so the content is not expected to look like any tool."""
-    if mapped and tool == "wenjuan":
+    if tool == "wenjuan":  # never sniffed: the reader asks for --columns when it is missing
         return
     found = scores(grid)
     if found.get(tool, 0.0) >= UNLIKE:

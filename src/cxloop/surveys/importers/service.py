@@ -77,12 +77,14 @@ def import_export(
     if survey_id is not None:
         _check_survey_id(survey_id)
     grid = read_grid(path)
-    if named is None:
-        named = registry.detect_tool(grid)
+    if named is None:  # a confirmed column mapping reads any layout (问卷网 and unknown tools)
+        named = "wenjuan" if columns else registry.detect_tool(grid)
     else:
         registry.check_tool(grid, named, mapped=bool(columns))
     reader = registry.reader(named)
-    options = ImportOptions(timezone=zone_name, columns=columns)
+    options = ImportOptions(
+        timezone=zone_name, timezone_stated=timezone is not None, columns=columns
+    )
     try:
         parsed = reader.parse(grid, options, definition)
     except (ValueError, IndexError, KeyError, TypeError) as exc:  # a layout the reader missed

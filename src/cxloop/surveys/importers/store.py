@@ -26,7 +26,10 @@ from cxloop.surveys.response_feedback import answer_values
 
 EXTERNAL_ID_LENGTH = 200
 CHUNK = 500
-_COMPARED = ("answers", "status", "started_at", "completed_at", "language", "meta", "version")
+_COMPARED = ("answers", "status", "started_at", "completed_at", "language", "version")
+"""What makes a re-imported response "unchanged". Not ``meta``: the same responses exported in
+the tool's other value mode or format carry the same answers and times but other raw strings
+(``2022-09-05 14:56:02`` vs ``9/5/22 14:56``), and must not be sent to feedback again."""
 
 
 @dataclass
