@@ -443,3 +443,18 @@ def _zip_without_lsr() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("survey_1.lss", "<document/>")
     return buffer.getvalue()
+
+
+def test_an_lsa_archive_imports_on_its_own_like_the_csv_with_its_definition(
+    new_store: Callable[[str], ImportStore],
+) -> None:
+    """The survey archive is a whole export: its .lsr answers, decoded by the .lss beside them,
+    without --definition (it is a zip, so it must not be read as a workbook)."""
+    archive_store, csv_store = new_store("archive"), new_store("csv")
+    folder = archive_store.database.parent
+    archive = samples_lss.write_lsa(folder)
+    summary = import_summary(archive_store, archive)
+    assert summary["tool"] == "limesurvey" and summary["quarantined"] == 0
+    assert summary["inserted"] == len(samples.RESPONDENTS)
+    import_summary(csv_store, samples.code_short(folder), "--definition", archive)
+    assert export_json(archive_store, samples.SID) == export_json(csv_store, samples.SID)

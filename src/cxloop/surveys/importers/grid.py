@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,27 @@ def read_grid(path: Path) -> Grid:
         raise Invalid(f"{path.name}: the file is empty")
     if len(data) > MAX_BYTES:
         raise Invalid(f"{path.name}: {len(data):,} bytes is more than an export can hold")
+    if is_limesurvey_archive(data) or b"<LimeSurveyDocType>Responses" in data[:4096]:
+        from cxloop.surveys.importers.lss import responses_grid  # .lsa / .lsr: XML responses
+
+        return responses_grid(path.name, data)
     kind = sniff_format(data[:8], path)
     if kind == "xlsx":
         return Grid(_trim(_xlsx_rows(path)), "xlsx", name=path.name)
     if kind == "xls":
         return Grid(_trim(_xls_rows(path)), "xls", name=path.name)
     return text_grid(data, path.name)
+
+
+def is_limesurvey_archive(data: bytes) -> bool:
+    """A LimeSurvey ``.lsa`` survey archive (a zip holding ``.lss``/``.lsr``), not a workbook."""
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(n.lower().endswith(".lsr") for n in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
 
 
 def text_grid(data: bytes, name: str = "") -> Grid:

@@ -12,8 +12,10 @@ cxloop.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import unicodedata
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from cxloop.surveys import service as surveys_service
 from cxloop.surveys.importers import registry
 from cxloop.surveys.importers.build import build
 from cxloop.surveys.importers.common import zone
-from cxloop.surveys.importers.grid import read_grid
+from cxloop.surveys.importers.grid import is_limesurvey_archive, read_grid
 from cxloop.surveys.importers.match import match
 from cxloop.surveys.importers.model import TOOLS, ImportOptions, ParsedExport, RowProblem, Tool
 from cxloop.surveys.importers.plan import Plan
@@ -77,6 +79,8 @@ def import_export(
     if survey_id is not None:
         _check_survey_id(survey_id)
     grid = read_grid(path)
+    if definition is None and path.suffix.lower() == ".lsa":  # the archive holds its own .lss
+        definition = _archive_definition(path)
     if named is None:  # a confirmed column mapping reads any layout (问卷网 and unknown tools)
         named = "wenjuan" if columns else registry.detect_tool(grid)
     else:
@@ -192,6 +196,16 @@ def _definition(path: Path | None) -> registry.DefinitionFile | None:
         ) from None
     if not data.strip():
         raise Invalid("is empty", "--definition", str(path))
+    return registry.DefinitionFile(path.name, data)
+
+
+def _archive_definition(path: Path) -> registry.DefinitionFile | None:
+    data = path.read_bytes()
+    if not is_limesurvey_archive(data):
+        return None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if not any(n.lower().endswith(".lss") for n in archive.namelist()):
+            return None
     return registry.DefinitionFile(path.name, data)
 
 
