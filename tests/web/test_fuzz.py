@@ -70,7 +70,12 @@ def _send(api: Api, case: schemathesis.Case, role: str) -> Any:
 
 def _check(api: Api, case: schemathesis.Case, role: str) -> None:
     response = _send(api, case, role)
-    case.validate_response(response, checks=[not_a_server_error])
+    try:  # schemathesis re-reads the request body: an upload's (multipart) is a stream
+        response.request.read()
+    except (AttributeError, TypeError):  # generated non-file "files": the status check below
+        pass
+    else:
+        case.validate_response(response, checks=[not_a_server_error])
     assert response.status_code < 500, (case.as_curl_command(), response.text)
 
 
