@@ -12,6 +12,7 @@ import cxloop.feedback.models
 import cxloop.ingest.models
 import cxloop.insights.models
 import cxloop.metrics.models
+import cxloop.notify.models
 import cxloop.privacy.models
 import cxloop.surveys.models  # noqa: F401  (registers every table on Base.metadata)
 from cxloop.db.base import Base
