@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -99,7 +100,7 @@ def _questions(definitions: list[SurveyDefinition]) -> list[ExportedQuestion]:
                     id=q.id,
                     text=q.text.get(language),
                     type=q.type,
-                    options=[o.text.get(language) for o in _choices(q)],
+                    options=list(labels(_choices(q), language).values()),
                 )
     return list(seen.values())
 
@@ -181,10 +182,18 @@ def _value(question: Question, value: Any, language: str, reveal_pii: bool) -> A
 
 def _label(choices: list[Any], code: Any, language: str) -> str:
     """An option's (or a matrix row's) label; an id no longer defined is shown as stored."""
-    for choice in choices:
-        if choice.id == str(code):
-            return str(choice.text.get(language))
-    return str(code)
+    return labels(choices, language).get(str(code), str(code))
+
+
+def labels(choices: list[Any], language: str) -> dict[str, str]:
+    """Option (or matrix row) id → the label shown; a label two choices share gets its id
+    added (``Other (o2)``), so a matrix's ``{row label: value}`` never loses a row."""
+    texts = [str(c.text.get(language)) for c in choices]
+    seen = Counter(texts)
+    return {
+        c.id: text if seen[text] == 1 else f"{text} ({c.id})"
+        for c, text in zip(choices, texts, strict=True)
+    }
 
 
 def number(value: Any) -> Any:

@@ -142,3 +142,25 @@ def test_text_answers_are_masked_for_readers_without_pii(filled: ImportStore) ->
         connected.close()
     why = next(r for r in masked.responses if r.response_id == "R_2b").answers["why"]
     assert "13812345678" not in why and why.startswith("店员很好，电话 138") and "5678" in why
+
+
+def test_two_rows_with_one_label_keep_both_answers() -> None:
+    """Tools allow the same statement twice; ``{row label: value}`` must not drop one."""
+    from cxloop.surveys.definitions import parse_definition
+
+    definition = parse_definition(
+        {
+            "id": "dup",
+            "title": "dup",
+            "questions": [
+                {
+                    "id": "m",
+                    "type": "matrix",
+                    "text": "rate",
+                    "rows": [{"id": "a", "text": "Other"}, {"id": "b", "text": "Other"}],
+                }
+            ],
+        }
+    )
+    shown = survey_export.shown_answers(definition, {"m": {"b": 2.0, "a": 4}})
+    assert shown == {"m": {"Other (a)": 4, "Other (b)": 2}}
