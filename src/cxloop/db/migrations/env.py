@@ -11,6 +11,7 @@ import cxloop.customers.models
 import cxloop.feedback.models
 import cxloop.ingest.models
 import cxloop.insights.models
+import cxloop.loop.models
 import cxloop.metrics.models
 import cxloop.notify.models
 import cxloop.privacy.models
