@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_from: str = Field(default="cxloop@localhost", description="From: of every mail.")
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    notify_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="Tries of one notification (mail or webhook) before it is dead-lettered; "
+        "waits between tries: 1, 5, 30, then 120 minutes.",
+    )
     survey_link_days: int = Field(default=14, ge=1, le=3650, description="Links expire after.")
     survey_cap_contact_days: int = Field(
         default=30,

@@ -65,6 +65,10 @@ class Commands(LazyGroup):
             "cxloop.cli.feedback:feedback_app",
             "Read stored feedback with its text features, filtered.",
         ),
+        "notify": Lazy(
+            "cxloop.cli.notify:notify_app",
+            "Notifications: queued mails and webhooks, dead letters, resends.",
+        ),
         "surveys": Lazy(
             "cxloop.cli.app:surveys_app",
             "Surveys: definitions, distribution, reminders and response rates.",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
 from cxloop.jobs.registry import job
+from cxloop.notify import deliveries
 from cxloop.surveys import reminders, sending
 
 
@@ -77,3 +78,9 @@ def ingest_responses(
     """Completed answers still in the outbox, stored as feedback through the import path."""
     stored = _call("cxloop.surveys.responses:ingest_pending", session=session, settings=settings)
     return {"stored": stored} if isinstance(stored, int) else stored
+
+
+@job("notify.deliver_due", every_s=30)
+def deliver_due(*, session: Session, settings: Settings, now: dt.datetime) -> Mapping[str, int]:
+    """Queued mails and webhooks that are due (last, so what the other jobs queued goes out)."""
+    return deliveries.deliver_due(session=session, settings=settings, now=now).counts()
