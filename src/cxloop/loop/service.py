@@ -1,0 +1,325 @@
+"""Cases: opened by alert rules (de-duplicated) or by hand; the one door callers use
+(``from cxloop.loop import service as loop_service``), so the work actions of
+``case_actions`` and the reads of ``case_reads`` are re-exported here.
+
+Every function takes the ``actor`` and ``now`` (an injectable clock: aware, or naive UTC) and
+only flushes; the caller commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxloop.errors import Invalid, Problem
+from cxloop.feedback.models import Feedback
+from cxloop.loop import routing, teams
+from cxloop.loop.case_actions import (
+    allow,
+    assign,
+    close,
+    close_unverified,
+    event,
+    give,
+    log_contact,
+    naive,
+    note,
+    reopen,
+    resolve,
+    set_root_cause,
+    start,
+    take,
+    verify,
+    wait_on_customer,
+)
+from cxloop.loop.case_reads import case_read, get_case, queue, utc
+from cxloop.loop.facts import FeedbackFacts
+from cxloop.loop.models import Case, CaseFeedback
+from cxloop.loop.priority import priority
+from cxloop.loop.rules import RuleMatch
+from cxloop.loop.schemas import CaseCreate, CaseOpened, CaseRead
+from cxloop.loop.sla import SlaPolicy
+from cxloop.loop.states import OPEN, SYSTEM, Actor, CaseView
+from cxloop.loop.timers import due_case_ids, fire_due, refresh_timers
+
+__all__ = [
+    "assign",
+    "close",
+    "close_unverified",
+    "dedupe_key",
+    "due_case_ids",
+    "fire_due",
+    "get_case",
+    "log_contact",
+    "note",
+    "open_by_hand",
+    "open_from_match",
+    "queue",
+    "reopen",
+    "resolve",
+    "set_root_cause",
+    "start",
+    "take",
+    "verify",
+    "wait_on_customer",
+]
+
+
+def dedupe_key(customer_id: str | None, account_id: str | None, feedback_id: str | None) -> str:
+    """Whose case it is: the customer, else the account, else the feedback alone."""
+    if customer_id:
+        return f"customer:{customer_id}"
+    if account_id:
+        return f"account:{account_id}"
+    return f"feedback:{feedback_id}" if feedback_id else "case"
+
+
+def _attached(session: Session, case_id: int, feedback_id: str) -> bool:
+    return session.get(CaseFeedback, (case_id, feedback_id)) is not None
+
+
+def _open_case(session: Session, key: str, topic: str, since: dt.datetime) -> Case | None:
+    return session.scalar(
+        select(Case)
+        .where(
+            Case.dedupe_key == key,
+            Case.topic == topic,
+            Case.status.in_(OPEN),
+            Case.opened_at >= since,
+        )
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+        .limit(1)
+    )
+
+
+def open_from_match(
+    *,
+    session: Session,
+    facts: FeedbackFacts,
+    match: RuleMatch,
+    policy: SlaPolicy,
+    routing_rules: routing.RoutingRules,
+    now: dt.datetime,
+    actor: Actor = SYSTEM,
+) -> CaseOpened:
+    """A case for an alert rule's match on one feedback, or the feedback attached to the open
+    case of the same customer (else account) and topic opened within the rule's window.
+
+    A new case gets its priority (severity × value × churn risk), its team and owner (routing,
+    least-loaded from the open cases in the store) and its SLA due times from ``policy``.
+    Matching the same feedback again changes nothing (``unchanged``).
+    """
+    at = utc(now)
+    key = dedupe_key(facts.customer_id, facts.account_id, facts.feedback_id)
+    since = naive(at - dt.timedelta(hours=match.window_hours))
+    found = _open_case(session, key, match.topic, since)
+    if found is not None:
+        if facts.feedback_id is None or _attached(session, found.id, facts.feedback_id):
+            return CaseOpened(outcome="unchanged", case=case_read(found, at))
+        _attach(session, found, facts.feedback_id, match.rule_id, at)
+        event(
+            session,
+            found,
+            "attached",
+            actor,
+            at,
+            feedback_id=facts.feedback_id,
+            rule_id=match.rule_id,
+            why=match.why,
+        )
+        found.updated_at = naive(at)
+        session.flush()
+        return CaseOpened(outcome="attached", case=case_read(found, at))
+    level = priority(match.severity, facts.value_percentile, facts.churn_risk)
+    assignment = routing.route(
+        routing_rules,
+        facts,
+        teams.roster(session),
+        last_assigned=teams.last_assigned(session),
+        topic=match.topic,
+        team=match.team,
+    )
+    row = _new_case(
+        session,
+        title=f"{match.rule_name} · {match.topic}",
+        facts=facts,
+        key=key,
+        topic=match.topic,
+        severity=match.severity,
+        level=level.model_dump(),
+        policy=policy,
+        at=at,
+        actor=actor,
+    )
+    row.rule_id, row.window_hours = match.rule_id, match.window_hours
+    row.team, row.routing_via, row.routing_reason = (
+        assignment.team,
+        assignment.via,
+        assignment.reason,
+    )
+    event(
+        session,
+        row,
+        "created",
+        actor,
+        at,
+        rule_id=match.rule_id,
+        rule_name=match.rule_name,
+        why=match.why,
+        feedback_id=facts.feedback_id,
+        severity=match.severity,
+        priority=level.level,
+        priority_score=level.score,
+        team=assignment.team,
+        routing=assignment.via,
+        reason=assignment.reason,
+    )
+    if facts.feedback_id is not None:
+        _attach(session, row, facts.feedback_id, match.rule_id, at)
+    if assignment.owner is not None:
+        give(session, row, assignment.owner, actor, at, reason=assignment.reason)
+    refresh_timers(row)
+    session.flush()
+    return CaseOpened(outcome="opened", case=case_read(row, at))
+
+
+def _new_case(
+    session: Session,
+    *,
+    title: str,
+    facts: FeedbackFacts,
+    key: str,
+    topic: str,
+    severity: str,
+    level: dict[str, Any],
+    policy: SlaPolicy,
+    at: dt.datetime,
+    actor: Actor,
+) -> Case:
+    deadlines = policy.deadlines(at, level["level"])
+    row = Case(
+        status="new",
+        title=title[:512],
+        customer_id=facts.customer_id,
+        account_id=facts.account_id,
+        contact_id=None,
+        origin_feedback_id=facts.feedback_id,
+        topic=topic,
+        dedupe_key=key,
+        severity=severity,
+        priority=level["level"],
+        priority_score=level["score"],
+        priority_explanation=level["explanation"],
+        opened_at=naive(at),
+        first_response_warn_at=naive(deadlines.first_response_warn_at),
+        first_response_due=naive(deadlines.first_response_due),
+        resolution_warn_at=naive(deadlines.resolution_warn_at),
+        resolution_due=naive(deadlines.resolution_due),
+        reopen_count=0,
+        created_by=actor.name,
+        updated_at=naive(at),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _attach(
+    session: Session, row: Case, feedback_id: str, rule_id: str | None, at: dt.datetime
+) -> None:
+    session.add(
+        CaseFeedback(
+            case_id=row.id, feedback_id=feedback_id, rule_id=rule_id, attached_at=naive(at)
+        )
+    )
+
+
+def open_by_hand(
+    *,
+    session: Session,
+    case_in: CaseCreate,
+    policy: SlaPolicy,
+    actor: Actor,
+    now: dt.datetime,
+    routing_rules: routing.RoutingRules | None = None,
+) -> CaseRead:
+    """A case someone opens themselves: for their team (or the team routing picks), owned by
+    ``owner`` or waiting in the queue; the feedback it names is attached."""
+    at = utc(now)
+    problems = _missing_feedback(session, case_in.feedback_ids)
+    facts = FeedbackFacts(
+        feedback_id=case_in.feedback_ids[0] if case_in.feedback_ids else None,
+        customer_id=case_in.customer_id,
+        account_id=case_in.account_id,
+        value_percentile=case_in.value_percentile,
+        churn_risk=case_in.churn_risk,
+    )
+    team, via, reason = case_in.team, "by_hand", f"chosen by {actor.name}"
+    if team is None and routing_rules is not None:
+        found = routing.route(routing_rules, facts, teams.roster(session), topic=case_in.topic)
+        team, via, reason = found.team, found.via, found.reason
+    names = teams.team_names(session)
+    if team is None or team not in names:
+        listed = ", ".join(names) or "none yet"
+        problems.append(Problem("team", team, f"is not a team (teams: {listed})"))
+    elif case_in.owner is not None and not teams.active_member(session, team, case_in.owner):
+        problems.append(Problem("owner", case_in.owner, f"is not an active member of team {team}"))
+    if problems:
+        raise Invalid(problems)
+    allow(session, actor, "open", CaseView(team, None, "new"))
+    if case_in.owner not in (None, actor.name):
+        allow(session, actor, "assign", CaseView(team, None, "new"))
+    level = priority(case_in.severity, case_in.value_percentile, case_in.churn_risk)
+    topic = case_in.topic.strip().strip("/") if case_in.topic else "manual"
+    key = dedupe_key(case_in.customer_id, case_in.account_id, facts.feedback_id)
+    row = _new_case(
+        session,
+        title=case_in.title,
+        facts=facts,
+        key=key,
+        topic=topic,
+        severity=case_in.severity,
+        level=level.model_dump(),
+        policy=policy,
+        at=at,
+        actor=actor,
+    )
+    row.contact_id, row.team, row.routing_via, row.routing_reason = (
+        case_in.contact_id,
+        team,
+        via,
+        reason,
+    )
+    event(
+        session,
+        row,
+        "created",
+        actor,
+        at,
+        by_hand=True,
+        severity=case_in.severity,
+        priority=level.level,
+        priority_score=level.score,
+        team=team,
+        reason=reason,
+        feedback_ids=case_in.feedback_ids,
+    )
+    for feedback_id in dict.fromkeys(case_in.feedback_ids):
+        _attach(session, row, feedback_id, None, at)
+    if case_in.owner is not None:
+        give(session, row, case_in.owner, actor, at)
+    refresh_timers(row)
+    session.flush()
+    return case_read(row, at)
+
+
+def _missing_feedback(session: Session, ids: list[str]) -> list[Problem]:
+    if not ids:
+        return []
+    known = set(session.scalars(select(Feedback.feedback_id).where(Feedback.feedback_id.in_(ids))))
+    return [
+        Problem("feedback_ids", i, "is not a stored feedback id") for i in ids if i not in known
+    ]

@@ -1,0 +1,86 @@
+"""SLA timers of stored cases: which warning or breach is still pending, the one moment a ticker
+must look at a case again (``next_check_at``), and recording a timer that fired exactly once.
+
+A first-response timer runs until the first contact; a resolution timer until the case is
+resolved or closed. Each warning and each escalation has its own column, set when it fires, so
+running the ticker twice (or after a restart) fires nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxloop.loop.models import Case, CaseEvent, Team
+from cxloop.loop.states import OPEN, SYSTEM
+
+Target = Literal["first_response", "resolution"]
+Stage = Literal["warning", "breach"]
+TIMERS: tuple[tuple[Target, Stage, str, str], ...] = (
+    ("first_response", "warning", "first_response_warn_at", "first_response_warned_at"),
+    ("first_response", "breach", "first_response_due", "first_response_escalated_at"),
+    ("resolution", "warning", "resolution_warn_at", "resolution_warned_at"),
+    ("resolution", "breach", "resolution_due", "resolution_escalated_at"),
+)
+"""(target, stage, the moment's column, the column set when it fired)."""
+
+
+def pending(row: Case) -> list[tuple[Target, Stage, dt.datetime]]:
+    """The timers of ``row`` that have not fired and still run, earliest first."""
+    if row.status not in OPEN:
+        return []
+    out = []
+    for target, stage, moment_column, fired_column in TIMERS:
+        if target == "first_response" and row.first_responded_at is not None:
+            continue
+        moment = getattr(row, moment_column)
+        if moment is not None and getattr(row, fired_column) is None:
+            out.append((target, stage, moment))
+    return sorted(out, key=lambda timer: timer[2])
+
+
+def refresh_timers(row: Case) -> None:
+    """Set ``next_check_at`` to the earliest pending timer (NULL: no clock runs)."""
+    timers = pending(row)
+    row.next_check_at = timers[0][2] if timers else None
+
+
+def due_case_ids(*, session: Session, now: dt.datetime, limit: int = 1000) -> list[int]:
+    """Cases with a warning or breach due at ``now`` and not yet fired (one indexed query)."""
+    at = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+    return list(
+        session.scalars(
+            select(Case.id)
+            .where(Case.next_check_at.is_not(None), Case.next_check_at <= at)
+            .order_by(Case.next_check_at, Case.id)
+            .limit(limit)
+        )
+    )
+
+
+def fire_due(*, session: Session, case_id: int, now: dt.datetime) -> list[tuple[Target, Stage]]:
+    """Record every timer of the case due at ``now``: a ``warned`` event, or an ``escalated``
+    one naming the team lead; each fires once (its column is set). Returns what fired."""
+    row = session.get(Case, case_id)
+    if row is None:
+        return []
+    at = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+    fired: list[tuple[Target, Stage]] = []
+    lead = session.scalar(select(Team.lead).where(Team.name == row.team)) if row.team else None
+    for target, stage, moment in pending(row):
+        if moment > at:
+            break
+        column = next(f for t, s, _, f in TIMERS if (t, s) == (target, stage))
+        setattr(row, column, at)
+        kind = "warned" if stage == "warning" else "escalated"
+        data = {"target": target, "due": moment.isoformat() + "Z"}
+        if stage == "breach":
+            data["to"] = lead or ""
+        session.add(CaseEvent(case_id=row.id, at=at, actor=SYSTEM.name, kind=kind, data=data))
+        fired.append((target, stage))
+    refresh_timers(row)
+    session.flush()
+    return fired
