@@ -101,3 +101,34 @@ def deliver_command() -> None:
     console.print(
         ", ".join(f"{name} {count}" for name, count in run.counts().items()), highlight=False
     )
+
+
+@notify_app.command("test")
+def test_command(
+    url: Annotated[str, typer.Argument(help="The receiver's http(s) URL.")],
+) -> None:
+    """Queue a signed test webhook to URL and send it at once: checks that a receiver gets and
+    verifies our calls; a failure stays queued and is retried like any delivery."""
+    from cxloop.db.base import utcnow
+    from cxloop.notify import deliveries
+
+    store = existing_store()
+    now = utcnow()
+    with unit_of_work(store) as session:
+        queued = deliveries.enqueue(
+            session=session,
+            channel="webhook",
+            target=url,
+            payload={"event": "cxloop.test", "sent_at": now.isoformat() + "Z"},
+            key=f"test:{now.isoformat()}",
+            now=now,
+        )
+        deliveries.deliver_one(session=session, settings=store.settings, delivery_id=queued.id)
+        row = deliveries.get(session=session, delivery_id=queued.id)
+    outcome = row.status if row.status != "pending" else "failed, pending"
+    line = f"delivery {row.id} to {row.target}: {outcome} after {row.attempts} attempt(s)"
+    if row.last_error:
+        line += f" — {row.last_error}"
+    console.print(line, highlight=False)
+    if row.status != "delivered":
+        raise typer.Exit(1)

@@ -163,8 +163,13 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> tuple[list[Deliver
         .limit(limit)
     ).all()
     session.commit()  # end the read, so each claim below starts a fresh write
+    return _take(session, due, now), released
+
+
+def _take(session: Session, ids: Sequence[int], now: dt.datetime) -> list[Delivery]:
+    """The rows of ``ids`` this run claimed (pending → delivering), each claim committed."""
     claimed: list[int] = []
-    for delivery_id in due:
+    for delivery_id in ids:
         taken = cast(
             CursorResult[Any],
             session.execute(
@@ -183,7 +188,7 @@ def _claim(session: Session, now: dt.datetime, limit: int) -> tuple[list[Deliver
         .order_by(Delivery.id)
         .execution_options(populate_existing=True)
     ).all()
-    return list(rows), released
+    return list(rows)
 
 
 def _record(
@@ -260,7 +265,26 @@ def deliver_due(
     """Send every delivery due at ``now`` once (oldest first, at most ``limit``); commits."""
     moment = _naive(now)
     rows, released = _claim(session, moment, limit)
-    run = DeliveryRun(released=released)
+    return _send(session, rows, settings, moment, DeliveryRun(released=released))
+
+
+def deliver_one(
+    *, session: Session, settings: Settings, delivery_id: int, now: dt.datetime | None = None
+) -> DeliveryRun:
+    """Send one pending delivery now, due or not (``cxloop notify test``); commits."""
+    moment = _naive(now)
+    return _send(session, _take(session, [delivery_id], moment), settings, moment, DeliveryRun())
+
+
+def _send(
+    session: Session,
+    rows: Sequence[Delivery],
+    settings: Settings,
+    moment: dt.datetime,
+    run: DeliveryRun,
+) -> DeliveryRun:
+    """Try each claimed row once and record the outcome (webhooks one by one, committing each;
+    mails in one SMTP batch)."""
     tries = settings.notify_max_attempts
     for row in (r for r in rows if r.channel == "webhook"):
         ok, status, error, final = _send_webhook(row, settings)
@@ -274,7 +298,7 @@ def deliver_due(
             row, ok=ok, status=None, error=error, final=bounced, now=moment, tries=tries, run=run
         )
     session.commit()
-    if rows or released:
+    if rows or run.released:
         log.info("notify run: %s", run.counts())
     return run
 
