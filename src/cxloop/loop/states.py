@@ -6,7 +6,7 @@ the same things with the same words::
     new ─assign/take─► assigned ─start─► in_progress ─wait_on_customer─► waiting_on_customer
                                                  └──────────resolve──────────┘ │
     resolved ─verify─► verified          (the customer says it is fixed)       ▼
-             ─reopen─► reopened ─assign/start─► …   (reopen_count + 1)      resolved
+             ─reopen─► reopened ─start (owner) or assign─► …   (reopen_count + 1)      resolved
              ─close_unverified─► closed_unverified  (no answer in the window)
     any open or resolved case ─close─► closed  (by hand: a lead or an admin)
 
@@ -90,7 +90,11 @@ MOVES: dict[Action, dict[str, str]] = {
         "in_progress": _KEEP,
         "waiting_on_customer": _KEEP,
     },
-    "start": {"assigned": "in_progress", "waiting_on_customer": "in_progress"},
+    "start": {
+        "assigned": "in_progress",
+        "waiting_on_customer": "in_progress",
+        "reopened": "in_progress",
+    },
     "wait_on_customer": {"assigned": "waiting_on_customer", "in_progress": "waiting_on_customer"},
     "note": {status: _KEEP for status in STATUSES},
     "log_contact": {status: _KEEP for status in STATUSES if status not in FINISHED},
