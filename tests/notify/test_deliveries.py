@@ -122,7 +122,9 @@ def test_a_receiver_that_never_succeeds_is_dead_lettered_then_resent(
         (dead,) = deliveries.dead_letters(session=session)
     assert (dead.id, dead.status, dead.attempts, dead.last_status) == (delivery_id, "dead", 3, 503)
     assert dead.dead_at == T0 + dt.timedelta(hours=6) and dead.next_attempt_at is None
-    assert "HTTP 503" in (dead.last_error or "") and "after 3 attempts" in (dead.last_error or "")
+    assert "HTTP 503" in (dead.last_error or "") and "gave up after 3 tries" in (
+        dead.last_error or ""
+    )
     assert _run(outbox, moment + dt.timedelta(days=1))["retrying"] == 0  # dead stays dead
     assert len(http_receiver.requests) == 3
     http_receiver.status = 200

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cxloop.cli.context import console, existing_store, unit_of_work
+from cxloop.cli.context import console, errors, existing_store, unit_of_work
 
 notify_app = typer.Typer(
     help="Notifications: queued mails and webhooks, dead letters, resends.",
@@ -86,6 +86,7 @@ def resend_command(
         f"delivery {row.id} ({row.channel} to {row.target}) is pending again: "
         "the next `notify deliver` (or the server's clock) sends it",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -120,15 +121,22 @@ def test_command(
             channel="webhook",
             target=url,
             payload={"event": "cxloop.test", "sent_at": now.isoformat() + "Z"},
-            key=f"test:{now.isoformat()}",
+            key=f"test:{now:%Y%m%dT%H%M%S.%f}",
             now=now,
         )
         deliveries.deliver_one(session=session, settings=store.settings, delivery_id=queued.id)
         row = deliveries.get(session=session, delivery_id=queued.id)
-    outcome = row.status if row.status != "pending" else "failed, pending"
-    line = f"delivery {row.id} to {row.target}: {outcome} after {row.attempts} attempt(s)"
-    if row.last_error:
-        line += f" — {row.last_error}"
-    console.print(line, highlight=False)
-    if row.status != "delivered":
-        raise typer.Exit(1)
+    if row.status == "delivered":
+        console.print(f"delivery {row.id} to {row.target}: delivered", highlight=False)
+        return
+    then = (
+        f"dead: `cxloop notify resend {row.id}` queues it again"
+        if row.status == "dead"
+        else f"queued, next try {_when(row.next_attempt_at)} UTC"
+    )
+    errors.print(
+        f"error: delivery {row.id} to {row.target}: {row.last_error} ({then})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)

@@ -210,8 +210,9 @@ def _record(
         row.status, row.delivered_at, row.last_error = "delivered", now, None
         run.delivered += 1
     elif final or row.attempts >= tries:
-        why = "refused for good" if final else f"gave up after {row.attempts} attempts"
-        row.status, row.dead_at, row.last_error = "dead", now, f"{error} ({why})"
+        tried = f"{row.attempts} tries" if row.attempts > 1 else "1 try"
+        why = "refused for good, not retried" if final else f"gave up after {tried}"
+        row.status, row.dead_at, row.last_error = "dead", now, f"{error}; {why}"
         run.dead += 1
     else:
         row.status, row.last_error = "pending", error
