@@ -94,6 +94,8 @@ def test_an_agent_works_the_cases_of_their_own_team_only() -> None:
     for action in ("start", "note", "log_contact", "set_root_cause", "resolve", "reopen"):
         assert may(AGENT, IN_TEAM, action, OWNED), action
     assert may(AGENT, IN_TEAM, "take", UNOWNED)
+    assert may(AGENT, IN_TEAM, "read", OWNED) and may(AGENT, IN_TEAM, "open", UNOWNED)
+    assert not may(AGENT, {"east": "agent"}, "read", OWNED)
     assert refusal(AGENT, IN_TEAM, "take", OWNED) == (
         "the case belongs to li.na: a lead of team 客服一组 reassigns it"
     )

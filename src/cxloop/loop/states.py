@@ -174,7 +174,8 @@ def refusal(
     system may do everything. Everyone else needs the ``agent`` role (viewers and analysts read);
     then a lead of the case's team may do everything to it, and an agent of the case's team
     works its cases (takes one only while nobody owns it) but never reassigns, closes by hand,
-    verifies or closes unverified. Nobody works another team's cases.
+    verifies or closes unverified. Nobody works another team's cases. ``action`` may also be
+    ``read`` (seeing the case) or ``open`` (opening one by hand for the team): team work.
     """
     if SYSTEM_ROLE in actor_roles or "admin" in actor_roles:
         return None
