@@ -227,7 +227,8 @@ def test_a_queued_mail_lands_in_a_real_smtp_server(outbox: Store, smtp_server: S
     assert _run(outbox, T0, settings) == {"delivered": 1, "retrying": 0, "dead": 1, "released": 0}
     (message,) = smtp_server.to("li.na@example.com")
     assert "配送体验" in str(message["Subject"])
-    assert "https://cx.example.com/s/abc" in message.get_body(("plain",)).get_content()
+    plain = message.get_body(("plain",))
+    assert plain is not None and "https://cx.example.com/s/abc" in plain.get_content()
     assert message["List-Unsubscribe"] == "<https://cx.example.com/u/abc>"
     assert _get(outbox, sent.id).status == "delivered"
     dead = _get(outbox, bounced.id)
