@@ -54,7 +54,7 @@ class Plan:
             other = response.answers.get(f"{plan.source}.other")
             if value is not None:
                 try:
-                    out[plan.target] = _value(plan, value)
+                    out[plan.target] = self._in_survey_order(plan, _value(plan, value))
                 except _Unplaced as exc:
                     problems.append(RowProblem(response.row, plan.source, exc.value, exc.reason))
             if other is not None and str(other).strip():
@@ -71,6 +71,16 @@ class Plan:
                     RowProblem(response.row, key, _shown(response.answers[key]), reason)
                 )
         return out, problems
+
+
+    def _in_survey_order(self, plan: QuestionPlan, value: Any) -> Any:
+        """A multiple choice's option ids in the survey's option order (not the export's: 问卷星's
+        text mode lists options as first chosen), so both value modes store equal answers."""
+        if plan.kind != "multiple" or not isinstance(value, list):
+            return value
+        question = self.definition.question(plan.target)
+        order = {o.id: i for i, o in enumerate(question.options)} if question else {}
+        return sorted(value, key=lambda option: order.get(option, len(order)))
 
 
 class _Unplaced(Exception):
