@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -28,9 +27,10 @@ PAYLOAD = {"event": "case.escalated", "case": 12, "customer": "李娜", "priorit
 
 
 @pytest.fixture
-def outbox(tmp_path: Path) -> Iterator[Store]:
+def outbox(database_url: str) -> Iterator[Store]:
+    """A store on a SQLite file (and on PostgreSQL under ``-m postgres``)."""
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'outbox.db'}",
+        database_url=database_url,
         webhook_secret=SECRET,
         notify_max_attempts=3,
     )
@@ -255,7 +255,7 @@ def test_a_mail_server_that_is_down_is_retried_later(
 
 
 def test_what_was_pending_is_delivered_after_a_restart(
-    tmp_path: Path, outbox: Store, http_receiver: Receiver
+    outbox: Store, http_receiver: Receiver
 ) -> None:
     http_receiver.fail_next(1)
     delivery_id = _queue(outbox, http_receiver.url)
@@ -330,3 +330,13 @@ def test_the_tick_runs_the_notify_job(outbox: Store, http_receiver: Receiver) ->
     assert outcomes["notify.deliver_due"].error is None
     assert outcomes["notify.deliver_due"].counts["delivered"] == 1
     assert _get(outbox, delivery_id).status == "delivered"
+
+
+def test_a_mail_missing_a_template_value_is_refused_when_queued(outbox: Store) -> None:
+    with session_scope(outbox.sessions) as session, pytest.raises(Invalid, match="misses"):
+        deliveries.enqueue_mail(
+            session=session, to="li.na@example.com", template="survey_invitation", lang="zh",
+            context={"survey_title": "配送体验"}, key="invite:9",
+        )  # fmt: skip
+    with session_scope(outbox.sessions) as session:
+        assert deliveries.list_deliveries(session=session) == []
