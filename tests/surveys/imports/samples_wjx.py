@@ -366,3 +366,17 @@ def sample_files(folder: Path) -> list[Path]:
     """All the files of ``WRITERS`` written into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     return [write(folder) for write in WRITERS.values()]
+
+
+def write_examples(folder: Path) -> list[Path]:
+    """The README's 问卷星 example files (``examples/imports/``): the questionnaire as a cxloop
+    YAML and both downloads of the same 34 respondents."""
+    folder.mkdir(parents=True, exist_ok=True)
+    definition = folder / f"{SURVEY_ID}.yaml"
+    definition.write_text(SURVEY_YAML, encoding="utf-8")
+    people = respondents()
+    return [
+        definition,
+        write_xls(folder / f"{SURVEY_ID}_2.xls", position_rows(people, dates=True)),
+        write_csv(folder / f"{SURVEY_ID}_0.csv", text_rows(people), encoding="utf-8", bom=True),
+    ]

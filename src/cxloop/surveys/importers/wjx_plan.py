@@ -103,7 +103,8 @@ def _plain_positions(group: Group, given: list[str], column: int) -> tuple[list[
         return text
     choice = group.hint in ("single", "multiple")
     if not choice and (_nps(group.text, numbers, 1, 11) or top == 11):
-        return [_scale_positions(group, column, (0, 10))], []
+        reader = _scale_positions(group, column, (0, 10))
+        return [reader], reader.question.notes
     if top > MAX_POSITION:
         return text
     worded = scored_kind(group.text, 1, _top(top)) != "rating" and not _asks_which(group.text)
