@@ -311,6 +311,13 @@ def test_the_value_mode_falls_back_to_the_file_name_then_says_it_guessed() -> No
     assert wjx.parse(_grid(rows, "a_0.xls"), ImportOptions()).responses[0].answers == {"q1": 10}
     guessed = wjx.parse(_grid(rows, "a.csv"), ImportOptions())
     assert guessed.value_mode == "按选项文本" and "_2" in guessed.notes[0]
+    # the content outranks the name: -3 (skipped) is 按选项序号's; (空) is written by both modes
+    rows += [["2", "2024/1/5 9:04:07", "-3"], ["3", "2024/1/5 9:05:07", "(空)"]]
+    read = wjx.parse(_grid(rows, "a_0.xls"), ImportOptions())
+    assert read.value_mode == "按选项序号" and read.notes == [
+        "q1: a 0–10 scale written 1–11 by 按选项序号: score = code − 1"
+    ]
+    assert [r.answers for r in read.responses] == [{"q1": 9}, {}, {}]
 
 
 def test_what_cannot_be_read_is_refused_with_a_sentence(tmp_path: Path) -> None:

@@ -120,9 +120,7 @@ def parse(
 
 def title_of(name: str) -> str:
     """The file name without its extension and 问卷星's ``_0``/``_2``/``_3`` value-mode suffix."""
-    stem = name.rsplit("/", 1)[-1]
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    return _SUFFIX.sub("", stem).strip(" _") or "wjx"
+    return _SUFFIX.sub("", _stem(name)).strip(" _") or "wjx"
 
 
 def _mode(grid: Grid, header: Header, rows: list[list[str]]) -> tuple[bool, str]:
@@ -142,11 +140,9 @@ def _mode(grid: Grid, header: Header, rows: list[list[str]]) -> tuple[bool, str]
                     positions += 1
     if text or positions:
         return positions > text, ""
-    suffix = _SUFFIX.search(title_stem(grid.name))
-    if suffix and suffix.group(1) in ("2", "3"):
-        return True, ""
-    if suffix and suffix.group(1) == "0":
-        return False, ""
+    suffix = _SUFFIX.search(_stem(grid.name))
+    if suffix and suffix.group(1) in ("0", "2"):
+        return suffix.group(1) == "2", ""
     return False, (
         f"read as {TEXT_MODE}: nothing in the file tells it from {POSITION_MODE} (no (跳过), "
         f"┋ or -3); a {POSITION_MODE} download keeps 问卷星's _2 ending in its name"
@@ -154,13 +150,14 @@ def _mode(grid: Grid, header: Header, rows: list[list[str]]) -> tuple[bool, str]
 
 
 def _text_mark(value: str) -> bool:
-    """A cell only 按选项文本 writes: a skip marker, joined options or ranks, ``4分``."""
-    if value in ("(跳过)", "(空)", "（跳过）", "（空）") or "┋" in value or "→" in value:
+    """A cell only 按选项文本 writes: ``(跳过)`` (按选项序号 writes ``-3``), joined options or
+    ranks, ``4分``; ``(空)`` (not answered) is written by both."""
+    if value in ("(跳过)", "（跳过）") or "┋" in value or "→" in value:
         return True
     return value.endswith("分") and integer(value[:-1]) is not None
 
 
-def title_stem(name: str) -> str:
+def _stem(name: str) -> str:
     stem = name.rsplit("/", 1)[-1]
     return stem.rsplit(".", 1)[0] if "." in stem else stem
 
