@@ -24,6 +24,8 @@ from cxloop.ingest.upsert import TABLES
 
 MAX_KEYS_SHOWN = 100
 UNDONE = "undone"
+SURVEY_RESPONSES = "survey_responses"
+"""The kind of a survey-export import run (surveys.importers): its responses are not undone here."""
 
 
 def undo_run(*, session: Session, run_id: int, force: bool = False) -> UndoResult:
@@ -36,6 +38,13 @@ def undo_run(*, session: Session, run_id: int, force: bool = False) -> UndoResul
     if run is None:
         raise NotFound(f"there is no import run {run_id}; `cxloop imports list` shows the runs")
     result = UndoResult(run_id=run.id, kind=run.kind, source=run.source_name, status=run.status)
+    if run.kind == SURVEY_RESPONSES:
+        raise Conflict(
+            f"import run {run.id} stored survey responses ({run.source_name}): undo removes "
+            "what feedback, customer and behaviour imports stored, not survey responses, so "
+            "nothing was undone; the feedback made from them came in the 'feedback ← survey' "
+            "runs listed after it by `cxloop imports list`"
+        )
     if run.status == UNDONE:
         result.already_undone = True
         result.message = f"import run {run.id} was already {run.message or UNDONE}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select
@@ -27,7 +28,11 @@ from cxloop.surveys.models import SurveyResponse, SurveyVersion
 log = logging.getLogger(__name__)
 
 BATCH = 100
-"""Rows per import call: the summary names every refused row of a batch this size."""
+"""Rows per import call of the outbox drain (a web submit, the tick): small, so each call
+returns soon. An import of another tool's export passes a bigger one (``IMPORT_BATCH``)."""
+IMPORT_BATCH = 1_000
+"""Rows per import call when a whole export is drained: one import run ("feedback ← survey") per
+thousand responses, not per hundred, so ``cxloop imports list`` stays readable."""
 SOURCE = "survey"
 _ONE_AT_A_TIME = threading.Lock()
 """The web app's drain thread and the tick's job share a process: one import of the outbox at a
@@ -61,16 +66,19 @@ def feedback_id(response_id: int) -> str:
     return f"survey:{response_id}"
 
 
-def ingest_pending(*, session: Session, settings: Settings, limit: int = 500) -> int:
-    """Store up to ``limit`` completed, not yet ingested responses as feedback; returns how
-    many were stored. Refused rows keep ``ingest_error`` and are tried again on the next run
-    (after the never-tried ones). ``import_records`` commits as it goes: call it from an entry
-    point's session (a job, the web app's drain thread), never inside a request's unit of work."""
+def ingest_pending(
+    *, session: Session, settings: Settings, limit: int = 500, batch: int = BATCH
+) -> int:
+    """Store up to ``limit`` completed, not yet ingested responses as feedback, ``batch`` rows
+    per import run; returns how many were stored. Refused rows keep ``ingest_error`` and are
+    tried again on the next run (after the never-tried ones). ``import_records`` commits as it
+    goes: call it from an entry point's session (a job, the web app's drain thread), never
+    inside a request's unit of work."""
     with _ONE_AT_A_TIME:
-        return _ingest_pending(session, settings, limit)
+        return _ingest_pending(session, settings, limit, max(1, batch))
 
 
-def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
+def _ingest_pending(session: Session, settings: Settings, limit: int, batch: int) -> int:
     stored = 0
     tried: set[int] = set()
     while stored + len(tried) < limit:
@@ -79,7 +87,7 @@ def _ingest_pending(session: Session, settings: Settings, limit: int) -> int:
             .where(OUTBOX)
             .where(SurveyResponse.id.not_in(tried) if tried else SurveyResponse.id.is_not(None))
             .order_by(SurveyResponse.ingest_error.is_not(None), SurveyResponse.id)
-            .limit(min(BATCH, limit - stored - len(tried)))
+            .limit(min(batch, limit - stored - len(tried)))
         ).all()
         if not rows:
             break
@@ -128,17 +136,27 @@ def _import(
         _mark(session, {i: f"{type(exc).__name__}: {exc}"[:2000] for i in ids}, stored=[])
         return 0
     refused = {
-        ids[rejected.row - 1]: "; ".join(
-            f"{p.field}: {p.value!r} {p.reason}" for p in rejected.problems
-        )[:2000]
+        ids[rejected.row - 1]: _reasons((p.field, p.value, p.reason) for p in rejected.problems)
         for rejected in summary.rejected
         if 0 < rejected.row <= len(ids)
     }
-    if summary.quarantined > len(refused):  # not named in the summary: cannot tell which
+    if summary.quarantined > len(refused):  # the summary names the first 100: read the rest
+        for row in ingest_service.list_quarantine(
+            session=session, run_id=summary.run_id, limit=summary.quarantined
+        ):
+            if 0 < row.row_number <= len(ids):
+                refused[ids[row.row_number - 1]] = _reasons(
+                    (p.get("field"), p.get("value"), p.get("reason")) for p in row.problems
+                )
+    if summary.quarantined > len(refused):  # still not named: cannot tell which
         unnamed = "refused by ingest (see `cxloop import quarantine`)"
         return _mark(session, dict.fromkeys(ids, unnamed), stored=[])
     stored = [i for i in ids if i not in refused]
     return _mark(session, refused, stored=stored)
+
+
+def _reasons(problems: Iterable[tuple[Any, Any, Any]]) -> str:
+    return "; ".join(f"{field}: {value!r} {reason}" for field, value, reason in problems)[:2000]
 
 
 def _mark(session: Session, errors: dict[int, str], *, stored: list[int]) -> int:

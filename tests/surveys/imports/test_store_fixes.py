@@ -1,0 +1,227 @@
+"""What a new user's trial of survey imports found in the store and service step: one export
+downloaded twice is one survey, a poorer value mode keeps what a richer one stored, a big import
+adds a handful of feedback runs, and undo refuses what it cannot undo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from cxloop import api
+from cxloop.ingest.models import ImportRun
+from cxloop.surveys.importers import service
+from cxloop.surveys.importers.model import ImportedQuestion, ImportedResponse, ParsedExport
+from cxloop.surveys.models import SurveyResponse
+from cxloop.surveys.response_feedback import ingest_pending
+from tests.surveys.imports import samples_qualtrics
+from tests.surveys.imports.conftest import (
+    ImportStore,
+    import_summary,
+    make_import_store,
+    run_cli,
+)
+
+T0 = dt.datetime(2024, 3, 5, 6, 0, tzinfo=dt.UTC)
+
+
+def nps_rows(store: ImportStore) -> int:
+    return int(store.scalar("SELECT count(*) FROM feedback WHERE nps IS NOT NULL"))
+
+
+# --- one export, two download names: one survey ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Lieferumfrage_March 28, 2024_10.15.csv", "Lieferumfrage"),
+        ("Lieferumfrage_April 2, 2024_09.00.csv", "Lieferumfrage"),
+        ("Delivery+feedback_March+28,+2024_10.15.csv", "Delivery_feedback"),
+        ("Customer survey_2024-03-28.csv", "Customer_survey"),
+        ("Customer survey_20240328_1015.csv", "Customer_survey"),
+        ("Data_All_220905.csv", "Data_All"),
+        ("Lieferumfrage_March 28, 2024_10.15 (1).csv", "Lieferumfrage"),
+        ("门店满意度_2.xls", "qualtrics_门店满意度"),
+        ("Q3 2024 (final).csv", "Q3_2024_final"),
+        ("2024.csv", "2024"),
+    ],
+)
+def test_the_default_survey_id_leaves_out_download_dates_and_times(
+    name: str, expected: str
+) -> None:
+    parsed = ParsedExport("qualtrics", "current", "numeric", "t", [], [])
+    assert service.default_survey_id(parsed, Path(name)) == expected
+
+
+def test_one_export_downloaded_twice_under_dated_names_is_one_survey(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    first = samples_qualtrics.write_csv(
+        tmp_path, numeric=False, name="Lieferumfrage_March 28, 2024_10.15.csv"
+    )
+    second = samples_qualtrics.write_csv(
+        tmp_path, numeric=False, name="Lieferumfrage_April 2, 2024_09.00.csv"
+    )
+    one = import_summary(store, first)
+    scores = nps_rows(store)
+    two = import_summary(store, second)
+    assert one["survey_id"] == two["survey_id"] == "Lieferumfrage"
+    assert two["inserted"] == 0 and two["unchanged"] == one["inserted"] > 0
+    assert store.scalar("SELECT count(*) FROM surveys") == 1
+    assert nps_rows(store) == scores > 0
+
+
+def test_an_export_under_another_name_goes_to_the_survey_holding_its_responses(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    first = samples_qualtrics.write_csv(tmp_path, numeric=True, name="Lieferumfrage.csv")
+    renamed = samples_qualtrics.write_csv(tmp_path, numeric=True, name="delivery-export.csv")
+    one = import_summary(store, first)
+    scores = nps_rows(store)
+    two = import_summary(store, renamed)
+    assert two["survey_id"] == "Lieferumfrage" and not two["survey_created"]
+    assert two["inserted"] == 0 and two["unchanged"] == one["inserted"]
+    assert any(
+        "matched survey Lieferumfrage by its response ids" in note and "delivery-export" in note
+        for note in two["notes"]
+    ), two["notes"]
+    assert store.scalar("SELECT count(*) FROM surveys") == 1
+    assert nps_rows(store) == scores
+
+
+def test_a_named_survey_sharing_response_ids_with_another_says_so(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    path = samples_qualtrics.write_csv(tmp_path, numeric=True, name="Lieferumfrage.csv")
+    one = import_summary(store, path)
+    two = import_summary(store, path, "--survey", "copy")
+    assert two["survey_id"] == "copy" and two["inserted"] == one["inserted"]
+    assert any(
+        f"stored in survey Lieferumfrage ({one['inserted']}) too" in n for n in two["notes"]
+    ), two["notes"]
+
+
+def test_responses_held_by_two_surveys_are_refused_without_survey(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    path = samples_qualtrics.write_csv(tmp_path, numeric=True, name="Lieferumfrage.csv")
+    import_summary(store, path, "--survey", "one")
+    import_summary(store, path, "--survey", "two")
+    other = samples_qualtrics.write_csv(tmp_path, numeric=True, name="third.csv")
+    run = run_cli(store, "surveys", "import", other)
+    assert run.code == 2, run.output
+    assert "more than one survey" in run.output and "one (" in run.output
+    assert "--survey" in run.output and "Traceback" not in run.output
+    assert store.scalar("SELECT count(*) FROM surveys") == 2
+
+
+# --- big imports: a handful of feedback runs; undo refuses a survey import -------------------
+
+
+def nps_export(count: int) -> ParsedExport:
+    question = ImportedQuestion(
+        "Q1", "How likely are you to recommend us?", "nps", "Q1", scale=(0, 10)
+    )
+    responses = [
+        ImportedResponse(
+            i + 2,
+            f"R_{i:05d}",
+            {"Q1": i % 11},
+            completed=True,
+            submitted_at=T0 + dt.timedelta(minutes=i),
+        )
+        for i in range(count)
+    ]
+    return ParsedExport("qualtrics", "current", "numeric", "Big", [question], responses)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[api.Store]:
+    store = api.connect(settings=make_import_store(tmp_path / "store").settings)
+    yield store
+    store.close()
+
+
+def feedback_runs(db: api.Store) -> list[ImportRun]:
+    with db.sessions() as session:
+        return list(
+            session.scalars(
+                select(ImportRun).where(ImportRun.kind == "feedback").order_by(ImportRun.id)
+            )
+        )
+
+
+def test_a_big_import_adds_a_feedback_run_per_thousand_responses(db: api.Store) -> None:
+    with db.sessions() as session:
+        summary = service.import_parsed(
+            session=session,
+            settings=db.settings,
+            parsed=nps_export(2_150),
+            source_name="big.csv",
+            sha256="cd" * 32,
+            survey_id="big",
+            timezone="UTC",
+        )
+    assert summary.inserted == 2_150 and summary.feedback_stored == 2_150
+    runs = feedback_runs(db)
+    assert [r.rows_read for r in runs] == [1_000, 1_000, 150]
+
+
+def test_more_than_a_hundred_refused_rows_in_one_batch_are_each_named(db: api.Store) -> None:
+    with db.sessions() as session:
+        service.import_parsed(
+            session=session,
+            settings=db.settings,
+            parsed=nps_export(400),
+            source_name="big.csv",
+            sha256="ef" * 32,
+            survey_id="big",
+            timezone="UTC",
+        )
+        ids = list(session.scalars(select(SurveyResponse.id).order_by(SurveyResponse.id)))
+        broken = set(ids[::2])  # 200 rows ingest refuses (a language longer than feedback allows)
+        session.execute(
+            update(SurveyResponse)
+            .where(SurveyResponse.id.in_(ids))
+            .values(feedback_id=None, ingest_error=None)
+        )
+        session.execute(
+            update(SurveyResponse).where(SurveyResponse.id.in_(broken)).values(language="x" * 40)
+        )
+        session.commit()
+        assert (
+            ingest_pending(session=session, settings=db.settings, limit=1_000, batch=1_000) == 200
+        )
+        session.commit()
+        rows = session.scalars(select(SurveyResponse)).all()
+        refused = {r.id for r in rows if r.ingest_error and "language" in r.ingest_error}
+        stored = {r.id for r in rows if r.feedback_id is not None}
+        assert refused == broken
+        assert stored == set(ids) - broken
+        assert (
+            session.scalar(
+                select(func.count()).select_from(ImportRun).where(ImportRun.kind == "feedback")
+            )
+            == 2
+        )
+
+
+def test_undo_refuses_a_survey_responses_run_with_a_sentence(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    path = samples_qualtrics.write_csv(tmp_path, numeric=True, name="Lieferumfrage.csv")
+    summary = import_summary(store, path)
+    before = store.scalar("SELECT count(*) FROM survey_responses")
+    run = run_cli(store, "imports", "undo", str(summary["import_run_id"]))
+    assert run.code == 2, run.output
+    assert "survey responses" in run.output and "nothing was undone" in run.output
+    assert "Traceback" not in run.output
+    assert store.scalar("SELECT count(*) FROM survey_responses") == before
+    status = store.scalar(
+        "SELECT status FROM import_runs WHERE id = :id", id=summary["import_run_id"]
+    )
+    assert status == "finished"
