@@ -78,6 +78,20 @@ def import_command(
             help="问卷网 or an unknown layout: the column mapping you confirmed (YAML or JSON)."
         ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="A text file's encoding when sniffing reads it wrong (e.g. cp1252, latin-1, "
+            "gbk); default: sniffed (UTF-8, UTF-16, GB18030, Windows-1252)."
+        ),
+    ] = None,
+    date_order: Annotated[
+        str | None,
+        typer.Option(
+            help="How 5/9/22 reads: day-first, month-first or auto (from the file's dates, "
+            "month-first when none tells). Default: the date_order setting."
+        ),
+    ] = None,
     output: Annotated[
         SummaryFormat, typer.Option("--format", help="text or json (the summary).")
     ] = SummaryFormat.text,
@@ -99,6 +113,8 @@ def import_command(
             timezone=timezone,
             columns=mapping,
             actor="cli",
+            encoding=encoding,
+            date_order=date_order,
         )
     store.close()
     if output is SummaryFormat.json:

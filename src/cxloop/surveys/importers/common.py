@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cxloop.errors import Invalid
@@ -123,7 +124,10 @@ def parse_time(raw: str, tz: ZoneInfo, *, day_first: bool | None = None) -> dt.d
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by the zone
+        return None
 
 
 def _short(text: str, day_first: bool | None) -> dt.datetime | None:
@@ -150,6 +154,65 @@ def _short(text: str, day_first: bool | None) -> dt.datetime | None:
         return dt.datetime(full_year, month, day, h, int(minute or 0), int(second or 0))
     except ValueError:
         return None
+
+
+DateOrder = Literal["day-first", "month-first", "ambiguous"]
+
+
+def date_order(values: Iterable[str]) -> DateOrder | None:
+    """How a column's short dates (``5/9/22``) read: ``day-first`` when some first number is over
+    12, ``month-first`` when some second number is, ``ambiguous`` when every one reads both
+    ways; None when the column holds no short date (ISO dates need no order)."""
+    seen = False
+    for value in values:
+        match = _SHORT.match(value.strip())
+        if not match:
+            continue
+        seen = True
+        first, second = int(match.group(1)), int(match.group(2))
+        if first > 12:
+            return "day-first"
+        if second > 12:
+            return "month-first"
+    return "ambiguous" if seen else None
+
+
+def date_order_note(columns: Iterable[str], day_first: bool | None) -> str:
+    """The note for date columns whose every date reads both ways, naming the order used."""
+    names = ", ".join(columns)
+    if day_first is None:
+        return (
+            f"{names}: every date reads both ways (5/9/22), so they were read month-first; if "
+            "they are day-first, import again with --date-order day-first (or set date_order)"
+        )
+    order = "day-first" if day_first else "month-first"
+    return f"{names}: every date reads both ways (5/9/22); read {order} as the date order says"
+
+
+def time_problem(raw: str, day_first: bool | None) -> str:
+    """Why ``raw`` is not a time, in the words that fix it: Excel's ``#####``, a day over 12 in a
+    month-first column (a file with mixed orders), or not a date at all."""
+    text = raw.strip()
+    if text.startswith("#"):
+        return (
+            "is not a date and time: ##### is what Excel saves for a column too narrow to show "
+            "its value; widen the column before saving, or export again from the tool"
+        )
+    match = _SHORT.match(text)
+    if match:
+        first, second = int(match.group(1)), int(match.group(2))
+        if not day_first and first > 12:
+            return (
+                f"has day {first} in a month-first column (the column's other dates read "
+                "month/day): fix this row, or name the order with --date-order"
+            )
+        if day_first and second > 12:
+            return (
+                f"has month {second} in a day-first column (the column's other dates read "
+                "day/month): fix this row, or name the order with --date-order"
+            )
+        return "is not a date that exists (check the day and month)"
+    return "is not a date and time this import reads (e.g. 2024-03-05 14:02 or 3/5/24 14:02)"
 
 
 def scored_kind(text: str, low: int, high: int) -> QuestionKind:

@@ -17,7 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
-from cxloop.surveys.importers.common import parse_time, zone
+from cxloop.surveys.importers.common import (
+    date_order,
+    date_order_note,
+    parse_time,
+    time_problem,
+    zone,
+)
 from cxloop.surveys.importers.model import (
     Grid,
     ImportedResponse,
@@ -46,7 +52,6 @@ META: dict[str, str] = {
 }
 _SCIENTIFIC = re.compile(r"^\s*\d+(?:[.,]\d+)?[eE][+-]?\d+\s*$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_SHORT_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
 
 
 def detect(grid: Grid) -> float:
@@ -111,10 +116,7 @@ def parse(
     ]
     tz_name = options.timezone
     tz = zone(None, tz_name)
-    day_first = {
-        key: options.day_first if options.day_first is not None else _day_first(meta, key, data)
-        for key in ("start date", "end date")
-    }
+    day_first, ambiguous = _day_first(meta, data, options.day_first)
     export = ParsedExport(
         tool="surveymonkey",
         layout=_layout(groups, readings),
@@ -124,6 +126,8 @@ def parse(
         responses=[],
         timezone=tz_name,
     )
+    if ambiguous:
+        export.notes.append(date_order_note(ambiguous, options.day_first))
     export.mapped = {head[i]: META[name] for name, i in meta.index.items()}
     for i, name in meta.extra.items():
         export.mapped[head[i]] = f"attribute {_attribute(name)}"
@@ -198,21 +202,24 @@ def _layout(groups: list[Group], readings: list[Reading]) -> str:
     return "expanded (2 header rows)"
 
 
-def _day_first(meta: _Meta, key: str, data: list[tuple[int, list[str]]]) -> bool | None:
-    """Day/month order of a date column, from the whole column: a first number over 12 means
-    day first, a second number over 12 month first; None when no value tells."""
-    index = meta.index.get(key)
-    if index is None:
-        return None
-    for _, row in data:
-        match = _SHORT_DATE.match(row[index])
-        if match:
-            first, second = int(match.group(1)), int(match.group(2))
-            if first > 12:
-                return True
-            if second > 12:
-                return False
-    return None
+def _day_first(
+    meta: _Meta, data: list[tuple[int, list[str]]], stated: bool | None
+) -> tuple[dict[str, bool | None], list[str]]:
+    """Day/month order of each date column (the stated order, else from the whole column: a
+    first number over 12 means day-first, a second over 12 month-first), and the columns whose
+    every date reads both ways (read as stated, else month-first, with a note)."""
+    orders: dict[str, bool | None] = {}
+    ambiguous: list[str] = []
+    for key, label in (("start date", "Start Date"), ("end date", "End Date")):
+        index = meta.index.get(key)
+        found = date_order(row[index] for _, row in data) if index is not None else None
+        if found == "ambiguous":
+            ambiguous.append(label)
+        if stated is not None:
+            orders[key] = stated
+        else:
+            orders[key] = True if found == "day-first" else False if found else None
+    return orders, ambiguous
 
 
 def _name(first: str, last: str) -> str | None:
@@ -248,6 +255,15 @@ def _response(
     rid = cell("respondent id")
     if not rid:
         problems.append(("Respondent ID", None, "is empty: every response needs its id"))
+    elif rid.startswith("#"):
+        problems.append(
+            (
+                "Respondent ID",
+                rid,
+                "is ##### (what Excel saves for a column too narrow to show the number), so the "
+                "id is lost: re-export the responses from SurveyMonkey",
+            )
+        )
     elif _SCIENTIFIC.match(rid):
         problems.append(
             (
@@ -266,9 +282,7 @@ def _response(
         raw = cell(key)
         times[key] = parse_time(raw, tz, day_first=day_first[key]) if raw else None
         if raw and times[key] is None:
-            problems.append(
-                (label, raw, "is not a date and time (##### is a column Excel made too narrow)")
-            )
+            problems.append((label, raw, time_problem(raw, day_first[key])))
     answers: dict[str, Any] = {}
     contact: dict[str, str] = {}
     for reading in readings:

@@ -7,17 +7,20 @@ export, with personal data in text answers masked for roles without ``read_pii``
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from cxloop.errors import Invalid
+from cxloop.errors import Invalid, Problem, UnreadableFile
 from cxloop.privacy.roles import Permission, allows
 from cxloop.surveys import export as survey_export
 from cxloop.surveys.export import ResponsesExport
@@ -53,12 +56,19 @@ def import_responses(
     tool: Annotated[ToolName, Form()] = ToolName["auto"],
     timezone: Annotated[str | None, Form(max_length=64)] = None,
     columns: Annotated[str | None, Form(description="问卷网: column mapping (JSON).")] = None,
+    encoding: Annotated[
+        str | None, Form(max_length=40, description="A text file's encoding, e.g. cp1252.")
+    ] = None,
+    date_order: Annotated[
+        Literal["auto", "day-first", "month-first"] | None,
+        Form(description="How 5/9/22 reads (default: the date_order setting)."),
+    ] = None,
 ) -> ImportSummary:
     """Import an export: the survey created or matched, answers stored, bad rows quarantined
     (listed in ``rejected``); the same file again adds nothing."""
     mapping = _columns(columns)
-    with _saved(file, definition) as (path, definition_path):
-        return import_service.import_export(
+    with _form_words(), _saved(file, definition) as (path, definition_path):
+        summary = import_service.import_export(
             session=session,
             settings=settings,
             path=path,
@@ -68,7 +78,18 @@ def import_responses(
             timezone=timezone or None,
             columns=mapping,
             actor=f"api:{user.username}",
+            encoding=encoding or None,
+            date_order=date_order,
         )
+    return summary.model_copy(update={"notes": [api_words(n) for n in summary.notes]})
+
+
+_FORM_FIELDS = frozenset(inspect.signature(import_responses).parameters) - {
+    "session",
+    "settings",
+    "user",
+}
+"""The import's form fields (``file``, ``definition``, ``survey``, ``tool``, ``timezone``…)."""
 
 
 @router.get("/{survey_id}/responses", response_model=ResponsesExport)
@@ -89,12 +110,73 @@ def survey_responses(
     )
     if output is Format.json:
         return exported
-    disposition = f'attachment; filename="{survey_id}-responses.csv"'
     return Response(
         survey_export.to_csv(exported),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": disposition},
+        headers={"Content-Disposition": attachment(f"{survey_id}-responses.csv")},
     )
+
+
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` for a download of any name (问卷星 survey ids are Chinese):
+    RFC 6266's ``filename*=UTF-8''…`` (RFC 5987 percent-encoding) for browsers, with an ASCII
+    ``filename`` fallback for clients that read only that; HTTP headers are Latin-1, so the
+    name cannot go in as it is. Written here because Starlette builds this only inside
+    ``FileResponse`` (a file on disk), not for a body made in memory."""
+    stem, dot, suffix = filename.rpartition(".")
+    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem if dot else filename).strip("_.")
+    fallback = f"{ascii_stem or 'download'}{dot}{suffix if dot else ''}"
+    if fallback == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+_OPTION = re.compile(r"--([a-z][a-z-]*)(?: ([A-Z]+\b|[a-z0-9][\w./-]*))?")
+"""A CLI option in a service message (``--timezone``, ``--survey ID``, ``--encoding latin-1``)."""
+
+
+def _form_field(name: str) -> str | None:
+    """The form field of this endpoint a CLI option stands for (``date-order`` → ``date_order``),
+    or None when the endpoint has no such field."""
+    field = name.replace("-", "_")
+    return field if field in _FORM_FIELDS else None
+
+
+def api_words(text: str) -> str:
+    """A service message (written for the CLI) in the API's words: ``--timezone`` → the
+    ``"timezone"`` field, ``--encoding latin-1`` → ``encoding=latin-1``; ``--survey ID`` →
+    the ``"survey"`` field. Options the endpoint has no field for stay as written."""
+
+    def say(match: re.Match[str]) -> str:
+        field = _form_field(match[1])
+        if field is None:
+            return match[0]
+        value = match[2]
+        if value and not value.isupper():
+            return f"{field}={value}"
+        return f'the "{field}" field'
+
+    return _OPTION.sub(say, text)
+
+
+@contextmanager
+def _form_words() -> Iterator[None]:
+    """The import service names CLI options (``--timezone``: the CLI shows its errors as they
+    are); an API client gets the names of this endpoint's form fields instead."""
+    try:
+        yield
+    except Invalid as exc:
+        problems = [
+            Problem(
+                (_form_field(p.field[2:]) or p.field) if p.field.startswith("--") else p.field,
+                p.value,
+                api_words(p.reason),
+            )
+            for p in exc.problems
+        ]
+        raise Invalid(problems) from None
+    except UnreadableFile as exc:
+        raise UnreadableFile(api_words(str(exc))) from None
 
 
 def _columns(raw: str | None) -> dict[str, Any] | None:
