@@ -320,3 +320,13 @@ def test_every_sample_export_builds_and_matches_onto_the_survey_it_built(
         matched, _ = again.translate(response)
         assert problems == [], (response.row, problems)
         assert matched == built
+
+
+def test_a_time_pushed_past_the_calendar_by_its_zone_is_no_time() -> None:
+    """Year 1 in a zone east of UTC (or 9999 west of it) cannot be held as UTC: not a time,
+    never an OverflowError out of every reader."""
+    from cxloop.surveys.importers.common import parse_time, zone
+
+    assert parse_time("0001-01-01 00:10:00", zone("Asia/Shanghai", "UTC")) is None
+    assert parse_time("9999-12-31 23:59:00", zone("America/Denver", "UTC")) is None
+    assert parse_time("2024-03-05 14:02:00", zone("UTC", "UTC")) is not None

@@ -36,9 +36,9 @@ from cxloop.surveys.importers.match import match
 from cxloop.surveys.importers.model import TOOLS, ImportOptions, ParsedExport, RowProblem, Tool
 from cxloop.surveys.importers.plan import Plan
 from cxloop.surveys.importers.schemas import ImportProblem, ImportSummary
-from cxloop.surveys.importers.store import Stored, store_responses
+from cxloop.surveys.importers.store import Stored, external_id, store_responses
 from cxloop.surveys.models import Survey, SurveyResponse
-from cxloop.surveys.response_feedback import OUTBOX, ingest_pending
+from cxloop.surveys.response_feedback import IMPORT_BATCH, OUTBOX, ingest_pending
 
 DATE_ORDERS: tuple[DateOrder, ...] = ("auto", "day-first", "month-first")
 KIND = "survey_responses"
@@ -47,7 +47,24 @@ MAX_SHOWN = 20
 _SURVEY_ID = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 _NOT_ID = re.compile(r"[^\w.-]+")
 _WJX_SUFFIX = re.compile(r"_[0-3]$")
-"""问卷星 names its downloads ``<title>_0.xls`` (按选项序号), ``_2`` (按选项文本), ``_3``."""
+"""问卷星 names its downloads ``<title>_0.xls`` (按选项文本), ``_2`` (按选项序号), ``_3`` (按分数)."""
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DOWNLOAD_SUFFIXES = (
+    re.compile(r"\s*\(\d{1,3}\)$"),  # a browser's second copy: "export (1).csv"
+    # Qualtrics: "<survey>_March 28, 2024_10.15" (spaces may arrive as "+")
+    re.compile(
+        rf"_(?:{_MONTHS})[ +]\d{{1,2}},?[ +]\d{{4}}_\d{{1,2}}[.:]\d{{2}}(?:[.:]\d{{2}})?$", re.I
+    ),
+    # dated downloads: "<survey>_2024-03-28", "_20240328_1015", SurveyMonkey's "_220905"
+    re.compile(
+        r"[ _-]+(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{6})(?:[ _T-]+\d{1,2}[.:-]?\d{2}(?:[.:-]?\d{2})?)?$"
+    ),
+)
+"""Dates and times a tool or browser adds to a download's name: two downloads of one survey
+must name the same survey."""
+HOLDER_SAMPLE = 500
+"""Response ids looked up to find the survey that already holds an export's responses (one
+query; a re-download of the same export shares its first ids)."""
 
 
 def import_export(
@@ -115,16 +132,76 @@ def import_export(
             "read as Windows-1252 (a Western Windows re-save: neither UTF-8 nor GB18030); if "
             "letters look wrong, name the encoding with --encoding"
         )
+    target, note = survey_for(session, parsed, default_survey_id(parsed, path), survey_id)
+    if note:
+        parsed.notes.append(note)
     return import_parsed(
         session=session,
         settings=settings,
         parsed=parsed,
         source_name=path.name,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        survey_id=survey_id or default_survey_id(parsed, path),
+        survey_id=target,
         timezone=zone_name,
         actor=actor,
     )
+
+
+def survey_for(
+    session: Session, parsed: ParsedExport, default: str, named: str | None
+) -> tuple[str, str | None]:
+    """The survey to import into, and a note when the choice needs one.
+
+    Unnamed, it is the survey that already holds these responses (same tool, same response
+    ids), so a second download of one export under another name is not a second survey with
+    every score counted twice; else ``default``. Two surveys holding them are refused: the
+    user names one. A named survey is used as named, with a note if another holds them too."""
+    holders = _holders(session, parsed)
+    if named is not None:
+        others = {sid: n for sid, n in holders.items() if sid != named}
+        if not others:
+            return named, None
+        listed = ", ".join(f"{sid} ({n})" for sid, n in others.items())
+        return named, (
+            f"responses of this export are stored in survey {listed} too (counted among the "
+            f"first {HOLDER_SAMPLE} response ids): metrics over both count them twice"
+        )
+    if not holders or default in holders:
+        return default, None
+    if len(holders) == 1:
+        (holder, n), *_ = holders.items()
+        return holder, (
+            f"matched survey {holder} by its response ids ({n} of this export's first "
+            f"{HOLDER_SAMPLE} ids are stored there), not a new survey {default}; name "
+            "another with --survey"
+        )
+    listed = ", ".join(f"{sid} ({n} responses)" for sid, n in holders.items())
+    raise Invalid(
+        f"is not named, and this export's responses are stored in more than one survey: "
+        f"{listed}; name the one to import into with --survey",
+        "--survey",
+        None,
+    )
+
+
+def _holders(session: Session, parsed: ParsedExport) -> dict[str, int]:
+    """Surveys holding any of the export's first response ids, with how many (most first)."""
+    keys = list(
+        dict.fromkeys(
+            external_id(parsed.tool, r.response_id.strip())
+            for r in parsed.responses
+            if r.response_id and r.response_id.strip()
+        )
+    )[:HOLDER_SAMPLE]
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(SurveyResponse.survey_id, func.count())
+        .where(SurveyResponse.external_id.in_(keys))
+        .group_by(SurveyResponse.survey_id)
+        .order_by(func.count().desc(), SurveyResponse.survey_id)
+    ).all()
+    return {str(sid): int(n) for sid, n in rows}
 
 
 def import_parsed(
@@ -181,9 +258,10 @@ def import_parsed(
 
 def default_survey_id(parsed: ParsedExport, path: Path) -> str:
     """The survey an export fills when none is named: the tool's own survey id, else the file
-    name without 问卷星's ``_0``/``_2``/``_3`` suffix, as an id (letters, digits, ``_.-``;
+    name without the dates and times Qualtrics, SurveyMonkey or a browser add and without
+    问卷星's ``_0``/``_2``/``_3`` suffix, as an id (letters, digits, ``_.-``;
     ``wjx_门店回访`` when the name starts with a Chinese character)."""
-    raw = parsed.source_survey_id or _WJX_SUFFIX.sub("", path.stem)
+    raw = parsed.source_survey_id or _download_name(path.stem)
     text = _NOT_ID.sub("_", unicodedata.normalize("NFKC", raw)).strip("_.-")
     if not text:
         return f"{parsed.tool}_import"
@@ -197,6 +275,16 @@ def _day_first(order: str) -> bool | None:
     if order not in DATE_ORDERS:
         raise Invalid("is not a date order; use " + ", ".join(DATE_ORDERS), "--date-order", order)
     return None if order == "auto" else order == "day-first"
+
+
+def _download_name(stem: str) -> str:
+    """A download's name without what the tool or browser added (dates, times, copies)."""
+    name = stem.strip()
+    for suffix in (*_DOWNLOAD_SUFFIXES, _WJX_SUFFIX):
+        shorter = suffix.sub("", name).strip()
+        if shorter:
+            name = shorter
+    return name
 
 
 def _tool(tool: str | None) -> Tool | None:
@@ -323,7 +411,9 @@ def _feedback(session: Session, settings: Settings, survey_id: str, summary: Imp
     """Drain the outbox until nothing of this survey is stored any more; how many of its
     responses became (or updated) feedback rows. Rows ingest refuses are named in a note."""
     before = _pending(session, survey_id)
-    while before and ingest_pending(session=session, settings=settings, limit=5_000):
+    while before and ingest_pending(
+        session=session, settings=settings, limit=5_000, batch=IMPORT_BATCH
+    ):
         session.commit()
         if not _pending(session, survey_id):
             break
