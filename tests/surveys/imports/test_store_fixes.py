@@ -5,21 +5,27 @@ adds a handful of feedback runs, and undo refuses what it cannot undo."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, text, update
 
 from cxloop import api
 from cxloop.ingest.models import ImportRun
+from cxloop.surveys.definitions import parse_definition, read_yaml
 from cxloop.surveys.importers import service
 from cxloop.surveys.importers.model import ImportedQuestion, ImportedResponse, ParsedExport
+from cxloop.surveys.importers.store import kept_other_texts
 from cxloop.surveys.models import SurveyResponse
 from cxloop.surveys.response_feedback import ingest_pending
-from tests.surveys.imports import samples_qualtrics
+from tests.surveys.imports import samples_qualtrics, samples_wjx
 from tests.surveys.imports.conftest import (
     ImportStore,
+    export_json,
+    export_text,
     import_summary,
     make_import_store,
     run_cli,
@@ -225,3 +231,80 @@ def test_undo_refuses_a_survey_responses_run_with_a_sentence(
         "SELECT status FROM import_runs WHERE id = :id", id=summary["import_run_id"]
     )
     assert status == "finished"
+
+
+# --- a poorer value mode keeps what a richer one stored --------------------------------------
+
+
+def positions_without_other_texts(folder: Path) -> Path:
+    """问卷星 按选项序号 as a download that does not carry the "other" texts (``1`` where the
+    sample writes ``1〖爬山〗``)."""
+    rows = samples_wjx.position_rows(samples_wjx.respondents(), dates=True)
+    bare = [[1 if isinstance(v, str) and v.startswith("1〖") else v for v in row] for row in rows]
+    assert bare != rows  # the sample has other texts to lose
+    folder.mkdir(parents=True, exist_ok=True)
+    return samples_wjx.write_xls(folder / "门店回访_2.xls", bare)
+
+
+def wjx_store(new_store: Callable[[str], ImportStore], name: str, folder: Path) -> ImportStore:
+    store = new_store(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    definition = folder / "wjx-store.yaml"
+    definition.write_text(samples_wjx.SURVEY_YAML, encoding="utf-8")
+    assert run_cli(store, "surveys", "create", definition).code == 0
+    return store
+
+
+def test_a_mode_without_other_texts_keeps_them_in_either_order(
+    new_store: Callable[[str], ImportStore], tmp_path: Path
+) -> None:
+    (tmp_path / "files").mkdir()
+    text_file = samples_wjx.text_xls(tmp_path / "files")
+    numbers = positions_without_other_texts(tmp_path / "files")
+    with_other = sum(1 for r in samples_wjx.respondents() if r.other and 4 in r.reasons)
+    assert with_other > 0
+    survey = ("--survey", samples_wjx.SURVEY_ID)
+    first = wjx_store(new_store, "text-first", tmp_path / "a")
+    import_summary(first, text_file, *survey)
+    stored = export_json(first, samples_wjx.SURVEY_ID)
+    again = import_summary(first, numbers, *survey)
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 34)
+    second = wjx_store(new_store, "numbers-first", tmp_path / "b")
+    import_summary(second, numbers, *survey)
+    richer = import_summary(second, text_file, *survey)
+    assert (richer["inserted"], richer["updated"]) == (0, with_other)
+    kept = export_json(first, samples_wjx.SURVEY_ID)
+    assert kept == stored == export_json(second, samples_wjx.SURVEY_ID)
+    texts = [a["q3.other"] for a in (r["answers"] for r in kept["responses"]) if "q3.other" in a]
+    assert len(texts) == with_other
+    assert export_text(first, samples_wjx.SURVEY_ID, "--format", "csv") == export_text(
+        second, samples_wjx.SURVEY_ID, "--format", "csv"
+    )
+    assert stored_answers(first) == stored_answers(second)
+
+
+def stored_answers(store: ImportStore) -> dict[str, Any]:
+    """Every response's stored answers by external id, read with plain SQL."""
+    engine = create_engine(store.url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT external_id, answers FROM survey_responses"))
+            return {key: json.loads(answers) for key, answers in rows}
+    finally:
+        engine.dispose()
+
+
+def test_a_changed_answer_drops_the_old_other_text() -> None:
+    definition = parse_definition(read_yaml(samples_wjx.SURVEY_YAML))
+    question = next(q for q in definition.questions if any(o.other for o in q.options))
+    other = next(o.id for o in question.options if o.other)
+    plain = next(o.id for o in question.options if not o.other)
+    qid = question.id
+    value: Any = [other] if question.type == "multiple" else other
+    changed: Any = [plain] if question.type == "multiple" else plain
+    stored = {qid: value, f"{qid}.other": "爬山"}
+    assert kept_other_texts(stored, {qid: value}, definition) == stored
+    assert kept_other_texts(stored, {qid: changed}, definition) == {qid: changed}
+    assert kept_other_texts(stored, {}, definition) == {}
+    newer = {qid: value, f"{qid}.other": "跑步"}
+    assert kept_other_texts(stored, newer, definition) == newer

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.customers import service as customers_service
 from cxloop.db.base import utcnow
+from cxloop.surveys.definitions import SurveyDefinition
 from cxloop.surveys.importers.model import ImportedResponse, ParsedExport, RowProblem
 from cxloop.surveys.importers.plan import Plan
 from cxloop.surveys.models import SurveyAnswer, SurveyResponse
@@ -78,6 +79,9 @@ def store_responses(
     for key, (response, answers) in rows.items():
         values = _values(response, answers, parsed, language, version, linked)
         row = existing.get(key)
+        if row is not None:  # what this file cannot carry stays as the richer file stored it
+            values["answers"] = kept_other_texts(row.answers or {}, answers, plan.definition)
+            values["meta"] = _merged_meta(row.meta or {}, values["meta"])
         if row is None:
             now = utcnow()
             values["started_at"] = values["started_at"] or now
@@ -98,6 +102,38 @@ def store_responses(
     session.flush()
     _answers(session, plan, changed)
     return result
+
+
+def kept_other_texts(
+    stored: dict[str, Any], new: dict[str, Any], definition: SurveyDefinition
+) -> dict[str, Any]:
+    """The file's answers, plus each stored "other, please specify" text the file lacks where
+    it still chooses that question's "other" option (or the same answer).
+
+    Answers in the file win; an ``.other`` text absent from it is kept, because one value mode
+    (问卷星 按选项序号, a coded export) may not carry it: importing both modes, in either order,
+    stores the same answers, and the poorer file changes nothing."""
+    merged = dict(new)
+    questions = {q.id: q for q in definition.questions}
+    for key, text in stored.items():
+        qid = key.removesuffix(".other")
+        if key == qid or key in new or qid not in new:
+            continue
+        chosen = new[qid] if isinstance(new[qid], list) else [new[qid]]
+        others = {o.id for o in questions[qid].options if o.other} if qid in questions else set()
+        if new[qid] == stored.get(qid) or others.intersection(map(str, chosen)):
+            merged[key] = text
+    return merged
+
+
+def _merged_meta(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The file's metadata over the stored (a mode or format without IP, e-mail or embedded
+    data does not erase them); attributes merged key by key the same way."""
+    merged = {**stored, **new}
+    attributes = {**(stored.get("attributes") or {}), **(new.get("attributes") or {})}
+    if attributes:
+        merged["attributes"] = attributes
+    return merged
 
 
 def _existing(session: Session, survey_id: str, keys: list[str]) -> dict[str, SurveyResponse]:
