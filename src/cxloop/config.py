@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     )
     tick_seconds: float = Field(default=60.0, gt=0, le=86_400)
 
+    # --- loop: cases ------------------------------------------------------------------------
+    loop_sla_policy: str | None = Field(
+        default=None,
+        description="YAML file of the cases' SLA policy (calendar, targets by priority p1–p4, "
+        "warn_at); unset: the built-in policy on the CN business calendar.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_engine(cls, value: str) -> str:

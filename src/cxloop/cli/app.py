@@ -69,6 +69,14 @@ class Commands(LazyGroup):
             "cxloop.cli.notify:notify_app",
             "Notifications: queued mails and webhooks, dead letters, resends.",
         ),
+        "teams": Lazy(
+            "cxloop.cli.teams:teams_app",
+            "Teams that work cases: leads and members (agents), saved from a YAML file.",
+        ),
+        "cases": Lazy(
+            "cxloop.cli.cases:cases_app",
+            "Cases: open by hand, the queue by priority and SLA left, one case, and its actions.",
+        ),
         "surveys": Lazy(
             "cxloop.cli.app:surveys_app",
             "Surveys: definitions, distribution, reminders and response rates.",

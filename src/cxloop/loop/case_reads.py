@@ -87,11 +87,15 @@ def get_case(*, session: Session, case_id: int, now: dt.datetime | None = None) 
     )
 
 
-def _scope(team: str | None, owner: str | None) -> list[ColumnElement[bool]]:
-    """The conditions of a team's and/or an owner's queue."""
+def _scope(
+    team: str | None, owner: str | None, teams: Collection[str] | None = None
+) -> list[ColumnElement[bool]]:
+    """The conditions of a team's (or teams') and/or an owner's queue."""
     where = []
     if team is not None:
         where.append(Case.team == team)
+    if teams is not None:
+        where.append(Case.team.in_(sorted(teams)))
     if owner is not None:
         where.append(Case.owner == owner)
     return where
@@ -106,10 +110,12 @@ def queue(
     statuses: Collection[str] | None = None,
     limit: int = 100,
     offset: int = 0,
+    teams: Collection[str] | None = None,
 ) -> QueueRead:
     """The cases of ``team`` and/or ``owner`` in ``statuses`` (default: the open ones), p1
     first, then the earliest due time (first response until the first contact, then
-    resolution), then the oldest; counts by status cover the whole team/owner queue."""
+    resolution), then the oldest; counts by status cover the whole team/owner queue.
+    ``teams`` narrows to cases of those teams (a caller's memberships; empty: none)."""
     wanted = list(OPEN) if statuses is None else list(statuses)
     unknown = [s for s in wanted if s not in STATUSES]
     if unknown:
@@ -117,7 +123,7 @@ def queue(
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise Invalid(f"must be 1–{MAX_PAGE} (offset 0 or more)", "limit", limit)
     at = utc(now).replace(tzinfo=None)
-    scope = _scope(team, owner)
+    scope = _scope(team, owner, teams)
     due = case(
         (Case.first_responded_at.is_(None), Case.first_response_due), else_=Case.resolution_due
     )

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     manage_users = "manage_users"
     manage_lists = "manage_lists"  # metric targets, alerts, target lists
     manage_surveys = "manage_surveys"  # survey definitions, distributions, reminders
+    work_cases = "work_cases"  # the loop's cases: read, take, note, resolve (teams decide which)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -33,7 +34,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.manage_surveys,
         }
     ),
-    Role.agent: frozenset({Permission.read_data, Permission.read_pii}),
+    Role.agent: frozenset({Permission.read_data, Permission.read_pii, Permission.work_cases}),
     Role.viewer: frozenset({Permission.read_data}),
 }
 """Analysts work on aggregates and data quality, so they see PII masked; agents contact

@@ -17,6 +17,7 @@ from cxloop.web.pages import overview, respond
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
+    cases,
     feedback,
     imports,
     insights,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         insights.router,
         imports.router,
         feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
+        cases.router,  # before records: /api/v1/cases, /api/v1/teams
         records.router,
     ):
         app.include_router(router)

@@ -73,6 +73,8 @@ ListManager = Annotated[User, Depends(require(Permission.manage_lists))]
 """Saves metric targets and target lists, scans and acknowledges alerts: analysts, admins."""
 SurveyManager = Annotated[User, Depends(require(Permission.manage_surveys))]
 """Stores survey definitions, sends and reminds: analysts, admins (viewers read)."""
+CaseWorker = Annotated[User, Depends(require(Permission.work_cases))]
+"""Reads and works the loop's cases (agents, admins); their teams decide which cases."""
 
 
 SCOPE_HELP = {

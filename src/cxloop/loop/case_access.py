@@ -1,0 +1,199 @@
+"""Cases as one person sees them: their queue (admins all teams, agents and leads their own
+teams), one case with the actions they may take on it, and free text masked where they may not
+read personal data. The CLI and the API call these, so both refuse the same things."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from cxloop.errors import Forbidden, Invalid, Problem
+from cxloop.feedback.models import Feedback
+from cxloop.loop import teams
+from cxloop.loop.case_actions import allow
+from cxloop.loop.case_reads import get_case, load, queue
+from cxloop.loop.hours import problems_of
+from cxloop.loop.schemas import CaseCreate, CaseDetail, QueueRead, TeamRead, TeamWrite
+from cxloop.loop.states import SYSTEM_ROLE, Actor, CaseView, may, refusal
+from cxloop.privacy.masking import mask_value
+from cxloop.privacy.roles import Permission, allows
+from cxloop.text.pii import find_pii
+
+FREE_TEXT = ("text", "summary", "reason", "evidence", "why")
+"""History entries' fields that people write (or rules explain) in their own words."""
+
+
+def actor_of(username: str, role: str) -> Actor:
+    """A signed-in user (one role) as the loop's ``Actor``; teams come from the store."""
+    return Actor(username, frozenset({role}))
+
+
+def _sees_all(actor: Actor) -> bool:
+    return bool({"admin", SYSTEM_ROLE} & actor.roles)
+
+
+def caller_queue(
+    *,
+    session: Session,
+    actor: Actor,
+    now: dt.datetime,
+    team: str | None = None,
+    owner: str | None = None,
+    statuses: Collection[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> QueueRead:
+    """The cases ``actor`` may see: an admin's are every team's, an agent's or lead's those of
+    their teams (``team`` narrows to one of them; another team is ``Forbidden``)."""
+    scope: list[str] | None = None
+    if not _sees_all(actor):
+        if "agent" not in actor.roles:
+            why = refusal(actor.roles, {}, "read", CaseView(team, None, "new"))
+            raise Forbidden(f"{actor.name} may not read cases: {why}")
+        mine = teams.memberships(session, actor.name)
+        if team is not None and team not in mine:
+            listed = ", ".join(sorted(mine)) or "none"
+            raise Forbidden(
+                f"{actor.name} may not read the cases of team {team}: not a member "
+                f"(their teams: {listed})"
+            )
+        scope = sorted(mine)
+    return queue(
+        session=session,
+        now=now,
+        team=team,
+        owner=owner,
+        statuses=statuses,
+        limit=limit,
+        offset=offset,
+        teams=scope,
+    )
+
+
+def read_case(*, session: Session, actor: Actor, case_id: int, now: dt.datetime) -> CaseDetail:
+    """One case for ``actor`` (``Forbidden`` outside their teams): its feedback, history and
+    the actions this actor may take now; free text masked unless they own the case or may
+    read personal data."""
+    row = load(session, case_id)
+    view = CaseView(row.team, row.owner, row.status)
+    allow(session, actor, "read", view)
+    detail = get_case(session=session, case_id=case_id, now=now)
+    mine = teams.memberships(session, actor.name)
+    actions = [a for a in detail.allowed_actions if may(actor.roles, mine, a, view)]
+    detail = detail.model_copy(update={"allowed_actions": actions})
+    return detail if reads_pii(actor, row.owner) else masked(detail)
+
+
+def reads_pii(actor: Actor, owner: str | None) -> bool:
+    """The case owner and roles holding ``read_pii`` (admins, agents) see personal data."""
+    if _sees_all(actor) or actor.name == owner:
+        return True
+    return any(allows(role, Permission.read_pii) for role in actor.roles)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with e-mail addresses, phone and ID numbers masked (``l***@example.com``).
+
+    Written here because the feedback domain's span masker is not its service."""
+    for span in sorted(find_pii(text), key=lambda s: s.start, reverse=True):
+        text = (
+            text[: span.start]
+            + str(mask_value("value", text[span.start : span.end]))
+            + text[span.end :]
+        )
+    return text
+
+
+def masked(detail: CaseDetail) -> CaseDetail:
+    """``detail`` with personal data in its title and its history's free text masked."""
+    history = [
+        event.model_copy(update={"data": _masked_data(event.data)}) for event in detail.history
+    ]
+    case = detail.case.model_copy(update={"title": mask_text(detail.case.title)})
+    return detail.model_copy(update={"case": case, "history": history})
+
+
+def _masked_data(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: mask_text(v) if k in FREE_TEXT and isinstance(v, str) else v for k, v in data.items()
+    }
+
+
+def parse_teams(data: Any, where: str = "teams") -> list[TeamWrite]:
+    """A teams file's data (a list of teams, or ``{teams: [...]}``) as teams to save; every
+    problem is named by its path (``teams[0].members[2].role``), value and reason."""
+    if isinstance(data, dict) and set(data) == {"teams"}:
+        data = data["teams"]
+    if not isinstance(data, list) or not data:
+        raise Invalid(
+            "must be a list of teams (name, lead, members: [{name, email, role}])", where, data
+        )
+    problems: list[Problem] = []
+    found: list[TeamWrite] = []
+    seen: set[str] = set()
+    for index, item in enumerate(data):
+        try:
+            team = TeamWrite.model_validate(item)
+        except ValidationError as exc:
+            problems.extend(problems_of(exc, f"{where}[{index}]", thing="a team"))
+            continue
+        if team.name in seen:
+            problems.append(Problem(f"{where}[{index}].name", team.name, "names a team twice"))
+        seen.add(team.name)
+        found.append(team)
+    if problems:
+        raise Invalid(problems)
+    return found
+
+
+def save_teams(*, session: Session, teams_in: list[TeamWrite]) -> list[TeamRead]:
+    """Save each team whole (create or replace its roster); teams not named stay as they are."""
+    return [teams.save_team(session=session, team_in=t) for t in teams_in]
+
+
+def visible_teams(*, session: Session, read_pii: bool) -> list[TeamRead]:
+    """Every team with its roster; members' e-mail addresses masked without ``read_pii``."""
+    found = teams.list_teams(session=session)
+    if read_pii:
+        return found
+    return [
+        t.model_copy(
+            update={
+                "members": [
+                    m.model_copy(update={"email": mask_value("email", m.email)}) for m in t.members
+                ]
+            }
+        )
+        for t in found
+    ]
+
+
+def feedback_case(
+    *, session: Session, feedback_id: str, title: str | None = None, **fields: Any
+) -> CaseCreate:
+    """A by-hand case about one stored feedback row: its customer and account, and a title
+    naming the feedback and its score unless one is given."""
+    row = session.get(Feedback, feedback_id)
+    if row is None:
+        raise Invalid("is not a stored feedback id", "feedback", feedback_id)
+    score = next(
+        (
+            f"{n.upper()} {v:g}"
+            for n in ("nps", "csat", "ces", "rating")
+            if (v := getattr(row, n)) is not None
+        ),
+        None,
+    )
+    shown = f"feedback {feedback_id} ({row.channel}{', ' + score if score else ''})"
+    return CaseCreate(
+        title=title or shown,
+        customer_id=row.customer_id,
+        account_id=row.account_id,
+        contact_id=row.contact_id,
+        feedback_ids=[feedback_id],
+        **fields,
+    )
