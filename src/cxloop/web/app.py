@@ -71,9 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         surveys.router,  # after the routers of fixed /api/v1/surveys/… paths
         survey_responses.router,  # before imports/records: /api/v1/{kind}/… catch all
         insights.router,
+        cases.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/cases
         imports.router,
         feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
-        cases.router,  # before records: /api/v1/cases, /api/v1/teams
         records.router,
     ):
         app.include_router(router)
