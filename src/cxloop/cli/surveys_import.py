@@ -189,9 +189,14 @@ def read_columns(path: Path) -> dict[str, Any]:
 def print_summary(summary: ImportSummary) -> None:
     """The summary as a user reads it: what was read, what it became, what was left out."""
     state = "created" if summary.survey_created else "matched"
+    read = (  # a mapped file may come from any tool: the mapping, not 问卷网, says how it reads
+        f"read through your {summary.layout}"
+        if summary.tool == "wenjuan"
+        else f"{summary.tool} export, {summary.layout}"
+    )
     console.print(
         Text(
-            f"{summary.file}: {summary.tool} export, {summary.layout}, {summary.value_mode}\n"
+            f"{summary.file}: {read}, {summary.value_mode}\n"
             f"survey {summary.survey_id} version {summary.survey_version} ({state}), "
             f"{summary.questions} questions"
             + (f"; times in {summary.timezone}" if summary.timezone else "")

@@ -294,3 +294,85 @@ def test_a_mapping_naming_a_missing_column_stops_before_any_work(
     assert "columns.time_column: '提交时间' is not a column of header row 1" in output
     assert "Traceback" not in output
     assert response_count(store, SURVEY) == 0
+
+
+def plain_nps_csv(folder: Path) -> Path:
+    """A plain CSV no tool wrote: an e-mail as the only key, a score, a date, a comment."""
+    path = folder / "nps_scores.csv"
+    path.write_text(
+        "customer_email,score,date,comment\n"
+        "c0@example.com,10,2024-02-01,love it\n"
+        'c1@example.com,9,2024-02-02,"fast, friendly"\n'
+        "c2@example.com,3,2024-02-03,\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_bad_mapping_reports_every_problem_at_once(tmp_path: Path) -> None:
+    grid = read_grid(plain_nps_csv(tmp_path))
+    bad = {
+        "id_column": "customer_mail",
+        "time_column": "date",
+        "questions": [
+            {"column": "score", "type": "nps", "separator": "x"},
+            {"column": "comment", "type": "texte"},
+            {"column": "rating", "type": "matrix", "separator": ","},
+        ],
+    }
+    problems = {field: (value, reason) for field, value, reason in refused(grid, bad)}
+    assert set(problems) == {
+        "columns.questions[0]",
+        "columns.questions[1].type",
+        "columns.questions[2]",
+        "columns.id_column",
+        "columns.questions[2].column",
+    }
+    assert problems["columns.questions[0]"][1] == (
+        "separator is read only for a multiple question, not nps"
+    )
+    assert problems["columns.questions[1].type"][0] == "texte"
+    assert problems["columns.questions[2]"][1] == (
+        "a matrix needs columns: one column per row; "
+        "separator is read only for a multiple question, not matrix"
+    )
+    assert problems["columns.id_column"] == (
+        "customer_mail",
+        "is not a column of header row 1 of nps_scores.csv "
+        "(columns: customer_email, score, date, comment)",
+    )
+
+
+def test_a_bad_mapping_file_lists_every_problem_on_the_command_line(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "bad.yaml"
+    mapping.write_text(
+        "id_column: customer_mail\ntime_column: date\nquestions:\n"
+        "  - {column: score, type: nps, separator: x}\n  - {column: comment, type: texte}\n",
+        encoding="utf-8",
+    )
+    code, output = import_cli(store, plain_nps_csv(tmp_path), "--columns", mapping)
+    assert code == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, output
+    assert any("columns.id_column: 'customer_mail' is not a column" in e for e in errors)
+    assert any("columns.questions[1].type: 'texte'" in e for e in errors)
+    assert "Traceback" not in output
+
+
+def test_a_plain_csv_is_read_through_the_mapping_not_announced_as_wenjuan(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "nps.yaml"
+    mapping.write_text(
+        "id_column: customer_email\ntime_column: date\nemail_column: customer_email\n"
+        "questions:\n  - {column: score, id: nps, type: nps}\n"
+        "  - {column: comment, id: why, type: text}\n",
+        encoding="utf-8",
+    )
+    code, output = import_cli(store, plain_nps_csv(tmp_path), "--columns", mapping)
+    assert code == 0, output
+    assert "nps_scores.csv: read through your column mapping (header row 1), labels" in output
+    assert "wenjuan export" not in output
+    assert response_count(store, "nps_scores") == 3

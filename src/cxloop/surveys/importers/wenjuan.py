@@ -63,18 +63,24 @@ class QuestionColumns(BaseModel):
 
     @model_validator(mode="after")
     def _shape(self) -> QuestionColumns:
+        """Every rule the question breaks, in one message (not only the first)."""
+        wrong: list[str] = []
         if (self.column is None) == (self.columns is None):
-            raise ValueError("give either column (one column) or columns (a matrix's rows)")
+            wrong.append("give either column (one column) or columns (a matrix's rows)")
         if self.type == "matrix" and self.columns is None:
-            raise ValueError("a matrix needs columns: one column per row")
+            wrong.append("a matrix needs columns: one column per row")
         if self.type != "matrix" and self.columns is not None:
-            raise ValueError(f"a {self.type} question reads one column: use column")
+            wrong.append(f"a {self.type} question reads one column: use column")
         if self.type == "multiple" and self.separator is None:
-            raise ValueError("a multiple question needs the separator between its choices")
+            wrong.append("a multiple question needs the separator between its choices")
+        if self.type != "multiple" and self.separator is not None:
+            wrong.append(f"separator is read only for a multiple question, not {self.type}")
         if self.scale is not None and self.scale[0] >= self.scale[1]:
-            raise ValueError("scale must be [lowest, highest] with lowest < highest")
+            wrong.append("scale must be [lowest, highest] with lowest < highest")
         if self.rows is not None and self.columns and len(self.rows) != len(self.columns):
-            raise ValueError(f"rows names {len(self.rows)} labels for {len(self.columns)} columns")
+            wrong.append(f"rows names {len(self.rows)} labels for {len(self.columns)} columns")
+        if wrong:
+            raise ValueError("; ".join(wrong))
         return self
 
 
@@ -108,8 +114,12 @@ def detect(grid: Grid) -> float:
     return 0.0
 
 
-def mapping_of(raw: dict[str, Any] | None) -> ColumnMapping:
-    """The user's mapping, validated; ``Invalid`` naming each mapping field and value wrong."""
+def mapping_of(
+    raw: dict[str, Any] | None, header: list[str] | None = None, name: str = ""
+) -> ColumnMapping:
+    """The user's mapping, validated; ``Invalid`` naming each mapping field and value wrong
+    and, given the file's ``header``, each column it names that the file lacks — all at once,
+    so a mistyped type does not hide a missing column."""
     if raw is None:
         raise Invalid(
             "问卷网 and unrecognised layouts are read through a column mapping: give --columns "
@@ -126,6 +136,8 @@ def mapping_of(raw: dict[str, Any] | None) -> ColumnMapping:
             )
             for error in exc.errors()
         ]
+        if header is not None:
+            problems += _missing(_named(raw), header, _header_row(raw), name)
         raise Invalid(problems) from None
 
 
@@ -143,14 +155,14 @@ def parse(grid: Grid, options: ImportOptions, definition: object | None = None) 
     if definition is not None:
         name = getattr(definition, "name", "")
         raise Invalid("问卷网 has no definition file: give --columns instead", "--definition", name)
-    mapping = mapping_of(options.columns)
-    if mapping.header_row > len(grid.rows):
+    raw = options.columns
+    first = _header_row(raw) if raw is not None else 1
+    if first > len(grid.rows):
         raise Invalid(
-            f"is past the end of {grid.name} ({len(grid.rows)} rows)",
-            "columns.header_row",
-            mapping.header_row,
+            f"is past the end of {grid.name} ({len(grid.rows)} rows)", "columns.header_row", first
         )
-    header = [c.strip() for c in grid.rows[mapping.header_row - 1]]
+    header = [c.strip() for c in grid.rows[first - 1]]
+    mapping = mapping_of(raw, header, grid.name)
     where = _columns(mapping, header, grid.name)
     tz = _zone(mapping.timezone, options.timezone)
     body = grid.rows[mapping.header_row :]
@@ -208,37 +220,63 @@ def _zone(name: str | None, default: str) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def _columns(mapping: ColumnMapping, header: list[str], name: str) -> dict[str, int]:
-    """Every column the mapping names → its index; all missing ones refused at once."""
-    wanted: list[tuple[str, str]] = [
-        ("id_column", mapping.id_column),
-        ("time_column", mapping.time_column),
-    ]
-    for key in ("start_column", "completed_column", "email_column", "phone_column",
-                "name_column", "external_reference_column"):  # fmt: skip
-        if value := getattr(mapping, key):
-            wanted.append((key, value))
-    wanted += [(f"location_columns[{k}]", c) for k, c in enumerate(mapping.location_columns)]
-    for k, q in enumerate(mapping.questions):
-        if q.column is not None:
-            wanted.append((f"questions[{k}].column", q.column))
-        wanted += [(f"questions[{k}].columns[{j}]", c) for j, c in enumerate(q.columns or [])]
-    index: dict[str, int] = {}
-    for i, column in enumerate(header):
-        index.setdefault(column, i)
-    problems = [
+def _header_row(raw: dict[str, Any]) -> int:
+    """The header row the mapping names, 1 when it names none or no usable one (a bad value
+    is reported by the validation; the columns are still checked against row 1)."""
+    row = raw.get("header_row", 1) if isinstance(raw, dict) else 1
+    return row if isinstance(row, int) and not isinstance(row, bool) and row >= 1 else 1
+
+
+_COLUMN_KEYS = ("id_column", "time_column", "start_column", "completed_column", "email_column",
+                "phone_column", "name_column", "external_reference_column")  # fmt: skip
+
+
+def _named(raw: Any) -> list[tuple[str, str]]:
+    """Every column name a mapping (valid or not) gives, with the mapping field naming it."""
+    if not isinstance(raw, dict):
+        return []
+    wanted = [(key, raw[key]) for key in _COLUMN_KEYS if isinstance(raw.get(key), str)]
+    locations = raw.get("location_columns")
+    if isinstance(locations, list):
+        wanted += [(f"location_columns[{k}]", c) for k, c in enumerate(locations)]
+    questions = raw.get("questions")
+    for k, q in enumerate(questions if isinstance(questions, list) else []):
+        if not isinstance(q, dict):
+            continue
+        if isinstance(q.get("column"), str):
+            wanted.append((f"questions[{k}].column", q["column"]))
+        columns = q.get("columns")
+        if isinstance(columns, list):
+            wanted += [(f"questions[{k}].columns[{j}]", c) for j, c in enumerate(columns)]
+    return [(field, c.strip()) for field, c in wanted if isinstance(c, str) and c.strip()]
+
+
+def _missing(
+    wanted: list[tuple[str, str]], header: list[str], header_row: int, name: str
+) -> list[Problem]:
+    present = set(header)
+    listed = ", ".join(h for h in header if h)
+    return [
         Problem(
             f"columns.{field}",
             column,
-            f"is not a column of header row {mapping.header_row} of {name} "
-            f"(columns: {', '.join(h for h in header if h)})",
+            f"is not a column of header row {header_row} of {name} (columns: {listed})",
         )
         for field, column in wanted
-        if column.strip() not in index
+        if column not in present
     ]
+
+
+def _columns(mapping: ColumnMapping, header: list[str], name: str) -> dict[str, int]:
+    """Every column the mapping names → its index; all missing ones refused at once."""
+    wanted = _named(mapping.model_dump(exclude_none=True))
+    problems = _missing(wanted, header, mapping.header_row, name)
     if problems:
         raise Invalid(problems)
-    return {column: index[column.strip()] for _, column in wanted}
+    index: dict[str, int] = {}
+    for i, column in enumerate(header):
+        index.setdefault(column, i)
+    return {column: index[column] for _, column in wanted}
 
 
 def _questions(
