@@ -2,7 +2,9 @@
 (sent by ``notify.webhooks``, the one sender).
 
 Only ids and non-personal facts leave (``EXPORT_COLUMNS``); list-valued columns (the feedback
-ids and topics that qualified a member) are joined with ``;`` in CSV and Excel.
+ids and topics that qualified a member) are joined with ``;`` in CSV and Excel, and a text a
+spreadsheet would run as a formula (a segment named ``=cmd|…``) starts with ``'``
+(``csv_cells.safe_cell``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxloop.csv_cells import safe_cell
 from cxloop.notify import webhooks
 
 EXPORT_COLUMNS = (
@@ -40,11 +43,15 @@ WEBHOOK_BACKOFF_S = 0.25
 
 
 def flat(frame: pd.DataFrame) -> pd.DataFrame:
-    """List columns joined with ``;`` (for CSV and Excel cells)."""
+    """List columns joined with ``;`` and text made safe from formula injection (for CSV and
+    Excel cells)."""
     out = frame.copy()
     for column in LIST_COLUMNS:
         if column in out:
             out[column] = [";".join(map(str, v)) if isinstance(v, list) else v for v in out[column]]
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = [safe_cell(v) for v in out[column]]
     return out
 
 
@@ -61,7 +68,8 @@ def write_xlsx(
     another."""
     with pd.ExcelWriter(path) as writer:
         flat(frame).to_excel(writer, index=False, sheet_name=sheet[:31])
-        pd.DataFrame(about, columns=["field", "value"]).to_excel(
+        about_rows = [(field, safe_cell(value)) for field, value in about]
+        pd.DataFrame(about_rows, columns=["field", "value"]).to_excel(
             writer, index=False, sheet_name="about"
         )
 

@@ -328,7 +328,10 @@ def csv_columns() -> list[str]:
 
 
 def csv_row(item: FeedbackItem) -> dict[str, Any]:
-    """One item as a flat row: lists joined by ``;``, aspects as ``topic:sentiment;…``."""
+    """One item as a flat row: lists joined by ``;``, aspects as ``topic:sentiment;…``; a
+    text a spreadsheet would run as a formula (``=HYPERLINK(…)``) starts with ``'``."""
+    from cxloop.csv_cells import safe_row
+
     row = item.model_dump(mode="json", exclude={"features", "attributes"})
     f = item.features
     row |= {
@@ -342,7 +345,7 @@ def csv_row(item: FeedbackItem) -> dict[str, Any]:
         "keywords": ";".join(f.keywords) if f else None,
         "attributes": json.dumps(item.attributes, ensure_ascii=False) if item.attributes else None,
     }
-    return row
+    return safe_row(row)
 
 
 @feedback_app.command("show")

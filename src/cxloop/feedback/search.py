@@ -3,7 +3,8 @@ and how it feels, each item with the text features stored for it (read, never re
 
 One query builder serves the page, its total and the channel counts, so a filter narrows all
 three alike. Personal data is masked for roles without ``read_pii``: author fields, personal
-``attributes`` and the spans of the text the engine marked as personal.
+``attributes``, the spans of the text the engine marked as personal, and personal data inside
+every other text attribute (a survey answer copied to ``answer.<question>``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cxloop.errors import Invalid, NotFound, Problem
 from cxloop.feedback import topic_names
 from cxloop.feedback.channels import canonical_channel
 from cxloop.feedback.models import Feedback, FeedbackText, FeedbackTopic
+from cxloop.feedback.pii_masking import find_spans, mask_attributes, mask_spans
 from cxloop.feedback.schemas import (
     AspectRead,
     ChannelCount,
@@ -30,7 +32,7 @@ from cxloop.feedback.schemas import (
     FeedbackPage,
     TopicRead,
 )
-from cxloop.privacy.masking import mask_record, mask_value
+from cxloop.privacy.masking import mask_record
 
 FEEDBACK: Table = Feedback.__table__  # type: ignore[assignment]
 FEATURES: Table = FeedbackText.__table__  # type: ignore[assignment]
@@ -355,7 +357,7 @@ def _items(session: Session, rows: list[Any], reveal_pii: bool) -> list[Feedback
         text = record["text"]
         analysed = row["f_language"] is not None
         current = analysed and row["f_text_hash"] == text_hash(text)
-        spans = list(row["f_pii"] or []) if current else _find_pii(text)
+        spans = list(row["f_pii"] or []) if current else find_spans(text)
         features = None
         if analysed:
             features = FeedbackFeatures(
@@ -375,11 +377,13 @@ def _items(session: Session, rows: list[Any], reveal_pii: bool) -> list[Feedback
                 current=current,
             )
         if not reveal_pii:
+            attributes = record["attributes"]
             record = mask_record("feedback", record)
+            record["attributes"] = mask_attributes(attributes)
             if text:
                 record["text"] = mask_spans(text, spans)
             if record["title"]:
-                record["title"] = mask_spans(record["title"], _find_pii(record["title"]))
+                record["title"] = mask_spans(record["title"], find_spans(record["title"]))
         items.append(FeedbackItem(**record, features=features))
     return items
 
@@ -403,24 +407,6 @@ def _aspect(a: dict[str, Any], text: str | None, spans: list[Any], current: bool
         score=float(a.get("score", 0.0)),
         clause=clause,
     )
-
-
-def _find_pii(text: str | None) -> list[dict[str, Any]]:
-    """Spans of personal data in a text the engine has not read as it is now (new or edited)."""
-    if not text:
-        return []
-    from cxloop.text.pii import find_pii
-
-    return [{"start": s.start, "end": s.end} for s in find_pii(text)]
-
-
-def mask_spans(text: str, spans: list[Any]) -> str:
-    """``text`` with every span masked the way the store masks values for roles without PII
-    (``l***@example.com``, ``138****8000``)."""
-    for span in sorted(spans, key=lambda s: int(s["start"]), reverse=True):
-        start, end = int(span["start"]), int(span["end"])
-        text = text[:start] + str(mask_value("value", text[start:end])) + text[end:]
-    return text
 
 
 # ---------------------------------------------------------------- why a page is empty

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cxloop.customers import service as customers_service
 from cxloop.customers.roles import canonical_role
 from cxloop.errors import Invalid, NotFound
-from cxloop.feedback import channels
+from cxloop.feedback import channels, pii_masking
 from cxloop.ingest.fields import get_kind
 from cxloop.ingest.models import QuarantinedRow
 from cxloop.ingest.upsert import TABLES
@@ -128,7 +128,14 @@ def _shown(kind: str, row: Any, reveal_pii: bool) -> dict[str, Any]:
         for k, v in row.items()
         if k != "row_hash"
     }
-    return record if reveal_pii else mask_record(kind, record)
+    if reveal_pii:
+        return record
+    masked = mask_record(kind, record)
+    if kind == "feedback":  # personal data inside texts too, masked as feedback search does
+        for name in ("text", "title"):
+            masked[name] = pii_masking.mask_free_text(record.get(name))
+        masked["attributes"] = pii_masking.mask_attributes(record.get("attributes"))
+    return masked
 
 
 def _store_time(name: str, value: dt.datetime, timezone: str) -> dt.datetime:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxloop.csv_cells import safe_cell
 from cxloop.privacy.masking import mask_value
 from cxloop.surveys import service as surveys_service
 from cxloop.surveys.definitions import Question, SurveyDefinition
@@ -80,8 +81,12 @@ def responses(
         number: version_definition(session, survey_id, number)
         for number in sorted(versions, reverse=True)
     }
-    exported = [_response(row, definitions[row.version], reveal_pii=reveal_pii) for row in rows]
-    exported.sort(key=lambda r: (r.submitted_at, r.response_id))
+    shown = [(row, _response(row, definitions[row.version], reveal_pii=reveal_pii)) for row in rows]
+    shown.sort(key=lambda pair: (pair[1].submitted_at, pair[1].response_id))
+    exported = [  # ordered by the real ids first, so masked ids keep the same order
+        r if reveal_pii else r.model_copy(update={"response_id": _masked_id(r.response_id, row)})
+        for row, r in shown
+    ]
     return ResponsesExport(
         survey=survey_id,
         questions=_questions(list(definitions.values())),
@@ -132,6 +137,17 @@ def _response_id(row: SurveyResponse) -> str:
     return feedback_id(row.id)
 
 
+def _masked_id(response_id: str, row: SurveyResponse) -> str:
+    """A response id that is personal data, masked: the id an import took from the e-mail,
+    phone or name column (``--columns`` with ``id_column`` = ``email_column``), or one that
+    reads as an e-mail address, phone or ID number as a whole."""
+    meta = row.meta if isinstance(row.meta, dict) else {}
+    personal = {str(meta[k]).strip().casefold() for k in ("email", "phone", "name") if meta.get(k)}
+    if response_id.strip().casefold() in personal:
+        return str(mask_value("value", response_id))
+    return _text(response_id, reveal_pii=False)
+
+
 def _iso(moment: dt.datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     return aware.astimezone(dt.UTC).isoformat(timespec="seconds")
@@ -153,7 +169,8 @@ def shown_answers(
             shown[q.id + OTHER] = _text(str(other), reveal_pii)
     for key in sorted(set(answers) - set(shown)):
         if answers[key] is not None and not _known(definition, key):
-            shown[key] = answers[key]
+            value = answers[key]  # a question no version defines: free text may be personal
+            shown[key] = _text(value, reveal_pii) if isinstance(value, str) else value
     return shown
 
 
@@ -234,7 +251,9 @@ def to_json(export: ResponsesExport) -> str:
 def to_csv(export: ResponsesExport) -> str:
     """One row per response: ``response_id, submitted_at, completed``, then a column per
     question (a matrix: one per row, ``<id>[<row label>]``; a multiple choice's labels joined
-    by `` | ``; ``<id>.other`` after a question whose "other" text was given)."""
+    by `` | ``; ``<id>.other`` after a question whose "other" text was given). A cell that a
+    spreadsheet would run as a formula (``=…``, ``+…``, ``-…``, ``@…``) starts with ``'``
+    (``csv_cells.safe_cell``, OWASP's rule); numbers such as ``-5`` stay numbers."""
     columns = ["response_id", "submitted_at", "completed"]
     others = {k for r in export.responses for k in r.answers if k.endswith(OTHER)}
     cells_of: list[tuple[str, str, str | None]] = []  # (column, answer key, matrix row)
@@ -248,7 +267,7 @@ def to_csv(export: ResponsesExport) -> str:
     columns += [c for c, _, _ in cells_of]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([safe_cell(c) for c in columns])
     for r in export.responses:
         line = [r.response_id, r.submitted_at, "true" if r.completed else "false"]
         for _, key, row in cells_of:
@@ -256,7 +275,7 @@ def to_csv(export: ResponsesExport) -> str:
             if row is not None:
                 value = value.get(row) if isinstance(value, dict) else None
             line.append(_cell(value))
-        writer.writerow(line)
+        writer.writerow([safe_cell(c) for c in line])
     return out.getvalue()
 
 

@@ -146,8 +146,8 @@ def test_an_upload_imports_like_the_cli_and_again_adds_nothing(
         ({"tool": "typeform"}, "tool"),
         ({"columns": "{not json"}, "columns"),
         ({"columns": "[1, 2]"}, "columns"),
-        ({"timezone": "Mars/Olympus"}, "--timezone"),
-        ({"survey": "客户 调查"}, "--survey"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"survey": "客户 调查"}, "survey"),
         ({"tool": "surveymonkey"}, "file"),  # the content is Qualtrics'
     ],
 )
@@ -158,6 +158,7 @@ def test_bad_form_fields_are_422_naming_the_field(
     assert response.status_code == 422, response.text
     fields = [str(p.get("field") or p.get("loc")) for p in response.json()["detail"]]
     assert any(field in f for f in fields), response.text
+    assert not any(f.startswith("--") for f in fields), response.text  # the API's own names
 
 
 @pytest.mark.parametrize(

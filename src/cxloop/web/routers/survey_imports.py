@@ -131,8 +131,12 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-_OPTION = re.compile(r"--([a-z][a-z-]*)(?: ([A-Z]+\b|[a-z0-9][\w./-]*))?")
-"""A CLI option in a service message (``--timezone``, ``--survey ID``, ``--encoding latin-1``)."""
+_OPTION = re.compile(
+    r"--([a-z][a-z-]*)"
+    rf"(?: ([A-Z]+\b|\w[\w/-]*[\d/-][\w/-]*|(?:{'|'.join(('auto', *TOOLS))})\b))?"
+)
+"""A CLI option in a service message, with its value when one follows (``--timezone``,
+``--survey ID``, ``--encoding latin-1``, ``--tool wenjuan``; not ``--definition to``)."""
 
 
 def _form_field(name: str) -> str | None:
