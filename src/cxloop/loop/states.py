@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from cxloop.errors import Invalid
 
@@ -33,17 +33,8 @@ Status = Literal[
     "closed_unverified",
     "closed",
 ]
-STATUSES: tuple[Status, ...] = (
-    "new",
-    "assigned",
-    "in_progress",
-    "waiting_on_customer",
-    "resolved",
-    "verified",
-    "reopened",
-    "closed_unverified",
-    "closed",
-)
+STATUSES: tuple[Status, ...] = get_args(Status)
+"""In the order a case lives them (the ``Literal`` is the one list)."""
 OPEN: frozenset[str] = frozenset(
     {"new", "assigned", "in_progress", "waiting_on_customer", "reopened"}
 )
@@ -65,20 +56,8 @@ Action = Literal[
     "close_unverified",
     "close",
 ]
-ACTIONS: tuple[Action, ...] = (
-    "take",
-    "assign",
-    "start",
-    "wait_on_customer",
-    "note",
-    "log_contact",
-    "set_root_cause",
-    "resolve",
-    "verify",
-    "reopen",
-    "close_unverified",
-    "close",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)
+"""In the order a screen lists them."""
 _KEEP = ""
 """In ``MOVES``: the action leaves the status as it is."""
 MOVES: dict[Action, dict[str, str]] = {
