@@ -23,6 +23,7 @@ from cxloop.config import Settings
 from cxloop.errors import NotFound
 from cxloop.ingest import service as ingest_service
 from cxloop.surveys.definitions import Question, SurveyDefinition
+from cxloop.surveys.importers.build import LABEL_TEXT_LENGTH
 from cxloop.surveys.models import SurveyResponse, SurveyVersion
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
             continue
         if question.type in ("nps", "csat", "ces") and question.type not in scores:
             scores[question.type] = value
-        elif question.type == "text" and str(value).strip():
+        elif question.type == "text" and str(value).strip() and not _labels(question):
             texts.append(str(value).strip())
         other = answers.get(f"{question.id}.other")
         if other is not None and str(other).strip():  # "other, please specify" is voice too
@@ -238,6 +239,12 @@ def _imported(row: SurveyResponse) -> dict[str, Any]:
         "external_reference": None if row.customer_id else meta.get("external_reference"),
     }
     return {key: value for key, value in extra.items() if value is not None}
+
+
+def _labels(question: Question) -> bool:
+    """A text question an import made from a choice or scale cxloop cannot hold: its answers
+    are labels (kept as the ``answer.<id>`` attribute), not the respondent's words."""
+    return question.max_length == LABEL_TEXT_LENGTH
 
 
 def answer_attributes(answers: dict[str, Any]) -> dict[str, str]:

@@ -20,6 +20,10 @@ from cxloop.surveys.importers.model import Choice, ImportedQuestion, ParsedExpor
 from cxloop.surveys.importers.plan import NUMERIC, Plan, QuestionPlan
 
 TEXT_LENGTH = 20_000
+LABEL_TEXT_LENGTH = TEXT_LENGTH - 1
+"""The ``max_length`` that marks a text question holding a choice's labels or a scale's numbers
+(kept as text only because cxloop cannot hold them as asked): its answers are not the
+respondent's words, so ``response_feedback.record`` leaves them out of the feedback text."""
 MAX_POINTS = 11
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ROW = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -96,7 +100,7 @@ def _question(
                 f"{q.id}: a {low:g}–{high:g} scale is wider than cxloop's ratings (2–11 points): "
                 "kept as a text question with the numbers as written"
             )
-            return _as_text(base, plan, q)
+            return _as_text(base, plan, q, labels=True)
         if q.kind != "rating":
             notes.append(f"{q.id}: a {q.kind} on a {low:g}–{high:g} scale is kept as a rating")
         plan.kind = "rating"
@@ -108,7 +112,7 @@ def _question(
                 f"{q.id}: only {len(q.options)} option known ({shown}) and a choice needs two: "
                 "kept as a text question holding the chosen option's label"
             )
-            return _as_text(base, plan, q)
+            return _as_text(base, plan, q, labels=True)
         ids = option_ids(q)
         plan.options = dict(zip((o.code for o in q.options), ids, strict=True))
         options = []
@@ -122,7 +126,7 @@ def _question(
     if q.kind == "matrix":
         if not q.rows:
             notes.append(f"{q.id}: a matrix without rows is kept as a text question")
-            return _as_text(base, plan, q)
+            return _as_text(base, plan, q, labels=True)
         low, high = q.scale or seen or (1, 5)
         wide = points(low, high)
         if wide > MAX_POINTS:
@@ -141,11 +145,14 @@ def _question(
 
 
 def _as_text(
-    base: dict[str, Any], plan: QuestionPlan, q: ImportedQuestion
+    base: dict[str, Any], plan: QuestionPlan, q: ImportedQuestion, *, labels: bool = False
 ) -> tuple[dict[str, Any], QuestionPlan]:
+    """A text question; ``labels``: a fallback whose answers are labels or numbers, marked so
+    they are never read as the respondent's words."""
     plan.kind = "text"
     plan.labels = {o.code: _label(o) for o in q.options}
-    return {**base, "type": "text", "max_length": TEXT_LENGTH}, plan
+    length = LABEL_TEXT_LENGTH if labels else TEXT_LENGTH
+    return {**base, "type": "text", "max_length": length}, plan
 
 
 def option_ids(q: ImportedQuestion) -> list[str]:

@@ -32,20 +32,68 @@ _SHORT = re.compile(
     r"\s*([AaPp][Mm])?)?$"
 )
 
-NPS_WORDS = ("recommend", "推荐", "推薦", "aanbevelen", "empfehlen", "recomendar", "recommander")
-CSAT_WORDS = ("satisf", "满意", "滿意", "tevreden", "zufrieden")
+NPS_WORDS = (
+    "recommend",  # en
+    "recommand",  # fr: recommander, recommanderiez
+    "recomend",  # es/pt: recomendaría, recomendaria
+    "recomiend",  # es: recomiende
+    "raccomand",  # it
+    "aanbevel",  # nl: aanbevelen
+    "aanbeveel",  # nl: aanbeveelt
+    "aanraden",  # nl
+    "empfehl",  # de: empfehlen, weiterempfehlen, empfehlenswert
+    "推荐",
+    "推薦",
+    "介绍给",
+    "介紹給",
+    "おすすめ",
+    "お勧め",
+    "お薦め",
+    "추천",
+)
+"""Stems of "recommend" in the languages exports arrive in (verb forms differ: aanbeveelt)."""
+CSAT_WORDS = ("satisf", "soddisf", "满意", "滿意", "満足", "만족", "tevreden", "zufrieden")
 CES_WORDS = (
     "effort",
     "easy",
     "easier",
     "difficult",
+    "moeite",  # nl
+    "gemakkelijk",
+    "makkelijk",
+    "aufwand",  # de
+    "einfach",
+    "fácil",  # es
+    "facil",
+    "facile",  # fr/it
+    "esfuerzo",
     "费力",
     "容易",
     "轻松",
     "便捷",
     "方便",
     "省力",
+    "簡単",
 )
+NOT_APPLICABLE = frozenset(
+    {
+        "",
+        "(空)",
+        "(跳过)",
+        "-3",
+        "n/a",
+        "n.a.",
+        "n.v.t.",
+        "nvt",
+        "k.a.",
+        "k. a.",
+        "keine angabe",
+        "不适用",
+        "不適用",
+    }
+)
+"""What tools write for "no answer" / "not applicable" (LimeSurvey long answers translate it:
+N.v.t. in Dutch, k.A. / keine Angabe in German): the answer is absent, never a refused row."""
 
 
 def identifier(raw: str, fallback: str) -> str:
@@ -231,6 +279,29 @@ def scored_kind(text: str, low: int, high: int) -> QuestionKind:
     return "rating"
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def looks_like_free_text(values: Iterable[str]) -> bool:
+    """True when a column's answers read as the respondent's own words, not labels picked from
+    a list: an answer spanning lines, or at least half of the distinct answers sentence-long
+    (over 40 characters, six words, or 15 Chinese characters), or many answers nearly all
+    different. Readers without a definition file ask this before making a choice of them, so
+    comments are not turned into options."""
+    answers = [v.strip() for v in values if v and v.strip()]
+    if not answers:
+        return False
+    if any("\n" in v for v in answers):
+        return True
+    distinct = set(answers)
+    wordy = sum(
+        1 for v in distinct if len(v) > 40 or len(v.split()) >= 6 or len(_CJK.findall(v)) >= 15
+    )
+    if wordy * 2 >= len(distinct):
+        return True
+    return len(distinct) > 15 and len(distinct) * 10 >= len(answers) * 8
+
+
 def blank(value: str | None) -> bool:
-    """Empty, or a marker a tool writes for "no answer"."""
-    return value is None or value.strip() in ("", "(空)", "(跳过)", "N/A", "-3")
+    """Empty, or a marker a tool writes for "no answer" / "not applicable" (any case)."""
+    return value is None or value.strip().casefold() in NOT_APPLICABLE

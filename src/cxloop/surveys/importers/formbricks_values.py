@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxloop.surveys.importers.common import number, scored_kind
+from cxloop.surveys.importers.common import looks_like_free_text, number, scored_kind
 from cxloop.surveys.importers.model import QuestionKind
 
 _KV = re.compile(r"^([^:\n]{1,40}): ?(.*)$")
@@ -67,7 +67,9 @@ def choice_like(parts: list[list[str]]) -> bool:
     """Whether answers look like choices (few distinct short values that repeat), for exports
     without Option ID columns, where choices and texts are written alike."""
     distinct = {p for ps in parts for p in ps}
-    if len(parts) < 3 or any(len(p) > 60 or "\n" in p for p in distinct):
+    if len(parts) < 3 or looks_like_free_text(p for ps in parts for p in ps):
+        return False
+    if any(len(p) > 60 for p in distinct):
         return False
     total = sum(len(ps) for ps in parts)
     return total > len(distinct) and len(distinct) <= max(2, min(15, int(len(parts) * 0.6)))

@@ -8,12 +8,17 @@ codes, ``Yes``/``No`` = its long form, small integers = a scale). Pure: no datab
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from cxloop.surveys.importers import limesurvey_answers as dec
-from cxloop.surveys.importers.common import blank, identifier, number, scored_kind, unique_ids
+from cxloop.surveys.importers.common import (
+    identifier,
+    looks_like_free_text,
+    number,
+    scored_kind,
+    unique_ids,
+)
 from cxloop.surveys.importers.limesurvey_answers import (
     NO,
     NOT_SHOWN,
@@ -23,8 +28,16 @@ from cxloop.surveys.importers.limesurvey_answers import (
     Column,
     Decode,
 )
+from cxloop.surveys.importers.limesurvey_values import (
+    coded_kind,
+    int_scale,
+    is_comment,
+    is_other,
+    nps_number,
+    values_of,
+)
 from cxloop.surveys.importers.lss import LssQuestion, LssSurvey
-from cxloop.surveys.importers.model import Choice, ImportedQuestion, QuestionKind, RowProblem
+from cxloop.surveys.importers.model import Choice, ImportedQuestion, RowProblem
 
 
 @dataclass
@@ -205,7 +218,7 @@ def _from_lss(built: Built, qid: str, group: Group, rows: list[Cells], long: boo
     source = f"{q.code} (LimeSurvey type {t})"
     if t in ("L", "!", "O") and main is not None:
         answers = q.options(0)
-        scale = _int_scale([a.label for a in answers])
+        scale = int_scale([a.label for a in answers])
         if scale and not q.other:
             kind = scored_kind(text, *scale)
             built.questions.append(ImportedQuestion(qid, text, kind, source, scale=scale))
@@ -278,7 +291,7 @@ def _from_lss(built: Built, qid: str, group: Group, rows: list[Cells], long: boo
         return
     if t in ("S", "T", "U", "D", "Q", "N") or (t in ("L", "!", "O") and main is None):
         for column in group.columns:
-            if t == "N" and _nps_number(text, rows, column):
+            if t == "N" and nps_number(text, rows, column):
                 built.questions.append(ImportedQuestion(qid, text, "nps", source, scale=(0, 10)))
                 built.decoders.append(dec.scored(qid, column, (0, 10), None, None))
                 continue
@@ -363,13 +376,13 @@ def _inferred(
 ) -> None:
     source = f"{group.code or 'column ' + str(group.columns[0].index + 1)}"
     text = group.text
-    values = {c.index: _values(rows, c) for c in group.columns}
+    values = {c.index: values_of(rows, c) for c in group.columns}
     if len(group.columns) == 1:
         column = group.columns[0]
         _single_column(built, qid, text, source, column, values[column.index], undecoded)
         return
-    others = [c for c in group.columns if _is_other(c)]
-    main = [c for c in group.columns if c not in others and not _is_comment(c)]
+    others = [c for c in group.columns if is_other(c)]
+    main = [c for c in group.columns if c not in others and not is_comment(c)]
     main_values = [v for c in main for v in values[c.index]]
     if len(main) == 1 and (main[0].sub is None and not main[0].subtext):
         _single_column(built, qid, text, source, main[0], values[main[0].index], undecoded, others)
@@ -399,10 +412,15 @@ def _inferred(
         scale = {str(n): n for n in range(1, high + 1)}
         built.decoders.append(dec.matrix(qid, main, row_of, scale))
         return
+    # a label-scale array (Zeer tevreden … Ontevreden) without the .lss: one single question per
+    # row, each offered every label the rows share (few rows hold too few answers to tell alone)
+    pool = None if looks_like_free_text(main_values) else main_values
     for n, column in enumerate(main, start=1):
         cid = identifier(f"{qid}_{column.sub or n}", f"{qid}_{n}")
         label = f"{text} [{column.subtext or column.sub}]"
-        _single_column(built, cid, label, source, column, values[column.index], undecoded)
+        _single_column(
+            built, cid, label, source, column, values[column.index], undecoded, pool=pool
+        )
     for column in group.columns:
         if column not in main:
             built.decoders.append(
@@ -419,7 +437,10 @@ def _single_column(
     values: list[str],
     undecoded: list[str],
     others: list[Column] | None = None,
+    pool: list[str] | None = None,
 ) -> None:
+    """A scale, a choice or free text, from one column's answers (``pool``: the answers of
+    every row of its array, whose labels each row may use)."""
     nums = [n for n in (number(v) for v in values) if n is not None]
     if values and len(nums) == len(values) and all(n.is_integer() for n in nums) and not others:
         low, high = int(min(nums)), int(max(nums))
@@ -429,13 +450,18 @@ def _single_column(
             else ((1, 5) if low >= 1 and high <= 5 else (1, 7) if low >= 1 and high <= 7 else None)
         )
         if scale:
-            kind = _coded_kind(text, scale)
+            kind = coded_kind(text, scale)
             built.questions.append(ImportedQuestion(qid, text, kind, source, scale=scale))
             built.decoders.append(dec.scored(qid, column, scale, None, None))
             return
-    distinct = list(dict.fromkeys(values))
+    seen = pool or values
+    distinct = list(dict.fromkeys(seen))
     coded = bool(values) and all(dec.CODE_LIKE.match(v) for v in values)
-    if coded or (values and len(distinct) <= max(2, len(values) // 2) and len(distinct) <= 15):
+    repeats = len(distinct) <= max(2, len(seen) // 2) or (
+        pool is not None and len(seen) > len(distinct)
+    )
+    chosen = repeats and len(distinct) <= 15
+    if coded or (values and chosen and not looks_like_free_text(values)):
         choices = [Choice(v, v) for v in distinct if v.casefold() not in OTHER and v != "-oth-"]
         if others or any(v.casefold() in OTHER or v == "-oth-" for v in distinct):
             choices.append(Choice("-oth-", "Other", other=True))
@@ -457,44 +483,3 @@ def _single_column(
         return
     built.questions.append(ImportedQuestion(qid, text, "text", source))
     built.decoders.append(dec.text(qid, column))
-
-
-def _coded_kind(text: str, scale: tuple[int, int]) -> QuestionKind:
-    """``scored_kind``; code headings without texts (``NPS``, ``CSAT``) read as the code says."""
-    kind = scored_kind(text, *scale)
-    if kind == "rating" and scale == (0, 10) and re.search(r"(?i)\bnps\b", text):
-        return "nps"
-    if kind == "rating" and scale == (1, 5) and re.search(r"(?i)\bc?sat\b", text):
-        return "csat"
-    return kind
-
-
-def _values(rows: list[Cells], column: Column) -> list[str]:
-    return [v for v in (dec.cell(r, column).strip() for r in rows) if not blank(v)]
-
-
-def _is_other(column: Column) -> bool:
-    return (column.sub or "").lower() == "other" or column.subtext.casefold() in OTHER
-
-
-def _is_comment(column: Column) -> bool:
-    return (column.sub or "").lower().endswith("comment")
-
-
-def _int_scale(labels: list[str]) -> tuple[int, int] | None:
-    nums = [number(label) for label in labels]
-    if len(nums) < 3 or any(n is None or not n.is_integer() for n in nums):
-        return None
-    ints = sorted(int(n) for n in nums if n is not None)
-    if ints != list(range(ints[0], ints[-1] + 1)):
-        return None
-    return ints[0], ints[-1]
-
-
-def _nps_number(text: str, rows: list[Cells], column: Column) -> bool:
-    nums = [number(v) for v in _values(rows, column)]
-    return (
-        bool(nums)
-        and all(n is not None and n.is_integer() and 0 <= n <= 10 for n in nums)
-        and scored_kind(text, 0, 10) == "nps"
-    )

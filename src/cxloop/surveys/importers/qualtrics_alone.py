@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from cxloop.surveys.importers.common import number, scored_kind
+from cxloop.surveys.importers.common import looks_like_free_text, number, scored_kind
 from cxloop.surveys.importers.model import Choice, ImportedQuestion
 from cxloop.surveys.importers.qualtrics_questions import (
     Built,
@@ -79,7 +79,7 @@ def _typed(seen: list[str], numeric: bool) -> bool:
         return False
     if numeric:
         return not all(_CODES.match(v) for v in seen)
-    if any("\n" in v or len(v) > 120 for v in seen):
+    if any(len(v) > 120 for v in seen) or looks_like_free_text(seen):
         return True
     return len(seen) >= 5 and len(set(seen)) >= 0.8 * len(seen) and any(" " in v for v in seen)
 

@@ -13,7 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxloop.surveys.importers.common import NPS_WORDS, blank, number, scored_kind
+from cxloop.surveys.importers.common import (
+    NPS_WORDS,
+    blank,
+    looks_like_free_text,
+    number,
+    scored_kind,
+)
 from cxloop.surveys.importers.model import Choice, ImportedQuestion
 
 TEXT_MODE = "actual answer text"
@@ -145,9 +151,24 @@ def read_group(group: Group, qid: str, mode: str, rows: list[list[str]]) -> Read
             return _matrix(group, qid, options, others, ranking=True, mode=mode, rows=rows)
         return _matrix(group, qid, options, others, ranking=False, mode=mode, rows=rows)
     distinct = list(dict.fromkeys(cells))
-    if mode == TEXT_MODE and len(distinct) <= 12 and len(cells) >= 2 * len(distinct):
+    if (
+        mode == TEXT_MODE
+        and len(distinct) <= 12
+        and not looks_like_free_text(cells)
+        and (len(cells) >= 2 * len(distinct) or _shared_labels(values))
+    ):
         return _label_matrix(group, qid, options, others, distinct)
     return _fields(group, qid)
+
+
+def _shared_labels(values: dict[int, list[str]]) -> bool:
+    """Rows of one scale: some answer label appears in two or more rows (a few responses are
+    enough to tell "Satisfied / Very satisfied" rows from separate text boxes)."""
+    rows_of: dict[str, int] = {}
+    for cells in values.values():
+        for label in set(cells):
+            rows_of[label] = rows_of.get(label, 0) + 1
+    return any(n > 1 for n in rows_of.values())
 
 
 def _ranking(options: list[tuple[int, str]], rows: list[list[str]]) -> bool:
