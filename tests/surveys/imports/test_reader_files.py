@@ -190,3 +190,32 @@ def test_hashed_respondent_id_is_a_row_problem(store: ImportStore, tmp_path):
     (problem,) = summary["rejected"]
     assert problem["field"] == "Respondent ID" and problem["value"] == "#########"
     assert "too narrow" in problem["reason"]
+
+
+# --- Qualtrics: zones and languages the file states (finding 14) -------------------------------
+
+
+def test_qualtrics_zone_of_the_file_wins_over_timezone_with_a_note(store: ImportStore, tmp_path):
+    from tests.surveys.imports import samples_qualtrics as sq
+
+    path = sq.write_csv(tmp_path, numeric=False)
+    summary = import_summary(store, path, "--timezone", "Asia/Shanghai")
+    assert summary["timezone"] == sq.ZONE
+    assert any(sq.ZONE in n and "--timezone Asia/Shanghai" in n for n in summary["notes"])
+
+
+def test_qualtrics_language_other_than_zh_en_is_kept_raw_not_english(tmp_path):
+    from dataclasses import replace
+
+    from cxloop.surveys.importers import qualtrics
+    from cxloop.surveys.importers.model import ImportOptions
+    from tests.surveys.imports import samples_qualtrics as sq
+
+    people = [replace(p, language="DE") if i == 0 else p for i, p in enumerate(sq.respondents())]
+    path = sq.write_csv(tmp_path, numeric=False, people=people)
+    parsed = qualtrics.parse(read_grid(path), ImportOptions())
+    german = next(r for r in parsed.responses if r.response_id == people[0].id)
+    assert german.language is None
+    assert german.attributes["user_language"] == "DE"
+    chinese = next(r for r in parsed.responses if r.response_id == people[1].id)
+    assert chinese.language == "zh"

@@ -126,6 +126,11 @@ def parse(
         export.notes.append(f"the file states no time zone: times read in {tz.key}")
     elif tz.key != stated:
         export.notes.append(f"the file's time zone {stated!r} is not known: times read in {tz.key}")
+    elif options.timezone_stated and options.timezone != tz.key:
+        export.notes.append(
+            f"times read in {tz.key}, the zone the file states (header row 3), not "
+            f"--timezone {options.timezone}"
+        )
     built = _questions(groups, qsf, numeric, data, export)
     export.mapped = {col.tag: MEANING[key] for key, col in meta.items()}
     export.kept_raw += [f"{c.tag} (embedded data → attribute)" for c in embedded]
