@@ -132,13 +132,22 @@ def mapping_of(
     except ValidationError as exc:
         problems = [
             Problem(
-                _where(error["loc"]), error.get("input"), error["msg"].removeprefix("Value error, ")
+                _where(error["loc"]),
+                _shown(error.get("input")),
+                error["msg"].removeprefix("Value error, "),
             )
             for error in exc.errors()
         ]
         if header is not None:
             problems += _missing(_named(raw), header, _header_row(raw), name)
         raise Invalid(problems) from None
+
+
+def _shown(value: Any) -> Any:
+    """The value an error names: a whole question (a rule between its fields) by its column."""
+    if isinstance(value, dict):
+        return value.get("column") or value.get("columns")
+    return value
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
