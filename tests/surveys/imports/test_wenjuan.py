@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers import registry, wenjuan
@@ -376,3 +377,15 @@ def test_a_plain_csv_is_read_through_the_mapping_not_announced_as_wenjuan(
     assert "nps_scores.csv: read through your column mapping (header row 1), labels" in output
     assert "wenjuan export" not in output
     assert response_count(store, "nps_scores") == 3
+
+
+def test_the_readme_mapping_example_shows_every_field_and_reads_its_file() -> None:
+    folder = Path(__file__).resolve().parents[3] / "examples" / "imports"
+    raw = yaml.safe_load((folder / "store-visits-columns.yaml").read_text(encoding="utf-8"))
+    assert set(raw) == set(wenjuan.ColumnMapping.model_fields)
+    shown = {key for q in raw["questions"] for key in q}
+    assert shown == set(wenjuan.QuestionColumns.model_fields)
+    export = wenjuan.parse(read_grid(folder / "store-visits.csv"), ImportOptions(columns=raw))
+    assert [r.response_id for r in export.responses] == ["V001", "V002", "V003", "V004"]
+    assert [(p.row, p.field, p.value) for p in export.rejected] == [(7, "推荐意愿", "11")]
+    assert export.responses[2].completed is False
