@@ -24,8 +24,8 @@ from cxloop.csv_cells import safe_cell, safe_row
         ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
         ("\t=cmd", "'\t=cmd"),
         ("\r=cmd", "'\r=cmd"),
-        ("+86 138 0013 8000", "'+86 138 0013 8000"),
-        ("-", "'-"),
+        ("-1+cmd|' /C calc'!A0", "'-1+cmd|' /C calc'!A0"),
+        ("+A1", "'+A1"),
         ("送得快 =)", "送得快 =)"),  # only the first character matters
         ("", ""),
     ],
@@ -34,8 +34,12 @@ def test_formula_like_texts_get_a_quote(value: str, shown: str) -> None:
     assert safe_cell(value) == shown
 
 
-@pytest.mark.parametrize("value", ["-5", "+3", "-0.25", "-.5", "1e5", "-2E-3", -5, 9.5, None, True])
-def test_numbers_stay_numbers(value: object) -> None:
+NUMBERS = ["-5", "+3", "-0.25", "-.5", "1e5", "-2E-3", -5, 9.5, None, True]
+PHONES = ["+86 138 0013 8000", "+1 (555) 010-9999", "-", "\t42"]
+
+
+@pytest.mark.parametrize("value", [*NUMBERS, *PHONES])
+def test_numbers_and_phone_numbers_stay_as_they_are(value: object) -> None:
     assert safe_cell(value) == value
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from cxloop.cli.context import console, open_store, unit_of_work
 from cxloop.cli.lazy import lazy_module
+from cxloop.csv_cells import safe_cell
 from cxloop.errors import Invalid, UnreadableFile
 from cxloop.ingest.fields import KINDS, DateOrder, get_kind
 from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
@@ -242,7 +243,7 @@ def quarantine_export(
             offset += len(batch)
     import pandas as pd
 
-    frame = pd.DataFrame(records)
+    frame = pd.DataFrame(records).map(safe_cell)  # a bad row's "=…" is shown, never run
     if output.suffix.lower() == ".xlsx":
         frame.to_excel(output, index=False)
     elif output.suffix.lower() == ".csv":

@@ -29,6 +29,7 @@ from rich.table import Table
 from cxloop.cli.context import console, open_store, unit_of_work
 from cxloop.cli.lazy import lazy_module
 from cxloop.config import TAXONOMY_PACKS, get_settings
+from cxloop.csv_cells import safe_cell
 from cxloop.errors import Invalid, UnreadableFile
 from cxloop.feedback.schemas import EnrichSummary
 from cxloop.text.taxonomy import Taxonomy, load_taxonomy, shipped_taxonomy
@@ -295,7 +296,7 @@ def _writer(path: Path | None) -> Iterator[Callable[[pd.DataFrame], None]]:
         def write(frame: pd.DataFrame) -> None:
             nonlocal header
             if csv:
-                frame.to_csv(handle, header=header, index=False)
+                frame.map(safe_cell).to_csv(handle, header=header, index=False)
             else:
                 for record in frame.to_dict(orient="records"):
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")

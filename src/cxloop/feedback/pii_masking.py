@@ -50,7 +50,7 @@ def mask_free_text(value: Any) -> Any:
     return value
 
 
-def mask_attributes(attributes: dict[str, Any] | None) -> dict[str, Any] | None:
+def mask_attributes(attributes: Any) -> Any:
     """Attributes as a role without PII sees them: those whose name marks them personal
     masked whole (``privacy.masking``), every other text with the personal data inside it
     masked (``answer.q5``: "mail me: h***@example.de")."""

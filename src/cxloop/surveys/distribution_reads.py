@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
+from cxloop.csv_cells import safe_cell
 from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound
 from cxloop.surveys import delivery, distribution, tokens
@@ -178,5 +179,7 @@ def write_links(path: Path, rows: Sequence[LinkRow]) -> int:
             values = row.model_dump()
             expires = values["expires_at"]
             values["expires_at"] = f"{expires:%Y-%m-%dT%H:%M}Z" if expires else ""
-            writer.writerow(["" if values[c] is None else values[c] for c in LINK_COLUMNS])
+            writer.writerow(
+                ["" if values[c] is None else safe_cell(values[c]) for c in LINK_COLUMNS]
+            )
     return len(rows)

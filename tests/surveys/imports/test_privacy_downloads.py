@@ -267,3 +267,24 @@ def test_api_import_notes_name_the_definition_field(
     notes = response.json()["notes"]
     assert any('the "definition" field' in n for n in notes), notes
     assert not any("--definition" in n for n in notes), notes
+
+
+def test_quarantine_export_defangs_the_rejected_values(tmp_path: Path, store: ImportStore) -> None:
+    export = tmp_path / "answers.csv"
+    bad = "=1+cmd|' /C calc'!A0"
+    export.write_text(
+        "customer_email,score,date,comment\n"
+        f'c9@example.com,"{bad}",2024-03-01,+86 138 0013 8000\n'
+        "c8@example.com,8,2024-03-02,fine\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "columns.json"
+    mapping.write_text(json.dumps(MAPPING), encoding="utf-8")
+    summary = import_summary(store, export, "--tool", "wenjuan", "--columns", mapping)
+    assert summary["quarantined"] == 1, summary
+    out = tmp_path / "rejected.csv"
+    run = run_cli(store, "quarantine", "export", out)
+    assert run.code == 0, run.output
+    [row] = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert row["score"] == "'" + bad
+    assert row["comment"] == "+86 138 0013 8000"  # a phone number computes nothing: kept
