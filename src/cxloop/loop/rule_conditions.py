@@ -19,7 +19,7 @@ A test that reads a missing value is false whatever its operator (as in ``show_i
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from cxloop.loop.rule_names import (
     topic_pattern,
 )
 from cxloop.surveys import expressions as ex
+from cxloop.surveys.logic import attribute
 
 
 class BadCondition(ValueError):
@@ -281,7 +282,7 @@ def _evaluate(node: Node, facts: FeedbackFacts) -> Outcome:
 def _lookup(facts: FeedbackFacts) -> Callable[[str], object]:
     def read(name: str) -> object:
         if name.startswith(ATTRIBUTES):
-            value = _attribute(facts.attributes, name.removeprefix(ATTRIBUTES))
+            value = attribute(facts.attributes, name.removeprefix(ATTRIBUTES))
         else:
             value = getattr(facts, name, None)
         if value is None or value is ex.MISSING:
@@ -294,18 +295,6 @@ def _lookup(facts: FeedbackFacts) -> Callable[[str], object]:
         return value
 
     return read
-
-
-def _attribute(attributes: Mapping[str, Any], key: str) -> object:
-    """``attributes.plan`` from a flat key or nested mappings (``contract.level``)."""
-    if key in attributes:
-        return attributes[key]
-    value: object = attributes
-    for part in key.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return ex.MISSING
-        value = value[part]
-    return value
 
 
 def _scalar(test: Test, facts: FeedbackFacts) -> Outcome:
