@@ -158,3 +158,36 @@ def test_a_choice_kept_as_text_is_not_the_customers_words(store: ImportStore, tm
     assert all(a[member["id"]] == "Lid" for a in answers)
     texts = [t for (t,) in _rows(store, "SELECT text FROM feedback WHERE text IS NOT NULL")]
     assert texts and not any("Lid" in t for t in texts), texts
+
+
+def write_monkey_matrix(folder: Path) -> Path:
+    """A SurveyMonkey export with a label-scale matrix answered by three people and a comment."""
+    head = ["Respondent ID", "Start Date", "End Date", "How satisfied were you with…", "",
+            "Comments"]  # fmt: skip
+    sub = ["", "", "", "Speed", "Friendliness", "Open-Ended Response"]
+    rows = [
+        ["114200000001", "2022-09-05 14:56:00", "2022-09-05 14:58:00", "Very satisfied",
+         "Satisfied", "The espresso was great"],
+        ["114200000002", "2022-09-06 10:00:00", "2022-09-06 10:03:00", "Dissatisfied",
+         "Very satisfied", ""],
+        ["114200000003", "2022-09-07 11:30:00", "2022-09-07 11:31:00", "Neutral", "Dissatisfied",
+         "Slow today,\nbut friendly"],
+    ]  # fmt: skip
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([head, sub, *rows])
+    path = folder / "cafe_matrix.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_surveymonkey_label_matrix_of_few_responses_is_choices(store: ImportStore, tmp_path):
+    import_summary(store, write_monkey_matrix(tmp_path))
+    questions = list(export_json(store, "cafe_matrix")["questions"])
+    kinds = {q["text"]: q["type"] for q in questions}
+    speed = next(q for q in questions if q["text"].endswith("Speed"))
+    assert speed["type"] == "single"
+    assert {"Very satisfied", "Satisfied", "Dissatisfied", "Neutral"} <= set(speed["options"])
+    assert kinds["Comments"] == "text"
+    texts = [t for (t,) in _rows(store, "SELECT text FROM feedback WHERE text IS NOT NULL")]
+    assert any("espresso" in t for t in texts)
+    assert not any("satisfied" in t.casefold() for t in texts), texts
