@@ -308,3 +308,34 @@ def test_a_changed_answer_drops_the_old_other_text() -> None:
     assert kept_other_texts(stored, {}, definition) == {}
     newer = {qid: value, f"{qid}.other": "跑步"}
     assert kept_other_texts(stored, newer, definition) == newer
+
+
+def test_an_update_from_a_file_without_metadata_keeps_the_stored_metadata(db: api.Store) -> None:
+    question = ImportedQuestion("Q1", "How likely are you to recommend us?", "nps", "Q1")
+    question.scale = (0, 10)
+
+    def one(answer: int, **meta: Any) -> ParsedExport:
+        response = ImportedResponse(
+            2, "R_1", {"Q1": answer}, completed=True, submitted_at=T0, **meta
+        )
+        return ParsedExport("qualtrics", "current", "numeric", "M", [question], [response])
+
+    rich = one(6, email="li.na@example.com", ip="10.0.0.1", attributes={"store": "S1"})
+    poor = one(7, attributes={"wave": "2"})
+    for parsed in (rich, poor):
+        with db.sessions() as session:
+            service.import_parsed(
+                session=session,
+                settings=db.settings,
+                parsed=parsed,
+                source_name="m.csv",
+                sha256="aa" * 32,
+                survey_id="meta",
+                timezone="UTC",
+            )
+    with db.sessions() as session:
+        (row,) = session.scalars(select(SurveyResponse)).all()
+        assert row.answers == {"Q1": 7}  # the file's answer wins
+        assert row.meta is not None
+        assert (row.meta["email"], row.meta["ip"]) == ("li.na@example.com", "10.0.0.1")
+        assert row.meta["attributes"] == {"store": "S1", "wave": "2"}
