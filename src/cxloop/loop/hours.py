@@ -1,4 +1,5 @@
-"""Working hours and dates as a calendar file writes them, read into minutes and dates.
+"""Working hours and dates as a calendar file writes them, read into minutes and dates; and
+what every loop YAML file (calendars, SLA policies, rules, routing) reads alike.
 
 Pure: no database. Each reader returns what it could read plus every bad entry (where, value,
 reason), so a user fixes a whole calendar file in one pass.
@@ -9,10 +10,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from itertools import pairwise
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 
 from cxloop.errors import Invalid, Problem
 
@@ -184,3 +185,15 @@ def read_yaml(text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "yaml"
         raise Invalid([Problem(where, None, f"is not valid YAML: {exc}")]) from None
+
+
+def true_or_false(value: Any) -> bool:
+    """A switch as YAML writes it: only ``true`` or ``false``, so ``"yes"`` or ``1`` is named, not
+    read as on."""
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+Switch = Annotated[bool, BeforeValidator(true_or_false)]
+"""A loop file's on/off setting (a rule's ``enabled``, routing's ``account_owner``)."""

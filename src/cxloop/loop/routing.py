@@ -34,7 +34,7 @@ from pydantic import (
 
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.facts import FeedbackFacts
-from cxloop.loop.hours import BadEntries, problems_of, read_yaml
+from cxloop.loop.hours import BadEntries, Switch, problems_of, read_yaml
 from cxloop.loop.rule_conditions import BadCondition, Condition, compile_condition
 from cxloop.loop.rule_names import Pattern, fold, topic_pattern
 
@@ -157,7 +157,7 @@ class RoutingRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     default_team: str
-    account_owner: bool = True
+    account_owner: Switch = True
     strategy: Strategy = "least_loaded"
     rules: list[RouteRule] = Field(default_factory=list)
 
@@ -167,13 +167,6 @@ class RoutingRules(BaseModel):
         if not isinstance(value, str) or not value.strip():
             raise ValueError("must be a team name (the team that takes what no rule routes)")
         return value.strip()
-
-    @field_validator("account_owner", mode="before")
-    @classmethod
-    def _flag(cls, value: Any) -> Any:
-        if not isinstance(value, bool):
-            raise ValueError("must be true or false")
-        return value
 
     @field_validator("strategy", mode="before")
     @classmethod

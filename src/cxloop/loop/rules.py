@@ -31,7 +31,7 @@ from pydantic import (
 
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.facts import FeedbackFacts
-from cxloop.loop.hours import BadEntries, problems_of, read_yaml
+from cxloop.loop.hours import BadEntries, Switch, problems_of, read_yaml
 from cxloop.loop.rule_conditions import BadCondition, Condition, compile_condition
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -70,7 +70,7 @@ class AlertRule(BaseModel):
     severity: Severity
     topic: str | None = None
     team: str | None = None
-    enabled: bool = True
+    enabled: Switch = True
     window_hours: float = DEFAULT_WINDOW_HOURS
 
     @field_validator("id", mode="before")
@@ -122,13 +122,6 @@ class AlertRule(BaseModel):
                 "is 'matched', but the condition tests no topic or aspect to take it from"
             )
         return value.strip().strip("/")
-
-    @field_validator("enabled", mode="before")
-    @classmethod
-    def _flag(cls, value: Any) -> Any:
-        if not isinstance(value, bool):
-            raise ValueError("must be true or false")
-        return value
 
     @field_validator("window_hours", mode="before")
     @classmethod
