@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from holidays import country_holidays
 from holidays.holiday_base import HolidayBase
@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from cxloop.config import ZoneName
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.hours import (
     DAYS,
@@ -71,7 +72,7 @@ class BusinessCalendar(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: str
+    timezone: ZoneName
     country: Country | None = None
     hours: dict[int, list[Span]]
     breaks: list[Span] = Field(default_factory=list)
@@ -82,15 +83,6 @@ class BusinessCalendar(BaseModel):
     _zone: ZoneInfo = PrivateAttr()
     _public: HolidayBase | None = PrivateAttr(default=None)
     _days: dict[date, tuple[tuple[datetime, datetime], ...]] = PrivateAttr(default_factory=dict)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("is not an IANA time zone (e.g. Asia/Shanghai)") from None
-        return value
 
     @field_validator("hours", mode="before")
     @classmethod
