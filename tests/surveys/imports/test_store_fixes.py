@@ -49,7 +49,9 @@ def nps_rows(store: ImportStore) -> int:
         ("Delivery+feedback_March+28,+2024_10.15.csv", "Delivery_feedback"),
         ("Customer survey_2024-03-28.csv", "Customer_survey"),
         ("Customer survey_20240328_1015.csv", "Customer_survey"),
-        ("Data_All_220905.csv", "Data_All"),
+        ("Data_All_220905.csv", "Data_All_220905"),  # SurveyMonkey's: the date is all it says
+        ("results_123456.csv", "results_123456"),  # six digits: a LimeSurvey sid
+        ("export_12345678.csv", "export_12345678"),  # eight digits that are not a date
         ("Lieferumfrage_March 28, 2024_10.15 (1).csv", "Lieferumfrage"),
         ("门店满意度_2.xls", "qualtrics_门店满意度"),
         ("Q3 2024 (final).csv", "Q3_2024_final"),

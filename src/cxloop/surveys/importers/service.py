@@ -55,9 +55,12 @@ _DOWNLOAD_SUFFIXES = (
     re.compile(
         rf"_(?:{_MONTHS})[ +]\d{{1,2}},?[ +]\d{{4}}_\d{{1,2}}[.:]\d{{2}}(?:[.:]\d{{2}})?$", re.I
     ),
-    # dated downloads: "<survey>_2024-03-28", "_20240328_1015", SurveyMonkey's "_220905"
+    # dated downloads: "<survey>_2024-03-28", "_20240328_1015" (a date, not any 8 digits; six
+    # digits are left alone: a LimeSurvey sid, and SurveyMonkey's "Data_All_220905" says nothing
+    # else — a second download of it is found by its response ids instead)
     re.compile(
-        r"[ _-]+(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{6})(?:[ _T-]+\d{1,2}[.:-]?\d{2}(?:[.:-]?\d{2})?)?$"
+        r"[ _-]+(?:(?:19|20)\d\d-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01]))"
+        r"(?:[ _T-]+\d{1,2}[.:-]?\d{2}(?:[.:-]?\d{2})?)?$"
     ),
 )
 """Dates and times a tool or browser adds to a download's name: two downloads of one survey
@@ -258,7 +261,7 @@ def import_parsed(
 
 def default_survey_id(parsed: ParsedExport, path: Path) -> str:
     """The survey an export fills when none is named: the tool's own survey id, else the file
-    name without the dates and times Qualtrics, SurveyMonkey or a browser add and without
+    name without the dates and times Qualtrics or a browser add and without
     问卷星's ``_0``/``_2``/``_3`` suffix, as an id (letters, digits, ``_.-``;
     ``wjx_门店回访`` when the name starts with a Chinese character)."""
     raw = parsed.source_survey_id or _download_name(path.stem)
