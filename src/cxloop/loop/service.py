@@ -9,7 +9,6 @@ only flushes; the caller commits.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,7 +37,7 @@ from cxloop.loop.case_actions import (
 from cxloop.loop.case_reads import case_read, get_case, queue, utc
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.models import Case, CaseFeedback
-from cxloop.loop.priority import priority
+from cxloop.loop.priority import Priority, priority
 from cxloop.loop.rules import RuleMatch
 from cxloop.loop.schemas import CaseCreate, CaseOpened, CaseRead
 from cxloop.loop.sla import SlaPolicy
@@ -149,17 +148,13 @@ def open_from_match(
         key=key,
         topic=match.topic,
         severity=match.severity,
-        level=level.model_dump(),
+        level=level,
+        routed=(assignment.team, assignment.via, assignment.reason),
         policy=policy,
         at=at,
         actor=actor,
     )
     row.rule_id, row.window_hours = match.rule_id, match.window_hours
-    row.team, row.routing_via, row.routing_reason = (
-        assignment.team,
-        assignment.via,
-        assignment.reason,
-    )
     event(
         session,
         row,
@@ -194,12 +189,15 @@ def _new_case(
     key: str,
     topic: str,
     severity: str,
-    level: dict[str, Any],
+    level: Priority,
+    routed: tuple[str | None, str | None, str | None],
     policy: SlaPolicy,
     at: dt.datetime,
     actor: Actor,
 ) -> Case:
-    deadlines = policy.deadlines(at, level["level"])
+    """A new case row, flushed: priority, team and routing (team, via, reason), SLA due times."""
+    deadlines = policy.deadlines(at, level.level)
+    team, via, reason = routed
     row = Case(
         status="new",
         title=title[:512],
@@ -210,9 +208,12 @@ def _new_case(
         topic=topic,
         dedupe_key=key,
         severity=severity,
-        priority=level["level"],
-        priority_score=level["score"],
-        priority_explanation=level["explanation"],
+        priority=level.level,
+        priority_score=level.score,
+        priority_explanation=level.model_dump()["explanation"],
+        team=team,
+        routing_via=via,
+        routing_reason=reason,
         opened_at=naive(at),
         first_response_warn_at=naive(deadlines.first_response_warn_at),
         first_response_due=naive(deadlines.first_response_due),
@@ -282,17 +283,13 @@ def open_by_hand(
         key=key,
         topic=topic,
         severity=case_in.severity,
-        level=level.model_dump(),
+        level=level,
+        routed=(team, via, reason),
         policy=policy,
         at=at,
         actor=actor,
     )
-    row.contact_id, row.team, row.routing_via, row.routing_reason = (
-        case_in.contact_id,
-        team,
-        via,
-        reason,
-    )
+    row.contact_id = case_in.contact_id
     event(
         session,
         row,
