@@ -219,3 +219,46 @@ def test_qualtrics_language_other_than_zh_en_is_kept_raw_not_english(tmp_path):
     assert german.attributes["user_language"] == "DE"
     chinese = next(r for r in parsed.responses if r.response_id == people[1].id)
     assert chinese.language == "zh"
+
+
+def _qualtrics_short_dates(tmp_path: Path, dates: list[str]) -> Path:
+    """The Qualtrics sample with its times rewritten as Excel re-saves them (``3/9/24 9:02``),
+    ``dates`` used in turn."""
+    import itertools
+    import re
+
+    from tests.surveys.imports import samples_qualtrics as sq
+
+    path = sq.write_csv(tmp_path, numeric=False)
+    turn = itertools.cycle(dates)
+    text = re.sub(
+        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", lambda _: next(turn), path.read_text("utf-8-sig")
+    )
+    path.write_text(text, encoding="utf-8-sig")
+    return path
+
+
+def test_qualtrics_excel_dates_that_read_both_ways_follow_the_date_order(tmp_path):
+    from cxloop.surveys.importers import qualtrics
+    from cxloop.surveys.importers.model import ImportOptions
+
+    path = _qualtrics_short_dates(tmp_path, [f"3/{d}/24 9:02" for d in range(1, 13)])
+    month_first = qualtrics.parse(read_grid(path), ImportOptions())
+    assert any("month-first" in n and "RecordedDate" in n for n in month_first.notes)
+    assert {r.submitted_at.month for r in month_first.responses if r.submitted_at} == {3}
+    day_first = qualtrics.parse(read_grid(path), ImportOptions(day_first=True))
+    assert {r.submitted_at.day for r in day_first.responses if r.submitted_at} == {3}
+
+
+def test_qualtrics_one_column_order_for_every_row(tmp_path):
+    """A day over 12 makes the whole file day-first, so 3/9/24 is 3 September, not 9 March."""
+    from cxloop.surveys.importers import qualtrics
+    from cxloop.surveys.importers.model import ImportOptions
+
+    path = _qualtrics_short_dates(tmp_path, ["3/9/24 9:02", "13/9/24 9:02"])
+    parsed = qualtrics.parse(read_grid(path), ImportOptions())
+    assert not parsed.rejected
+    assert {(r.submitted_at.month, r.submitted_at.day) for r in parsed.responses} <= {
+        (9, 3),
+        (9, 13),
+    }

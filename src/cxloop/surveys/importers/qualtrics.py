@@ -17,7 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
-from cxloop.surveys.importers.common import identifier, parse_time, unique_ids, zone
+from cxloop.surveys.importers.common import (
+    date_order,
+    date_order_note,
+    identifier,
+    parse_time,
+    time_problem,
+    unique_ids,
+    zone,
+)
 from cxloop.surveys.importers.model import (
     Grid,
     ImportedResponse,
@@ -140,6 +148,7 @@ def parse(
             + ", ".join(c.tag for c in left_out)
         )
     real = _real_statuses(meta, data, export)
+    options = _date_order(meta, data, options, export)
     context = _Context(meta, built, embedded, tz, options, real, columns)
     for number, row in data:
         _response(export, number, row, context)
@@ -351,6 +360,23 @@ def _real_statuses(
     return set(REAL) | set(common)
 
 
+def _date_order(
+    meta: dict[str, Column],
+    data: list[tuple[int, list[str]]],
+    options: ImportOptions,
+    export: ParsedExport,
+) -> ImportOptions:
+    """One day/month order for the file's times (an Excel re-save writes ``3/9/24 9:02``): the
+    stated one, else the one a date over 12 shows, else month-first with a note."""
+    keys = [k for k in ("start", "end", "recorded") if k in meta]
+    found = date_order(row[meta[k].index] for k in keys for _, row in data)
+    if found == "ambiguous":
+        export.notes.append(date_order_note([meta[k].tag for k in keys], options.day_first))
+    if options.day_first is not None or found is None:
+        return options
+    return dataclasses.replace(options, day_first=found == "day-first")
+
+
 def _response(export: ParsedExport, number: int, row: list[str], context: _Context) -> None:
     meta, built, embedded = context.meta, context.built, context.embedded
     tz, options, real, seen = context.tz, context.options, context.real, context.seen
@@ -384,7 +410,8 @@ def _response(export: ParsedExport, number: int, row: list[str], context: _Conte
         text = get(key)
         times[key] = parse_time(text, tz, day_first=options.day_first) if text else None
         if text and times[key] is None:
-            problems.append(RowProblem(number, meta[key].tag, text, "is not a date and time"))
+            reason = time_problem(text, options.day_first)
+            problems.append(RowProblem(number, meta[key].tag, text, reason))
     if problems:  # each problem carries the whole row, for the quarantine
         raw = {c.tag or f"column {c.index + 1}": row[c.index] for c in context.columns}
         export.rejected += [dataclasses.replace(p, raw=raw) for p in problems]
