@@ -64,12 +64,12 @@ def when(moment: dt.datetime | None, zone: ZoneInfo) -> str:
 
 
 def left(seconds: float | None) -> str:
-    """Wall-clock time to the next due time: ``5h 20m``, ``overdue 1h 05m``; a dash for none."""
+    """Wall-clock time to the next due time: ``5h 20m``, ``63h 05m``, ``overdue 1h 05m``; a
+    dash for none."""
     if seconds is None:
         return "–"
     minutes = int(abs(seconds) // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    shown = (f"{days}d " if days else "") + f"{rest // 60}h {rest % 60:02d}m"
+    shown = f"{minutes // 60}h {minutes % 60:02d}m"  # hours past a day too: 63h 20m
     return f"overdue {shown}" if seconds < 0 else shown
 
 
