@@ -262,3 +262,31 @@ def test_qualtrics_one_column_order_for_every_row(tmp_path):
         (9, 3),
         (9, 13),
     }
+
+
+def test_limesurvey_excel_dates_follow_one_order_with_a_note(tmp_path):
+    """A LimeSurvey file re-saved in Excel on a Dutch Windows: 2/11/23 is 2 November."""
+    import re
+
+    from cxloop.surveys.importers import limesurvey
+    from cxloop.surveys.importers.model import ImportOptions
+    from tests.surveys.imports.test_reader_types import write_dutch_limesurvey
+
+    path = write_dutch_limesurvey(tmp_path)
+    text = re.sub(
+        r"2023-11-(\d{2}) (\d{2}):(\d{2}):00",
+        lambda m: f"{int(m[1])}/11/23 {m[2]}:{m[3]}",
+        path.read_text("utf-8-sig"),
+    )
+    path.write_text(text, encoding="utf-8-sig")
+    plain = limesurvey.parse(read_grid(path), ImportOptions())
+    assert any("Datum verstuurd" in n and "month-first" in n for n in plain.notes)
+    dutch = limesurvey.parse(read_grid(path), ImportOptions(day_first=True))
+    assert {r.submitted_at.month for r in dutch.responses if r.submitted_at} == {11}
+    decided = limesurvey.parse(read_grid(_with(path, "6/11/23", "13/11/23")), ImportOptions())
+    assert {r.submitted_at.month for r in decided.responses if r.submitted_at} == {11}
+
+
+def _with(path: Path, old: str, new: str) -> Path:
+    path.write_text(path.read_text("utf-8-sig").replace(old, new), encoding="utf-8-sig")
+    return path

@@ -11,6 +11,7 @@ with the survey's ``.lss``/``.lsa``, else kept raw) or ``long`` (texts). Pure: n
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
-from cxloop.surveys.importers.common import blank, parse_time, zone
+from cxloop.surveys.importers.common import blank, date_order, date_order_note, parse_time, zone
 from cxloop.surveys.importers.limesurvey_answers import CODETEXT, SGQA, Column
 from cxloop.surveys.importers.limesurvey_questions import build_questions
 from cxloop.surveys.importers.lss import LssSurvey, read_definition
@@ -295,6 +296,7 @@ def parse(
     tz = zone(None, options.timezone)
     rows = grid.rows[1:]
     built = build_questions(found.questions, rows, survey, found.style)
+    options, order_note = _date_order(found, rows, grid.rows[0], options)
     responses: list[ImportedResponse] = []
     rejected: list[RowProblem] = []
     id_col = found.meta["id"]
@@ -317,7 +319,7 @@ def parse(
             rejected.extend(problems)
             continue
         responses.append(_response(found, cell, row_no, response_id, answers, kept, tz, options))
-    notes = list(built.notes)
+    notes = list(built.notes) + ([order_note] if order_note else [])
     if any(r.attributes.get("submitdate_raw") == _NO_SUBMIT for r in responses):
         notes.append(
             "submitdate 1980-01-01 00:00:00: the survey stored no dates (the response is "
@@ -360,6 +362,21 @@ def _getter(cells: list[str]) -> Cell:
         return value[1:] if value.startswith("'=") else value
 
     return cell
+
+
+def _date_order(
+    found: Layout, rows: list[list[str]], header: list[str], options: ImportOptions
+) -> tuple[ImportOptions, str | None]:
+    """One day/month order for the file's dates (an Excel re-save writes ``2/11/23 10:15``): the
+    stated one, else what a date over 12 shows, else month-first; a note when all read both ways."""
+    columns = [found.meta[k] for k in ("submitdate", "datestamp", "startdate") if k in found.meta]
+    order = date_order(_getter(r)(i) for i in columns for r in rows)
+    note = None
+    if order == "ambiguous":
+        note = date_order_note([header[i] for i in columns], options.day_first)
+    if options.day_first is not None or order is None:
+        return options, note
+    return dataclasses.replace(options, day_first=order == "day-first"), note
 
 
 def _response(
