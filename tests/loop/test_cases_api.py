@@ -68,6 +68,7 @@ def test_an_agent_of_another_team_gets_403_on_the_case_and_its_queue(api: Api) -
         ("POST", f"/cases/{case['id']}/take", None),
         ("POST", f"/cases/{case['id']}/note", {"text": "I'll have a look"}),
         ("GET", "/cases?team=客服一组", None),
+        ("POST", "/cases", {"title": "替同事开单", "severity": "low", "team": "客服一组"}),
     ):
         response = call(api, "zhao.min", method, url, body)
         assert response.status_code == 403, (url, response.text)
@@ -200,6 +201,11 @@ def test_team_emails_are_masked_for_roles_without_pii(api: Api) -> None:
     assert emails("viewer") == {"w***@example.com", "Z***@EXAMPLE.COM"}
     saved = call(api, "agent", "PUT", "/teams", [{"name": "x"}])
     assert saved.status_code == 403
+    twice = call(api, "admin", "PUT", "/teams", [{"name": "east"}, {"name": "east"}])
+    assert twice.status_code == 422
+    assert problems(twice) == [
+        {"field": "teams[1].name", "value": "east", "reason": "names a team twice"}
+    ]
 
 
 def test_free_text_is_masked_for_a_reader_who_neither_owns_the_case_nor_reads_pii() -> None:

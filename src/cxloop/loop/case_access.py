@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.errors import Forbidden, Invalid, Problem
 from cxloop.feedback.models import Feedback
+from cxloop.feedback.pii_masking import mask_text
 from cxloop.loop import teams
 from cxloop.loop.case_actions import allow
 from cxloop.loop.case_reads import get_case, load, queue
@@ -21,7 +22,6 @@ from cxloop.loop.schemas import CaseCreate, CaseDetail, QueueRead, TeamRead, Tea
 from cxloop.loop.states import SYSTEM_ROLE, Actor, CaseView, may, refusal
 from cxloop.privacy.masking import mask_value
 from cxloop.privacy.roles import Permission, allows
-from cxloop.text.pii import find_pii
 
 FREE_TEXT = ("text", "summary", "reason", "evidence", "why")
 """History entries' fields that people write (or rules explain) in their own words."""
@@ -95,19 +95,6 @@ def reads_pii(actor: Actor, owner: str | None) -> bool:
     return any(allows(role, Permission.read_pii) for role in actor.roles)
 
 
-def mask_text(text: str) -> str:
-    """``text`` with e-mail addresses, phone and ID numbers masked (``l***@example.com``).
-
-    Written here because the feedback domain's span masker is not its service."""
-    for span in sorted(find_pii(text), key=lambda s: s.start, reverse=True):
-        text = (
-            text[: span.start]
-            + str(mask_value("value", text[span.start : span.end]))
-            + text[span.end :]
-        )
-    return text
-
-
 def masked(detail: CaseDetail) -> CaseDetail:
     """``detail`` with personal data in its title and its history's free text masked."""
     history = [
@@ -151,7 +138,16 @@ def parse_teams(data: Any, where: str = "teams") -> list[TeamWrite]:
 
 
 def save_teams(*, session: Session, teams_in: list[TeamWrite]) -> list[TeamRead]:
-    """Save each team whole (create or replace its roster); teams not named stay as they are."""
+    """Save each team whole (create or replace its roster); teams not named stay as they are.
+    A name given twice is refused (which roster would win is not the caller's intent)."""
+    seen: set[str] = set()
+    twice = []
+    for index, team in enumerate(teams_in):
+        if team.name in seen:
+            twice.append(Problem(f"teams[{index}].name", team.name, "names a team twice"))
+        seen.add(team.name)
+    if twice:
+        raise Invalid(twice)
     return [teams.save_team(session=session, team_in=t) for t in teams_in]
 
 
