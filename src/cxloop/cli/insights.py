@@ -19,6 +19,7 @@ from rich.table import Table
 from cxloop.cli import display
 from cxloop.cli.context import console, existing_store, unit_of_work
 from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
+from cxloop.csv_cells import safe_cell
 from cxloop.errors import Invalid
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def show(result: InsightReport, output: OutputFormat, *, title: str | None = Non
         import pandas as pd
 
         frame = pd.DataFrame(result.rows, columns=result.columns)
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo(frame.map(safe_cell).to_csv(index=False), nl=False)
         return
     preferred = [c for c in SHOWN.get(result.analysis, ()) if c in result.columns]
     columns = preferred or result.columns[:MAX_SHOWN_COLUMNS]

@@ -19,6 +19,7 @@ from rich.table import Table
 from cxloop.cli import display
 from cxloop.cli.context import console, existing_store, require_store
 from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
+from cxloop.csv_cells import safe_cell
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,7 +152,7 @@ def _show(
     if output is OutputFormat.csv:
         if "period" in keys:
             frame["period"] = frame["period"].dt.date
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(frame.map(safe_cell).to_csv(index=False))
         return
     if frame.empty:
         console.print(_nothing(metric, scope))

@@ -16,6 +16,7 @@ from cxloop.cli import display
 from cxloop.cli.context import console
 from cxloop.cli.filters import Last, Since, Until, Where, scope_from_options
 from cxloop.cli.metrics import By, Confidence, Format, MinN, OutputFormat, PeriodOption
+from cxloop.csv_cells import safe_cell
 
 if TYPE_CHECKING:
     from cxloop.metrics.comparisons import CompareResult
@@ -149,7 +150,7 @@ def compare_command(
             }
             for row in result.rows
         ]
-        sys.stdout.write(pd.DataFrame(records).to_csv(index=False))
+        sys.stdout.write(pd.DataFrame(records).map(safe_cell).to_csv(index=False))
         return
     console.print(_table(result))
     tested = sum(r.p_value is not None for r in result.rows)
