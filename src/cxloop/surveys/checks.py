@@ -29,6 +29,7 @@ ONLY: dict[str, tuple[tuple[str, ...], str]] = {
     "min_choices": (("multiple",), "only multiple questions have min_choices"),
     "max_choices": (("multiple",), "only multiple questions have max_choices"),
     "max_length": (("text",), "only text questions have max_length"),
+    "labels_as_text": (("text",), "only text questions hold labels as text"),
 }
 
 

@@ -102,6 +102,9 @@ class Question(BaseModel):
     min_choices: int | None = None
     max_choices: int | None = None
     max_length: int | None = None
+    labels_as_text: bool = False
+    """A text question an import made from a choice or scale cxloop cannot hold as asked: its
+    answers are labels or numbers, not the respondent's words (never read as feedback text)."""
 
     @model_validator(mode="after")
     def _defaults(self) -> Question:
@@ -347,4 +350,8 @@ def warnings(definition: SurveyDefinition) -> list[Problem]:
 def canonical(definition: SurveyDefinition) -> dict[str, Any]:
     """The definition as plain JSON data, the same for the same content however it was written
     (comments, key order, a plain string or {zh, en})."""
-    return definition.model_dump(mode="json")
+    data = definition.model_dump(mode="json")
+    for question in data["questions"]:  # unset, it is left out: stored hashes stay as they were
+        if not question.get("labels_as_text"):
+            question.pop("labels_as_text", None)
+    return data

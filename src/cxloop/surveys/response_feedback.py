@@ -23,7 +23,6 @@ from cxloop.config import Settings
 from cxloop.errors import NotFound
 from cxloop.ingest import service as ingest_service
 from cxloop.surveys.definitions import Question, SurveyDefinition
-from cxloop.surveys.importers.build import LABEL_TEXT_LENGTH
 from cxloop.surveys.models import SurveyResponse, SurveyVersion
 
 log = logging.getLogger(__name__)
@@ -244,7 +243,7 @@ def _imported(row: SurveyResponse) -> dict[str, Any]:
 def _labels(question: Question) -> bool:
     """A text question an import made from a choice or scale cxloop cannot hold: its answers
     are labels (kept as the ``answer.<id>`` attribute), not the respondent's words."""
-    return question.max_length == LABEL_TEXT_LENGTH
+    return question.labels_as_text
 
 
 def answer_attributes(answers: dict[str, Any]) -> dict[str, str]:

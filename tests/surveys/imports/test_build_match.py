@@ -330,3 +330,30 @@ def test_a_time_pushed_past_the_calendar_by_its_zone_is_no_time() -> None:
     assert parse_time("0001-01-01 00:10:00", zone("Asia/Shanghai", "UTC")) is None
     assert parse_time("9999-12-31 23:59:00", zone("America/Denver", "UTC")) is None
     assert parse_time("2024-03-05 14:02:00", zone("UTC", "UTC")) is not None
+
+
+def test_labels_as_text_is_left_out_of_the_canonical_form_unless_set() -> None:
+    """Surveys stored before the flag existed keep their hash (no spurious new version when
+    their YAML is created again); an import's marked question keeps its mark."""
+    from cxloop.surveys.definitions import canonical, parse_definition
+
+    plain = parse_definition(
+        {"id": "s", "title": "t", "questions": [{"id": "q", "type": "text", "text": "x"}]}
+    )
+    assert "labels_as_text" not in canonical(plain)["questions"][0]
+    marked = parse_definition(
+        {
+            "id": "s",
+            "title": "t",
+            "questions": [{"id": "q", "type": "text", "text": "x", "labels_as_text": True}],
+        }
+    )
+    assert canonical(marked)["questions"][0]["labels_as_text"] is True
+    with pytest.raises(Invalid, match="only text questions hold labels as text"):
+        parse_definition(
+            {
+                "id": "s",
+                "title": "t",
+                "questions": [{"id": "q", "type": "nps", "text": "x", "labels_as_text": True}],
+            }
+        )

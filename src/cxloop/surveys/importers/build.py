@@ -20,10 +20,6 @@ from cxloop.surveys.importers.model import Choice, ImportedQuestion, ParsedExpor
 from cxloop.surveys.importers.plan import NUMERIC, Plan, QuestionPlan
 
 TEXT_LENGTH = 20_000
-LABEL_TEXT_LENGTH = TEXT_LENGTH - 1
-"""The ``max_length`` that marks a text question holding a choice's labels or a scale's numbers
-(kept as text only because cxloop cannot hold them as asked): its answers are not the
-respondent's words, so ``response_feedback.record`` leaves them out of the feedback text."""
 MAX_POINTS = 11
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ROW = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -151,8 +147,8 @@ def _as_text(
     they are never read as the respondent's words."""
     plan.kind = "text"
     plan.labels = {o.code: _label(o) for o in q.options}
-    length = LABEL_TEXT_LENGTH if labels else TEXT_LENGTH
-    return {**base, "type": "text", "max_length": length}, plan
+    marked = {"labels_as_text": True} if labels else {}
+    return {**base, "type": "text", "max_length": TEXT_LENGTH, **marked}, plan
 
 
 def option_ids(q: ImportedQuestion) -> list[str]:

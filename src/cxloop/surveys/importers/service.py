@@ -47,7 +47,7 @@ MAX_SHOWN = 20
 _SURVEY_ID = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 _NOT_ID = re.compile(r"[^\w.-]+")
 _WJX_SUFFIX = re.compile(r"_[0-3]$")
-"""问卷星 names its downloads ``<title>_0.xls`` (按选项文本), ``_2`` (按选项序号), ``_3`` (按分数)."""
+"""问卷星 names its downloads ``<title>_0.xls`` (按选项文本), ``_2`` (按选项序号), ``_3``."""
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DOWNLOAD_SUFFIXES = (
     re.compile(r"\s*\(\d{1,3}\)$"),  # a browser's second copy: "export (1).csv"
