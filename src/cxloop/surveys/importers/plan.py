@@ -72,7 +72,6 @@ class Plan:
                 )
         return out, problems
 
-
     def _in_survey_order(self, plan: QuestionPlan, value: Any) -> Any:
         """A multiple choice's option ids in the survey's option order (not the export's: 问卷星's
         text mode lists options as first chosen), so both value modes store equal answers."""
