@@ -35,7 +35,7 @@ from pydantic import (
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.hours import BadEntries, Switch, problems_of, read_yaml
-from cxloop.loop.rule_conditions import BadCondition, Condition, compile_condition
+from cxloop.loop.rule_conditions import Condition, read_condition
 from cxloop.loop.rule_names import Pattern, fold, topic_pattern
 
 Strategy = Literal["least_loaded", "round_robin"]
@@ -108,12 +108,7 @@ class RouteRule(BaseModel):
     @field_validator("when", mode="before")
     @classmethod
     def _when(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return compile_condition(value)
-        except BadCondition as exc:
-            raise BadEntries([("", v, reason) for v, reason in exc.entries]) from None
+        return None if value is None else read_condition(value)
 
     @field_serializer("topic")
     def _topics(self, topic: list[Pattern] | None) -> list[str] | None:

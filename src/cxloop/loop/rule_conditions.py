@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from cxloop.feedback.channels import canonical_channel
 from cxloop.loop.facts import FeedbackFacts
+from cxloop.loop.hours import BadEntries
 from cxloop.loop.rule_names import (
     ATTRIBUTES,
     FLAGS,
@@ -138,6 +139,15 @@ def compile_condition(text: Any) -> Condition:
     if problems:
         raise BadCondition(problems)
     return Condition(text.strip(), node)
+
+
+def read_condition(value: Any) -> Condition:
+    """``compile_condition`` for a file's ``when`` field (a rule's, a routing rule's): its
+    mistakes as ``BadEntries``, which ``problems_of`` names one by one under the field's path."""
+    try:
+        return compile_condition(value)
+    except BadCondition as exc:
+        raise BadEntries([("", v, reason) for v, reason in exc.entries]) from None
 
 
 def _compile(tree: ex.Expr, problems: list[tuple[Any, str]]) -> Node:

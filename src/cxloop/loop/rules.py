@@ -31,8 +31,8 @@ from pydantic import (
 
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.facts import FeedbackFacts
-from cxloop.loop.hours import BadEntries, Switch, problems_of, read_yaml
-from cxloop.loop.rule_conditions import BadCondition, Condition, compile_condition
+from cxloop.loop.hours import Switch, problems_of, read_yaml
+from cxloop.loop.rule_conditions import Condition, read_condition
 
 Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: dict[str, Severity] = {
@@ -92,10 +92,7 @@ class AlertRule(BaseModel):
     @field_validator("when", mode="before")
     @classmethod
     def _condition(cls, value: Any) -> Condition:
-        try:
-            return compile_condition(value)
-        except BadCondition as exc:
-            raise BadEntries([("", v, reason) for v, reason in exc.entries]) from None
+        return read_condition(value)
 
     @field_serializer("when")
     def _written(self, when: Condition) -> str:
