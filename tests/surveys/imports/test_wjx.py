@@ -305,6 +305,31 @@ def test_a_matrix_answered_with_labels_becomes_one_choice_per_row() -> None:
     ]
 
 
+def test_free_text_comments_are_text_not_single_choices() -> None:
+    """Comments typed again by a few respondents (each a sentence) and a 矩阵文本题 row of
+    comments stay text (``common.looks_like_free_text``), as in the other readers; short labels
+    given again and again are still a single choice."""
+    praise = "服务员态度很好，上菜也很快，下次还会再来"
+    price = "价格有点贵，希望以后能多一些优惠活动"
+    rows = [
+        ["序号", "提交答卷时间", "1、您还有什么建议？", "2、门店评价—环境(矩阵文本题)", "2、服务",
+         "3、您多久来一次"],
+        ["1", "2024/1/5 9:03:07", praise, praise, "好", "每周一次"],
+        ["2", "2024/1/5 9:04:07", price, price, "好", "每周一次"],
+        ["3", "2024/1/5 9:05:07", praise, praise, "一般", "每月一次"],
+        ["4", "2024/1/5 9:06:07", price, price, "一般", "每月一次"],
+    ]  # fmt: skip
+    parsed = wjx.parse(_grid(rows), ImportOptions())
+    assert [(q.id, q.kind) for q in parsed.questions] == [
+        ("q1", "text"),
+        ("q2_1", "text"),
+        ("q2_2", "single"),
+        ("q3", "single"),
+    ]
+    assert parsed.responses[1].answers["q1"] == price
+    assert parsed.responses[1].answers["q2_1"] == price
+
+
 def test_the_value_mode_falls_back_to_the_file_name_then_says_it_guessed() -> None:
     rows = [["序号", "提交答卷时间", f"1、{samples.NPS_TEXT}"], ["1", "2024/1/5 9:03:07", "10"]]
     assert wjx.parse(_grid(rows, "a_2.xls"), ImportOptions()).responses[0].answers == {"q1": 9}

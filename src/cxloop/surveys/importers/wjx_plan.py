@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cxloop.surveys.importers.common import number, scored_kind
+from cxloop.surveys.importers.common import looks_like_free_text, number, scored_kind
 from cxloop.surveys.importers.model import Choice, ImportedQuestion, QuestionKind
 from cxloop.surveys.importers.wjx_answers import (
     Reader,
@@ -179,10 +179,14 @@ def _scale_positions(group: Group, column: int, scale: tuple[int, int]) -> Reade
 
 
 def _looks_chosen(given: list[str]) -> bool:
-    """A column of a few answers given again and again (or with ``〖…〗`` written-in text)."""
-    labels = {split_filled(v)[0] for v in given}
+    """A column of a few answers given again and again (or with ``〖…〗`` written-in text),
+    unless its answers read as typed comments (``common.looks_like_free_text``)."""
+    picked = [split_filled(v)[0] for v in given]
+    labels = set(picked)
     if any("\n" in label or len(label) > 40 for label in labels):
         return False  # options are short single lines; answers like these were typed
+    if looks_like_free_text(picked):
+        return False
     if any("〖" in v for v in given):
         return True
     return len(given) >= 4 and len(labels) <= CHOICE_LIMIT and len(labels) * 2 <= len(given)
@@ -273,7 +277,12 @@ def _items(
         text = f"{group.text}—{row.label}"
         sub = Group(group.number, text, group.hint, "plain", [column], [row.label], name=row.code)
         sub_given = _answered(cells)
-        if group.hint == "matrix" and not positions and sub_given:
+        if (
+            group.hint == "matrix"
+            and not positions
+            and sub_given
+            and not looks_like_free_text(sub_given)
+        ):
             reader = _choices_text(sub, sub_given, column, "single")
             if not notes:
                 notes.append(
