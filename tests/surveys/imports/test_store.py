@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cxloop import api
-from cxloop.errors import Invalid
+from cxloop.errors import Conflict, Invalid
 from cxloop.feedback import search
 from cxloop.feedback.models import Feedback
 from cxloop.ingest import service as ingest_service
@@ -358,3 +358,63 @@ def test_the_default_survey_id_is_the_tools_else_the_file_name_without_wjx_suffi
     assert service.default_survey_id(parsed, Path("2024门店回访_0.xls")) == "2024门店回访"
     assert service.default_survey_id(parsed, Path("Q3 2024 (final).csv")) == "Q3_2024_final"
     assert service.default_survey_id(parsed, Path("___.csv")) == "qualtrics_import"
+
+
+# --- two imports of one export at once ---------------------------------------------------------
+
+
+def test_an_import_racing_another_for_the_same_responses_is_refused_with_a_sentence(
+    db: api.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other import stored the responses between this one's look-up and its insert: the
+    unique (survey, external_id) index refuses it, and the user reads why, not a traceback."""
+    first = run(db, export())
+    from cxloop.surveys.importers import store
+
+    monkeypatch.setattr(store, "_existing", lambda *_: {})  # looked before the other stored
+    with pytest.raises(Conflict, match="another import stored responses of survey delivery"):
+        run(db, export())
+    assert count(db, SurveyResponse) == first.inserted  # nothing twice
+    with db.sessions() as session:
+        failed = session.scalars(select(ImportRun).order_by(ImportRun.id.desc())).first()
+        assert failed is not None and failed.status == "failed"
+        assert failed.message is not None and "another import" in failed.message
+        assert "Example.com" not in failed.message  # no answer or e-mail from the statement
+
+
+def test_an_import_racing_another_to_create_the_survey_is_refused_with_a_sentence(
+    db: api.Store,
+) -> None:
+    run(db, export())
+    with db.sessions() as session:
+        real_get = session.get
+
+        def get(model: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
+            # looked before the other import created the survey
+            return None if model is Survey else real_get(model, key, *args, **kwargs)
+
+        session.get = get  # type: ignore[method-assign]
+        with pytest.raises(Conflict, match="another import stored responses of survey delivery"):
+            service.import_parsed(
+                session=session,
+                settings=db.settings,
+                parsed=export(),
+                source_name="delivery.csv",
+                sha256=SHA,
+                survey_id="delivery",
+                timezone="Asia/Shanghai",
+            )
+    assert count(db, Survey) == 1
+
+
+def test_a_failed_runs_message_names_a_database_error_without_its_parameters() -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    error = IntegrityError(
+        "INSERT INTO survey_responses (meta) VALUES (?)",
+        ({"email": "li.na@example.com"},),
+        Exception("UNIQUE constraint failed: survey_responses.id\nDETAIL: Key (id)=(7)"),
+    )
+    message = service._failure(error)
+    assert message == "IntegrityError: UNIQUE constraint failed: survey_responses.id"
+    assert service._failure(ValueError("bad")) == "ValueError: bad"

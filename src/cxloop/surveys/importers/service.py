@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
-from cxloop.errors import Invalid
+from cxloop.errors import Conflict, Invalid
 from cxloop.ingest.fields import DateOrder
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.surveys import service as surveys_service
@@ -218,8 +219,16 @@ def import_parsed(
     timezone: str,
     actor: str | None = None,
 ) -> ImportSummary:
-    """Store an export already read (``import_export`` after parsing; tests hand-make one)."""
-    plan, version, created = _plan(session, parsed, survey_id, actor)
+    """Store an export already read (``import_export`` after parsing; tests hand-make one).
+
+    Two imports of one export at once: the second to write meets the unique keys the first
+    stored (the survey, ``(survey, external_id)``) and is refused with ``Conflict``, nothing of
+    it stored; run again, it adds only what is missing."""
+    try:
+        plan, version, created = _plan(session, parsed, survey_id, actor)
+    except IntegrityError:
+        session.rollback()
+        raise _raced(survey_id) from None
     run = _start_run(session, source_name, sha256)
     summary = ImportSummary(
         tool=parsed.tool,
@@ -249,14 +258,34 @@ def import_parsed(
         session.commit()
     except BaseException as exc:
         session.rollback()
+        refusal = _raced(survey_id) if isinstance(exc, IntegrityError) else None
         failed = session.get(ImportRun, run.id)
         if failed is not None:
-            failed.status, failed.message = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+            failed.status, failed.message = "failed", _failure(refusal or exc)
             failed.finished_at = utcnow()
             session.commit()
+        if refusal is not None:
+            raise refusal from None
         raise
     summary.feedback_stored = _feedback(session, settings, survey_id, summary)
     return summary
+
+
+def _raced(survey_id: str) -> Conflict:
+    return Conflict(
+        f"another import stored responses of survey {survey_id} while this one ran (the same "
+        "export imported twice at once?), so nothing of this one was stored; import it again: "
+        "it adds only what is missing"
+    )
+
+
+def _failure(exc: BaseException) -> str:
+    """A failed run's message. A database error is named by its driver's first line only:
+    SQLAlchemy's own text holds the statement's parameters (answers, e-mails, phones)."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        first = str(exc.orig).strip().splitlines()[:1]
+        return f"{type(exc).__name__}: {''.join(first)}"[:2000]
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 def default_survey_id(parsed: ParsedExport, path: Path) -> str:
