@@ -4,8 +4,8 @@ answers masked for roles without ``read_pii``.
 
 Every response is read against the version it answered, so an answer given before a question's
 options changed still shows the label it was given with. The output is ordered (responses by
-time then id, answers in question order), so two stores holding the same answers export the
-same bytes: the check that two value modes of a tool's export import alike.
+time, then id, then tool; answers in question order), so two stores holding the same answers
+export the same bytes: the check that two value modes of a tool's export import alike.
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ def responses(
         for number in sorted(versions, reverse=True)
     }
     shown = [(row, _response(row, definitions[row.version], reveal_pii=reveal_pii)) for row in rows]
-    shown.sort(key=lambda pair: (pair[1].submitted_at, pair[1].response_id))
+    # one tool's id may be another's (LimeSurvey and 问卷星 both count 1, 2, 3): the stored
+    # key, unique in the survey, settles a tie, never the order the store returns rows in
+    shown.sort(key=lambda pair: (pair[1].submitted_at, pair[1].response_id, _key(pair[0])))
     exported = [  # ordered by the real ids first, so masked ids keep the same order
         r if reveal_pii else r.model_copy(update={"response_id": _masked_id(r.response_id, row)})
         for row, r in shown
@@ -135,6 +137,10 @@ def _response_id(row: SurveyResponse) -> str:
     if row.external_id:
         return row.external_id.partition(":")[2] or row.external_id
     return feedback_id(row.id)
+
+
+def _key(row: SurveyResponse) -> str:
+    return row.external_id or feedback_id(row.id)
 
 
 def _masked_id(response_id: str, row: SurveyResponse) -> str:

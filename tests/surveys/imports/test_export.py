@@ -164,3 +164,50 @@ def test_two_rows_with_one_label_keep_both_answers() -> None:
     )
     shown = survey_export.shown_answers(definition, {"m": {"b": 2.0, "a": 4}})
     assert shown == {"m": {"Other (a)": 4, "Other (b)": 2}}
+
+
+def test_one_id_from_two_tools_at_one_time_exports_alike_whatever_the_stored_order(
+    tmp_path: Path,
+) -> None:
+    """LimeSurvey and 问卷星 both number responses 1, 2, 3: a survey holding both tools' answers
+    has two responses "1"; at the same second, the tool (``external_id``) orders them, not the
+    order the store happens to return."""
+    import datetime as dt
+
+    from cxloop.surveys import definitions
+    from cxloop.surveys import service as surveys_service
+    from cxloop.surveys.models import SurveyResponse
+    from tests.surveys.imports.conftest import make_import_store
+    from tests.surveys.imports.export_support import V1
+
+    at = dt.datetime(2025, 3, 2, 8, 30)
+    tools = {"limesurvey": 9, "wjx": 3}
+    exports = []
+    for name, order in (("a", list(tools)), ("b", list(reversed(tools)))):
+        store = make_import_store(tmp_path / name)
+        connected = api.connect(settings=store.settings)
+        try:
+            with connected.sessions() as session:
+                surveys_service.create(session=session, definition=definitions.parse_definition(V1))
+                for tool in order:
+                    session.add(
+                        SurveyResponse(
+                            survey_id="store-visit",
+                            version=1,
+                            language="zh",
+                            step=1,
+                            status="completed",
+                            started_at=at,
+                            updated_at=at,
+                            completed_at=at,
+                            external_id=f"{tool}:1",
+                            origin=tool,
+                            answers={"nps": tools[tool]},
+                        )
+                    )
+                session.commit()
+        finally:
+            connected.close()
+        exports.append(export_text(store, "store-visit", "--format", "json"))
+    assert exports[0] == exports[1]
+    assert exports[0].index('"nps": 9') < exports[0].index('"nps": 3')  # limesurvey, then wjx
