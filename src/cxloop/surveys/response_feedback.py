@@ -186,7 +186,9 @@ def record(row: SurveyResponse, definition: SurveyDefinition) -> dict[str, Any]:
             continue
         if question.type in ("nps", "csat", "ces") and question.type not in scores:
             scores[question.type] = value
-        elif question.type == "text" and str(value).strip() and not _labels(question):
+        elif question.type == "text" and str(value).strip() and not question.labels_as_text:
+            # not labels_as_text: an import's choice or scale kept as text holds labels (the
+            # answer.<id> attribute has them), not the respondent's words
             texts.append(str(value).strip())
         other = answers.get(f"{question.id}.other")
         if other is not None and str(other).strip():  # "other, please specify" is voice too
@@ -238,12 +240,6 @@ def _imported(row: SurveyResponse) -> dict[str, Any]:
         "external_reference": None if row.customer_id else meta.get("external_reference"),
     }
     return {key: value for key, value in extra.items() if value is not None}
-
-
-def _labels(question: Question) -> bool:
-    """A text question an import made from a choice or scale cxloop cannot hold: its answers
-    are labels (kept as the ``answer.<id>`` attribute), not the respondent's words."""
-    return question.labels_as_text
 
 
 def answer_attributes(answers: dict[str, Any]) -> dict[str, str]:
