@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cxloop.surveys.importers.common import blank, looks_like_free_text, scored_kind
+from cxloop.surveys.importers.common import blank, looks_like_free_text, number, scored_kind
 from tests.surveys.imports.conftest import ImportStore, export_json, import_summary, nps_of
 
 LS_HEAD = [
@@ -129,6 +129,12 @@ def test_a_zero_to_ten_satisfaction_is_not_nps():
 @pytest.mark.parametrize("marker", ["N.v.t.", "n.v.t.", "k.A.", "keine Angabe", "不适用", "N/A"])
 def test_not_applicable_markers_are_blank(marker):
     assert blank(marker)
+
+
+def test_a_score_is_a_finite_number():
+    assert number("9分") == 9.0 and number("7,5") == 7.5
+    assert number("9" * 400) is None  # float() reads it as infinity
+    assert number("nine") is None
 
 
 def test_free_text_is_told_from_labels():

@@ -330,6 +330,25 @@ def test_free_text_comments_are_text_not_single_choices() -> None:
     assert parsed.responses[1].answers["q2_1"] == price
 
 
+def test_a_digit_run_past_a_float_is_text_not_a_crash() -> None:
+    """``float("9" * 400)`` is infinity: such a cell is not a number, so its column is read as
+    text like any column with a non-number in it (it was an OverflowError from int(inf) that
+    stopped the whole import)."""
+    huge = "9" * 400
+    rows = [
+        ["序号", "提交答卷时间", f"1、{samples.NPS_TEXT}", "2、请评价—口味", "分量"],
+        ["1", "2024/1/5 9:03:07", "10", "4", "5"],
+        ["2", "2024/1/5 9:04:07", huge, "3", "4"],
+        ["3", "2024/1/5 9:05:07", "7", huge, "2"],
+    ]
+    for name in ("x_0.csv", "x_2.csv"):
+        parsed = wjx.parse(_grid(rows, name), ImportOptions())
+        kinds = {q.id: q.kind for q in parsed.questions}
+        assert kinds["q1"] == kinds["q2_1"] == "text", name
+        assert [r.response_id for r in parsed.responses] == ["1", "2", "3"], name
+        assert parsed.responses[1].answers["q1"] == huge and not parsed.rejected, name
+
+
 def test_the_value_mode_falls_back_to_the_file_name_then_says_it_guessed() -> None:
     rows = [["序号", "提交答卷时间", f"1、{samples.NPS_TEXT}"], ["1", "2024/1/5 9:03:07", "10"]]
     assert wjx.parse(_grid(rows, "a_2.xls"), ImportOptions()).responses[0].answers == {"q1": 9}

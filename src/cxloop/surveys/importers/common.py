@@ -4,6 +4,7 @@ are NPS, CSAT or CES (so imported history feeds the metrics). Pure."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -126,9 +127,13 @@ def unique_ids(ids: Iterable[str]) -> list[str]:
 
 
 def number(raw: str) -> float | None:
-    """A score as written (``9``, ``9.0``, ``4分``, ``7 points``); None when it is not one."""
+    """A score as written (``9``, ``9.0``, ``4分``, ``7 points``); None when it is not one (nor
+    a digit run too long for a float, which would read as infinity)."""
     match = _NUMBER.match(raw.replace(",", ".") if raw.count(",") == 1 else raw)
-    return float(match.group(1)) if match else None
+    if not match:
+        return None
+    value = float(match.group(1))
+    return value if math.isfinite(value) else None
 
 
 def zone(name: str | None, default: str) -> ZoneInfo:

@@ -8,6 +8,7 @@ one column per option (``1``/``0``; a rank or ``-2`` = not ranked) and ``-3`` fo
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,7 +58,11 @@ def split_outside(value: str, separator: str) -> list[str]:
 
 
 def integer(value: str) -> int | None:
-    return int(float(value)) if _INTEGER.match(value) else None
+    """``7``, ``7.0`` → 7; None for anything else (a digit run past a float's range too)."""
+    if not _INTEGER.match(value):
+        return None
+    parsed = float(value)
+    return int(parsed) if math.isfinite(parsed) else None
 
 
 def other_code(choices: list[Choice], filled: dict[str, int]) -> str | None:
