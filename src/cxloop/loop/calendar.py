@@ -30,8 +30,8 @@ from cxloop.config import ZoneName
 from cxloop.errors import Invalid, Problem
 from cxloop.loop.hours import (
     DAYS,
-    BadEntries,
     Span,
+    all_read,
     clock,
     path,
     problems_of,
@@ -89,20 +89,12 @@ class BusinessCalendar(BaseModel):
     def _weekly(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ValueError("must map weekdays to spans (e.g. mon-fri: 09:00-18:00)")
-        week, bad = read_week(value)
-        if bad:
-            raise BadEntries(bad)
-        return week
+        return all_read(read_week(value))
 
     @field_validator("breaks", "makeup_hours", mode="before")
     @classmethod
     def _cut(cls, value: Any) -> Any:
-        if value is None:
-            return value
-        spans, bad = read_spans(value)
-        if bad:
-            raise BadEntries(bad)
-        return spans
+        return None if value is None else all_read(read_spans(value))
 
     @field_validator("holidays", "working_days", mode="before")
     @classmethod
@@ -111,10 +103,7 @@ class BusinessCalendar(BaseModel):
             return {}
         if not isinstance(value, list | dict):
             raise ValueError("must be a list of dates (YYYY-MM-DD) or a mapping date → name")
-        days, bad = read_dates(value)
-        if bad:
-            raise BadEntries(bad)
-        return days
+        return all_read(read_dates(value))
 
     @field_serializer("hours")
     def _show_week(self, week: dict[int, list[Span]]) -> dict[str, list[str]]:

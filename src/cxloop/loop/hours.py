@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from itertools import pairwise
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import BeforeValidator, ValidationError
@@ -48,6 +48,18 @@ class BadEntries(ValueError):
     def __init__(self, entries: list[Entry]):
         super().__init__("; ".join(f"{where}: {reason}" for where, _, reason in entries))
         self.entries = entries
+
+
+Read = TypeVar("Read")
+
+
+def all_read(result: tuple[Read, list[Entry]]) -> Read:
+    """What a reader below read, or ``BadEntries`` with every entry it could not read: a model
+    field's validator returns this, so one file's mistakes are all named at once."""
+    found, bad = result
+    if bad:
+        raise BadEntries(bad)
+    return found
 
 
 def read_spans(value: Any, where: str = "") -> tuple[list[Span], list[Entry]]:
