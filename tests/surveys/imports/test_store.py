@@ -20,7 +20,7 @@ from cxloop.ingest import service as ingest_service
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.surveys import service as surveys_service
 from cxloop.surveys.definitions import parse_definition, read_yaml
-from cxloop.surveys.importers import service
+from cxloop.surveys.importers import service, survey_choice
 from cxloop.surveys.importers.model import (
     Choice,
     ImportedQuestion,
@@ -352,12 +352,12 @@ def test_configuration_mistakes_are_refused_before_the_file_is_read(
 
 def test_the_default_survey_id_is_the_tools_else_the_file_name_without_wjx_suffix() -> None:
     parsed = export()
-    assert service.default_survey_id(parsed, Path("x.csv")) == "SV_delivery"
+    assert survey_choice.default_survey_id(parsed, Path("x.csv")) == "SV_delivery"
     parsed.source_survey_id = None
-    assert service.default_survey_id(parsed, Path("门店回访_2.xls")) == "qualtrics_门店回访"
-    assert service.default_survey_id(parsed, Path("2024门店回访_0.xls")) == "2024门店回访"
-    assert service.default_survey_id(parsed, Path("Q3 2024 (final).csv")) == "Q3_2024_final"
-    assert service.default_survey_id(parsed, Path("___.csv")) == "qualtrics_import"
+    assert survey_choice.default_survey_id(parsed, Path("门店回访_2.xls")) == "qualtrics_门店回访"
+    assert survey_choice.default_survey_id(parsed, Path("2024门店回访_0.xls")) == "2024门店回访"
+    assert survey_choice.default_survey_id(parsed, Path("Q3 2024 (final).csv")) == "Q3_2024_final"
+    assert survey_choice.default_survey_id(parsed, Path("___.csv")) == "qualtrics_import"
 
 
 # --- two imports of one export at once ---------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, select, text, update
 from cxloop import api
 from cxloop.ingest.models import ImportRun
 from cxloop.surveys.definitions import parse_definition, read_yaml
-from cxloop.surveys.importers import service
+from cxloop.surveys.importers import service, survey_choice
 from cxloop.surveys.importers.model import ImportedQuestion, ImportedResponse, ParsedExport
 from cxloop.surveys.importers.store import kept_other_texts
 from cxloop.surveys.models import SurveyResponse
@@ -62,7 +62,7 @@ def test_the_default_survey_id_leaves_out_download_dates_and_times(
     name: str, expected: str
 ) -> None:
     parsed = ParsedExport("qualtrics", "current", "numeric", "t", [], [])
-    assert service.default_survey_id(parsed, Path(name)) == expected
+    assert survey_choice.default_survey_id(parsed, Path(name)) == expected
 
 
 def test_one_export_downloaded_twice_under_dated_names_is_one_survey(

@@ -2,19 +2,17 @@
 feedback (``cxloop surveys import``, ``POST /api/v1/surveys/import``).
 
 Configuration mistakes are refused before the file is read; the tool is sniffed from the
-content (or checked when named); a new survey is built from the export, an existing one must
-hold every imported question. Responses are upserted by ``(survey, "<tool>:<response id>")`` so
-a re-import adds nothing, refused rows go to the import quarantine with every problem named, and
-the answers reach the metrics through the same outbox and ingest door as answers given in
-cxloop.
+content (or checked when named); the survey it fills is chosen by ``survey_choice``; a new
+survey is built from the export, an existing one must hold every imported question.
+Responses are upserted by ``(survey, "<tool>:<response id>")`` so a re-import adds nothing,
+refused rows go to the import quarantine with every problem named, and the answers reach the
+metrics through the same outbox and ingest door as answers given in cxloop.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import re
-import unicodedata
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from cxloop.errors import Conflict, Invalid
 from cxloop.ingest.fields import DateOrder
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.surveys import service as surveys_service
-from cxloop.surveys.importers import registry
+from cxloop.surveys.importers import registry, survey_choice
 from cxloop.surveys.importers.build import build
 from cxloop.surveys.importers.common import zone
 from cxloop.surveys.importers.grid import check_encoding, is_limesurvey_archive, read_grid
@@ -37,7 +35,7 @@ from cxloop.surveys.importers.match import match
 from cxloop.surveys.importers.model import TOOLS, ImportOptions, ParsedExport, RowProblem, Tool
 from cxloop.surveys.importers.plan import Plan
 from cxloop.surveys.importers.schemas import ImportProblem, ImportSummary
-from cxloop.surveys.importers.store import Stored, external_id, store_responses
+from cxloop.surveys.importers.store import Stored, store_responses
 from cxloop.surveys.models import Survey, SurveyResponse
 from cxloop.surveys.response_feedback import IMPORT_BATCH, OUTBOX, ingest_pending
 
@@ -45,30 +43,6 @@ DATE_ORDERS: tuple[DateOrder, ...] = ("auto", "day-first", "month-first")
 KIND = "survey_responses"
 """``import_runs.kind`` and ``quarantined_rows.kind`` of these imports."""
 MAX_SHOWN = 20
-_SURVEY_ID = re.compile(r"^[A-Za-z0-9][\w.-]*$")
-_NOT_ID = re.compile(r"[^\w.-]+")
-_WJX_SUFFIX = re.compile(r"_[0-3]$")
-"""问卷星 names its downloads ``<title>_0.xls`` (按选项文本), ``_2`` (按选项序号), ``_3``."""
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DOWNLOAD_SUFFIXES = (
-    re.compile(r"\s*\(\d{1,3}\)$"),  # a browser's second copy: "export (1).csv"
-    # Qualtrics: "<survey>_March 28, 2024_10.15" (spaces may arrive as "+")
-    re.compile(
-        rf"_(?:{_MONTHS})[ +]\d{{1,2}},?[ +]\d{{4}}_\d{{1,2}}[.:]\d{{2}}(?:[.:]\d{{2}})?$", re.I
-    ),
-    # dated downloads: "<survey>_2024-03-28", "_20240328_1015" (a date, not any 8 digits; six
-    # digits are left alone: a LimeSurvey sid, and SurveyMonkey's "Data_All_220905" says nothing
-    # else — a second download of it is found by its response ids instead)
-    re.compile(
-        r"[ _-]+(?:(?:19|20)\d\d-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01]))"
-        r"(?:[ _T-]+\d{1,2}[.:-]?\d{2}(?:[.:-]?\d{2})?)?$"
-    ),
-)
-"""Dates and times a tool or browser adds to a download's name: two downloads of one survey
-must name the same survey."""
-HOLDER_SAMPLE = 500
-"""Response ids looked up to find the survey that already holds an export's responses (one
-query; a re-download of the same export shares its first ids)."""
 
 
 def import_export(
@@ -104,7 +78,7 @@ def import_export(
             "is not a known IANA zone (e.g. Asia/Shanghai)", "--timezone", zone_name
         ) from None
     if survey_id is not None:
-        _check_survey_id(survey_id)
+        survey_choice.check_survey_id(survey_id)
     if encoding is not None:
         encoding = check_encoding(encoding)
     day_first = _day_first(date_order or settings.date_order)
@@ -136,7 +110,8 @@ def import_export(
             "read as Windows-1252 (a Western Windows re-save: neither UTF-8 nor GB18030); if "
             "letters look wrong, name the encoding with --encoding"
         )
-    target, note = survey_for(session, parsed, default_survey_id(parsed, path), survey_id)
+    default = survey_choice.default_survey_id(parsed, path)
+    target, note = survey_choice.survey_for(session, parsed, default, survey_id)
     if note:
         parsed.notes.append(note)
     return import_parsed(
@@ -149,63 +124,6 @@ def import_export(
         timezone=zone_name,
         actor=actor,
     )
-
-
-def survey_for(
-    session: Session, parsed: ParsedExport, default: str, named: str | None
-) -> tuple[str, str | None]:
-    """The survey to import into, and a note when the choice needs one.
-
-    Unnamed, it is the survey that already holds these responses (same tool, same response
-    ids), so a second download of one export under another name is not a second survey with
-    every score counted twice; else ``default``. Two surveys holding them are refused: the
-    user names one. A named survey is used as named, with a note if another holds them too."""
-    holders = _holders(session, parsed)
-    if named is not None:
-        others = {sid: n for sid, n in holders.items() if sid != named}
-        if not others:
-            return named, None
-        listed = ", ".join(f"{sid} ({n})" for sid, n in others.items())
-        return named, (
-            f"responses of this export are stored in survey {listed} too (counted among the "
-            f"first {HOLDER_SAMPLE} response ids): metrics over both count them twice"
-        )
-    if not holders or default in holders:
-        return default, None
-    if len(holders) == 1:
-        (holder, n), *_ = holders.items()
-        return holder, (
-            f"matched survey {holder} by its response ids ({n} of this export's first "
-            f"{HOLDER_SAMPLE} ids are stored there), not a new survey {default}; name "
-            "another with --survey"
-        )
-    listed = ", ".join(f"{sid} ({n} responses)" for sid, n in holders.items())
-    raise Invalid(
-        f"is not named, and this export's responses are stored in more than one survey: "
-        f"{listed}; name the one to import into with --survey",
-        "--survey",
-        None,
-    )
-
-
-def _holders(session: Session, parsed: ParsedExport) -> dict[str, int]:
-    """Surveys holding any of the export's first response ids, with how many (most first)."""
-    keys = list(
-        dict.fromkeys(
-            external_id(parsed.tool, r.response_id.strip())
-            for r in parsed.responses
-            if r.response_id and r.response_id.strip()
-        )
-    )[:HOLDER_SAMPLE]
-    if not keys:
-        return {}
-    rows = session.execute(
-        select(SurveyResponse.survey_id, func.count())
-        .where(SurveyResponse.external_id.in_(keys))
-        .group_by(SurveyResponse.survey_id)
-        .order_by(func.count().desc(), SurveyResponse.survey_id)
-    ).all()
-    return {str(sid): int(n) for sid, n in rows}
 
 
 def import_parsed(
@@ -288,35 +206,11 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def default_survey_id(parsed: ParsedExport, path: Path) -> str:
-    """The survey an export fills when none is named: the tool's own survey id, else the file
-    name without the dates and times Qualtrics or a browser add and without
-    问卷星's ``_0``/``_2``/``_3`` suffix, as an id (letters, digits, ``_.-``;
-    ``wjx_门店回访`` when the name starts with a Chinese character)."""
-    raw = parsed.source_survey_id or _download_name(path.stem)
-    text = _NOT_ID.sub("_", unicodedata.normalize("NFKC", raw)).strip("_.-")
-    if not text:
-        return f"{parsed.tool}_import"
-    if not (text[0].isascii() and text[0].isalnum()):  # an id starts with a letter or digit
-        text = f"{parsed.tool}_{text}"
-    return text[:64]
-
-
 def _day_first(order: str) -> bool | None:
     """``--date-order`` (or the ``date_order`` setting) as ``ImportOptions.day_first``."""
     if order not in DATE_ORDERS:
         raise Invalid("is not a date order; use " + ", ".join(DATE_ORDERS), "--date-order", order)
     return None if order == "auto" else order == "day-first"
-
-
-def _download_name(stem: str) -> str:
-    """A download's name without what the tool or browser added (dates, times, copies)."""
-    name = stem.strip()
-    for suffix in (*_DOWNLOAD_SUFFIXES, _WJX_SUFFIX):
-        shorter = suffix.sub("", name).strip()
-        if shorter:
-            name = shorter
-    return name
 
 
 def _tool(tool: str | None) -> Tool | None:
@@ -351,15 +245,6 @@ def _archive_definition(path: Path) -> registry.DefinitionFile | None:
         if not any(n.lower().endswith(".lss") for n in archive.namelist()):
             return None
     return registry.DefinitionFile(path.name, data)
-
-
-def _check_survey_id(survey_id: str) -> None:
-    if not _SURVEY_ID.match(survey_id) or len(survey_id) > 64:
-        raise Invalid(
-            "must start with a letter or digit and hold only letters, digits, _ . - (64 at most)",
-            "--survey",
-            survey_id,
-        )
 
 
 def _plan(
