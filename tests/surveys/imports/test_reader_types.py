@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from cxloop.surveys.importers.common import blank, looks_like_free_text, number, scored_kind
+from cxloop.surveys.importers.common import (
+    blank,
+    file_day_first,
+    looks_like_free_text,
+    number,
+    scored_kind,
+)
 from tests.surveys.imports.conftest import ImportStore, export_json, import_summary, nps_of
 
 LS_HEAD = [
@@ -135,6 +141,15 @@ def test_a_score_is_a_finite_number():
     assert number("9分") == 9.0 and number("7,5") == 7.5
     assert number("9" * 400) is None  # float() reads it as infinity
     assert number("nine") is None
+
+
+def test_one_date_order_serves_the_whole_file():
+    assert file_day_first(["5/9/22 9:00", "13/9/22 9:00"], ["Start"], None) == (True, None)
+    assert file_day_first(["5/9/22", "9/13/22"], ["Start"], None) == (False, None)
+    assert file_day_first(["2022-09-13 09:00"], ["Start"], None) == (None, None)
+    day_first, note = file_day_first(["5/9/22", "1/2/22"], ["Start", "End"], None)
+    assert day_first is False and note and note.startswith("Start, End: every date reads both")
+    assert file_day_first(["5/9/22", "9/13/22"], ["Start"], True)[0] is True  # stated wins
 
 
 def test_free_text_is_told_from_labels():

@@ -242,6 +242,20 @@ def date_order_note(columns: Iterable[str], day_first: bool | None) -> str:
     return f"{names}: every date reads both ways (5/9/22); read {order} as the date order says"
 
 
+def file_day_first(
+    values: Iterable[str], columns: Iterable[str], stated: bool | None
+) -> tuple[bool | None, str | None]:
+    """One day/month order for all of a file's date columns (``values``: their cells), so no
+    row is read in another order than its neighbours: the stated order, else what a date over 12
+    shows, else month-first; with the note for ``columns`` whose every date reads both ways.
+    None when no cell is a short date (ISO dates need no order) and none was stated."""
+    order = date_order(values)
+    note = date_order_note(columns, stated) if order == "ambiguous" else None
+    if stated is not None or order is None:
+        return stated, note
+    return order == "day-first", note
+
+
 def time_problem(raw: str, day_first: bool | None) -> str:
     """Why ``raw`` is not a time, in the words that fix it: Excel's ``#####``, a day over 12 in a
     month-first column (a file with mixed orders), or not a date at all."""

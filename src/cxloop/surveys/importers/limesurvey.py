@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
-from cxloop.surveys.importers.common import blank, date_order, date_order_note, parse_time, zone
+from cxloop.surveys.importers.common import blank, file_day_first, parse_time, zone
 from cxloop.surveys.importers.limesurvey_answers import CODETEXT, SGQA, Column
 from cxloop.surveys.importers.limesurvey_questions import build_questions
 from cxloop.surveys.importers.lss import LssSurvey, read_definition
@@ -370,13 +370,12 @@ def _date_order(
     """One day/month order for the file's dates (an Excel re-save writes ``2/11/23 10:15``): the
     stated one, else what a date over 12 shows, else month-first; a note when all read both ways."""
     columns = [found.meta[k] for k in ("submitdate", "datestamp", "startdate") if k in found.meta]
-    order = date_order(_getter(r)(i) for i in columns for r in rows)
-    note = None
-    if order == "ambiguous":
-        note = date_order_note([header[i] for i in columns], options.day_first)
-    if options.day_first is not None or order is None:
-        return options, note
-    return dataclasses.replace(options, day_first=order == "day-first"), note
+    day_first, note = file_day_first(
+        (_getter(r)(i) for i in columns for r in rows),
+        [header[i] for i in columns],
+        options.day_first,
+    )
+    return dataclasses.replace(options, day_first=day_first), note
 
 
 def _response(

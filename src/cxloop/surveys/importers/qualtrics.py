@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers.common import (
-    date_order,
-    date_order_note,
+    file_day_first,
     identifier,
     parse_time,
     time_problem,
@@ -369,12 +368,14 @@ def _date_order(
     """One day/month order for the file's times (an Excel re-save writes ``3/9/24 9:02``): the
     stated one, else the one a date over 12 shows, else month-first with a note."""
     keys = [k for k in ("start", "end", "recorded") if k in meta]
-    found = date_order(row[meta[k].index] for k in keys for _, row in data)
-    if found == "ambiguous":
-        export.notes.append(date_order_note([meta[k].tag for k in keys], options.day_first))
-    if options.day_first is not None or found is None:
-        return options
-    return dataclasses.replace(options, day_first=found == "day-first")
+    day_first, note = file_day_first(
+        (row[meta[k].index] for k in keys for _, row in data),
+        [meta[k].tag for k in keys],
+        options.day_first,
+    )
+    if note:
+        export.notes.append(note)
+    return dataclasses.replace(options, day_first=day_first)
 
 
 def _response(export: ParsedExport, number: int, row: list[str], context: _Context) -> None:
