@@ -16,6 +16,7 @@ import pytest
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers import wjx
+from cxloop.surveys.importers.common import time_problem
 from cxloop.surveys.importers.grid import read_grid
 from cxloop.surveys.importers.model import Grid, ImportOptions, ParsedExport
 from cxloop.surveys.importers.registry import DefinitionFile
@@ -167,6 +168,30 @@ def test_times_are_read_in_the_stated_zone(tmp_path: Path) -> None:
         _parse(samples.positions_xls(tmp_path), timezone="Mars/Olympus")
 
 
+def test_an_excel_resave_s_dates_are_read_in_one_order_for_the_whole_file() -> None:
+    """Excel re-saves 2024/1/5 9:03:07 as 1/5/24 9:03: one row's 13/1/24 makes every row
+    day-first (not each row its own guess); a stated order wins; ##### is explained."""
+    rows = [
+        ["序号", "提交答卷时间", "1、您还有什么建议？"],
+        ["1", "5/1/24 9:03", "好"],
+        ["2", "13/1/24 10:00", "好"],
+        ["3", "#####", "好"],
+    ]
+    parsed = wjx.parse(_grid(rows), ImportOptions())
+    times = {r.response_id: r.submitted_at for r in parsed.responses}
+    assert times == {
+        "1": dt.datetime(2024, 1, 5, 9, 3, tzinfo=SHANGHAI),
+        "2": dt.datetime(2024, 1, 13, 10, 0, tzinfo=SHANGHAI),
+    }
+    (refused,) = parsed.rejected
+    assert (refused.row, refused.value) == (4, "#####") and "too narrow" in refused.reason
+    stated = wjx.parse(_grid(rows), ImportOptions(day_first=False))
+    assert stated.responses[0].submitted_at == dt.datetime(2024, 5, 1, 9, 3, tzinfo=SHANGHAI)
+    assert "day 13 in a month-first column" in stated.rejected[0].reason
+    both_ways = wjx.parse(_grid(rows[:2]), ImportOptions())
+    assert any(n.startswith("提交答卷时间: every date reads both ways") for n in both_ways.notes)
+
+
 def _text_rows() -> list[list[object]]:
     return samples.text_rows(samples.respondents(6))
 
@@ -184,7 +209,7 @@ def test_bad_rows_are_refused_with_field_value_and_reason() -> None:
     problems = {(p.row, p.field, p.value, p.reason) for p in parsed.rejected}
     assert problems == {
         (2, "q1", "12", "is not a score 0–10"),
-        (3, "提交答卷时间", "yesterday", "is not a time (问卷星 writes 2016/12/17 14:22:55)"),
+        (3, "提交答卷时间", "yesterday", time_problem("yesterday", None)),
         (4, "序号", None, "is empty: 问卷星's response number is the respondent id"),
         (6, "序号", "1", "is the same as row 5's"),
     }

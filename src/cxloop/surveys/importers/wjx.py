@@ -12,12 +12,13 @@ in the questionnaire's order (``--survey`` of a survey created from a cxloop YAM
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Any
 
 from cxloop.errors import Invalid
-from cxloop.surveys.importers.common import parse_time, zone
+from cxloop.surveys.importers.common import file_day_first, parse_time, time_problem, zone
 from cxloop.surveys.importers.model import (
     Grid,
     ImportedResponse,
@@ -102,6 +103,15 @@ def parse(
         readers.extend(made)
         notes.extend(group_notes)
     tz = zone(None, options.timezone)
+    times = [i for key, i in header.meta.items() if key in ("submitted", "started")]
+    day_first, order_note = file_day_first(
+        (row[i] for _, row in body for i in times if i < len(row)),
+        [grid.rows[0][i].strip() for i in times],
+        options.day_first,
+    )
+    if order_note:
+        notes.append(order_note)
+    options = dataclasses.replace(options, day_first=day_first)
     responses, rejected = _responses(grid, header, body, readers, tz, options)
     return ParsedExport(
         tool="wjx",
@@ -252,12 +262,9 @@ def _time(
 ) -> dt.datetime | None:
     if not raw:
         return None
-    try:
-        parsed = parse_time(raw, tz, day_first=options.day_first)
-    except OverflowError:  # year 1 or 9999 moved across a zone (common.parse_time)
-        parsed = None
+    parsed = parse_time(raw, tz, day_first=options.day_first)
     if parsed is None:
-        problems.append((name, raw, "is not a time (问卷星 writes 2016/12/17 14:22:55)"))
+        problems.append((name, raw, time_problem(raw, options.day_first)))
     return parsed
 
 
