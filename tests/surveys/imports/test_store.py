@@ -418,3 +418,27 @@ def test_a_failed_runs_message_names_a_database_error_without_its_parameters() -
     message = service._failure(error)
     assert message == "IntegrityError: UNIQUE constraint failed: survey_responses.id"
     assert service._failure(ValueError("bad")) == "ValueError: bad"
+
+
+def test_an_unzoned_time_is_utc_in_meta_as_in_the_stored_times(
+    db: api.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_naive`` stores an unzoned time as UTC; the raw copy in ``meta`` must say the same
+    moment, not read it in the zone of the machine the import runs on."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        naive = dt.datetime(2024, 3, 5, 6, 2, 11)
+        parsed = export()
+        parsed.responses = [response(2, "R_9", {"Q1": 8}, submitted_at=naive, started_at=naive)]
+        parsed.rejected = []
+        run(db, parsed)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    with db.sessions() as session:
+        row = session.scalars(select(SurveyResponse)).one()
+        assert row.completed_at == naive
+        assert (row.meta or {})["submitted_at"] == "2024-03-05T06:02:11+00:00"

@@ -194,7 +194,11 @@ def _meta(response: ImportedResponse, parsed: ParsedExport) -> dict[str, Any]:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat() if value is not None else None
+    """A time as ISO 8601 in UTC; an unzoned one is UTC already, as in ``_naive`` (not the
+    machine's zone, which ``astimezone`` would assume)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
 
 
 def _naive(value: dt.datetime | None) -> dt.datetime | None:
