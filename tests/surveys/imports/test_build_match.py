@@ -357,3 +357,16 @@ def test_labels_as_text_is_left_out_of_the_canonical_form_unless_set() -> None:
                 "questions": [{"id": "q", "type": "nps", "text": "x", "labels_as_text": True}],
             }
         )
+
+
+def test_two_codes_placed_on_one_option_store_it_once_in_a_multiple_answer() -> None:
+    """A later export may carry one option under two codes (a relabelled duplicate, "Speed"
+    and "SPEED"): both land on the survey's option, and an answer holds it once."""
+    survey = build(export(), "delivery").definition
+    later = export()
+    later.questions[2].options = [*later.questions[2].options, Choice("9", "SPEED")]
+    plan = match(later, survey, 1)
+    for chosen in (["1"], ["9"], ["9", "1", "2"]):
+        stored, problems = plan.translate(ImportedResponse(2, "R", {"Q3": chosen}, True))
+        assert problems == []
+        assert stored["Q3"] == (["1"] if len(chosen) == 1 else ["1", "2"])

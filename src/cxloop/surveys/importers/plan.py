@@ -100,7 +100,8 @@ def _value(plan: QuestionPlan, value: Any) -> Any:
     if plan.kind == "multiple":
         values = value if isinstance(value, list) else [value]
         chosen = {_option(plan, v) for v in values}
-        return [o for o in plan.options.values() if o in chosen] or sorted(chosen)
+        # two codes may stand for one option (``match`` by label): each option once
+        return [o for o in dict.fromkeys(plan.options.values()) if o in chosen] or sorted(chosen)
     if plan.kind == "matrix":
         if not isinstance(value, dict):
             raise _Unplaced(value, f"is not a matrix answer ({{row: number}}) for {plan.target}")
