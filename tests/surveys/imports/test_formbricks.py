@@ -14,6 +14,7 @@ import pytest
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers import formbricks
+from cxloop.surveys.importers.common import time_problem
 from cxloop.surveys.importers.grid import read_grid, text_grid
 from cxloop.surveys.importers.model import Grid, ImportOptions, ParsedExport
 from cxloop.surveys.importers.registry import DefinitionFile
@@ -222,7 +223,7 @@ def test_bad_rows_are_rejected_naming_field_value_and_reason(tmp_path: Path) -> 
     found = {(p.row, p.field, p.value, p.reason) for p in export.rejected}
     assert (2, "Response ID", "", "is empty: no response id") in found
     assert (3, "Finished", "Maybe", "is not Yes or No") in found
-    assert (4, "Timestamp", "yesterday", "is not a time (expected YYYY-MM-DD HH:MM:SS)") in found
+    assert (4, "Timestamp", "yesterday", time_problem("yesterday", None)) in found
     assert (5, "Response ID", "r01aa", "appears twice (rows 2 and 5)") not in found  # row 2 bad
     assert (6, "q5", "9", "is outside 1–5") in found
     assert (7, "q1", "ten", "is not a number") in found
@@ -262,6 +263,28 @@ def test_types_are_read_from_values_and_wording() -> None:
         "q4": ("matrix", (1, 5)),
     }
     assert by_id(export)["id1"]["q4"] == {"q4_r1": 3, "q4_r2": 5}
+
+
+def test_an_excel_resave_s_timestamps_are_read_in_one_order_for_the_whole_file() -> None:
+    """Excel re-saves 2024-01-05 09:03:00 as 1/5/24 9:03: one row's 13/1/24 makes every row
+    day-first; a stated --date-order wins (it was ignored) and a date against it says why."""
+    rows = [
+        '"1. Comments"',
+        '1,"id1","5/1/24 9:03","Yes","s","","ok"',
+        '2,"id2","13/1/24 10:00","Yes","s","","ok"',
+    ]
+    export = formbricks.parse(_grid("\n".join(rows)), ImportOptions(timezone="UTC"))
+    assert [r.submitted_at for r in export.responses] == [
+        dt.datetime(2024, 1, 5, 9, 3, tzinfo=dt.UTC),
+        dt.datetime(2024, 1, 13, 10, 0, tzinfo=dt.UTC),
+    ]
+    stated = formbricks.parse(
+        _grid("\n".join(rows)), ImportOptions(timezone="UTC", day_first=False)
+    )
+    assert stated.responses[0].submitted_at == dt.datetime(2024, 5, 1, 9, 3, tzinfo=dt.UTC)
+    assert "day 13 in a month-first column" in stated.rejected[0].reason
+    both_ways = formbricks.parse(_grid("\n".join(rows[:2])), ImportOptions(timezone="UTC"))
+    assert any(n.startswith("Timestamp: every date reads both ways") for n in both_ways.notes)
 
 
 def test_unreadable_layouts_and_definition_files_are_refused(tmp_path: Path) -> None:
