@@ -18,6 +18,7 @@ import yaml
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers import registry, wenjuan
+from cxloop.surveys.importers.common import time_problem
 from cxloop.surveys.importers.grid import read_grid
 from cxloop.surveys.importers.model import Grid, ImportOptions, ParsedExport
 from cxloop.surveys.importers.registry import DefinitionFile
@@ -142,11 +143,44 @@ def test_row_problems_name_the_column_value_and_reason(tmp_path: Path) -> None:
     export = wenjuan.parse(Grid(rows, "csv", name=grid.name), ImportOptions(columns=columns))
     assert [(p.row, p.field, p.value, p.reason) for p in export.rejected] == [
         (3, "编号", "", "is empty: no response id"),
-        (5, "结束答题时间", "昨天", "is not a time (set time_format in the mapping)"),
+        (
+            5,
+            "结束答题时间",
+            "昨天",
+            f"{time_problem('昨天', None)} (or set time_format in the mapping)",
+        ),
         (6, "编号", "1", "appears twice (rows 2 and 6)"),
         (7, "状态", "也许", "is not a completion flag (是/yes or 否/no)"),
     ]
     assert [r.completed for r in export.responses if r.response_id == "3"] == [False]
+
+
+def test_an_excel_resave_s_dates_are_read_in_one_order_and_the_stated_order_wins(
+    tmp_path: Path,
+) -> None:
+    """Excel re-saves 2024/01/05 09:03:00 as 1/5/24 9:03: one row's 13/1/24 makes every row
+    day-first; a stated --date-order was ignored and now wins; a year-1 time_format date is a
+    refused row, not an OverflowError."""
+    grid = read_grid(samples.write_csv(tmp_path))
+    rows = [list(r) for r in grid.rows[:3]]
+    rows[1][1:3] = ["5/1/24 9:00", "5/1/24 9:03"]
+    rows[2][1:3] = ["13/1/24 9:55", "13/1/24 10:00"]
+    columns = samples.mapping()
+    export = wenjuan.parse(Grid(rows, "csv", name=grid.name), ImportOptions(columns=columns))
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    assert [r.submitted_at for r in export.responses] == [
+        dt.datetime(2024, 1, 5, 9, 3, tzinfo=shanghai),
+        dt.datetime(2024, 1, 13, 10, 0, tzinfo=shanghai),
+    ]
+    stated = wenjuan.parse(
+        Grid(rows, "csv", name=grid.name), ImportOptions(columns=columns, day_first=False)
+    )
+    assert stated.responses[0].submitted_at == dt.datetime(2024, 5, 1, 9, 3, tzinfo=shanghai)
+    assert "day 13 in a month-first column" in stated.rejected[0].reason
+    rows[1][2] = "0001-01-01"
+    dated = {**columns, "time_format": "%Y-%m-%d", "start_column": None}
+    export = wenjuan.parse(Grid(rows, "csv", name=grid.name), ImportOptions(columns=dated))
+    assert (export.rejected[0].row, export.rejected[0].value) == (2, "0001-01-01")
 
 
 def test_a_time_format_reads_odd_dates_and_refuses_others(tmp_path: Path) -> None:

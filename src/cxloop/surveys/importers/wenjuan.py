@@ -24,7 +24,15 @@ from pydantic import (
 )
 
 from cxloop.errors import Invalid, Problem
-from cxloop.surveys.importers.common import blank, identifier, number, parse_time, unique_ids
+from cxloop.surveys.importers.common import (
+    blank,
+    file_day_first,
+    identifier,
+    number,
+    parse_time,
+    time_problem,
+    unique_ids,
+)
 from cxloop.surveys.importers.model import (
     Choice,
     Grid,
@@ -193,12 +201,20 @@ def parse(grid: Grid, options: ImportOptions, definition: object | None = None) 
         mapped=_mapped(mapping),
         kept_raw=[header[i] for i in kept],
     )
+    times = [c for c in (mapping.time_column, mapping.start_column) if c]
+    day_first, order_note = file_day_first(
+        (_cell(row, where, c) for row in body for c in times) if not mapping.time_format else (),
+        times,
+        options.day_first,
+    )
+    if order_note:
+        export.notes.append(order_note)
     seen: dict[str, int] = {}
     for offset, row in enumerate(body):
         if not any(c.strip() for c in row):
             continue
         line = mapping.header_row + offset + 1
-        response, problems = _response(line, row, mapping, where, questions, tz)
+        response, problems = _response(line, row, mapping, where, questions, tz, day_first)
         for i in kept:
             if i < len(row) and row[i].strip():
                 response.attributes[header[i]] = row[i].strip()
@@ -373,18 +389,24 @@ def _cell(row: list[str], where: dict[str, int], column: str | None) -> str:
     return row[index].strip() if index < len(row) else ""
 
 
-def _time(raw: str, mapping: ColumnMapping, tz: ZoneInfo) -> tuple[dt.datetime | None, str | None]:
+def _time(
+    raw: str, mapping: ColumnMapping, tz: ZoneInfo, day_first: bool | None
+) -> tuple[dt.datetime | None, str | None]:
     """The time and, when it cannot be read, why."""
     if blank(raw):
         return None, None
     if mapping.time_format:
         try:
             local = dt.datetime.strptime(raw, mapping.time_format)
+            return local.replace(tzinfo=tz).astimezone(dt.UTC), None
         except ValueError:
             return None, f"does not match time_format {mapping.time_format!r}"
-        return local.replace(tzinfo=tz).astimezone(dt.UTC), None
-    parsed = parse_time(raw, tz)
-    return parsed, None if parsed else "is not a time (set time_format in the mapping)"
+        except OverflowError:  # year 1 or 9999 pushed past the calendar by the zone
+            return None, "is outside the years a time can hold"
+    parsed = parse_time(raw, tz, day_first=day_first)
+    if parsed is None:
+        return None, f"{time_problem(raw, day_first)} (or set time_format in the mapping)"
+    return parsed, None
 
 
 def _response(
@@ -394,13 +416,14 @@ def _response(
     where: dict[str, int],
     questions: list[tuple[ImportedQuestion, QuestionColumns]],
     tz: ZoneInfo,
+    day_first: bool | None,
 ) -> tuple[ImportedResponse, list[RowProblem]]:
     rid = _cell(row, where, mapping.id_column)
     response = ImportedResponse(row=line, response_id=rid, answers={}, completed=True)
     problems = [] if rid else [RowProblem(line, mapping.id_column, rid, "is empty: no response id")]
     for column, attr in ((mapping.time_column, "submitted"), (mapping.start_column, "started")):
         raw = _cell(row, where, column)
-        value, why = _time(raw, mapping, tz)
+        value, why = _time(raw, mapping, tz, day_first)
         setattr(response, f"{attr}_at", value)
         if raw:
             response.attributes[f"{attr}_raw"] = raw
