@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.api import Store
@@ -381,3 +381,27 @@ def test_sla_timers_fire_once_and_stop_when_answered(session: Session) -> None:
     ]
     warned = select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "warned")
     assert session.scalar(warned) == 2
+
+
+def test_a_timer_another_ticker_fired_since_the_case_was_read_does_not_fire_again(
+    session: Session,
+) -> None:
+    case = open_case(session, detractor("s:1", customer_id="C-1", value_percentile=95)).case
+    row = session.get(Case, case.id)
+    assert row is not None and row.first_response_escalated_at is None  # this ticker's read
+    fired_elsewhere = dt.datetime(2026, 12, 7, 2, 1)
+    session.execute(  # a second ticker (cron beside `serve`) fires both first-response timers
+        update(Case)
+        .where(Case.id == case.id)
+        .values(
+            first_response_warned_at=fired_elsewhere, first_response_escalated_at=fired_elsewhere
+        )
+        .execution_options(synchronize_session=False)
+    )
+    assert row.first_response_escalated_at is None  # the stale copy still says "not fired"
+    assert (
+        loop_service.fire_due(session=session, case_id=case.id, now=sh(2026, 12, 7, 10, 30)) == []
+    )
+    escalated = select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "escalated")
+    assert session.scalar(escalated) == 0
+    assert row.next_check_at == dt.datetime(2026, 12, 7, 7, 0)  # the resolution warning is next

@@ -3,15 +3,15 @@ must look at a case again (``next_check_at``), and recording a timer that fired 
 
 A first-response timer runs until the first contact; a resolution timer until the case is
 resolved or closed. Each warning and each escalation has its own column, set when it fires, so
-running the ticker twice (or after a restart) fires nothing twice.
+running the ticker twice (after a restart, or two at once) fires nothing twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.loop.models import Case, CaseEvent, Team
@@ -74,7 +74,8 @@ def fire_due(*, session: Session, case_id: int, now: dt.datetime) -> list[tuple[
         if moment > at:
             break
         column = next(f for t, s, _, f in TIMERS if (t, s) == (target, stage))
-        setattr(row, column, at)
+        if not _claim(session, row, column, at):
+            continue  # another ticker (cron beside ``serve``) fired it since the row was read
         kind = "warned" if stage == "warning" else "escalated"
         data = {"target": target, "due": moment.isoformat() + "Z"}
         if stage == "breach":
@@ -84,3 +85,18 @@ def fire_due(*, session: Session, case_id: int, now: dt.datetime) -> list[tuple[
     refresh_timers(row)
     session.flush()
     return fired
+
+
+def _claim(session: Session, row: Case, column: str, at: dt.datetime) -> bool:
+    """Set ``column`` to ``at`` only where the store still has it unset: of two tickers that read
+    the case at once, one fires the timer and the other changes nothing."""
+    fired = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Case)
+            .where(Case.id == row.id, getattr(Case, column).is_(None))
+            .values({column: at})
+            .execution_options(synchronize_session="evaluate")
+        ),
+    )
+    return fired.rowcount == 1
