@@ -339,6 +339,8 @@ def test_configuration_mistakes_are_refused_before_the_file_is_read(
         ({"timezone": "Mars/Olympus"}, "--timezone"),
         ({"survey_id": "含 空格/slash"}, "--survey"),
         ({"definition_path": tmp_path / "no.qsf"}, "--definition"),
+        # a mapping is read by the mapping reader only: never ignored in silence
+        ({"tool": "qualtrics", "columns": {"id_column": "ID"}}, "--tool"),
     ]
     for options, field in cases:
         with db.sessions() as session, pytest.raises(Invalid) as caught:

@@ -106,11 +106,10 @@ def detect_tool(grid: Grid) -> Tool:
     )
 
 
-def check_tool(grid: Grid, tool: Tool, *, mapped: bool = False) -> None:
+def check_tool(grid: Grid, tool: Tool) -> None:
     """Refuse a named tool the content clearly is not ("looks like surveymonkey, not qualtrics").
 
-    ``mapped``: the user gave a confirmed column mapping (``wenjuan`` reads unknown layouts
-    through it), so the content is not expected to look like any tool."""
+    ``wenjuan`` reads any layout through a confirmed column mapping, so it is never refused."""
     if tool == "wenjuan":  # never sniffed: the reader asks for --columns when it is missing
         return
     found = scores(grid)

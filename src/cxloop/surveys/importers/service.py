@@ -69,6 +69,13 @@ def import_export(
     like 5/9/22 (``auto``: from the file's own dates, month-first when none tells). Commits as
     it goes (the feedback door does): call it from an entry point's session."""
     named = _tool(tool)
+    if columns and named not in (None, "wenjuan"):  # only the mapping reader reads a mapping
+        raise Invalid(
+            "reads the file its own way and takes no column mapping; drop --tool to read it "
+            "through --columns, or drop --columns",
+            "--tool",
+            named,
+        )
     definition = _definition(definition_path)
     zone_name = timezone or settings.timezone
     try:
@@ -88,7 +95,7 @@ def import_export(
     if named is None:  # a confirmed column mapping reads any layout (问卷网 and unknown tools)
         named = "wenjuan" if columns else registry.detect_tool(grid)
     else:
-        registry.check_tool(grid, named, mapped=bool(columns))
+        registry.check_tool(grid, named)
     reader = registry.reader(named)
     options = ImportOptions(
         timezone=zone_name,
