@@ -215,3 +215,14 @@ def test_rows_refused_are_named_and_the_import_still_exits_0(
     assert f"2 rows quarantined: cxloop quarantine list --run {run_id}" in output
     listed = run_cli(store, "quarantine", "list", "--run", str(run_id), "--json")
     assert listed.code == 0 and '"Q1"' in listed.stdout
+
+
+def test_the_clis_copies_of_the_tools_and_the_survey_id_rule_match_the_importers() -> None:
+    """The CLI keeps its own list and rule (option errors load no importer): they must not
+    drift from what the import service accepts."""
+    from cxloop.cli import surveys_import
+    from cxloop.surveys.importers import survey_choice
+    from cxloop.surveys.importers.model import TOOLS
+
+    assert ("auto", *TOOLS) == surveys_import.TOOL_NAMES
+    assert surveys_import.SURVEY_ID.pattern == survey_choice._SURVEY_ID.pattern
