@@ -205,6 +205,27 @@ def test_bad_deliveries_are_refused_with_every_problem_named(outbox: Store) -> N
             deliveries.list_deliveries(session=session, status="lost")
 
 
+@pytest.mark.parametrize("token", ["s3 cr3t", "s3\tcr3t", "s3\ncr3t"])
+def test_a_webhook_url_with_a_space_or_control_character_is_refused_when_queued(
+    outbox: Store, token: str
+) -> None:
+    # sent, http.client refuses it on every try quoting the path and query (the token) into
+    # last_error, which `notify deliveries` shows
+    with session_scope(outbox.sessions) as session, pytest.raises(Invalid) as caught:
+        deliveries.enqueue(
+            session=session,
+            channel="webhook",
+            target=f"https://hooks.example.com/hook?token={token}",
+            payload={},
+            key="k",
+        )
+    (problem,) = caught.value.problems
+    assert problem.field == "target" and "percent-encode" in problem.reason
+    assert "cr3t" not in str(caught.value)
+    with session_scope(outbox.sessions) as session:
+        assert deliveries.list_deliveries(session=session) == []
+
+
 def test_a_queued_mail_lands_in_a_real_smtp_server(outbox: Store, smtp_server: SmtpServer) -> None:
     settings = smtp_server.settings(database_url=outbox.settings.database_url)
     context = {

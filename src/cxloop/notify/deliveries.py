@@ -72,6 +72,16 @@ def _check(channel: str, target: str, payload: Mapping[str, Any], key: str) -> N
         parts = urllib.parse.urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.hostname or len(target) > 1024:
             problems.append(Problem("target", webhooks.redact_url(target), "is not an http(s) URL"))
+        elif any(c.isspace() or not c.isprintable() for c in target):
+            # http.client would refuse it on every try with an error quoting the path and query
+            # (the token) into last_error, shown by `notify deliveries`
+            problems.append(
+                Problem(
+                    "target",
+                    webhooks.redact_url(target),
+                    "has spaces or control characters (percent-encode them: %20)",
+                )
+            )
     elif channel == "email":
         if "@" not in target or len(target) > 320:
             problems.append(Problem("target", target, "is not a mail address"))
