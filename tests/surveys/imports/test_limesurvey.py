@@ -438,6 +438,33 @@ def test_the_responses_inside_an_lsa_read_like_the_csv_export(tmp_path: Path) ->
         responses_grid("x.lsa", _zip_without_lsr())
 
 
+def _damaged_lsa(member: str) -> list[bytes]:
+    """A zip whose deflate stream is garbage (zlib.error) and one with an unknown compression
+    method (NotImplementedError): zipfile raises neither as BadZipFile."""
+    body = "<document>" + "x" * 200 + "</document>"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, body)
+    data = buffer.getvalue()
+    start = 30 + len(member)  # the local header, then the compressed bytes
+    size = zipfile.ZipFile(io.BytesIO(data)).getinfo(member).compress_size
+    garbage = data[:start] + b"\xff" * size + data[start + size :]
+    unknown = bytearray(data)
+    for at in (8, data.index(b"PK\x01\x02") + 10):  # method in local and central headers
+        unknown[at : at + 2] = (99).to_bytes(2, "little")
+    return [garbage, bytes(unknown)]
+
+
+@pytest.mark.parametrize("member", ["survey_1.lss", "survey_1.lsr"])
+def test_a_damaged_lsa_is_refused_with_a_sentence(member: str) -> None:
+    for data in _damaged_lsa(member):
+        with pytest.raises(Invalid, match=r"not a readable \.lsa"):
+            if member.endswith(".lss"):
+                read_definition("x.lsa", data)
+            else:
+                responses_grid("x.lsa", data)
+
+
 def _zip_without_lsr() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -15,6 +15,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,19 +92,32 @@ def read_definition(name: str, data: bytes, language: str | None = None) -> LssS
 
 
 def _lss_in_archive(name: str, data: bytes) -> bytes:
+    missing = "is a zip without a .lss survey structure inside (an .lsa holds survey_<sid>.lss)"
+    return _member(name, data, ".lss", "--definition", missing)
+
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
+"""What reading a damaged, encrypted or oddly compressed zip raises (not only BadZipFile)."""
+
+
+def _member(name: str, data: bytes, suffix: str, field: str, missing: str) -> bytes:
+    """The first member of the ``.lsa`` zip whose name ends ``suffix``; ``Invalid`` (``missing``
+    when there is none) rather than zipfile's or zlib's own exceptions."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [m for m in archive.namelist() if m.lower().endswith(".lss")]
+            members = [m for m in archive.namelist() if m.lower().endswith(suffix)]
             if not members:
-                raise Invalid(
-                    "is a zip without a .lss survey structure inside (an .lsa holds "
-                    "survey_<sid>.lss)",
-                    "--definition",
-                    name,
-                )
+                raise Invalid(missing, field, name)
             return archive.read(members[0])
-    except zipfile.BadZipFile as exc:
-        raise Invalid(f"is not a readable .lsa archive ({exc})", "--definition", name) from None
+    except _ZIP_ERRORS as exc:
+        raise Invalid(f"is not a readable .lsa archive ({exc})", field, name) from None
 
 
 def parse_lss(data: bytes, name: str = "", language: str | None = None) -> LssSurvey:
@@ -247,14 +261,7 @@ def responses_grid(name: str, data: bytes) -> Grid:
     Element names cannot start with a digit, so LimeSurvey writes ``<_482913X10X101>``; the
     ``<fields>`` list keeps the real names and their order."""
     if data[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                members = [m for m in archive.namelist() if m.lower().endswith(".lsr")]
-                if not members:
-                    raise Invalid("holds no .lsr responses", "file", name)
-                data = archive.read(members[0])
-        except zipfile.BadZipFile as exc:
-            raise Invalid(f"is not a readable .lsa archive ({exc})", "file", name) from None
+        data = _member(name, data, ".lsr", "file", "holds no .lsr responses")
     if b"<!doctype" in data[:4096].lower() or b"<!entity" in data[:4096].lower():
         raise Invalid("has a DOCTYPE/ENTITY declaration; an .lsr never does", "file", name)
     try:
