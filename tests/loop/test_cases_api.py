@@ -220,7 +220,11 @@ def test_free_text_is_masked_for_a_reader_who_neither_owns_the_case_nor_reads_pi
     note = CaseEventRead(
         id=1, at=now, actor="li.na", kind="note", data={"text": "邮箱 li.na@example.com"}
     )
-    detail = CaseDetail(case=case, feedback_ids=[], history=[note], allowed_actions=[])
+    created = CaseEventRead(
+        id=2, at=now, actor="cxloop", kind="created",
+        data={"why": ["attributes.mobile 13800138000 == 13800138000", "nps_group = detractor"]},
+    )  # fmt: skip
+    detail = CaseDetail(case=case, feedback_ids=[], history=[note, created], allowed_actions=[])
     viewer = case_access.actor_of("someone", "viewer")
     assert not case_access.reads_pii(viewer, "wang.fang")
     assert case_access.reads_pii(case_access.actor_of("wang.fang", "viewer"), "wang.fang")
@@ -228,3 +232,5 @@ def test_free_text_is_masked_for_a_reader_who_neither_owns_the_case_nor_reads_pi
     shown = case_access.masked(detail)
     assert "13800138000" not in shown.case.title and shown.case.title.endswith("8000")
     assert shown.history[0].data["text"] == "邮箱 l***@example.com"
+    why = shown.history[1].data["why"]  # a rule's why names the values that held
+    assert "13800138000" not in str(why) and why[1] == "nps_group = detractor"

@@ -105,9 +105,16 @@ def masked(detail: CaseDetail) -> CaseDetail:
 
 
 def _masked_data(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: mask_text(v) if k in FREE_TEXT and isinstance(v, str) else v for k, v in data.items()
-    }
+    return {k: _masked_value(v) if k in FREE_TEXT else v for k, v in data.items()}
+
+
+def _masked_value(value: Any) -> Any:
+    """A text masked; a list of texts (a rule's ``why``: the values that held) item by item."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, list):
+        return [mask_text(v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 def parse_teams(data: Any, where: str = "teams") -> list[TeamWrite]:
