@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,26 @@ def test_binary_data_without_a_known_signature_is_refused(tmp_path):
     path.write_bytes(bytes(range(32)) * 40)
     with pytest.raises(Invalid, match="binary data"):
         read_grid(path)
+
+
+def test_a_workbook_with_a_damaged_sheet_is_refused_with_a_sentence(tmp_path):
+    """openpyxl's read-only mode parses a sheet only when its rows are read: a cut-off sheet
+    XML raised ParseError from there, past the load's own error handling."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Response ID", "Q1"])
+    whole = tmp_path / "whole.xlsx"
+    book.save(whole)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(buffer, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data[: len(data) // 2] if "worksheets/" in name else data)
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(buffer.getvalue())
+    with pytest.raises(Invalid, match=r"not a readable \.xlsx workbook"):
+        read_grid(damaged)
 
 
 def test_utf16_text_with_nuls_is_still_text(tmp_path):
