@@ -16,17 +16,13 @@ from sqlalchemy.orm import Session
 
 from cxloop.errors import Forbidden, Invalid, Problem
 from cxloop.loop import teams
-from cxloop.loop.case_reads import case_read, load, utc
+from cxloop.loop.case_reads import case_read, load, naive, utc
 from cxloop.loop.models import Case, CaseEvent
 from cxloop.loop.root_causes import check_root_cause
 from cxloop.loop.schemas import CaseRead
 from cxloop.loop.sla import SlaPolicy
 from cxloop.loop.states import Actor, CaseView, next_status, refusal
 from cxloop.loop.timers import refresh_timers
-
-
-def naive(moment: dt.datetime) -> dt.datetime:
-    return utc(moment).replace(tzinfo=None)
 
 
 def event(

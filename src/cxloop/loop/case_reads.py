@@ -32,6 +32,11 @@ def utc(moment: dt.datetime) -> dt.datetime:
     return found
 
 
+def naive(moment: dt.datetime) -> dt.datetime:
+    """``now`` as the store keeps times: naive UTC."""
+    return utc(moment).replace(tzinfo=None)
+
+
 def next_due(row: Case) -> dt.datetime | None:
     """The due time the case races now: first response until the first contact, then
     resolution; none once resolved or finished."""
@@ -122,7 +127,7 @@ def queue(
         raise Invalid(f"is not a case status ({', '.join(STATUSES)})", "status", unknown[0])
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise Invalid(f"must be 1–{MAX_PAGE} (offset 0 or more)", "limit", limit)
-    at = utc(now).replace(tzinfo=None)
+    at = naive(now)
     scope = _scope(team, owner, teams)
     due = case(
         (Case.first_responded_at.is_(None), Case.first_response_due), else_=Case.resolution_due

@@ -14,6 +14,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from cxloop.loop.case_reads import naive
 from cxloop.loop.models import Case, CaseEvent, Team
 from cxloop.loop.states import OPEN, SYSTEM
 
@@ -50,7 +51,7 @@ def refresh_timers(row: Case) -> None:
 
 def due_case_ids(*, session: Session, now: dt.datetime, limit: int = 1000) -> list[int]:
     """Cases with a warning or breach due at ``now`` and not yet fired (one indexed query)."""
-    at = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+    at = naive(now)
     return list(
         session.scalars(
             select(Case.id)
@@ -67,7 +68,7 @@ def fire_due(*, session: Session, case_id: int, now: dt.datetime) -> list[tuple[
     row = session.get(Case, case_id)
     if row is None:
         return []
-    at = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+    at = naive(now)
     fired: list[tuple[Target, Stage]] = []
     lead = session.scalar(select(Team.lead).where(Team.name == row.team)) if row.team else None
     for target, stage, moment in pending(row):
