@@ -16,7 +16,13 @@ from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
-from cxloop.surveys.importers.common import identifier, parse_time, zone
+from cxloop.surveys.importers.common import (
+    file_day_first,
+    identifier,
+    parse_time,
+    time_problem,
+    zone,
+)
 from cxloop.surveys.importers.formbricks_values import (
     Reading,
     answer,
@@ -171,7 +177,13 @@ def parse(grid: Grid, options: ImportOptions, definition: object | None = None) 
             f"Timestamp holds a date only (oldest Formbricks exports): read as 00:00 {tz_name}"
         )
     survey = [i for i, (k, _) in meta.items() if k == "survey"]
-    _rows(export, header, body, meta, others, plan, zone(None, tz_name))
+    times = [i for i, (k, _) in meta.items() if k == "time"]
+    day_first, order_note = file_day_first(
+        (cell(r, i) for r in body for i in times), [header[i] for i in times], options.day_first
+    )
+    if order_note:
+        export.notes.append(order_note)
+    _rows(export, header, body, meta, others, plan, zone(None, tz_name), day_first)
     if survey:
         export.source_survey_id = next(
             (cell(r, survey[0]) for r in body if cell(r, survey[0])), None
@@ -187,13 +199,14 @@ def _rows(
     others: list[int],
     plan: _Plan,
     tz: ZoneInfo,
+    day_first: bool | None,
 ) -> None:
     seen: dict[str, int] = {}
     for offset, row in enumerate(body):
         if not any(c.strip() for c in row):
             continue
         line = offset + 2
-        response, problems = _response(line, row, header, meta, others, plan, tz)
+        response, problems = _response(line, row, header, meta, others, plan, tz, day_first)
         rid = response.response_id
         if rid and rid in seen:
             reason = f"appears twice (rows {seen[rid]} and {line})"
@@ -216,6 +229,7 @@ def _response(
     others: list[int],
     plan: _Plan,
     tz: ZoneInfo,
+    day_first: bool | None,
 ) -> tuple[ImportedResponse, list[RowProblem]]:
     """One row: metadata to the dedicated fields, answers by each question's reading."""
     response = ImportedResponse(row=line, response_id="", answers={}, completed=True)
@@ -227,11 +241,11 @@ def _response(
             if not value:
                 problems.append(RowProblem(line, header[index], value, "is empty: no response id"))
         elif kind == "time":
-            response.submitted_at = parse_time(value, tz) if value else None
+            response.submitted_at = parse_time(value, tz, day_first=day_first) if value else None
             if value:
                 response.attributes["submitted_raw"] = value
             if value and response.submitted_at is None:
-                reason = "is not a time (expected YYYY-MM-DD HH:MM:SS)"
+                reason = time_problem(value, day_first)
                 problems.append(RowProblem(line, header[index], value, reason))
         elif kind == "finished":
             if value.casefold() not in ("yes", "no", "true", "false"):

@@ -101,7 +101,7 @@ def is_limesurvey_archive(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return any(n.lower().endswith(".lsr") for n in archive.namelist())
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError):  # a damaged directory: "negative seek"
         return False
 
 
@@ -168,8 +168,10 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise Invalid(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
-    try:
+    try:  # read_only parses the sheet lazily: a damaged sheet fails here, not at load
         return [_cells(values) for values in book.worksheets[0].iter_rows(values_only=True)]
+    except Exception as exc:
+        raise Invalid(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
     finally:
         book.close()
 
