@@ -175,3 +175,22 @@ def test_a_file_that_is_no_export_is_refused_with_a_reason(
     assert response.status_code in (400, 422), response.text
     [problem] = response.json()["detail"]
     assert problem["reason"]
+
+
+@pytest.mark.parametrize("name", ["客户满意度" * 60 + ".csv", "a" * 300 + ".csv"])
+def test_an_upload_under_a_name_no_disk_holds_is_still_read(
+    web: Api, qualtrics_files: tuple[bytes, bytes], name: str
+) -> None:
+    """A file name longer than the disk allows (255 bytes) is the client's to choose: the
+    upload is read under a shortened name with its extension, not refused with a 500."""
+    export, _ = qualtrics_files
+    response = web.client.post(
+        "/api/v1/surveys/import",
+        files={"file": (name, export, "text/csv")},
+        data={"survey": "long-names"},
+        headers=web.auth("admin"),
+    )
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["file"].endswith(".csv") and len(summary["file"].encode()) <= 200
+    assert summary["file"][:4] in ("客户满意", "aaaa")

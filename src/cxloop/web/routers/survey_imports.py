@@ -33,6 +33,8 @@ router = APIRouter(prefix="/api/v1/surveys", tags=["surveys"])
 MAX_UPLOAD = 200 * 1024 * 1024
 """Bytes one uploaded file may have (a decade of answers is tens of MB)."""
 CHUNK = 1024 * 1024
+NAME_BYTES = 200
+"""Bytes of an upload's saved name (disks hold 255; the summary shows the name)."""
 
 
 class Format(StrEnum):
@@ -209,7 +211,7 @@ def _saved(file: UploadFile, definition: UploadFile | None) -> Iterator[tuple[Pa
 
 
 def _save(upload: UploadFile, folder: Path, field: str) -> Path:
-    name = Path((upload.filename or "").replace("\\", "/")).name.strip()
+    name = _file_name(upload.filename or "")
     if not name or name in (".", ".."):
         raise Invalid("needs a file name (e.g. survey.csv)", field)
     folder.mkdir()
@@ -224,3 +226,16 @@ def _save(upload: UploadFile, folder: Path, field: str) -> Path:
     if size == 0:
         raise Invalid("is empty", field, name)
     return target
+
+
+def _file_name(raw: str) -> str:
+    """The client's file name as a name the disk holds: its last part, at most ``NAME_BYTES``
+    bytes of UTF-8 with its extension kept (it tells the format)."""
+    name = Path(raw.replace("\\", "/")).name.strip()
+    if len(name.encode()) <= NAME_BYTES:
+        return name
+    suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+    stem = name[: len(name) - len(suffix)]
+    while len((stem + suffix).encode()) > NAME_BYTES:
+        stem = stem[:-1]
+    return stem.strip() + suffix
