@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from cxloop.loop.case_reads import naive
 from cxloop.loop.models import Case, CaseEvent, Team
+from cxloop.loop.sla import Target
 from cxloop.loop.states import OPEN, SYSTEM
 
-Target = Literal["first_response", "resolution"]
 Stage = Literal["warning", "breach"]
 TIMERS: tuple[tuple[Target, Stage, str, str], ...] = (
     ("first_response", "warning", "first_response_warn_at", "first_response_warned_at"),
