@@ -370,6 +370,26 @@ def test_imported_nps_equals_the_figure_computed_from_the_file(
     assert nps_of(store) == pytest.approx(by_hand)
 
 
+def test_an_nps_selector_whose_choices_are_words_reads_its_numbers_as_written(
+    tmp_path: Path,
+) -> None:
+    """An NPS element whose choice labels hold no number (edited, translated) gave min() of
+    nothing (ValueError); it is a 0–10 NPS whose numeric export codes are read as written."""
+    doc = samples.qsf()
+    nps = next(e for e in doc["SurveyElements"] if e.get("PrimaryAttribute") == "QID1")
+    for k, choice in nps["Payload"]["Choices"].items():
+        choice["Display"] = f"choice {chr(97 + int(k))}"
+    definition = DefinitionFile("words.qsf", json.dumps(doc).encode())
+    parsed = _parse(samples.write_csv(tmp_path, numeric=True), definition)
+    question = next(q for q in parsed.questions if q.id == "Q1")
+    assert (question.kind, question.scale) == ("nps", (0, 10))
+    alone = _parse(samples.write_csv(tmp_path, numeric=True))
+    assert not parsed.rejected
+    assert [r.answers.get("Q1") for r in parsed.responses] == [
+        r.answers.get("Q1") for r in alone.responses
+    ]
+
+
 def test_sliders_rankings_forms_and_unknown_types_with_the_qsf() -> None:
     """Less common question types: a slider is a rating on its own range, a rank order a matrix
     of ranks, a form one text per field; a type cxloop does not hold is left out and named."""

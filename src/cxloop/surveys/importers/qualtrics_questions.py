@@ -127,11 +127,13 @@ def with_qsf(group: Group, qid: str, sq: QsfQuestion, numeric: bool, text: str) 
         if sq.selector == "NPS" or (
             plain_choices and None not in scores and len(set(scores)) == len(scores)
         ):
-            by_value = {
-                (c.recode if numeric else c.label): label_number(c.label) for c in plain_choices
-            }
-            low = min(s for s in scores if s is not None) if scores else 0
-            high = max(s for s in scores if s is not None) if scores else 10
+            numbers = [s for s in scores if s is not None]  # an NPS selector's may be words
+            by_value = (
+                {(c.recode if numeric else c.label): label_number(c.label) for c in plain_choices}
+                if numbers
+                else None  # no label says its score: the cells are read as written
+            )
+            low, high = min(numbers, default=0), max(numbers, default=10)
             kind = "nps" if sq.selector == "NPS" else scored_kind(text, low, high)
             if kind == "nps":
                 low, high = 0, 10
