@@ -18,7 +18,7 @@ from cxloop.errors import Invalid
 from cxloop.surveys.importers import limesurvey
 from cxloop.surveys.importers.grid import read_grid, text_grid
 from cxloop.surveys.importers.lss import read_definition, responses_grid
-from cxloop.surveys.importers.model import ImportOptions, ParsedExport
+from cxloop.surveys.importers.model import Grid, ImportOptions, ParsedExport
 from cxloop.surveys.importers.registry import DefinitionFile
 from tests.surveys.imports import samples_limesurvey as samples
 from tests.surveys.imports import samples_limesurvey_lss as samples_lss
@@ -236,6 +236,18 @@ def test_bad_rows_are_rejected_naming_field_value_and_reason(tmp_path: Path) -> 
     assert (6, "id", None, "has no response id") in problems
     assert len(parsed.responses) == len(samples.RESPONDENTS) - 2
     assert next(p for p in parsed.rejected if p.field == "NPS").raw["NPS"] == "A99"
+
+
+def test_participant_names_in_chinese_are_written_family_name_first(tmp_path: Path) -> None:
+    """Participant columns 名/姓 (a zh export) joined as 李娜, not "娜 李"."""
+    grid = read_grid(samples.code_short(tmp_path))
+    at = grid.rows[0].index("refurl") + 1
+    rows = [row[:at] + extra + row[at:] for row, extra in zip(
+        grid.rows, [["名", "姓"], ["娜", "李"]] + [["John", "Doe"]] * (len(grid.rows) - 2),
+        strict=True,
+    )]  # fmt: skip
+    parsed = limesurvey.parse(Grid(rows, "csv", name=grid.name), ImportOptions())
+    assert [r.name for r in parsed.responses[:2]] == ["李娜", "John Doe"]
 
 
 def test_not_a_limesurvey_file_or_definition_is_refused_with_a_sentence(tmp_path: Path) -> None:

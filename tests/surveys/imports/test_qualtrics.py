@@ -142,7 +142,7 @@ def test_metadata_times_personal_data_and_excluded_rows(tmp_path: Path) -> None:
     assert dst.attributes["submitted_raw"] == "2024-03-10 03:15:02"
     assert (first.email, first.name, first.external_reference) == (
         "li.na@example.cn",
-        "娜 李",
+        "李娜",  # family name first, no space (common.person_name), as SurveyMonkey reads it
         "C1001",
     )
     assert (first.ip, first.location, first.channel) == (

@@ -15,6 +15,7 @@ from cxloop.surveys.importers.common import (
     file_day_first,
     looks_like_free_text,
     number,
+    person_name,
     scored_kind,
 )
 from tests.surveys.imports.conftest import ImportStore, export_json, import_summary, nps_of
@@ -150,6 +151,12 @@ def test_one_date_order_serves_the_whole_file():
     day_first, note = file_day_first(["5/9/22", "1/2/22"], ["Start", "End"], None)
     assert day_first is False and note and note.startswith("Start, End: every date reads both")
     assert file_day_first(["5/9/22", "9/13/22"], ["Start"], True)[0] is True  # stated wins
+
+
+def test_a_chinese_name_is_written_family_name_first_without_a_space():
+    assert person_name("娜", "李") == "李娜"
+    assert person_name("Anna", "Smith") == "Anna Smith"
+    assert person_name("", " Smith ") == "Smith" and person_name("", "") is None
 
 
 def test_free_text_is_told_from_labels():

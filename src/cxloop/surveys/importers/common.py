@@ -321,6 +321,15 @@ def looks_like_free_text(values: Iterable[str]) -> bool:
     return len(distinct) > 15 and len(distinct) * 10 >= len(answers) * 8
 
 
+def person_name(first: str, last: str) -> str | None:
+    """First and last name as the person writes it: ``Anna Smith``, but ``李伟`` (family name
+    first, no space) when both are Chinese; None when both are empty."""
+    first, last = first.strip(), last.strip()
+    if first and last and _CJK.search(first) and _CJK.search(last):
+        return last + first
+    return " ".join(p for p in (first, last) if p) or None
+
+
 def blank(value: str | None) -> bool:
     """Empty, or a marker a tool writes for "no answer" / "not applicable" (any case)."""
     return value is None or value.strip().casefold() in NOT_APPLICABLE

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
-from cxloop.surveys.importers.common import blank, file_day_first, parse_time, zone
+from cxloop.surveys.importers.common import blank, file_day_first, parse_time, person_name, zone
 from cxloop.surveys.importers.limesurvey_answers import CODETEXT, SGQA, Column
 from cxloop.surveys.importers.limesurvey_questions import build_questions
 from cxloop.surveys.importers.lss import LssSurvey, read_definition
@@ -415,7 +415,7 @@ def _response(
     start_language = cell(meta.get("startlanguage")).strip()
     if start_language:
         attributes["start_language"] = start_language
-    names = [cell(found.participant.get(k)).strip() for k in ("firstname", "lastname")]
+    first, last = (cell(found.participant.get(k)) for k in ("firstname", "lastname"))
     return ImportedResponse(
         row=row_no,
         response_id=response_id,
@@ -425,7 +425,7 @@ def _response(
         submitted_at=submitted,
         language=_lang(start_language),
         email=cell(found.participant.get("email")).strip() or None,
-        name=" ".join(n for n in names if n) or None,
+        name=person_name(first, last),
         ip=cell(meta.get("ipaddr")).strip() or None,
         attributes=attributes,
     )

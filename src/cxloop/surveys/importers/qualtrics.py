@@ -21,6 +21,7 @@ from cxloop.surveys.importers.common import (
     file_day_first,
     identifier,
     parse_time,
+    person_name,
     time_problem,
     unique_ids,
     zone,
@@ -450,7 +451,7 @@ def _response(export: ParsedExport, number: int, row: list[str], context: _Conte
                 expected = "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
                 if NPS_GROUPS.get(group.casefold(), expected) != expected:
                     context.disagree.setdefault(col.tag, []).append(number)
-    names = " ".join(p for p in (get("first_name"), get("last_name")) if p) or get("name")
+    names = person_name(get("first_name"), get("last_name")) or get("name")
     lat, lon = get("latitude"), get("longitude")
     language = get("language").lower()
     export.responses.append(

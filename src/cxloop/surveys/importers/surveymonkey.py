@@ -21,6 +21,7 @@ from cxloop.surveys.importers.common import (
     date_order,
     date_order_note,
     parse_time,
+    person_name,
     time_problem,
     zone,
 )
@@ -51,7 +52,6 @@ META: dict[str, str] = {
     "last name": "name (personal)",
 }
 _SCIENTIFIC = re.compile(r"^\s*\d+(?:[.,]\d+)?[eE][+-]?\d+\s*$")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def detect(grid: Grid) -> float:
@@ -222,14 +222,6 @@ def _day_first(
     return orders, ambiguous
 
 
-def _name(first: str, last: str) -> str | None:
-    """First and last name as the person writes it: ``Anna Smith``, but ``李伟`` (family name
-    first, no space) when both are Chinese."""
-    if first and last and _CJK.search(first) and _CJK.search(last):
-        return last + first
-    return " ".join(p for p in (first, last) if p) or None
-
-
 def _attribute(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_") or "column"
 
@@ -316,7 +308,7 @@ def _response(
         submitted_at=times["end date"],
         email=cell("email address") or contact.get("email") or None,
         phone=contact.get("phone") or None,
-        name=_name(first, last),
+        name=person_name(first, last),
         ip=cell("ip address") or None,
         channel=cell("collector id") or None,
         attributes=attributes,
