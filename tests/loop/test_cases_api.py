@@ -179,6 +179,14 @@ def test_bad_input_names_the_field_the_value_and_the_reason(api: Api) -> None:
             "",
         ),
         ("GET", "/cases?status=open", None, "status", "open", "is not a case status"),
+        (
+            "POST",
+            "/cases",
+            {"title": "x", "severity": "high", "team": "east", "customer_id": "C" * 129},
+            "customer_id",
+            "C" * 129,
+            "at most 128 characters",
+        ),
     ]
     for method, path, body, field, value, reason in checks:
         response = call(api, "chen.lead", method, path, body)

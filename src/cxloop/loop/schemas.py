@@ -79,9 +79,10 @@ class CaseCreate(BaseModel):
 
     title: str = Field(min_length=1, max_length=512)
     severity: Severity
-    customer_id: str | None = None
-    account_id: str | None = None
-    contact_id: str | None = None
+    # ids as the store keeps them (128 characters): longer failed PostgreSQL's column, a 500
+    customer_id: str | None = Field(default=None, max_length=128)
+    account_id: str | None = Field(default=None, max_length=128)
+    contact_id: str | None = Field(default=None, max_length=128)
     topic: str | None = Field(default=None, max_length=200)
     team: str | None = None
     owner: str | None = None
