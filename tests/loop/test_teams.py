@@ -97,3 +97,18 @@ def test_a_team_file_with_mistakes_is_refused_with_the_field_and_value() -> None
     assert any(loc == "members.1.role" for loc, _ in found)
     with pytest.raises(ValidationError, match=r"lists LI\.NA twice"):
         TeamWrite.model_validate({"name": "x", "members": [{"name": "li.na"}, {"name": "LI.NA"}]})
+
+
+def test_names_and_mails_longer_than_the_store_keeps_are_refused() -> None:
+    with pytest.raises(ValidationError) as wrong:
+        TeamWrite.model_validate(
+            {
+                "name": "east",
+                "lead": "l" * 129,
+                "sla_policy": "p" * 65,
+                "members": [{"name": "li.na", "email": "x" * 310 + "@example.com"}],
+            }
+        )
+    found = {".".join(map(str, e["loc"])) for e in wrong.value.errors()}
+    assert found == {"lead", "sla_policy", "members.0.email"}
+    assert TeamWrite.model_validate({"name": "east", "lead": " chen.lead "}).lead == "chen.lead"

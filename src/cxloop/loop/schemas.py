@@ -26,7 +26,7 @@ class MemberWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    email: str | None = None
+    email: str | None = Field(default=None, max_length=320)
     role: Literal["agent", "lead"] = "agent"
     active: bool = True
 
@@ -40,10 +40,15 @@ class TeamWrite(BaseModel):
 
     name: str
     lead: str | None = None
-    sla_policy: str | None = None
+    sla_policy: str | None = Field(default=None, max_length=64)
     members: list[MemberWrite] = Field(default_factory=list)
 
     _check_name = field_validator("name", mode="before")(_name)
+
+    @field_validator("lead", mode="before")
+    @classmethod
+    def _lead(cls, value: Any) -> Any:
+        return None if value is None else _name(value)
 
     @field_validator("members")
     @classmethod
