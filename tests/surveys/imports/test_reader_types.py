@@ -139,7 +139,8 @@ def test_not_applicable_markers_are_blank(marker):
 
 
 def test_a_score_is_a_finite_number():
-    assert number("9分") == 9.0 and number("7,5") == 7.5
+    assert number("9分") == 9.0 and number("7,5") == 7.5 and number("7,25") == 7.25
+    assert number("1,000") is None  # a thousands separator: not the score 1
     assert number("9" * 400) is None  # float() reads it as infinity
     assert number("nine") is None
 

@@ -15,6 +15,8 @@ from cxloop.errors import Invalid
 from cxloop.surveys.importers.model import QuestionKind
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9_]+")
+_DECIMAL_COMMA = re.compile(r"^(\s*[-+]?\d+),(\d{1,2})(?!\d)")
+"""``7,5`` or ``7,25`` (a European decimal); ``1,000`` has three digits after the comma."""
 _NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:分|points?|pts?)?\s*$", re.IGNORECASE)
 _TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -127,9 +129,10 @@ def unique_ids(ids: Iterable[str]) -> list[str]:
 
 
 def number(raw: str) -> float | None:
-    """A score as written (``9``, ``9.0``, ``4分``, ``7 points``); None when it is not one (nor
-    a digit run too long for a float, which would read as infinity)."""
-    match = _NUMBER.match(raw.replace(",", ".") if raw.count(",") == 1 else raw)
+    """A score as written (``9``, ``9.0``, ``7,5``, ``4分``, ``7 points``); None when it is not
+    one: ``1,000`` (a thousands separator, not 1.0) and a digit run too long for a float (it
+    would read as infinity)."""
+    match = _NUMBER.match(_DECIMAL_COMMA.sub(r"\1.\2", raw))
     if not match:
         return None
     value = float(match.group(1))
