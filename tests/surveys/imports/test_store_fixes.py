@@ -341,3 +341,58 @@ def test_an_update_from_a_file_without_metadata_keeps_the_stored_metadata(db: ap
         assert row.meta is not None
         assert (row.meta["email"], row.meta["ip"]) == ("li.na@example.com", "10.0.0.1")
         assert row.meta["attributes"] == {"store": "S1", "wave": "2"}
+
+
+def test_a_second_file_bringing_the_e_mails_the_first_lacked_links_the_respondent(
+    db: api.Store,
+) -> None:
+    """The same answers downloaded again with personal data included: the e-mail is stored
+    and the feedback row sent again, so the respondent is linked to the customer."""
+    from cxloop.feedback.models import Feedback
+    from cxloop.ingest import service as ingest_service
+
+    with db.sessions() as session:
+        ingest_service.import_records(
+            session=session,
+            settings=db.settings,
+            kind="customers",
+            records=[{"customer_id": "C1", "name": "李娜", "email": "li.na@example.com"}],
+        )
+    question = ImportedQuestion("Q1", "How likely are you to recommend us?", "nps", "Q1")
+    question.scale = (0, 10)
+
+    def one(**meta: Any) -> ParsedExport:
+        response = ImportedResponse(2, "R_1", {"Q1": 9}, completed=True, submitted_at=T0, **meta)
+        return ParsedExport("qualtrics", "current", "numeric", "M", [question], [response])
+
+    summaries = []
+    for parsed in (one(attributes={"wave": "1"}), one(email="li.na@example.com")):
+        with db.sessions() as session:
+            summaries.append(
+                service.import_parsed(
+                    session=session,
+                    settings=db.settings,
+                    parsed=parsed,
+                    source_name="m.csv",
+                    sha256="ab" * 32,
+                    survey_id="linked",
+                    timezone="UTC",
+                )
+            )
+    assert (summaries[1].updated, summaries[1].unchanged) == (1, 0)
+    with db.sessions() as session:
+        (row,) = session.scalars(select(SurveyResponse)).all()
+        assert row.meta is not None and row.meta["email"] == "li.na@example.com"
+        (feedback,) = session.scalars(select(Feedback)).all()
+        assert feedback.customer_id == "C1"
+    with db.sessions() as session:  # the same file a third time: nothing new
+        again = service.import_parsed(
+            session=session,
+            settings=db.settings,
+            parsed=one(email="li.na@example.com"),
+            source_name="m.csv",
+            sha256="ab" * 32,
+            survey_id="linked",
+            timezone="UTC",
+        )
+    assert (again.updated, again.unchanged) == (0, 1)

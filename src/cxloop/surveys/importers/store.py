@@ -28,9 +28,10 @@ from cxloop.surveys.response_feedback import answer_values
 EXTERNAL_ID_LENGTH = 200
 CHUNK = 500
 _COMPARED = ("answers", "status", "started_at", "completed_at", "language", "version")
-"""What makes a re-imported response "unchanged". Not ``meta``: the same responses exported in
-the tool's other value mode or format carry the same answers and times but other raw strings
-(``2022-09-05 14:56:02`` vs ``9/5/22 14:56``), and must not be sent to feedback again."""
+"""What makes a re-imported response "unchanged", with no respondent data the stored row lacks
+(``_adds``). Not ``meta``'s values: the same responses exported in the tool's other value mode
+or format carry the same answers and times but other raw strings (``2022-09-05 14:56:02`` vs
+``9/5/22 14:56``), and must not be sent to feedback again."""
 
 
 @dataclass
@@ -90,7 +91,9 @@ def store_responses(
             session.add(row)
             changed.append(row)
             result.inserted += 1
-        elif all(_same(getattr(row, name), values[name]) for name in _COMPARED):
+        elif all(_same(getattr(row, name), values[name]) for name in _COMPARED) and not _adds(
+            row.meta or {}, values["meta"]
+        ):
             result.unchanged += 1
         else:
             for name, value in values.items():
@@ -134,6 +137,18 @@ def _merged_meta(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     if attributes:
         merged["attributes"] = attributes
     return merged
+
+
+_RESPONDENT = ("email", "phone", "name", "external_reference", "ip", "location", "channel")
+"""Metadata the feedback row carries (``response_feedback._imported``): identity linking reads
+the e-mail, phone and customer id."""
+
+
+def _adds(stored: dict[str, Any], merged: dict[str, Any]) -> bool:
+    """Whether the merged metadata tells the feedback row something the stored lacked (the
+    e-mails of a download with personal data included), not just other raw strings or
+    attributes one value mode carries and another does not."""
+    return any(key in merged and key not in stored for key in _RESPONDENT)
 
 
 def _existing(session: Session, survey_id: str, keys: list[str]) -> dict[str, SurveyResponse]:
