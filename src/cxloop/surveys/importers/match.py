@@ -89,8 +89,8 @@ def _plan(q: ImportedQuestion, target: Question, where: str) -> tuple[QuestionPl
         plan.labels = {o.code: o.label or o.code for o in q.options}
         return plan, problems
     if target.type in ("single", "multiple"):
-        for position, choice in enumerate(q.options):
-            option = _option(choice, position, q, target.options)
+        for choice in q.options:
+            option = _option(choice, q, target.options)
             if option is None:
                 labels = ", ".join(o.text.get("zh") for o in target.options[:20])
                 problems.append(
@@ -119,9 +119,7 @@ def _plan(q: ImportedQuestion, target: Question, where: str) -> tuple[QuestionPl
     return plan, problems
 
 
-def _option(
-    choice: Choice, position: int, q: ImportedQuestion, options: list[Option]
-) -> Option | None:
+def _option(choice: Choice, q: ImportedQuestion, options: list[Option]) -> Option | None:
     label = normal(choice.label)
     if q.decoded:
         by_label = [o for o in options if label in {normal(t) for t in o.text.root.values()}]
