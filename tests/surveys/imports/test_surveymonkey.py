@@ -53,6 +53,22 @@ def decoded_stores(answers: dict[str, dict[str, object]]) -> dict[str, dict[str,
     return out
 
 
+def test_start_and_end_dates_are_read_in_one_order() -> None:
+    """One re-save wrote both columns: a 13/9/22 start makes the end dates (which alone read
+    both ways) day-first too, so no response ends a month before it starts."""
+    rows = [
+        ["Respondent ID", "Collector ID", "Start Date", "End Date", "Anything else?"],
+        ["", "", "", "", "Open-Ended Response"],
+        ["1001", "9", "13/9/22 9:00", "1/10/22 9:05", "fine"],
+        ["1002", "9", "12/9/22 9:00", "5/10/22 9:05", "slow"],
+    ]
+    export = surveymonkey.parse(Grid(rows, "csv", name="x.csv"), ImportOptions(timezone="UTC"))
+    second = export.responses[1]
+    assert second.started_at == dt.datetime(2022, 9, 12, 9, 0, tzinfo=dt.UTC)
+    assert second.submitted_at == dt.datetime(2022, 10, 5, 9, 5, tzinfo=dt.UTC)
+    assert not any("reads both ways" in note for note in export.notes)
+
+
 def test_text_export_reads_every_question_kind(tmp_path: Path) -> None:
     export = parsed(samples.write_text_csv(tmp_path))
     assert (export.tool, export.layout, export.value_mode) == (

@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 
 from cxloop.errors import Invalid
 from cxloop.surveys.importers.common import (
-    date_order,
-    date_order_note,
+    file_day_first,
     parse_time,
     person_name,
     time_problem,
@@ -51,6 +50,7 @@ META: dict[str, str] = {
     "first name": "name (personal)",
     "last name": "name (personal)",
 }
+_DATES = (("start date", "Start Date"), ("end date", "End Date"))
 _SCIENTIFIC = re.compile(r"^\s*\d+(?:[.,]\d+)?[eE][+-]?\d+\s*$")
 
 
@@ -116,7 +116,7 @@ def parse(
     ]
     tz_name = options.timezone
     tz = zone(None, tz_name)
-    day_first, ambiguous = _day_first(meta, data, options.day_first)
+    day_first, order_note = _day_first(meta, data, options.day_first)
     export = ParsedExport(
         tool="surveymonkey",
         layout=_layout(groups, readings),
@@ -126,8 +126,8 @@ def parse(
         responses=[],
         timezone=tz_name,
     )
-    if ambiguous:
-        export.notes.append(date_order_note(ambiguous, options.day_first))
+    if order_note:
+        export.notes.append(order_note)
     export.mapped = {head[i]: META[name] for name, i in meta.index.items()}
     for i, name in meta.extra.items():
         export.mapped[head[i]] = f"attribute {_attribute(name)}"
@@ -204,22 +204,14 @@ def _layout(groups: list[Group], readings: list[Reading]) -> str:
 
 def _day_first(
     meta: _Meta, data: list[tuple[int, list[str]]], stated: bool | None
-) -> tuple[dict[str, bool | None], list[str]]:
-    """Day/month order of each date column (the stated order, else from the whole column: a
-    first number over 12 means day-first, a second over 12 month-first), and the columns whose
-    every date reads both ways (read as stated, else month-first, with a note)."""
-    orders: dict[str, bool | None] = {}
-    ambiguous: list[str] = []
-    for key, label in (("start date", "Start Date"), ("end date", "End Date")):
-        index = meta.index.get(key)
-        found = date_order(row[index] for _, row in data) if index is not None else None
-        if found == "ambiguous":
-            ambiguous.append(label)
-        if stated is not None:
-            orders[key] = stated
-        else:
-            orders[key] = True if found == "day-first" else False if found else None
-    return orders, ambiguous
+) -> tuple[bool | None, str | None]:
+    """One day/month order for Start Date and End Date together (one re-save wrote both: a
+    column decided alone could read its dates in the other order than its neighbour's) and
+    the note when every date reads both ways (common.file_day_first)."""
+    found = [(meta.index[k], label) for k, label in _DATES if k in meta.index]
+    return file_day_first(
+        (row[i] for _, row in data for i, _ in found), [label for _, label in found], stated
+    )
 
 
 def _attribute(name: str) -> str:
@@ -233,7 +225,7 @@ def _response(
     meta: _Meta,
     readings: list[Reading],
     tz: ZoneInfo,
-    day_first: dict[str, bool | None],
+    day_first: bool | None,
     export: ParsedExport,
     seen: dict[str, int],
 ) -> ImportedResponse | None:
@@ -270,11 +262,11 @@ def _response(
     else:
         seen[rid] = row_number
     times: dict[str, Any] = {}
-    for key, label in (("start date", "Start Date"), ("end date", "End Date")):
+    for key, label in _DATES:
         raw = cell(key)
-        times[key] = parse_time(raw, tz, day_first=day_first[key]) if raw else None
+        times[key] = parse_time(raw, tz, day_first=day_first) if raw else None
         if raw and times[key] is None:
-            problems.append((label, raw, time_problem(raw, day_first[key])))
+            problems.append((label, raw, time_problem(raw, day_first)))
     answers: dict[str, Any] = {}
     contact: dict[str, str] = {}
     for reading in readings:
