@@ -205,6 +205,24 @@ def test_bad_deliveries_are_refused_with_every_problem_named(outbox: Store) -> N
             deliveries.list_deliveries(session=session, status="lost")
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://[::1/hook?token=s3cr3t",
+        "http://[zz]/hook?token=s3cr3t",
+        "http://h:99999/hook?token=s3cr3t",
+    ],
+)
+def test_a_webhook_url_that_does_not_parse_is_refused_with_a_sentence(
+    outbox: Store, target: str
+) -> None:
+    with session_scope(outbox.sessions) as session, pytest.raises(Invalid) as caught:
+        deliveries.enqueue(session=session, channel="webhook", target=target, payload={}, key="k")
+    (problem,) = caught.value.problems
+    assert problem.field == "target" and problem.reason == "is not an http(s) URL"
+    assert "s3cr3t" not in str(caught.value)
+
+
 @pytest.mark.parametrize("token", ["s3 cr3t", "s3\tcr3t", "s3\ncr3t"])
 def test_a_webhook_url_with_a_space_or_control_character_is_refused_when_queued(
     outbox: Store, token: str

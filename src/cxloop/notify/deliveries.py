@@ -69,8 +69,7 @@ def _check(channel: str, target: str, payload: Mapping[str, Any], key: str) -> N
     if not key or len(key) > 255:
         problems.append(Problem("key", key, "must be 1 to 255 characters"))
     if channel == "webhook":
-        parts = urllib.parse.urlsplit(target)
-        if parts.scheme not in ("http", "https") or not parts.hostname or len(target) > 1024:
+        if not _http_url(target) or len(target) > 1024:
             problems.append(Problem("target", webhooks.redact_url(target), "is not an http(s) URL"))
         elif any(c.isspace() or not c.isprintable() for c in target):
             # http.client would refuse it on every try with an error quoting the path and query
@@ -94,6 +93,17 @@ def _check(channel: str, target: str, payload: Mapping[str, Any], key: str) -> N
         problems.append(Problem("payload", type(payload).__name__, f"is not JSON ({exc})"))
     if problems:
         raise Invalid(problems)
+
+
+def _http_url(target: str) -> bool:
+    """An http(s) URL with a host and, when given, a port 0–65535 (``urlsplit`` raises
+    ValueError on ``http://[::1/x`` and ``.port`` on ``:99999``: a sentence, not a traceback)."""
+    try:
+        parts = urllib.parse.urlsplit(target)
+        parts.port  # noqa: B018 -- reading it checks it
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def enqueue(
