@@ -4,13 +4,18 @@ resolved; refusals and bad input end in one sentence and exit 2, never a traceba
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from cxloop import api
+from cxloop.cli import cases as cases_cli
+from cxloop.cli.context import console
 from cxloop.config import Settings
+from cxloop.loop.schemas import CaseRead
 from tests.cli.support import run_cxloop
 
 TEAMS = Path(__file__).resolve().parents[2] / "examples" / "loop" / "teams.yaml"
@@ -154,3 +159,23 @@ def test_bad_input_and_refusals_end_in_one_sentence(shop: Path) -> None:
     ]  # fmt: skip
     for args, sentence in checks:
         assert sentence in refused(shop, *args), args
+
+
+def test_a_case_past_its_due_time_reads_overdue_not_time_left() -> None:
+    due = dt.datetime(2026, 12, 7, 2, tzinfo=dt.UTC)
+    case = CaseRead.model_validate(
+        {name: None for name in CaseRead.model_fields}
+        | {"id": 1, "status": "assigned", "title": "x", "topic": "manual", "severity": "high",
+           "priority": "p2", "priority_score": 48.0, "priority_explanation": [],
+           "reopen_count": 0, "created_by": "cli", "opened_at": due, "updated_at": due,
+           "owner": "wang.fang", "team": "east", "next_due": due}
+    )  # fmt: skip
+    shown = []
+    for seconds in (-3900.0, 3900.0):
+        with console.capture() as captured:
+            cases_cli._said(
+                case.model_copy(update={"seconds_left": seconds}), ZoneInfo("Asia/Shanghai")
+            )
+        shown.append(" ".join(captured.get().split()))
+    assert shown[0].endswith("next due 2026-12-07 10:00 (overdue 1h 05m)")
+    assert shown[1].endswith("next due 2026-12-07 10:00 (1h 05m left)")

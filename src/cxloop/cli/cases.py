@@ -74,7 +74,9 @@ def left(seconds: float | None) -> str:
 
 
 def _said(case: CaseRead, zone: ZoneInfo) -> None:
-    due = f", next due {when(case.next_due, zone)} ({left(case.seconds_left)} left)"
+    overdue = case.seconds_left is not None and case.seconds_left < 0
+    due = f", next due {when(case.next_due, zone)} ({left(case.seconds_left)}"
+    due += ")" if overdue else " left)"  # "(overdue 1h 05m)", not "(overdue 1h 05m left)"
     console.print(
         f"case {case.id} is {case.status} · team {case.team or '–'} · owner {case.owner or '–'}"
         + (due if case.next_due else ""),
