@@ -333,6 +333,11 @@ def person_name(first: str, last: str) -> str | None:
     return " ".join(p for p in (first, last) if p) or None
 
 
+def whole(value: float) -> int | float:
+    """A score as stored: ``9.0`` → ``9``, ``7.5`` stays."""
+    return int(value) if float(value).is_integer() else value
+
+
 def blank(value: str | None) -> bool:
     """Empty, or a marker a tool writes for "no answer" / "not applicable" (any case)."""
     return value is None or value.strip().casefold() in NOT_APPLICABLE

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxloop.surveys.importers.common import looks_like_free_text, number, scored_kind
+from cxloop.surveys.importers.common import looks_like_free_text, number, scored_kind, whole
 from cxloop.surveys.importers.model import QuestionKind
 
 _KV = re.compile(r"^([^:\n]{1,40}): ?(.*)$")
@@ -97,10 +97,6 @@ def numeric_scale(text: str, values: list[str]) -> tuple[QuestionKind, tuple[int
     return scored_kind(text, low, high), (low, high)
 
 
-def _num(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
-
-
 def answer(reading: Reading, row: list[str], answers: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Put the row's answer to one question into ``answers``; the (field, value, reason) of
     every value the question cannot hold."""
@@ -117,7 +113,7 @@ def answer(reading: Reading, row: list[str], answers: dict[str, Any]) -> list[tu
             return [(qid, value, "is not a number")]
         if not low <= score <= high:
             return [(qid, value, f"is outside {low}–{high}")]
-        answers[qid] = _num(score)
+        answers[qid] = whole(score)
     elif reading.how in ("text", "single"):
         answers[qid] = value
     elif reading.how == "multiple":
@@ -175,7 +171,7 @@ def _matrix(
         if score is None or not low <= score <= high:
             problems.append((f"{reading.qid}[{code}]", value, f"is not a number {low}–{high}"))
         else:
-            found[code] = _num(score)
+            found[code] = whole(score)
     if found and not problems:
         answers[reading.qid] = found
     return problems

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from cxloop.surveys.importers.common import looks_like_free_text, number, scored_kind
+from cxloop.surveys.importers.common import looks_like_free_text, number, scored_kind, whole
 from cxloop.surveys.importers.model import Choice, ImportedQuestion
 from cxloop.surveys.importers.qualtrics_questions import (
     Built,
@@ -24,7 +24,6 @@ from cxloop.surveys.importers.qualtrics_questions import (
     texts_reader,
     typed,
     unanswered,
-    whole,
 )
 
 _CODES = re.compile(r"^\s*-?\d+(?:\s*,\s*-?\d+)*\s*$")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxloop.surveys.importers.common import number, scored_kind
+from cxloop.surveys.importers.common import number, scored_kind, whole
 from cxloop.surveys.importers.model import Choice, ImportedQuestion, QuestionKind
 from cxloop.surveys.importers.qsf import QsfQuestion
 
@@ -84,10 +84,6 @@ def label_number(label: str) -> int | None:
     """The score a choice label stands for: ``9``, ``5 - Very satisfied``; None otherwise."""
     match = _LEADING_NUMBER.match(label)
     return int(match.group(1)) if match else None
-
-
-def whole(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
 
 
 def statement(column: Column, question_text: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxloop.surveys.importers.common import number
+from cxloop.surveys.importers.common import number, whole
 from cxloop.surveys.importers.model import Choice, ImportedQuestion
 
 Cell = Callable[[int], str]
@@ -125,7 +125,7 @@ def score_reader(question: ImportedQuestion, column: int, *, positions: bool) ->
         value = number(raw)
         if value is None or not low <= value <= high:
             return [(question.id, raw, f"is not a score {low}–{high}")]
-        answers[question.id] = int(value) if value.is_integer() else value
+        answers[question.id] = whole(value)
         return []
 
     return Reader(question, [column], read)
@@ -227,7 +227,7 @@ def matrix_reader(question: ImportedQuestion, columns: list[int], *, positions: 
             if value is None or not low <= value <= high:
                 shown = f"position 1–{high}" if positions else f"score {low}–{high}"
                 return [(f"{question.id}[{row.label}]", raw, f"is not a {shown}")]
-            values[row.code] = int(value) if float(value).is_integer() else value
+            values[row.code] = whole(value)
         if values:
             answers[question.id] = values
         return []
