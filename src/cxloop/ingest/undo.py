@@ -26,6 +26,8 @@ MAX_KEYS_SHOWN = 100
 UNDONE = "undone"
 SURVEY_RESPONSES = "survey_responses"
 """The kind of a survey-export import run (surveys.importers): its responses are not undone here."""
+SURVEY_FEEDBACK_SOURCE = "survey"
+"""The source of the runs that turn survey responses into feedback (surveys.response_feedback)."""
 
 
 def undo_run(*, session: Session, run_id: int, force: bool = False) -> UndoResult:
@@ -41,9 +43,14 @@ def undo_run(*, session: Session, run_id: int, force: bool = False) -> UndoResul
     if run.kind == SURVEY_RESPONSES:
         raise Conflict(
             f"import run {run.id} stored survey responses ({run.source_name}): undo removes "
-            "what feedback, customer and behaviour imports stored, not survey responses, so "
-            "nothing was undone; the feedback made from them came in the 'feedback ← survey' "
-            "runs listed after it by `cxloop imports list`"
+            "what feedback, customer and behaviour imports stored, not survey responses (nor "
+            "the feedback made from them), so nothing was undone"
+        )
+    if run.kind == "feedback" and run.source_name == SURVEY_FEEDBACK_SOURCE:
+        raise Conflict(
+            f"import run {run.id} stored the feedback of survey responses: undoing it would "
+            "leave those responses marked as sent, so their answers would never reach the "
+            "metrics again; nothing was undone"
         )
     if run.status == UNDONE:
         result.already_undone = True

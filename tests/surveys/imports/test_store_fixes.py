@@ -26,6 +26,7 @@ from tests.surveys.imports.conftest import (
     ImportStore,
     export_json,
     export_text,
+    feedback_count,
     import_summary,
     make_import_store,
     run_cli,
@@ -235,6 +236,23 @@ def test_undo_refuses_a_survey_responses_run_with_a_sentence(
     assert status == "finished"
 
 
+def test_undo_refuses_the_runs_that_made_survey_answers_feedback(
+    store: ImportStore, tmp_path: Path
+) -> None:
+    """Undoing a 'feedback ← survey' run would delete the feedback while the responses stay
+    marked as sent (feedback_id set), so their answers would never reach the metrics again."""
+    path = samples_qualtrics.write_csv(tmp_path, numeric=True, name="Lieferumfrage.csv")
+    import_summary(store, path)
+    feedback_run = store.scalar(
+        "SELECT max(id) FROM import_runs WHERE kind = 'feedback' AND source_name = 'survey'"
+    )
+    before = feedback_count(store)
+    run = run_cli(store, "imports", "undo", str(feedback_run))
+    assert run.code == 2, run.output
+    assert "feedback of survey responses" in run.output and "nothing was undone" in run.output
+    assert feedback_count(store) == before > 0
+
+
 # --- a poorer value mode keeps what a richer one stored --------------------------------------
 
 
@@ -396,3 +414,21 @@ def test_a_second_file_bringing_the_e_mails_the_first_lacked_links_the_responden
             timezone="UTC",
         )
     assert (again.updated, again.unchanged) == (0, 1)
+
+
+def test_a_reader_failing_in_an_unforeseen_way_ends_in_a_sentence(
+    store: ImportStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever a reader raises on a layout it missed (OverflowError, zlib.error, ParseError…)
+    the user gets one sentence naming the file and the tool, never a traceback."""
+    from cxloop.surveys.importers import qualtrics
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(qualtrics, "parse", broken)
+    path = samples_qualtrics.write_csv(tmp_path, numeric=True, name="Lieferumfrage.csv")
+    run = run_cli(store, "surveys", "import", str(path))
+    assert run.code == 2, run.output
+    assert "could not be read as a qualtrics export (OverflowError" in run.output
+    assert "Traceback" not in run.output

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
-from cxloop.errors import Conflict, Invalid
+from cxloop.errors import Conflict, CxloopError, Invalid
 from cxloop.ingest.fields import DateOrder
 from cxloop.ingest.models import ImportRun, QuarantinedRow
 from cxloop.surveys import service as surveys_service
@@ -105,7 +105,9 @@ def import_export(
     )
     try:
         parsed = reader.parse(grid, options, definition)
-    except (ValueError, IndexError, KeyError, TypeError) as exc:  # a layout the reader missed
+    except CxloopError:
+        raise
+    except Exception as exc:  # a layout the reader missed: a sentence, never a traceback
         raise Invalid(
             f"could not be read as a {named} export ({type(exc).__name__}: {exc}); check --tool, "
             "or report the file's layout",
