@@ -131,3 +131,13 @@ def test_redact_url_keeps_scheme_host_and_port_only() -> None:
     )
     assert webhooks.redact_url("http://127.0.0.1:8080/x") == "http://127.0.0.1:8080/…"
     assert webhooks.redact_url("http://[::1]:bad/x") == "…"
+
+
+def test_a_refused_url_never_shows_its_token_in_the_reason(http_receiver: Receiver) -> None:
+    """http.client quotes the path and query of a URL it refuses (a space, a control
+    character): the reason must hide them like the target does, since they carry tokens."""
+    url = f"{http_receiver.url}/hook?token=s3cr3t value"
+    result = webhooks.post(url, {"a": 1}, retries=0)
+    assert not result.ok and result.reason is not None
+    assert "s3cr3t" not in result.reason and "s3cr3t" not in (result.error or "")
+    assert "could not be reached" in result.reason

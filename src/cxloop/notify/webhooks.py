@@ -111,6 +111,16 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{port}/…" if parts.scheme else "…"
 
 
+def _scrubbed(text: str, parts: urllib.parse.SplitResult) -> str:
+    """An error text with the URL's path and query hidden: http.client quotes them (``URL can't
+    contain control characters. '/hook?token=…'``), and they often carry a token."""
+    secret = parts.path + (f"?{parts.query}" if parts.query else "")
+    for piece in (secret, parts.query, parts.path):
+        if piece and piece != "/":
+            text = text.replace(piece, "/…")
+    return text
+
+
 def _retry_after(headers: Message | None) -> float | None:
     value = headers.get("Retry-After") if headers is not None else None
     try:
@@ -165,7 +175,7 @@ def post(
             cause = getattr(exc, "reason", exc)
             if isinstance(cause, OSError) and cause.strerror:
                 cause = cause.strerror
-            reason = f"could not be reached ({cause})"
+            reason = f"could not be reached ({_scrubbed(str(cause), parts)})"
         if status is not None:
             if 200 <= status < 300:
                 log.info("webhook delivered after %d attempt(s)", attempts)
