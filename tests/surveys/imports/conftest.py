@@ -109,10 +109,15 @@ def run_cli(store: ImportStore, *args: str | Path) -> CliRun:
     """``cxloop ARGS`` on ``store`` through ``cxloop.cli.app.main``: known errors are lines on
     stderr with exit code 2, as for a user. An unexpected exception is raised here (a
     traceback a user would see fails the test that caused it)."""
+    from cxloop.cli import context
     from cxloop.cli.app import main
 
     runner = CliRunner()
     argv = sys.argv
+    # the CLI's consoles are made once per process, with the width of whichever test imported
+    # them first: give them this run's width, as a fresh `cxloop` process would have
+    widths = context.console.width, context.errors.width
+    context.console.width = context.errors.width = int(store.env()["COLUMNS"])
     with runner.isolation(env=store.env()) as (stdout, stderr, output):
         get_settings.cache_clear()
         sys.argv = ["cxloop", *(str(a) for a in args)]
@@ -123,6 +128,7 @@ def run_cli(store: ImportStore, *args: str | Path) -> CliRun:
             code = _exit_code(exit_.code)
         finally:
             sys.argv = argv
+            context.console.width, context.errors.width = widths
             sys.stdout.flush()
             sys.stderr.flush()
             get_settings.cache_clear()
