@@ -207,18 +207,8 @@ def _rows(
             continue
         line = offset + 2
         response, problems = _response(line, row, header, meta, others, plan, tz, day_first)
-        rid = response.response_id
-        if rid and rid in seen:
-            reason = f"appears twice (rows {seen[rid]} and {line})"
-            problems.append(RowProblem(line, "Response ID", rid, reason))
-        if problems:
-            raw = {h: row[i] for i, h in enumerate(header) if i < len(row) and h}
-            export.rejected += [
-                RowProblem(p.row, p.field, p.value, p.reason, raw) for p in problems
-            ]
-            continue
-        seen[rid] = line
-        export.responses.append(response)
+        raw = {h: row[i] for i, h in enumerate(header) if i < len(row) and h}
+        export.keep(response, problems, id_field="Response ID", seen=seen, raw=raw)
 
 
 def _response(

@@ -147,6 +147,27 @@ class ParsedExport:
     kept_raw: list[str] = field(default_factory=list)
     """Columns kept only as attributes or not decoded, for the summary."""
 
+    def keep(
+        self,
+        response: ImportedResponse,
+        problems: list[RowProblem],
+        *,
+        id_field: str,
+        seen: dict[str, int],
+        raw: dict[str, str],
+    ) -> None:
+        """Add ``response``, or refuse its row with every problem found (a response id already
+        kept on an earlier row among them), the row's cells kept for the quarantine."""
+        rid = response.response_id
+        if rid and rid in seen:
+            reason = f"appears twice (rows {seen[rid]} and {response.row})"
+            problems = [*problems, RowProblem(response.row, id_field, rid, reason)]
+        if problems:
+            self.rejected += [RowProblem(p.row, p.field, p.value, p.reason, raw) for p in problems]
+            return
+        seen[rid] = response.row
+        self.responses.append(response)
+
 
 @dataclass(frozen=True)
 class ImportOptions:

@@ -103,18 +103,8 @@ def parse(grid: Grid, options: ImportOptions, definition: object | None = None) 
         for i in kept:
             if i < len(row) and row[i].strip():
                 response.attributes[header[i]] = row[i].strip()
-        rid = response.response_id
-        if rid and rid in seen:
-            reason = f"appears twice (rows {seen[rid]} and {line})"
-            problems.append(RowProblem(line, mapping.id_column, rid, reason))
-        if problems:
-            raw = {h: row[i] for i, h in enumerate(header) if i < len(row) and h}
-            export.rejected += [
-                RowProblem(p.row, p.field, p.value, p.reason, raw) for p in problems
-            ]
-            continue
-        seen[rid] = line
-        export.responses.append(response)
+        raw = {h: row[i] for i, h in enumerate(header) if i < len(row) and h}
+        export.keep(response, problems, id_field=mapping.id_column, seen=seen, raw=raw)
     return export
 
 
