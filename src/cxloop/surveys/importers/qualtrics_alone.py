@@ -109,23 +109,8 @@ def _raw_codes(
         codes="tool_codes",
         decoded=False,
     )
-    others = list(group.texts.values())
-
-    def read(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
-        raw = cell(main)
-        answers: dict[str, Any] = {}
-        if not unanswered(raw):
-            if multiple:
-                chosen = {p.strip() for p in raw.split(",") if p.strip()}
-                answers[qid] = [c for c in ordered if c in chosen]
-            else:
-                answers[qid] = raw.strip()
-        for col in others:
-            if not unanswered(cell(col)):
-                answers[f"{qid}.other"] = typed(cell(col))
-        return answers, []
-
-    return Built([question], read)
+    split = (lambda raw: raw.split(",")) if multiple else None
+    return Built([question], _choice_reader(qid, main, group, ordered, split))
 
 
 def _labels(group: Group, qid: str, text: str, source: str, main: Column, seen: list[str]) -> Built:
@@ -136,14 +121,28 @@ def _labels(group: Group, qid: str, text: str, source: str, main: Column, seen: 
     question = ImportedQuestion(
         qid, text, "multiple" if multiple else "single", source, options=options
     )
+    return Built(
+        [question], _choice_reader(qid, main, group, order, _JOIN.split if multiple else None)
+    )
+
+
+def _choice_reader(
+    qid: str,
+    main: Column,
+    group: Group,
+    order: list[str],
+    split: Callable[[str], list[str]] | None,
+) -> Callable[[Cells], tuple[dict[str, Any], list[Problem]]]:
+    """Read one choice column: the value as written, or (``split`` given: a multiple choice)
+    the chosen options in ``order``; the group's text columns as the "other" text."""
     others = list(group.texts.values())
 
     def read(cell: Cells) -> tuple[dict[str, Any], list[Problem]]:
         raw = cell(main)
         answers: dict[str, Any] = {}
         if not unanswered(raw):
-            if multiple:
-                chosen = {p.strip() for p in _JOIN.split(raw)}
+            if split is not None:
+                chosen = {p.strip() for p in split(raw) if p.strip()}
                 answers[qid] = [c for c in order if c in chosen]
             else:
                 answers[qid] = raw.strip()
@@ -152,7 +151,7 @@ def _labels(group: Group, qid: str, text: str, source: str, main: Column, seen: 
                 answers[f"{qid}.other"] = typed(cell(col))
         return answers, []
 
-    return Built([question], read)
+    return read
 
 
 def _other_labels(group: Group, main: Column) -> set[str]:
