@@ -3,6 +3,7 @@ or a built-in one, so a store works before anyone writes a policy."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from cxloop.config import Settings
@@ -25,7 +26,7 @@ def sla_policy(settings: Settings) -> SlaPolicy:
     """The configured policy, or ``Invalid`` naming the setting, the file and what is wrong."""
     where = settings.loop_sla_policy
     if not where:
-        return load_policy(DEFAULT_POLICY_YAML)
+        return _parsed(DEFAULT_POLICY_YAML)
     path = Path(where)
     try:
         text = path.read_text(encoding="utf-8")
@@ -33,8 +34,15 @@ def sla_policy(settings: Settings) -> SlaPolicy:
         reason = "is not a readable UTF-8 file" if path.is_file() else "is not a file"
         raise Invalid(f"{reason} ({type(exc).__name__})", "CXLOOP_LOOP_SLA_POLICY", where) from None
     try:
-        return load_policy(text)
+        return _parsed(text)
     except Invalid as exc:
         raise Invalid(
             [Problem(f"{where}: {p.field}", p.value, p.reason) for p in exc.problems]
         ) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> SlaPolicy:
+    """A policy per text, parsed once per process (its calendar reads the holidays package:
+    about 6 ms, paid on every case request before); an edited file is new text, read anew."""
+    return load_policy(text)
