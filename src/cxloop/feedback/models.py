@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.db.base import Base, UtcDateTime, utcnow
@@ -19,6 +19,8 @@ class Feedback(ImportedRowMixin, Base):
     """``feedback_id`` is ``source:id`` when the source gave an id, else ``#`` + a content hash."""
 
     __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_updated_at", "updated_at"),)
+    """Alert rules look at the rows stored or changed since they last looked."""
 
     feedback_id: Mapped[str] = mapped_column(String(400), primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(160))

@@ -109,6 +109,10 @@ class Case(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     root_cause: Mapped[str | None] = mapped_column(String(64))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    sla_paused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    """Set while the case waits on the customer: its SLA clocks stand still until it moves on."""
+    sla_paused_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """Business seconds the clocks stood still so far (the due times were moved by as much)."""
     created_by: Mapped[str] = mapped_column(String(NAME))
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -143,3 +147,78 @@ class CaseEvent(Base):
     """created, attached, assigned, status_changed, note, contact_logged, root_cause_set,
     warned, escalated."""
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RuleSetVersion(Base):
+    """One saved version of the alert rules (the whole YAML, checked before it is stored).
+
+    The highest ``version`` is in force. Only feedback stored or changed at or after its
+    ``applies_from`` is evaluated, so saving rules never opens cases for the past (that is what
+    a dry run is for)."""
+
+    __tablename__ = "loop_rule_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    yaml: Mapped[str] = mapped_column(Text)
+    rule_count: Mapped[int] = mapped_column(Integer, default=0)
+    applies_from: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(NAME))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedbackCheck(Base):
+    """A feedback row the alert rules have looked at, in the state (``row_hash``) they saw it:
+    a changed row (a new hash) is looked at again, an unchanged one never twice."""
+
+    __tablename__ = "loop_feedback_checks"
+
+    feedback_id: Mapped[str] = mapped_column(
+        ForeignKey("feedback.feedback_id", ondelete="CASCADE"), primary_key=True
+    )
+    row_hash: Mapped[str] = mapped_column(String(32))
+    rule_set_version: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[list[str]] = mapped_column(JSON)
+    """The ids of the rules that matched (empty: none did)."""
+    checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LoopState(Base):
+    """Small named values the loop's jobs keep between runs (e.g. how far evaluation got)."""
+
+    __tablename__ = "loop_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CaseFollowup(Base):
+    """The one-question survey a resolved case's customer gets: its answer verifies the case
+    (solved) or reopens it (not solved); no answer by ``due_at`` closes it unverified.
+
+    ``round`` counts resolutions: a reopened case resolved again gets a new follow-up."""
+
+    __tablename__ = "loop_followups"
+    __table_args__ = (
+        Index("ix_loop_followups_case_round", "case_id", "round", unique=True),
+        Index("ix_loop_followups_outcome_due", "outcome", "due_at"),
+        Index("ix_loop_followups_response", "response_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("loop_cases.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    survey_id: Mapped[str | None] = mapped_column(String(64))
+    invitation_id: Mapped[int | None] = mapped_column(Integer)
+    response_id: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    solved: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(24), default="pending")
+    """pending, verified, reopened, closed_unverified, or not_sent (no way to reach them)."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
