@@ -148,6 +148,20 @@ class Settings(BaseSettings):
         description="YAML file of the cases' SLA policy (calendar, targets by priority p1–p4, "
         "warn_at); unset: the built-in policy on the CN business calendar.",
     )
+    loop_followup_solved_from: int = Field(
+        default=7,
+        ge=1,
+        le=10,
+        description="A follow-up answer (0–10) at or above this verifies the case; below "
+        "reopens it.",
+    )
+    loop_followup_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Calendar days a resolved case's follow-up waits for an answer before the "
+        "case is closed unverified.",
+    )
 
     @field_validator("database_url")
     @classmethod
