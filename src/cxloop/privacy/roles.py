@@ -21,6 +21,7 @@ class Permission(StrEnum):
     manage_lists = "manage_lists"  # metric targets, alerts, target lists
     manage_surveys = "manage_surveys"  # survey definitions, distributions, reminders
     work_cases = "work_cases"  # the loop's cases: read, take, note, resolve (teams decide which)
+    manage_rules = "manage_rules"  # the loop's alert rules: save versions, dry-run them
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -32,6 +33,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.read_imports,
             Permission.manage_lists,
             Permission.manage_surveys,
+            Permission.manage_rules,
         }
     ),
     Role.agent: frozenset({Permission.read_data, Permission.read_pii, Permission.work_cases}),
