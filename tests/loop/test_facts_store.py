@@ -23,14 +23,14 @@ from cxloop.loop import facts_store
 
 NOW = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
 
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [
     {"customer_id": "C-1", "name": "王芳", "region": "华东", "segment": "VIP", "vip": "yes"},
     {"customer_id": "C-2", "name": "Li Na", "region": "华北", "segment": "mass"},
     {"customer_id": "C-3", "name": "赵敏", "region": "华南"},  # never ordered
     {"customer_id": "C-4", "name": "孙丽"},
     {"customer_id": "C-5", "name": "周杰"},
 ]
-ORDERS = [
+ORDERS: list[dict[str, Any]] = [
     {"order_id": "O-1", "customer_id": "C-1", "ordered_at": "2026-11-01", "amount": 900},
     {"order_id": "O-2", "customer_id": "C-1", "ordered_at": "2026-06-01", "amount": 300},
     {"order_id": "O-3", "customer_id": "C-2", "ordered_at": "2026-10-01", "amount": 50},
@@ -39,15 +39,15 @@ ORDERS = [
     # more than a year before NOW: not in the value
     {"order_id": "O-6", "customer_id": "C-2", "ordered_at": "2025-01-01", "amount": 99_999},
 ]
-ACCOUNTS = [
+ACCOUNTS: list[dict[str, Any]] = [
     {"account_id": "A-1", "name": "华为", "tier": "strategic", "owner": "zhao.min",
      "annual_value": 500_000, "segment": "enterprise", "region": "华南"},
     {"account_id": "A-2", "name": "Acme", "tier": "standard", "annual_value": 10_000},
 ]  # fmt: skip
-CONTACTS = [
+CONTACTS: list[dict[str, Any]] = [
     {"contact_id": "P-1", "account_id": "A-1", "name": "陈总", "role": "决策者"},
 ]
-FEEDBACK = [
+FEEDBACK: list[dict[str, Any]] = [
     {"id": "f1", "channel": "survey", "customer_id": "C-1", "created_at": "2026-12-03 10:00",
      "nps": 2, "text": "配送太慢了，等了两个小时，客服态度也很差，再这样我就投诉到消费者协会"},
     {"id": "f2", "channel": "review", "customer_id": "C-3", "created_at": "2026/12/03",
