@@ -26,7 +26,7 @@ ACTIONS: dict[str, Any] = {
 
 # (method, path, roles, ok status, url, body)
 CASE_OPERATIONS: tuple[tuple[str, str, frozenset[str] | None, int, str | None, Any], ...] = (
-    ("GET", "/api/v1/cases", WORKERS, 200, None, None),
+    ("GET", "/api/v1/cases", ALL, 200, None, None),
     (
         "POST",
         "/api/v1/cases",
@@ -35,7 +35,8 @@ CASE_OPERATIONS: tuple[tuple[str, str, frozenset[str] | None, int, str | None, A
         None,
         lambda: {"title": "Late again", "severity": "high", "team": "none-such"},
     ),
-    ("GET", "/api/v1/cases/{case_id}", WORKERS, 404, NONE_SUCH, None),
+    ("GET", "/api/v1/cases/{case_id}", ALL, 404, NONE_SUCH, None),
+    ("GET", "/api/v1/cases/{case_id}/story", ALL, 404, f"{NONE_SUCH}/story", None),
     *(
         ("POST", f"/api/v1/cases/{{case_id}}/{action}", WORKERS, 404, f"{NONE_SUCH}/{action}", body)
         for action, body in ACTIONS.items()

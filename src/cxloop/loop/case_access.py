@@ -1,6 +1,7 @@
 """Cases as one person sees them: their queue (admins all teams, agents and leads their own
-teams), one case with the actions they may take on it, and free text masked where they may not
-read personal data. The CLI and the API call these, so both refuse the same things."""
+teams, viewers and analysts every team's to read only), one case with the actions they may take
+on it, the customer's story beside it, and personal data masked unless they own the case (or are
+an admin). The CLI, the API and the pages call these, so all refuse the same things."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from cxloop.loop import teams
 from cxloop.loop.case_actions import allow
 from cxloop.loop.case_reads import get_case, load, queue
 from cxloop.loop.hours import problems_of
+from cxloop.loop.models import Case
 from cxloop.loop.schemas import CaseCreate, CaseDetail, QueueRead, TeamRead, TeamWrite
 from cxloop.loop.states import SYSTEM_ROLE, Actor, CaseView, may, refusal
+from cxloop.loop.story import customer_story
+from cxloop.loop.story_schemas import CustomerStory
 from cxloop.privacy.masking import mask_value
 from cxloop.privacy.roles import Permission, allows
 
@@ -36,6 +40,13 @@ def _sees_all(actor: Actor) -> bool:
     return bool({"admin", SYSTEM_ROLE} & actor.roles)
 
 
+def reads_only(actor: Actor) -> bool:
+    """Viewers and analysts read every team's cases (masked, no actions); they work none."""
+    if _sees_all(actor) or "agent" in actor.roles:
+        return False
+    return any(allows(role, Permission.read_data) for role in actor.roles)
+
+
 def caller_queue(
     *,
     session: Session,
@@ -46,11 +57,14 @@ def caller_queue(
     statuses: Collection[str] | None = None,
     limit: int = 100,
     offset: int = 0,
+    priorities: Collection[str] | None = None,
+    topic: str | None = None,
 ) -> QueueRead:
-    """The cases ``actor`` may see: an admin's are every team's, an agent's or lead's those of
-    their teams (``team`` narrows to one of them; another team is ``Forbidden``)."""
+    """The cases ``actor`` may see: an admin's, viewer's or analyst's are every team's, an
+    agent's or lead's those of their teams (``team`` narrows to one of them; another team is
+    ``Forbidden``). Titles are masked on cases the actor may not read personal data of."""
     scope: list[str] | None = None
-    if not _sees_all(actor):
+    if not _sees_all(actor) and not reads_only(actor):
         if "agent" not in actor.roles:
             why = refusal(actor.roles, {}, "read", CaseView(team, None, "new"))
             raise Forbidden(f"{actor.name} may not read cases: {why}")
@@ -62,7 +76,7 @@ def caller_queue(
                 f"(their teams: {listed})"
             )
         scope = sorted(mine)
-    return queue(
+    found = queue(
         session=session,
         now=now,
         team=team,
@@ -71,16 +85,22 @@ def caller_queue(
         limit=limit,
         offset=offset,
         teams=scope,
+        priorities=priorities,
+        topic=topic,
     )
+    items = [
+        c if reads_pii(actor, c.owner) else c.model_copy(update={"title": mask_text(c.title)})
+        for c in found.items
+    ]
+    return found.model_copy(update={"items": items})
 
 
 def read_case(*, session: Session, actor: Actor, case_id: int, now: dt.datetime) -> CaseDetail:
-    """One case for ``actor`` (``Forbidden`` outside their teams): its feedback, history and
-    the actions this actor may take now; free text masked unless they own the case or may
-    read personal data."""
-    row = load(session, case_id)
+    """One case for ``actor`` (``Forbidden`` to an agent outside its team): its feedback,
+    history and the actions this actor may take now (none for viewers and analysts); free
+    text masked unless they own the case or are an admin."""
+    row = readable(session, actor, case_id)
     view = CaseView(row.team, row.owner, row.status)
-    allow(session, actor, "read", view)
     detail = get_case(session=session, case_id=case_id, now=now)
     mine = teams.memberships(session, actor.name)
     actions = [a for a in detail.allowed_actions if may(actor.roles, mine, a, view)]
@@ -88,11 +108,33 @@ def read_case(*, session: Session, actor: Actor, case_id: int, now: dt.datetime)
     return detail if reads_pii(actor, row.owner) else masked(detail)
 
 
+def readable(session: Session, actor: Actor, case_id: int) -> Case:
+    """The case ``case_id`` if ``actor`` may read it: ``NotFound``, else ``Forbidden`` for an
+    agent of another team (or a role that reads no data)."""
+    row = load(session, case_id)
+    if not reads_only(actor):
+        allow(session, actor, "read", CaseView(row.team, row.owner, row.status))
+    return row
+
+
+def case_story(*, session: Session, actor: Actor, case_id: int, limit: int = 20) -> CustomerStory:
+    """The customer's (and account's) story beside case ``case_id``, for whoever may read
+    the case; personal data masked unless they own it (or are an admin)."""
+    row = readable(session, actor, case_id)
+    return customer_story(
+        session=session,
+        customer_id=row.customer_id,
+        account_id=row.account_id,
+        reveal_pii=reads_pii(actor, row.owner),
+        exclude_case=row.id,
+        limit=limit,
+    )
+
+
 def reads_pii(actor: Actor, owner: str | None) -> bool:
-    """The case owner and roles holding ``read_pii`` (admins, agents) see personal data."""
-    if _sees_all(actor) or actor.name == owner:
-        return True
-    return any(allows(role, Permission.read_pii) for role in actor.roles)
+    """Only the case's owner and admins see personal data on a case: the other agents and
+    leads of the team, viewers and analysts see it masked (the lead's decision, issue 14)."""
+    return _sees_all(actor) or (owner is not None and actor.name == owner)
 
 
 def masked(detail: CaseDetail) -> CaseDetail:

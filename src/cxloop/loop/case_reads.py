@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop.errors import Invalid, NotFound
@@ -93,9 +93,14 @@ def get_case(*, session: Session, case_id: int, now: dt.datetime | None = None) 
 
 
 def _scope(
-    team: str | None, owner: str | None, teams: Collection[str] | None = None
+    team: str | None,
+    owner: str | None,
+    teams: Collection[str] | None = None,
+    priorities: Collection[str] | None = None,
+    topic: str | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The conditions of a team's (or teams') and/or an owner's queue."""
+    """The conditions of a team's (or teams') and/or an owner's queue, narrowed to some
+    priorities and to a topic (``配送`` also keeps ``配送/速度``)."""
     where = []
     if team is not None:
         where.append(Case.team == team)
@@ -103,6 +108,10 @@ def _scope(
         where.append(Case.team.in_(sorted(teams)))
     if owner is not None:
         where.append(Case.owner == owner)
+    if priorities is not None:
+        where.append(Case.priority.in_(sorted(priorities)))
+    if topic is not None:
+        where.append(or_(Case.topic == topic, Case.topic.startswith(topic + "/", autoescape=True)))
     return where
 
 
@@ -116,11 +125,14 @@ def queue(
     limit: int = 100,
     offset: int = 0,
     teams: Collection[str] | None = None,
+    priorities: Collection[str] | None = None,
+    topic: str | None = None,
 ) -> QueueRead:
     """The cases of ``team`` and/or ``owner`` in ``statuses`` (default: the open ones), p1
     first, then the earliest due time (first response until the first contact, then
     resolution), then the oldest; counts by status cover the whole team/owner queue.
-    ``teams`` narrows to cases of those teams (a caller's memberships; empty: none)."""
+    ``teams`` narrows to cases of those teams (a caller's memberships; empty: none);
+    ``priorities`` and ``topic`` narrow the counts too (a filtered queue counts itself)."""
     wanted = list(OPEN) if statuses is None else list(statuses)
     unknown = [s for s in wanted if s not in STATUSES]
     if unknown:
@@ -128,7 +140,7 @@ def queue(
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise Invalid(f"must be 1–{MAX_PAGE} (offset 0 or more)", "limit", limit)
     at = naive(now)
-    scope = _scope(team, owner, teams)
+    scope = _scope(team, owner, teams, priorities, topic)
     due = case(
         (Case.first_responded_at.is_(None), Case.first_response_due), else_=Case.resolution_due
     )

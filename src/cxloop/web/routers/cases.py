@@ -1,7 +1,8 @@
 """Cases and teams: the caller's queue, one case, opening by hand, and each work action.
 
 Agents and admins work cases (``CaseWorker``); which cases is the loop's rule: agents and leads
-their own teams', admins every team's. Everyone reads the teams; admins save them.
+their own teams', admins every team's. Viewers and analysts read every case, masked, and work
+none. Everyone reads the teams; admins save them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cxloop.loop import service as loop_service
 from cxloop.loop.policy import sla_policy
 from cxloop.loop.schemas import CaseCreate, CaseDetail, CaseRead, QueueRead, TeamRead, TeamWrite
 from cxloop.loop.states import Actor
+from cxloop.loop.story_schemas import CustomerStory
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import Admin, CaseWorker, Reader, SessionDep, SettingsDep
@@ -64,17 +66,20 @@ class ResolveIn(_Body):
 @router.get("/cases", response_model=QueueRead)
 def list_cases(
     session: SessionDep,
-    user: CaseWorker,
+    user: Reader,
     team: Annotated[str | None, Query(max_length=128)] = None,
     owner: Annotated[str | None, Query(max_length=128)] = None,
     status: Annotated[list[str] | None, Query(max_length=9, description="Default: open.")] = None,
+    priority: Annotated[list[str] | None, Query(max_length=4, description="p1…p4.")] = None,
+    topic: Annotated[str | None, Query(max_length=200, description="Subtopics too.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> QueueRead:
-    """The caller's queue, most urgent first (priority, then SLA time left), with counts."""
+    """The caller's queue, most urgent first (priority, then SLA time left), with counts;
+    viewers and analysts read every team's (titles masked)."""
     return case_access.caller_queue(
         session=session, actor=_actor(user), now=_now(), team=team, owner=owner,
-        statuses=status, limit=limit, offset=offset,
+        statuses=status, limit=limit, offset=offset, priorities=priority, topic=topic,
     )  # fmt: skip
 
 
@@ -90,9 +95,17 @@ def open_case(
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
-def read_case(case_id: int, session: SessionDep, user: CaseWorker) -> CaseDetail:
-    """One case: attached feedback ids, its history, and the actions the caller may take."""
+def read_case(case_id: int, session: SessionDep, user: Reader) -> CaseDetail:
+    """One case: attached feedback ids, its history, and the actions the caller may take
+    (none for viewers and analysts; personal data masked unless the caller owns the case)."""
     return case_access.read_case(session=session, actor=_actor(user), case_id=case_id, now=_now())
+
+
+@router.get("/cases/{case_id}/story", response_model=CustomerStory)
+def case_story(case_id: int, session: SessionDep, user: Reader) -> CustomerStory:
+    """The customer's whole story beside the case: profile and value, orders, subscriptions,
+    recent voice with topics and aspects, other cases, churn risk, and the B2B account."""
+    return case_access.case_story(session=session, actor=_actor(user), case_id=case_id)
 
 
 @router.post("/cases/{case_id}/take", response_model=CaseRead)
