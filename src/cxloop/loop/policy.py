@@ -1,5 +1,7 @@
-"""The SLA policy cases are opened and reopened with: the file ``CXLOOP_LOOP_SLA_POLICY`` names,
-or a built-in one, so a store works before anyone writes a policy."""
+"""What the settings configure for cases, read once per file text: the SLA policy
+(``CXLOOP_LOOP_SLA_POLICY``, else a built-in one, so a store works before anyone writes a
+policy), the routing rules (``CXLOOP_LOOP_ROUTING``) and the root-cause codes
+(``CXLOOP_LOOP_ROOT_CAUSES``)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from pathlib import Path
 
 from cxloop.config import Settings
 from cxloop.errors import Invalid, Problem
+from cxloop.loop.hours import read_yaml
+from cxloop.loop.root_causes import ROOT_CAUSES, parse_root_causes
+from cxloop.loop.routing import RoutingRules, load_routing
 from cxloop.loop.sla import SlaPolicy, load_policy
 
 DEFAULT_POLICY_YAML = """\
@@ -27,22 +32,64 @@ def sla_policy(settings: Settings) -> SlaPolicy:
     where = settings.loop_sla_policy
     if not where:
         return _parsed(DEFAULT_POLICY_YAML)
+    return _parsed(_read(where, "CXLOOP_LOOP_SLA_POLICY"), where)
+
+
+def routing_rules(settings: Settings) -> RoutingRules | None:
+    """The configured routing rules, or None (unset: a rule's team, else the first team);
+    ``Invalid`` names the setting, the file and each problem."""
+    where = settings.loop_routing
+    if not where:
+        return None
+    return _routing(_read(where, "CXLOOP_LOOP_ROUTING"), where)
+
+
+def root_causes(settings: Settings) -> dict[str, dict[str, str]]:
+    """The configured root-cause codes (code → {en, zh} labels), else the built-in list."""
+    where = settings.loop_root_causes
+    if not where:
+        return ROOT_CAUSES
+    return _causes(_read(where, "CXLOOP_LOOP_ROOT_CAUSES"), where)
+
+
+def _read(where: str, setting: str) -> str:
+    """A configured file's text, or ``Invalid`` naming the setting and the path."""
     path = Path(where)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = "is not a readable UTF-8 file" if path.is_file() else "is not a file"
-        raise Invalid(f"{reason} ({type(exc).__name__})", "CXLOOP_LOOP_SLA_POLICY", where) from None
-    try:
-        return _parsed(text)
-    except Invalid as exc:
-        raise Invalid(
-            [Problem(f"{where}: {p.field}", p.value, p.reason) for p in exc.problems]
-        ) from None
+        raise Invalid(f"{reason} ({type(exc).__name__})", setting, where) from None
+    return text
+
+
+def _named(exc: Invalid, where: str) -> Invalid:
+    """The problems of a file, each field named ``FILE: field``."""
+    return Invalid([Problem(f"{where}: {p.field}", p.value, p.reason) for p in exc.problems])
 
 
 @functools.lru_cache(maxsize=8)
-def _parsed(text: str) -> SlaPolicy:
+def _parsed(text: str, where: str = "") -> SlaPolicy:
     """A policy per text, parsed once per process (its calendar reads the holidays package:
     about 6 ms, paid on every case request before); an edited file is new text, read anew."""
-    return load_policy(text)
+    try:
+        return load_policy(text)
+    except Invalid as exc:
+        raise _named(exc, where) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _routing(text: str, where: str) -> RoutingRules:
+    """Routing rules per text, parsed once per process (evaluation asks per stored feedback)."""
+    try:
+        return load_routing(text)
+    except Invalid as exc:
+        raise _named(exc, where) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _causes(text: str, where: str) -> dict[str, dict[str, str]]:
+    try:
+        return parse_root_causes(read_yaml(text))
+    except Invalid as exc:
+        raise _named(exc, where) from None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.errors import Invalid, Problem
 from cxloop.feedback.models import Feedback
-from cxloop.loop import routing, teams
+from cxloop.loop import case_locks, routing, teams
 from cxloop.loop.case_actions import (
     allow,
     assign,
@@ -100,7 +100,7 @@ def open_from_match(
     facts: FeedbackFacts,
     match: RuleMatch,
     policy: SlaPolicy,
-    routing_rules: routing.RoutingRules,
+    routing_rules: routing.RoutingRules | None,
     now: dt.datetime,
     actor: Actor = SYSTEM,
 ) -> CaseOpened:
@@ -108,11 +108,31 @@ def open_from_match(
     case of the same customer (else account) and topic opened within the rule's window.
 
     A new case gets its priority (severity × value × churn risk), its team and owner (routing,
-    least-loaded from the open cases in the store) and its SLA due times from ``policy``.
-    Matching the same feedback again changes nothing (``unchanged``).
+    least-loaded from the open cases in the store; ``routing_rules`` None: the rule's team, else
+    the first team by name) and its SLA due times from ``policy``. Matching the same feedback
+    again changes nothing (``unchanged``). Two transactions matching the same customer and
+    topic at once open one case: the second waits for the first and attaches
+    (``case_locks.hold``).
     """
     at = utc(now)
     key = dedupe_key(facts.customer_id, facts.account_id, facts.feedback_id)
+    case_locks.hold(session, key, match.topic, at)
+    try:
+        return _open_or_attach(session, facts, match, policy, routing_rules, key, at, actor)
+    finally:
+        case_locks.release(session, key, match.topic)
+
+
+def _open_or_attach(
+    session: Session,
+    facts: FeedbackFacts,
+    match: RuleMatch,
+    policy: SlaPolicy,
+    routing_rules: routing.RoutingRules | None,
+    key: str,
+    at: dt.datetime,
+    actor: Actor,
+) -> CaseOpened:
     since = naive(at - dt.timedelta(hours=match.window_hours))
     found = _open_case(session, key, match.topic, since)
     if found is not None:
@@ -133,13 +153,8 @@ def open_from_match(
         session.flush()
         return CaseOpened(outcome="attached", case=case_read(found, at))
     level = priority(match.severity, facts.value_percentile, facts.churn_risk)
-    assignment = routing.route(
-        routing_rules,
-        facts,
-        teams.roster(session),
-        last_assigned=teams.last_assigned(session),
-        topic=match.topic,
-        team=match.team,
+    assignment = _route(session, routing_rules, facts, match) or routing.Assignment(
+        team="", owner=None, via="none", reason="no team is stored: the case waits unrouted"
     )
     row = _new_case(
         session,
@@ -149,7 +164,7 @@ def open_from_match(
         topic=match.topic,
         severity=match.severity,
         level=level,
-        routed=(assignment.team, assignment.via, assignment.reason),
+        routed=(assignment.team or None, assignment.via, assignment.reason),
         policy=policy,
         at=at,
         actor=actor,
@@ -168,7 +183,7 @@ def open_from_match(
         severity=match.severity,
         priority=level.level,
         priority_score=level.score,
-        team=assignment.team,
+        team=assignment.team or None,
         routing=assignment.via,
         reason=assignment.reason,
     )
@@ -179,6 +194,38 @@ def open_from_match(
     refresh_timers(row)
     session.flush()
     return CaseOpened(outcome="opened", case=case_read(row, at))
+
+
+def _route(
+    session: Session,
+    rules: routing.RoutingRules | None,
+    facts: FeedbackFacts,
+    match: RuleMatch,
+) -> routing.Assignment | None:
+    """Routing that never refuses a match: a rule naming a team that is gone, or routing
+    rules whose team is gone, fall back to the first team by name (said in the reason); with
+    no team at all the case waits unassigned for an admin."""
+    roster = teams.roster(session)
+    if not roster:
+        return None
+    names = [t.name for t in roster]
+    notes = []
+    team = match.team
+    if team is not None and team not in names:
+        notes.append(f"the alert rule's team {team} is not a team")
+        team = None
+    if rules is not None and rules.unknown_teams(names):
+        notes.append(f"the routing file names teams that are not stored ({rules.default_team}…)")
+        rules = None
+    if rules is None:
+        rules = routing.RoutingRules(default_team=names[0])
+    found = routing.route(
+        rules, facts, roster, last_assigned=teams.last_assigned(session), topic=match.topic,
+        team=team,
+    )  # fmt: skip
+    if notes:
+        found = found.model_copy(update={"reason": "; ".join([*notes, found.reason])})
+    return found
 
 
 def _new_case(
