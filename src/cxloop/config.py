@@ -148,6 +148,16 @@ class Settings(BaseSettings):
         description="YAML file of the cases' SLA policy (calendar, targets by priority p1–p4, "
         "warn_at); unset: the built-in policy on the CN business calendar.",
     )
+    loop_routing: str | None = Field(
+        default=None,
+        description="YAML file of the cases' routing rules (default_team, strategy, rules by "
+        "region, topic or condition); unset: the alert rule's team, else the first team by name.",
+    )
+    loop_root_causes: str | None = Field(
+        default=None,
+        description="YAML file of the root-cause codes cases are filed under (a list of codes, "
+        "or code: label / {en, zh}); unset: the built-in list.",
+    )
     loop_followup_solved_from: int = Field(
         default=7,
         ge=1,
