@@ -188,7 +188,12 @@ def churn_of_recovered(
         too_few=too_few,
         verdict=_verdict(row, adjusted, too_few, n1, n0, min_n),
         method=result.method,
-        caveats=[*result.caveats, *([str(row["caveats"])] if row["caveats"] else [])],
+        caveats=[
+            f"observational: adjusted for {', '.join(adjust) or 'nothing'}; not proof that the "
+            "loop kept them — recovered and unrecovered detractors may differ in ways not "
+            "measured",
+            *([str(row["caveats"])] if row["caveats"] else []),
+        ],
     )
 
 
