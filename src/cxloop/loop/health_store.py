@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -244,31 +245,37 @@ def _answers(session: Session, customers: set[str], skip: set[str]) -> list[reco
             ).where(Feedback.customer_id.in_(part), Feedback.nps.is_not(None))
         )
         out += [
-            recovery.Answer(customer_id=str(c), at=at, nps=int(nps))
+            recovery.Answer(customer_id=str(c), at=at, nps=nps)
             for feedback_id, c, at, nps in found
-            if feedback_id not in skip
+            if feedback_id not in skip and nps is not None
         ]
     return out
 
 
 def _customers(session: Session, ids: pd.Series) -> pd.DataFrame:
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for part in _chunks(sorted(set(ids))):
-        rows += session.execute(
-            select(Customer.customer_id, Customer.segment, Customer.signed_up_at).where(
-                Customer.customer_id.in_(part)
+        rows += [
+            tuple(r)
+            for r in session.execute(
+                select(Customer.customer_id, Customer.segment, Customer.signed_up_at).where(
+                    Customer.customer_id.in_(part)
+                )
             )
-        ).all()
+        ]
     return pd.DataFrame(rows, columns=["customer_id", "segment", "signed_up_at"])
 
 
 def _subscriptions(session: Session, ids: pd.Series) -> pd.DataFrame:
     columns = ["customer_id", "started_at", "ended_at", "renewed", "plan", "amount"]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for part in _chunks(sorted(set(ids))):
-        rows += session.execute(
-            select(*(getattr(Subscription, c) for c in columns)).where(
-                Subscription.customer_id.in_(part)
+        rows += [
+            tuple(r)
+            for r in session.execute(
+                select(*(getattr(Subscription, c) for c in columns)).where(
+                    Subscription.customer_id.in_(part)
+                )
             )
-        ).all()
+        ]
     return pd.DataFrame(rows, columns=columns)
