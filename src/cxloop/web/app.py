@@ -13,8 +13,7 @@ from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.jobs import clock
 from cxloop.web import access_log, errors
-from cxloop.web.pages import case_forms, overview, respond
-from cxloop.web.pages import cases as case_pages
+from cxloop.web.pages import overview, respond
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
@@ -27,7 +26,6 @@ from cxloop.web.routers import (
     metrics,
     privacy,
     records,
-    rules,
     survey_distributions,
     survey_events,
     survey_imports,
@@ -76,7 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         insights.router,
         cases.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/cases
         loop_health.router,  # before records: /api/v1/{kind}/{id} would catch it
-        rules.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/rules
         imports.router,
         feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
         records.router,
@@ -89,7 +86,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(overview.router, include_in_schema=False)
     app.include_router(survey_pages.router, include_in_schema=False)
-    app.include_router(case_pages.router, include_in_schema=False)  # /cases, /cases/{id}
-    app.include_router(case_forms.router, include_in_schema=False)  # POST /cases/{id}/{action}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
