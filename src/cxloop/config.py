@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -12,6 +13,26 @@ from pydantic import AfterValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TAXONOMY_PACKS = ("hotel", "food_delivery")
+LOOP_EVENTS = (
+    "created",
+    "attached",
+    "assigned",
+    "warned",
+    "escalated",
+    "in_progress",
+    "waiting_on_customer",
+    "resolved",
+    "verified",
+    "reopened",
+    "closed_unverified",
+    "closed",
+    "sla_paused",
+    "sla_resumed",
+    "note",
+    "contact_logged",
+    "root_cause_set",
+)
+"""Case events a webhook may carry: history kinds, and a status change by the status it reaches."""
 """Opt-in topic packs shipped beside the default taxonomy (``cxloop/text/data/packs/NAME.yaml``)."""
 
 
@@ -158,6 +179,26 @@ class Settings(BaseSettings):
         description="YAML file of the root-cause codes cases are filed under (a list of codes, "
         "or code: label / {en, zh}); unset: the built-in list.",
     )
+    loop_webhooks: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="URLs that get every case event named in CXLOOP_LOOP_WEBHOOK_EVENTS as a "
+        "signed JSON webhook (CXLOOP_WEBHOOK_SECRET), comma-separated; empty: none.",
+    )
+    loop_webhook_events: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("created", "escalated", "reopened", "verified"),
+        description="Case events sent to CXLOOP_LOOP_WEBHOOKS, comma-separated: "
+        + ", ".join(LOOP_EVENTS)
+        + ".",
+    )
+    loop_notify_language: Literal["zh", "en"] = Field(
+        default="zh",
+        description="Language of case notices (assigned, SLA warning, escalation, reopened) "
+        "to people not listed in CXLOOP_LOOP_NOTIFY_LANGUAGES.",
+    )
+    loop_notify_languages: dict[str, Literal["zh", "en"]] = Field(
+        default_factory=dict,
+        description='Notice language per team member, as JSON: {"li.na": "en"}.',
+    )
     loop_followup_solved_from: int = Field(
         default=7,
         ge=1,
@@ -196,12 +237,59 @@ class Settings(BaseSettings):
             )
         return tuple(dict.fromkeys(names))
 
+    @field_validator("loop_webhooks", "loop_webhook_events", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if not isinstance(value, list | tuple):
+            return value
+        return tuple(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+
+    @field_validator("loop_webhooks")
+    @classmethod
+    def _http_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [url for url in value if not _http_url(url)]
+        if bad:
+            shown = ", ".join(_shown_url(url) for url in bad)
+            raise ValueError(f"names a URL that is not http(s)://host/…: {shown}")
+        return value
+
+    @field_validator("loop_webhook_events")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [event for event in value if event not in LOOP_EVENTS]
+        if unknown:
+            raise ValueError(
+                f"names an unknown case event ({', '.join(map(repr, unknown))}); "
+                f"events: {', '.join(LOOP_EVENTS)}"
+            )
+        return value
+
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
         if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError("is not a two-letter region code such as CN, HK, US or GB")
         return value.upper()
+
+
+def _http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading it checks it
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _shown_url(url: str) -> str:
+    """Scheme and host only: a webhook URL's path often carries a token."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "…"
+    return f"{parts.scheme}://{parts.hostname}/…" if parts.scheme and parts.hostname else url[:12]
 
 
 def usable_cpus() -> int:

@@ -177,13 +177,15 @@ def test_the_whole_life_of_a_case_is_in_its_history(session: Session) -> None:
         "contact_logged",
         "status_changed",
         "status_changed",
+        "sla_paused",
         "status_changed",
+        "sla_resumed",
         "note",
         "root_cause_set",
         "status_changed",
         "status_changed",
     ]
-    assert [e.actor for e in detail.history][6] == "li.na"
+    assert [e.actor for e in detail.history][8] == "li.na"
     assert [e.at for e in detail.history][-1] == FRIDAY_5PM + dt.timedelta(minutes=9)
     moves = [(e.data["from"], e.data["to"]) for e in detail.history if e.kind == "status_changed"]
     assert moves == [

@@ -81,6 +81,10 @@ class Commands(LazyGroup):
             "cxloop.cli.app:surveys_app",
             "Surveys: definitions, distribution, reminders and response rates.",
         ),
+        "loop": Lazy(
+            "cxloop.cli.app:loop_app",
+            "The loop's clock and health: SLA warnings and escalations, notices, follow-ups.",
+        ),
     }
 
 
@@ -175,6 +179,34 @@ class SurveyCommands(LazyGroup):
 surveys_app = typer.Typer(
     cls=SurveyCommands,
     help="Surveys: definitions, distribution, reminders and response rates.",
+    no_args_is_help=True,
+)
+
+
+class LoopCommands(LazyGroup):
+    """``cxloop loop``'s commands, one module per owner (the help line is the command's
+    docstring's first paragraph, as for ``cxloop surveys``)."""
+
+    lazy = {
+        "tick": Lazy(
+            "cxloop.cli.loop:tick_command",
+            "Run the loop's jobs once: alert rules on new feedback, SLA warnings and escalations "
+            "with their notices, follow-ups, then the outbox (cron this, or let `cxloop serve` "
+            "run it).",
+            "command",
+        ),
+        "health": Lazy(
+            "cxloop.cli.loop_health:health_command",
+            "Loop health: response and resolution times, SLA compliance, backlog, reopen, "
+            "verification and recovery rates, and whether recovered customers stay.",
+            "command",
+        ),
+    }
+
+
+loop_app = typer.Typer(
+    cls=LoopCommands,
+    help="The loop's clock and health: SLA warnings and escalations, notices, follow-ups.",
     no_args_is_help=True,
 )
 

@@ -14,15 +14,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cxloop.config import get_settings
 from cxloop.errors import Forbidden, Invalid, Problem
-from cxloop.loop import teams
+from cxloop.loop import teams, timers
 from cxloop.loop.case_reads import case_read, load, naive, utc
 from cxloop.loop.models import Case, CaseEvent
+from cxloop.loop.policy import sla_policy
 from cxloop.loop.root_causes import check_root_cause
 from cxloop.loop.schemas import CaseRead
 from cxloop.loop.sla import SlaPolicy
 from cxloop.loop.states import Actor, CaseView, next_status, refusal
-from cxloop.loop.timers import refresh_timers
 
 
 def event(
@@ -71,7 +72,7 @@ def _start(
 
 def _finish(session: Session, row: Case, now: dt.datetime) -> CaseRead:
     row.updated_at = naive(now)
-    refresh_timers(row)
+    timers.refresh_timers(row)
     session.flush()
     return case_read(row, now)
 
@@ -97,7 +98,13 @@ def assign(
 
 
 def _move(
-    session: Session, case_id: int, action: str, actor: Actor, now: dt.datetime, **data: Any
+    session: Session,
+    case_id: int,
+    action: str,
+    actor: Actor,
+    now: dt.datetime,
+    policy: SlaPolicy | None = None,
+    **data: Any,
 ) -> Case:
     row, before, after = _start(session, case_id, action, actor, now)
     row.status = after
@@ -111,31 +118,59 @@ def _move(
         **{"from": before, "to": after},
         **data,
     )
+    if before == "waiting_on_customer" and after != before:
+        _resume(session, row, actor, now, policy)
     return row
 
 
-def start(*, session: Session, case_id: int, actor: Actor, now: dt.datetime) -> CaseRead:
-    """Work begins (or resumes after the customer answered)."""
+def _resume(
+    session: Session, row: Case, actor: Actor, now: dt.datetime, policy: SlaPolicy | None
+) -> None:
+    """The customer's turn is over: the SLA clocks run again, due times moved by the wait."""
+    calendar = (policy or sla_policy(get_settings())).calendar
+    moved = timers.resume(row, now, calendar)
+    if moved is not None:
+        event(session, row, "sla_resumed", actor, now, **moved)
+
+
+def start(
+    *,
+    session: Session,
+    case_id: int,
+    actor: Actor,
+    now: dt.datetime,
+    policy: SlaPolicy | None = None,
+) -> CaseRead:
+    """Work begins (or resumes after the customer answered: the SLA clocks run again, every
+    pending due time later by the working time waited on ``policy``'s calendar — by default
+    the configured policy's)."""
     at = utc(now)
-    return _finish(session, _move(session, case_id, "start", actor, at), at)
+    return _finish(session, _move(session, case_id, "start", actor, at, policy), at)
 
 
 def wait_on_customer(
     *, session: Session, case_id: int, actor: Actor, now: dt.datetime, reason: str | None = None
 ) -> CaseRead:
-    """The next step is the customer's."""
+    """The next step is the customer's: the SLA clocks stand still until the case moves on."""
     at = utc(now)
-    return _finish(
-        session, _move(session, case_id, "wait_on_customer", actor, at, reason=reason), at
-    )
+    row = _move(session, case_id, "wait_on_customer", actor, at, reason=reason)
+    timers.pause(row, at)
+    event(session, row, "sla_paused", actor, at)
+    return _finish(session, row, at)
 
 
 def resolve(
-    *, session: Session, case_id: int, actor: Actor, now: dt.datetime, summary: str | None = None
+    *,
+    session: Session,
+    case_id: int,
+    actor: Actor,
+    now: dt.datetime,
+    summary: str | None = None,
+    policy: SlaPolicy | None = None,
 ) -> CaseRead:
     """The team thinks it is fixed; the customer's follow-up verifies it (or reopens it)."""
     at = utc(now)
-    row = _move(session, case_id, "resolve", actor, at, summary=summary)
+    row = _move(session, case_id, "resolve", actor, at, policy, summary=summary)
     row.resolved_at = naive(at)
     return _finish(session, row, at)
 
@@ -182,11 +217,17 @@ def close_unverified(*, session: Session, case_id: int, actor: Actor, now: dt.da
 
 
 def close(
-    *, session: Session, case_id: int, actor: Actor, now: dt.datetime, reason: str | None = None
+    *,
+    session: Session,
+    case_id: int,
+    actor: Actor,
+    now: dt.datetime,
+    reason: str | None = None,
+    policy: SlaPolicy | None = None,
 ) -> CaseRead:
     """A lead closes the case by hand (a duplicate, spam, nothing to do)."""
     at = utc(now)
-    row = _move(session, case_id, "close", actor, at, reason=reason)
+    row = _move(session, case_id, "close", actor, at, policy, reason=reason)
     row.closed_at = naive(at)
     return _finish(session, row, at)
 

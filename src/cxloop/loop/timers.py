@@ -14,7 +14,8 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from cxloop.loop.case_reads import naive
+from cxloop.loop.calendar import BusinessCalendar
+from cxloop.loop.case_reads import naive, utc
 from cxloop.loop.models import Case, CaseEvent, Team
 from cxloop.loop.sla import Target
 from cxloop.loop.states import OPEN, SYSTEM
@@ -30,8 +31,9 @@ TIMERS: tuple[tuple[Target, Stage, str, str], ...] = (
 
 
 def pending(row: Case) -> list[tuple[Target, Stage, dt.datetime]]:
-    """The timers of ``row`` that have not fired and still run, earliest first."""
-    if row.status not in OPEN:
+    """The timers of ``row`` that have not fired and still run, earliest first (none while the
+    case waits on the customer: its clocks stand still)."""
+    if row.status not in OPEN or row.sla_paused_at is not None:
         return []
     out = []
     for target, stage, moment_column, fired_column in TIMERS:
@@ -41,6 +43,40 @@ def pending(row: Case) -> list[tuple[Target, Stage, dt.datetime]]:
         if moment is not None and getattr(row, fired_column) is None:
             out.append((target, stage, moment))
     return sorted(out, key=lambda timer: timer[2])
+
+
+def pause(row: Case, at: dt.datetime) -> None:
+    """Stop the case's SLA clocks at ``at`` (it waits on the customer)."""
+    row.sla_paused_at = naive(at)
+    refresh_timers(row)
+
+
+def resume(row: Case, at: dt.datetime, calendar: BusinessCalendar) -> dict[str, Any] | None:
+    """Start the clocks again at ``at``: every warning and due time not fired yet moves later by
+    the working time the case waited (on ``calendar``), which ``sla_paused_s`` adds up.
+    Returns what moved (for the case's history), or None when the clocks were not paused."""
+    if row.sla_paused_at is None:
+        return None
+    since = row.sla_paused_at.replace(tzinfo=dt.UTC)
+    waited = max(calendar.business_time_between(since, utc(at)), dt.timedelta(0))
+    moved: dict[str, str] = {}
+    for target, _, moment_column, fired_column in TIMERS:
+        moment = getattr(row, moment_column)
+        if moment is None or getattr(row, fired_column) is not None or not waited:
+            continue
+        if target == "first_response" and row.first_responded_at is not None:
+            continue  # answered before the wait: that due time is history, kept as it was
+        later = naive(calendar.add_business_time(moment.replace(tzinfo=dt.UTC), waited))
+        setattr(row, moment_column, later)
+        moved[moment_column] = later.isoformat() + "Z"
+    row.sla_paused_at = None
+    row.sla_paused_s = (row.sla_paused_s or 0.0) + waited.total_seconds()
+    refresh_timers(row)
+    return {
+        "paused_since": since.replace(tzinfo=None).isoformat() + "Z",
+        "business_seconds": waited.total_seconds(),
+        "moved": moved,
+    }
 
 
 def refresh_timers(row: Case) -> None:

@@ -1,0 +1,89 @@
+"""``cxloop loop tick``: the loop's jobs once, then the outbox — what cron runs where no
+``cxloop serve`` keeps the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from cxloop.cli.context import console, errors, existing_store
+from cxloop.cli.lazy import lazy_module
+from cxloop.errors import Invalid
+
+if TYPE_CHECKING:
+    from cxloop.jobs import loop_jobs, tick
+else:
+    loop_jobs = lazy_module("cxloop.jobs.loop_jobs")
+    tick = lazy_module("cxloop.jobs.tick")
+
+OUTBOX = "notify.deliver_due"
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    """``--now`` as naive UTC (a time with an offset is converted; one without is UTC)."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid("is not a date-time such as 2026-12-07T09:45 (UTC)", "now", text) from None
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def tick_command(
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Act as if it were this time (UTC unless it has an offset: "
+            "2026-12-07T09:45+08:00); for replays and tests.",
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Only this job (repeat): loop.evaluate_feedback, loop.fire_timers, "
+            "loop.followups, notify.deliver_due; default all four.",
+        ),
+    ] = None,
+) -> None:
+    """Run the loop's jobs once: alert rules on new feedback, SLA warnings and escalations with
+    their notices, follow-ups, then the outbox (cron this, or let `cxloop serve` run it)."""
+    allowed = (*loop_jobs.LOOP_JOBS, OUTBOX)
+    chosen = list(dict.fromkeys(only)) if only else list(allowed)
+    unknown = [name for name in chosen if name not in allowed]
+    if unknown:
+        raise Invalid(f"is not a loop job ({', '.join(allowed)})", "only", ", ".join(unknown))
+    moment = _moment(now)
+    store = existing_store()
+    try:
+        outcomes = tick.run(
+            store.settings, moment, [n for n in chosen if n != OUTBOX], sessions=store.sessions
+        )
+        if OUTBOX in chosen:  # last: what the loop's jobs queued goes out in the same run
+            outcomes |= tick.run(store.settings, moment, [OUTBOX], sessions=store.sessions)
+    finally:
+        store.close()
+    table = Table(title="loop jobs")
+    table.add_column("job")
+    table.add_column("result", overflow="fold")
+    table.add_column("seconds", justify="right")
+    for name, outcome in outcomes.items():
+        shown = (
+            f"failed: {outcome.error}"
+            if outcome.error
+            else ", ".join(f"{k} {v}" for k, v in outcome.counts.items()) or "–"
+        )
+        table.add_row(name, shown, f"{outcome.seconds:.2f}")
+    console.print(table)
+    failed = [n for n, o in outcomes.items() if o.error]
+    if failed:
+        errors.print(
+            f"error: {len(failed)} job(s) failed ({', '.join(failed)}); the others ran",
+            highlight=False,
+        )
+        raise typer.Exit(1)

@@ -1,0 +1,68 @@
+"""The loop's jobs: alert rules over new feedback, SLA timers with their notices, and follow-ups
+— registered here so ``cxloop loop tick`` and the web server's clock run the same.
+
+Functions owned by other modules are named ``"module:function"`` and looked up when the job
+runs, so a store whose code lacks one reports that job's error and still runs the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cxloop.config import Settings
+from cxloop.jobs.registry import job
+from cxloop.loop import tick
+
+EVALUATE = "cxloop.loop.evaluation:evaluate_pending"
+FOLLOWUPS = (
+    "cxloop.loop.followup:send_due",
+    "cxloop.loop.followup:record_answers",
+    "cxloop.loop.followup:close_expired",
+)
+LOOP_JOBS = ("loop.evaluate_feedback", "loop.fire_timers", "loop.followups")
+
+
+def _counts(target: str, **kwargs: Any) -> dict[str, int]:
+    """Call ``module:function`` with keywords; its counts (a mapping, an object with
+    ``as_counts()``, or a number) as a mapping."""
+    module_name, _, name = target.partition(":")
+    result = getattr(importlib.import_module(module_name), name)(**kwargs)
+    if hasattr(result, "as_counts"):
+        result = result.as_counts()
+    if isinstance(result, Mapping):
+        return {str(k): int(v) for k, v in result.items() if isinstance(v, int | float)}
+    if isinstance(result, int):
+        return {"done": result}
+    return {"done": len(result)} if isinstance(result, list | tuple) else {}
+
+
+@job("loop.evaluate_feedback", every_s=10)
+def evaluate_feedback(
+    *, session: Session, settings: Settings, now: dt.datetime
+) -> Mapping[str, int]:
+    """Alert rules over feedback stored or changed since they last looked (what a crash between
+    storing and evaluating left behind): matches open cases or join open ones."""
+    return _counts(EVALUATE, session=session, settings=settings, now=now)
+
+
+@job("loop.fire_timers", every_s=30)
+def fire_timers(*, session: Session, settings: Settings, now: dt.datetime) -> Mapping[str, int]:
+    """SLA warnings and escalations that are due, each once, and the notices of new case events."""
+    return tick.tick(session=session, settings=settings, now=now)
+
+
+@job("loop.followups", every_s=60)
+def followups(*, session: Session, settings: Settings, now: dt.datetime) -> Mapping[str, int]:
+    """Follow-up surveys: sent for resolved cases, answers that verify or reopen, and cases whose
+    follow-up went unanswered closed unverified."""
+    counts: dict[str, int] = {}
+    for target in FOLLOWUPS:
+        step = target.rpartition(":")[2]
+        found = _counts(target, session=session, settings=settings, now=now)
+        counts.update({f"{step}.{k}" if k in counts else k: v for k, v in found.items()})
+    return counts
