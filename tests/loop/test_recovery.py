@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from cxloop.feedback.models import Feedback
 from cxloop.loop.health import ALL
 from cxloop.loop.health_store import LoopHealth, loop_health
 from cxloop.loop.models import Case, CaseFeedback
-from cxloop.loop.recovery import Answer, customer_rows, next_answers
+from cxloop.loop.recovery import Answer, churn_of_recovered, customer_rows, next_answers
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 CELLS = {  # (segment, recovered): (detractors, churned)
@@ -167,3 +168,28 @@ def test_the_adjusted_churn_difference_recovers_the_planted_effect(planted: Loop
     assert abs(churn.estimate + 0.20) < abs(churn.crude + 0.20)  # the confounder is taken out
     assert churn.verdict.startswith("recovered detractors churned less: ")
     assert not churn.too_few
+
+
+def test_a_handful_of_detractors_is_too_few_to_tell_and_gets_only_the_crude_figure() -> None:
+    ids = [f"c{i}" for i in range(12)]
+    rows = customer_rows((c, Answer(c, d(i), 9 if i % 2 else 2)) for i, c in enumerate(ids))
+    customers = pd.DataFrame(
+        {"customer_id": ids, "segment": "vip", "signed_up_at": dt.datetime(2025, 1, 1)}
+    )
+    subscriptions = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "started_at": dt.datetime(2025, 1, 1),
+            "ended_at": [d(i + 30) if i < 4 else None for i in range(12)],
+            "renewed": [False if i < 4 else None for i in range(12)],
+            "plan": "monthly",
+            "amount": 99.0,
+        }
+    )
+    churn = churn_of_recovered(
+        rows, customers=customers, subscriptions=subscriptions, observed_until=d(200)
+    )
+    assert (churn.n, churn.n_recovered, churn.n_unrecovered) == (12, 6, 6)
+    assert (churn.churn_recovered, churn.churn_unrecovered) == (0.3333, 0.3333)  # c1, c3 / c0, c2
+    assert churn.too_few and churn.estimate is None and churn.crude == 0.0
+    assert churn.verdict.startswith("too few to tell (6 recovered, 6 unrecovered; 30 each needed)")
