@@ -108,11 +108,11 @@ def _queue(
     counts: dict[str, int],
 ) -> None:
     cases = _by_id(session, {e.case_id for e in events})
-    leads = dict(
-        session.execute(
-            select(Team.name, Team.lead).where(Team.name.in_({c.team for c in cases.values()}))
-        ).tuples()
-    )
+    names = sorted({c.team for c in cases.values() if c.team})
+    leads = {
+        str(name): lead
+        for name, lead in session.execute(select(Team.name, Team.lead).where(Team.name.in_(names)))
+    }
     plans = [(e, cases[e.case_id], _mail_for(e, cases[e.case_id], leads)) for e in events]
     addresses = _addresses(session, {p[1] for _, _, p in plans if p is not None})
     policy = sla_policy(settings)
@@ -168,7 +168,7 @@ def _addresses(session: Session, people: set[str]) -> dict[tuple[str | None, str
         .join(TeamMember, TeamMember.team_id == Team.id)
         .where(TeamMember.user_name.in_(sorted(people)), TeamMember.email.is_not(None))
         .order_by(Team.name, TeamMember.position)
-    ).tuples()
+    )
     for team, user, email in rows:
         if email:
             found.setdefault((team, user), email)
