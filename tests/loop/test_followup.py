@@ -10,11 +10,13 @@ import datetime as dt
 from sqlalchemy import select
 
 from cxloop.db.session import session_scope
+from cxloop.feedback.models import Feedback
 from cxloop.loop import case_actions
 from cxloop.loop import followup_survey as survey
 from cxloop.loop.models import CaseFollowup
 from cxloop.surveys import service as surveys_service
 from cxloop.surveys.models import Invitation
+from cxloop.surveys.response_feedback import ingest_pending
 from tests.loop import followup_support
 from tests.loop.case_support import LEAD, WANG, policy
 from tests.loop.followup_support import Desk
@@ -245,6 +247,17 @@ def test_the_follow_up_survey_is_a_normal_survey_whose_answer_is_no_nps(desk: De
     assert survey.SURVEY_ID in listed
     assert [q.type for q in question.questions] == ["single"]
     assert [o.id for o in question.questions[0].options] == [str(n) for n in range(11)]
+    with session_scope(desk.store.sessions) as session:  # the survey outbox, as the tick runs it
+        assert ingest_pending(session=session, settings=desk.settings) == 1
+    with desk.store.sessions() as session:
+        (row,) = session.scalars(select(Feedback).where(Feedback.channel == "survey")).all()
+        assert (row.customer_id, row.nps, row.csat, row.touchpoint) == (
+            "C-ZH",
+            None,
+            None,
+            "case_followup",
+        )
+        assert (row.attributes or {}).get("answer.solved") == "9"
 
 
 def test_a_survey_archived_by_someone_stops_follow_ups(desk: Desk) -> None:
@@ -272,3 +285,24 @@ def test_a_case_reopened_by_hand_withdraws_its_pending_follow_up(desk: Desk) -> 
     desk.answer(desk.link(ZH_ADDRESS), 10)  # an answer to the old round verifies nothing
     assert desk.step("record_answers", desk.now + 8 * DAY)["late"] == 1
     assert desk.case(case_id).status == "in_progress"
+
+
+def test_a_mail_server_that_is_down_leaves_the_follow_up_pending_until_the_retry(
+    desk: Desk,
+) -> None:
+    from cxloop.surveys import sending
+    from tests.smtp import free_port
+
+    case_id = desk.resolved_case(customer_id="C-ZH")
+    assert desk.step("send_due", smtp_port=free_port())["failed"] == 1
+    (followup,) = desk.followups(case_id)
+    assert (followup.outcome, followup.sent_at) == ("pending", None)
+    assert followup.reason is not None and "the survey tick retries" in followup.reason
+    later = desk.now + dt.timedelta(minutes=5)
+    with session_scope(desk.store.sessions) as session:  # the survey tick's retry
+        naive = later.replace(tzinfo=None)
+        retried = sending.send_scheduled(session=session, settings=desk.settings, now=naive)
+    assert retried["sent"] == 1 and len(desk.mails_to(ZH_ADDRESS)) == 1
+    assert desk.step("record_answers", later)["verified"] == 0
+    (followup,) = desk.followups(case_id)
+    assert followup.sent_at == later.replace(tzinfo=None) and followup.reason is None

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from cxloop.ingest.fields import KINDS
 from tests.web.case_endpoints import CASE_OPERATIONS
 from tests.web.loop_health_endpoints import LOOP_HEALTH_OPERATIONS
+from tests.web.rule_endpoints import RULE_OPERATIONS
 from tests.web.support import CUSTOMER, FEEDBACK, PASSWORD, ROLES, Api
 from tests.web.survey_endpoints import SURVEY_OPERATIONS
 
@@ -189,6 +190,10 @@ ENDPOINTS = (
     *(
         Endpoint(method, path, roles, ok=ok, url=url, body=body)
         for method, path, roles, ok, url, body in CASE_OPERATIONS
+    ),
+    *(
+        Endpoint(method, path, roles, ok=ok, url=url, body=body)
+        for method, path, roles, ok, url, body in RULE_OPERATIONS
     ),
     *(
         Endpoint(method, path, roles, ok=ok, url=url, body=body)

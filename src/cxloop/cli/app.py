@@ -77,6 +77,10 @@ class Commands(LazyGroup):
             "cxloop.cli.cases:cases_app",
             "Cases: open by hand, the queue by priority and SLA left, one case, and its actions.",
         ),
+        "rules": Lazy(
+            "cxloop.cli.rules:rules_app",
+            "Alert rules: check, save as versions, show, and dry-run over past feedback.",
+        ),
         "surveys": Lazy(
             "cxloop.cli.app:surveys_app",
             "Surveys: definitions, distribution, reminders and response rates.",

@@ -349,3 +349,8 @@ def close_command(
 ) -> None:
     """Close a case by hand (leads and admins)."""
     _act(as_user, lambda s, **kw: s.close(case_id=case_id, reason=reason, **kw))
+
+
+from cxloop.cli.case_followups import followups_command  # noqa: E402 - registered here
+
+cases_app.command("followups")(followups_command)

@@ -232,6 +232,8 @@ def _send(
         return "sent"
     # the mail server did not take it: the invitation stays scheduled and the survey tick
     # retries it; record_answers notes when it went out (or was refused)
+    error = "; ".join(result.errors) or "no reason given"
+    row.reason = f"the mail server did not take it ({error}): the survey tick retries"[:2000]
     return "failed"
 
 
@@ -333,7 +335,7 @@ def _sync_invitations(session: Session, at: dt.datetime, found: Counter[str]) ->
             _not_sent(session, row, case, reason, at)
             found["not_sent"] += 1
         elif invitation.sent_at is not None:
-            row.sent_at = invitation.sent_at
+            row.sent_at, row.reason = invitation.sent_at, None
 
 
 # --- close_expired -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from cxloop.web.routers import (
     metrics,
     privacy,
     records,
+    rules,
     survey_distributions,
     survey_events,
     survey_imports,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         insights.router,
         cases.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/cases
         loop_health.router,  # before records: /api/v1/{kind}/{id} would catch it
+        rules.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/rules
         imports.router,
         feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
         records.router,
