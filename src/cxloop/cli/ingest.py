@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast, get_args
@@ -20,8 +21,10 @@ from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
 if TYPE_CHECKING:
     from cxloop.ingest import service as ingest_service
     from cxloop.ingest import undo as undo_service
+    from cxloop.loop import evaluation
 else:  # imported when a command runs: --help and option errors start without pandas
     ingest_service = lazy_module("cxloop.ingest.service")
+    evaluation = lazy_module("cxloop.loop.evaluation")
     undo_service = lazy_module("cxloop.ingest.undo")
 
 quarantine_app = typer.Typer(
@@ -109,11 +112,21 @@ def import_command(
                 date_order=cast("DateOrder | None", date_order),
                 progress=lambda n: bar.advance(task, n),
             )
+            cases = evaluation.after_import(
+                session=session, settings=store.settings, kind=kind, run_id=summary.run_id,
+                now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+            session.commit()
     store.close()
     if as_json:
-        typer.echo(summary.model_dump_json())
+        if cases is None:
+            typer.echo(summary.model_dump_json())
+        else:
+            typer.echo(json.dumps({**summary.model_dump(mode="json"), "cases": cases.model_dump()}))
         return
     _print_summary(summary)
+    if cases is not None:
+        console.print(cases.sentence(), highlight=False)
 
 
 def _print_summary(summary: ImportSummary) -> None:

@@ -9,6 +9,7 @@ none; ``cxloop surveys tick`` drains the same outbox for stores without a runnin
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxloop.config import Settings
 from cxloop.db.session import session_scope
+from cxloop.loop import evaluation
 from cxloop.surveys import responses as responses_service
 
 log = logging.getLogger(__name__)
@@ -90,3 +92,15 @@ class OutboxDrain:
             total += stored
             if stored == 0:
                 return total
+            self._alert_rules()
+
+    def _alert_rules(self) -> None:
+        """The answers just stored meet the alert rules (a failure is logged; the
+        ``loop.evaluate_feedback`` job looks again)."""
+        try:
+            with session_scope(self._factory) as session:
+                evaluation.evaluate_pending(
+                    session=session, settings=self._settings, now=dt.datetime.now(dt.UTC)
+                )
+        except Exception as exc:
+            log.warning("alert rules after the survey drain failed (%s)", type(exc).__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,6 +19,8 @@ from cxloop.ingest.schemas import (
     QuarantinedRowRead,
     UndoResult,
 )
+from cxloop.loop import evaluation
+from cxloop.loop.evaluation import EvaluationCounts
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import Importer, ImportsReader, Reader, SessionDep, SettingsDep
 
@@ -101,12 +104,21 @@ def list_quarantine(
     )
 
 
-@router.post("/{kind}", response_model=ImportSummary)
+class ImportResult(ImportSummary):
+    """An import's summary; for feedback, what the alert rules did with the stored rows."""
+
+    cases: EvaluationCounts | None = Field(
+        None, description="Feedback only: cases opened and attached by the alert rules."
+    )
+
+
+@router.post("/{kind}", response_model=ImportResult)
 def import_batch(
     kind: Kind, body: ImportBatch, session: SessionDep, settings: SettingsDep, user: Importer
-) -> ImportSummary:
-    """Import a batch: good rows are stored, bad rows quarantined and listed with reasons."""
-    return ingest_service.import_records(
+) -> ImportResult:
+    """Import a batch: good rows are stored, bad rows quarantined and listed with reasons;
+    stored feedback meets the alert rules before the response (its cases are stored)."""
+    summary = ingest_service.import_records(
         session=session,
         settings=settings,
         kind=kind.value,
@@ -115,3 +127,11 @@ def import_batch(
         overrides=body.overrides,
         source_name=f"api:{user.username}",
     )
+    cases = evaluation.after_import(
+        session=session, settings=settings, kind=kind.value, run_id=summary.run_id, now=_now()
+    )
+    return ImportResult(**summary.model_dump(), cases=cases)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
