@@ -220,7 +220,7 @@ def test_counts_equal_the_ones_worked_out_from_the_stored_rows(session: Session)
     detractors = next(r for r in report.rules if r.rule_id == "detractor")
     assert len(detractors.examples) == 10 and detractors.examples[0] == ":edge-in"
     assert report.headline().startswith(
-        f"would have opened {want['open']} cases in 2026-11-01 … 2026-11-30, {want['vip']} for VIPs"
+        f"would have opened {want['open']} cases in 2026-11-01 … 2026-11-30 UTC, {want['vip']} for VIPs"
     )
 
 

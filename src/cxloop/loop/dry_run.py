@@ -20,8 +20,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
-from cxloop.errors import Invalid
+from cxloop.errors import Invalid, NotFound
 from cxloop.feedback.models import Feedback
+from cxloop.loop import rule_store
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.facts_store import facts_for
 from cxloop.loop.priority import priority
@@ -93,10 +94,11 @@ class DryRunReport(BaseModel):
     vip_rule: str = VIP_RULE
 
     def window(self) -> str:
-        return Scope(since=self.since, until=self.until).window()
+        """``2026-11-01 … 2026-11-30 UTC`` (the window is read in UTC, as metrics' are)."""
+        return Scope(since=self.since, until=self.until).window() + " UTC"
 
     def headline(self) -> str:
-        """``would have opened 37 cases in 2026-11-06 … 2026-12-05, 12 for VIPs``."""
+        """``would have opened 37 cases in 2026-11-06 … 2026-12-05 UTC, 12 for VIPs``."""
         cases = f"{self.would_open} case{'s' * (self.would_open != 1)}"
         joined = (
             f"; {self.would_attach} more feedback would have joined open cases"
@@ -266,3 +268,29 @@ def dry_run(
             if facts is not None:
                 simulation.add(facts, at)
     return simulation.report(rules_from=rules_from, since=start, until=end)
+
+
+def dry_run_of(
+    *,
+    session: Session,
+    settings: Settings,
+    text: str | None,
+    since: str | None,
+    until: str | None,
+    now: dt.datetime,
+    source: str = "request",
+) -> DryRunReport:
+    """``dry_run`` as the API and CLI ask for it: the rules of ``text`` (default: the rules in
+    force, ``NotFound`` when none are saved) over a window given as words (``window``)."""
+    start, end = window(since, until, now=now)
+    if text is not None:
+        rules = rule_store.check_rules(session=None, text=text)
+    else:
+        stored = rule_store.current_rules(session)
+        if stored is None:
+            raise NotFound("no rules saved yet: give rules to try (a FILE, or yaml), or save some")
+        rules, source = stored.rules, f"version {stored.version}"
+    return dry_run(
+        session=session, settings=settings, rules=rules, since=start, until=end, now=now,
+        rules_from=source,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -96,7 +97,7 @@ def check_rules(*, session: Session | None, text: str) -> RuleSet:
     """The rules of ``text``, or ``Invalid`` with every problem at once: each rule's fields
     (``rules[2].when``: value, reason) and, given a session, each ``team`` that is not a stored
     team. An empty document is refused: switching every rule off is an explicit ``[]``."""
-    data = read_yaml(text)
+    data = _data(text)
     if data is None:
         raise Invalid(
             "is empty: write the rules, or save an empty list ([] or rules: []) to switch every "
@@ -117,11 +118,28 @@ def check_rules(*, session: Session | None, text: str) -> RuleSet:
     return rule_set
 
 
-def _rule_order(problem: Problem) -> tuple[int, str]:
-    """Problems in the file's order: by rule index, then field (``rules[10]`` after ``[9]``)."""
-    head, _, rest = problem.field.partition("]")
-    index = head.removeprefix("rules[")
-    return (int(index), rest) if index.isdigit() else (-1, problem.field)
+def _data(text: str) -> Any:
+    """The YAML as data, or ``Invalid``: a syntax error names its line; a value YAML cannot
+    build (``2026-02-30``), an alias inside its own anchor or a nesting too deep for anyone
+    to have meant it is named too, never raised as it came."""
+    try:
+        data = read_yaml(text)
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(f"is not valid YAML: {str(exc)[:200]}", "yaml") from None
+    try:
+        json.dumps(data, default=str)
+    except ValueError:
+        raise Invalid("refers to itself (a YAML alias inside its own anchor)", "yaml") from None
+    except RecursionError:
+        raise Invalid("is nested too deeply to be rules", "yaml") from None
+    return data
+
+
+def _rule_order(problem: Problem) -> int:
+    """Problems in the file's order: by rule index (``rules[10]`` after ``[9]``), a rule's own
+    in the order its fields were checked (the sort is stable)."""
+    index = problem.field.partition("]")[0].removeprefix("rules[")
+    return int(index) if index.isdigit() else -1
 
 
 def _unknown_teams(session: Session, data: Any) -> list[Problem]:
@@ -227,7 +245,8 @@ def get_version(session: Session, version: int) -> RuleSetRead:
     row = session.scalar(select(RuleSetVersion).where(RuleSetVersion.version == version))
     if row is None:
         newest = session.scalar(select(func.max(RuleSetVersion.version)))
-        there = f"versions 1–{newest}" if newest else "none saved yet"
+        there = f"versions 1–{newest}" if newest and newest > 1 else f"version {newest}"
+        there = there if newest else "none saved yet"
         raise NotFound(f"no rules version {version} ({there})")
     newest = session.scalar(select(func.max(RuleSetVersion.version)))
     return _read(row, parsed(row.yaml), current=row.version == newest)
