@@ -14,8 +14,10 @@ from cxloop.api import connect
 from cxloop.cli.context import console
 from cxloop.config import get_settings
 from cxloop.db.session import session_scope
-from cxloop.demo import service as demo_service
+from cxloop.demo import loop as demo_loop
 from cxloop.demo.generator import DemoConfig
+from cxloop.demo.loop_files import HOLD_BACK_DAYS
+from cxloop.loop.evaluation import EvaluationCounts
 from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Role
 from cxloop.privacy.schemas import UserCreate
@@ -39,14 +41,14 @@ def demo_command(
     table = Table(title="demo import (the same path as real files)")
     for column in ("kind", "file", "read", "inserted", "quarantined", "linked by identity"):
         table.add_column(column, justify="right")
-    with console.status("generating and importing the demo company…"):
-        summaries = demo_service.load_demo(
+    with console.status("generating and importing the demo company, closing its loop…"):
+        built = demo_loop.load_demo_with_loop(
             sessions=store.sessions,
             settings=settings,
             folder=folder / "files",
             config=DemoConfig(seed=seed),
         )
-    for s in summaries:
+    for s in built.summaries:
         table.add_row(
             s.kind,
             Path(s.source).name,
@@ -56,6 +58,7 @@ def demo_command(
             f"{s.linked:,}",
         )
     console.print(table)
+    _print_loop(built)
     password = secrets.token_urlsafe(9)
     with session_scope(store.sessions) as session:
         privacy_service.create_user(
@@ -73,6 +76,8 @@ def demo_command(
     if not serve:
         typer.echo(f"serve it with: CXLOOP_DATABASE_URL=sqlite:///{database} cxloop serve")
     typer.echo(f"web page: {url}   login: admin / {password}")
+    for user in built.users:
+        typer.echo(f"login: {user.name} / {user.password}   ({user.role}: {user.teams})")
     typer.echo(f"API: curl -H 'Authorization: Bearer {token.token}' {url}api/v1/overview")
     typer.echo(f"API docs: {url}docs")
     typer.echo(f"to use this database later: CXLOOP_DATABASE_URL=sqlite:///{database}")
@@ -83,3 +88,20 @@ def demo_command(
         from cxloop.web.app import create_app
 
         uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+
+
+def _print_loop(built: demo_loop.DemoLoop) -> None:
+    """The loop the demo closed: rules, calendar, cases by status, the timers that fired."""
+    by_status = " · ".join(f"{status} {n}" for status, n in built.by_status.items())
+    lines = [
+        f"alert rules: version {built.rules_version}, {built.rules_enabled} enabled "
+        "(files/rules.yaml); teams: files/teams.yaml",
+        f"SLA policy: {built.policy}",
+        f"the newest {HOLD_BACK_DAYS} days of feedback arrived after them. "
+        + EvaluationCounts(**built.evaluation).sentence(),
+        f"cases: {by_status}",
+        f"at warning: case {', '.join(map(str, built.warned)) or '–'}; "
+        f"escalated: case {', '.join(map(str, built.escalated)) or '–'}",
+    ]
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)

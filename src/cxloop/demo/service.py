@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,8 +37,19 @@ def load_demo(
     """Generate the demo company into ``folder`` as files and import every file."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = write_files(generate_company(config or DemoConfig()), folder)
+    return import_files(sessions=sessions, settings=settings, paths=paths, on_import=on_import)
+
+
+def import_files(
+    *,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    paths: Mapping[str, Path],
+    on_import: Callable[[ImportSummary], None] | None = None,
+) -> list[ImportSummary]:
+    """Import the demo files ``paths`` holds (kind → file), in ``IMPORT_ORDER``."""
     summaries = []
-    for kind in IMPORT_ORDER:
+    for kind in (k for k in IMPORT_ORDER if k in paths):
         with sessions() as session:
             summary = ingest_service.import_file(
                 session=session, settings=settings, kind=kind, path=paths[kind]
