@@ -21,8 +21,8 @@ SUBJECTS: dict[Kind, dict[Lang, str]] = {
         "en": "[cxloop] Case #{case_id} is yours: {title}",
     },
     "warning": {
-        "zh": "【cxloop】案件 #{case_id} {target}即将超时（{due}）",
-        "en": "[cxloop] Case #{case_id}: {target} due soon ({due})",
+        "zh": "【cxloop】案件 #{case_id} {target}即将超时（{due_short}）",
+        "en": "[cxloop] Case #{case_id}: {target} due {due_short}",
     },
     "escalated": {
         "zh": "【cxloop】案件 #{case_id} {target}已超时，升级给你",
@@ -79,13 +79,13 @@ SIGNATURE: dict[Lang, str] = {
 }
 
 
-def when(moment: dt.datetime | None, zone: str, lang: Lang) -> str:
-    """A stored (naive UTC) or aware time on the team's wall clock, with the zone named."""
+def when(moment: dt.datetime | None, zone: str, lang: Lang, *, with_zone: bool = True) -> str:
+    """A stored (naive UTC) or aware time on the SLA calendar's wall clock, the zone named."""
     if moment is None:
         return NONE[lang]
     aware = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
     local = aware.astimezone(ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M} ({zone})"
+    return f"{local:%Y-%m-%d %H:%M}" + (f" ({zone})" if with_zone else "")
 
 
 def target_name(target: str, lang: Lang) -> str:

@@ -224,8 +224,7 @@ def _values(
     """What the notice templates fill in, on the SLA calendar's wall clock."""
     zone = policy.calendar.timezone
     target = str(event.data.get("target", "resolution"))
-    due = event.data.get("due")
-    due_at = dt.datetime.fromisoformat(str(due).removesuffix("Z")) if due else case.resolution_due
+    due_at = case.first_response_due if target == "first_response" else case.resolution_due
     by = notice_texts.ROUTING[lang] if event.actor == SYSTEM.name else event.actor
     return {
         "case_id": case.id,
@@ -234,6 +233,7 @@ def _values(
         "by": by,
         "target": notice_texts.target_name(target, lang),
         "due": notice_texts.when(due_at, zone, lang),
+        "due_short": notice_texts.when(due_at, zone, lang, with_zone=False),
         "share": f"{round(policy.warn_at * 100)} %",
         "owner": case.owner,
         "reason": event.data.get("reason"),
