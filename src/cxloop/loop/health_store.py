@@ -107,7 +107,6 @@ def loop_health(
         customers=_customers(session, people["customer_id"]),
         subscriptions=_subscriptions(session, people["customer_id"]),
         observed_until=naive(at),
-        min_n=max(min_n, 10),
         n_boot=n_boot,
     )
     return LoopHealth(
@@ -142,7 +141,8 @@ def _notes() -> list[str]:
         "answer after the resolution is 7–10, of those with a next answer; cases without one "
         "are counted as no next answer and left out of the rate",
         "churn: detractors with a next answer who held a subscription then, one row per "
-        "customer, churn after the next answer; observational",
+        "customer, churn after the next answer; too few under 30 customers in either group; "
+        "observational",
     ]
 
 
