@@ -142,7 +142,7 @@ def test_one_case_is_at_warning_and_one_is_escalated_to_its_team_lead(
     finally:
         store.close()
     assert [case_id for case_id, _ in escalations] == built.escalated
-    assert all(data["to"] == leads[cases[i].team] for i, data in escalations)
+    assert all(data["to"] == leads[str(cases[i].team)] for i, data in escalations)
     open_cases = [c for c in cases.values() if c.status in ("in_progress", "waiting_on_customer")]
     assert all(c.first_responded_at and not c.resolution_warned_at for c in open_cases)
 
