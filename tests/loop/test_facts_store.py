@@ -17,6 +17,7 @@ from cxloop.api import Store, connect
 from cxloop.config import Settings
 from cxloop.db.session import session_scope
 from cxloop.ingest import service as ingest_service
+from cxloop.ingest import undo as undo_service
 from cxloop.insights import profiles
 from cxloop.insights.models import ChurnScore
 from cxloop.loop import facts_store
@@ -196,7 +197,23 @@ def test_many_ids_take_a_fixed_number_of_queries(store: Store, session: Session)
         event.remove(store.engine, "before_cursor_execute", count)
     assert len(found) == len(known)
     # per table at most ceil(1205 / 500) = 3 IN lists, plus the value ranks: never per row
-    assert len(statements) <= 3 * 3 + 4 + 4
+    assert len(statements) <= 3 * 3 + 4 + 6
+
+
+def test_value_ranks_are_read_again_once_orders_are_imported(
+    store: Store, session: Session
+) -> None:
+    f1 = ids(session)["f1"]
+    assert facts_store.facts_for(session, [f1], now=NOW)[f1].value_percentile == 80.0
+    order = {"order_id": "O-9", "customer_id": "C-3", "ordered_at": "2026-11-30", "amount": 5000}
+    done = ingest_service.import_records(
+        session=session, settings=store.settings, kind="orders", records=[order]
+    )
+    assert done.inserted == 1
+    # C-3 now spends the most: C-1 is above 3 of 5
+    assert facts_store.facts_for(session, [f1], now=NOW)[f1].value_percentile == 60.0
+    undo_service.undo_run(session=session, run_id=done.run_id)
+    assert facts_store.facts_for(session, [f1], now=NOW)[f1].value_percentile == 80.0
 
 
 def test_the_value_window_is_the_one_target_lists_use() -> None:
