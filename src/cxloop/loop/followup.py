@@ -227,7 +227,8 @@ def _send(
         row.sent_at = invitation.sent_at
         case_actions.event(
             session, case, "followup_sent", SYSTEM, at, followup_id=row.id, round=row.round,
-            survey=survey.SURVEY_ID, invitation_id=invitation.id, due_at=row.due_at.isoformat(),
+            survey=survey.SURVEY_ID, invitation_id=invitation.id,
+            due_at=row.due_at.isoformat(timespec="seconds"),
         )  # fmt: skip
         return "sent"
     # the mail server did not take it: the invitation stays scheduled and the survey tick
