@@ -16,11 +16,12 @@ from cxloop.errors import Forbidden, Invalid, Problem
 from cxloop.feedback.models import Feedback
 from cxloop.feedback.pii_masking import mask_text
 from cxloop.loop import teams
+from cxloop.loop.calendar import BusinessCalendar
 from cxloop.loop.case_actions import allow
-from cxloop.loop.case_reads import get_case, load, queue
+from cxloop.loop.case_reads import get_case, load, queue, utc
 from cxloop.loop.hours import problems_of
 from cxloop.loop.models import Case
-from cxloop.loop.schemas import CaseCreate, CaseDetail, QueueRead, TeamRead, TeamWrite
+from cxloop.loop.schemas import CaseCreate, CaseDetail, CaseRead, QueueRead, TeamRead, TeamWrite
 from cxloop.loop.states import SYSTEM_ROLE, Actor, CaseView, may, refusal
 from cxloop.loop.story import customer_story
 from cxloop.loop.story_schemas import CustomerStory
@@ -129,6 +130,21 @@ def case_story(*, session: Session, actor: Actor, case_id: int, limit: int = 20)
         exclude_case=row.id,
         limit=limit,
     )
+
+
+def business_seconds_left(
+    calendar: BusinessCalendar, case: CaseRead, now: dt.datetime
+) -> float | None:
+    """Working time from ``now`` to the case's next due time on ``calendar`` (negative:
+    overdue by that much working time); None when no clock runs or it stands still while the
+    case waits on the customer."""
+    due = case.next_due
+    if due is None or case.status == "waiting_on_customer":
+        return None
+    at = utc(now)
+    if due >= at:
+        return calendar.business_time_between(at, due).total_seconds()
+    return -calendar.business_time_between(due, at).total_seconds()
 
 
 def reads_pii(actor: Actor, owner: str | None) -> bool:

@@ -115,7 +115,7 @@ def _owner(customer_id: str | None, account_id: str | None) -> tuple[str, str]:
 
 def _where(model: Any, owner: tuple[str, str]) -> ColumnElement[bool]:
     column, value = owner
-    return getattr(model, column) == value  # type: ignore[no-any-return]
+    return getattr(model, column) == value
 
 
 def _profile(

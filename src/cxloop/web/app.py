@@ -13,7 +13,8 @@ from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.jobs import clock
 from cxloop.web import access_log, errors
-from cxloop.web.pages import overview, respond
+from cxloop.web.pages import case_forms, overview, respond
+from cxloop.web.pages import cases as case_pages
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
@@ -88,5 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(overview.router, include_in_schema=False)
     app.include_router(survey_pages.router, include_in_schema=False)
+    app.include_router(case_pages.router, include_in_schema=False)  # /cases, /cases/{id}
+    app.include_router(case_forms.router, include_in_schema=False)  # POST /cases/{id}/{action}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
