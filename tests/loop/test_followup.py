@@ -306,3 +306,25 @@ def test_a_mail_server_that_is_down_leaves_the_follow_up_pending_until_the_retry
     assert desk.step("record_answers", later)["verified"] == 0
     (followup,) = desk.followups(case_id)
     assert followup.sent_at == later.replace(tzinfo=None) and followup.reason is None
+
+
+def test_links_handed_over_without_mail_verify_the_same_way(desk: Desk) -> None:
+    """channel csv: a store that sends its own SMS (or the demo) gets the link, no mail."""
+    from cxloop.loop import followup
+    from cxloop.surveys import distribution_reads
+
+    case_id = desk.resolved_case(customer_id="C-NOMAIL")  # a phone, no e-mail
+    without_mail = desk.settings.model_copy(update={"smtp_host": None})
+    with session_scope(desk.store.sessions) as session:
+        counts = followup.send_due(
+            session=session, settings=without_mail, now=desk.now, channel="csv"
+        )
+        assert counts["sent"] == 1
+        invitation = session.scalars(select(Invitation)).one()
+        (link,) = distribution_reads.links(
+            session=session, settings=desk.settings, distribution_id=invitation.distribution_id
+        )
+    assert desk.mail.messages == [] and invitation.status == "sent"
+    desk.answer(link.link.removeprefix(desk.settings.public_url.rstrip("/")), 10)
+    assert desk.step("record_answers")["verified"] == 1
+    assert desk.case(case_id).status == "verified"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, exists, select
@@ -31,6 +32,7 @@ from cxloop.surveys import audiences, distribution, sending
 from cxloop.surveys.distribution_schemas import Audience, DistributionCreate, RecipientIn
 from cxloop.surveys.models import Invitation, SurveyResponse
 
+FollowupChannel = Literal["email", "csv"]
 BATCH = 500
 """Cases (or follow-ups) one step handles per run; the next run takes the rest."""
 SEND_COUNTS = (
@@ -84,9 +86,10 @@ def _person(session: Session, case: Case) -> tuple[RecipientIn | None, str | Non
 
 
 def _reachable(
-    session: Session, case: Case
+    session: Session, case: Case, channel: FollowupChannel = "email"
 ) -> tuple[RecipientIn | None, distribution.Recipient | None, str]:
-    """The recipient to send to and the store's view of them, or None and why nobody."""
+    """The recipient to send to and the store's view of them, or None and why nobody (by
+    e-mail: nobody without an address)."""
     person, fallback, who = _person(session, case)
     if person is None and fallback is None:
         why = "an account but no contact" if case.account_id else "no customer, contact or e-mail"
@@ -100,7 +103,7 @@ def _reachable(
         (resolved,) = audiences.resolve(
             session, Audience(kind="recipients", recipients=[person])
         ).recipients
-    if distribution.normalise_email(resolved.email) is None:
+    if channel == "email" and distribution.normalise_email(resolved.email) is None:
         return None, None, f"{who} has no e-mail address"
     return person, resolved, who
 
@@ -146,12 +149,17 @@ def _uncapped(settings: Settings) -> Settings:
     )
 
 
-def send_due(*, session: Session, settings: Settings, now: dt.datetime) -> dict[str, int]:
+def send_due(
+    *, session: Session, settings: Settings, now: dt.datetime, channel: FollowupChannel = "email"
+) -> dict[str, int]:
     """Ask the customer of every resolved case without a follow-up this round: one invitation
     to the ``case-followup`` survey by e-mail, due back in ``loop_followup_days``. Nobody to
     reach (no customer, no e-mail, opted out, bounced) → the follow-up is ``not_sent`` with the
     reason and the case stays resolved (a lead may close it). Inside the quiet hours (in the
-    recipient's zone) or without a mail server nothing is recorded: the next run sends."""
+    recipient's zone) or without a mail server nothing is recorded: the next run sends.
+
+    ``channel="csv"``: no mail; the links are handed to the caller, who delivers them its own
+    way (``cxloop surveys links``; the demo answers them itself)."""
     at = utc(now)
     found: Counter[str] = Counter()
     cases = due_cases(session)
@@ -163,7 +171,7 @@ def send_due(*, session: Session, settings: Settings, now: dt.datetime) -> dict[
     days = settings.loop_followup_days
     for case in cases:
         round_ = case.reopen_count + 1
-        person, resolved, why = _reachable(session, case)
+        person, resolved, why = _reachable(session, case, channel)
         if person is None or resolved is None:
             try:
                 row = _claim(session, case, round_, at, days)
@@ -173,11 +181,12 @@ def send_due(*, session: Session, settings: Settings, now: dt.datetime) -> dict[
             _not_sent(session, row, case, why, at)
             found["not_sent"] += 1
             continue
-        if not settings.smtp_host:
+        if channel == "email" and not settings.smtp_host:
             found["no_mail_server"] += 1
             continue
         zone = distribution.timezone_of(resolved, settings.timezone)
-        if distribution.quiet_until(naive(at), zone, settings.survey_quiet_hours):
+        quiet = settings.survey_quiet_hours if channel == "email" else ""
+        if distribution.quiet_until(naive(at), zone, quiet):
             found["waiting_quiet_hours"] += 1
             continue
         try:
@@ -185,7 +194,7 @@ def send_due(*, session: Session, settings: Settings, now: dt.datetime) -> dict[
         except IntegrityError:
             found["taken"] += 1
             continue
-        found[_send(session, settings, case, row, person, why, at)] += 1
+        found[_send(session, settings, case, row, (person, why, channel), at)] += 1
     session.flush()
     return _counts(SEND_COUNTS, found)
 
@@ -195,18 +204,19 @@ def _send(
     settings: Settings,
     case: Case,
     row: CaseFollowup,
-    person: RecipientIn,
-    who: str,
+    recipient: tuple[RecipientIn, str, FollowupChannel],
     at: dt.datetime,
 ) -> str:
-    """Send one follow-up's invitation; what became of it (sent, not_sent or failed)."""
+    """Send one follow-up's invitation to (person, who in words, channel); what became of it
+    (sent, not_sent or failed)."""
+    person, who, channel = recipient
     result = sending.send(
         session=session,
         settings=_uncapped(settings),
         survey_id=survey.SURVEY_ID,
         request=DistributionCreate(
             audience=Audience(kind="recipients", recipients=[person]),
-            channel="email",
+            channel=channel,
             expires_days=settings.loop_followup_days,
             reminders=0,
             name=f"case {case.id} follow-up {row.round}",
