@@ -19,11 +19,12 @@ from cxloop.jobs.registry import job
 from cxloop.loop import tick
 
 EVALUATE = "cxloop.loop.evaluation:evaluate_pending"
-FOLLOWUPS = (
-    "cxloop.loop.followup:send_due",
-    "cxloop.loop.followup:record_answers",
-    "cxloop.loop.followup:close_expired",
-)
+FOLLOWUPS = {
+    "cxloop.loop.followup:send_due": "sent",
+    "cxloop.loop.followup:record_answers": "answers",
+    "cxloop.loop.followup:close_expired": "expired",
+}
+"""Each step and the prefix of a count it shares with an earlier step (``answers.not_sent``)."""
 LOOP_JOBS = ("loop.evaluate_feedback", "loop.fire_timers", "loop.followups")
 
 
@@ -61,8 +62,7 @@ def followups(*, session: Session, settings: Settings, now: dt.datetime) -> Mapp
     """Follow-up surveys: sent for resolved cases, answers that verify or reopen, and cases whose
     follow-up went unanswered closed unverified."""
     counts: dict[str, int] = {}
-    for target in FOLLOWUPS:
-        step = target.rpartition(":")[2]
+    for target, step in FOLLOWUPS.items():
         found = _counts(target, session=session, settings=settings, now=now)
         counts.update({f"{step}.{k}" if k in counts else k: v for k, v in found.items()})
     return counts
