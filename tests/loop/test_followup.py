@@ -285,6 +285,13 @@ def test_a_case_reopened_by_hand_withdraws_its_pending_follow_up(desk: Desk) -> 
     desk.answer(desk.link(ZH_ADDRESS), 10)  # an answer to the old round verifies nothing
     assert desk.step("record_answers", desk.now + 8 * DAY)["late"] == 1
     assert desk.case(case_id).status == "in_progress"
+    (followup,) = desk.followups(case_id)
+    assert (followup.outcome, followup.score, followup.reason) == (
+        "withdrawn",
+        10.0,
+        "answered 10 after the case was in_progress: recorded, it answers an earlier round "
+        "and changes nothing",
+    )
 
 
 def test_a_mail_server_that_is_down_leaves_the_follow_up_pending_until_the_retry(

@@ -308,10 +308,11 @@ def _answer(
     answered = {"followup_id": row.id, "round": row.round, "score": score, "solved": solved}
     current = case.status == "resolved" and case.reopen_count + 1 == row.round
     if row.outcome != "pending" or not current:
-        row.reason = (
-            f"answered {score} after the case was {case.status}: recorded, the case is not "
-            "reopened by a late answer"
-        )
+        if case.status in ("closed_unverified", "closed", "verified"):
+            effect = "the case is not reopened by a late answer"
+        else:  # moved on by hand, or resolved again: a newer follow-up asks about that
+            effect = "it answers an earlier round and changes nothing"
+        row.reason = f"answered {score} after the case was {case.status}: recorded, {effect}"
         case_actions.event(session, case, "followup_answered", SYSTEM, at, **answered, late=True)
         return "late"
     case_actions.event(session, case, "followup_answered", SYSTEM, at, **answered)
