@@ -48,4 +48,17 @@ def test_a_bad_time_or_an_unknown_job_ends_in_one_sentence(db_path: Path, tmp_pa
     unknown = run_cxloop(tmp_path, "loop", "tick", "--only", "surveys.remind", env=env)
     assert unknown.returncode == 2
     assert "'surveys.remind' is not a loop job (loop.evaluate_feedback," in unknown.stderr
-    assert "Traceback" not in bad_time.stderr + unknown.stderr
+    bad_url = run_cxloop(
+        tmp_path, "loop", "tick", env=env | {"CXLOOP_LOOP_WEBHOOKS": "ftp://h/x?token=s3cr3t"}
+    )
+    assert bad_url.returncode == 2
+    assert bad_url.stderr.strip() == (
+        "error: loop_webhooks: names a URL that is not http(s)://host/…: ftp://h/…"
+    )
+    bad_event = run_cxloop(
+        tmp_path, "loop", "tick", env=env | {"CXLOOP_LOOP_WEBHOOK_EVENTS": "created,opened"}
+    )
+    assert bad_event.returncode == 2
+    assert "names an unknown case event ('opened'); events: created," in bad_event.stderr
+    printed = bad_time.stderr + unknown.stderr + bad_url.stderr + bad_event.stderr
+    assert "Traceback" not in printed and "s3cr3t" not in printed

@@ -333,7 +333,7 @@ def _reported(exc: Exception) -> bool:
     if pydantic is not None and isinstance(exc, pydantic.ValidationError):
         for e in exc.errors():  # settings or command options that break a rule
             field = ".".join(str(x) for x in e["loc"])
-            secret = field.endswith(("password", "token"))
+            secret = field.endswith(("password", "token", "webhooks"))  # URLs carry tokens
             _say(field, None if secret else e.get("input"), e["msg"])
         return True
     failures = sys.modules.get("sqlalchemy.exc")
