@@ -242,7 +242,8 @@ def dry_run_command(
 
 
 def _print_report(report: DryRunReport) -> None:
-    console.print(f"rules {report.rules_from}: {report.headline()}", highlight=False)
+    headline = f"rules {report.rules_from}: {report.headline()}"
+    console.print(headline, highlight=False, soft_wrap=True)
     table = Table(title="by rule")
     for column in ("rule", "name", "severity", "matches", "would open", "attach", "VIPs"):
         numeric = column in ("matches", "would open", "attach", "VIPs")
@@ -257,10 +258,11 @@ def _print_report(report: DryRunReport) -> None:
             str(r.opened),
             str(r.attached),
             str(r.vip_opened),
-            ", ".join(r.examples[:3]) + (" …" if len(r.examples) > 3 else ""),
+            ", ".join(r.examples[:2]) + (" …" if len(r.examples) > 2 else ""),
         )
     console.print(table)
     severity = ", ".join(f"{k} {v}" for k, v in report.by_severity.items())
     level = ", ".join(f"{k} {v}" for k, v in report.by_priority.items())
-    console.print(f"cases by severity: {severity}; by priority: {level}", highlight=False)
+    line = f"cases by severity: {severity}; by priority: {level}"
+    console.print(line, highlight=False, soft_wrap=True)
     console.print(f"VIP: {report.vip_rule}", highlight=False, soft_wrap=True)
