@@ -13,6 +13,9 @@ from sqlalchemy import select
 
 from cxloop.api import Store, connect
 from cxloop.db.session import session_scope
+from cxloop.jobs import clock
+from cxloop.jobs import tick as jobs_tick
+from cxloop.jobs.loop_jobs import LOOP_JOBS
 from cxloop.loop import service as loop_service
 from cxloop.loop.models import CaseEvent, LoopState
 from tests.loop import tick_support
@@ -199,3 +202,12 @@ def _event_ids(path: Path, case_id: int) -> list[int]:
     for kind in ("assigned", "warned", "escalated"):
         wanted.append(next(i for i, k, d in rows if k == kind and d.get("target") != "resolution"))
     return wanted
+
+
+def test_the_loop_jobs_are_registered_and_run_on_the_servers_clock_too(db_path: Path) -> None:
+    settings = settings_for(db_path)
+    outcomes = jobs_tick.run(settings, dt.datetime(2026, 12, 7, 2, 0), only=LOOP_JOBS)
+    assert list(outcomes) == list(LOOP_JOBS)
+    assert {name: o.error for name, o in outcomes.items()} == dict.fromkeys(LOOP_JOBS)
+    assert outcomes["loop.fire_timers"].counts["cases"] == 0
+    assert set(LOOP_JOBS) <= set(clock.due_jobs({}, 0.0, skip=clock.WEB_SKIPS))
