@@ -87,7 +87,9 @@ def demo_command(
 
         from cxloop.web.app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+        served = settings.model_copy(update={"background_jobs": True})  # as `cxloop serve`:
+        # the loop's clock keeps warning and escalating the demo's cases as working hours pass
+        uvicorn.run(create_app(served), host=settings.host, port=port, log_level="warning")
 
 
 def _print_loop(built: demo_loop.DemoLoop) -> None:
