@@ -12,6 +12,7 @@ from pathlib import Path
 from cxloop.api import Store, connect
 from cxloop.db.session import session_scope
 from cxloop.loop import service as loop_service
+from cxloop.loop.models import CaseEvent, LoopState
 from cxloop.loop.policy import sla_policy
 from cxloop.notify import deliveries, webhooks
 from cxloop.notify.schemas import DeliveryRun
@@ -180,3 +181,42 @@ def test_reopened_cases_mail_their_owner_and_a_missing_address_or_server_is_coun
         with_mail.close()
     assert mail[:2] == ("email", "wang.fang@example.com")
     assert mail[2].startswith(f"case:{case_id}:event:") and mail[2].endswith(":reopened:mail")
+
+
+def test_an_event_committed_after_a_later_one_is_still_noticed(db_path: Path) -> None:
+    """PostgreSQL may commit event 3 after event 5: the ticker that saw 5 keeps 3 and 4 as gaps
+    and looks at them again for an hour."""
+    url = "http://127.0.0.1:9/hooks"
+    store = connect(
+        settings=settings_for(db_path, loop_webhooks=(url,), loop_webhook_events=("note",))
+    )
+
+    def note(event_id: int) -> None:
+        with session_scope(store.sessions) as session:
+            session.add(
+                CaseEvent(
+                    id=event_id, case_id=case_id, at=OPENED, actor="wang.fang", kind="note", data={}
+                )
+            )
+
+    def state() -> dict[str, object]:
+        with session_scope(store.sessions) as session:
+            row = session.get(LoopState, "notices")
+            assert row is not None
+            return dict(row.value)
+
+    try:
+        case_id = open_case(store, OPENED)  # events 1 (created) and 2 (assigned)
+        tick(store, OPENED)
+        note(5)
+        assert tick(store, OPENED)["webhooks"] == 1
+        assert state()["event_id"] == 5 and sorted(state()["gaps"]) == ["3", "4"]
+        note(3)
+        assert tick(store, OPENED + tick_support.MINUTE)["webhooks"] == 1
+        assert sorted(state()["gaps"]) == ["4"]
+        assert tick(store, OPENED + dt.timedelta(hours=2))["webhooks"] == 0
+        assert state()["gaps"] == {}  # an id nobody committed within the hour was rolled back
+        keys = [key for _, _, key in outbox(store)]
+    finally:
+        store.close()
+    assert [key.split(":")[3] for key in keys] == ["5", "3"]

@@ -80,7 +80,7 @@ def send_notices(
     value["gaps"] = _gaps(gaps, watermark, value["event_id"], {e.id for e in events}, at)
     if state is None:
         session.add(LoopState(key=STATE_KEY, value=value, updated_at=at))
-    else:
+    elif state.value != value:  # an idle run writes nothing (no SQLite write lock every 30 s)
         state.value, state.updated_at = value, at
     session.flush()
     return counts
