@@ -240,7 +240,7 @@ def dry_run(
     until: dt.datetime,
     now: dt.datetime,
     rules_from: str = "rules",
-    batch_size: int = 5000,
+    batch_size: int = 2000,
 ) -> DryRunReport:
     """What ``rules`` would have done to the feedback created in [``since``, ``until``): the
     cases they would have opened (by rule, severity, priority, for VIPs), the feedback that
