@@ -220,7 +220,8 @@ def test_counts_equal_the_ones_worked_out_from_the_stored_rows(session: Session)
     detractors = next(r for r in report.rules if r.rule_id == "detractor")
     assert len(detractors.examples) == 10 and detractors.examples[0] == ":edge-in"
     assert report.headline().startswith(
-        f"would have opened {want['open']} cases in 2026-11-01 … 2026-11-30 UTC, {want['vip']} for VIPs"
+        f"would have opened {want['open']} cases in 2026-11-01 … 2026-11-30 UTC, "
+        f"{want['vip']} for VIPs"
     )
 
 
@@ -342,3 +343,26 @@ def test_a_bad_window_names_the_option() -> None:
     with pytest.raises(Invalid) as caught:
         dry.window("last week", "2026-13-01", now=NOW)
     assert {p.field for p in caught.value.problems} == {"since", "until"}
+
+
+def test_old_simulated_cases_are_forgotten_without_changing_the_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = load_rules(RULES)
+    feed = [
+        (FeedbackFacts(feedback_id=f"x{i}", customer_id=f"c{i // 3}", nps=i % 7), hours)
+        for i, hours in enumerate(range(0, 24 * 60, 5))
+    ]
+
+    def run() -> tuple[dry.DryRunReport, int]:
+        simulation = dry.Simulation(rules)
+        for facts, hours in feed:
+            simulation.add(facts, SINCE + dt.timedelta(hours=hours))
+        report = simulation.report(rules_from="t", since=SINCE, until=UNTIL)
+        return report, len(simulation.opened_at)
+
+    kept, all_cases = run()
+    monkeypatch.setattr(dry, "PRUNE_EVERY", 3)
+    pruned, recent = run()
+    assert pruned == kept and kept.would_attach > 0
+    assert recent < all_cases

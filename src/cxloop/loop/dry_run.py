@@ -34,6 +34,8 @@ SEVERITY_ORDER = ("critical", "high", "medium", "low")
 LEVEL_ORDER = ("p1", "p2", "p3", "p4")
 EXAMPLES = 10
 """Example feedback ids kept per rule (the first that matched)."""
+PRUNE_EVERY = 10_000
+"""Feedback between two clean-ups of simulated cases older than the longest window."""
 VIP_PERCENTILE = 80.0
 VIP_LABELS = frozenset(
     {"vip", "gold", "platinum", "diamond", "strategic", "金卡", "白金卡", "钻石卡", "大客户"}
@@ -123,6 +125,7 @@ class Simulation:
             for r in rules.rules
         }
         self.opened_at: dict[tuple[str, str], dt.datetime] = {}
+        self.longest = dt.timedelta(hours=max((r.window_hours for r in rules.rules), default=0))
         self.looked_at = self.matched = self.opened = self.attached = self.vip = 0
         self.by_severity = dict.fromkeys(SEVERITY_ORDER, 0)
         self.by_priority = dict.fromkeys(LEVEL_ORDER, 0)
@@ -130,6 +133,8 @@ class Simulation:
     def add(self, facts: FeedbackFacts, at: dt.datetime) -> None:
         """One feedback, arrived at ``at`` (naive UTC; calls come in time order)."""
         self.looked_at += 1
+        if self.looked_at % PRUNE_EVERY == 0:
+            self._forget(at - self.longest)
         matches = evaluate(self.rules, facts)
         if not matches:
             return
@@ -161,6 +166,11 @@ class Simulation:
             if vip:
                 run.vip_opened += 1
                 self.vip += 1
+
+    def _forget(self, before: dt.datetime) -> None:
+        """Drop cases no window reaches any more, so a year of feedback holds only the cases
+        of the last window in memory, not one per customer and topic ever opened."""
+        self.opened_at = {k: v for k, v in self.opened_at.items() if v >= before}
 
     def report(self, *, rules_from: str, since: dt.datetime, until: dt.datetime) -> DryRunReport:
         return DryRunReport(
