@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxloop.config import Settings
@@ -25,19 +24,19 @@ from cxloop.demo import loop_cases
 from cxloop.demo.generator import DemoConfig, generate_company, write_files
 from cxloop.demo.loop_files import HOLD_BACK_DAYS, RULES_YAML, TEAMS_YAML, VIEWER
 from cxloop.demo.service import import_files
-from cxloop.feedback.models import Feedback
+from cxloop.feedback import service as feedback_service
+from cxloop.feedback.schemas import FeedbackFilter, FeedbackItem
 from cxloop.ingest.schemas import ImportSummary
 from cxloop.loop import case_access, evaluation, facts_store, rule_store
 from cxloop.loop import service as loop_service
 from cxloop.loop import tick as loop_tick
-from cxloop.loop.case_reads import utc
+from cxloop.loop.case_reads import MAX_PAGE, utc
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.hours import read_yaml
-from cxloop.loop.models import Case, CaseEvent
 from cxloop.loop.policy import sla_policy
 from cxloop.loop.priority import priority
 from cxloop.loop.rules import evaluate
-from cxloop.loop.schemas import CaseCreate
+from cxloop.loop.schemas import CaseCreate, CaseRead
 from cxloop.loop.sla import SlaPolicy
 from cxloop.loop.states import STATUSES, Actor
 from cxloop.privacy import service as privacy_service
@@ -117,11 +116,18 @@ def load_demo_with_loop(
     policy = sla_policy(settings)
     built.policy = describe(policy)
     with session_scope(sessions) as session:
-        built.evaluation = _open_cases(session, settings, policy, summaries[-1].run_id, at)
+        since = cut.tz_localize(settings.timezone).tz_convert("UTC").tz_localize(None)
+        ids = _arrived(session, since.to_pydatetime())
+        built.evaluation = _open_cases(session, settings, policy, ids, at)
         loop_tick.tick(session=session, settings=settings, now=at)  # as `cxloop loop tick`
-        built.by_status = _by_status(session)
-        built.escalated = _cases_with(session, "escalated")
-        built.warned = [c for c in _cases_with(session, "warned") if c not in built.escalated]
+        cases = all_cases(session, at)
+        built.by_status = {s: sum(c.status == s for c in cases) for s in STATUSES}
+        kinds = {
+            c.id: {e.kind for e in loop_service.get_case(session=session, case_id=c.id).history}
+            for c in cases
+        }
+        built.escalated = [i for i, k in kinds.items() if "escalated" in k]
+        built.warned = [i for i, k in kinds.items() if "warned" in k and "escalated" not in k]
     return built
 
 
@@ -164,19 +170,12 @@ def _people(session: Session) -> list[DemoUser]:
 
 
 def _open_cases(
-    session: Session, settings: Settings, policy: SlaPolicy, run_id: int, now: dt.datetime
+    session: Session, settings: Settings, policy: SlaPolicy, ids: list[str], now: dt.datetime
 ) -> dict[str, int]:
     """The latest feedback through the rules: each feedback that opens a case is evaluated at
     the moment its script says; the rest at ``now``. Then one case opened by hand (``new``)."""
     stored = rule_store.current_rules(session)
     assert stored is not None  # saved just before
-    ids = list(
-        session.scalars(
-            select(Feedback.feedback_id)
-            .where(Feedback.import_run_id == run_id)
-            .order_by(Feedback.created_at, Feedback.feedback_id)
-        )
-    )
     facts = facts_store.facts_for(session, ids, now=now)
     opened: dict[tuple[str, str], str] = {}
     openers: dict[str, str] = {}  # feedback id → the priority of the first case it opens
@@ -204,12 +203,29 @@ def _open_cases(
             counts.add(_evaluate(session, settings, [feedback_id], min(later, now)))
     rest = [i for i in ids if i not in openers and i not in joins]
     counts.add(_evaluate(session, settings, rest, now))
-    for feedback_id, script in scripts.items():
-        rows = session.scalars(select(Case).where(Case.origin_feedback_id == feedback_id)).all()
-        for row in rows:
-            loop_cases.run(session=session, row=row, script=script, policy=policy, now=now)
+    for case in all_cases(session, now):
+        script = scripts.get(case.origin_feedback_id or "")
+        if script is not None:
+            loop_cases.run(session=session, case=case, script=script, policy=policy, now=now)
     _by_hand(session, policy, facts, rest, now)
     return counts.as_counts()
+
+
+def _arrived(session: Session, since: dt.datetime) -> list[str]:
+    """The feedback created from ``since`` (naive UTC), oldest first: the rows held back."""
+    filters = FeedbackFilter(since=since)
+    found: list[FeedbackItem] = []
+    while True:
+        page = feedback_service.list_feedback(
+            session=session,
+            filters=filters,
+            limit=500,
+            count=False,
+            after=found[-1] if found else None,
+        )
+        found += page.items
+        if len(page.items) < 500:
+            return [item.feedback_id for item in reversed(found)]
 
 
 def _evaluate(
@@ -251,17 +267,17 @@ def _by_hand(
     )
 
 
-def _by_status(session: Session) -> dict[str, int]:
-    rows = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
-    return {status: int(rows.get(status, 0)) for status in STATUSES}
-
-
-def _cases_with(session: Session, kind: str) -> list[int]:
-    return list(
-        session.scalars(
-            select(CaseEvent.case_id)
-            .where(CaseEvent.kind == kind)
-            .distinct()
-            .order_by(CaseEvent.case_id)
+def all_cases(session: Session, now: dt.datetime) -> list[CaseRead]:
+    """Every stored case, oldest first (the queue's pages, whatever their status)."""
+    found: list[CaseRead] = []
+    while True:
+        page = loop_service.queue(
+            session=session, now=now, statuses=STATUSES, limit=MAX_PAGE, offset=len(found)
         )
-    )
+        found += page.items
+        if not page.items or len(found) >= page.total:
+            return sorted(found, key=lambda c: c.id)
+
+
+def _event_kinds(session: Session, case_id: int) -> set[str]:
+    return {e.kind for e in loop_service.get_case(session=session, case_id=case_id).history}

@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.loop import service as loop_service
+from cxloop.loop import teams
 from cxloop.loop.calendar import BusinessCalendar
-from cxloop.loop.models import Case, Team
+from cxloop.loop.schemas import CaseRead
 from cxloop.loop.sla import SlaPolicy
 from cxloop.loop.states import SYSTEM, Actor
 
@@ -169,11 +169,11 @@ def _root_cause(topic: str) -> str:
 
 
 def run(
-    *, session: Session, row: Case, script: Script, policy: SlaPolicy, now: dt.datetime
+    *, session: Session, case: CaseRead, script: Script, policy: SlaPolicy, now: dt.datetime
 ) -> None:
-    """Play ``script`` on the stored case ``row`` with each step's moment as the clock."""
-    owner = Actor(row.owner or "", AGENT)
-    lead_name = _lead(session, row.team)
+    """Play ``script`` on the stored ``case`` with each step's moment as the clock."""
+    owner = Actor(case.owner or "", AGENT)
+    lead_name = teams.get_team(session=session, name=case.team).lead if case.team else None
     lead = Actor(lead_name or SYSTEM.name, AGENT if lead_name else SYSTEM.roles)
     at = now
     for step in script.steps:
@@ -181,12 +181,12 @@ def run(
             at = at + dt.timedelta(days=step.days_after)
         else:
             at = back(policy.calendar, now, step.hours)
-        _do(session, row, step, owner, lead, policy, at)
+        _do(session, case, step, owner, lead, policy, at)
 
 
 def _do(
     session: Session,
-    row: Case,
+    row: CaseRead,
     step: Step,
     owner: Actor,
     lead: Actor,
@@ -223,7 +223,3 @@ def _do(
             loop_service.close_unverified(session=s, case_id=case, actor=SYSTEM, now=at)
         case _:
             raise ValueError(f"demo script step {step.action!r} is not a case action")
-
-
-def _lead(session: Session, team: str | None) -> str | None:
-    return session.scalar(select(Team.lead).where(Team.name == team)) if team else None
