@@ -198,3 +198,13 @@ def test_the_example_rules_are_valid_on_a_store_with_the_example_teams(
     )
     assert saved.rule_count == 6 and saved.enabled_count == 5
     assert {r.id for r in saved.rules} >= {"detractor-service", "vip-delivery", "safety"}
+
+
+def test_an_id_yaml_reads_as_a_switch_is_named_with_the_fix(session: Session) -> None:
+    with pytest.raises(Invalid) as caught:
+        rule_store.check_rules(
+            session=session, text="- {id: off, name: no, when: nps <= 6, severity: low}\n"
+        )
+    found = {field: reason for field, _, reason in problems(caught)}
+    assert found.keys() == {"rules[0].id", "rules[0].name"}
+    assert all("put it in quotes" in reason for reason in found.values())

@@ -110,7 +110,7 @@ def check_rules(*, session: Session | None, text: str) -> RuleSet:
     try:
         rule_set = parse_rules(data)
     except Invalid as exc:
-        problems += exc.problems
+        problems += [_hinted(p) for p in exc.problems]
     if session is not None:
         problems += _unknown_teams(session, data)
     if problems:
@@ -133,6 +133,14 @@ def _data(text: str) -> Any:
     except RecursionError:
         raise Invalid("is nested too deeply to be rules", "yaml") from None
     return data
+
+
+def _hinted(problem: Problem) -> Problem:
+    """A true/false where text belongs is YAML reading a bare ``off``/``no``/``yes``: say so."""
+    if isinstance(problem.value, bool) and problem.field.endswith((".id", ".name", ".team")):
+        hint = "; YAML reads a bare off, no or yes as true/false: put it in quotes"
+        return Problem(problem.field, problem.value, problem.reason + hint)
+    return problem
 
 
 def _rule_order(problem: Problem) -> int:
