@@ -168,6 +168,9 @@ def send_due(
     if not survey.ensure(session):
         found["survey_archived"] = len(cases)
         return _counts(SEND_COUNTS, found)
+    if channel == "email" and not settings.smtp_host:  # nothing to decide until there is one
+        found["no_mail_server"] = len(cases)
+        return _counts(SEND_COUNTS, found)
     days = settings.loop_followup_days
     for case in cases:
         round_ = case.reopen_count + 1
@@ -180,9 +183,6 @@ def send_due(
                 continue
             _not_sent(session, row, case, why, at)
             found["not_sent"] += 1
-            continue
-        if channel == "email" and not settings.smtp_host:
-            found["no_mail_server"] += 1
             continue
         zone = distribution.timezone_of(resolved, settings.timezone)
         quiet = settings.survey_quiet_hours if channel == "email" else ""
