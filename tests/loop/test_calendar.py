@@ -315,3 +315,17 @@ def test_a_duration_past_the_calendars_end_is_refused_with_a_sentence() -> None:
     with pytest.raises(Invalid) as exc:
         CN.add_business_time(sh(9999, 12, 1, 9), timedelta(hours=1_000))
     assert problems(exc)[0][0::2] == ("duration", "runs past the year 9999")
+
+
+def test_a_yaml_value_yaml_cannot_build_is_a_named_problem_not_a_traceback() -> None:
+    """PyYAML raises ValueError for an impossible date and RecursionError for deep nesting."""
+    from cxloop.errors import Invalid
+    from cxloop.loop.hours import read_yaml
+
+    for text, reason in (
+        ("holidays:\n  - 2026-02-30\n", "day is out of range"),
+        ("[" * 5000, "nested too deeply"),
+    ):
+        with pytest.raises(Invalid) as caught:
+            read_yaml(text)
+        assert reason in caught.value.problems[0].reason

@@ -197,6 +197,9 @@ def read_yaml(text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "yaml"
         raise Invalid([Problem(where, None, f"is not valid YAML: {exc}")]) from None
+    except (ValueError, RecursionError) as exc:  # a date like 2026-02-30, or nesting too deep
+        reason = "is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise Invalid([Problem("yaml", None, f"cannot be read: {reason}")]) from None
 
 
 def true_or_false(value: Any) -> bool:
