@@ -219,6 +219,7 @@ class CaseFollowup(Base):
     solved: Mapped[bool | None] = mapped_column(Boolean)
     score: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(24), default="pending")
-    """pending, verified, reopened, closed_unverified, or not_sent (no way to reach them)."""
+    """pending, verified, reopened, closed_unverified, not_sent (no way to reach them), or
+    withdrawn (the case was reopened or closed by hand, or resolved again, before an answer)."""
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
