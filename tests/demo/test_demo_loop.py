@@ -213,32 +213,43 @@ def test_a_detractor_answer_posted_to_the_demo_opens_a_case_within_a_second(
         token = privacy_service.create_token(
             session=session, token_in=TokenCreate(username="etl", name="test")
         ).token
-    answer = {
-        "feedback_id": "posted-1",
-        "channel": "survey",
-        "created_at": dt.datetime.now(dt.UTC).isoformat(),
-        "customer_id": "C000100",
-        "nps": 2,
-        "text": "客服态度很差，打了三次电话都没人理",
-    }
+
+    def answer(n: int) -> dict[str, object]:
+        return {
+            "feedback_id": f"posted-{n}",
+            "channel": "survey",
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "customer_id": f"C000{n}00",
+            "nps": 2,
+            "text": "客服态度很差，打了三次电话都没人理",
+        }
+
+    took = []
     with TestClient(create_app(settings)) as client:
-        assert client.get("/healthz").status_code == 200  # the app is up: time the post alone
-        started = time.perf_counter()
-        response = client.post(
-            "/api/v1/feedback",
-            json={"rows": [answer]},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        seconds = time.perf_counter() - started
-        assert response.status_code == 200, response.text
-        assert response.json()["cases"]["opened"] == 1
-        with store.sessions() as session:  # another connection: the case is committed
-            case = session.scalar(select(Case).where(Case.customer_id == "C000100"))
+        assert client.get("/healthz").status_code == 200  # the app is up: time the posts alone
+        for n in (1, 2):  # the first loads the text engine into the process; the second is warm
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v1/feedback",
+                json={"rows": [answer(n)]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            took.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+            assert response.json()["cases"]["opened"] == 1
+        with store.sessions() as session:  # another connection: the cases are committed
+            cases = [
+                session.scalar(select(Case).where(Case.customer_id == f"C000{n}00")) for n in (1, 2)
+            ]
     store.close()
-    print(f"\nPOST /api/v1/feedback → case stored: {seconds * 1000:.0f} ms")
-    assert case is not None and case.rule_id == "detractor-service"
-    assert case.team == "客服一组" and case.owner in ("wang.fang", "li.na")
-    assert case.priority and case.first_response_due and case.resolution_due
+    print(
+        "\nPOST /api/v1/feedback → case stored: "
+        + ", then ".join(f"{seconds * 1000:.0f} ms" for seconds in took)
+    )
+    for case in cases:
+        assert case is not None and case.rule_id == "detractor-service"
+        assert case.team == "客服一组" and case.owner in ("wang.fang", "li.na")
+        assert case.priority and case.first_response_due and case.resolution_due
 
 
 def test_working_hours_are_counted_back_over_the_national_day_holiday() -> None:
