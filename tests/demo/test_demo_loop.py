@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cxloop.api import connect
+from cxloop.cli.context import console
+from cxloop.cli.demo import print_loop
 from cxloop.config import Settings
 from cxloop.db.session import session_scope
 from cxloop.demo import loop_cases
@@ -272,3 +274,16 @@ def test_fewer_cases_than_the_core_keep_the_newest_scripts() -> None:
     assert {s.ends for s in many[:5]} <= {"verified", "closed_unverified"}
     opened = [s.opened for s in many[:5]]
     assert opened == sorted(opened, reverse=True), "older history first"
+
+
+@pytest.mark.slow
+def test_the_demo_command_prints_the_loop_it_closed(demo: tuple[Settings, DemoLoop]) -> None:
+    _, built = demo
+    with console.capture() as captured:
+        print_loop(built)
+    text = captured.get()
+    assert "alert rules: version 1, 5 enabled (files/rules.yaml)" in text
+    assert "SLA policy: CN business calendar (Asia/Shanghai)" in text
+    assert f"Alert rules: {built.evaluation['opened']} cases opened" in text
+    assert "cases: new 1 · assigned " in text and "closed_unverified " in text
+    assert f"escalated: case {', '.join(map(str, built.escalated))}" in text

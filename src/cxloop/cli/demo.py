@@ -58,7 +58,7 @@ def demo_command(
             f"{s.linked:,}",
         )
     console.print(table)
-    _print_loop(built)
+    print_loop(built)
     password = secrets.token_urlsafe(9)
     with session_scope(store.sessions) as session:
         privacy_service.create_user(
@@ -92,7 +92,7 @@ def demo_command(
         uvicorn.run(create_app(served), host=settings.host, port=port, log_level="warning")
 
 
-def _print_loop(built: demo_loop.DemoLoop) -> None:
+def print_loop(built: demo_loop.DemoLoop) -> None:
     """The loop the demo closed: rules, calendar, cases by status, the timers that fired."""
     by_status = " · ".join(f"{status} {n}" for status, n in built.by_status.items())
     lines = [
