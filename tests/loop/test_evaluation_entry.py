@@ -84,7 +84,9 @@ def test_other_kinds_carry_no_case_counts(api: Api) -> None:
     assert response.json()["cases"] is None
 
 
-def test_cxloop_import_feedback_prints_what_the_rules_did(tmp_path: Path) -> None:
+def test_cxloop_import_feedback_prints_what_the_rules_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = make_import_store(tmp_path / "cli")
     from cxloop.api import connect
 
@@ -106,3 +108,11 @@ def test_cxloop_import_feedback_prints_what_the_rules_did(tmp_path: Path) -> Non
     again = run_cli(store, "import", "feedback", answers, "--json")
     assert again.code == 0, again.output
     assert '"cases": {"checked": 0' in again.stdout  # unchanged rows: not looked at twice
+    # the case the rules opened is filed under the configured root causes, not the built-in
+    causes = tmp_path / "causes.yaml"
+    causes.write_text("courier_lost: {en: Courier lost it, zh: 快递丢件}\n", encoding="utf-8")
+    monkeypatch.setenv("CXLOOP_LOOP_ROOT_CAUSES", str(causes))
+    filed = run_cli(store, "cases", "root-cause", "1", "courier_lost")
+    assert filed.code == 0, filed.output
+    refused = run_cli(store, "cases", "root-cause", "1", "delivery")
+    assert refused.code == 2 and "is not a root cause (courier_lost)" in refused.stderr

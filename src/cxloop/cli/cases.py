@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from cxloop.cli.context import console, existing_store, unit_of_work
+from cxloop.cli.context import console, existing_store, require_store, unit_of_work
 from cxloop.cli.notify import ListFormat
 from cxloop.errors import Invalid, Problem
 
@@ -317,8 +317,11 @@ def root_cause_command(
     code: Annotated[str, typer.Argument(help="A root-cause code, e.g. delivery, product_defect.")],
     as_user: AsUser = None,
 ) -> None:
-    """File the case under a root-cause code."""
-    _act(as_user, lambda s, **kw: s.set_root_cause(case_id=case_id, code=code, **kw))
+    """File the case under a root-cause code (CXLOOP_LOOP_ROOT_CAUSES, else the built-in list)."""
+    from cxloop.loop.policy import root_causes
+
+    codes = root_causes(require_store())
+    _act(as_user, lambda s, **kw: s.set_root_cause(case_id=case_id, code=code, codes=codes, **kw))
 
 
 @cases_app.command("resolve")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cxloop.loop import case_access
 from cxloop.loop import service as loop_service
-from cxloop.loop.policy import sla_policy
+from cxloop.loop.policy import root_causes, sla_policy
 from cxloop.loop.schemas import CaseCreate, CaseDetail, CaseRead, QueueRead, TeamRead, TeamWrite
 from cxloop.loop.states import Actor
 from cxloop.loop.story_schemas import CustomerStory
@@ -161,12 +161,13 @@ def log_contact(case_id: int, body: ContactIn, session: SessionDep, user: CaseWo
 
 @router.post("/cases/{case_id}/root-cause", response_model=CaseRead)
 def set_root_cause(
-    case_id: int, body: RootCauseIn, session: SessionDep, user: CaseWorker
+    case_id: int, body: RootCauseIn, session: SessionDep, settings: SettingsDep, user: CaseWorker
 ) -> CaseRead:
-    """File the case under a root-cause code."""
+    """File the case under a root-cause code (``CXLOOP_LOOP_ROOT_CAUSES``, else the built-in)."""
     return loop_service.set_root_cause(
-        session=session, case_id=case_id, code=body.code, actor=_actor(user), now=_now()
-    )
+        session=session, case_id=case_id, code=body.code, codes=root_causes(settings),
+        actor=_actor(user), now=_now(),
+    )  # fmt: skip
 
 
 @router.post("/cases/{case_id}/resolve", response_model=CaseRead)
