@@ -116,3 +116,26 @@ def test_cxloop_import_feedback_prints_what_the_rules_did(
     assert filed.code == 0, filed.output
     refused = run_cli(store, "cases", "root-cause", "1", "delivery")
     assert refused.code == 2 and "is not a root cause (courier_lost)" in refused.stderr
+
+
+def test_a_survey_answer_meets_the_rules_when_the_drain_stores_it(tmp_path: Path) -> None:
+    from cxloop.web.survey_drain import OutboxDrain
+    from tests.surveys.respond_support import make_world
+
+    world = make_world(tmp_path, drain=False)
+    rules_and_teams(world.store.sessions)
+    made = world.link(customer_id="c-7")
+    sent = world.client.post(
+        f"/api/v1/respond/{made.token}",
+        json={"answers": {"nps": 2, "why": "客服态度很差，问了半天没人理", "channel": "app"}},
+    )
+    assert sent.status_code == 200, sent.text
+    drain = OutboxDrain(world.settings, world.store.sessions)
+    try:
+        assert drain.drain() == 1
+    finally:
+        drain.close()
+    with session_scope(world.store.sessions) as session:
+        case = session.scalar(select(Case).where(Case.customer_id == "c-7"))
+        assert case is not None and case.rule_id == "detractor-service" and case.owner
+    world.store.close()
