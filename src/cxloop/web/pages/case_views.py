@@ -78,6 +78,11 @@ CONTACT_CHANNELS = {
     "visit": N_("Visit"),
     "other": N_("Other"),
 }
+STORY_NOTES = (
+    N_("no customer or account is linked"),
+    N_("no churn score is stored for this customer (cxloop insights churn)"),
+)
+"""The story's notes that say the same for every case (``loop.story``), as msgids."""
 FACTOR_LABELS = {
     "severity": N_("Severity"),
     "value_percentile": N_("Customer value (percentile)"),

@@ -276,6 +276,7 @@ def show_case(
         "detail": detail,
         "case": detail.case,
         "story": story,
+        "story_notes": [gettext(lang, note) for note in story.notes],
         "attached": attached,
         "flash": flash,
         "error": error,
