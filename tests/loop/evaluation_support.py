@@ -68,11 +68,18 @@ def orders() -> list[dict[str, Any]]:
 
 
 def build(folder: Path) -> Path:
-    """A migrated store with teams, customers, orders, a churn score and the rules saved."""
+    """A migrated SQLite store with teams, customers, orders, a churn score and the rules."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "base.db"
     settings = Settings(database_url=f"sqlite:///{path}", import_batch_size=1000)
     store = connect(settings=settings)
+    fill(store, settings)
+    store.close()
+    return path
+
+
+def fill(store: Store, settings: Settings) -> None:
+    """Teams, customers, orders, a churn score and the rules, into a migrated store."""
     with session_scope(store.sessions) as session:
         set_up_teams(session)
         for kind, rows in (("customers", customers()), ("orders", orders())):
@@ -84,8 +91,6 @@ def build(folder: Path) -> Path:
         rule_store.save_rules(
             session=session, text=RULES_YAML, actor="analyst", now=dt.datetime.now(dt.UTC)
         )
-    store.close()
-    return path
 
 
 def copy_of(base: Path, folder: Path, **values: Any) -> tuple[Store, Settings]:

@@ -14,19 +14,27 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from cxloop.api import Store
+from cxloop.api import Store, connect
 from cxloop.config import Settings
 from cxloop.db.session import session_scope
 from cxloop.feedback import service as feedback_service
 from cxloop.loop import evaluation, rule_store
 from cxloop.loop import service as loop_service
 from cxloop.loop.models import CaseFeedback, FeedbackCheck, LoopState
-from tests.loop.case_support import add_feedback, detractor, match_of, policy, routing
+from tests.loop.case_support import (
+    add_feedback,
+    detractor,
+    match_of,
+    policy,
+    routing,
+    set_up_teams,
+)
 from tests.loop.evaluation_support import (
     build,
     cases,
     copy_of,
     feedback,
+    fill,
     import_feedback,
     matched,
 )
@@ -173,8 +181,6 @@ def test_rules_saved_after_feedback_was_stored_open_no_case_for_it(
 
 
 def test_a_store_without_rules_counts_nothing_and_writes_nothing(tmp_path: Path) -> None:
-    from cxloop.api import connect
-
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'none.db'}")
     store = connect(settings=settings)
     try:
@@ -225,7 +231,39 @@ def test_two_transactions_on_one_customer_and_topic_open_one_case(
 ) -> None:
     """The first transaction holds its new case uncommitted while the second looks: without
     the lock the second finds nothing and opens a duplicate; with it, it waits and attaches."""
-    store, _ = shop
+    race(shop[0])
+
+
+@pytest.mark.postgres
+def test_two_transactions_open_one_case_on_postgresql(postgres_url: str) -> None:
+    store = connect(settings=Settings(database_url=postgres_url))
+    try:
+        with session_scope(store.sessions) as session:
+            set_up_teams(session)
+        race(store)
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_rules_run_on_postgresql_as_on_sqlite(postgres_url: str) -> None:
+    settings = Settings(database_url=postgres_url, import_batch_size=1000)
+    store = connect(settings=settings)
+    try:
+        fill(store, settings)
+        import_feedback(store, settings, [feedback("f-1", "C-3", SERVICE_BAD, nps=2)])
+        import_feedback(store, settings, [feedback("f-2", "C-3", "客服态度还是很差", nps=1)])
+        import_feedback(store, settings, [feedback("f-3", "C-1", DELIVERY_SLOW, nps=8)])
+        counts = pending(store, settings)
+        assert (counts.checked, counts.opened, counts.attached) == (3, 2, 1)
+        assert pending(store, settings).checked == 0
+        with session_scope(store.sessions) as session:
+            assert matched(session)["f-3"] == ["vip-delivery"]
+    finally:
+        store.close()
+
+
+def race(store: Store) -> None:
     with session_scope(store.sessions) as session:
         add_feedback(session, "race-1", customer_id="C-9")
         add_feedback(session, "race-2", customer_id="C-9")
