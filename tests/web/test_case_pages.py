@@ -83,12 +83,14 @@ def test_the_owner_sees_the_whole_story_unmasked(desk: Desk) -> None:
     assert re.search(r"delivery/speed: \S+ \(negative\)", html)  # aspect with its sentiment
     assert 'data-field="churn">62%' in html and "days_since_last_order = 16" in html
     assert "滤芯订阅" in html  # the subscription
-    assert "worth more than 50.0% of 2 customers" in html
+    assert "worth more than 66.7% of 3 customers" in html
     unscored = desk.page("li.na", f"/cases/{desk.cases['overdue']}?lang=zh")  # c-2: no score
     assert "此客户尚无流失评分（cxloop insights churn）" in unscored
     story = desk.json("wang.fang", f"/api/v1/cases/{case_id}/story")
-    # counted spend leaves the refunded order out; c-1 outspends c-2 (1 of 2 ranked below)
-    assert story["value"]["spend"] == 1498.0 and story["value"]["percentile"] == 50.0
+    # spend leaves the refunded order out; the percentile is the rules' and the priority's
+    # (facts_store: the year's spend among stored customers: c-2 99 and c-3 0 are below c-1)
+    assert story["value"]["spend"] == 1498.0 and story["value"]["percentile"] == 66.67
+    assert story["value"]["ranked"] == 3
     assert story["masked"] is False and story["profile"]["email"] == "li.na@example.com"
     assert story["orders_total"] == 3 and story["voice_total"] == 2
     assert [c["id"] for c in story["open_cases"]] == []  # c-1 has no other case

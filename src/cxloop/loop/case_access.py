@@ -118,7 +118,9 @@ def readable(session: Session, actor: Actor, case_id: int) -> Case:
     return row
 
 
-def case_story(*, session: Session, actor: Actor, case_id: int, limit: int = 20) -> CustomerStory:
+def case_story(
+    *, session: Session, actor: Actor, case_id: int, limit: int = 20, now: dt.datetime | None = None
+) -> CustomerStory:
     """The customer's (and account's) story beside case ``case_id``, for whoever may read
     the case; personal data masked unless they own it (or are an admin)."""
     row = readable(session, actor, case_id)
@@ -129,6 +131,7 @@ def case_story(*, session: Session, actor: Actor, case_id: int, limit: int = 20)
         reveal_pii=reads_pii(actor, row.owner),
         exclude_case=row.id,
         limit=limit,
+        now=now,
     )
 
 

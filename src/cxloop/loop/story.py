@@ -9,6 +9,7 @@ Nothing here writes.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -26,6 +27,7 @@ from cxloop.feedback.schemas import FeedbackFilter
 from cxloop.insights.models import ChurnScore
 from cxloop.insights.profiles import NOT_COUNTED_ORDER_STATUSES
 from cxloop.loop.case_reads import aware
+from cxloop.loop.facts_store import SPEND_DAYS, _account_ranks, _spend_ranks
 from cxloop.loop.models import Case
 from cxloop.loop.states import OPEN
 from cxloop.loop.story_schemas import (
@@ -66,6 +68,7 @@ def customer_story(
     reveal_pii: bool = False,
     exclude_case: int | None = None,
     limit: int = LIMIT,
+    now: dt.datetime | None = None,
 ) -> CustomerStory:
     """Everything stored about ``customer_id`` (and the B2B ``account_id``), newest first;
     ``exclude_case`` leaves the case being read out of the case lists."""
@@ -79,7 +82,7 @@ def customer_story(
         customer_id=customer_id,
         account_id=account_id,
         profile=profile,
-        value=_customer_value(session, customer_id) if customer_id else None,
+        value=_customer_value(session, customer_id, now or utc_now()) if customer_id else None,
         orders=orders,
         orders_total=orders_total,
         subscriptions=_subscriptions(session, owner, limit),
@@ -106,6 +109,10 @@ def customer_story(
             "past_cases": past_cases,
         }
     )
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _owner(customer_id: str | None, account_id: str | None) -> tuple[str, str]:
@@ -139,26 +146,16 @@ def _counted() -> ColumnElement[bool]:
     return func.coalesce(OrderRow.status, "").not_in(NOT_COUNTED_ORDER_STATUSES)
 
 
-def _customer_value(session: Session, customer_id: str) -> Value:
-    """Spend over the customer's counted orders, ranked among every customer with orders."""
-    totals = (
-        select(OrderRow.customer_id, func.sum(OrderRow.amount).label("spend"))
-        .where(OrderRow.customer_id.is_not(None), _counted())
-        .group_by(OrderRow.customer_id)
-        .subquery()
-    )
-    value = _value_of(session, ("customer_id", customer_id))
-    ranked = int(session.scalar(select(func.count()).select_from(totals)) or 0)
-    below = int(
-        session.scalar(select(func.count()).select_from(totals).where(totals.c.spend < value.spend))
-        or 0
-    )
-    percentile = round(100 * below / ranked, 1) if ranked else None
-    return value.model_copy(
+def _customer_value(session: Session, customer_id: str, now: dt.datetime) -> Value:
+    """Spend over the customer's counted orders; its percentile is the one the alert rules and
+    the priority read (``facts_store``: 365-day spend among stored customers), not a second
+    definition that could disagree with the priority shown beside it."""
+    ranks = _spend_ranks(session, now)
+    return _value_of(session, ("customer_id", customer_id)).model_copy(
         update={
-            "percentile": percentile,
-            "ranked": ranked,
-            "basis": "spend over all counted orders, among customers with orders",
+            "percentile": ranks.percentile(customer_id),
+            "ranked": len(ranks.ordered),
+            "basis": f"order spend in the {SPEND_DAYS} days before now, among stored customers",
         }
     )
 
@@ -352,17 +349,12 @@ def _account(
 
 
 def _account_value(session: Session, row: Account) -> Value:
-    """The account's orders, ranked by annual value among accounts that have one."""
-    value = _value_of(session, ("account_id", row.account_id))
-    ranked = int(session.scalar(select(func.count()).where(Account.annual_value.is_not(None))) or 0)
-    percentile = None
-    if row.annual_value is not None and ranked:
-        below = session.scalar(select(func.count()).where(Account.annual_value < row.annual_value))
-        percentile = round(100 * int(below or 0) / ranked, 1)
-    return value.model_copy(
+    """The account's orders, ranked by annual value among accounts (as ``facts_store``)."""
+    ranks = _account_ranks(session)
+    return _value_of(session, ("account_id", row.account_id)).model_copy(
         update={
-            "percentile": percentile,
-            "ranked": ranked,
+            "percentile": ranks.percentile(row.account_id),
+            "ranked": len(ranks.ordered),
             "basis": "annual value, among accounts with one",
         }
     )

@@ -255,7 +255,7 @@ def show_case(
     who = actor(user)
     try:
         detail = case_access.read_case(session=session, actor=who, case_id=case_id, now=now())
-        story = case_access.case_story(session=session, actor=who, case_id=case_id)
+        story = case_access.case_story(session=session, actor=who, case_id=case_id, now=now())
         members = _members(session, detail)
     except CxloopError as exc:
         return refused(request, user, exc, lang)
