@@ -41,7 +41,7 @@ importing Ibis into every request that stores feedback."""
 RANKS_TTL_S = 300.0
 """The longest the value ranks of one store are reused (a running import changes orders
 chunk by chunk before its run is finished)."""
-_RANKS: dict[tuple[str, dt.date], tuple[tuple[Any, ...], float, _Ranks]] = {}
+_RANKS: dict[tuple[str, dt.date], tuple[tuple[Any, ...], float, ValueRanks]] = {}
 _RANKS_LOCK = threading.Lock()
 IN_LIST = 500
 """Ids per IN list: well under SQLite's 999 bound variables, and PostgreSQL plans it fast."""
@@ -187,24 +187,24 @@ class _People:
         }
         self.churn = _latest_churn(session, customer_ids)
         self._session, self._now = session, now
-        self._spend: _Ranks | None = None
-        self._account_values: _Ranks | None = None
+        self._spend: ValueRanks | None = None
+        self._account_values: ValueRanks | None = None
 
     def value_percentile(self, customer_id: str | None, account_id: str | None) -> float | None:
         """The customer's spend rank; an account's value rank when no customer is linked."""
         if customer_id:
             if self._spend is None:
-                self._spend = _spend_ranks(self._session, self._now)
+                self._spend = spend_ranks(self._session, self._now)
             return self._spend.percentile(customer_id)
         if account_id:
             if self._account_values is None:
-                self._account_values = _account_ranks(self._session)
+                self._account_values = account_ranks(self._session)
             return self._account_values.percentile(account_id)
         return None
 
 
 @dataclass(frozen=True)
-class _Ranks:
+class ValueRanks:
     """Everyone's value, sorted, to rank one of them: ``None`` for an unknown id or when
     nobody has a value (nothing to rank against)."""
 
@@ -213,13 +213,13 @@ class _Ranks:
 
     def percentile(self, key: str) -> float | None:
         value = self.values.get(key)
-        if value is None or not self.ordered or not any(self.ordered):
+        if value is None or not self.ordered or self.ordered[0] == self.ordered[-1] == 0:
             return None
         below = bisect.bisect_left(self.ordered, value)
         return round(100.0 * below / len(self.ordered), 2)
 
 
-def _spend_ranks(session: Session, now: dt.datetime) -> _Ranks:
+def spend_ranks(session: Session, now: dt.datetime) -> ValueRanks:
     """``_spend_of`` kept per store and day until orders or customers are imported again (or
     undone), and at most ``RANKS_TTL_S``: evaluation asks on every stored answer, and the year's
     spend of every customer is one aggregate over all orders (21 ms at 2,700 orders, growing
@@ -251,7 +251,7 @@ def _spend_ranks(session: Session, now: dt.datetime) -> _Ranks:
     return ranks
 
 
-def _spend_of(session: Session, now: dt.datetime) -> _Ranks:
+def _spend_of(session: Session, now: dt.datetime) -> ValueRanks:
     """Order spend in the year before ``now`` per customer; stored customers without orders
     spend 0. Two aggregate queries, whatever the batch size."""
     since = naive(now) - dt.timedelta(days=SPEND_DAYS)
@@ -269,10 +269,11 @@ def _spend_of(session: Session, now: dt.datetime) -> _Ranks:
     }
     for customer_id in session.scalars(select(Customer.customer_id)):
         spend.setdefault(customer_id, 0.0)
-    return _Ranks(spend, sorted(spend.values()))
+    return ValueRanks(spend, sorted(spend.values()))
 
 
-def _account_ranks(session: Session) -> _Ranks:
+def account_ranks(session: Session) -> ValueRanks:
+    """Accounts ranked by annual value (those without one are not ranked)."""
     values = {
         str(account): float(value or 0.0)
         for account, value in session.execute(
@@ -281,7 +282,7 @@ def _account_ranks(session: Session) -> _Ranks:
             )
         )
     }
-    return _Ranks(values, sorted(values.values()))
+    return ValueRanks(values, sorted(values.values()))
 
 
 def _latest_churn(session: Session, customer_ids: list[str]) -> dict[str, float]:
@@ -310,3 +311,7 @@ def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
     items = list(ids)
     for start in range(0, len(items), IN_LIST):
         yield items[start : start + IN_LIST]
+
+
+_spend_ranks, _account_ranks = spend_ranks, account_ranks
+"""The names ``loop.story`` imported before these were public."""
