@@ -159,10 +159,10 @@ def evaluate_run(
 def after_import(
     *, session: Session, settings: Settings, kind: str, run_id: int, now: dt.datetime
 ) -> EvaluationCounts | None:
-    """``evaluate_run`` for a caller whose import has committed already (None for a kind
-    other than feedback): a failure rolls back the evaluation only (the stored feedback stays),
-    is logged without row values, and returns None; the ``loop.evaluate_feedback`` job looks
-    at those rows again. None as well when no rules are saved."""
+    """``evaluate_run`` for a caller whose import has committed already; None for a kind
+    other than feedback and when no rules are saved. A failure rolls back the evaluation only
+    (the stored feedback stays), is logged by its exception type (no row values) and named in
+    the counts' ``error``; the ``loop.evaluate_feedback`` job looks at those rows again."""
     if kind != "feedback":
         return None
     try:
