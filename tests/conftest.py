@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 from cxloop.api import Store, connect
 from cxloop.config import Settings
 
-pytest_plugins = ["tests.smtp", "tests.http_receiver", "tests.web.browser"]
+pytest_plugins = ["tests.smtp", "tests.http_receiver", "tests.web.browser", "tests.store_template"]
 """``smtp_server`` (aiosmtpd on loopback), ``http_receiver`` (a webhook receiver),
-``live_server`` and ``browser_page`` (uvicorn on loopback + Chromium, tests/web/browser.py)."""
+``live_server`` and ``browser_page`` (uvicorn on loopback + Chromium, tests/web/browser.py);
+new SQLite stores copied from one migrated per process (tests/store_template.py)."""
 
 POSTGRES_URL = os.environ.get("CXLOOP_TEST_POSTGRES_URL")
 REQUIRE_SERVICES = os.environ.get("CXLOOP_REQUIRE_SERVICES") == "1"

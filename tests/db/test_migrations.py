@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -10,6 +11,8 @@ from cxloop.config import Settings
 from cxloop.db import migrate
 from cxloop.db.base import Base
 from cxloop.db.session import make_engine
+
+pytestmark = pytest.mark.fresh_migrations  # Alembic itself, never tests/store_template.py's copy
 
 TABLES = {
     "customers",
