@@ -218,3 +218,24 @@ def test_value_ranks_are_read_again_once_orders_are_imported(
 
 def test_the_value_window_is_the_one_target_lists_use() -> None:
     assert facts_store.SPEND_DAYS == profiles.SPEND_DAYS
+
+
+def test_cancelled_and_refunded_orders_are_not_value(store: Store, session: Session) -> None:
+    """One definition of spend: the rank the rules read leaves out what the story and target
+    lists leave out (W's note: the rank counted a refunded order the story did not show)."""
+    f1 = ids(session)["f1"]
+    before = facts_store.facts_for(session, [f1], now=NOW)[f1].value_percentile
+    orders = [
+        {"order_id": f"O-{status}", "customer_id": "C-3", "ordered_at": "2026-11-30",
+         "amount": 9000, "status": status}
+        for status in ("refunded", "cancelled")
+    ]  # fmt: skip
+    done = ingest_service.import_records(
+        session=session, settings=store.settings, kind="orders", records=orders
+    )
+    assert done.inserted == 2
+    try:
+        assert facts_store.facts_for(session, [f1], now=NOW)[f1].value_percentile == before
+    finally:
+        undo_service.undo_run(session=session, run_id=done.run_id)
+    assert facts_store.NOT_COUNTED_ORDER_STATUSES == profiles.NOT_COUNTED_ORDER_STATUSES

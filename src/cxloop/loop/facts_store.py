@@ -38,6 +38,9 @@ from cxloop.loop.facts import FeedbackFacts
 SPEND_DAYS = 365
 """As ``insights.profiles.SPEND_DAYS`` (target lists' value; a test keeps them equal), without
 importing Ibis into every request that stores feedback."""
+NOT_COUNTED_ORDER_STATUSES = ("cancelled", "refunded")
+"""Orders that are not spend, as ``insights.profiles.NOT_COUNTED_ORDER_STATUSES`` (a test keeps
+them equal): the value rank, the customer story's spend and target lists share one definition."""
 RANKS_TTL_S = 300.0
 """The longest the value ranks of one store are reused (a running import changes orders
 chunk by chunk before its run is finished)."""
@@ -252,8 +255,8 @@ def spend_ranks(session: Session, now: dt.datetime) -> ValueRanks:
 
 
 def _spend_of(session: Session, now: dt.datetime) -> ValueRanks:
-    """Order spend in the year before ``now`` per customer; stored customers without orders
-    spend 0. Two aggregate queries, whatever the batch size."""
+    """Order spend in the year before ``now`` per customer, cancelled and refunded orders left
+    out; stored customers without orders spend 0. Two aggregate queries, whatever the batch size."""
     since = naive(now) - dt.timedelta(days=SPEND_DAYS)
     spend = {
         str(customer): float(total or 0.0)
@@ -263,6 +266,7 @@ def _spend_of(session: Session, now: dt.datetime) -> ValueRanks:
                 Order.customer_id.is_not(None),
                 Order.ordered_at >= since,
                 Order.ordered_at <= naive(now),
+                func.coalesce(Order.status, "").not_in(NOT_COUNTED_ORDER_STATUSES),
             )
             .group_by(Order.customer_id)
         )
@@ -311,7 +315,3 @@ def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
     items = list(ids)
     for start in range(0, len(items), IN_LIST):
         yield items[start : start + IN_LIST]
-
-
-_spend_ranks, _account_ranks = spend_ranks, account_ranks
-"""The names ``loop.story`` imported before these were public."""

@@ -25,9 +25,14 @@ from cxloop.feedback import service as feedback_service
 from cxloop.feedback.pii_masking import mask_text
 from cxloop.feedback.schemas import FeedbackFilter
 from cxloop.insights.models import ChurnScore
-from cxloop.insights.profiles import NOT_COUNTED_ORDER_STATUSES
 from cxloop.loop.case_reads import aware
-from cxloop.loop.facts_store import SPEND_DAYS, _account_ranks, _spend_ranks
+from cxloop.loop.facts_store import (
+    NOT_COUNTED_ORDER_STATUSES,
+    SPEND_DAYS,
+    ValueRanks,
+    account_ranks,
+    spend_ranks,
+)
 from cxloop.loop.models import Case
 from cxloop.loop.states import OPEN
 from cxloop.loop.story_schemas import (
@@ -142,7 +147,8 @@ def _profile(
 
 
 def _counted() -> ColumnElement[bool]:
-    """Orders that count as spend: not cancelled or refunded (insights' one definition)."""
+    """Orders that count as spend: not cancelled or refunded (the one definition the value rank
+    and target lists use too)."""
     return func.coalesce(OrderRow.status, "").not_in(NOT_COUNTED_ORDER_STATUSES)
 
 
@@ -150,7 +156,7 @@ def _customer_value(session: Session, customer_id: str, now: dt.datetime) -> Val
     """Spend over the customer's counted orders; its percentile is the one the alert rules and
     the priority read (``facts_store``: 365-day spend among stored customers), not a second
     definition that could disagree with the priority shown beside it."""
-    ranks = _spend_ranks(session, now)
+    ranks: ValueRanks = spend_ranks(session, now)
     return _value_of(session, ("customer_id", customer_id)).model_copy(
         update={
             "percentile": ranks.percentile(customer_id),
@@ -350,7 +356,7 @@ def _account(
 
 def _account_value(session: Session, row: Account) -> Value:
     """The account's orders, ranked by annual value among accounts (as ``facts_store``)."""
-    ranks = _account_ranks(session)
+    ranks: ValueRanks = account_ranks(session)
     return _value_of(session, ("account_id", row.account_id)).model_copy(
         update={
             "percentile": ranks.percentile(row.account_id),
