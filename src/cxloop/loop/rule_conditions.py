@@ -19,11 +19,12 @@ A test that reads a missing value is false whatever its operator (as in ``show_i
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from cxloop.feedback.channels import canonical_channel
+from cxloop.loop.alert_facts import AlertFacts
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.hours import BadEntries
 from cxloop.loop.rule_names import (
@@ -109,7 +110,7 @@ class Condition:
             for t in _tests(self.tree)
         )
 
-    def evaluate(self, facts: FeedbackFacts) -> Outcome:
+    def evaluate(self, facts: FeedbackFacts | AlertFacts) -> Outcome:
         return _evaluate(self.tree, facts)
 
 
@@ -125,8 +126,9 @@ def _tests(node: Node) -> list[Test]:
 # ---------------------------------------------------------------- compiling
 
 
-def compile_condition(text: Any) -> Condition:
-    """``text`` parsed by the ``show_if`` parser and checked against ``NAMES``;
+def compile_condition(text: Any, names: Mapping[str, Name] = NAMES) -> Condition:
+    """``text`` parsed by the ``show_if`` parser and checked against ``names`` (a feedback's
+    ``NAMES`` with ``attributes.<key>``, or a metric alert's ``ALERT_NAMES``);
     ``BadCondition`` lists every unknown name, wrong operator and refused value at once."""
     if not isinstance(text, str):
         raise BadCondition([(text, "must be a condition as text, e.g. nps <= 6")])
@@ -135,31 +137,30 @@ def compile_condition(text: Any) -> Condition:
     except ex.ExpressionError as exc:
         raise BadCondition([(text, f"{exc.reason} at column {exc.column}")]) from None
     problems: list[tuple[Any, str]] = []
-    node = _compile(tree, problems)
+    node = _compile(tree, problems, names)
     if problems:
         raise BadCondition(problems)
     return Condition(text.strip(), node)
 
 
-def read_condition(value: Any) -> Condition:
+def read_condition(value: Any, names: Mapping[str, Name] = NAMES) -> Condition:
     """``compile_condition`` for a file's ``when`` field (a rule's, a routing rule's): its
     mistakes as ``BadEntries``, which ``problems_of`` names one by one under the field's path."""
     try:
-        return compile_condition(value)
+        return compile_condition(value, names)
     except BadCondition as exc:
         raise BadEntries([("", v, reason) for v, reason in exc.entries]) from None
 
 
-def _compile(tree: ex.Expr, problems: list[tuple[Any, str]]) -> Node:
+def _compile(tree: ex.Expr, problems: list[tuple[Any, str]], names: Mapping[str, Name]) -> Node:
     if isinstance(tree, ex.Both):
-        return Group(
-            "and" if tree.op == "and" else "or", tuple(_compile(p, problems) for p in tree.operands)
-        )
+        parts = tuple(_compile(p, problems, names) for p in tree.operands)
+        return Group("and" if tree.op == "and" else "or", parts)
     if isinstance(tree, ex.Not):
-        return Group("not", (_compile(tree.operand, problems),))
+        return Group("not", (_compile(tree.operand, problems, names),))
     if isinstance(tree, ex.Present):
         name = tree.name
-        return Test(name.path, "present", ()) if _known(name, problems) else _nothing()
+        return Test(name.path, "present", ()) if _known(name, problems, names) else _nothing()
     left, op, right = tree.left, tree.op, tree.right
     if isinstance(left, ex.Const) and isinstance(right, ex.Name):  # 6 >= nps reads nps <= 6
         left, right = right, left
@@ -171,13 +172,13 @@ def _compile(tree: ex.Expr, problems: list[tuple[Any, str]]) -> Node:
         reason = f"compares two names (column {right.column}): compare {left.path} with a value"
         problems.append((right.path, reason))
         return _nothing()
-    if not _known(left, problems):
+    if not _known(left, problems, names):
         return _nothing()
     consts = right if isinstance(right, tuple) else (right,)
     values = []
     for const in consts:
         try:
-            values.append(_value(left.path, op, const.value))
+            values.append(_value(left.path, op, const.value, names))
         except ValueError as exc:
             problems.append((_raw(const), f"{exc}; column {const.column}"))
     return Test(left.path, op, tuple(values))
@@ -192,24 +193,25 @@ def _raw(const: ex.Const) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _known(name: ex.Name, problems: list[tuple[Any, str]]) -> bool:
-    if name.path in NAMES or (
-        name.path.startswith(ATTRIBUTES) and len(name.path) > len(ATTRIBUTES)
+def _known(name: ex.Name, problems: list[tuple[Any, str]], names: Mapping[str, Name]) -> bool:
+    """Whether ``names`` has the name (a feedback's also ``attributes.<key>``); else a problem
+    naming the closest and every known name."""
+    customer = names is NAMES
+    if name.path in names or (
+        customer and name.path.startswith(ATTRIBUTES) and len(name.path) > len(ATTRIBUTES)
     ):
         return True
-    close = difflib.get_close_matches(name.path, list(NAMES), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name.path, list(names), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}? " if close else ""
-    reason = (
-        f"is not a condition name (column {name.column}); {hint}known: {', '.join(NAMES)},"
-        " attributes.<key>"
-    )
+    known = ", ".join(names) + (", attributes.<key>" if customer else "")
+    reason = f"is not a condition name (column {name.column}); {hint}known: {known}"
     problems.append((name.path, reason))
     return False
 
 
-def _value(name: str, op: str, value: ex.Value) -> Any:
+def _value(name: str, op: str, value: ex.Value, names: Mapping[str, Name] = NAMES) -> Any:
     """A constant in the form the facts are compared in, or ``ValueError`` saying why not."""
-    spec = NAMES.get(name, Name("any"))
+    spec = names.get(name, Name("any"))
     if spec.kind == "any":
         return value
     if op in ORDER and spec.kind not in ("number", "text"):
@@ -217,7 +219,9 @@ def _value(name: str, op: str, value: ex.Value) -> Any:
     if spec.kind == "number" or (spec.kind == "text" and op in ORDER):
         return _number(name, spec, value)
     if isinstance(value, bool) or (isinstance(value, float) and spec.kind != "text"):
-        raise ValueError(f"is not a value of {name}: write it in quotes, e.g. {_example(name)}")
+        raise ValueError(
+            f"is not a value of {name}: write it in quotes, e.g. {_example(name, names)}"
+        )
     text = _text(value)
     if spec.kind in ("choice", "flags"):
         canonical = spec.choices.get(fold(text))
@@ -247,8 +251,8 @@ def _number(name: str, spec: Name, value: ex.Value) -> float:
     return float(value)
 
 
-def _example(name: str) -> str:
-    spec = NAMES.get(name)
+def _example(name: str, names: Mapping[str, Name] = NAMES) -> str:
+    spec = names.get(name)
     if spec is not None and spec.choices:
         return repr(next(iter(spec.choices.values())))
     return {"topic": "'service/*'", "aspect": "'delivery:negative'"}.get(name, "'VIP'")
@@ -269,7 +273,7 @@ def _show(value: Any) -> str:
 # ---------------------------------------------------------------- evaluating
 
 
-def _evaluate(node: Node, facts: FeedbackFacts) -> Outcome:
+def _evaluate(node: Node, facts: FeedbackFacts | AlertFacts) -> Outcome:
     if isinstance(node, Group):
         parts = [_evaluate(part, facts) for part in node.parts]
         if node.op == "not":
@@ -284,14 +288,14 @@ def _evaluate(node: Node, facts: FeedbackFacts) -> Outcome:
             tuple(w for p in held for w in p.why),
             tuple(dict.fromkeys(t for p in held for t in p.topics)),
         )
-    if node.name in ("topic", "aspect", "flag"):
+    if node.name in ("topic", "aspect", "flag") and isinstance(facts, FeedbackFacts):
         return _listed(node, facts)
     return _scalar(node, facts)
 
 
-def _lookup(facts: FeedbackFacts) -> Callable[[str], object]:
+def _lookup(facts: FeedbackFacts | AlertFacts) -> Callable[[str], object]:
     def read(name: str) -> object:
-        if name.startswith(ATTRIBUTES):
+        if name.startswith(ATTRIBUTES) and isinstance(facts, FeedbackFacts):
             value = attribute(facts.attributes, name.removeprefix(ATTRIBUTES))
         else:
             value = getattr(facts, name, None)
@@ -307,7 +311,7 @@ def _lookup(facts: FeedbackFacts) -> Callable[[str], object]:
     return read
 
 
-def _scalar(test: Test, facts: FeedbackFacts) -> Outcome:
+def _scalar(test: Test, facts: FeedbackFacts | AlertFacts) -> Outcome:
     read = _lookup(facts)
     name = ex.Name(test.name, 0)
     tree: ex.Expr

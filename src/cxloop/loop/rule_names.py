@@ -79,6 +79,23 @@ NAMES: dict[str, Name] = {
 """Every name a condition may read, plus ``attributes.<key>`` for the customer's own fields."""
 ATTRIBUTES = "attributes."
 
+ALERT_KINDS = _spellings(
+    spike=("突增", "激增"),
+    drop=("下跌", "下降"),
+    emerging_topic=("emerging", "新话题", "新兴话题"),
+    off_target=("target", "未达标"),
+)
+"""The kinds ``metrics.monitoring`` stores, with the zh words a team writes for them."""
+ALERT_NAMES: dict[str, Name] = {
+    "kind": Name("choice", choices=ALERT_KINDS),
+    "subject": Name("text", hint="a metric (nps, csat, ces, responses) or a topic path"),
+    "slice": Name("text", hint="'all', or dimension=value pairs, e.g. region=华东"),
+    "score": Name("number", hint="robust z (spike, drop, emerging_topic); gap to target"),
+    "value": Name("number"),
+    "expected": Name("number"),
+}
+"""What a ``metric_alerts`` condition may read: the stored alert's fields (no customer)."""
+
 
 @dataclass(frozen=True)
 class Pattern:

@@ -40,6 +40,19 @@ class RuleRead(BaseModel):
     window_hours: float
 
 
+class MetricAlertRuleRead(BaseModel):
+    """One ``metric_alerts`` rule as saved: what it tests in an alert and whose case it opens."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    when: str
+    severity: str
+    team: str
+    enabled: bool
+
+
 class RuleSetRead(BaseModel):
     """A saved version of the rules (``version`` None: none saved yet, no rule is in force).
 
@@ -59,6 +72,8 @@ class RuleSetRead(BaseModel):
     rules: list[RuleRead]
     current: bool
     changed: bool = False
+    metric_alerts: list[MetricAlertRuleRead] = []
+    """The rules over metric alerts (``metric_alerts:`` in the YAML; not in ``rule_count``)."""
 
 
 class RuleSetVersionRead(BaseModel):
@@ -143,20 +158,24 @@ def _hinted(problem: Problem) -> Problem:
     return problem
 
 
-def _rule_order(problem: Problem) -> int:
-    """Problems in the file's order: by rule index (``rules[10]`` after ``[9]``), a rule's own
-    in the order its fields were checked (the sort is stable)."""
-    index = problem.field.partition("]")[0].removeprefix("rules[")
-    return int(index) if index.isdigit() else -1
+def _rule_order(problem: Problem) -> tuple[int, int]:
+    """Problems in the file's order: ``rules`` before ``metric_alerts``, each by rule index
+    (``rules[10]`` after ``[9]``), a rule's own in the order its fields were checked (the sort
+    is stable)."""
+    section, _, rest = problem.field.partition("[")
+    index = rest.partition("]")[0]
+    if section not in ("rules", "metric_alerts") or not index.isdigit():
+        return (-1, -1)
+    return (0 if section == "rules" else 1, int(index))
 
 
 def _unknown_teams(session: Session, data: Any) -> list[Problem]:
-    items = data.get("rules") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        return []
+    sections = data if isinstance(data, dict) else {"rules": data}
     wanted = [
-        (i, item["team"].strip())
-        for i, item in enumerate(items)
+        (f"{section}[{i}].team", item["team"].strip())
+        for section in ("rules", "metric_alerts")
+        if isinstance(sections.get(section), list)
+        for i, item in enumerate(sections[section])
         if isinstance(item, dict) and isinstance(item.get("team"), str) and item["team"].strip()
     ]
     if not wanted:
@@ -164,8 +183,8 @@ def _unknown_teams(session: Session, data: Any) -> list[Problem]:
     known = teams.team_names(session)
     listed = ", ".join(known) if known else "none yet: save them with `cxloop teams set FILE`"
     return [
-        Problem(f"rules[{i}].team", team, f"is not a team (teams: {listed})")
-        for i, team in wanted
+        Problem(field, team, f"is not a team (teams: {listed})")
+        for field, team in wanted
         if team not in known
     ]
 
@@ -287,4 +306,15 @@ def _read(
         ],
         current=current,
         changed=changed,
+        metric_alerts=[
+            MetricAlertRuleRead(
+                id=r.id,
+                name=r.name,
+                when=r.when.text,
+                severity=r.severity,
+                team=r.team,
+                enabled=r.enabled,
+            )
+            for r in rule_set.metric_alerts
+        ],
     )

@@ -12,6 +12,17 @@ feedback, so conditions are compiled once, when the rules load::
       topic: matched          # the case's topic is the aspect that matched (service/attitude)
       team: service
       window_hours: 72        # later feedback on that topic within 72 h joins the open case
+
+A mapping may also hold ``metric_alerts:``, rules over the alerts a metric scan stores
+(``metrics.monitoring``): ``when`` reads the alert's kind, subject, slice, score, value and
+expected; each names its ``team`` (an alert has no customer to route by)::
+
+    metric_alerts:
+      - id: nps-drop
+        name: NPS 周跌
+        when: kind == 'drop' and subject == 'nps'
+        severity: high
+        team: 客服一组
 """
 
 from __future__ import annotations
@@ -30,9 +41,11 @@ from pydantic import (
 )
 
 from cxloop.errors import Invalid, Problem
+from cxloop.loop.alert_facts import AlertFacts
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.hours import Switch, problems_of, read_yaml
 from cxloop.loop.rule_conditions import Condition, read_condition
+from cxloop.loop.rule_names import ALERT_NAMES
 
 Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: dict[str, Severity] = {
@@ -51,6 +64,27 @@ DEFAULT_WINDOW_HOURS = 168.0
 """A week: a customer who writes again about the same thing within it joins the open case."""
 MAX_WINDOW_HOURS = 24 * 366.0
 _ID = re.compile(r"^[^\W_][\w.\-]{0,63}$")
+
+
+def _rule_id(value: Any) -> str:
+    if not isinstance(value, str) or not _ID.match(value.strip()):
+        raise ValueError(
+            "is not a rule id (letters, digits, '.', '-', '_'; up to 64; e.g. vip-delivery)"
+        )
+    return value.strip()
+
+
+def _words(value: Any) -> Any:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError("must be non-empty text")
+    return value.strip() if isinstance(value, str) else value
+
+
+def _severity(value: Any) -> Severity:
+    found = SEVERITIES.get(value.strip().lower()) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError("is not a severity (low, medium, high, critical; 低, 中, 高, 紧急)")
+    return found
 
 
 class AlertRule(BaseModel):
@@ -76,18 +110,12 @@ class AlertRule(BaseModel):
     @field_validator("id", mode="before")
     @classmethod
     def _id(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not _ID.match(value.strip()):
-            raise ValueError(
-                "is not a rule id (letters, digits, '.', '-', '_'; up to 64; e.g. vip-delivery)"
-            )
-        return value.strip()
+        return _rule_id(value)
 
     @field_validator("name", "team", mode="before")
     @classmethod
     def _words(cls, value: Any) -> Any:
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ValueError("must be non-empty text")
-        return value.strip() if isinstance(value, str) else value
+        return _words(value)
 
     @field_validator("when", mode="before")
     @classmethod
@@ -101,10 +129,7 @@ class AlertRule(BaseModel):
     @field_validator("severity", mode="before")
     @classmethod
     def _severity(cls, value: Any) -> Any:
-        found = SEVERITIES.get(value.strip().lower()) if isinstance(value, str) else None
-        if found is None:
-            raise ValueError("is not a severity (low, medium, high, critical; 低, 中, 高, 紧急)")
-        return found
+        return _severity(value)
 
     @field_validator("topic", mode="before")
     @classmethod
@@ -137,6 +162,44 @@ class AlertRule(BaseModel):
         return f"rule:{self.id}"
 
 
+class MetricAlertRule(BaseModel):
+    """A rule over stored metric alerts: each alert its condition holds for opens one case
+    (never a second, whatever the first's status) for ``team``, topic ``metric:<subject>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    id: str
+    name: str
+    when: Condition
+    severity: Severity
+    team: str
+    enabled: Switch = True
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        return _rule_id(value)
+
+    @field_validator("name", "team", mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        return _words(value)
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, value: Any) -> Any:
+        return _severity(value)
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _condition(cls, value: Any) -> Condition:
+        return read_condition(value, ALERT_NAMES)
+
+    @field_serializer("when")
+    def _written(self, when: Condition) -> str:
+        return when.text
+
+
 class RuleMatch(BaseModel):
     """A rule that holds for a feedback: which one, why (the parts that held, as values and
     symbols, the same in a zh or en screen), and the topic its case is de-duplicated on."""
@@ -158,6 +221,7 @@ class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rules: list[AlertRule] = Field(default_factory=list)
+    metric_alerts: list[MetricAlertRule] = Field(default_factory=list)
 
     def rule(self, rule_id: str) -> AlertRule:
         """The rule with ``rule_id``, or ``Invalid`` naming the ids there are."""
@@ -199,16 +263,40 @@ def evaluate(rule_set: RuleSet, facts: FeedbackFacts) -> list[RuleMatch]:
     return out
 
 
+def evaluate_alert(rule_set: RuleSet, facts: AlertFacts) -> list[RuleMatch]:
+    """The enabled ``metric_alerts`` rules whose condition holds for one alert, in order; the
+    match's topic is ``metric:<subject>``."""
+    out = []
+    for rule in rule_set.metric_alerts:
+        if not rule.enabled:
+            continue
+        outcome = rule.when.evaluate(facts)
+        if outcome.hit:
+            out.append(
+                RuleMatch(
+                    rule_id=rule.id,
+                    rule_name=rule.name,
+                    severity=rule.severity,
+                    team=rule.team,
+                    topic=f"metric:{facts.subject}"[:200],
+                    window_hours=DEFAULT_WINDOW_HOURS,
+                    why=list(outcome.why),
+                )
+            )
+    return out
+
+
 def parse_rules(data: Any) -> RuleSet:
-    """A rule set from loaded YAML/JSON: a list of rules, ``{rules: [...]}`` or nothing (no
-    rules); ``Invalid`` lists every problem of every rule, each with its path and value."""
+    """A rule set from loaded YAML/JSON: a list of rules, a mapping with ``rules:`` and/or
+    ``metric_alerts:``, or nothing (no rules); ``Invalid`` lists every problem of every rule,
+    each with its path and value."""
     if data is None:
         return RuleSet()
     if isinstance(data, list):
         data = {"rules": data}
     if not isinstance(data, dict):
         raise Invalid("must be a list of rules (or a mapping with rules: [...])", "rules", data)
-    problems = _duplicates(data.get("rules"))
+    problems = _duplicates(data.get("rules"), data.get("metric_alerts"))
     try:
         rule_set = RuleSet.model_validate(data)
     except ValidationError as exc:
@@ -218,20 +306,23 @@ def parse_rules(data: Any) -> RuleSet:
     return rule_set
 
 
-def _duplicates(rules: Any) -> list[Problem]:
-    if not isinstance(rules, list):
-        return []
-    seen: dict[str, int] = {}
+def _duplicates(rules: Any, metric_alerts: Any = None) -> list[Problem]:
+    """Ids used twice, across both lists (a case names the rule that opened it by id)."""
+    seen: dict[str, str] = {}
     problems = []
-    for i, rule in enumerate(rules):
-        rule_id = rule.get("id") if isinstance(rule, dict) else None
-        if not isinstance(rule_id, str):
+    for section, items in (("rules", rules), ("metric_alerts", metric_alerts)):
+        if not isinstance(items, list):
             continue
-        if rule_id.strip() in seen:
-            reason = f"is used by rules[{seen[rule_id.strip()]}] already (ids are unique)"
-            problems.append(Problem(f"rules[{i}].id", rule_id, reason))
-        else:
-            seen[rule_id.strip()] = i
+        for i, rule in enumerate(items):
+            rule_id = rule.get("id") if isinstance(rule, dict) else None
+            if not isinstance(rule_id, str):
+                continue
+            here = f"{section}[{i}]"
+            if rule_id.strip() in seen:
+                reason = f"is used by {seen[rule_id.strip()]} already (ids are unique)"
+                problems.append(Problem(f"{here}.id", rule_id, reason))
+            else:
+                seen[rule_id.strip()] = here
     return problems
 
 
