@@ -141,6 +141,7 @@ def target_status(
 @alerts_app.command("scan")
 def scan(threshold: Annotated[float, typer.Option(min=0.1)] = 4.0) -> None:
     """Scan weekly metrics, topic complaints and targets; store new alerts."""
+    from cxloop.loop import alert_rules
     from cxloop.metrics import monitoring
 
     store = existing_store()
@@ -148,7 +149,13 @@ def scan(threshold: Annotated[float, typer.Option(min=0.1)] = 4.0) -> None:
         result = monitoring.scan_alerts(
             session=session, settings=store.settings, threshold=threshold
         )
+        cases = alert_rules.after_scan(
+            session=session, settings=store.settings, alert_ids=[a.id for a in result.alerts],
+            now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
     console.print(f"{result.found} found: {result.inserted} new, {result.updated} updated")
+    if cases is not None:
+        console.print(cases.sentence(), highlight=False)
 
 
 @alerts_app.command("list")

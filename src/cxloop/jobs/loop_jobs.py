@@ -19,13 +19,19 @@ from cxloop.jobs.registry import job
 from cxloop.loop import tick
 
 EVALUATE = "cxloop.loop.evaluation:evaluate_pending"
+EVALUATE_ALERTS = "cxloop.loop.alert_rules:evaluate_pending"
 FOLLOWUPS = {
     "cxloop.loop.followup:send_due": "sent",
     "cxloop.loop.followup:record_answers": "answers",
     "cxloop.loop.followup:close_expired": "expired",
 }
 """Each step and the prefix of a count it shares with an earlier step (``answers.not_sent``)."""
-LOOP_JOBS = ("loop.evaluate_feedback", "loop.fire_timers", "loop.followups")
+LOOP_JOBS = (
+    "loop.evaluate_feedback",
+    "loop.evaluate_metric_alerts",
+    "loop.fire_timers",
+    "loop.followups",
+)
 
 
 def _counts(target: str, **kwargs: Any) -> dict[str, int]:
@@ -49,6 +55,15 @@ def evaluate_feedback(
     """Alert rules over feedback stored or changed since they last looked (what a crash between
     storing and evaluating left behind): matches open cases or join open ones."""
     return _counts(EVALUATE, session=session, settings=settings, now=now)
+
+
+@job("loop.evaluate_metric_alerts", every_s=60)
+def evaluate_metric_alerts(
+    *, session: Session, settings: Settings, now: dt.datetime
+) -> Mapping[str, int]:
+    """The ``metric_alerts`` rules over metric alerts stored since they last looked (a scan
+    evaluates its own alerts; this catches a crash or another process's scan)."""
+    return _counts(EVALUATE_ALERTS, session=session, settings=settings, now=now)
 
 
 @job("loop.fire_timers", every_s=30)

@@ -10,6 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
+from cxloop.loop import alert_rules
+from cxloop.loop.alert_rules import AlertRuleCounts
 from cxloop.metrics import monitoring, target_store
 from cxloop.metrics.accounts import AccountHealthReport, hide_single_answers, parse_weights
 from cxloop.metrics.monitoring import AlertRead, AlertStatus, ScanResult
@@ -25,6 +27,12 @@ Writer = ListManager
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a stored row's id")]
 """Ids beyond a 64-bit integer cannot exist and would overflow the database driver."""
+
+
+class ScanWithCases(ScanResult):
+    """A scan and what the ``metric_alerts`` rules did with its alerts (None: no such rule)."""
+
+    cases: AlertRuleCounts | None = None
 
 
 class AlertUpdate(BaseModel):
@@ -65,17 +73,26 @@ def read_target_status(
     return target_store.target_status(session=session, settings=settings, min_n=min_n, as_of=as_of)
 
 
-@router.post("/alerts/scan", response_model=ScanResult)
+@router.post("/alerts/scan", response_model=ScanWithCases)
 def scan_alerts(
     session: SessionDep,
     settings: SettingsDep,
     _user: Writer,
     threshold: Annotated[float, Query(gt=0, le=100)] = 4.0,
     min_n: Annotated[int, Query(ge=0, le=1_000_000)] = 30,
-) -> ScanResult:
-    return monitoring.scan_alerts(
+) -> ScanWithCases:
+    """Scan and store alerts; the alert rules' ``metric_alerts`` open a case per matching
+    alert before the response (``cases``)."""
+    result = monitoring.scan_alerts(
         session=session, settings=settings, threshold=threshold, min_n=min_n
     )
+    cases = alert_rules.after_scan(
+        session=session,
+        settings=settings,
+        alert_ids=[a.id for a in result.alerts],
+        now=dt.datetime.now(dt.UTC),
+    )
+    return ScanWithCases(**result.model_dump(), cases=cases)
 
 
 @router.get("/alerts", response_model=list[AlertRead])
