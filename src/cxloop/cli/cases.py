@@ -73,10 +73,20 @@ def left(seconds: float | None) -> str:
     return f"overdue {shown}" if seconds < 0 else shown
 
 
+def left_of(case: CaseRead, zone: ZoneInfo | None = None) -> str:
+    """The case's time left, or ``paused`` (since when, with ``zone``) while it waits on the
+    customer: its clocks stand still, so no time runs down."""
+    if case.sla_paused:
+        return f"paused since {when(case.sla_paused_at, zone)}" if zone else "paused"
+    return left(case.seconds_left)
+
+
 def _said(case: CaseRead, zone: ZoneInfo) -> None:
     overdue = case.seconds_left is not None and case.seconds_left < 0
     due = f", next due {when(case.next_due, zone)} ({left(case.seconds_left)}"
     due += ")" if overdue else " left)"  # "(overdue 1h 05m)", not "(overdue 1h 05m left)"
+    if case.sla_paused:
+        due = f", SLA {left_of(case, zone)} (next due {when(case.next_due, zone)} before the wait)"
     console.print(
         f"case {case.id} is {case.status} · team {case.team or '–'} · owner {case.owner or '–'}"
         + (due if case.next_due else ""),
@@ -175,7 +185,7 @@ def list_command(
         for c in found.items:
             table.add_row(
                 str(c.id), c.priority, c.status, c.team or "–", c.owner or "–", c.title,
-                when(c.next_due, zone), left(c.seconds_left),
+                when(c.next_due, zone), left_of(c),
             )  # fmt: skip
         console.print(table)
     counts = " · ".join(f"{s} {n}" for s, n in found.counts.items() if n)
@@ -220,7 +230,7 @@ def show_command(
         ("first response", f"due {when(c.first_response_due, zone)}, "
          f"done {when(c.first_responded_at, zone)}"),
         ("resolution", f"due {when(c.resolution_due, zone)}, done {when(c.resolved_at, zone)}"),
-        ("left", left(c.seconds_left)),
+        ("left", left_of(c, zone)),
         ("root cause", c.root_cause or "–"),
         ("feedback", ", ".join(detail.feedback_ids) or "–"),
         ("you may", ", ".join(detail.allowed_actions) or "nothing"),
@@ -274,7 +284,7 @@ def assign_command(
 @cases_app.command("start")
 def start_command(case_id: CaseId, as_user: AsUser = None) -> None:
     """Work begins (or resumes after the customer answered)."""
-    _act(as_user, lambda s, **kw: s.start(case_id=case_id, **kw))
+    _act(as_user, lambda s, **kw: s.start(case_id=case_id, **kw), policy=True)
 
 
 @cases_app.command("wait")
@@ -331,7 +341,7 @@ def resolve_command(
     as_user: AsUser = None,
 ) -> None:
     """Resolved by the team; the customer's follow-up verifies it (or reopens it)."""
-    _act(as_user, lambda s, **kw: s.resolve(case_id=case_id, summary=note, **kw))
+    _act(as_user, lambda s, **kw: s.resolve(case_id=case_id, summary=note, **kw), policy=True)
 
 
 @cases_app.command("reopen")
@@ -351,7 +361,7 @@ def close_command(
     as_user: AsUser = None,
 ) -> None:
     """Close a case by hand (leads and admins)."""
-    _act(as_user, lambda s, **kw: s.close(case_id=case_id, reason=reason, **kw))
+    _act(as_user, lambda s, **kw: s.close(case_id=case_id, reason=reason, **kw), policy=True)
 
 
 from cxloop.cli.case_followups import followups_command  # noqa: E402 - registered here

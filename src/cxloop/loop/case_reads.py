@@ -48,7 +48,8 @@ def next_due(row: Case) -> dt.datetime | None:
 
 
 def case_read(row: Case, now: dt.datetime | None = None) -> CaseRead:
-    """``row`` as a ``CaseRead`` with times in UTC and the time left at ``now``."""
+    """``row`` as a ``CaseRead`` with times in UTC and the time left at ``now`` (none while
+    the case waits on the customer: its clocks stand still, ``sla_paused`` says so)."""
     read = CaseRead.model_validate(row)
     update: dict[str, object] = {
         name: aware(getattr(read, name))
@@ -57,7 +58,8 @@ def case_read(row: Case, now: dt.datetime | None = None) -> CaseRead:
     }
     due = next_due(row)
     update["next_due"] = due
-    if due is not None and now is not None:
+    update["sla_paused"] = paused = row.status in OPEN and row.sla_paused_at is not None
+    if due is not None and now is not None and not paused:
         update["seconds_left"] = (due - utc(now)).total_seconds()
     return read.model_copy(update=update)
 
@@ -160,7 +162,9 @@ def queue(
     counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     counts.update({str(s): int(n) for s, n in by_status})
     overdue = session.scalar(
-        select(func.count(Case.id)).where(*scope).where(Case.status.in_(OPEN), due < at)
+        select(func.count(Case.id))
+        .where(*scope)
+        .where(Case.status.in_(OPEN), Case.sla_paused_at.is_(None), due < at)
     )
     return QueueRead(
         items=[case_read(r, now) for r in rows],

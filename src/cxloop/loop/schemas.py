@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from cxloop.loop.rules import Severity
 
@@ -136,9 +136,25 @@ class CaseRead(BaseModel):
     reopen_count: int
     created_by: str
     updated_at: dt.datetime
+    sla_paused_at: dt.datetime | None = None
+    """Since when the SLA clocks stand still (the case waits on the customer); None: running."""
+    sla_paused_s: float = 0.0
+    """Working seconds the case has waited on the customer so far (its due times moved by it)."""
     next_due: dt.datetime | None = None
+    sla_paused: bool = False
+    """The clocks stand still: ``next_due`` is the due time before this wait (it moves later by
+    the working time waited when the case moves on) and ``seconds_left`` is None."""
     seconds_left: float | None = None
-    """Wall-clock seconds from the read's ``now`` to ``next_due`` (negative: overdue)."""
+    """Wall-clock seconds from the read's ``now`` to ``next_due`` (negative: overdue); None
+    while the SLA is paused or no clock runs."""
+
+    @field_validator("sla_paused_s", "sla_paused", mode="before")
+    @classmethod
+    def _unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """None (a row read before the pause columns existed) as the default: not paused."""
+        if value is None:
+            return 0.0 if info.field_name == "sla_paused_s" else False
+        return value
 
 
 class CaseEventRead(BaseModel):

@@ -46,13 +46,14 @@ def run(
     with a root cause chosen files it first."""
     at = now()
     common: dict[str, Any] = {"session": session, "case_id": case_id, "actor": who, "now": at}
+    policy = sla_policy(settings)  # the app's settings decide the pause calendar, not the env
     match action:
         case "take":
             loop_service.take(**common)
         case "assign":
             loop_service.assign(**common, owner=_text(form, "owner"))
         case "start":
-            loop_service.start(**common)
+            loop_service.start(**common, policy=policy)
         case "wait_on_customer":
             loop_service.wait_on_customer(**common, reason=_optional(form, "reason"))
         case "note":
@@ -67,12 +68,12 @@ def run(
             chosen = _optional(form, "root_cause")
             if chosen is not None:
                 loop_service.set_root_cause(**common, code=chosen, codes=root_causes(settings))
-            loop_service.resolve(**common, summary=_optional(form, "summary"))
+            loop_service.resolve(**common, summary=_optional(form, "summary"), policy=policy)
         case "reopen":
             reason = _optional(form, "reason")
-            loop_service.reopen(**common, reason=reason, policy=sla_policy(settings))
+            loop_service.reopen(**common, reason=reason, policy=policy)
         case "close":
-            loop_service.close(**common, reason=_optional(form, "reason"))
+            loop_service.close(**common, reason=_optional(form, "reason"), policy=policy)
         case _:
             raise Invalid(f"is not a case action ({', '.join(ACTIONS)})", "action", action)
 

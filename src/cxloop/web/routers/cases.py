@@ -123,9 +123,15 @@ def assign_case(case_id: int, body: AssignIn, session: SessionDep, user: CaseWor
 
 
 @router.post("/cases/{case_id}/start", response_model=CaseRead)
-def start_case(case_id: int, session: SessionDep, user: CaseWorker) -> CaseRead:
-    """Work begins, or resumes after the customer answered."""
-    return loop_service.start(session=session, case_id=case_id, actor=_actor(user), now=_now())
+def start_case(
+    case_id: int, session: SessionDep, settings: SettingsDep, user: CaseWorker
+) -> CaseRead:
+    """Work begins, or resumes after the customer answered (the wait is measured on the app's
+    own SLA calendar)."""
+    return loop_service.start(
+        session=session, case_id=case_id, actor=_actor(user), now=_now(),
+        policy=sla_policy(settings),
+    )  # fmt: skip
 
 
 @router.post("/cases/{case_id}/wait", response_model=CaseRead)
@@ -174,13 +180,14 @@ def set_root_cause(
 def resolve_case(
     case_id: int,
     session: SessionDep,
+    settings: SettingsDep,
     user: CaseWorker,
     body: Annotated[ResolveIn | None, Body()] = None,
 ) -> CaseRead:
     """The team thinks it is fixed; the customer's follow-up verifies it."""
     return loop_service.resolve(
         session=session, case_id=case_id, actor=_actor(user), now=_now(),
-        summary=body.summary if body else None,
+        summary=body.summary if body else None, policy=sla_policy(settings),
     )  # fmt: skip
 
 
@@ -203,13 +210,14 @@ def reopen_case(
 def close_case(
     case_id: int,
     session: SessionDep,
+    settings: SettingsDep,
     user: CaseWorker,
     body: Annotated[ReasonIn | None, Body()] = None,
 ) -> CaseRead:
     """A lead closes the case by hand (a duplicate, spam, nothing to do)."""
     return loop_service.close(
         session=session, case_id=case_id, actor=_actor(user), now=_now(),
-        reason=body.reason if body else None,
+        reason=body.reason if body else None, policy=sla_policy(settings),
     )  # fmt: skip
 
 
