@@ -98,6 +98,11 @@ def test_tick_runs_every_job_and_prints_counts(folder: Path) -> None:
     for name in ("surveys.send_scheduled", "surveys.remind", "surveys.expire"):
         assert name in ran.stdout
     assert "expired 0" in ran.stdout
+    assert "notify.deliver_due" in ran.stdout  # every tick sends the outbox
+    assert "loop." not in ran.stdout  # the loop's jobs are `cxloop loop tick`'s
+    other = run_cxloop(folder, "surveys", "tick", "--job", "loop.fire_timers")
+    assert other.returncode == 2, other.stdout + other.stderr
+    assert "job: 'loop.fire_timers' is not a survey job" in " ".join(other.stderr.split())
 
 
 @pytest.mark.parametrize(

@@ -194,17 +194,36 @@ def send_command(
         raise typer.Exit(1)
 
 
+OUTBOX = "notify.deliver_due"
+"""Every tick sends what is due in the notification outbox (README: Notifications)."""
+
+
+def survey_jobs() -> list[str]:
+    """The jobs ``surveys tick`` runs: every ``surveys.*`` job, then the outbox."""
+    return [name for name in tick.names() if name.startswith("surveys.")] + [OUTBOX]
+
+
 def tick_command(
     now: Now = None,
     job: Annotated[
-        list[str] | None, typer.Option("--job", help="Only this job (repeat); default all.")
+        list[str] | None,
+        typer.Option(
+            "--job", help="Only this job (repeat): surveys.* or notify.deliver_due."
+        ),
     ] = None,
 ) -> None:
     """Run the survey jobs once: triggers, scheduled sends, reminders, expiries, owner alerts and
-    answers into feedback (cron this, or let `cxloop serve` run it)."""
+    answers into feedback, then the outbox (cron this, or let `cxloop serve` run it). The loop's
+    jobs are `cxloop loop tick`'s: a cron line for surveys does not start working cases."""
+    allowed = survey_jobs()
+    chosen = list(dict.fromkeys(job)) if job else allowed
+    unknown = [name for name in chosen if name not in allowed]
+    if unknown:
+        raise Invalid(f"is not a survey job ({', '.join(allowed)})", "job", ", ".join(unknown))
+    moment = _moment(now)
     store = existing_store()
     try:
-        outcomes = tick.run(store.settings, _moment(now), job, sessions=store.sessions)
+        outcomes = tick.run(store.settings, moment, chosen, sessions=store.sessions)
     finally:
         store.close()
     table = Table(title="survey jobs")
