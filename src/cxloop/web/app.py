@@ -15,6 +15,7 @@ from cxloop.jobs import clock
 from cxloop.web import access_log, errors
 from cxloop.web.pages import case_forms, overview, respond
 from cxloop.web.pages import cases as case_pages
+from cxloop.web.pages import loop_health as loop_health_page
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
@@ -91,5 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_pages.router, include_in_schema=False)
     app.include_router(case_pages.router, include_in_schema=False)  # /cases, /cases/{id}
     app.include_router(case_forms.router, include_in_schema=False)  # POST /cases/{id}/{action}
+    app.include_router(loop_health_page.router, include_in_schema=False)  # /loop/health
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
