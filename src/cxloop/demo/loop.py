@@ -35,7 +35,7 @@ from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.hours import read_yaml
 from cxloop.loop.policy import sla_policy
 from cxloop.loop.priority import priority
-from cxloop.loop.rules import evaluate
+from cxloop.loop.rules import RuleSet, evaluate
 from cxloop.loop.schemas import CaseCreate, CaseRead
 from cxloop.loop.sla import SlaPolicy
 from cxloop.loop.states import STATUSES, Actor
@@ -191,24 +191,64 @@ def _open_cases(
             opened[who, match.topic] = feedback_id
             guess = priority(match.severity, found.value_percentile, found.churn_risk)
             openers.setdefault(feedback_id, guess.level)
-    scripts = dict(zip(openers, loop_cases.plan(len(openers)), strict=True))
+    reachable = {i: bool(facts[i].customer_id) for i in openers}
+    scripts, quiet = _settle(session, stored.rules, (openers, reachable), policy, now)
     when: dict[str, dt.datetime] = {}
     counts = evaluation.EvaluationCounts()
-    for feedback_id, first in openers.items():
-        when[feedback_id] = loop_cases.opened_at(scripts[feedback_id], policy, first, now)
+    for feedback_id, at in quiet.items():  # matches today, not on the day it is placed
+        counts.add(_evaluate(session, settings, [feedback_id], at))
+    for feedback_id, planned in scripts.items():
+        when[feedback_id] = loop_cases.opened_at(planned, policy, openers[feedback_id], now)
         counts.add(_evaluate(session, settings, [feedback_id], when[feedback_id]))
     for feedback_id, case_of in joins.items():
-        if feedback_id not in openers:
+        if feedback_id not in openers and case_of in when:
             later = when[case_of] + dt.timedelta(minutes=30)
             counts.add(_evaluate(session, settings, [feedback_id], min(later, now)))
-    rest = [i for i in ids if i not in openers and i not in joins]
+    rest = [i for i in ids if i not in openers and (i not in joins or joins[i] not in when)]
     counts.add(_evaluate(session, settings, rest, now))
     for case in all_cases(session, now):
         script = scripts.get(case.origin_feedback_id or "")
         if script is not None:
-            loop_cases.run(session=session, case=case, script=script, policy=policy, now=now)
+            loop_cases.run(
+                session=session,
+                settings=settings,
+                case=case,
+                script=script,
+                policy=policy,
+                now=now,
+            )
     _by_hand(session, policy, facts, rest, now)
     return counts.as_counts()
+
+
+def _settle(
+    session: Session,
+    rules: RuleSet,
+    who: tuple[dict[str, str], dict[str, bool]],
+    policy: SlaPolicy,
+    now: dt.datetime,
+) -> tuple[dict[str, loop_cases.Script], dict[str, dt.datetime]]:
+    """Scripts for the feedback that opens a case at the moment its script places it, and the
+    moments of those that do not: a customer's value percentile is the year's spend before
+    the moment evaluated, so one near a threshold may match today but not a week ago. Without
+    this the scripts would shift by one and a status could go missing from the queue.
+    ``who``: each opener's priority level, and whether it has a customer to ask."""
+    openers, reachable = who
+    ids, quiet = list(openers), dict[str, dt.datetime]()
+    for _ in range(len(openers) + 1):
+        planned = dict(zip(ids, loop_cases.plan(len(ids)), strict=True))
+        scripts = loop_cases.reachable_first(planned, reachable)
+        dropped: dict[str, dt.datetime] = {}
+        for feedback_id, script in scripts.items():
+            at = loop_cases.opened_at(script, policy, openers[feedback_id], now)
+            found = facts_store.facts_for(session, [feedback_id], now=at).get(feedback_id)
+            if found is None or not evaluate(rules, found):
+                dropped[feedback_id] = at
+        if not dropped:
+            return scripts, quiet
+        quiet.update(dropped)
+        ids = [i for i in ids if i not in dropped]
+    raise AssertionError("unreachable: each round drops at least one feedback")
 
 
 def _arrived(session: Session, since: dt.datetime) -> list[str]:

@@ -5,8 +5,9 @@ one escalated.
 Every moment is counted back from the demo's ``now`` in business hours of the SLA policy's
 calendar (a demo built on a Sunday or in the 国庆 week shows the same queue as one built on a
 Tuesday), and every step goes through the loop's own service functions with that moment as
-their clock. Only the customer's follow-up answers are written as the follow-up would write
-them (verify, reopen, close unverified by the system actor).
+their clock. The customer's follow-up answers are real ones (``loop_answers``): the follow-up
+is sent when the case is resolved, answered on the survey form (a 9 verifies, a 3 reopens) or
+left unanswered until ``loop.followup`` closes the case unverified.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from cxloop.config import Settings
+from cxloop.demo import loop_answers
 from cxloop.loop import service as loop_service
 from cxloop.loop import teams
 from cxloop.loop.calendar import BusinessCalendar
@@ -29,12 +32,14 @@ AGENT = frozenset({"agent"})
 @dataclass(frozen=True)
 class Step:
     """One thing done to a case: ``hours`` business hours before the demo's now, or (the
-    customer's answer) ``days_after`` calendar days after the step before it."""
+    customer's answer) ``days_after`` calendar days after the step before it. ``answer``: the
+    customer answers the follow-up ``score``; ``expire``: nobody answers within the window."""
 
     action: str
     hours: float = 0.0
     days_after: float = 0.0
     text: str = ""
+    score: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,11 @@ class Script:
     steps: tuple[Step, ...] = ()
     opened: float = 0.0
     fr_share: float | None = None
+
+    @property
+    def asks(self) -> bool:
+        """Ends in the customer's follow-up answer (or silence): needs someone to ask."""
+        return any(step.action in ("answer", "expire") for step in self.steps)
 
 
 def _worked(opened: float, resolve: float, cause_text: str = "") -> tuple[Step, ...]:
@@ -61,12 +71,12 @@ def _worked(opened: float, resolve: float, cause_text: str = "") -> tuple[Step, 
 
 def _verified(opened: float) -> Script:
     steps = _worked(opened, opened - 3)
-    return Script("verified", (*steps, Step("verify", days_after=0.8, text="回访 9 分")), opened)
+    return Script("verified", (*steps, Step("answer", days_after=0.8, score=9)), opened)
 
 
 def _unverified(opened: float) -> Script:
     steps = _worked(opened, opened - 2.5)
-    return Script("closed_unverified", (*steps, Step("close_unverified", days_after=7.01)), opened)
+    return Script("closed_unverified", (*steps, Step("expire")), opened)
 
 
 def _closed(opened: float) -> Script:
@@ -82,7 +92,7 @@ CORE: tuple[Script, ...] = (
         "reopened",
         (
             *_worked(30, 27),
-            Step("reopen", 1.5, text="回访 3 分：问题没有解决 · follow-up answered 3"),
+            Step("answer", 1.5, score=3),
         ),
         30,
     ),
@@ -127,6 +137,21 @@ def plan(count: int) -> list[Script]:
     return [*fillers, *core]
 
 
+def reachable_first(scripts: dict[str, Script], has_customer: dict[str, bool]) -> dict[str, Script]:
+    """``scripts`` (feedback id → script, in opening order) with each script that asks the
+    customer swapped onto the nearest earlier feedback that has a customer to ask, when its own
+    has none (a community post): the demo's 9, 3 and silence are real follow-up answers."""
+    ids, out = list(scripts), dict(scripts)
+    for index, feedback_id in enumerate(ids):
+        if not out[feedback_id].asks or has_customer[feedback_id]:
+            continue
+        for other in reversed(ids[:index]):
+            if not out[other].asks and has_customer[other]:
+                out[feedback_id], out[other] = out[other], out[feedback_id]
+                break
+    return out
+
+
 def back(calendar: BusinessCalendar, end: dt.datetime, hours: float) -> dt.datetime:
     """The latest moment with ``hours`` of working time before ``end``: the calendar's working
     spans walked backwards (it only adds working time forwards)."""
@@ -169,32 +194,53 @@ def _root_cause(topic: str) -> str:
 
 
 def run(
-    *, session: Session, case: CaseRead, script: Script, policy: SlaPolicy, now: dt.datetime
+    *,
+    session: Session,
+    settings: Settings,
+    case: CaseRead,
+    script: Script,
+    policy: SlaPolicy,
+    now: dt.datetime,
 ) -> None:
-    """Play ``script`` on the stored ``case`` with each step's moment as the clock."""
+    """Play ``script`` on the stored ``case`` with each step's moment as the clock; a script
+    that ends in the customer's answer (or silence) has its follow-up sent when it resolves."""
     owner = Actor(case.owner or "", AGENT)
     lead_name = teams.get_team(session=session, name=case.team).lead if case.team else None
     lead = Actor(lead_name or SYSTEM.name, AGENT if lead_name else SYSTEM.roles)
-    at = now
+    at, token = now, None
     for step in script.steps:
-        if step.days_after:
+        if step.action == "expire":  # the follow-up's window and a quarter of an hour
+            at = at + dt.timedelta(days=settings.loop_followup_days, minutes=15)
+        elif step.days_after:
             at = at + dt.timedelta(days=step.days_after)
         else:
             at = back(policy.calendar, now, step.hours)
-        _do(session, case, step, owner, lead, policy, at)
+        if step.action == "expire" and at > now:
+            continue  # not yet: the follow-up is still waiting for its answer
+        if token and step.action == "answer":
+            loop_answers.answer(
+                session=session, settings=settings, token=token, score=step.score, at=at
+            )
+        elif token and step.action == "expire":
+            loop_answers.expire(session=session, settings=settings, at=at)
+        else:
+            solved = step.score >= settings.loop_followup_solved_from
+            _do(session, case, step, (owner, lead), (policy, solved), at)
+        if step.action == "resolve" and script.asks:
+            token = loop_answers.ask(session=session, settings=settings, case_id=case.id, at=at)
 
 
 def _do(
     session: Session,
     row: CaseRead,
     step: Step,
-    owner: Actor,
-    lead: Actor,
-    policy: SlaPolicy,
+    people: tuple[Actor, Actor],
+    rules: tuple[SlaPolicy, bool],
     at: dt.datetime,
 ) -> None:
     """One step through the service function of its action."""
     s, case, text = session, row.id, step.text
+    (owner, lead), (policy, solved) = people, rules
     match step.action:
         case "start":
             loop_service.start(session=s, case_id=case, actor=owner, now=at)
@@ -211,15 +257,17 @@ def _do(
             loop_service.resolve(session=s, case_id=case, summary=text, actor=owner, now=at)
         case "wait":
             loop_service.wait_on_customer(session=s, case_id=case, reason=text, actor=owner, now=at)
+        case "answer":  # nobody to ask: the customer phoned the team instead
+            said = f"客户来电回访 {step.score} 分 · the customer phoned: {step.score}"
+            if solved:
+                loop_service.verify(session=s, case_id=case, evidence=said, actor=lead, now=at)
+            else:
+                loop_service.reopen(
+                    session=s, case_id=case, reason=said, actor=lead, now=at, policy=policy
+                )
+        case "expire":
+            loop_service.close_unverified(session=s, case_id=case, actor=lead, now=at)
         case "close":
             loop_service.close(session=s, case_id=case, reason=text, actor=lead, now=at)
-        case "verify":
-            loop_service.verify(session=s, case_id=case, evidence=text, actor=SYSTEM, now=at)
-        case "reopen":
-            loop_service.reopen(
-                session=s, case_id=case, reason=text, actor=SYSTEM, now=at, policy=policy
-            )
-        case "close_unverified":
-            loop_service.close_unverified(session=s, case_id=case, actor=SYSTEM, now=at)
         case _:
             raise ValueError(f"demo script step {step.action!r} is not a case action")
