@@ -235,8 +235,11 @@ def test_a_scan_that_finds_an_nps_drop_opens_one_case_and_a_rescan_none(store: S
     assert [(a.kind, a.subject) for a in result.alerts] == [("drop", "nps")]
     assert counts is not None
     assert counts.as_counts() == {"checked": 1, "matched": 2, "opened": 1, "unchanged": 0}
-    assert counts.sentence() == "alert rules: 1 case opened (1 alert checked, 2 matches)"
     [case] = _cases(store)
+    assert counts.case_ids == [case.id]
+    assert counts.sentence() == (
+        f"alert rules: 1 case opened: {case.id} (1 alert checked, 2 matches)"
+    )
     alert = result.alerts[0]
     with store.sessions() as session:
         key = session.scalar(select(Alert.alert_key).where(Alert.id == alert.id))
@@ -314,7 +317,7 @@ def test_cxloop_metrics_alerts_scan_prints_what_the_alert_rules_did(
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
         "1 found: 1 new, 0 updated",
-        "alert rules: 1 case opened (1 alert checked, 2 matches)",
+        "alert rules: 1 case opened: 1 (1 alert checked, 2 matches)",
     ]
     second = run_cxloop(tmp_path, "metrics", "alerts", "scan", env=env)
     assert second.stdout.splitlines()[-1] == (
@@ -334,7 +337,8 @@ def test_the_scan_endpoint_returns_the_cases_the_rules_opened(store: Store, db_p
         body = response.json()
         assert [a["kind"] for a in body["alerts"]] == ["drop"]
         assert body["cases"] == {
-            "checked": 1, "matched": 2, "opened": 1, "unchanged": 0, "error": None,
+            "checked": 1, "matched": 2, "opened": 1, "unchanged": 0, "case_ids": [1],
+            "error": None,
         }  # fmt: skip
         again = api.client.post("/api/v1/metrics/alerts/scan", headers=api.auth("analyst"))
         assert again.json()["cases"]["opened"] == 0

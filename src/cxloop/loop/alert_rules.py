@@ -58,21 +58,25 @@ class AlertRuleCounts(BaseModel):
     matched: int = 0
     opened: int = 0
     unchanged: int = 0
+    case_ids: list[int] = []
+    """The cases opened, in the order of the alerts."""
     error: str | None = None
     """The exception's type when the evaluation failed; the scan's alerts are kept and the
     ``loop.evaluate_metric_alerts`` job looks at them again."""
 
     def as_counts(self) -> dict[str, int]:
-        return self.model_dump(exclude={"error"})
+        return self.model_dump(exclude={"error", "case_ids"})
 
     def sentence(self) -> str:
-        """One line for a person: ``alert rules: 1 case opened (3 alerts checked, 1 match)``."""
+        """One line for a person: ``alert rules: 1 case opened: 20 (3 alerts checked, 1 match)``."""
         if self.error:
             return (
                 f"alert rules: not applied ({self.error}); the alerts are stored and "
                 "`cxloop loop tick` applies them"
             )
         opened = f"{self.opened} case{'' if self.opened == 1 else 's'} opened"
+        if self.case_ids:
+            opened += ": " + ", ".join(str(i) for i in self.case_ids)
         checked = f"{self.checked} alert{'' if self.checked == 1 else 's'} checked"
         matches = f"{self.matched} match{'' if self.matched == 1 else 'es'}"
         return f"alert rules: {opened} ({checked}, {matches})"
@@ -187,7 +191,7 @@ def _evaluate_one(
         if session.scalar(select(Case.id).where(Case.dedupe_key == key).limit(1)) is not None:
             counts.unchanged += 1
             return
-        _open(session, settings, alert, matches[0], key, at)
+        counts.case_ids.append(_open(session, settings, alert, matches[0], key, at).id)
         counts.opened += 1
     finally:
         case_locks.release(session, key, NO_TOPIC)
