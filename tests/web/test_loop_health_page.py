@@ -129,7 +129,7 @@ def test_churn_too_few_is_said_with_the_apis_verdict(desk: Desk) -> None:
     assert churn["too_few"] is True
     section = re.search(r'<section id="churn"[^>]*>.*?</section>', html, re.S)
     assert section and 'data-too-few="true"' in section[0]
-    assert "Too few to tell" in section[0]
+    assert "Too few detractors to tell" in section[0]
     verdict = re.search(r'<p id="churn-verdict">(.*?)</p>', section[0], re.S)
     assert verdict and unescape(verdict[1]) == churn["verdict"]
 
