@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cxloop import api
 from cxloop.loop import service as loop_service
 from cxloop.loop.recovery import ChurnComparison
 from cxloop.web.pages.loop_health import _chart
@@ -41,9 +42,53 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             if n == 0:
                 loop_service.reopen(**common, now=opened + dt.timedelta(hours=6))
             session.commit()
+    plant_churn(built)
     with built.api.client:
         yield built
     built.close()
+
+
+def plant_churn(built: Desk) -> None:
+    """Four detractors worked and resolved 8 days ago whose next answer came 5 days ago: two
+    recovered (9) who kept their subscription, two not (3) whose subscription then ended."""
+    now = dt.datetime.now(dt.UTC)
+
+    def day(n: int) -> str:
+        return (now - dt.timedelta(days=n)).isoformat()
+
+    people = [("r-1", 9, None), ("r-2", 9, None), ("r-3", 3, day(2)), ("r-4", 3, day(1))]
+    rows: dict[str, list[dict[str, Any]]] = {
+        "customers": [{"customer_id": c, "segment": "gold"} for c, _, _ in people],
+        "subscriptions": [
+            {"subscription_id": f"S-{c}", "customer_id": c, "plan": "滤芯订阅",
+             "started_at": "2026-01-01", "ended_at": ended, "renewed": ended is None}
+            for c, _, ended in people
+        ],
+        "feedback": [
+            row
+            for c, nps, _ in people
+            for row in (
+                {"feedback_id": f"d-{c}", "source": "crm", "channel": "survey",
+                 "customer_id": c, "nps": 2, "created_at": day(9), "text": "太差了"},
+                {"feedback_id": f"n-{c}", "source": "crm", "channel": "survey",
+                 "customer_id": c, "nps": nps, "created_at": day(5)},
+            )
+        ],
+    }  # fmt: skip
+    for kind, records in rows.items():
+        done = api.import_records(built.api.store, kind, records)
+        assert done.inserted == len(records), (kind, done)
+    for c, _, _ in people:
+        opened = now - dt.timedelta(days=9, hours=-1)
+        case_id = built.open(
+            f"贬损者 {c}", "high", owner="li.na", customer_id=c, feedback_ids=[f"crm:d-{c}"],
+            now=opened,
+        )  # fmt: skip
+        with built.api.store.sessions() as session:
+            loop_service.resolve(
+                session=session, case_id=case_id, actor=ADMIN, now=now - dt.timedelta(days=8)
+            )
+            session.commit()
 
 
 def attrs(tag: str) -> dict[str, str]:
@@ -132,6 +177,23 @@ def test_churn_too_few_is_said_with_the_apis_verdict(desk: Desk) -> None:
     assert "Too few detractors to tell" in section[0]
     verdict = re.search(r'<p id="churn-verdict">(.*?)</p>', section[0], re.S)
     assert verdict and unescape(verdict[1]) == churn["verdict"]
+
+
+def test_planted_churn_is_drawn_with_the_apis_difference(desk: Desk) -> None:
+    html = desk.page("analyst", "/loop/health?lang=en")
+    churn = desk.json("analyst", "/api/v1/loop/health")["churn"]
+    assert (churn["n_recovered"], churn["n_unrecovered"]) == (2, 2)
+    assert (churn["churn_recovered"], churn["churn_unrecovered"]) == (0.0, 1.0)
+    arms = dict(
+        re.findall(r'<tr data-arm="(\w+)">.*?data-field="churn" data-value="([^"]*)"', html)
+    )
+    assert arms == {"recovered": "0.0", "unrecovered": "1.0"}
+    chart = re.search(r"<div class=\"chart\" id=\"churn-chart\"[^>]*data-option='([^']*)'", html)
+    assert chart, "no churn chart"
+    option = json.loads(unescape(chart[1]))
+    (dots,) = [s for s in option["series"] if s["type"] == "scatter"]
+    assert dots["data"][0] == [round(100 * churn["crude"], 2), "crude"] == [-100.0, "crude"]
+    assert 'data-too-few="true"' in html  # 2 and 2 customers: under the 30 a group needs
 
 
 def test_the_churn_chart_draws_each_difference_on_its_interval() -> None:
