@@ -119,17 +119,11 @@ def _save_rules(store: Store, text: str = METRIC_RULES) -> None:
         session.commit()
 
 
-def _scan(store: Store) -> tuple[monitoring.ScanResult, alert_rules.AlertRuleCounts | None]:
+def _scan(store: Store) -> tuple[alert_rules.ScanWithCases, alert_rules.AlertRuleCounts | None]:
     with store.sessions() as session:
-        result = monitoring.scan_alerts(session=session, settings=store.settings)
-        counts = alert_rules.after_scan(
-            session=session,
-            settings=store.settings,
-            alert_ids=[a.id for a in result.alerts],
-            now=_now(),
-        )
+        result = alert_rules.scan(session=session, settings=store.settings, now=_now())
         session.commit()
-    return result, counts
+    return result, result.cases
 
 
 def _cases(store: Store) -> list[Case]:

@@ -142,20 +142,16 @@ def target_status(
 def scan(threshold: Annotated[float, typer.Option(min=0.1)] = 4.0) -> None:
     """Scan weekly metrics, topic complaints and targets; store new alerts."""
     from cxloop.loop import alert_rules
-    from cxloop.metrics import monitoring
 
     store = existing_store()
     with unit_of_work(store) as session:
-        result = monitoring.scan_alerts(
-            session=session, settings=store.settings, threshold=threshold
-        )
-        cases = alert_rules.after_scan(
-            session=session, settings=store.settings, alert_ids=[a.id for a in result.alerts],
-            now=dt.datetime.now(dt.UTC),
+        result = alert_rules.scan(
+            session=session, settings=store.settings, now=dt.datetime.now(dt.UTC),
+            threshold=threshold,
         )  # fmt: skip
     console.print(f"{result.found} found: {result.inserted} new, {result.updated} updated")
-    if cases is not None:
-        console.print(cases.sentence(), highlight=False)
+    if result.cases is not None:
+        console.print(result.cases.sentence(), highlight=False)
 
 
 @alerts_app.command("list")

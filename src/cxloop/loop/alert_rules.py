@@ -38,6 +38,8 @@ from cxloop.loop.rules import RuleMatch, RuleSet, evaluate_alert
 from cxloop.loop.service import _new_case, _route
 from cxloop.loop.states import SYSTEM
 from cxloop.loop.timers import refresh_timers
+from cxloop.metrics import monitoring
+from cxloop.metrics.anomalies import DEFAULT_THRESHOLD
 from cxloop.metrics.models import Alert
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,32 @@ class AlertRuleCounts(BaseModel):
         checked = f"{self.checked} alert{'' if self.checked == 1 else 's'} checked"
         matches = f"{self.matched} match{'' if self.matched == 1 else 'es'}"
         return f"alert rules: {opened} ({checked}, {matches})"
+
+
+class ScanWithCases(monitoring.ScanResult):
+    """A metric scan and what the ``metric_alerts`` rules did with its alerts (``cases`` None:
+    no such rule is in force)."""
+
+    cases: AlertRuleCounts | None = None
+
+
+def scan(
+    *,
+    session: Session,
+    settings: Settings,
+    now: dt.datetime,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_n: int = 30,
+) -> ScanWithCases:
+    """``monitoring.scan_alerts``, then ``after_scan`` on the alerts it stored (what the CLI
+    and the API call: the cases are stored when the scan returns)."""
+    result = monitoring.scan_alerts(
+        session=session, settings=settings, threshold=threshold, min_n=min_n
+    )
+    cases = after_scan(
+        session=session, settings=settings, alert_ids=[a.id for a in result.alerts], now=now
+    )
+    return ScanWithCases(**result.model_dump(), cases=cases)
 
 
 def facts_of(alert: Alert) -> AlertFacts:

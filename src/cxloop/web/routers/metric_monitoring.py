@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from cxloop.loop import alert_rules
-from cxloop.loop.alert_rules import AlertRuleCounts
+from cxloop.loop.alert_rules import ScanWithCases
 from cxloop.metrics import monitoring, target_store
 from cxloop.metrics.accounts import AccountHealthReport, hide_single_answers, parse_weights
-from cxloop.metrics.monitoring import AlertRead, AlertStatus, ScanResult
+from cxloop.metrics.monitoring import AlertRead, AlertStatus
 from cxloop.metrics.target_store import TargetRead, TargetStatusResult
 from cxloop.metrics.targets import TargetsFile
 from cxloop.privacy.roles import Role
@@ -27,12 +27,6 @@ Writer = ListManager
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a stored row's id")]
 """Ids beyond a 64-bit integer cannot exist and would overflow the database driver."""
-
-
-class ScanWithCases(ScanResult):
-    """A scan and what the ``metric_alerts`` rules did with its alerts (None: no such rule)."""
-
-    cases: AlertRuleCounts | None = None
 
 
 class AlertUpdate(BaseModel):
@@ -83,16 +77,10 @@ def scan_alerts(
 ) -> ScanWithCases:
     """Scan and store alerts; the alert rules' ``metric_alerts`` open a case per matching
     alert before the response (``cases``)."""
-    result = monitoring.scan_alerts(
-        session=session, settings=settings, threshold=threshold, min_n=min_n
-    )
-    cases = alert_rules.after_scan(
-        session=session,
-        settings=settings,
-        alert_ids=[a.id for a in result.alerts],
-        now=dt.datetime.now(dt.UTC),
-    )
-    return ScanWithCases(**result.model_dump(), cases=cases)
+    return alert_rules.scan(
+        session=session, settings=settings, now=dt.datetime.now(dt.UTC), threshold=threshold,
+        min_n=min_n,
+    )  # fmt: skip
 
 
 @router.get("/alerts", response_model=list[AlertRead])
