@@ -46,8 +46,8 @@ def tick_command(
         list[str] | None,
         typer.Option(
             "--only",
-            help="Only this job (repeat): loop.evaluate_feedback, loop.fire_timers, "
-            "loop.followups, notify.deliver_due; default all four.",
+            help="Only this job (repeat): loop.evaluate_feedback, loop.evaluate_metric_alerts, "
+            "loop.fire_timers, loop.followups, notify.deliver_due; default all of them.",
         ),
     ] = None,
 ) -> None:
