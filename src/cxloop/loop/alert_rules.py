@@ -35,7 +35,7 @@ from cxloop.loop.facts_store import IN_LIST
 from cxloop.loop.models import Case, LoopState
 from cxloop.loop.priority import priority
 from cxloop.loop.rules import RuleMatch, RuleSet, evaluate_alert
-from cxloop.loop.service import _new_case, _route
+from cxloop.loop.service import new_case, route_case
 from cxloop.loop.states import SYSTEM
 from cxloop.loop.timers import refresh_timers
 from cxloop.metrics import monitoring
@@ -236,13 +236,13 @@ def _open(
     """The alert's case: the first matching rule's severity, team and name."""
     nobody = FeedbackFacts()
     level = priority(match.severity, None, None)
-    assignment = _route(session, policy.routing_rules(settings), nobody, match)
+    assignment = route_case(session, policy.routing_rules(settings), nobody, match)
     routed = (
         (assignment.team or None, assignment.via, assignment.reason)
         if assignment is not None
         else (None, "none", "no team is stored: the case waits unrouted")
     )
-    row = _new_case(
+    row = new_case(
         session,
         title=f"{match.rule_name} · {alert.reason}",
         facts=nobody,

@@ -153,10 +153,10 @@ def _open_or_attach(
         session.flush()
         return CaseOpened(outcome="attached", case=case_read(found, at))
     level = priority(match.severity, facts.value_percentile, facts.churn_risk)
-    assignment = _route(session, routing_rules, facts, match) or routing.Assignment(
+    assignment = route_case(session, routing_rules, facts, match) or routing.Assignment(
         team="", owner=None, via="none", reason="no team is stored: the case waits unrouted"
     )
-    row = _new_case(
+    row = new_case(
         session,
         title=f"{match.rule_name} · {match.topic}",
         facts=facts,
@@ -196,7 +196,7 @@ def _open_or_attach(
     return CaseOpened(outcome="opened", case=case_read(row, at))
 
 
-def _route(
+def route_case(
     session: Session,
     rules: routing.RoutingRules | None,
     facts: FeedbackFacts,
@@ -228,7 +228,7 @@ def _route(
     return found
 
 
-def _new_case(
+def new_case(
     session: Session,
     *,
     title: str,
@@ -323,7 +323,7 @@ def open_by_hand(
     level = priority(case_in.severity, case_in.value_percentile, case_in.churn_risk)
     topic = case_in.topic.strip().strip("/") if case_in.topic else "manual"
     key = dedupe_key(case_in.customer_id, case_in.account_id, facts.feedback_id)
-    row = _new_case(
+    row = new_case(
         session,
         title=case_in.title,
         facts=facts,
