@@ -193,3 +193,22 @@ def test_a_handful_of_detractors_is_too_few_to_tell_and_gets_only_the_crude_figu
     assert (churn.churn_recovered, churn.churn_unrecovered) == (0.3333, 0.3333)  # c1, c3 / c0, c2
     assert churn.too_few and churn.estimate is None and churn.crude == 0.0
     assert churn.verdict.startswith("too few to tell (6 recovered, 6 unrecovered; 30 each needed)")
+
+
+def test_an_interval_the_bootstrap_could_not_draw_is_said_not_printed_as_nan() -> None:
+    """A tiny or one-valued group gives NaN bounds: the verdict says so in words."""
+    import pandas as pd
+
+    from cxloop.loop.recovery import _verdict
+
+    row = pd.Series(
+        {"estimate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+         "crude": -0.5, "crude_ci_low": float("nan"), "crude_ci_high": float("nan")}
+    )  # fmt: skip
+    said = _verdict(row, adjusted=False, too_few=True, n1=2, n0=2, min_n=10)
+    assert "nan" not in said
+    assert (
+        said == "too few to tell (2 recovered, 2 unrecovered): -50.0 pts, no interval "
+        "(crude (too few to adjust))"
+    )
+    assert "cannot compare" in _verdict(row, adjusted=True, too_few=True, n1=2, n0=2, min_n=10)

@@ -214,9 +214,14 @@ def _verdict(row: pd.Series, adjusted: bool, too_few: bool, n1: int, n0: int, mi
         (row["ci_low"], row["ci_high"]) if adjusted else (row["crude_ci_low"], row["crude_ci_high"])
     )
     kind = "adjusted" if adjusted else "crude (too few to adjust)"
+    estimate = row["estimate"] if adjusted else row["crude"]
+    if pd.isna(estimate):
+        return f"cannot compare churn: no estimate from {n1} recovered and {n0} unrecovered"
+    if pd.isna(low) or pd.isna(high):  # a bootstrap of a tiny or one-valued group
+        shown = f"{100 * estimate:+.1f} pts, no interval ({kind})"
+        return f"too few to tell ({n1} recovered, {n0} unrecovered): {shown}"
     shown = (
-        f"{100 * (row['estimate'] if adjusted else row['crude']):+.1f} pts, 95 % interval "
-        f"{100 * low:+.1f} to {100 * high:+.1f} ({kind})"
+        f"{100 * estimate:+.1f} pts, 95 % interval {100 * low:+.1f} to {100 * high:+.1f} ({kind})"
     )
     if too_few:
         return f"too few to tell ({n1} recovered, {n0} unrecovered; {min_n} each needed): {shown}"
