@@ -16,11 +16,9 @@ from pathlib import Path
 import click
 import pytest
 import typer
+from typer.testing import CliRunner
 
-from cxloop.api import connect
 from cxloop.cli.app import app
-from cxloop.config import Settings
-from cxloop.demo.service import load_demo
 from tests.readme_examples import (
     README,
     Command,
@@ -41,16 +39,13 @@ WIDTH = "120"
 
 @pytest.fixture(scope="module")
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A demo store at ``cxloop-demo/demo.db``, where ``cxloop demo`` puts it."""
+    """The store ``cxloop demo`` builds (its company, teams, logins, rules and cases in every
+    status, follow-ups answered) at ``cxloop-demo/demo.db``, where the command puts it: the
+    README's examples are what a reader who ran ``make demo`` gets."""
     root = tmp_path_factory.mktemp("readme-demo")
     folder = root / "cxloop-demo"
-    folder.mkdir()
-    settings = Settings(database_url=f"sqlite:///{folder / 'demo.db'}", import_batch_size=1000)
-    store = connect(settings=settings)
-    try:
-        load_demo(sessions=store.sessions, settings=settings, folder=folder / "files")
-    finally:
-        store.close()
+    result = CliRunner().invoke(app, ["demo", "--folder", str(folder), "--no-serve"])
+    assert result.exit_code == 0, result.output
     yield root
 
 
