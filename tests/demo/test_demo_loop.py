@@ -25,11 +25,12 @@ from cxloop.feedback.models import Feedback
 from cxloop.loop import evaluation, teams
 from cxloop.loop import tick as loop_tick
 from cxloop.loop.calendar import preset
-from cxloop.loop.models import Case, CaseEvent, FeedbackCheck
+from cxloop.loop.models import Case, CaseEvent, CaseFollowup, FeedbackCheck
 from cxloop.loop.states import STATUSES
 from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Role
 from cxloop.privacy.schemas import TokenCreate, UserCreate
+from cxloop.surveys.models import SurveyResponse
 from cxloop.web.app import create_app
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -172,6 +173,58 @@ def test_worked_cases_carry_notes_contacts_root_causes_and_a_reopen(
         store.close()
     for kind in ("created", "assigned", "note", "contact_logged", "root_cause_set"):
         assert kinds.get(kind, 0) >= 1, kinds
+
+
+@pytest.mark.slow
+def test_verified_reopened_and_unverified_cases_come_from_real_follow_up_answers(
+    demo: tuple[Settings, DemoLoop],
+) -> None:
+    """Each finished case was asked through ``loop.followup``: a completed survey response of
+    9 verified it, of 3 reopened it, and no response closed it unverified after the window."""
+    settings, _ = demo
+    store = connect(settings=settings)
+    try:
+        with store.sessions() as session:
+            rows = session.execute(
+                select(Case.id, Case.status, CaseFollowup, SurveyResponse)
+                .join(CaseFollowup, CaseFollowup.case_id == Case.id)
+                .outerjoin(SurveyResponse, SurveyResponse.id == CaseFollowup.response_id)
+                .order_by(Case.id)
+            ).all()
+            asked = {case_id for case_id, *_ in rows}
+            finished = set(
+                session.scalars(
+                    select(Case.id).where(
+                        Case.status.in_(("verified", "reopened", "closed_unverified"))
+                    )
+                )
+            )
+    finally:
+        store.close()
+    assert finished and finished <= asked, "every verified, reopened, unverified case was asked"
+    seen = set()
+    for _, status, followup, response in rows:
+        seen.add(status)
+        assert followup.invitation_id is not None and followup.sent_at is not None
+        if status == "verified":
+            assert (followup.outcome, followup.score) == ("verified", 9.0)
+            assert response.status == "completed" and response.answers == {"solved": "9"}
+        elif status == "reopened":
+            assert (followup.outcome, followup.score, followup.solved) == ("reopened", 3.0, False)
+            assert response.status == "completed" and response.answers == {"solved": "3"}
+        else:
+            assert status == "closed_unverified" and followup.outcome == "closed_unverified"
+            assert response is None and followup.answered_at is None
+            assert followup.due_at <= NOW.replace(tzinfo=None)
+    assert seen == {"verified", "reopened", "closed_unverified"}
+
+
+def test_a_follow_up_script_moves_onto_a_feedback_with_a_customer_to_ask() -> None:
+    scripts = dict(zip("abc", loop_cases.CORE[2:5], strict=True))  # closed, reopened, resolved
+    moved = loop_cases.reachable_first(scripts, {"a": True, "b": False, "c": True})
+    assert [moved[k].ends for k in "abc"] == ["reopened", "closed", "resolved"]
+    kept = loop_cases.reachable_first(scripts, {"a": False, "b": False, "c": True})
+    assert [kept[k].ends for k in "abc"] == ["closed", "reopened", "resolved"]
 
 
 @pytest.mark.slow
