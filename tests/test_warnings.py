@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.support import run_cxloop
+from tests.cli.support import run_cxloop_process as run_cxloop
 
 LOUD = {"PYTHONWARNINGS": "default"}
 TEXTS = (

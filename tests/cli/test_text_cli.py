@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.cli.support import run_cxloop as _cxloop
+from tests.cli.support import run_cxloop_process
 
 OUTPUT_COLUMNS = [
     "language",
@@ -338,8 +339,9 @@ def test_analyze_a_hundred_thousand_rows_shows_progress_and_finishes(tmp_path: P
         for i in range(100_000):
             writer.writerow([i, openings[i % 6] + endings[(i // 6) % 6]])
     out = tmp_path / "scored.csv"
-    # TTY_COMPATIBLE: rich draws its live bar as on a terminal.
-    done = _cxloop(
+    # TTY_COMPATIBLE: rich draws its live bar as on a terminal (read when a process makes its
+    # consoles, so this one runs as its own process).
+    done = run_cxloop_process(
         tmp_path,
         *("text", "analyze", str(source), "--text-column", "review", "--output", str(out)),
         env={"TTY_COMPATIBLE": "1"},
