@@ -207,9 +207,7 @@ def tick_command(
     now: Now = None,
     job: Annotated[
         list[str] | None,
-        typer.Option(
-            "--job", help="Only this job (repeat): surveys.* or notify.deliver_due."
-        ),
+        typer.Option("--job", help="Only this job (repeat): surveys.* or notify.deliver_due."),
     ] = None,
 ) -> None:
     """Run the survey jobs once: triggers, scheduled sends, reminders, expiries, owner alerts and
