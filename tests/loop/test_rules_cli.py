@@ -97,7 +97,10 @@ def shop(template: Path, tmp_path: Path) -> Path:
 def test_check_without_a_store_checks_the_file_and_creates_nothing(tmp_path: Path) -> None:
     printed = ok(tmp_path, "rules", "check", str(RULES))
     assert "valid — 6 rules (5 on): detractor-service" in printed
-    assert "any-detractor (off); teams not checked (no store)" in printed
+    assert (
+        "any-detractor (off); 3 metric-alert rules (3 on): score-drop, complaint-spike, "
+        "nps-off-target; teams not checked (no store)"
+    ) in printed
     assert not (tmp_path / "cli.db").exists()
 
 
@@ -118,7 +121,11 @@ def test_set_saves_versions_and_show_prints_them_back(shop: Path) -> None:
     again = ok(shop, "rules", "set", "mine.yaml")
     assert again.startswith("unchanged: the same text as version 1 (2 rules (2 on)")
     assert ok(shop, "rules", "show") == MINE
-    ok(shop, "rules", "set", str(RULES))
+    both = ok(shop, "rules", "set", str(RULES))
+    assert both.startswith(
+        "rules version 2 saved: 6 rules (5 on), 3 metric-alert rules (3 on), in force for "
+        "feedback and metric alerts stored from"
+    )
     versions = json.loads(ok(shop, "rules", "versions", "--format", "json"))
     assert [(v["version"], v["current"], v["note"]) for v in versions] == [
         (2, True, None),

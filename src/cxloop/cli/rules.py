@@ -11,8 +11,9 @@ import datetime as dt
 import enum
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 from zoneinfo import ZoneInfo
 
 import typer
@@ -24,7 +25,6 @@ from cxloop.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
     from cxloop.loop.dry_run import DryRunReport
-    from cxloop.loop.rules import RuleSet
 
 HELP = "Alert rules: check, save as versions, show, and dry-run over past feedback."
 rules_app = typer.Typer(help=HELP, no_args_is_help=True)
@@ -62,10 +62,31 @@ def _refused(file: Path | str, exc: Invalid) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _count(rule_set: RuleSet) -> str:
-    on = sum(1 for r in rule_set.rules if r.enabled)
-    total = len(rule_set.rules)
-    return f"{total} rule{'s' * (total != 1)} ({on} on)"
+class _Rule(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+
+
+def _count(rules: Sequence[_Rule], kind: str = "rule") -> str:
+    on = sum(1 for r in rules if r.enabled)
+    return f"{len(rules)} {kind}{'s' * (len(rules) != 1)} ({on} on)"
+
+
+def _ids(rules: Sequence[_Rule]) -> str:
+    return ", ".join(r.id if r.enabled else f"{r.id} (off)" for r in rules) or "none"
+
+
+def _both(rules: Sequence[_Rule], metric_alerts: Sequence[_Rule], *, ids: bool) -> str:
+    """The feedback rules' count (and ids), then the ``metric_alerts`` rules' when there are
+    any: ``6 rules (5 on), 3 metric-alert rules (3 on)``."""
+    said = _count(rules) + (f": {_ids(rules)}" if ids else "")
+    if metric_alerts:
+        said += "; " if ids else ", "
+        said += _count(metric_alerts, "metric-alert rule")
+        said += f": {_ids(metric_alerts)}" if ids else ""
+    return said
 
 
 def _zone() -> ZoneInfo:
@@ -104,9 +125,8 @@ def check_command(file: File) -> None:
     except Invalid as exc:
         raise _refused(file, exc) from None
     teams = "teams checked against the store" if store else "teams not checked (no store)"
-    ids = ", ".join(r.id if r.enabled else f"{r.id} (off)" for r in rule_set.rules)
     console.print(
-        f"{file}: valid — {_count(rule_set)}: {ids or 'none'}; {teams}",
+        f"{file}: valid — {_both(rule_set.rules, rule_set.metric_alerts, ids=True)}; {teams}",
         highlight=False,
         soft_wrap=True,
     )
@@ -130,10 +150,11 @@ def set_command(
             )
     except Invalid as exc:
         raise _refused(file, exc) from None
-    on = f"{saved.rule_count} rule{'s' * (saved.rule_count != 1)} ({saved.enabled_count} on)"
+    on = _both(saved.rules, saved.metric_alerts, ids=False)
+    stored = "feedback and metric alerts" if saved.metric_alerts else "feedback"
     if saved.changed:
         line = (
-            f"rules version {saved.version} saved: {on}, in force for feedback stored from "
+            f"rules version {saved.version} saved: {on}, in force for {stored} stored from "
             f"{_when(saved.applies_from)}"
         )
     else:
