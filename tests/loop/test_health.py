@@ -189,3 +189,26 @@ def test_waiting_on_the_customer_is_not_business_time_spent() -> None:
     (r,) = measure([case], by=None, now=NOW, calendar=preset("CN"), min_n=1)
     assert r.resolution_hours.median == 5.0  # 8 working hours less 3 waiting
     assert r.resolution_wall_hours.median == 9.0
+
+
+def test_a_case_waiting_on_the_customer_is_judged_when_its_clocks_stopped() -> None:
+    """Its due times move later when it runs again: passing them while it waits is no miss."""
+    waiting = CaseRow(
+        case_id=1,
+        team="t",
+        owner=None,
+        topic="x",
+        priority="p2",
+        status="waiting_on_customer",
+        opened_at=at("mon", 9),
+        first_responded_at=at("mon", 10),
+        first_response_due=at("mon", 12),
+        resolution_due=at("tue", 9),
+        paused_at=at("mon", 11),
+    )
+    late = CaseRow(**{**waiting.__dict__, "case_id": 2, "paused_at": at("tue", 10)})
+    (r,) = measure([waiting], by=None, now=at("thu", 9), calendar=preset("CN"), min_n=1)
+    assert r.resolution_sla.n == 0  # paused before its due time: not judged yet
+    assert r.first_response_sla.hits == 1
+    (r,) = measure([late], by=None, now=at("thu", 9), calendar=preset("CN"), min_n=1)
+    assert r.resolution_sla.model_dump() == {"hits": 0, "n": 1, "rate": 0.0, "too_few": False}

@@ -53,6 +53,8 @@ class CaseRow:
     closed_at: dt.datetime | None = None
     reopen_count: int = 0
     paused_s: float = 0.0
+    paused_at: dt.datetime | None = None
+    """Waiting on the customer since (its SLA clocks stand still), None while they run."""
     ever_resolved: bool = False
     """Resolved at least once (a reopened case's ``resolved_at`` is cleared)."""
     in_period: bool = True
@@ -132,7 +134,9 @@ def sla_outcome(
 
     The clock stops at ``stopped`` (the first contact; the resolution; a close by hand): met
     when that was by ``due``. A clock still running has missed once ``now`` reached ``due``
-    (when the ticker escalates) and is not judged before. No due time: not judged.
+    (when the ticker escalates) and is not judged before; a clock that stands still (the case
+    waits on the customer; pass the moment it paused as ``now``) is judged at that moment, since
+    its due time moves later when it runs again. No due time: not judged.
     """
     if due is None:
         return None
@@ -184,8 +188,9 @@ def measure_group(
             used = calendar.business_time_between(case.opened_at, case.resolved_at)
             res_b.append(max(used.total_seconds() - case.paused_s, 0.0) / 3600)
         first_stop, res_stop = _stops(case)
-        first_sla.append(sla_outcome(case.first_response_due, first_stop, now))
-        res_sla.append(sla_outcome(case.resolution_due, res_stop, now))
+        clock = min(now, case.paused_at) if case.paused_at is not None else now
+        first_sla.append(sla_outcome(case.first_response_due, first_stop, clock))
+        res_sla.append(sla_outcome(case.resolution_due, res_stop, clock))
     open_now = [c for c in cases if c.status in OPEN]
     ages = [_hours(c.opened_at, now) / 24 for c in open_now]
     ageing = dict.fromkeys((name for name, _ in AGEING), 0)

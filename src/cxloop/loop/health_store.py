@@ -134,7 +134,8 @@ def _notes() -> list[str]:
     return [
         "cases opened in the period; backlog and ageing count every case open now",
         "SLA met when the clock stopped (first contact; resolution or close) by its due time; "
-        "open and past due: missed; open and not yet due: not counted",
+        "open and past due: missed; open and not yet due: not counted; a case waiting on the "
+        "customer is judged at the moment it began to wait (its clocks stand still)",
         "reopen rate: cases reopened at least once / cases resolved at least once",
         "verification rate: follow-ups verified / (verified + reopened + closed unverified)",
         "recovery: detractor cases (an attached answer of NPS 0–6) whose customer's next NPS "
@@ -170,6 +171,7 @@ def _case_row(
         closed_at=at(row.closed_at),
         reopen_count=row.reopen_count or 0,
         paused_s=row.sla_paused_s or 0.0,
+        paused_at=at(row.sla_paused_at),
         ever_resolved=resolved_once,
         in_period=start <= row.opened_at < end,
     )
