@@ -251,3 +251,21 @@ def test_free_text_is_masked_for_a_reader_who_neither_owns_the_case_nor_reads_pi
     assert shown.history[0].data["text"] == "邮箱 l***@example.com"
     why = shown.history[1].data["why"]  # a rule's why names the values that held
     assert "13800138000" not in str(why) and why[1] == "nps_group = detractor"
+
+
+def test_a_work_action_answers_the_title_masked_unless_the_case_is_the_callers(api: Api) -> None:
+    case = opened(api, title="回电 13800138000", owner="li.na")
+    url = f"/cases/{case['id']}"
+    by_owner = call(api, "li.na", "POST", f"{url}/note", {"text": "已回电"})
+    assert by_owner.status_code == 200 and by_owner.json()["title"] == "回电 13800138000"
+    for who, action, body in (
+        ("wang.fang", "note", {"text": "我也看看"}),  # an agent of the team, not the owner
+        ("chen.lead", "assign", {"owner": "wang.fang"}),  # the lead gives it away
+    ):
+        response = call(api, who, "POST", f"{url}/{action}", body)
+        assert response.status_code == 200, (who, response.text)
+        assert "13800138000" not in response.json()["title"], who
+    taken_over = call(api, "wang.fang", "POST", f"{url}/note", {"text": "我来跟进"})
+    assert taken_over.json()["title"] == "回电 13800138000"  # wang.fang owns it now
+    by_admin = call(api, "admin", "POST", f"{url}/note", {"text": "ok"})
+    assert by_admin.json()["title"] == "回电 13800138000"

@@ -89,11 +89,7 @@ def caller_queue(
         priorities=priorities,
         topic=topic,
     )
-    items = [
-        c if reads_pii(actor, c.owner) else c.model_copy(update={"title": mask_text(c.title)})
-        for c in found.items
-    ]
-    return found.model_copy(update={"items": items})
+    return found.model_copy(update={"items": [as_seen(actor, c) for c in found.items]})
 
 
 def read_case(*, session: Session, actor: Actor, case_id: int, now: dt.datetime) -> CaseDetail:
@@ -154,6 +150,14 @@ def reads_pii(actor: Actor, owner: str | None) -> bool:
     """Only the case's owner and admins see personal data on a case: the other agents and
     leads of the team, viewers and analysts see it masked (the lead's decision, issue 14)."""
     return _sees_all(actor) or (owner is not None and actor.name == owner)
+
+
+def as_seen(actor: Actor, case: CaseRead) -> CaseRead:
+    """``case`` as ``actor`` may see it: its title masked unless they own it or are an admin
+    (what a work action answers, as the queue and the case show it)."""
+    if reads_pii(actor, case.owner):
+        return case
+    return case.model_copy(update={"title": mask_text(case.title)})
 
 
 def masked(detail: CaseDetail) -> CaseDetail:

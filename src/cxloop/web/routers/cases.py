@@ -30,6 +30,12 @@ def _actor(user: User) -> Actor:
     return case_access.actor_of(user.username, user.role)
 
 
+def _seen(user: User, case: CaseRead) -> CaseRead:
+    """What a work action answers, as the caller may see it: the title masked unless the
+    case is theirs (or they are an admin), as the queue and the case page show it."""
+    return case_access.as_seen(_actor(user), case)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -88,10 +94,10 @@ def open_case(
     case_in: CaseCreate, session: SessionDep, settings: SettingsDep, user: CaseWorker
 ) -> CaseRead:
     """Open a case by hand for a team (the caller's, unless an admin), owned or queued."""
-    return loop_service.open_by_hand(
+    return _seen(user, loop_service.open_by_hand(
         session=session, case_in=case_in, policy=sla_policy(settings), actor=_actor(user),
         now=_now(),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
@@ -111,14 +117,19 @@ def case_story(case_id: int, session: SessionDep, user: Reader) -> CustomerStory
 @router.post("/cases/{case_id}/take", response_model=CaseRead)
 def take_case(case_id: int, session: SessionDep, user: CaseWorker) -> CaseRead:
     """The caller takes an unowned case of their team."""
-    return loop_service.take(session=session, case_id=case_id, actor=_actor(user), now=_now())
+    return _seen(
+        user, loop_service.take(session=session, case_id=case_id, actor=_actor(user), now=_now())
+    )
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseRead)
 def assign_case(case_id: int, body: AssignIn, session: SessionDep, user: CaseWorker) -> CaseRead:
     """A lead of the case's team (or an admin) gives it to a member."""
-    return loop_service.assign(
-        session=session, case_id=case_id, owner=body.owner, actor=_actor(user), now=_now()
+    return _seen(
+        user,
+        loop_service.assign(
+            session=session, case_id=case_id, owner=body.owner, actor=_actor(user), now=_now()
+        ),
     )
 
 
@@ -128,10 +139,10 @@ def start_case(
 ) -> CaseRead:
     """Work begins, or resumes after the customer answered (the wait is measured on the app's
     own SLA calendar)."""
-    return loop_service.start(
+    return _seen(user, loop_service.start(
         session=session, case_id=case_id, actor=_actor(user), now=_now(),
         policy=sla_policy(settings),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.post("/cases/{case_id}/wait", response_model=CaseRead)
@@ -142,27 +153,30 @@ def wait_case(
     body: Annotated[ReasonIn | None, Body()] = None,
 ) -> CaseRead:
     """The next step is the customer's."""
-    return loop_service.wait_on_customer(
+    return _seen(user, loop_service.wait_on_customer(
         session=session, case_id=case_id, actor=_actor(user), now=_now(),
         reason=body.reason if body else None,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.post("/cases/{case_id}/note", response_model=CaseRead)
 def note_case(case_id: int, body: NoteIn, session: SessionDep, user: CaseWorker) -> CaseRead:
     """A note in the case's history."""
-    return loop_service.note(
-        session=session, case_id=case_id, text=body.text, actor=_actor(user), now=_now()
+    return _seen(
+        user,
+        loop_service.note(
+            session=session, case_id=case_id, text=body.text, actor=_actor(user), now=_now()
+        ),
     )
 
 
 @router.post("/cases/{case_id}/contact", response_model=CaseRead)
 def log_contact(case_id: int, body: ContactIn, session: SessionDep, user: CaseWorker) -> CaseRead:
     """A call, mail or chat with the customer; the first one is the first response."""
-    return loop_service.log_contact(
+    return _seen(user, loop_service.log_contact(
         session=session, case_id=case_id, channel=body.channel, summary=body.summary,
         actor=_actor(user), now=_now(),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.post("/cases/{case_id}/root-cause", response_model=CaseRead)
@@ -170,10 +184,10 @@ def set_root_cause(
     case_id: int, body: RootCauseIn, session: SessionDep, settings: SettingsDep, user: CaseWorker
 ) -> CaseRead:
     """File the case under a root-cause code (``CXLOOP_LOOP_ROOT_CAUSES``, else the built-in)."""
-    return loop_service.set_root_cause(
+    return _seen(user, loop_service.set_root_cause(
         session=session, case_id=case_id, code=body.code, codes=root_causes(settings),
         actor=_actor(user), now=_now(),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.post("/cases/{case_id}/resolve", response_model=CaseRead)
@@ -185,10 +199,10 @@ def resolve_case(
     body: Annotated[ResolveIn | None, Body()] = None,
 ) -> CaseRead:
     """The team thinks it is fixed; the customer's follow-up verifies it."""
-    return loop_service.resolve(
+    return _seen(user, loop_service.resolve(
         session=session, case_id=case_id, actor=_actor(user), now=_now(),
         summary=body.summary if body else None, policy=sla_policy(settings),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.post("/cases/{case_id}/reopen", response_model=CaseRead)
@@ -200,10 +214,10 @@ def reopen_case(
     body: Annotated[ReasonIn | None, Body()] = None,
 ) -> CaseRead:
     """Not solved after all: the resolution clock starts again."""
-    return loop_service.reopen(
+    return _seen(user, loop_service.reopen(
         session=session, case_id=case_id, actor=_actor(user), now=_now(),
         reason=body.reason if body else None, policy=sla_policy(settings),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseRead)
@@ -215,10 +229,10 @@ def close_case(
     body: Annotated[ReasonIn | None, Body()] = None,
 ) -> CaseRead:
     """A lead closes the case by hand (a duplicate, spam, nothing to do)."""
-    return loop_service.close(
+    return _seen(user, loop_service.close(
         session=session, case_id=case_id, actor=_actor(user), now=_now(),
         reason=body.reason if body else None, policy=sla_policy(settings),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @router.get("/teams", response_model=list[TeamRead])
