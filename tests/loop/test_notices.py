@@ -9,8 +9,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from sqlalchemy import select
+
 from cxloop.api import Store, connect
 from cxloop.db.session import session_scope
+from cxloop.loop import notices
 from cxloop.loop import service as loop_service
 from cxloop.loop.models import CaseEvent, LoopState
 from cxloop.loop.policy import sla_policy
@@ -220,3 +223,34 @@ def test_an_event_committed_after_a_later_one_is_still_noticed(db_path: Path) ->
     finally:
         store.close()
     assert [key.split(":")[3] for key in keys] == ["5", "3"]
+
+
+def test_the_first_run_passes_over_a_past_longer_than_one_batch(db_path: Path) -> None:
+    """A store with history before its ticker ran: the past is not mailed, not even by the
+    runs after the first (each looks at one event here); what happens next is."""
+    url = "http://127.0.0.1:9/hooks"
+    events = ("created", "assigned", "note")
+    store = connect(
+        settings=settings_for(db_path, loop_webhooks=(url,), loop_webhook_events=events)
+    )
+    later = OPENED + dt.timedelta(days=3)
+
+    def run() -> dict[str, int]:
+        with session_scope(store.sessions) as session:
+            return notices.send_notices(
+                session=session, settings=store.settings, now=later, limit=1
+            )
+
+    try:
+        for _ in range(2):
+            open_case(store, OPENED)  # 4 events, 3 days old
+        assert [run()["events"] for _ in range(5)] == [0, 0, 0, 0, 0]
+        with session_scope(store.sessions) as session:
+            state = session.get(LoopState, "notices")
+            assert state is not None and state.value == {"event_id": 4, "gaps": {}}
+            case_id = session.scalar(select(CaseEvent.case_id).limit(1))
+            assert case_id is not None
+            loop_service.note(session=session, case_id=case_id, text="x", actor=WANG, now=later)
+        assert run()["webhooks"] == 1
+    finally:
+        store.close()

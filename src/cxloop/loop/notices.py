@@ -11,8 +11,8 @@ named in ``loop_webhook_events``; a status change is named by the status it reac
 
 Event ids a transaction took but had not committed when the watermark passed them (PostgreSQL
 commits out of order) are kept as gaps and looked at again for an hour. The first run on a store
-passes over events older than a day: a store that had cases before its ticker ran does not mail
-its past.
+passes over events older than a day, however many runs that history takes: a store that had
+cases before its ticker ran does not mail its past.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
@@ -71,19 +71,40 @@ def send_notices(
         else CaseEvent.id > watermark
     )
     events = list(session.scalars(query.order_by(CaseEvent.id).limit(limit)))
+    past = _past(session, value if state is not None else None, at)
     counts = dict.fromkeys(COUNTS, 0)
     if events:
-        horizon = at - FIRST_RUN_HORIZON if state is None else None
-        fresh = [e for e in events if horizon is None or e.at >= horizon]
+        fresh = [e for e in events if not _in_past(e, past)]
         _queue(session, settings, fresh, at, counts)
     value = {"event_id": max([watermark, *(e.id for e in events)]), "gaps": {}}
     value["gaps"] = _gaps(gaps, watermark, value["event_id"], {e.id for e in events}, at)
+    if past is not None and value["event_id"] < past["through_id"]:
+        value["past"] = past  # the first run's batch did not reach the newest of the past
     if state is None:
         session.add(LoopState(key=STATE_KEY, value=value, updated_at=at))
     elif state.value != value:  # an idle run writes nothing (no SQLite write lock every 30 s)
         state.value, state.updated_at = value, at
     session.flush()
     return counts
+
+
+def _past(session: Session, value: dict[str, Any] | None, at: dt.datetime) -> dict[str, Any] | None:
+    """The store's past that no run mails: events up to the newest one when the first run
+    looked (``through_id``) that are older than ``FIRST_RUN_HORIZON`` then (``before``). Kept
+    in the state until the watermark passes it, so a past longer than one batch stays unmailed.
+    ``value``: the stored state, None on the first run."""
+    if value is not None:
+        return value.get("past")
+    newest = session.scalar(select(func.max(CaseEvent.id)))
+    return {"through_id": int(newest or 0), "before": (at - FIRST_RUN_HORIZON).isoformat()}
+
+
+def _in_past(event: CaseEvent, past: dict[str, Any] | None) -> bool:
+    return (
+        past is not None
+        and event.id <= int(past["through_id"])
+        and event.at < dt.datetime.fromisoformat(str(past["before"]))
+    )
 
 
 def _gaps(
