@@ -117,6 +117,14 @@ def test_a_body_that_is_not_rules_is_a_422_naming_why(
     assert any(p["field"] == field and reason in p["reason"] for p in response.json()["detail"])
 
 
+def test_who_may_not_save_rules_is_refused_before_the_body_is_read(api: Api) -> None:
+    bad = {"content": b"\xff" * 10, "headers": YAML}
+    assert api.client.put("/api/v1/rules", **bad).status_code == 401
+    assert call(api, "viewer", "PUT", "/rules", **bad).status_code == 403
+    assert call(api, "agent", "PUT", "/rules", **bad).status_code == 403
+    assert call(api, "admin", "PUT", "/rules", **bad).status_code == 422
+
+
 def test_an_empty_list_switches_every_rule_off(api: Api) -> None:
     saved = call(api, "admin", "PUT", "/rules", content=b"rules: []\n", headers=YAML).json()
     assert (saved["rule_count"], saved["rules"]) == (0, [])

@@ -105,10 +105,11 @@ def read_rules(session: SessionDep, _user: Reader) -> RuleSetRead:
 
 @router.put("", response_model=RuleSetRead, openapi_extra=BODY)
 def save_rules(
-    body: Annotated[RulesIn, Depends(rules_body)], session: SessionDep, user: RuleManager
+    user: RuleManager, body: Annotated[RulesIn, Depends(rules_body)], session: SessionDep
 ) -> RuleSetRead:
     """Save the rules as the next version, in force for feedback stored from now on; the text
-    of the version in force saves nothing (``changed`` false); 422 lists every problem."""
+    of the version in force saves nothing (``changed`` false); 422 lists every problem. The
+    caller is checked before the body is read (``user`` first: dependencies run in order)."""
     return rule_store.save_rules(
         session=session, text=body.yaml, actor=user.username, now=_now(), note=body.note
     )
