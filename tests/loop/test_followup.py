@@ -336,3 +336,20 @@ def test_links_handed_over_without_mail_verify_the_same_way(desk: Desk) -> None:
     desk.answer(link.link.removeprefix(desk.settings.public_url.rstrip("/")), 10)
     assert desk.step("record_answers")["verified"] == 1
     assert desk.case(case_id).status == "verified"
+
+
+def test_an_answer_after_the_case_moved_on_by_hand_withdraws_the_pending_follow_up(
+    desk: Desk,
+) -> None:
+    """Answered before ``close_expired`` saw the case move: not left pending for ever."""
+    case_id = desk.resolved_case(customer_id="C-ZH")
+    desk.step("send_due")
+    with session_scope(desk.store.sessions) as session:
+        case_actions.reopen(
+            session=session, case_id=case_id, actor=LEAD, now=desk.now, policy=policy()
+        )
+    desk.answer(desk.link(ZH_ADDRESS), 10)
+    assert desk.step("record_answers")["late"] == 1
+    (followup,) = desk.followups(case_id)
+    assert (followup.outcome, followup.score) == ("withdrawn", 10.0)
+    assert desk.case(case_id).status == "reopened"

@@ -313,6 +313,8 @@ def _answer(
         else:  # moved on by hand, or resolved again: a newer follow-up asks about that
             effect = "it answers an earlier round and changes nothing"
         row.reason = f"answered {score} after the case was {case.status}: recorded, {effect}"
+        if row.outcome == "pending":  # moved on by hand before close_expired could withdraw it
+            row.outcome = "withdrawn"
         case_actions.event(session, case, "followup_answered", SYSTEM, at, **answered, late=True)
         return "late"
     case_actions.event(session, case, "followup_answered", SYSTEM, at, **answered)
