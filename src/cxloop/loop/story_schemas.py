@@ -33,15 +33,19 @@ class Profile(BaseModel):
 class Value(BaseModel):
     """What the customer (or account) is worth to the business, and where that ranks."""
 
-    orders: int = Field(description="Orders stored for the customer (or account).")
-    spend: float = Field(description="Sum of their order amounts.")
+    orders: int = Field(
+        description="The customer's (account's) orders that count as spend: not cancelled or "
+        "refunded."
+    )
+    spend: float = Field(description="Sum of those orders' amounts, over all time.")
     currency: str | None = Field(None, description="The orders' currency when they share one.")
     first_order_at: dt.datetime | None = None
     last_order_at: dt.datetime | None = None
     percentile: float | None = Field(
         None,
-        description="Percent of customers (accounts) worth less: spend over all orders for a "
-        "customer, annual value for an account; None when nobody is ranked.",
+        description="Percent of customers (accounts) worth less: order spend in the 365 days "
+        "before now for a customer (the rank the alert rules and the priority read), annual "
+        "value for an account; None when nobody is ranked.",
     )
     basis: str = Field(description="What the percentile ranks, in words.")
     ranked: int = Field(0, description="How many customers (accounts) the percentile ranks.")
