@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from cxloop.cli.context import console, errors, existing_store
+from cxloop.cli.context import existing_store
+from cxloop.cli.job_runs import parse_now, show_outcomes
 from cxloop.cli.lazy import lazy_module
 from cxloop.errors import Invalid
 
@@ -20,17 +19,6 @@ else:
     tick = lazy_module("cxloop.jobs.tick")
 
 OUTBOX = "notify.deliver_due"
-
-
-def _moment(text: str | None) -> dt.datetime | None:
-    """``--now`` as naive UTC (a time with an offset is converted; one without is UTC)."""
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise Invalid("is not a date-time such as 2026-12-07T09:45 (UTC)", "now", text) from None
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def tick_command(
@@ -58,7 +46,7 @@ def tick_command(
     unknown = [name for name in chosen if name not in allowed]
     if unknown:
         raise Invalid(f"is not a loop job ({', '.join(allowed)})", "only", ", ".join(unknown))
-    moment = _moment(now)
+    moment = parse_now(now)
     store = existing_store()
     try:
         outcomes = tick.run(
@@ -68,22 +56,4 @@ def tick_command(
             outcomes |= tick.run(store.settings, moment, [OUTBOX], sessions=store.sessions)
     finally:
         store.close()
-    table = Table(title="loop jobs")
-    table.add_column("job")
-    table.add_column("result", overflow="fold")
-    table.add_column("seconds", justify="right")
-    for name, outcome in outcomes.items():
-        shown = (
-            f"failed: {outcome.error}"
-            if outcome.error
-            else ", ".join(f"{k} {v}" for k, v in outcome.counts.items()) or "–"
-        )
-        table.add_row(name, shown, f"{outcome.seconds:.2f}")
-    console.print(table)
-    failed = [n for n, o in outcomes.items() if o.error]
-    if failed:
-        errors.print(
-            f"error: {len(failed)} job(s) failed ({', '.join(failed)}); the others ran",
-            highlight=False,
-        )
-        raise typer.Exit(1)
+    show_outcomes("loop jobs", outcomes)

@@ -3,7 +3,6 @@ print a distribution's links again."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cxloop.cli.context import console, errors, existing_store, unit_of_work
+from cxloop.cli.job_runs import parse_now, show_outcomes
 from cxloop.cli.lazy import lazy_module
 from cxloop.errors import Invalid
 
@@ -29,16 +29,6 @@ Now = Annotated[
     str | None,
     typer.Option("--now", help="Act as if it were this UTC time (2026-03-01T09:00); for replays."),
 ]
-
-
-def _moment(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise Invalid("is not a date-time such as 2026-03-01T09:00 (UTC)", "now", text) from None
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _counts(result: SendResult) -> str:
@@ -179,7 +169,7 @@ def send_command(
             settings=store.settings,
             survey_id=survey,
             request=request,
-            now=_moment(now),
+            now=parse_now(now),
             created_by="cli",
         )
     if out is not None and result.links:
@@ -218,31 +208,13 @@ def tick_command(
     unknown = [name for name in chosen if name not in allowed]
     if unknown:
         raise Invalid(f"is not a survey job ({', '.join(allowed)})", "job", ", ".join(unknown))
-    moment = _moment(now)
+    moment = parse_now(now)
     store = existing_store()
     try:
         outcomes = tick.run(store.settings, moment, chosen, sessions=store.sessions)
     finally:
         store.close()
-    table = Table(title="survey jobs")
-    table.add_column("job")
-    table.add_column("result", overflow="fold")
-    table.add_column("seconds", justify="right")
-    for name, outcome in outcomes.items():
-        shown = (
-            f"failed: {outcome.error}"
-            if outcome.error
-            else ", ".join(f"{k} {v}" for k, v in outcome.counts.items()) or "–"
-        )
-        table.add_row(name, shown, f"{outcome.seconds:.2f}")
-    console.print(table)
-    failed = [n for n, o in outcomes.items() if o.error]
-    if failed:
-        errors.print(
-            f"error: {len(failed)} job(s) failed ({', '.join(failed)}); the others ran",
-            highlight=False,
-        )
-        raise typer.Exit(1)
+    show_outcomes("survey jobs", outcomes)
 
 
 def links_command(
