@@ -256,6 +256,12 @@ def test_free_text_is_masked_for_a_reader_who_neither_owns_the_case_nor_reads_pi
 def test_a_work_action_answers_the_title_masked_unless_the_case_is_the_callers(api: Api) -> None:
     case = opened(api, title="回电 13800138000", owner="li.na")
     url = f"/cases/{case['id']}"
+    titles = {
+        who: [c["title"] for c in call(api, who, "GET", "/cases").json()["items"]]
+        for who in ("li.na", "wang.fang", "chen.lead")
+    }
+    assert titles["li.na"] == ["回电 13800138000"]
+    assert "13800138000" not in str(titles["wang.fang"] + titles["chen.lead"])  # not theirs
     by_owner = call(api, "li.na", "POST", f"{url}/note", {"text": "已回电"})
     assert by_owner.status_code == 200 and by_owner.json()["title"] == "回电 13800138000"
     for who, action, body in (
