@@ -122,10 +122,7 @@ def load_demo_with_loop(
         loop_tick.tick(session=session, settings=settings, now=at)  # as `cxloop loop tick`
         cases = all_cases(session, at)
         built.by_status = {s: sum(c.status == s for c in cases) for s in STATUSES}
-        kinds = {
-            c.id: {e.kind for e in loop_service.get_case(session=session, case_id=c.id).history}
-            for c in cases
-        }
+        kinds = {c.id: _event_kinds(session, c.id) for c in cases}
         built.escalated = [i for i, k in kinds.items() if "escalated" in k]
         built.warned = [i for i, k in kinds.items() if "warned" in k and "escalated" not in k]
     return built
