@@ -28,6 +28,7 @@ from cxloop.loop.facts_store import facts_for
 from cxloop.loop.priority import priority
 from cxloop.loop.rule_names import fold
 from cxloop.loop.rules import RuleSet, evaluate
+from cxloop.loop.service import dedupe_key
 from cxloop.metrics.filters import Scope, parse_scope, utc_naive
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
@@ -139,7 +140,7 @@ class Simulation:
         if not matches:
             return
         self.matched += 1
-        key = _dedupe_key(facts)
+        key = dedupe_key(facts.customer_id, facts.account_id, facts.feedback_id)
         vip = is_vip(facts)
         touched: set[tuple[str, str]] = set()
         for match in matches:
@@ -186,15 +187,6 @@ class Simulation:
             by_priority=self.by_priority,
             rules=list(self.runs.values()),
         )
-
-
-def _dedupe_key(facts: FeedbackFacts) -> str:
-    """As ``service.dedupe_key`` (not imported: this module stays off the case service)."""
-    if facts.customer_id:
-        return f"customer:{facts.customer_id}"
-    if facts.account_id:
-        return f"account:{facts.account_id}"
-    return f"feedback:{facts.feedback_id}"
 
 
 def window(
