@@ -29,10 +29,11 @@ from cxloop.config import Settings
 from cxloop.loop import case_locks, policy, rule_store
 from cxloop.loop.alert_facts import AlertFacts, slice_text
 from cxloop.loop.case_actions import event, give
-from cxloop.loop.case_reads import naive, utc
+from cxloop.loop.case_reads import utc
+from cxloop.loop.evaluation import read_watermark, set_watermark
 from cxloop.loop.facts import FeedbackFacts
 from cxloop.loop.facts_store import IN_LIST
-from cxloop.loop.models import Case, LoopState
+from cxloop.loop.models import Case
 from cxloop.loop.priority import priority
 from cxloop.loop.rules import RuleMatch, RuleSet, evaluate_alert
 from cxloop.loop.service import new_case, route_case
@@ -173,7 +174,7 @@ def evaluate_pending(
     stored = rule_store.current_rules(session)
     if stored is None or not stored.rules.metric_alerts:
         return AlertRuleCounts()
-    mark = _watermark(session)
+    mark = read_watermark(session, WATERMARK)
     since = stored.applies_from if mark is None else max(stored.applies_from, mark - LOOK_BACK)
     rows = session.execute(
         select(Alert.id, Alert.updated_at)
@@ -188,14 +189,7 @@ def evaluate_pending(
     )
     newest = max(updated for _, updated in rows)
     if mark is None or newest > mark:
-        value = {"through": naive(newest).isoformat(), "rule_set_version": stored.version}
-        case_locks.upsert(
-            session,
-            LoopState,
-            {"key": WATERMARK, "value": value, "updated_at": naive(now)},
-            keys=["key"],
-            changes={"value": value, "updated_at": naive(now)},
-        )
+        set_watermark(session, WATERMARK, newest, stored.version, now)
     return counts
 
 
@@ -285,12 +279,3 @@ def _open(
     refresh_timers(row)
     session.flush()
     return row
-
-
-def _watermark(session: Session) -> dt.datetime | None:
-    value = session.scalar(select(LoopState.value).where(LoopState.key == WATERMARK))
-    through = value.get("through") if isinstance(value, dict) else None
-    try:
-        return dt.datetime.fromisoformat(through) if isinstance(through, str) else None
-    except ValueError:
-        return None

@@ -191,7 +191,7 @@ def evaluate_pending(
     stored = rule_store.current_rules(session)
     if stored is None:
         return counts
-    mark = _watermark(session)
+    mark = read_watermark(session, WATERMARK)
     since = stored.applies_from if mark is None else max(stored.applies_from, mark - LOOK_BACK)
     rows = session.execute(
         select(Feedback.feedback_id, Feedback.updated_at)
@@ -213,7 +213,7 @@ def evaluate_pending(
     recent = [at for at in waiting if at > naive(now) - WAIT_FOR_TEXT]
     through = min([newest, *recent])
     if mark is None or through > mark:
-        _set_watermark(session, through, stored.version, now)
+        set_watermark(session, WATERMARK, through, stored.version, now)
     return counts
 
 
@@ -249,8 +249,10 @@ def _record(
     )
 
 
-def _watermark(session: Session) -> dt.datetime | None:
-    value = session.scalar(select(LoopState.value).where(LoopState.key == WATERMARK))
+def read_watermark(session: Session, key: str) -> dt.datetime | None:
+    """How far a pending scan (``key`` in ``loop_state``) has looked: naive UTC, or None when
+    it never ran (or the stored value is not a time)."""
+    value = session.scalar(select(LoopState.value).where(LoopState.key == key))
     through = value.get("through") if isinstance(value, dict) else None
     try:
         return dt.datetime.fromisoformat(through) if isinstance(through, str) else None
@@ -258,12 +260,15 @@ def _watermark(session: Session) -> dt.datetime | None:
         return None
 
 
-def _set_watermark(session: Session, through: dt.datetime, version: int, now: dt.datetime) -> None:
+def set_watermark(
+    session: Session, key: str, through: dt.datetime, version: int, now: dt.datetime
+) -> None:
+    """Record that the scan ``key`` has looked through ``through`` under rules ``version``."""
     value = {"through": naive(through).isoformat(), "rule_set_version": version}
     upsert(
         session,
         LoopState,
-        {"key": WATERMARK, "value": value, "updated_at": naive(now)},
+        {"key": key, "value": value, "updated_at": naive(now)},
         keys=["key"],
         changes={"value": value, "updated_at": naive(now)},
     )
