@@ -302,6 +302,22 @@ def test_rules_saved_after_the_alert_open_nothing_for_it(store: Store) -> None:
     assert _cases(store) == []
 
 
+def test_a_failing_evaluation_keeps_the_scans_alerts_and_the_job_opens_the_case_later(
+    store: Store, tmp_path: Path
+) -> None:
+    _save_rules(store)
+    broken = store.settings.model_copy(update={"loop_routing": str(tmp_path / "missing.yaml")})
+    with store.sessions() as session:
+        result = alert_rules.scan(session=session, settings=broken, now=_now())
+        session.commit()
+    assert result.inserted == 1 and result.cases is not None
+    assert result.cases.error == "Invalid" and "not applied (Invalid)" in result.cases.sentence()
+    with store.sessions() as session:
+        assert session.scalar(select(Alert.id)) == result.alerts[0].id  # the alert is kept
+    assert _cases(store) == []
+    assert _job(store)["opened"] == 1  # the job, with a readable routing setting, opens it
+
+
 def test_cxloop_metrics_alerts_scan_prints_what_the_alert_rules_did(
     store: Store, db_path: Path, tmp_path: Path
 ) -> None:
