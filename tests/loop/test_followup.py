@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from cxloop.db.session import session_scope
@@ -353,3 +354,30 @@ def test_an_answer_after_the_case_moved_on_by_hand_withdraws_the_pending_follow_
     (followup,) = desk.followups(case_id)
     assert (followup.outcome, followup.score) == ("withdrawn", 10.0)
     assert desk.case(case_id).status == "reopened"
+
+
+def test_a_failing_step_does_not_make_the_next_run_mail_the_customer_again(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job runs in one unit of work: a failure rolls back everything it recorded, so the
+    mail (which cannot be unsent) goes out in the last step."""
+    from cxloop.jobs import tick as jobs_tick
+    from cxloop.loop import followup
+
+    desk.resolved_case(customer_id="C-ZH")
+
+    def broken(**_: object) -> dict[str, int]:
+        raise RuntimeError("the SLA policy file cannot be read")
+
+    def job() -> str | None:
+        outcomes = jobs_tick.run(
+            desk.settings, desk.now, ["loop.followups"], sessions=desk.store.sessions
+        )
+        return outcomes["loop.followups"].error
+
+    monkeypatch.setattr(followup, "close_expired", broken)
+    assert job() == "RuntimeError: the SLA policy file cannot be read"
+    monkeypatch.undo()
+    assert job() is None
+    assert job() is None
+    assert len(desk.mails_to(ZH_ADDRESS)) == 1

@@ -25,7 +25,15 @@ FOLLOWUPS = {
     "cxloop.loop.followup:record_answers": "answers",
     "cxloop.loop.followup:close_expired": "expired",
 }
-"""Each step and the prefix of a count it shares with an earlier step (``answers.not_sent``)."""
+"""Each step, in the order its counts are shown, and the prefix of a count it shares with an
+earlier step (``answers.not_sent``)."""
+FOLLOWUP_RUN_ORDER = (
+    "cxloop.loop.followup:record_answers",
+    "cxloop.loop.followup:close_expired",
+    "cxloop.loop.followup:send_due",
+)
+"""The steps as they run: sending last, so that a step failing after it (which rolls back the
+job's unit of work) cannot make the next run mail the same customers again."""
 LOOP_JOBS = (
     "loop.evaluate_feedback",
     "loop.evaluate_metric_alerts",
@@ -74,10 +82,10 @@ def fire_timers(*, session: Session, settings: Settings, now: dt.datetime) -> Ma
 
 @job("loop.followups", every_s=60)
 def followups(*, session: Session, settings: Settings, now: dt.datetime) -> Mapping[str, int]:
-    """Follow-up surveys: sent for resolved cases, answers that verify or reopen, and cases whose
-    follow-up went unanswered closed unverified."""
+    """Follow-up surveys: answers that verify or reopen, cases whose follow-up went unanswered
+    closed unverified, then new ones sent for resolved cases (``FOLLOWUP_RUN_ORDER``)."""
+    found = {t: _counts(t, session=session, settings=settings, now=now) for t in FOLLOWUP_RUN_ORDER}
     counts: dict[str, int] = {}
     for target, step in FOLLOWUPS.items():
-        found = _counts(target, session=session, settings=settings, now=now)
-        counts.update({f"{step}.{k}" if k in counts else k: v for k, v in found.items()})
+        counts.update({f"{step}.{k}" if k in counts else k: v for k, v in found[target].items()})
     return counts

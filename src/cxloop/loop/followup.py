@@ -2,10 +2,11 @@
 solved?" (0–10) through the survey machinery; a satisfied answer verifies the case, an
 unsatisfied one reopens it, no answer within ``loop_followup_days`` closes it unverified.
 
-Three idempotent steps the job ``loop.followups`` runs in order (each only flushes; the caller
-commits): ``send_due`` (one follow-up per case and resolution round, claimed by the unique
-``(case_id, round)`` index before the mail goes out), ``record_answers`` (completed answers →
-verify or reopen; invitations skipped or bounced → not sent) and ``close_expired``.
+Three idempotent steps the job ``loop.followups`` runs (each only flushes; the caller commits):
+``record_answers`` (completed answers → verify or reopen; invitations skipped or bounced → not
+sent), ``close_expired``, and last ``send_due`` (one follow-up per case and resolution round,
+claimed by the unique ``(case_id, round)`` index before the mail goes out): a mail cannot be
+unsent, so no later step's failure may roll back the record that it went out.
 """
 
 from __future__ import annotations
@@ -390,10 +391,15 @@ def close_expired(*, session: Session, settings: Settings, now: dt.datetime) -> 
 
 
 def run(*, session: Session, settings: Settings, now: dt.datetime) -> dict[str, int]:
-    """The three steps in order (what ``cxloop cases followups --run`` does), counts merged."""
+    """The three steps, sending last (what ``cxloop cases followups --run`` does), counts
+    merged."""
+    found = {
+        step: step(session=session, settings=settings, now=now)
+        for step in (record_answers, close_expired, send_due)
+    }
     counts: dict[str, int] = {}
-    for step in (send_due, record_answers, close_expired):
-        for name, value in step(session=session, settings=settings, now=now).items():
+    for step in (send_due, record_answers, close_expired):  # shown as a case lives them
+        for name, value in found[step].items():
             counts[name] = counts.get(name, 0) + value
     return counts
 
