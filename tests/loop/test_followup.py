@@ -381,3 +381,23 @@ def test_a_failing_step_does_not_make_the_next_run_mail_the_customer_again(
     assert job() is None
     assert job() is None
     assert len(desk.mails_to(ZH_ADDRESS)) == 1
+
+
+def test_an_answer_without_a_score_is_counted_once_and_the_window_still_closes_the_case(
+    desk: Desk,
+) -> None:
+    from cxloop.surveys.models import SurveyResponse
+
+    case_id = desk.resolved_case(customer_id="C-ZH")
+    desk.step("send_due")
+    desk.answer(desk.link(ZH_ADDRESS), 9)
+    with session_scope(desk.store.sessions) as session:
+        (response,) = session.scalars(select(SurveyResponse))
+        response.answers = {"solved": "n/a"}  # e.g. stored by an edited survey's form
+    assert desk.step("record_answers")["unreadable"] == 1
+    assert desk.step("record_answers")["unreadable"] == 0
+    assert desk.case(case_id).status == "resolved"
+    expired = desk.step("close_expired", desk.now + 8 * DAY)
+    assert expired == {"closed_unverified": 1, "withdrawn": 0}
+    (followup,) = desk.followups(case_id)
+    assert (followup.outcome, followup.score) == ("closed_unverified", None)

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -284,7 +284,9 @@ def record_answers(*, session: Session, settings: Settings, now: dt.datetime) ->
     ).all()
     for row, response in answered:
         score = survey.score_of(response.answers)
-        if score is None:
+        if score is None:  # recorded once (not looked at again each run); the window still ends
+            row.answered_at, row.response_id = response.completed_at or naive(at), response.id
+            row.reason = "answered without a 0–10 score: no verdict, the window still runs"
             found["unreadable"] += 1
             continue
         found[_answer(session, settings, row, response, score, at)] += 1
@@ -360,7 +362,7 @@ def close_expired(*, session: Session, settings: Settings, now: dt.datetime) -> 
     """Pending follow-ups past their due time without an answer: the resolved case is closed
     unverified. A case someone moved on by hand meanwhile (reopened, closed) is left as it is
     and its follow-up ``withdrawn``. Run after ``record_answers``: an answer waiting to be
-    recorded keeps its follow-up out of here."""
+    recorded keeps its follow-up out of here (one recorded without a score does not)."""
     at = utc(now)
     found: Counter[str] = Counter()
     answered = exists().where(
@@ -371,7 +373,11 @@ def close_expired(*, session: Session, settings: Settings, now: dt.datetime) -> 
     )
     rows = session.scalars(
         select(CaseFollowup)
-        .where(CaseFollowup.outcome == "pending", CaseFollowup.due_at <= naive(at), ~answered)
+        .where(
+            CaseFollowup.outcome == "pending",
+            CaseFollowup.due_at <= naive(at),
+            or_(CaseFollowup.answered_at.is_not(None), ~answered),  # recorded without a score
+        )
         .order_by(CaseFollowup.due_at, CaseFollowup.id)
         .limit(BATCH)
     ).all()
