@@ -43,6 +43,7 @@ EVENT_LABELS = {
     "sla_paused": N_("SLA paused"),
     "sla_resumed": N_("SLA resumed"),
     "followup_sent": N_("Follow-up sent"),
+    "followup_not_sent": N_("Follow-up not sent"),
     "followup_answered": N_("Follow-up answered"),
 }
 ACTION_LABELS = {
