@@ -214,8 +214,10 @@ def route_case(
     if team is not None and team not in names:
         notes.append(f"the alert rule's team {team} is not a team")
         team = None
-    if rules is not None and rules.unknown_teams(names):
-        notes.append(f"the routing file names teams that are not stored ({rules.default_team}…)")
+    gone = rules.unknown_teams(names) if rules is not None else []
+    if gone:
+        missing = ", ".join(dict.fromkeys(str(p.value) for p in gone))
+        notes.append(f"the routing file names teams that are not stored ({missing})")
         rules = None
     if rules is None:
         rules = routing.RoutingRules(default_team=names[0])
