@@ -43,17 +43,13 @@ LOOP_JOBS = (
 
 
 def _counts(target: str, **kwargs: Any) -> dict[str, int]:
-    """Call ``module:function`` with keywords; its counts (a mapping, an object with
-    ``as_counts()``, or a number) as a mapping."""
+    """Call ``module:function`` with keywords; its counts (a mapping, or an object with
+    ``as_counts()``) as a mapping."""
     module_name, _, name = target.partition(":")
     result = getattr(importlib.import_module(module_name), name)(**kwargs)
     if hasattr(result, "as_counts"):
         result = result.as_counts()
-    if isinstance(result, Mapping):
-        return {str(k): int(v) for k, v in result.items() if isinstance(v, int | float)}
-    if isinstance(result, int):
-        return {"done": result}
-    return {"done": len(result)} if isinstance(result, list | tuple) else {}
+    return {str(k): int(v) for k, v in result.items() if isinstance(v, int | float)}
 
 
 @job("loop.evaluate_feedback", every_s=10)
