@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -23,7 +23,7 @@ from cxloop.loop.calendar import BusinessCalendar
 from cxloop.loop.states import OPEN
 
 By = Literal["team", "owner", "topic", "priority"]
-BY: tuple[str, ...] = ("team", "owner", "topic", "priority")
+BY: tuple[By, ...] = get_args(By)
 ALL = "(all)"
 NONE = "(none)"
 """The group of cases with no team or owner."""

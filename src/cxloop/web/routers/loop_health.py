@@ -7,10 +7,11 @@ no customer's personal data.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from cxloop.loop.health import By
 from cxloop.loop.health_store import LoopHealth, loop_health
 from cxloop.metrics.filters import parse_scope
 from cxloop.web.deps import Reader, SessionDep, SettingsDep
@@ -23,7 +24,7 @@ def read_health(
     session: SessionDep,
     settings: SettingsDep,
     user: Reader,
-    by: Annotated[Literal["team", "owner", "topic", "priority"] | None, Query()] = None,
+    by: Annotated[By | None, Query()] = None,
     since: Annotated[str | None, Query(max_length=40, description="2026-10-01, 2026-Q4…")] = None,
     until: Annotated[str | None, Query(max_length=40, description="Through this date.")] = None,
     last: Annotated[str | None, Query(max_length=16, description="30d, 12w, 6m…")] = None,
