@@ -3,10 +3,12 @@
 The feedback of a window is read in ``created_at`` order, in batches (a million rows never load
 at once), each batch's facts read together (``facts_store.facts_for``), and the rules replayed as
 if each feedback had arrived at its ``created_at``: a match opens a case unless the same customer
-(else account) has a case on the same topic opened within the rule's window, which it would join
-(``Simulation``, pure). Nothing is written. Two simplifications, stated in the README: a
-simulated case stays open for its whole window (nobody resolves it), and cases opened before the
-window are not known; customer facts (value, churn risk) are today's, not those of the day.
+(else account, else author) has a case on the same topic (with ``topic: matched``, any topic the
+condition matched) opened within the rule's window, which it would join; one feedback opens or
+joins at most one case, by its most severe match (``Simulation``, pure). Nothing is written.
+Two simplifications, stated in the README: a simulated case stays open for its whole window
+(nobody resolves it), and cases opened before the window are not known; customer facts (value,
+churn risk) are today's, not those of the day.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from cxloop.loop.facts_store import facts_for
 from cxloop.loop.priority import priority
 from cxloop.loop.rule_names import fold
 from cxloop.loop.rules import RuleSet, evaluate
-from cxloop.loop.service import dedupe_key
+from cxloop.loop.service import by_severity, key_of
 from cxloop.metrics.filters import Scope, parse_scope, utc_naive
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
@@ -115,9 +117,11 @@ class DryRunReport(BaseModel):
 
 
 class Simulation:
-    """Rules replayed over facts in time order, with de-duplication as ``open_from_match``
+    """Rules replayed over facts in time order, with de-duplication as ``open_from_matches``
     does it: one case per dedupe key and topic, later matches within the matching rule's
-    window join it, and one feedback joins a case once (pure: no store)."""
+    window join it (on any topic a ``topic: matched`` condition matched, the first
+    preferred), and one feedback opens or joins one case, by its most severe match (the
+    others are recorded there: they count as matches only). Pure: no store."""
 
     def __init__(self, rules: RuleSet):
         self.rules = rules
@@ -140,33 +144,31 @@ class Simulation:
         if not matches:
             return
         self.matched += 1
-        key = dedupe_key(facts.customer_id, facts.account_id, facts.feedback_id)
+        key = key_of(facts)
         vip = is_vip(facts)
-        touched: set[tuple[str, str]] = set()
         for match in matches:
             run = self.runs[match.rule_id]
             run.matches += 1
             if len(run.examples) < EXAMPLES and facts.feedback_id is not None:
                 run.examples.append(facts.feedback_id)
-            case = (key, match.topic)
-            if case in touched:
-                continue  # this feedback is on that case already: unchanged
-            touched.add(case)
-            since = at - dt.timedelta(hours=match.window_hours)
-            opened = self.opened_at.get(case)
+        match = by_severity(matches)[0]  # the others are recorded on its case: unchanged
+        run = self.runs[match.rule_id]
+        since = at - dt.timedelta(hours=match.window_hours)
+        for topic in match.case_topics():
+            opened = self.opened_at.get((key, topic))
             if opened is not None and opened >= since:
                 run.attached += 1
                 self.attached += 1
-                continue
-            self.opened_at[case] = at
-            run.opened += 1
-            self.opened += 1
-            self.by_severity[match.severity] += 1
-            level = priority(match.severity, facts.value_percentile, facts.churn_risk).level
-            self.by_priority[level] += 1
-            if vip:
-                run.vip_opened += 1
-                self.vip += 1
+                return
+        self.opened_at[(key, match.topic)] = at
+        run.opened += 1
+        self.opened += 1
+        self.by_severity[match.severity] += 1
+        level = priority(match.severity, facts.value_percentile, facts.churn_risk).level
+        self.by_priority[level] += 1
+        if vip:
+            run.vip_opened += 1
+            self.vip += 1
 
     def _forget(self, before: dt.datetime) -> None:
         """Drop cases no window reaches any more, so a year of feedback holds only the cases

@@ -1,5 +1,6 @@
 """Alert rules at work: every new or changed feedback row is evaluated once against the rules
-in force, and each match opens a case or joins the customer's open one.
+in force: its matches open at most one case or join the customer's open one, most severe
+first (``service.open_from_matches``; the other matching rules are recorded on that case).
 
 Which rows: those stored or changed (``updated_at``) at or after the rule set's
 ``applies_from`` — saving rules never opens cases for the past, a dry run shows what they would
@@ -123,15 +124,14 @@ def _evaluate(
                 waiting.append(row.updated_at)
                 continue
             matches = evaluate(stored.rules, row.facts)
-            for match in matches:
-                opened = loop_service.open_from_match(
-                    session=session,
-                    facts=row.facts,
-                    match=match,
-                    policy=sla,
-                    routing_rules=routes,
-                    now=now,
-                )
+            for opened in loop_service.open_from_matches(
+                session=session,
+                facts=row.facts,
+                matches=matches,
+                policy=sla,
+                routing_rules=routes,
+                now=now,
+            ):
                 setattr(counts, opened.outcome, getattr(counts, opened.outcome) + 1)
             _record(session, feedback_id, row.row_hash, stored.version, matches, now)
             counts.checked += 1

@@ -34,6 +34,9 @@ class FeedbackFacts(BaseModel):
     created_at: datetime | None = None
     customer_id: str | None = None
     account_id: str | None = None
+    author_key: str | None = None
+    """A hash of the author's normalised e-mail (else phone), never the address itself: whose
+    case an answer without a customer or account is (``service.dedupe_key``)."""
     nps: int | None = Field(default=None, ge=0, le=10)
     csat: int | None = None
     ces: int | None = None

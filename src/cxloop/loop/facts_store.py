@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxloop.behaviour.models import Order
+from cxloop.customers.identity import normalise_email, normalise_phone
 from cxloop.customers.models import Account, Contact, Customer
 from cxloop.feedback.enrichment import text_hash
 from cxloop.feedback.models import Feedback, FeedbackText, FeedbackTopic
@@ -132,6 +134,7 @@ def _facts(
         created_at=row.created_at,
         customer_id=row.customer_id,
         account_id=account_id,
+        author_key=author_key(row.author_email, row.author_phone),
         nps=row.nps if row.nps is not None and 0 <= row.nps <= 10 else None,
         csat=row.csat,
         ces=row.ces,
@@ -156,6 +159,22 @@ def _facts(
         account_owner=account.owner if account is not None else None,
         attributes=attributes,
     )
+
+
+def author_key(email: str | None, phone: str | None) -> str | None:
+    """The first 16 hex digits of the SHA-256 of the author's normalised e-mail (else phone:
+    E.164, else its digits), so two answers from one address share a key while the key never
+    holds the address; None without either."""
+    mail = normalise_email(email) if email else ""
+    if "@" in mail:
+        value = f"email:{mail}"
+    else:
+        digits = "".join(c for c in (phone or "") if c.isdigit())
+        number = (normalise_phone(phone) if phone else None) or digits
+        if not number:
+            return None
+        value = f"phone:{number}"
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _first(*values: str | None) -> str | None:

@@ -213,6 +213,13 @@ class RuleMatch(BaseModel):
     topic: str
     window_hours: float
     why: list[str]
+    topics: tuple[str, ...] = ()
+    """With ``topic: matched``: every topic the condition matched, ``topic`` first (a
+    customer's open case on any of them gets the feedback); else empty."""
+
+    def case_topics(self) -> tuple[str, ...]:
+        """The topics an open case may have for this match to join it, ``topic`` first."""
+        return tuple(dict.fromkeys([self.topic, *self.topics]))
 
 
 class RuleSet(BaseModel):
@@ -249,15 +256,19 @@ def evaluate(rule_set: RuleSet, facts: FeedbackFacts) -> list[RuleMatch]:
             continue
         outcome = rule.when.evaluate(facts)
         if outcome.hit:
+            topic = rule.case_topic(outcome.topics)
+            taken = rule.topic in (None, MATCHED) and outcome.topics[:1] == (topic,)
+            found = outcome.topics if taken else ()
             out.append(
                 RuleMatch(
                     rule_id=rule.id,
                     rule_name=rule.name,
                     severity=rule.severity,
                     team=rule.team,
-                    topic=rule.case_topic(outcome.topics),
+                    topic=topic,
                     window_hours=rule.window_hours,
                     why=list(outcome.why),
+                    topics=tuple(dict.fromkeys(found)),
                 )
             )
     return out

@@ -36,7 +36,7 @@ from cxloop.loop.case_actions import (
 )
 from cxloop.loop.case_reads import case_read, get_case, queue, utc
 from cxloop.loop.facts import FeedbackFacts
-from cxloop.loop.models import Case, CaseFeedback
+from cxloop.loop.models import Case, CaseEvent, CaseFeedback
 from cxloop.loop.priority import Priority, priority
 from cxloop.loop.rules import RuleMatch
 from cxloop.loop.schemas import CaseCreate, CaseOpened, CaseRead
@@ -56,6 +56,7 @@ __all__ = [
     "note",
     "open_by_hand",
     "open_from_match",
+    "open_from_matches",
     "queue",
     "reopen",
     "resolve",
@@ -67,31 +68,143 @@ __all__ = [
 ]
 
 
-def dedupe_key(customer_id: str | None, account_id: str | None, feedback_id: str | None) -> str:
-    """Whose case it is: the customer, else the account, else the feedback alone."""
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+ALSO_MATCHED = "also_matched"
+"""The event a rule's match writes on the case its feedback is on when a more severe (or
+earlier) rule's match opened or joined that case: one feedback opens at most one case."""
+
+
+def dedupe_key(
+    customer_id: str | None,
+    account_id: str | None,
+    feedback_id: str | None,
+    author_key: str | None = None,
+) -> str:
+    """Whose case it is: the customer, else the account, else the author (``author_key``: a
+    hash of the e-mail or phone, never the address), else the feedback alone."""
     if customer_id:
         return f"customer:{customer_id}"
     if account_id:
         return f"account:{account_id}"
+    if author_key:
+        return f"author:{author_key}"
     return f"feedback:{feedback_id}" if feedback_id else "case"
+
+
+def key_of(facts: FeedbackFacts) -> str:
+    """``dedupe_key`` of one feedback's facts (what evaluation and the dry run key cases on)."""
+    return dedupe_key(facts.customer_id, facts.account_id, facts.feedback_id, facts.author_key)
+
+
+def by_severity(matches: list[RuleMatch]) -> list[RuleMatch]:
+    """The matches most severe first, in rule order within a severity: the first opens or
+    joins the feedback's one case, the others are recorded on it."""
+    return sorted(matches, key=lambda m: SEVERITY_RANK.get(m.severity, len(SEVERITY_RANK)))
 
 
 def _attached(session: Session, case_id: int, feedback_id: str) -> bool:
     return session.get(CaseFeedback, (case_id, feedback_id)) is not None
 
 
-def _open_case(session: Session, key: str, topic: str, since: dt.datetime) -> Case | None:
-    return session.scalar(
+def _open_case(
+    session: Session, key: str, topics: tuple[str, ...], since: dt.datetime
+) -> Case | None:
+    """The open case of ``key`` on one of ``topics`` opened since ``since``: on the earliest
+    of the topics, the newest such case."""
+    found = session.scalars(
         select(Case)
         .where(
             Case.dedupe_key == key,
-            Case.topic == topic,
+            Case.topic.in_(topics),
             Case.status.in_(OPEN),
             Case.opened_at >= since,
         )
         .order_by(Case.opened_at.desc(), Case.id.desc())
+    ).all()
+    return min(found, key=lambda c: topics.index(c.topic), default=None)
+
+
+def _case_holding(session: Session, key: str, feedback_id: str | None) -> Case | None:
+    """The open case of ``key`` this feedback is on already (a changed row evaluated again)."""
+    if feedback_id is None:
+        return None
+    return session.scalar(
+        select(Case)
+        .join(CaseFeedback, CaseFeedback.case_id == Case.id)
+        .where(
+            CaseFeedback.feedback_id == feedback_id,
+            Case.dedupe_key == key,
+            Case.status.in_(OPEN),
+        )
+        .order_by(Case.opened_at.desc(), Case.id.desc())
         .limit(1)
     )
+
+
+def open_from_matches(
+    *,
+    session: Session,
+    facts: FeedbackFacts,
+    matches: list[RuleMatch],
+    policy: SlaPolicy,
+    routing_rules: routing.RoutingRules | None,
+    now: dt.datetime,
+    actor: Actor = SYSTEM,
+) -> list[CaseOpened]:
+    """Every rule match on one feedback, which opens at most ONE case: the matches most
+    severe first (then in rule order, ``by_severity``); the first opens or joins a case
+    (``open_from_match``; a feedback already on an open case of its customer stays there),
+    and each other match is recorded on that same case as an ``also_matched`` event naming
+    the rule and its why (once per feedback and rule), its outcome ``unchanged``."""
+    if not matches:
+        return []
+    at = utc(now)
+    ordered = by_severity(matches)
+    home = _case_holding(session, key_of(facts), facts.feedback_id)
+    if home is not None:
+        first, rest = CaseOpened(outcome="unchanged", case=case_read(home, at)), ordered
+    else:
+        first = open_from_match(
+            session=session, facts=facts, match=ordered[0], policy=policy,
+            routing_rules=routing_rules, now=now, actor=actor,
+        )  # fmt: skip
+        rest = ordered[1:]
+    row = session.get(Case, first.case.id)
+    assert row is not None
+    seen = _rules_on(session, row.id, facts.feedback_id)
+    for match in rest:
+        if match.rule_id in seen:
+            continue
+        seen.add(match.rule_id)
+        event(
+            session,
+            row,
+            ALSO_MATCHED,
+            actor,
+            at,
+            rule_id=match.rule_id,
+            rule_name=match.rule_name,
+            why=match.why,
+            feedback_id=facts.feedback_id,
+            severity=match.severity,
+        )
+    session.flush()
+    return [first, *(CaseOpened(outcome="unchanged", case=first.case) for _ in ordered[1:])]
+
+
+def _rules_on(session: Session, case_id: int, feedback_id: str | None) -> set[str]:
+    """The rules whose match on this feedback the case's history names already."""
+    rows = session.scalars(
+        select(CaseEvent.data).where(
+            CaseEvent.case_id == case_id,
+            CaseEvent.kind.in_(("created", "attached", ALSO_MATCHED)),
+        )
+    )
+    return {
+        str(d["rule_id"])
+        for d in rows
+        if isinstance(d, dict) and d.get("rule_id") and d.get("feedback_id") == feedback_id
+    }
 
 
 def open_from_match(
@@ -105,7 +218,8 @@ def open_from_match(
     actor: Actor = SYSTEM,
 ) -> CaseOpened:
     """A case for an alert rule's match on one feedback, or the feedback attached to the open
-    case of the same customer (else account) and topic opened within the rule's window.
+    case of the same customer (else account, else author) and topic opened within the rule's
+    window (with ``topic: matched``, on any topic the condition matched, the first preferred).
 
     A new case gets its priority (severity × value × churn risk), its team and owner (routing,
     least-loaded from the open cases in the store; ``routing_rules`` None: the rule's team, else
@@ -115,12 +229,15 @@ def open_from_match(
     (``case_locks.hold``).
     """
     at = utc(now)
-    key = dedupe_key(facts.customer_id, facts.account_id, facts.feedback_id)
-    case_locks.hold(session, key, match.topic, at)
+    key = key_of(facts)
+    topics = sorted(match.case_topics())  # one order for every transaction: no deadlock
+    for topic in topics:
+        case_locks.hold(session, key, topic, at)
     try:
         return _open_or_attach(session, facts, match, policy, routing_rules, key, at, actor)
     finally:
-        case_locks.release(session, key, match.topic)
+        for topic in topics:
+            case_locks.release(session, key, topic)
 
 
 def _open_or_attach(
@@ -134,7 +251,7 @@ def _open_or_attach(
     actor: Actor,
 ) -> CaseOpened:
     since = naive(at - dt.timedelta(hours=match.window_hours))
-    found = _open_case(session, key, match.topic, since)
+    found = _open_case(session, key, match.case_topics(), since)
     if found is not None:
         if facts.feedback_id is None or _attached(session, found.id, facts.feedback_id):
             return CaseOpened(outcome="unchanged", case=case_read(found, at))

@@ -33,6 +33,7 @@ STATUS_LABELS = {
 EVENT_LABELS = {
     "created": N_("Case opened"),
     "attached": N_("Feedback attached"),
+    "also_matched": N_("Another rule matched"),
     "assigned": N_("Assigned"),
     "status_changed": N_("Status changed"),
     "note": N_("Note"),
