@@ -207,6 +207,32 @@ def test_bad_input_names_the_field_the_value_and_the_reason(api: Api) -> None:
     assert missing.status_code == 404 and "no case 424242" in problems(missing)[0]["reason"]
 
 
+def test_an_unknown_priority_or_status_filter_is_a_422_naming_the_allowed_ones(api: Api) -> None:
+    opened(api, severity="critical")  # a p1 case: an ignored filter would list it
+    for query, field, value, allowed in [
+        ("priority=p5", "query.priority.0", "p5", "'p1', 'p2', 'p3' or 'p4'"),
+        ("priority=p1&priority=P2", "query.priority.1", "P2", "'p1', 'p2', 'p3' or 'p4'"),
+        ("status=opened", "status", "opened", "new, assigned, in_progress"),
+    ]:
+        response = call(api, "admin", "GET", f"/cases?{query}")
+        assert response.status_code == 422, (query, response.text)
+        [problem] = problems(response)
+        assert (problem["field"], problem["value"]) == (field, value)
+        assert allowed in problem["reason"], problem
+    assert call(api, "admin", "GET", "/cases?priority=p1").json()["total"] == 1
+
+
+def test_saving_a_team_without_a_lead_warns_that_its_escalations_reach_nobody(api: Api) -> None:
+    body = [{"name": "夜班", "members": [{"name": "li.na"}]}]
+    saved = api.client.put("/api/v1/teams", json=body, headers=api.auth("admin"))
+    assert saved.status_code == 200, saved.text  # warned, not refused
+    [team] = saved.json()
+    assert team["lead"] is None
+    assert team["warnings"] == ["team 夜班 has no lead: its escalations will reach nobody"]
+    listed = {t["name"]: t["warnings"] for t in call(api, "li.na", "GET", "/teams").json()}
+    assert listed == {"夜班": team["warnings"], "客服一组": [], "east": []}
+
+
 def test_team_emails_are_masked_for_roles_without_pii(api: Api) -> None:
     def emails(role: str) -> set[str]:
         teams = call(api, role, "GET", "/teams").json()

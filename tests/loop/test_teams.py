@@ -3,7 +3,9 @@ each member's open load, and asked who leads or works where."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -14,6 +16,7 @@ from cxloop.db.session import session_scope
 from cxloop.errors import NotFound
 from cxloop.loop import teams as loop_teams
 from cxloop.loop.schemas import TeamWrite
+from tests.cli.support import run_cxloop
 from tests.loop.case_support import EAST, SERVICE, detractor, open_case, set_up_teams
 
 
@@ -112,3 +115,24 @@ def test_names_and_mails_longer_than_the_store_keeps_are_refused() -> None:
     found = {".".join(map(str, e["loc"])) for e in wrong.value.errors()}
     assert found == {"lead", "sla_policy", "members.0.email"}
     assert TeamWrite.model_validate({"name": "east", "lead": " chen.lead "}).lead == "chen.lead"
+
+
+def test_teams_set_warns_of_a_team_without_a_lead_and_saves_it(tmp_path: Path) -> None:
+    teams_file = tmp_path / "teams.yaml"
+    teams_file.write_text(
+        "- name: 客服一组\n  lead: chen.lead\n  members: [{name: wang.fang}]\n"
+        "- name: 夜班\n  members: [{name: sun.li}]\n",
+        encoding="utf-8",
+    )
+    saved = run_cxloop(tmp_path, "teams", "set", str(teams_file))
+    assert saved.returncode == 0, saved.stdout + saved.stderr  # warned, not refused
+    assert saved.stdout.splitlines() == [
+        "team 客服一组: lead chen.lead, 1 active agent",
+        "team 夜班: lead –, 1 active agent",
+        "warning: team 夜班 has no lead: its escalations will reach nobody",
+    ]
+    listed = run_cxloop(tmp_path, "teams", "list", "--format", "json")
+    assert {t["name"]: t["warnings"] for t in json.loads(listed.stdout)} == {
+        "客服一组": [],
+        "夜班": ["team 夜班 has no lead: its escalations will reach nobody"],
+    }

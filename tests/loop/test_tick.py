@@ -17,7 +17,11 @@ from cxloop.jobs import clock
 from cxloop.jobs import tick as jobs_tick
 from cxloop.jobs.loop_jobs import LOOP_JOBS
 from cxloop.loop import service as loop_service
-from cxloop.loop.models import CaseEvent, LoopState
+from cxloop.loop import teams as loop_teams
+from cxloop.loop.models import Case, CaseEvent, LoopState
+from cxloop.loop.policy import sla_policy
+from cxloop.loop.schemas import CaseCreate, TeamWrite
+from cxloop.loop.states import Actor
 from tests.loop import tick_support
 from tests.loop.tick_support import (
     MINUTE,
@@ -127,7 +131,7 @@ def test_an_escalation_names_the_lead_and_fires_once_however_often_the_ticker_ru
     case_id = open_case(store, sh(2026, 12, 4, 17))
     late = sh(2026, 12, 8, 9)  # past every moment of the case: all four are due at once
     first = tick(store, late)
-    assert (first["cases"], first["warned"], first["escalated"]) == (1, 2, 2)
+    assert (first["cases"], first["warned"], first["escalated"]) == (1, 0, 2)
     for _ in range(3):
         again = tick(store, late + dt.timedelta(hours=1))
         assert (again["cases"], again["warned"], again["escalated"]) == (0, 0, 0)
@@ -153,7 +157,8 @@ def test_a_restarted_ticker_fires_nothing_and_queues_nothing_twice(
     try:
         case_id = open_case(first, sh(2026, 12, 4, 17))
         tick(first, sh(2026, 12, 4, 17, 1))  # the owner's "assigned" mail
-        tick(first, sh(2026, 12, 7, 10))  # first-response warning and escalation
+        tick(first, sh(2026, 12, 7, 9, 36))  # first-response warning
+        tick(first, sh(2026, 12, 7, 10))  # and escalation
         queued = outbox(first)
     finally:
         first.close()
@@ -171,7 +176,7 @@ def test_a_restarted_ticker_fires_nothing_and_queues_nothing_twice(
 
     restarted = connect(settings=settings_for(db_path, smtp_host="127.0.0.1"))  # a new engine
     try:
-        for at in (sh(2026, 12, 4, 17, 1), sh(2026, 12, 7, 10)):
+        for at in (sh(2026, 12, 4, 17, 1), sh(2026, 12, 7, 9, 36), sh(2026, 12, 7, 10)):
             again = tick(restarted, at)
             assert (again["warned"], again["escalated"], again["mails"]) == (0, 0, 0)
         assert outbox_size(restarted) == 3
@@ -184,6 +189,62 @@ def test_a_restarted_ticker_fires_nothing_and_queues_nothing_twice(
         assert outbox(restarted) == queued
     finally:
         restarted.close()
+
+
+def test_a_late_tick_escalates_without_warning_of_a_due_time_already_passed(
+    db_path: Path,
+) -> None:
+    store = connect(settings=settings_for(db_path, smtp_host="127.0.0.1"))  # mails are queued
+    try:
+        case_id = open_case(store, sh(2026, 12, 4, 17))
+        tick(store, sh(2026, 12, 4, 17, 1))  # the owner's "assigned" mail
+        # the server was down all Monday: at 16:00 the first response's warning (09:36) and
+        # breach (10:00) are both due, and the resolution's warning (15:24) alone
+        late = tick(store, sh(2026, 12, 7, 16))
+        assert (late["cases"], late["warned"], late["escalated"]) == (1, 1, 1)
+        assert fired(store, case_id) == [
+            ("escalated", "first_response", utc(sh(2026, 12, 7, 16))),
+            ("warned", "resolution", utc(sh(2026, 12, 7, 16))),
+        ]
+        # days later: the resolution's breach is due; its warning fired already, on time
+        assert tick(store, sh(2026, 12, 9, 9))["escalated"] == 1
+        again = tick(store, sh(2026, 12, 30, 9))  # the skipped warning never fires later
+        assert (again["cases"], again["warned"], again["escalated"]) == (0, 0, 0)
+        with session_scope(store.sessions) as session:
+            row = session.get(Case, case_id)
+            assert row is not None and row.first_response_warned_at == sh(2026, 12, 7, 8).replace(
+                tzinfo=None
+            )
+        kinds = [key.split(":")[-2] for _, _, key in outbox(store)]
+        assert kinds == ["assigned", "escalated", "warning", "escalated"]
+    finally:
+        store.close()
+
+
+def test_a_team_without_a_lead_counts_the_notices_that_reach_nobody(store: Store) -> None:
+    with session_scope(store.sessions) as session:
+        loop_teams.save_team(
+            session=session, team_in=TeamWrite(name="夜班", members=[{"name": "sun.li"}])
+        )
+        case = loop_service.open_by_hand(
+            session=session,
+            case_in=CaseCreate(title="夜间投诉", severity="high", team="夜班"),
+            policy=sla_policy(store.settings),
+            actor=Actor("root", frozenset({"admin"})),
+            now=sh(2026, 12, 4, 17),
+        )
+    tick(store, sh(2026, 12, 4, 17, 1))
+    warned = tick(store, sh(2026, 12, 7, 9, 36))  # no owner, no lead: the warning reaches nobody
+    assert (warned["warned"], warned["no_lead"], warned["no_address"]) == (1, 1, 0)
+    late = tick(store, sh(2026, 12, 8, 9))  # both escalations (the resolution's warning skipped)
+    assert (late["escalated"], late["no_lead"], late["no_address"]) == (2, 2, 0)
+    with session_scope(store.sessions) as session:
+        escalated = session.scalars(
+            select(CaseEvent.data).where(
+                CaseEvent.case_id == case.id, CaseEvent.kind == "escalated"
+            )
+        )
+        assert [data["to"] for data in escalated] == ["", ""]
 
 
 def _event_ids(path: Path, case_id: int) -> list[int]:

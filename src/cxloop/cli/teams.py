@@ -51,6 +51,8 @@ def set_command(
         saved = case_access.save_teams(session=session, teams_in=teams_in)
     for team in saved:
         console.print(_summary(team), highlight=False)
+        for warning in team.warnings:
+            console.print(f"warning: {warning}", highlight=False, markup=False)
 
 
 @teams_app.command("list")

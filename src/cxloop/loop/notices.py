@@ -6,7 +6,8 @@ transaction that queues the notices, so a crash queues nothing or everything, an
 outbox key names its event (``case:12:event:345:warning:mail``): a restarted or doubled run
 queues nothing twice. Who gets a mail: the new owner when a case is assigned to them (not when
 they take it themselves), the owner at an SLA warning (no owner: the team lead), the team lead
-at an escalation, the owner (else the lead) when a case is reopened. Webhooks carry every event
+at an escalation, the owner (else the lead) when a case is reopened; a mail that falls to the
+lead of a team without one is counted (``no_lead``), not dropped unseen. Webhooks carry every event
 named in ``loop_webhook_events``; a status change is named by the status it reaches.
 
 Event ids a transaction took but had not committed when the watermark passed them (PostgreSQL
@@ -41,7 +42,7 @@ BATCH = 1000
 FIRST_RUN_HORIZON = dt.timedelta(days=1)
 GAP_KEEP = dt.timedelta(hours=1)
 MAX_GAPS = 1000
-COUNTS = ("events", "mails", "webhooks", "no_address", "no_mail_server")
+COUNTS = ("events", "mails", "webhooks", "no_address", "no_lead", "no_mail_server")
 
 
 def webhook_event(event: CaseEvent) -> str:
@@ -57,8 +58,10 @@ def send_notices(
     """Queue the notices of every case event since the last run; only flushes.
 
     Counts: ``events`` looked at, ``mails`` and ``webhooks`` queued, ``no_address`` (a mail was
-    due to someone without an e-mail address on a team roster), ``no_mail_server`` (a mail was
-    due but ``CXLOOP_SMTP_HOST`` is unset, so none is queued).
+    due to someone without an e-mail address on a team roster), ``no_lead`` (a mail was due to
+    the team lead — an escalation, or a warning or reopening of a case without an owner — and
+    the team has none, so nobody hears of it), ``no_mail_server`` (a mail was due but
+    ``CXLOOP_SMTP_HOST`` is unset, so none is queued).
     """
     at = naive(now)
     state = session.get(LoopState, STATE_KEY)
@@ -135,13 +138,15 @@ def _queue(
         for name, lead in session.execute(select(Team.name, Team.lead).where(Team.name.in_(names)))
     }
     plans = [(e, cases[e.case_id], _mail_for(e, cases[e.case_id], leads)) for e in events]
-    addresses = _addresses(session, {p[1] for _, _, p in plans if p is not None})
+    addresses = _addresses(session, {p[1] for _, _, p in plans if p is not None and p[1]})
     policy = sla_policy(settings)
     wanted = set(settings.loop_webhook_events)
     for event, case, plan in plans:
         counts["events"] += 1
-        if plan is not None:
-            _mail(session, settings, policy, event, case, plan, addresses, at, counts)
+        if plan is not None and plan[1] is None:
+            counts["no_lead"] += 1  # it falls to the team lead, and the team has none
+        elif plan is not None and plan[1]:
+            _mail(session, settings, policy, event, case, (plan[0], plan[1]), addresses, at, counts)
         if webhook_event(event) in wanted:
             for url in settings.loop_webhooks:
                 deliveries.enqueue(
@@ -161,21 +166,19 @@ def _by_id(session: Session, ids: Iterable[int]) -> dict[int, Case]:
 
 def _mail_for(
     event: CaseEvent, case: Case, leads: dict[str, str | None]
-) -> tuple[Kind, str] | None:
-    """Which notice ``event`` mails, and to whom (a user name), or None."""
+) -> tuple[Kind, str | None] | None:
+    """Which notice ``event`` mails, and to whom (a user name; None: it falls to the team lead
+    and the team has none), or None when it mails nobody."""
     lead = leads.get(case.team or "")
     if event.kind == "assigned":
         owner = event.data.get("owner")
         return ("assigned", str(owner)) if owner and owner != event.actor else None
     if event.kind == "warned":
-        person = case.owner or lead
-        return ("warning", person) if person else None
+        return ("warning", case.owner or lead)
     if event.kind == "escalated":
-        person = event.data.get("to") or lead
-        return ("escalated", str(person)) if person else None
+        return ("escalated", str(event.data.get("to") or lead or "") or None)
     if event.kind == "status_changed" and event.data.get("to") == "reopened":
-        person = case.owner or lead
-        return ("reopened", person) if person else None
+        return ("reopened", case.owner or lead)
     return None
 
 

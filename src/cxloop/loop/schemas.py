@@ -74,6 +74,9 @@ class TeamRead(BaseModel):
     lead: str | None
     sla_policy: str | None
     members: list[MemberRead]
+    warnings: list[str] = Field(
+        default_factory=list, description="What will go wrong as the team stands (no lead…)."
+    )
 
 
 class CaseCreate(BaseModel):

@@ -66,11 +66,20 @@ def _members(session: Session) -> dict[int, list[TeamMember]]:
     return out
 
 
+def warnings_for(name: str, lead: str | None) -> list[str]:
+    """What will go wrong with the team as it stands: saved anyway (a team may get its lead
+    later), said wherever the team is saved or read."""
+    if lead is None:
+        return [f"team {name} has no lead: its escalations will reach nobody"]
+    return []
+
+
 def _read(team: Team, members: list[TeamMember], loads: dict[str, int]) -> TeamRead:
     return TeamRead(
         name=team.name,
         lead=team.lead,
         sla_policy=team.sla_policy,
+        warnings=warnings_for(team.name, team.lead),
         members=[
             MemberRead(
                 name=m.user_name,

@@ -100,19 +100,28 @@ def due_case_ids(*, session: Session, now: dt.datetime, limit: int = 1000) -> li
 
 def fire_due(*, session: Session, case_id: int, now: dt.datetime) -> list[tuple[Target, Stage]]:
     """Record every timer of the case due at ``now``: a ``warned`` event, or an ``escalated``
-    one naming the team lead; each fires once (its column is set). Returns what fired."""
+    one naming the team lead; each fires once (its column is set). Returns what fired.
+
+    A late tick (the server was down, or ``--now`` replays days later) that finds a target's
+    warning and its breach both due fires only the escalation: the warning's column is set all
+    the same (it never fires later), but no ``warned`` event is written, so no "due soon" notice
+    goes out for a due time long passed."""
     row = session.get(Case, case_id)
     if row is None:
         return []
     at = naive(now)
     fired: list[tuple[Target, Stage]] = []
     lead = session.scalar(select(Team.lead).where(Team.name == row.team)) if row.team else None
-    for target, stage, moment in pending(row):
+    timers = pending(row)
+    breached = {target for target, stage, moment in timers if stage == "breach" and moment <= at}
+    for target, stage, moment in timers:
         if moment > at:
             break
         column = next(f for t, s, _, f in TIMERS if (t, s) == (target, stage))
         if not _claim(session, row, column, at):
             continue  # another ticker (cron beside ``serve``) fired it since the row was read
+        if stage == "warning" and target in breached:
+            continue  # overtaken by its own escalation: done, but nobody is warned
         kind = "warned" if stage == "warning" else "escalated"
         data = {"target": target, "due": moment.isoformat() + "Z"}
         if stage == "breach":

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cxloop.loop import case_access
 from cxloop.loop import service as loop_service
 from cxloop.loop.policy import root_causes, sla_policy
+from cxloop.loop.priority import Level
 from cxloop.loop.schemas import CaseCreate, CaseDetail, CaseRead, QueueRead, TeamRead, TeamWrite
 from cxloop.loop.states import Actor
 from cxloop.loop.story_schemas import CustomerStory
@@ -76,7 +77,7 @@ def list_cases(
     team: Annotated[str | None, Query(max_length=128)] = None,
     owner: Annotated[str | None, Query(max_length=128)] = None,
     status: Annotated[list[str] | None, Query(max_length=9, description="Default: open.")] = None,
-    priority: Annotated[list[str] | None, Query(max_length=4, description="p1…p4.")] = None,
+    priority: Annotated[list[Level] | None, Query(max_length=4, description="p1…p4.")] = None,
     topic: Annotated[str | None, Query(max_length=200, description="Subtopics too.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
