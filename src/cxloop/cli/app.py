@@ -158,7 +158,8 @@ class SurveyCommands(LazyGroup):
         "tick": Lazy(
             "cxloop.cli.surveys_send:tick_command",
             "Run the survey jobs once: triggers, scheduled sends, reminders, expiries, owner "
-            "alerts and answers into feedback (cron this, or let `cxloop serve` run it).",
+            "alerts and answers into feedback, then the outbox (cron this, or let `cxloop serve` "
+            "run it).",
             "command",
         ),
         "links": Lazy(

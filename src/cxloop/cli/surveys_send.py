@@ -201,8 +201,10 @@ def tick_command(
     ] = None,
 ) -> None:
     """Run the survey jobs once: triggers, scheduled sends, reminders, expiries, owner alerts and
-    answers into feedback, then the outbox (cron this, or let `cxloop serve` run it). The loop's
-    jobs are `cxloop loop tick`'s: a cron line for surveys does not start working cases."""
+    answers into feedback, then the outbox (cron this, or let `cxloop serve` run it).
+
+    The loop's jobs are `cxloop loop tick`'s: a cron line for surveys does not start working
+    cases."""
     allowed = survey_jobs()
     chosen = list(dict.fromkeys(job)) if job else allowed
     unknown = [name for name in chosen if name not in allowed]
