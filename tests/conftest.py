@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ProgrammingError
 
 from cxloop.api import Store, connect
 from cxloop.config import Settings
@@ -49,9 +52,27 @@ def fresh_postgres_database() -> Iterator[str]:
             hide_password=False
         )
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            _drop_database(admin, name)
+        finally:
+            admin.dispose()
+
+
+def _drop_database(admin: Engine, name: str, tries: int = 20) -> None:
+    """Drop a test database. ``WITH (FORCE)`` may not end an autovacuum worker (a superuser's
+    process) that a big import woke on it, and the test role may not signal it: wait for the
+    worker to finish, then, as a last resort, leave the database to the throwaway server."""
+    statement = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for attempt in range(tries):
+        try:
+            with admin.connect() as connection:
+                connection.execute(statement)
+            return
+        except ProgrammingError as exc:
+            if "pg_signal_backend" not in str(exc) or attempt == tries - 1:
+                warnings.warn(f"test database {name} left on the server: {exc.orig}", stacklevel=1)
+                return
+            time.sleep(0.5)
 
 
 @pytest.fixture
