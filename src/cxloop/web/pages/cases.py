@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -78,10 +78,19 @@ def _statuses(status: str) -> list[str] | None:
     return None if status == "open" else [status]
 
 
+Status = Annotated[str, Query(max_length=32)]
+Text = Annotated[str | None, Query(max_length=200)]
+
+
 def _filters(
-    status: str, priority: str | None, team: str | None, mine: bool, topic: str | None
+    status: Status = "open",
+    priority: Text = None,
+    team: Text = None,
+    mine: bool = False,
+    topic: Text = None,
 ) -> dict[str, Any]:
-    """The queue's filters as the URL keeps them (unknown values fall back to no filter)."""
+    """The queue's filters as the URL keeps them (unknown values fall back to no filter); the
+    queue page and its polled counts read the same query parameters through this."""
     return {
         "status": status if status in STATUS_CHOICES else "open",
         "priority": priority if priority in PRIORITIES else None,
@@ -146,8 +155,7 @@ def _counts(found: QueueRead, filters: dict[str, Any], lang: Lang) -> list[dict[
     ]
 
 
-Status = Annotated[str, Query(max_length=32)]
-Text = Annotated[str | None, Query(max_length=200)]
+Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -155,18 +163,13 @@ def queue_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    status: Status = "open",
-    priority: Text = None,
-    team: Text = None,
-    mine: bool = False,
-    topic: Text = None,
+    filters: Filters,
 ) -> Response:
     """My queue: most urgent first (priority, then SLA time left), filters in the URL."""
     user = signed_in(request, session)
     if user is None:
         return to_login()
     lang = language(request)
-    filters = _filters(status, priority, team, mine, topic)
     try:
         found = _queue(session, user, filters)
         team_names = _team_choices(session, user)
@@ -192,18 +195,13 @@ def queue_page(
 def queue_counts(
     request: Request,
     session: SessionDep,
-    status: Status = "open",
-    priority: Text = None,
-    team: Text = None,
-    mine: bool = False,
-    topic: Text = None,
+    filters: Filters,
 ) -> Response:
     """The counts by status alone (the block HTMX polls every 30 s)."""
     user = signed_in(request, session)
     if user is None:
         return to_login()
     lang = language(request)
-    filters = _filters(status, priority, team, mine, topic)
     try:
         found = _queue(session, user, filters, limit=1)
     except CxloopError as exc:
