@@ -36,7 +36,7 @@ from cxloop.loop.facts_store import IN_LIST
 from cxloop.loop.models import Case
 from cxloop.loop.priority import priority
 from cxloop.loop.rules import RuleMatch, RuleSet, evaluate_alert
-from cxloop.loop.service import new_case, route_case
+from cxloop.loop.service import UNROUTED, new_case, route_case
 from cxloop.loop.states import SYSTEM
 from cxloop.loop.timers import refresh_timers
 from cxloop.metrics import monitoring
@@ -230,12 +230,8 @@ def _open(
     """The alert's case: the first matching rule's severity, team and name."""
     nobody = FeedbackFacts()
     level = priority(match.severity, None, None)
-    assignment = route_case(session, policy.routing_rules(settings), nobody, match)
-    routed = (
-        (assignment.team or None, assignment.via, assignment.reason)
-        if assignment is not None
-        else (None, "none", "no team is stored: the case waits unrouted")
-    )
+    assignment = route_case(session, policy.routing_rules(settings), nobody, match) or UNROUTED
+    routed = (assignment.team or None, assignment.via, assignment.reason)
     row = new_case(
         session,
         title=f"{match.rule_name} · {alert.reason}",
@@ -274,7 +270,7 @@ def _open(
         routing=routed[1],
         reason=routed[2],
     )
-    if assignment is not None and assignment.owner is not None:
+    if assignment.owner is not None:
         give(session, row, assignment.owner, SYSTEM, at, reason=assignment.reason)
     refresh_timers(row)
     session.flush()

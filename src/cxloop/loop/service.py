@@ -270,9 +270,7 @@ def _open_or_attach(
         session.flush()
         return CaseOpened(outcome="attached", case=case_read(found, at))
     level = priority(match.severity, facts.value_percentile, facts.churn_risk)
-    assignment = route_case(session, routing_rules, facts, match) or routing.Assignment(
-        team="", owner=None, via="none", reason="no team is stored: the case waits unrouted"
-    )
+    assignment = route_case(session, routing_rules, facts, match) or UNROUTED
     row = new_case(
         session,
         title=f"{match.rule_name} · {match.topic}",
@@ -311,6 +309,12 @@ def _open_or_attach(
     refresh_timers(row)
     session.flush()
     return CaseOpened(outcome="opened", case=case_read(row, at))
+
+
+UNROUTED = routing.Assignment(
+    team="", owner=None, via="none", reason="no team is stored: the case waits unrouted"
+)
+"""Where a case goes while no team is stored: nowhere yet, waiting for an admin."""
 
 
 def route_case(
