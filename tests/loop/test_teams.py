@@ -102,6 +102,17 @@ def test_a_team_file_with_mistakes_is_refused_with_the_field_and_value() -> None
         TeamWrite.model_validate({"name": "x", "members": [{"name": "li.na"}, {"name": "LI.NA"}]})
 
 
+def test_a_bare_member_name_is_an_agent_of_that_name_and_a_bare_number_is_named() -> None:
+    team = TeamWrite.model_validate({"name": "售后", "members": ["wang.fang", {"name": "li.na"}]})
+    assert [(m.name, m.role, m.active) for m in team.members] == [
+        ("wang.fang", "agent", True),
+        ("li.na", "agent", True),
+    ]
+    with pytest.raises(ValidationError) as wrong:
+        TeamWrite.model_validate({"name": "售后", "members": [42]})
+    assert wrong.value.errors()[0]["loc"] == ("members", 0)
+
+
 def test_names_and_mails_longer_than_the_store_keeps_are_refused() -> None:
     with pytest.raises(ValidationError) as wrong:
         TeamWrite.model_validate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cxloop.loop.rules import Severity
 
@@ -31,6 +31,12 @@ class MemberWrite(BaseModel):
     active: bool = True
 
     _check_name = field_validator("name", mode="before")(_name)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        """``members: [wang.fang, li.na]``: a bare name is an agent of that name."""
+        return {"name": data} if isinstance(data, str) else data
 
 
 class TeamWrite(BaseModel):
