@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -162,6 +163,20 @@ class Settings(BaseSettings):
         "the web server's process; `cxloop serve` turns it on.",
     )
     tick_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
+    # --- analytics snapshot ------------------------------------------------------------------
+    analytics_snapshot_dir: Path | None = Field(
+        default=None,
+        description="Folder of the analytics snapshot (DuckDB over Parquet) that dashboards and "
+        "metrics read once `cxloop analytics snapshot refresh` has written it; refreshed after "
+        "each import and on `cxloop serve`'s clock. Unset: analytics read the store live.",
+    )
+    analytics_snapshot_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How often `cxloop serve` refreshes the analytics snapshot.",
+    )
 
     # --- loop: cases ------------------------------------------------------------------------
     loop_sla_policy: str | None = Field(
