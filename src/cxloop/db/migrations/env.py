@@ -15,6 +15,7 @@ import cxloop.loop.models
 import cxloop.metrics.models
 import cxloop.notify.models
 import cxloop.privacy.models
+import cxloop.reports.models
 import cxloop.surveys.models  # noqa: F401  (registers every table on Base.metadata)
 from cxloop.db.base import Base
 
