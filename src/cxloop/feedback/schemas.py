@@ -82,6 +82,7 @@ class FeedbackFilter(BaseModel):
     account_id: tuple[Word, ...] = ()
     customer_id: tuple[Word, ...] = ()
     contact_id: tuple[Word, ...] = ()
+    feedback_id: tuple[Word, ...] = Field((), description="These feedback ids only.")
     language: tuple[Word, ...] = Field(
         (), description="As the text engine read it (zh, en, other, none), else the source's."
     )

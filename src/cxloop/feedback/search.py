@@ -46,7 +46,7 @@ REGION = func.coalesce(CUSTOMERS.c.region, ACCOUNTS.c.region)
 as the metrics' ``segment``/``region`` slices."""
 LANGUAGE = func.coalesce(FEATURES.c.language, FEEDBACK.c.language)
 EXACT = ("channel", "touchpoint", "journey_stage", "source")
-EXACT_IDS = ("account_id", "customer_id", "contact_id")
+EXACT_IDS = ("account_id", "customer_id", "contact_id", "feedback_id")
 PROFILE = {"segment": SEGMENT, "region": REGION, "role": CONTACTS.c.role}
 VOCABULARY = ("channel", "touchpoint", "segment")
 """Filters whose unknown values get a note naming the close stored values (ids do not)."""
