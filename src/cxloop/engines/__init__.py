@@ -7,7 +7,8 @@ them. Nothing connects at import: every function here opens its connection when 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,60 @@ def export_parquet(
     finally:
         backend.disconnect()
     return written
+
+
+@cache
+def _parts_backend_class() -> type[BaseBackend]:
+    """DuckDB whose ``list_tables`` answers from the views made over part files (ibis 12's own
+    fails on DuckDB 2.0: FACTS.md). Built on first use: DuckDB is not imported with cxloop."""
+    from ibis.backends.duckdb import Backend as DuckDBBackend
+
+    class PartsBackend(DuckDBBackend):
+        part_tables: tuple[str, ...] = ()
+
+        def list_tables(self, *, like: str | None = None, database: Any = None) -> list[str]:
+            return sorted(self.part_tables)
+
+    return PartsBackend
+
+
+def parquet_parts_backend(
+    tables: Mapping[str, Sequence[Path]], json_columns: Mapping[str, Sequence[str]] | None = None
+) -> BaseBackend:
+    """An in-memory DuckDB with one view per table over its part files (the analytics
+    snapshot's layout), ``json_columns`` read back as JSON from their text. Views are bound
+    here; DuckDB reads the files when a query runs."""
+    backend: Any = _parts_backend_class()().connect()
+    try:
+        for name, paths in tables.items():
+            listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+            casts = ", ".join(
+                f'CAST("{c}" AS JSON) AS "{c}"' for c in (json_columns or {}).get(name, ())
+            )
+            columns = f"* REPLACE ({casts})" if casts else "*"
+            backend.raw_sql(
+                f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
+                f"SELECT {columns} FROM read_parquet([{listed}])"
+            )
+    except BaseException:
+        backend.disconnect()
+        raise
+    backend.part_tables = tuple(tables)
+    return backend
+
+
+def analytics_backend(settings: Settings) -> BaseBackend:
+    """Where read-only analytics run: the analytics snapshot (DuckDB over Parquet) when
+    ``settings.analytics_snapshot_dir`` holds a whole snapshot of this store, else the store.
+    Writers keep ``store_backend``; ``dashboards.freshness`` says which one answered."""
+    from cxloop.engines import snapshot
+    from cxloop.engines.snapshot_refresh import database_label
+
+    folder = settings.analytics_snapshot_dir
+    state = snapshot.read_state(folder)
+    if folder is None or state is None or state.database != database_label(settings):
+        return store_backend(settings)
+    return parquet_parts_backend(
+        {name: snapshot.part_paths(folder, state, name) for name in state.parts},
+        state.json_columns,
+    )

@@ -51,7 +51,19 @@ NOT_FEATURES = ("sub_active", "sub_churned", "last_order_at")
 
 @contextmanager
 def open_backend(settings: Settings) -> Iterator[BaseBackend]:
-    """An Ibis connection to the store, closed on exit."""
+    """An Ibis connection for read-only analyses, closed on exit: the analytics snapshot when
+    one is on and whole (``engines.analytics_backend``), else the store."""
+    backend = engines.analytics_backend(settings)
+    try:
+        yield backend
+    finally:
+        backend.disconnect()
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[BaseBackend]:
+    """An Ibis connection to the store itself, closed on exit: for analyses whose results are
+    written back (churn scores), which must not lag behind the store."""
     backend = engines.store_backend(settings)
     try:
         yield backend
@@ -268,7 +280,7 @@ def score_churn(
     """
     from cxloop.insights.churn import ChurnModel
 
-    with open_backend(settings) as backend:
+    with open_store(settings) as backend:
         when = resolve_as_of(backend, as_of)
         train = churn_training_set(backend, as_of=when, horizon_days=horizon_days)
         now = profiles.customer_features(backend, when)

@@ -27,7 +27,7 @@ def naive_times(values: pd.Series) -> pd.Series:
 def _b2b_frames(settings: Settings) -> dict[str, pd.DataFrame]:
     """Answers linked to an account or contact, and the contact/project/milestone tables, with
     only the columns the analysis needs (no names or addresses of people)."""
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         feedback = engines.feedback_table(backend)
         answers = feedback.filter(feedback.account_id.notnull() | feedback.contact_id.notnull())

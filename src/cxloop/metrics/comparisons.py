@@ -221,7 +221,7 @@ def compare(
     group_mode = period is None and base_scope is None
     _check(metric, by, period, scope, base_scope, group_mode)
     ask = _Ask(metric, list(by), scope, min_n, confidence, alpha)
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         check_scope(backend, scope)
         if group_mode:

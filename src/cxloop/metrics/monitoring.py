@@ -107,7 +107,7 @@ def _weeks(first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
 def _topic_series(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weekly (UTC Monday) counts of feedback with a negative mention, per topic, and weekly
     totals of all feedback, from the store through Ibis."""
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         feedback = engines.feedback_table(backend)
         topics = backend.table("feedback_topic")

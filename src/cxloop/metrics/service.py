@@ -287,7 +287,7 @@ def _compute(
     confidence: float,
     scope: Scope | None = None,
 ) -> pd.DataFrame:
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         check_scope(backend, scope)
         return run_metric(
@@ -306,7 +306,7 @@ def _compute(
 
 def store_span(settings: Settings) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """``data_span`` of the store: when its answers start and end."""
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         return data_span(backend)
     finally:
@@ -384,7 +384,7 @@ def compute_index(
     if problems:
         raise Invalid(problems)
     definition = definitions[name]
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         check_scope(backend, scope)
         frame = indices.experience_index(

@@ -78,7 +78,7 @@ def stored_slice_values(settings: Settings, dimensions: Sequence[str]) -> dict[s
     customer or account, role through the contact)."""
     if not dimensions:
         return {}
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         table = metrics_service.sliceable_feedback(backend, list(dimensions))
         return {
@@ -163,7 +163,7 @@ STATUS_METHOD = (
 
 def data_end(settings: Settings) -> dt.datetime | None:
     """When the latest stored feedback was given (naive UTC), or None for an empty store."""
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         latest = engines.feedback_table(backend).created_at.max().execute()
     finally:
