@@ -52,6 +52,10 @@ class Commands(LazyGroup):
             "factory",
         ),
         "export": Lazy("cxloop.cli.metrics:export_app", "Export the store for other engines."),
+        "analytics": Lazy(
+            "cxloop.cli.analytics:analytics_app",
+            "The analytics snapshot (DuckDB over Parquet) dashboards read at scale.",
+        ),
         "insights": Lazy(
             "cxloop.cli.insights:insights_app",
             "What drives experience, what voice does to behaviour, who will churn, what "

@@ -19,12 +19,14 @@ from cxloop.ingest.fields import KINDS, DateOrder, get_kind
 from cxloop.ingest.schemas import ImportSummary, QuarantinedRowRead
 
 if TYPE_CHECKING:
+    from cxloop.dashboards import freshness
     from cxloop.ingest import service as ingest_service
     from cxloop.ingest import undo as undo_service
     from cxloop.loop import evaluation
 else:  # imported when a command runs: --help and option errors start without pandas
     ingest_service = lazy_module("cxloop.ingest.service")
     evaluation = lazy_module("cxloop.loop.evaluation")
+    freshness = lazy_module("cxloop.dashboards.freshness")
     undo_service = lazy_module("cxloop.ingest.undo")
 
 quarantine_app = typer.Typer(
@@ -118,6 +120,7 @@ def import_command(
             )  # fmt: skip
             session.commit()
     store.close()
+    snapshot = freshness.refresh_after_import(store.settings)  # None unless the setting is on
     if as_json:
         if cases is None:
             typer.echo(summary.model_dump_json())
@@ -127,6 +130,8 @@ def import_command(
     _print_summary(summary)
     if cases is not None:
         console.print(cases.sentence(), highlight=False)
+    if snapshot is not None:
+        console.print(snapshot, highlight=False)
 
 
 def _print_summary(summary: ImportSummary) -> None:

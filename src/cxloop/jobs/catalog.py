@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cxloop.config import Settings
-from cxloop.jobs import loop_jobs  # noqa: F401 - registers the loop jobs (before notify's)
+from cxloop.jobs import (
+    loop_jobs,  # noqa: F401 - registers the loop jobs (before notify's)
+    snapshot_jobs,  # noqa: F401 - registers dashboards.refresh_snapshot
+)
 from cxloop.jobs.registry import job
 from cxloop.notify import deliveries
 from cxloop.surveys import reminders, sending
