@@ -17,11 +17,13 @@ from cxloop.web.pages import case_forms, overview, respond
 from cxloop.web.pages import cases as case_pages
 from cxloop.web.pages import journey as journey_page
 from cxloop.web.pages import loop_health as loop_health_page
+from cxloop.web.pages import people as people_pages
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
     cases,
     dashboard_journey,
+    dashboard_people,
     feedback,
     imports,
     insights,
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cases.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/cases
         loop_health.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_journey.router,  # before records: /api/v1/{kind}/{id} would catch it
+        dashboard_people.router,  # before records: /api/v1/{kind}/{id} would catch it
         rules.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/rules
         imports.router,
         feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(case_pages.router, include_in_schema=False)  # /cases, /cases/{id}
     app.include_router(case_forms.router, include_in_schema=False)  # POST /cases/{id}/{action}
     app.include_router(loop_health_page.router, include_in_schema=False)  # /loop/health
+    app.include_router(people_pages.router, include_in_schema=False)  # /customers…, /accounts/…
     app.include_router(journey_page.router, include_in_schema=False)  # /journey
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
