@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.jobs import (
     loop_jobs,  # noqa: F401 - registers the loop jobs (before notify's)
+    report_jobs,  # noqa: F401 - registers reports.send_due
     snapshot_jobs,  # noqa: F401 - registers dashboards.refresh_snapshot
 )
 from cxloop.jobs.registry import job

@@ -89,6 +89,16 @@ class MailMessage:
     headers: Mapping[str, str] = field(default_factory=dict)
     to_name: str | None = None
     unsubscribe_url: str | None = None
+    attachments: Sequence[Attachment] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (a scheduled report's PDF): ``content_type`` as ``type/sub``."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,12 @@ def build(message: MailMessage, settings: Settings, now: dt.datetime | None = No
     mail.set_content(message.text, charset="utf-8")
     if message.html is not None:
         mail.add_alternative(message.html, subtype="html", charset="utf-8")
+    for item in message.attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        mail.add_attachment(
+            item.data, maintype=maintype, subtype=subtype or "octet-stream",
+            filename=_one_line(item.filename),
+        )  # fmt: skip
     return mail
 
 

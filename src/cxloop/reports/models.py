@@ -55,9 +55,7 @@ class ReportRun(Base):
     __table_args__ = (UniqueConstraint("schedule_id", "period", name="uq_report_runs_period"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    schedule_id: Mapped[int] = mapped_column(
-        ForeignKey("report_schedules.id", ondelete="CASCADE")
-    )
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("report_schedules.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(32))
     """The local due moment the run stands for, ``YYYY-MM-DDTHH:MM``."""
     status: Mapped[str] = mapped_column(String(16), default="sending")

@@ -32,6 +32,7 @@ from cxloop.web.routers import (
     metrics,
     privacy,
     records,
+    reports,
     rules,
     survey_distributions,
     survey_events,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         insights.router,
         cases.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/cases
         loop_health.router,  # before records: /api/v1/{kind}/{id} would catch it
+        reports.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_journey.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_people.router,  # before records: /api/v1/{kind}/{id} would catch it
         rules.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/rules
