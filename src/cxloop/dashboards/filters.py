@@ -3,24 +3,28 @@ user picks a segment or region instead of guessing its spelling."""
 
 from __future__ import annotations
 
-import ibis
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
-from cxloop import engines
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, column, literal, select, table, union
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnClause
+
 from cxloop.config import Settings
+from cxloop.db.session import make_engine
 from cxloop.metrics.filters import PROFILE_FIELDS, WHERE_COLUMNS, WHERE_FIELDS
 
 MAX_VALUES = 200
 """More values than this (accounts of a large B2B store) are offered as a typed field with
 the first ones as suggestions: a select of thousands helps nobody."""
-
-
 FEEDBACK_FIELDS = tuple(f for f in WHERE_FIELDS if f not in PROFILE_FIELDS)
-PROFILE_TABLES = {
-    "customers": ("segment", "region"),
-    "accounts": ("segment", "region"),
-    "contacts": ("role",),
+SOURCES = {
+    **{field: ("feedback",) for field in FEEDBACK_FIELDS},
+    "segment": ("customers", "accounts"),
+    "region": ("customers", "accounts"),
+    "role": ("contacts",),
 }
+"""Where each field's values are stored: the tables the metrics' profile joins read."""
 
 
 class FilterOptions(BaseModel):
@@ -32,32 +36,39 @@ class FilterOptions(BaseModel):
     more: list[str] = Field(default_factory=list, description="Fields with more values.")
 
 
-def filter_options(settings: Settings, *, limit: int = MAX_VALUES) -> FilterOptions:
-    """Distinct non-empty values of every ``where`` field: feedback's own columns from
-    ``feedback``, segment and region from customers and accounts, role from contacts (the
-    tables the metrics' joins read), in one query; at most ``limit`` per field."""
-    backend = engines.store_backend(settings)
-    try:
-        parts = [_distinct(engines.feedback_table(backend), field) for field in FEEDBACK_FIELDS]
-        for name, fields in PROFILE_TABLES.items():
-            if name in backend.list_tables():
-                parts += [_distinct(backend.table(name), field) for field in fields]
-        frame = ibis.union(*parts, distinct=True).to_pandas()
-    finally:
-        backend.disconnect()
-    values: dict[str, list[str]] = {}
-    more: list[str] = []
-    for field in WHERE_FIELDS:
-        found = sorted(
-            {str(v) for v in frame.loc[frame["field"] == field, "value"] if str(v).strip()}
-        )
-        if len(found) > limit:
-            more.append(field)
-        values[field] = found[:limit]
+def _distinct(name: str, field: str) -> Select[tuple[str, Any]]:
+    col: ColumnClause[Any] = column(WHERE_COLUMNS.get(field, field))
+    return (
+        select(literal(field).label("field"), col.label("value"))
+        .select_from(table(name, col))
+        .where(col.is_not(None))
+        .distinct()
+    )
+
+
+def filter_options(
+    settings: Settings | None = None, *, session: Session | None = None, limit: int = MAX_VALUES
+) -> FilterOptions:
+    """Distinct non-empty values of every ``where`` field, in one SQL query (plain SQL rather
+    than Ibis: compiling the union through Ibis cost ~60 ms a page); at most ``limit`` per
+    field. Pass the request's ``session``, or ``settings`` to open a connection for it."""
+    query = union(*(_distinct(name, f) for f, names in SOURCES.items() for name in names))
+    if session is not None:
+        rows = session.execute(query).all()
+    elif settings is not None:
+        engine = make_engine(settings)
+        try:
+            with engine.connect() as connection:
+                rows = list(connection.execute(query).all())
+        finally:
+            engine.dispose()
+    else:
+        raise TypeError("filter_options needs settings or a session")
+    found: dict[str, set[str]] = {field: set() for field in WHERE_FIELDS}
+    for row in rows:
+        field, value = row[0], row[1]
+        if value is not None and str(value).strip():
+            found[field].add(str(value))
+    values = {field: sorted(found[field])[:limit] for field in WHERE_FIELDS}
+    more = [field for field in WHERE_FIELDS if len(found[field]) > limit]
     return FilterOptions(values=values, more=more)
-
-
-def _distinct(table: ibis.Table, field: str) -> ibis.Table:
-    column = table[WHERE_COLUMNS.get(field, field)]
-    picked = table.select(field=ibis.literal(field), value=column.cast("string"))
-    return picked.filter(picked.value.notnull()).distinct()

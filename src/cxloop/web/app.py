@@ -23,6 +23,7 @@ from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
     cases,
     dashboard_journey,
+    dashboard_overview,
     dashboard_people,
     feedback,
     imports,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cases.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/cases
         loop_health.router,  # before records: /api/v1/{kind}/{id} would catch it
         reports.router,  # before records: /api/v1/{kind}/{id} would catch it
+        dashboard_overview.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_journey.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_people.router,  # before records: /api/v1/{kind}/{id} would catch it
         rules.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/rules

@@ -1,39 +1,135 @@
-"""The first web page: what was loaded, per kind and channel (same numbers as the API)."""
+"""The home page (``/``): the overview of ``GET /api/v1/dashboard/overview`` — tiles, trends with
+intervals, volume and response rate, targets and open alerts — from the one service function
+(``dashboards.overview.overview``), with the shared filter bar; ``/data`` keeps what was loaded
+(rows per kind, the numbers of ``GET /api/v1/overview``). Login and logout live here too.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from cxloop.errors import CxloopError, Unauthenticated
+from cxloop.dashboards.filters import filter_options
+from cxloop.dashboards.overview import PERIODS, overview
+from cxloop.dashboards.overview_schemas import OverviewResult
+from cxloop.errors import CxloopError, Invalid, Problem, Unauthenticated
 from cxloop.ingest import service as ingest_service
+from cxloop.metrics.filters import parse_scope
 from cxloop.privacy import service as privacy_service
-from cxloop.web.deps import COOKIE, SessionDep
+from cxloop.web.deps import COOKIE, SessionDep, SettingsDep
+from cxloop.web.errors import STATUS
+from cxloop.web.pages.cases import signed_in, to_login
+from cxloop.web.pages.charts import count_bars, interval_trend
+from cxloop.web.pages.filter_bar import filter_bar
 from cxloop.web.pages.i18n import COOKIE as LANG_COOKIE
 from cxloop.web.pages.templating import Lang, gettext, language, render
 
 router = APIRouter()
 
+PERCENT = {"csat"}
+"""Scores shown as percentages (shares 0…1); charts draw them ×100."""
+
+
+def _chart(trend: Any, index: int, result: OverviewResult, lang: Lang) -> dict[str, Any]:
+    """The trend's ECharts option: the score line, its interval band, and the metric's
+    whole-store target for this granularity as a dashed line when one is stored."""
+    factor = 100.0 if trend.metric in PERCENT else 1.0
+
+    def scaled(values: list[float | None]) -> list[float | None]:
+        return [None if v is None else v * factor for v in values]
+
+    target = next(
+        (
+            t.target
+            for t in result.targets
+            if t.metric.value == trend.metric and not t.slice and t.period == result.period
+        ),
+        None,
+    )
+    points = trend.points
+    return interval_trend(
+        [p.label for p in points],
+        scaled([p.score for p in points]),
+        scaled([p.ci_low for p in points]),
+        scaled([p.ci_high for p in points]),
+        name=trend.label,
+        band_name=gettext(lang, "%(level)s interval") % {"level": f"{result.confidence:.0%}"},
+        colour_index=index,
+        digits=1 if trend.metric not in ("ces",) else 2,
+        y_name="%" if factor != 1 else None,
+        target=None if target is None else target * factor,
+        target_name=gettext(lang, "target"),
+    )
+
+
+def _view(result: OverviewResult, lang: Lang) -> dict[str, Any]:
+    return {
+        "result": result,
+        "charts": {t.metric: _chart(t, i, result, lang) for i, t in enumerate(result.trends)},
+        "volume_chart": count_bars(
+            [v.label for v in result.volume],
+            [v.n for v in result.volume],
+            name=gettext(lang, "Responses"),
+        )
+        if result.volume
+        else None,
+        "percent_metrics": PERCENT,
+    }
+
+
+def _where_items(request: Request) -> list[str]:
+    """The URL's where items without the filter bar's empty "All" choices."""
+    return [w for w in request.query_params.getlist("where") if w.strip()]
+
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep) -> Response:
-    token = request.cookies.get(COOKIE)
+def home(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """The overview in the URL's filters (default: all data, by month)."""
+    user = signed_in(request, session)
+    if user is None:
+        return to_login()
+    lang, params = language(request), request.query_params
+    period = params.get("period") or "month"
+    bar = filter_bar(request, filter_options(session=session), action="/", period=period)
+    api_url = "/api/v1/dashboard/overview" + (f"?{bar.query}" if bar.query else "")
+    context = {"user": user, "section": "overview", "filter_bar": bar, "api_url": api_url}
     try:
-        user = privacy_service.authenticate_token(session=session, token=token or "")
-    except CxloopError:
-        return RedirectResponse("/login", status_code=303)
+        now = dt.datetime.now(dt.UTC)
+        scope = parse_scope(params.get("since"), params.get("until"), params.get("last"),
+                            _where_items(request), now=now.replace(tzinfo=None))  # fmt: skip
+        result = overview(session=session, settings=settings, scope=scope, period=period, now=now)
+    except CxloopError as exc:
+        return _refused(request, context, exc, lang)
+    return render(request, "dashboard/overview.html", context | _view(result, lang), lang=lang)
+
+
+def _refused(request: Request, context: dict[str, Any], exc: CxloopError, lang: Lang) -> Response:
+    """The page with the problems in words (field, value, reason) and the API's status."""
+    code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+    problems = exc.problems if isinstance(exc, Invalid) else [Problem("", None, str(exc))]
+    return render(request, "dashboard/overview.html", context | {"problems": problems},
+                  lang=lang, status_code=code)  # fmt: skip
+
+
+@router.get("/data", response_class=HTMLResponse)
+def data(request: Request, session: SessionDep) -> Response:
+    """What was loaded, per kind and channel (the numbers of ``GET /api/v1/overview``)."""
+    user = signed_in(request, session)
+    if user is None:
+        return to_login()
     counts = ingest_service.store_counts(session=session)
     context = {
         "user": user,
         "counts": counts,
-        "section": "overview",
+        "section": "data",
         "channel_chart": _channel_chart(counts["feedback_by_channel"]),
     }
     block = "counts" if request.headers.get("HX-Request") == "true" else None  # the Refresh button
-    return render(request, "overview.html", context, lang=language(request), block=block)
+    return render(request, "data.html", context, lang=language(request), block=block)
 
 
 def _channel_chart(by_channel: dict[str, int]) -> dict[str, object] | None:
@@ -96,3 +192,6 @@ def logout(request: Request, session: SessionDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
+
+
+__all__ = ["PERIODS", "router"]
