@@ -15,6 +15,7 @@ from cxloop.jobs import clock
 from cxloop.web import access_log, errors
 from cxloop.web.pages import case_forms, overview, respond
 from cxloop.web.pages import cases as case_pages
+from cxloop.web.pages import drivers as drivers_page
 from cxloop.web.pages import journey as journey_page
 from cxloop.web.pages import loop_health as loop_health_page
 from cxloop.web.pages import people as people_pages
@@ -22,6 +23,7 @@ from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.routers import (
     cases,
+    dashboard_drivers,
     dashboard_journey,
     dashboard_overview,
     dashboard_people,
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_overview.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_journey.router,  # before records: /api/v1/{kind}/{id} would catch it
+        dashboard_drivers.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_people.router,  # before records: /api/v1/{kind}/{id} would catch it
         rules.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/rules
         imports.router,
@@ -105,5 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(loop_health_page.router, include_in_schema=False)  # /loop/health
     app.include_router(people_pages.router, include_in_schema=False)  # /customers…, /accounts/…
     app.include_router(journey_page.router, include_in_schema=False)  # /journey
+    app.include_router(drivers_page.router, include_in_schema=False)  # /drivers…
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
