@@ -55,8 +55,25 @@ def cell_colour(cell: JourneyCell, result: JourneyResult) -> tuple[str, str] | N
         return None
     weight = max(-1.0, min(1.0, (cell.score - centre) / SPREAD[result.metric]))
     r, g, b = _mix(abs(weight), BETTER if weight >= 0 else WORSE)
-    luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
-    return f"#{r:02x}{g:02x}{b:02x}", "#ffffff" if luminance < 0.5 else "#111111"
+    background = f"#{r:02x}{g:02x}{b:02x}"
+    text = max(TEXTS, key=lambda t: contrast(background, t))
+    return background, text
+
+
+TEXTS = ("#ffffff", "#000000")
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio: the text colour picked for a cell is the one with more."""
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def _link(base: list[tuple[str, str]], cell: JourneyCell, *extra: tuple[str, str]) -> str | None:
