@@ -151,3 +151,32 @@ class RefreshResult(BaseModel):
     push_error: str | None = None
     churn_models: list[ChurnBasis] = Field(default_factory=list)
     error: str | None = Field(default=None, description="why a scheduled refresh failed")
+
+
+class TargetListSchedule(BaseModel):
+    """When a saved list refreshes itself and where its members go (None clears either)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_hours: int | None = Field(default=None, ge=1, le=24 * 366)
+    webhook_url: HttpUrl | None = None
+
+
+class PushResult(BaseModel):
+    """One delivery of a list's stored members to its webhook; a failure is said in words."""
+
+    name: str
+    members: int
+    pushed: bool
+    push_error: str | None = None
+
+
+class MemberPage(BaseModel):
+    """One page of a list's stored members (highest churn risk first), with each customer's
+    name masked unless the reader may see personal data."""
+
+    name: str
+    total: int
+    offset: int
+    limit: int
+    rows: list[dict[str, Any]]

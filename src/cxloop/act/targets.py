@@ -125,6 +125,16 @@ def _conditions(
     return out
 
 
+def describe(query: TargetQuery) -> list[str]:
+    """The query's conditions in the words preview's steps use, in the order it applies them.
+
+    >>> describe(TargetQuery(segments=["vip"], min_churn_risk=0.5))
+    ["segment in ['vip']", 'churn risk > 0.5']
+    """
+    empty = pd.DataFrame(columns=MENTION_COLUMNS)
+    return [words for words, _ in _conditions(query, empty, dt.datetime(2000, 1, 1), [])]
+
+
 def select(
     profiles: pd.DataFrame, mentions: pd.DataFrame, query: TargetQuery, as_of: dt.datetime
 ) -> Selection:

@@ -6,11 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
+from cxloop.act import operations
 from cxloop.act import service as act_service
 from cxloop.act.schemas import (
+    PushResult,
     RefreshResult,
     TargetListCreate,
     TargetListRead,
+    TargetListSchedule,
     TargetPreview,
     TargetQuery,
 )
@@ -71,6 +74,21 @@ def refresh_target_list(
 ) -> RefreshResult:
     """Re-run the query, store the members, push them to the list's webhook if it has one."""
     return act_service.refresh(session=session, settings=settings, name=name)
+
+
+@router.put("/{name}/schedule", response_model=TargetListRead)
+def schedule_target_list(
+    name: str, schedule_in: TargetListSchedule, session: SessionDep, _user: ListManager
+) -> TargetListRead:
+    """Set how often the list refreshes (``refresh_hours``) and its webhook; null clears."""
+    return operations.schedule(session=session, name=name, schedule_in=schedule_in)
+
+
+@router.post("/{name}/push", response_model=PushResult)
+def push_target_list(name: str, session: SessionDep, _user: ListManager) -> PushResult:
+    """Send the members of the last refresh to the list's webhook again (no re-run); a
+    failed delivery is said in ``push_error``."""
+    return operations.push(session=session, name=name)
 
 
 @router.get("/{name}/members")
