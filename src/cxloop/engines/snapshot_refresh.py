@@ -37,6 +37,11 @@ CHANGE_COLUMNS = {
 """Columns whose largest value tells a changed table; imported tables use ``updated_at``."""
 
 
+MAX_LATE_IDS = 5_000
+"""More late rows than this in the look-back window and the whole window is read again (a
+long ``IN`` list costs more than the rows)."""
+
+
 class RefreshReport(BaseModel):
     """What one refresh did (the CLI prints it; the job logs it)."""
 
@@ -294,11 +299,10 @@ def _incremental(
     """The next generation from the current one plus the changed rows, or the reason a full
     build is needed instead."""
     assert state.watermark is not None
-    since = state.watermark - snap.LOOK_BACK
     generation = snap.next_generation(folder, state)
     parts: dict[str, list[str]] = {}
-    feedback = store.table("feedback")
-    changed = _selected(store, "feedback", omit).filter(feedback.updated_at >= since)
+    selected = _selected(store, "feedback", omit)
+    changed = selected.filter(_changed(selected, folder, state))
     number = 1 + max(int(Path(p).stem.split("-")[1]) for p in state.parts["feedback"])
     name = f"part-{number:05d}.parquet"
     new_feedback = generation / "feedback" / name
@@ -346,6 +350,35 @@ def _incremental(
         refreshed=mode,
     )
     return new_state, changed_rows
+
+
+def _changed(feedback: ibis.Table, folder: Path, state: SnapshotState) -> ibis.Expr:
+    """Which feedback rows to read again: changed after the watermark, and those of the
+    ``LOOK_BACK`` before it that the snapshot lacks at the same ``updated_at`` (late commits).
+    Comparing the window's keys, not re-reading its rows, keeps a refresh right after a big
+    import from copying that import again."""
+    assert state.watermark is not None
+    after = feedback.updated_at > state.watermark
+    window = feedback.filter(
+        feedback.updated_at >= state.watermark - snap.LOOK_BACK,
+        feedback.updated_at <= state.watermark,
+    ).select("feedback_id", "updated_at")
+    keys = window.to_pyarrow()
+    if not keys.num_rows:
+        return after
+    listed = ", ".join(_quote(p) for p in snap.part_paths(folder, state, "feedback"))
+    with duckdb.connect() as con:
+        con.register("window_keys", keys)
+        late = con.execute(
+            f"SELECT w.feedback_id FROM window_keys w ANTI JOIN read_parquet([{listed}]) p "
+            "ON w.feedback_id = p.feedback_id AND w.updated_at = p.updated_at"
+        ).fetchall()
+    ids = [row[0] for row in late]
+    if not ids:
+        return after
+    if len(ids) > MAX_LATE_IDS:
+        return feedback.updated_at >= state.watermark - snap.LOOK_BACK
+    return after | feedback.feedback_id.isin(ids)
 
 
 def _without(old: list[Path], changed: Path, out: Path) -> list[str]:
