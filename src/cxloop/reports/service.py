@@ -145,10 +145,10 @@ def create_schedule(
             weekday = schedules.WEEKDAYS.index(key)
         else:
             problems.append(Problem("weekday", schedule_in.weekday, "is not mon … sun"))
-    if not problems:
-        problems += schedules.check(
-            schedule_in.frequency, schedule_in.at, weekday, schedule_in.day, schedule_in.timezone
-        )
+    problems += schedules.check(
+        schedule_in.frequency, schedule_in.at, 0 if problems else weekday, schedule_in.day,
+        schedule_in.timezone,
+    )  # fmt: skip
     problems += [
         Problem("recipients", r, "is not an e-mail address")
         for r in schedule_in.recipients

@@ -50,9 +50,19 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
             _flatten(inner, f"{prefix}.{key}" if prefix else str(key), out)
         return
     if isinstance(value, list | tuple) and any(isinstance(v, BaseModel | Mapping) for v in value):
-        out[prefix] = len(value)  # a nested list of rows: its count here, its rows elsewhere
+        out[prefix] = "; ".join(_brief(v) for v in value)  # rows inside a row: one cell
         return
     out[prefix] = _plain(value)
+
+
+def _brief(value: Any) -> str:
+    """A row inside a row as one short text: its plain values, space-separated."""
+    cells = flat_row(value).values()
+    return " ".join(_short(c) for c in cells if c is not None and c != "")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def flat_row(value: Any) -> dict[str, Any]:

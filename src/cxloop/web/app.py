@@ -18,6 +18,7 @@ from cxloop.web.pages import cases as case_pages
 from cxloop.web.pages import drivers as drivers_page
 from cxloop.web.pages import journey as journey_page
 from cxloop.web.pages import loop_health as loop_health_page
+from cxloop.web.pages import reports as reports_page
 from cxloop.web.pages import people as people_pages
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(case_pages.router, include_in_schema=False)  # /cases, /cases/{id}
     app.include_router(case_forms.router, include_in_schema=False)  # POST /cases/{id}/{action}
     app.include_router(loop_health_page.router, include_in_schema=False)  # /loop/health
+    app.include_router(reports_page.router, include_in_schema=False)  # /reportsâ¦
     app.include_router(people_pages.router, include_in_schema=False)  # /customers…, /accounts/…
     app.include_router(journey_page.router, include_in_schema=False)  # /journey
     app.include_router(drivers_page.router, include_in_schema=False)  # /drivers…
