@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -64,7 +65,7 @@ def _live(settings: Settings) -> Settings:
     return settings.model_copy(update={"analytics_snapshot_dir": None})
 
 
-def _dump(result: object) -> object:
+def _dump(result: object) -> Any:
     return json.loads(result.model_dump_json())  # type: ignore[attr-defined]
 
 
@@ -242,7 +243,7 @@ def test_the_job_refreshes_only_when_due(store: Settings) -> None:
     off = refresh_analytics_snapshot(session=None, settings=_live(store), now=now)  # type: ignore[arg-type]
     assert off == {}
     first = refresh_analytics_snapshot(session=None, settings=store, now=now)  # type: ignore[arg-type]
-    assert first["full"] == 1
+    assert first == {"full": 1, "feedback_rows": _counts(store)["feedback"]}
     again = refresh_analytics_snapshot(session=None, settings=store, now=now)  # type: ignore[arg-type]
     assert again == {"fresh": 1}
     later = now + dt.timedelta(seconds=store.analytics_snapshot_seconds + 1)

@@ -105,7 +105,7 @@ def _missing(value: object) -> bool:
 
 def _plain(value: object) -> str:
     if hasattr(value, "isoformat"):
-        stamp = value.isoformat()  # type: ignore[attr-defined]
+        stamp = value.isoformat()
         return str(stamp).replace("T", " ")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
