@@ -246,7 +246,7 @@ def test_the_job_refreshes_only_when_due(store: Settings) -> None:
     assert first == {"full": 1, "feedback_rows": _counts(store)["feedback"]}
     again = refresh_analytics_snapshot(session=None, settings=store, now=now)  # type: ignore[arg-type]
     assert again == {"fresh": 1}
-    later = now + dt.timedelta(seconds=store.analytics_snapshot_seconds + 1)
+    later = now + dt.timedelta(seconds=store.analytics_snapshot_seconds + 120)
     due = refresh_analytics_snapshot(session=None, settings=store, now=later)  # type: ignore[arg-type]
     assert due == {"unchanged": 1, "feedback_rows": 0}
 
