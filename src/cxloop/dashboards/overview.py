@@ -326,6 +326,9 @@ def _add_tile(
             change = _metric_change(frame, name, base, current, confidence, pair)
         else:
             change = _index_change(base_row, now_row, confidence, pair)
+    if kind == "index" and now_row is not None and _number(now_row["score"]) is None:
+        parts = ", ".join(str(c).removeprefix("n_") for c in now_row if str(c).startswith("n_"))
+        change, no_change = None, f"No {label} in {labels[0]}: it needs answers to each of {parts}."
     tile: dict[str, Any] = {
         "metric": name,
         "kind": kind,
