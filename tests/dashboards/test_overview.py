@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from cxloop import api
 from cxloop.config import Settings
 from cxloop.dashboards.filters import filter_options
 from cxloop.dashboards.overview import overview
+from cxloop.dashboards.overview_schemas import OverviewResult
 from cxloop.db.session import make_engine, make_session_factory, session_scope
 from cxloop.errors import Invalid
 from cxloop.metrics import service as metrics_service
@@ -34,9 +36,9 @@ class Store:
         self.settings = settings_for(database)
         self.factory = make_session_factory(make_engine(self.settings))
 
-    def overview(self, **options: object):  # type: ignore[no-untyped-def]
+    def overview(self, **options: Any) -> OverviewResult:
         with session_scope(self.factory) as session:
-            return overview(session=session, settings=self.settings, now=NOW, **options)  # type: ignore[arg-type]
+            return overview(session=session, settings=self.settings, now=NOW, **options)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return Store(demo_copy(tmp_path_factory, "overview-demo"))
 
 
-def _store(folder: Path, feedback: list[dict[str, object]], customers=()) -> Store:  # type: ignore[no-untyped-def]
+def _store(folder: Path, feedback: list[dict[str, Any]], customers: Any = ()) -> Store:
     database = folder / "cxloop.db"
     store = api.connect(settings=Settings(database_url=f"sqlite:///{database}"))
     try:
@@ -112,7 +114,7 @@ def test_index_change_is_a_z_test_from_both_periods_intervals(demo: Store) -> No
             settings=demo.settings, name="cx_index", period="quarter"
         ).rows
     }
-    base, current = rows[result.previous], rows[result.current]  # type: ignore[index]
+    base, current = rows[result.previous], rows[result.current]
     z = stats.norm.ppf(0.975)
     se = np.hypot(
         (base.ci_high - base.ci_low) / (2 * z),  # type: ignore[operator]
@@ -197,7 +199,7 @@ def test_an_empty_store_says_so(tmp_path: Path) -> None:
         assert filter_options(session=session).values["segment"] == []
 
 
-def _csat_rows() -> list[dict[str, object]]:
+def _csat_rows() -> list[dict[str, Any]]:
     rows = []
     for i in range(80):
         month = 9 if i < 40 else 10
