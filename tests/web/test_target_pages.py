@@ -49,7 +49,7 @@ def copy_site(built: tuple[Path, dict[str, str]], folder: Path) -> Api:
     copy_sqlite(built[0], folder / "cxloop.db")
     settings = Settings(database_url=f"sqlite:///{folder / 'cxloop.db'}")
     app = create_app(settings)
-    client = TestClient(app, raise_server_exceptions=False)
+    client = TestClient(app, raise_server_exceptions=RAISE)
     return Api(app=app, client=client, store=connect(settings=settings), tokens=built[1])
 
 

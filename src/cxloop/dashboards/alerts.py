@@ -47,7 +47,8 @@ def alert_cases(session: Session, alert_ids: list[int]) -> dict[int, int]:
     """Alert id → id of the first case opened for it (``alert:<alert_key>``), for those with one."""
     if not alert_ids:
         return {}
-    keys = dict(session.execute(select(Alert.id, Alert.alert_key).where(Alert.id.in_(alert_ids))))
+    rows = session.execute(select(Alert.id, Alert.alert_key).where(Alert.id.in_(alert_ids))).all()
+    keys = {alert_id: key for alert_id, key in rows}
     wanted = {PREFIX + key: alert_id for alert_id, key in keys.items()}
     found = session.execute(
         select(Case.dedupe_key, func.min(Case.id))
