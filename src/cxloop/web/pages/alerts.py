@@ -79,7 +79,11 @@ def scan_page(request: Request, session: SessionDep, settings: SettingsDep) -> R
         }
         return render(request, "alerts/page.html", context, lang=lang, status_code=403)
     done = alert_rules.scan(session=session, settings=settings, now=dt.datetime.now(dt.UTC))
-    said = {"found": done.found, "inserted": done.inserted, "updated": done.updated}
+    said: dict[str, str | int] = {
+        "found": done.found,
+        "inserted": done.inserted,
+        "updated": done.updated,
+    }
     if done.cases is not None:
         said |= {"opened": done.cases.opened} | (
             {"rules_error": done.cases.error} if done.cases.error else {}
