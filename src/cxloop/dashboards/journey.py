@@ -73,7 +73,7 @@ def journey_map(
         negatives = _negative_aspects(backend, scope)
     finally:
         backend.disconnect()
-    names = {row.path: (row.zh, row.en) for row in active_taxonomy(session=session).describe()}
+    names = _topic_names(session)
     scores = to_result(
         by_cell,
         metric=MetricName(chosen),
@@ -96,8 +96,8 @@ def journey_map(
             aspects = [
                 JourneyAspect(
                     topic=topic,
-                    name_zh=names.get(topic, (topic, topic))[0],
-                    name_en=names.get(topic, (topic, topic))[1],
+                    name_zh=_name(names, topic, 0),
+                    name_en=_name(names, topic, 1),
                     negative=count,
                     share=count / volume[0],
                 )
@@ -135,6 +135,20 @@ def journey_map(
         has_touchpoints=any(t is not None for t in touchpoints),
         cells=cells,
         freshness=freshness(settings),
+    )
+
+
+def _topic_names(session: Session) -> dict[str, tuple[str, str]]:
+    """Path → (zh, en) name of every topic of the active taxonomy."""
+    return {row.path: (row.zh, row.en) for row in active_taxonomy(session=session).describe()}
+
+
+def _name(names: dict[str, tuple[str, str]], topic: str, lang: int) -> str:
+    """A topic's name with its parents' (物流配送 / 速度): a leaf alone (速度) says too little;
+    a level the taxonomy no longer names keeps its path segment."""
+    parts = topic.split("/")
+    return " / ".join(
+        names.get("/".join(parts[: i + 1]), (part, part))[lang] for i, part in enumerate(parts)
     )
 
 
