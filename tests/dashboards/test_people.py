@@ -171,3 +171,5 @@ def test_an_account_nobody_answered_for_has_no_score_and_viewers_get_single_answ
     assert single.health.row.n == admin.health.row.n == viewer_api["n"] == 1
     assert single.health.row.score is None is viewer_api["score"]  # one person's NPS: hidden
     assert admin.health.row.score == -100.0  # a detractor, shown to roles that may see it
+    assert [(c.contact_id, c.last_nps) for c in admin.contacts] == [("K-1", 6), ("K-2", None)]
+    assert [c.last_nps for c in single.contacts] == [None, None]  # not one person's NPS either

@@ -236,7 +236,8 @@ def account_360(
         now=now,
     )  # fmt: skip
     report = account_health(settings=settings, account_id=account_id, as_of=now)
-    if actor.roles == {"viewer"}:
+    viewer = actor.roles == {"viewer"}
+    if viewer:
         report = hide_single_answers(report)  # as GET /api/v1/metrics/accounts does for viewers
     health = AccountHealth(
         row=report.accounts[0],
@@ -256,16 +257,19 @@ def account_360(
         account_id=account_id,
         story=story,
         health=health,
-        contacts=_contact_answers(session, account_id),
+        contacts=_contact_answers(session, account_id, hide_scores=viewer),
         cases=readable_cases(session, actor, story.open_cases + story.past_cases),
         pii_rule=why,
         freshness=LIVE,
     )
 
 
-def _contact_answers(session: Session, account_id: str) -> list[ContactAnswers]:
+def _contact_answers(
+    session: Session, account_id: str, *, hide_scores: bool = False
+) -> list[ContactAnswers]:
     """Every contact of the account with their number of answers, newest answer and its NPS
-    (one grouped query, one for the newest scores)."""
+    (one grouped query, one for the newest scores); ``hide_scores`` leaves one person's NPS
+    out, as the health hides single answers from viewers."""
     contacts = list(
         session.execute(
             select(ContactRow.contact_id, ContactRow.role)
@@ -283,6 +287,7 @@ def _contact_answers(session: Session, account_id: str) -> list[ContactAnswers]:
             .group_by(Feedback.contact_id)
         ):
             counts[str(contact)] = (int(n), last)
+    if ids and not hide_scores:
         for contact, nps in session.execute(
             select(Feedback.contact_id, Feedback.nps)
             .where(Feedback.contact_id.in_(ids), Feedback.nps.is_not(None))
