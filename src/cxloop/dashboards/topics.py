@@ -109,7 +109,7 @@ def _query(settings: Settings, scope: Scope, period: Period) -> _Counts:
     """The feedback with text in ``scope`` and their topic rows, in one read (a feedback with
     no topic is one row without one): the distinct counts at every level of the tree, the
     totals, the trend and the newest examples all come from it."""
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)
     try:
         metrics_service.check_scope(backend, scope)
         table = metrics_service.metric_table(backend, "topic_incidence", [], scope)
@@ -191,7 +191,9 @@ def _flags(
     total = pd.DataFrame({"period": periods, "n": totals})
     last = periods[-1]
     emerging = emerging_topics(series, total, window=WINDOW)
-    spikes = detect_spikes(series, by=["topic"], direction="spike", window=WINDOW)
+    spikes = detect_spikes(
+        series, by=["topic"], direction="spike", window=WINDOW, label="{topic} mentions"
+    )
 
     def latest(found: pd.DataFrame) -> dict[str, str]:
         hits = found[pd.to_datetime(found["period"]) == last] if not found.empty else found
