@@ -56,7 +56,8 @@ def alerts_page(
             request, "alerts/page.html", context | {"error": str(exc)}, lang=lang,
             status_code=code,
         )  # fmt: skip
-    return render(request, "alerts/page.html", context | {"found": found}, lang=lang)
+    shown = {"found": found, "freshness": found.freshness}
+    return render(request, "alerts/page.html", context | shown, lang=lang)
 
 
 @router.post("/alerts/scan")

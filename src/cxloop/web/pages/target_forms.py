@@ -136,8 +136,9 @@ def funnel_chart(preview: TargetPreview, lang: Lang) -> dict[str, Any]:
     """An ECharts option: customers left after each condition, as horizontal bars."""
     labels = [s.condition for s in preview.steps]
     return {
-        "grid": {"left": 8, "right": 48, "top": 8, "bottom": 24, "containLabel": True},
-        "xAxis": {"type": "value", "name": gettext(lang, "customers"), "minInterval": 1},
+        "grid": {"left": 8, "right": 48, "top": 8, "bottom": 40, "containLabel": True},
+        "xAxis": {"type": "value", "name": gettext(lang, "customers"), "minInterval": 1,
+                  "nameLocation": "middle", "nameGap": 24},
         "yAxis": {"type": "category", "data": labels, "inverse": True},
         "series": [{
             "type": "bar", "name": gettext(lang, "customers left"),
