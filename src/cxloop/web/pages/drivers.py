@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from cxloop.dashboards import drivers as drivers_view
+from cxloop.dashboards.filters import filter_options
 from cxloop.dashboards.schemas_drivers import DrillKey, DrillSave
 from cxloop.errors import CxloopError, Forbidden, Invalid, Problem
 from cxloop.metrics.filters import Scope, parse_scope
@@ -27,8 +28,10 @@ from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
 from cxloop.web.pages.case_forms import _same_site
+from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.drivers_charts import quadrant_chart, say_do_chart
+from cxloop.web.pages.filter_bar import Extra, filter_bar
 from cxloop.web.pages.templating import Lang, gettext, language, render
 from cxloop.web.routers.dashboard_drivers import DrillQuery, DriversQuery
 
@@ -39,7 +42,12 @@ SCOPE_KEYS = ("since", "until", "last", "where")
 VIEW_KEYS = ("score", "outcome", "min_mentions", "min_customers", "n_boot")
 DRILL_KEYS = ("topic", "sentiment", "nps_group")
 SCORES = ("nps", "csat", "ces", "rating")
-OUTCOMES = ("churn", "repurchase", "orders", "spend")
+OUTCOMES = {
+    "churn": N_("churn"),
+    "repurchase": N_("repurchase"),
+    "orders": N_("orders"),
+    "spend": N_("spend"),
+}
 
 
 def _pairs(request: Request, keys: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -81,8 +89,6 @@ def _base(request: Request, user: User) -> dict[str, Any]:
         },
         "score": view.get("score", "nps"),
         "outcome": view.get("outcome", "churn"),
-        "scores": SCORES,
-        "outcomes": OUTCOMES,
         "query": query,
         "api_url": "/api/v1/dashboard/drivers" + (f"?{query}" if query else ""),
         "can_save": allows(user.role, Permission.manage_lists),
@@ -104,6 +110,18 @@ def drivers_page(request: Request, session: SessionDep, settings: SettingsDep) -
     if user is None:
         return to_login()
     lang, context = language(request), _base(request, user)
+    view = {k: v for k, v in _pairs(request, VIEW_KEYS)}
+    extra = [
+        Extra("score", N_("Score"), [(s, s.upper()) for s in SCORES], view.get("score", "nps")),
+        Extra(
+            "outcome",
+            N_("Outcome"),
+            [(code, gettext(lang, text)) for code, text in OUTCOMES.items()],
+            view.get("outcome", "churn"),
+        ),
+    ]
+    options = filter_options(session=session)
+    context["filter_bar"] = filter_bar(request, options, action="/drivers", extra=extra)
     try:
         scope = _scope(_pairs(request, SCOPE_KEYS))
         _model(DriversQuery, _pairs(request, VIEW_KEYS))
