@@ -15,6 +15,7 @@ import pytest
 
 from cxloop.api import Store, connect, import_records
 from cxloop.config import Settings
+from cxloop.dashboards.freshness import refresh_snapshot
 from cxloop.dashboards.journey import journey_map
 from cxloop.dashboards.journey_order import journey_rank, order_stages
 from cxloop.errors import Invalid
@@ -260,6 +261,27 @@ def test_an_unknown_metric_names_the_field_value_and_choices(open_store: Any) ->
     problem = caught.value.problems[0]
     assert (problem.field, problem.value) == ("metric", "topic_incidence")
     assert "nps, csat, ces, sentiment" in problem.reason
+
+
+def test_the_snapshot_gives_the_stores_map_and_says_how_fresh(
+    stores: dict[str, Settings], tmp_path: Path
+) -> None:
+    live = stores["full"]
+    snapped = live.model_copy(update={"analytics_snapshot_dir": tmp_path / "snap"})
+    refresh_snapshot(snapped)
+    store = connect(settings=live, upgrade=False)
+    try:
+        with store.sessions() as session:
+            scope = parse_scope(where=["touchpoint=app"], now=NOW)
+            results = [
+                journey_map(session=session, settings=s, metric="csat", scope=scope, min_n=3)
+                for s in (live, snapped)
+            ]
+    finally:
+        store.close()
+    assert [r.freshness.source for r in results] == ["store", "snapshot"]
+    shapes = [r.model_dump(exclude={"freshness"}) for r in results]
+    assert shapes[0] == shapes[1]
 
 
 @pytest.mark.parametrize(

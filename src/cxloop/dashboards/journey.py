@@ -2,10 +2,12 @@
 interval), its volume and its most frequent negative aspects. One function serves
 ``GET /api/v1/dashboard/journey`` and the ``/journey`` page.
 
-Four queries whatever the grid's size, on one Ibis connection: the metric by stage × touchpoint
-and over the whole view (``metrics.service.run_metric``: the numbers ``cxloop metrics`` gives),
-the volume and first answer of every cell, and the negative topic mentions of every cell (the
-stored ``feedback_topic`` rows, whose ``sentiment`` is the majority of the topic's clauses).
+Four queries whatever the grid's size, on one Ibis connection (the analytics snapshot when
+``CXLOOP_ANALYTICS_SNAPSHOT_DIR`` holds a whole one, else the store; ``freshness`` says which):
+the metric by stage × touchpoint and over the whole view (``metrics.service.run_metric``: the
+numbers ``cxloop metrics`` gives), the volume and first answer of every cell, and the negative
+topic mentions of every cell (the stored ``feedback_topic`` rows, whose ``sentiment`` is the
+majority of the topic's clauses).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def journey_map(
     holds feedback (no stage or touchpoint given is its own row or column, ``None``)."""
     chosen = check_metric(metric)
     scope = scope or Scope()
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)  # the snapshot when one is whole
     try:
         metrics_service.check_scope(backend, scope)
         options: dict[str, Any] = {"scope": scope, "min_n": min_n, "confidence": confidence}
