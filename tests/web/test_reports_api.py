@@ -1,0 +1,153 @@
+"""Reports over the API and the /reports page on the demo store: downloads hold the view's API
+numbers for the same query string, for every role; schedules are for list managers only (API,
+page form); bad values are answered in words."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.reports.pdf_text import pdf_text
+from tests.web.overview_support import ROLES, app_on, demo_copy, log_in
+from tests.web.support import Api
+
+QUERY = "since=2026-03&until=2026-10&metric=csat&where=region%3D上海"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    found = app_on(demo_copy(tmp_path_factory, "reports-api"))
+    yield found
+    found.store.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_journey_csv_holds_the_api_cells_for_every_role(served: Api, role: str) -> None:
+    api = served.client.get(f"/api/v1/dashboard/journey?{QUERY}", headers=served.auth(role))
+    assert api.status_code == 200
+    got = served.client.get(
+        f"/api/v1/reports/export/journey.csv?{QUERY}", headers=served.auth(role)
+    )
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("text/csv")
+    assert "attachment" in got.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
+    cells = api.json()["cells"]
+    assert len(rows) == len(cells) > 0
+    for row, cell in zip(rows, cells, strict=True):
+        assert (row["journey_stage"] or None, row["touchpoint"] or None, int(row["n"])) == (
+            cell["journey_stage"], cell["touchpoint"], cell["n"],
+        )  # fmt: skip
+        assert (float(row["score"]) if row["score"] else None) == cell["score"]
+
+
+def test_overview_xlsx_tiles_equal_the_api(served: Api) -> None:
+    query = "since=2026-03&until=2026-10"
+    api = served.client.get(f"/api/v1/dashboard/overview?{query}", headers=served.auth("viewer"))
+    got = served.client.get(
+        f"/api/v1/reports/export/overview.xlsx?{query}", headers=served.auth("viewer")
+    )
+    assert got.status_code == 200
+    book = load_workbook(io.BytesIO(got.content))
+    assert {"tiles", "trends", "about"} <= set(book.sheetnames)
+    sheet = book["tiles"]
+    header = [c.value for c in sheet[1]]
+    shown = [
+        {h: c.value for h, c in zip(header, row, strict=True)} for row in sheet.iter_rows(min_row=2)
+    ]
+    tiles = api.json()["tiles"]
+    # openpyxl writes 16 significant digits: the last bit of a double may differ
+    assert [(r["metric"], r["n"], pytest.approx(r["score"], rel=1e-14)) for r in shown] == [
+        (t["metric"], t["n"], t["score"]) for t in tiles
+    ]
+    about = {r[0].value: r[1].value for r in book["about"].iter_rows(min_row=2)}
+    assert about["view"] == "overview" and about["since"] == "2026-03"
+
+
+def test_bad_requests_are_answered_in_words(served: Api) -> None:
+    client, auth = served.client, served.auth("viewer")
+    assert client.get("/api/v1/reports/export/journey.csv").status_code == 401
+    bad = client.get("/api/v1/reports/export/weather.csv", headers=auth)
+    assert bad.status_code == 422 and "is not a view that exports" in bad.text
+    bad = client.get("/api/v1/reports/export/journey.csv?where=region%3D火星", headers=auth)
+    assert bad.status_code == 422 and "火星" in bad.json()["detail"][0]["value"]
+    bad = client.get("/api/v1/reports/export/journey.pdf", headers=auth)
+    assert bad.status_code == 422
+    bad = client.get("/api/v1/reports/export/overview.csv?table=nope", headers=auth)
+    assert bad.status_code == 422 and "table" in bad.text
+
+
+def test_report_pdf_over_the_api(served: Api) -> None:
+    got = served.client.get(
+        "/api/v1/reports/render?format=pdf&lang=en&since=2026-03&until=2026-10",
+        headers=served.auth("agent"),
+    )
+    assert got.status_code == 200 and got.headers["content-type"] == "application/pdf"
+    assert "Customer experience report" in pdf_text(got.content)
+
+
+def test_schedules_are_for_list_managers(served: Api) -> None:
+    client = served.client
+    body = {
+        "name": "Weekly CX", "frequency": "weekly", "weekday": "mon", "query": QUERY,
+        "recipients": ["lead@example.com"], "role": "viewer", "sections": ["journey"],
+    }  # fmt: skip
+    for role in ("viewer", "agent"):
+        assert (
+            client.post(
+                "/api/v1/reports/schedules", json=body, headers=served.auth(role)
+            ).status_code
+            == 403
+        )
+        assert client.get("/api/v1/reports/schedules", headers=served.auth(role)).status_code == 403
+    made = client.post("/api/v1/reports/schedules", json=body, headers=served.auth("analyst"))
+    assert made.status_code == 201, made.text
+    assert made.json()["when"] == "weekly mon 08:00"
+    bad = client.post(
+        "/api/v1/reports/schedules",
+        json=body | {"weekday": "someday", "recipients": ["nobody"], "timezone": "Mars/Base"},
+        headers=served.auth("admin"),
+    )
+    assert bad.status_code == 422
+    assert {p["field"] for p in bad.json()["detail"]} == {"weekday", "recipients", "timezone"}
+    listed = client.get("/api/v1/reports/schedules", headers=served.auth("admin")).json()
+    assert [s["name"] for s in listed] == ["Weekly CX"]
+    gone = client.delete(
+        f"/api/v1/reports/schedules/{made.json()['id']}", headers=served.auth("admin")
+    )
+    assert gone.status_code == 204
+    again = client.delete(
+        f"/api/v1/reports/schedules/{made.json()['id']}", headers=served.auth("admin")
+    )
+    assert again.status_code == 404
+
+
+def test_page_shows_the_schedule_form_only_to_list_managers(served: Api) -> None:
+    client = served.client
+    for role in ROLES:
+        log_in(client, role)
+        page = client.get("/reports?since=2026-03&lang=en")
+        assert page.status_code == 200
+        assert ('id="schedule-form"' in page.text) == (role in ("admin", "analyst"))
+        assert "/api/v1/reports/export/journey.csv?since=2026-03" in page.text
+    log_in(client, "viewer")
+    form = {"name": "x", "frequency": "daily", "recipients": "a@example.com"}
+    assert client.post("/reports/schedules", data=form).status_code == 403
+    log_in(client, "analyst")
+    crossed = client.post("/reports/schedules", data=form, headers={"Origin": "http://evil.test"})
+    assert crossed.status_code == 403
+    made = client.post(
+        "/reports/schedules", data=form | {"query": "since=2026-03"}, follow_redirects=False
+    )
+    assert made.status_code == 303
+    page = client.get("/reports")
+    assert "a@example.com" in page.text and "since=2026-03" in page.text
+    bad = client.post("/reports/schedules", data=form | {"at": "25:00", "timezone": "Mars/Base"})
+    assert bad.status_code == 422 and "Mars/Base" in bad.text
+    pdf = client.get("/reports/overview.pdf?since=2026-03&until=2026-10&sections=journey")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert client.get("/reports/overview.html?sections=weather").status_code == 422
