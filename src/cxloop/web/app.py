@@ -21,13 +21,16 @@ from cxloop.web.pages import loop_health as loop_health_page
 from cxloop.web.pages import reports as reports_page
 from cxloop.web.pages import people as people_pages
 from cxloop.web.pages import surveys as survey_pages
+from cxloop.web.pages import topics as topics_page
 from cxloop.web.pages import unsubscribe as unsubscribe_page
+from cxloop.web.pages import verbatims as verbatims_page
 from cxloop.web.routers import (
     cases,
     dashboard_drivers,
     dashboard_journey,
     dashboard_overview,
     dashboard_people,
+    dashboard_topics,
     feedback,
     imports,
     insights,
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_journey.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_drivers.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_people.router,  # before records: /api/v1/{kind}/{id} would catch it
+        dashboard_topics.router,  # before records: /api/v1/{kind}/{id} would catch it
         rules.router,  # before imports/records: /api/v1/{kind} would catch /api/v1/rules
         imports.router,
         feedback.router,  # before records: /api/v1/{kind} would catch /api/v1/feedback
@@ -111,5 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people_pages.router, include_in_schema=False)  # /customers…, /accounts/…
     app.include_router(journey_page.router, include_in_schema=False)  # /journey
     app.include_router(drivers_page.router, include_in_schema=False)  # /drivers…
+    app.include_router(topics_page.router, include_in_schema=False)  # /topics…
+    app.include_router(verbatims_page.router, include_in_schema=False)  # /feedback
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
