@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 from cxloop.dashboards.filters import filter_options
 from cxloop.dashboards.journey import journey_map
 from cxloop.dashboards.schemas_journey import JourneyCell, JourneyResult
-from cxloop.errors import CxloopError
+from cxloop.errors import CxloopError, Forbidden, Invalid
 from cxloop.privacy.models import User
+from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep, scope_params
 from cxloop.web.errors import STATUS
 from cxloop.web.pages.case_views import N_
@@ -108,6 +109,14 @@ def _grid(request: Request, found: JourneyResult) -> list[dict[str, Any]]:
     return rows
 
 
+def _min_n(text: str) -> int:
+    """``min_n`` as the API takes it (1 to 100,000); ``Invalid`` in words, shown on the page."""
+    value = int(text) if text.strip().isdigit() else 0
+    if not 1 <= value <= 100_000:
+        raise Invalid("is not a whole number from 1 to 100000", "min_n", text)
+    return value
+
+
 def _context(request: Request, user: User, lang: Lang, metric: str) -> dict[str, Any]:
     query = filter_query(request, ["metric", "min_n"])
     choices = [(code, gettext(lang, text)) for code, text in METRIC_LABELS.items()]
@@ -121,7 +130,7 @@ def _context(request: Request, user: User, lang: Lang, metric: str) -> dict[str,
 
 
 def _show(request: Request, session: SessionDep, settings: SettingsDep, user: User,
-          metric: str, min_n: int) -> Response:  # fmt: skip
+          metric: str, min_n: str) -> Response:  # fmt: skip
     lang = language(request)
     context = _context(request, user, lang, metric)
     try:
@@ -131,7 +140,11 @@ def _show(request: Request, session: SessionDep, settings: SettingsDep, user: Us
         q = request.query_params
         scope = scope_params(q.get("since"), q.get("until"), q.get("last"), q.getlist("where"))
         found = journey_map(
-            session=session, settings=settings, metric=metric, scope=scope, min_n=min_n
+            session=session,
+            settings=settings,
+            metric=metric,
+            scope=scope,
+            min_n=_min_n(min_n),
         )
     except CxloopError as exc:
         code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
@@ -147,10 +160,12 @@ def journey_page(
     session: SessionDep,
     settings: SettingsDep,
     metric: Annotated[str, Query(max_length=16)] = "nps",
-    min_n: Annotated[int, Query(ge=1, le=100_000)] = 30,
+    min_n: Annotated[str, Query(max_length=16)] = "30",
 ) -> Response:
     """Journey stages × touchpoints with the chosen metric; filters in the URL."""
     user = signed_in(request, session)
     if user is None:
         return to_login()
+    if not allows(user.role, Permission.read_data):
+        raise Forbidden(f"role {user.role!r} may not read data")
     return _show(request, session, settings, user, metric, min_n)
