@@ -1,0 +1,536 @@
+"""Pages benchmark: server time of every dashboard page and of the API call behind it, on the
+store and on the analytics snapshot, at 1,000,000 feedback rows and on the demo.
+
+The store: the demo company (``cxloop.demo``, built once into the cache folder) copied, then
+its feedback with text features and topics replicated inside SQLite (``INSERT … SELECT`` over
+a counter: no text engine, no Python row loop) up to ``--rows`` feedback; each copy gets new
+ids, its created_at moved by a fixed pseudo-random offset of up to ±7 days, and its customer
+mapped onto one of 30 copies of the demo's customers (whose orders, subscriptions and events are
+copied the same way). Accounts, contacts and projects stay the demo's. Built once per size in
+the cache folder (``--cache``, default ``~/.cache/cxloop/pages-bench``, outside the repo).
+
+Then the snapshot is refreshed (full build, timed) and each page that exists is requested
+through Starlette's ``TestClient`` with a signed-in admin. **Server time** is measured by an
+ASGI wrapper around the app: from the moment the app is called until it has sent the whole
+response body — the time inside the app, without the test client's transport. One untimed
+warm-up, then ``--runs`` timed runs (default 5) per page and per source, p50 and p95; a page
+whose requests pass ``--budget`` seconds stops early (the runs taken are listed; a page whose
+warm-up alone passes the budget has that one cold run). The API call behind a page is the
+"Same numbers as the API" link the page shows (else the known ``/api/v1/dashboard/<view>``);
+pages not built yet are listed as "not built".
+
+    .venv/bin/python bench/pages_bench.py                   # 1,000,000 rows and the demo
+    .venv/bin/python bench/pages_bench.py --rows 200000 --runs 3
+    .venv/bin/python bench/pages_bench.py --only demo
+
+Results: ``bench/results/pages_<UTC stamp>.json`` and ``pages_latest.json``. Goals (issue 15):
+each page under 300 ms on the demo and under 1 s at 1,000,000 feedback rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+NAME = "pages"
+DEFAULT_ROWS = 1_000_000
+CUSTOMER_COPIES = 30
+PAGES = (
+    ("/", "overview"),
+    ("/journey", "journey"),
+    ("/topics", "topics"),
+    ("/drivers", "drivers"),
+    ("/customers/{customer}", "customers/{customer}"),
+    ("/accounts/{account}", "accounts/{account}"),
+    ("/targets", "targets"),
+    ("/alerts", "alerts"),
+    ("/reports", "reports"),
+    ("/cases", None),
+    ("/loop/health", None),
+    ("/feedback", "feedback"),
+)
+"""Each page and the dashboard API view behind it when the page shows no API link."""
+RESULTS = Path(__file__).resolve().parent / "results"
+USER, PASSWORD = "bench-admin", "bench password 1234"
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1]
+
+
+class Timed:
+    """ASGI wrapper: seconds from the call into the app to its last body message."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last = 0.0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.last = time.perf_counter() - started
+
+        await self.app(scope, receive, timed_send)
+
+
+# --- stores --------------------------------------------------------------------------------
+
+
+def demo_store(cache: Path) -> Path:
+    """The demo company, built once into the cache."""
+    from cxloop.api import connect
+    from cxloop.config import Settings
+    from cxloop.demo.service import load_demo
+
+    folder = cache / "demo"
+    database = folder / "cxloop.db"
+    if (folder / ".built").exists():
+        return database
+    folder.mkdir(parents=True, exist_ok=True)
+    database.unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{database}")
+    store = connect(settings=settings)
+    try:
+        load_demo(sessions=store.sessions, settings=settings, folder=folder / "files")
+    finally:
+        store.close()
+    (folder / ".built").touch()
+    return database
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _columns(con: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in con.execute(f"PRAGMA table_info({table})")]
+
+
+def _replicate(
+    con: sqlite3.Connection,
+    table: str,
+    copies: int,
+    changed: dict[str, str],
+    limit: int | None = None,
+) -> int:
+    """Insert ``copies`` copies of ``table``'s rows (copy number ``n`` from 1), with the
+    ``changed`` columns computed by SQL expressions of ``n`` and the source columns."""
+    columns = _columns(con, table)
+    con.execute(f"DROP TABLE IF EXISTS temp.src_{table}")
+    con.execute(
+        f"CREATE TEMP TABLE src_{table} AS SELECT row_number() OVER () - 1 AS idx, * FROM {table}"
+    )
+    (size,) = con.execute(f"SELECT count(*) FROM src_{table}").fetchone()
+    expressions = ", ".join(changed.get(c, f"s.{c}") for c in columns)
+    where = f"WHERE (r.n - 1) * {size} + s.idx < {limit}" if limit is not None else ""
+    cursor = con.execute(
+        f"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {copies}) "
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {expressions} "
+        f"FROM r CROSS JOIN src_{table} s {where}"
+    )
+    return cursor.rowcount
+
+
+def big_store(cache: Path, demo: Path, rows: int) -> Path:
+    """The demo replicated to ``rows`` feedback rows (built once per size)."""
+    folder = cache / f"rows-{rows}"
+    database = folder / "cxloop.db"
+    if (folder / ".built").exists():
+        return database
+    _copy(demo, database)
+    con = sqlite3.connect(database)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=OFF")
+        (n_demo,) = con.execute("SELECT count(*) FROM feedback").fetchone()
+        extra = max(0, rows - n_demo)
+        copies = -(-extra // n_demo) if extra else 0
+        k = CUSTOMER_COPIES
+        fid = "'b' || r.n || '|' || s.feedback_id"
+        person = "CASE WHEN s.{c} IS NULL THEN NULL ELSE s.{c} || '~' || ((r.n - 1) % {k}) END"
+        shift = "printf('%+d minutes', ((r.n * 7919 + s.idx * 104729) % 20161) - 10080)"
+        started = time.perf_counter()
+        with con:
+            _replicate(
+                con,
+                "feedback",
+                copies,
+                {
+                    "feedback_id": fid,
+                    "external_id": "NULL",
+                    "customer_id": person.format(c="customer_id", k=k),
+                    "created_at": f"strftime('%Y-%m-%d %H:%M:%f000', s.created_at, {shift})",
+                },
+                limit=extra,
+            )
+            kept = f"WHERE (r.n - 1) * {n_demo} + s.idx < {extra}"
+            for child in ("feedback_text", "feedback_topic"):
+                columns = _columns(con, child)
+                exprs = ", ".join(fid if c == "feedback_id" else f"s.{c}" for c in columns)
+                con.execute(
+                    f"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r "
+                    f"WHERE n < {copies}) INSERT INTO {child} ({', '.join(columns)}) "
+                    f"SELECT {exprs} FROM r CROSS JOIN temp.src_feedback f "
+                    f"JOIN {child} s ON s.feedback_id = f.feedback_id "
+                    + kept.replace("s.idx", "f.idx")
+                )
+            people = {"customer_id": "s.customer_id || '~' || (r.n - 1)"}
+            _replicate(
+                con,
+                "customers",
+                k,
+                {**people, "email": "NULL", "phone": "NULL", "member_id": "NULL", "handle": "NULL"},
+            )
+            for table, key in (("orders", "order_id"), ("subscriptions", "subscription_id")):
+                _replicate(
+                    con,
+                    table,
+                    k,
+                    {
+                        **people,
+                        key: f"s.{key} || '~' || (r.n - 1)",
+                        "customer_id": person.format(c="customer_id", k=k),
+                    },
+                )
+            _replicate(
+                con,
+                "events",
+                10,
+                {
+                    "event_id": "s.event_id || '~' || (r.n - 1)",
+                    "customer_id": person.format(c="customer_id", k=k),
+                },
+            )
+        print(f"  replicated to {rows:,} feedback rows in {time.perf_counter() - started:.1f} s")
+        con.execute("ANALYZE")
+    finally:
+        con.close()
+    (folder / ".built").touch()
+    return database
+
+
+def _user(database: Path) -> str:
+    """A token of an admin the bench may sign in with (made once per store)."""
+    from cxloop.api import connect
+    from cxloop.config import Settings
+    from cxloop.errors import Conflict
+    from cxloop.privacy import service as privacy_service
+    from cxloop.privacy.roles import Role
+    from cxloop.privacy.schemas import TokenCreate, UserCreate
+
+    store = connect(settings=Settings(database_url=f"sqlite:///{database}"))
+    try:
+        with store.sessions() as session:
+            with contextlib.suppress(Conflict):
+                privacy_service.create_user(
+                    session=session,
+                    user_in=UserCreate(username=USER, password=PASSWORD, role=Role.admin),
+                )
+            issued = privacy_service.create_token(
+                session=session, token_in=TokenCreate(username=USER, name="pages bench")
+            )
+            session.commit()
+    finally:
+        store.close()
+    return issued.token
+
+
+def _ids(database: Path) -> dict[str, str]:
+    con = sqlite3.connect(database)
+    try:
+        customer = con.execute(
+            "SELECT customer_id FROM feedback WHERE customer_id IS NOT NULL "
+            "GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        account = con.execute(
+            "SELECT account_id FROM feedback WHERE account_id IS NOT NULL "
+            "GROUP BY account_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    return {
+        "customer": customer[0] if customer else "none",
+        "account": account[0] if account else "none",
+    }
+
+
+# --- timing --------------------------------------------------------------------------------
+
+
+def _not_built(response: Any) -> bool:
+    """FastAPI's own 404 for a path no route has (a page's 404 for an unknown id is HTML)."""
+    if response.status_code != 404:
+        return False
+    try:
+        return bool(response.json() == {"detail": "Not Found"})
+    except ValueError:
+        return False
+
+
+API_LINK = re.compile(r'href="(/api/v1/[^"]+)"')
+
+
+def _measure(get: Callable[[], Any], timer: Timed, runs: int, budget: float) -> dict[str, Any]:
+    first = get()
+    samples: list[float] = []
+    cold = timer.last
+    spent = cold
+    status = first.status_code
+    if cold <= budget:
+        while len(samples) < runs and (spent <= budget or not samples):
+            response = get()
+            status = response.status_code
+            samples.append(timer.last)
+            spent += timer.last
+    if not samples:
+        samples = [cold]
+    return {
+        "status": status,
+        "runs": len(samples),
+        "cold_only": cold > budget,
+        "p50_ms": round(1000 * statistics.median(samples), 1),
+        "p95_ms": round(1000 * _percentile(samples, 95), 1),
+        "samples_ms": [round(1000 * s, 1) for s in samples],
+    }
+
+
+def _client(database: Path, snapshot: Path | None, token: str) -> tuple[Any, Timed]:
+    from fastapi.testclient import TestClient
+
+    from cxloop.config import Settings
+    from cxloop.web.app import create_app
+    from cxloop.web.deps import COOKIE
+
+    settings = Settings(database_url=f"sqlite:///{database}", analytics_snapshot_dir=snapshot)
+    timer = Timed(create_app(settings))
+    client = TestClient(timer, raise_server_exceptions=False)
+    client.cookies.set(COOKIE, token)
+    return client, timer
+
+
+def _one_url(
+    database: Path, snapshot: Path | None, token: str, url: str, api: bool, runs: int, budget: float
+) -> dict[str, Any]:
+    """Probe one URL, then time it (run in a child process the parent may stop)."""
+    client, timer = _client(database, snapshot, token)
+    headers = {"Authorization": f"Bearer {token}"} if api else {}
+
+    def get() -> Any:
+        return client.get(url, headers=headers, follow_redirects=False)
+
+    first = get()
+    if _not_built(first):
+        return {"built": False, "url": url}
+    found: dict[str, Any] = {"built": True, "url": url, "first_ms": round(1000 * timer.last, 1)}
+    if not api and first.status_code == 200:
+        linked = API_LINK.findall(first.text)
+        found["api_link"] = linked[0].replace("&amp;", "&") if linked else None
+    if first.status_code >= 500:
+        found["error"] = first.text[-300:]
+    found.update(_measure(get, timer, runs, budget))
+    return found
+
+
+def _in_child(limit: float, *args: Any) -> dict[str, Any]:
+    """``_one_url`` in a forked process, stopped after ``limit`` seconds (a request that takes
+    minutes cannot be interrupted inside one process)."""
+    import multiprocessing
+    import queue as queue_module
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=lambda: queue.put(_one_url(*args)), daemon=True)
+    child.start()
+    try:
+        return dict(queue.get(timeout=limit))
+    except queue_module.Empty:  # the child ran past the limit
+        return {"built": True, "url": args[3], "over_s": limit}
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+def bench_source(
+    database: Path, snapshot: Path | None, token: str, runs: int, budget: float, limit: float
+) -> dict[str, Any]:
+    """Every page (and its API call) on one store, read live or through the snapshot."""
+    ids = _ids(database)
+    out: dict[str, Any] = {}
+    for template, view in PAGES:
+        page = template.format(**ids)
+        found = _in_child(limit, database, snapshot, token, page, False, runs, budget)
+        if not found.get("built"):
+            out[template] = {"built": False}
+            print(f"    {page:<32} not built", flush=True)
+            continue
+        row: dict[str, Any] = {"built": True, "url": page, "page": found}
+        api = found.get("api_link")
+        if api is None and view is not None:
+            api = "/api/v1/dashboard/" + view.format(**ids)
+        if api is not None:
+            row["api"] = _in_child(limit, database, snapshot, token, api, True, runs, budget)
+        out[template] = row
+        print(
+            f"    {page:<32} page {_cell(found):>16}  api {_cell(row.get('api')):>16}", flush=True
+        )
+    return out
+
+
+def bench_store(
+    name: str, database: Path, cache: Path, runs: int, budget: float, limit: float
+) -> dict[str, Any]:
+    from cxloop.config import Settings
+    from cxloop.dashboards.freshness import refresh_snapshot
+
+    token = _user(database)
+    snapshot = cache / f"snapshot-{name}"
+    settings = Settings(database_url=f"sqlite:///{database}", analytics_snapshot_dir=snapshot)
+    done = refresh_snapshot(settings, full=True)
+    print(
+        f"  snapshot full build: {done.seconds:.1f} s ({done.counts.get('feedback', 0):,} feedback)"
+    )
+    again = refresh_snapshot(settings)
+    print(f"  snapshot refresh with nothing new: {again.seconds:.1f} s ({again.mode})")
+    result: dict[str, Any] = {
+        "database": str(database),
+        "feedback_rows": done.counts.get("feedback", 0),
+        "snapshot_full_build_s": done.seconds,
+        "snapshot_noop_refresh_s": again.seconds,
+    }
+    for source, folder in (("snapshot", snapshot), ("store", None)):
+        print(f"  {name} · {source}", flush=True)
+        result[source] = bench_source(database, folder, token, runs, budget, limit)
+    return result
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def _cell(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "–"
+    if entry.get("built") is False:
+        return "not built"
+    if "over_s" in entry:
+        return f">{entry['over_s']:.0f} s"
+    mark = "*" if entry.get("cold_only") else ""
+    bad = "" if entry.get("status") == 200 else f" [{entry.get('status')}]"
+    return f"{entry['p50_ms']:.0f}/{entry['p95_ms']:.0f}{mark}{bad}"
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = []
+    for name, found in results.items():
+        lines.append(f"\n{name} ({found['feedback_rows']:,} feedback) — server ms p50/p95")
+        lines.append(
+            f"{'page':<24}{'store page':>16}{'snapshot page':>16}{'store api':>16}"
+            f"{'snapshot api':>16}{'store/snap':>11}"
+        )
+        for template, _ in PAGES:
+            live, snap = found["store"].get(template, {}), found["snapshot"].get(template, {})
+            if live.get("built") is False:
+                lines.append(f"{template:<24}{'not built':>16}")
+                continue
+            ratio = ""
+            if live.get("page") and snap.get("page"):
+                ratio = f"{live['page']['p50_ms'] / max(snap['page']['p50_ms'], 0.1):.1f}×"
+            lines.append(
+                f"{template:<24}{_cell(live.get('page')):>16}{_cell(snap.get('page')):>16}"
+                f"{_cell(live.get('api')):>16}{_cell(snap.get('api')):>16}{ratio:>11}"
+            )
+    lines.append("* one cold run only (its warm-up passed the budget); [n]: HTTP status")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=30.0, help="seconds per page and source")
+    parser.add_argument(
+        "--limit", type=float, default=180.0, help="stop a page (or API call) after this long"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(
+            os.environ.get("CXLOOP_BENCH_CACHE", Path.home() / ".cache" / "cxloop" / "pages-bench")
+        ),
+    )
+    parser.add_argument("--demo-db", type=Path, help="use this demo store instead of building one")
+    parser.add_argument("--only", choices=("demo", "big"))
+    parser.add_argument("--quick", action="store_true", help="100,000 rows, 3 runs")
+    args, _unknown = parser.parse_known_args(argv)
+    if args.quick:
+        args.rows, args.runs = 100_000, 3
+    cache: Path = args.cache
+    cache.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    demo_source = args.demo_db or demo_store(cache)
+    demo = cache / "demo-copy" / "cxloop.db"
+    _copy(demo_source, demo)  # the bench adds a user: never to the store it was given
+    results: dict[str, Any] = {}
+    if args.only != "big":
+        print("demo store", flush=True)
+        results["demo"] = bench_store("demo", demo, cache, args.runs, args.budget, args.limit)
+    if args.only != "demo":
+        print(f"{args.rows:,} feedback rows", flush=True)
+        big = big_store(cache, demo_source, args.rows)
+        results[f"rows_{args.rows}"] = bench_store(
+            f"rows-{args.rows}", big, cache, args.runs, args.budget
+        )
+    print(table(results))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    payload = {
+        "benchmark": NAME,
+        "stamp": stamp,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "method": "server time = ASGI wrapper around the app (call to last body byte), TestClient, "
+        "signed-in admin; 1 untimed warm-up then --runs timed runs; p50/p95",
+        "runs": args.runs,
+        "budget_s": args.budget,
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": results,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    for path in (RESULTS / f"{NAME}_{stamp}.json", RESULTS / f"{NAME}_latest.json"):
+        path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    print(f"written: bench/results/{NAME}_{stamp}.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
