@@ -228,3 +228,31 @@ def test_a_push_to_a_receiver_answering_500_is_said_in_words(
     assert said is not None and "500" in unescape(said.group(1))
     bad = post(site, "admin", "/targets/hooked/schedule", {"refresh_hours": "soon"})
     assert bad.status_code == 422 and "valid integer" in bad.text
+
+
+def test_member_names_are_masked_unless_the_role_reads_personal_data(site: Api) -> None:
+    form = {"do": "save", "name": "gold", "segments": "gold"}  # the seed customer c-1, Li Na
+    assert post(site, "admin", "/targets/new", form).status_code == 303
+    assert post(site, "admin", "/targets/gold/refresh", {}).status_code == 303
+    names = {}
+    for role in ROLES:
+        page = get(site, role, "/targets/gold?lang=en")
+        names[role] = re.findall(r'<td data-field="name">([^<]*)</td>', page.text)
+    assert names["admin"] == names["agent"] == ["Li Na"]
+    assert names["viewer"] == names["analyst"] == ["L****"]
+
+
+def test_the_api_pushes_and_schedules_for_managers_only(site: Api, http_receiver: Receiver) -> None:
+    assert post(site, "admin", "/targets/new", {"do": "save", "name": "api"}).status_code == 303
+    body = {"refresh_hours": 12, "webhook_url": http_receiver.url}
+    viewer = site.client.put("/api/v1/targets/api/schedule", json=body, headers=site.auth("viewer"))
+    assert viewer.status_code == 403
+    done = site.client.put("/api/v1/targets/api/schedule", json=body, headers=site.auth("analyst"))
+    assert done.status_code == 200 and done.json()["refresh_hours"] == 12
+    never = site.client.post("/api/v1/targets/api/push", headers=site.auth("analyst"))
+    assert never.status_code == 422 and "never refreshed" in never.text
+    site.client.post("/api/v1/targets/api/refresh", headers=site.auth("analyst"))
+    before = len(http_receiver.requests)
+    pushed = site.client.post("/api/v1/targets/api/push", headers=site.auth("analyst")).json()
+    assert pushed["pushed"] is True and pushed["members"] == 5
+    assert http_receiver.requests[before].json()["count"] == 5
