@@ -189,7 +189,7 @@ def test_top_negative_aspects_are_three_at_most_counted_in_one_grid_query(
             assert aspect.share == pytest.approx(aspect.negative / cell.volume)
             assert aspect.name_en and aspect.name_zh
     delivery = next(a for c in found.cells for a in c.aspects if a.topic == "delivery/speed")
-    assert (delivery.name_zh, delivery.name_en) == ("物流配送 / 速度", "Delivery / Speed")
+    assert (delivery.name_zh, delivery.name_en) == ("物流配送 › 速度", "Delivery › Speed")
 
 
 def test_small_cells_are_marked_against_min_n(open_store: Any) -> None:

@@ -146,10 +146,11 @@ def _topic_names(session: Session) -> dict[str, tuple[str, str]]:
 
 
 def _name(names: dict[str, tuple[str, str]], topic: str, lang: int) -> str:
-    """A topic's name with its parents' (物流配送 / 速度): a leaf alone (速度) says too little;
-    a level the taxonomy no longer names keeps its path segment."""
+    """A topic's name with its parents' (物流配送 › 速度): a leaf alone (速度) says too little;
+    a level the taxonomy no longer names keeps its path segment. Not ``/``: names hold it
+    (App/网站)."""
     parts = topic.split("/")
-    return " / ".join(
+    return " › ".join(
         names.get("/".join(parts[: i + 1]), (part, part))[lang] for i, part in enumerate(parts)
     )
 

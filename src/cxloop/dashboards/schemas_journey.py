@@ -22,8 +22,12 @@ class JourneyAspect(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     topic: str = Field(description="Taxonomy path (delivery/speed).")
-    name_zh: str = Field(description="The topic's Chinese name (the path for an unknown topic).")
-    name_en: str = Field(description="The topic's English name (the path for an unknown topic).")
+    name_zh: str = Field(
+        description="Chinese names of the topic and its parents (物流配送 › 速度)."
+    )
+    name_en: str = Field(
+        description="English names of the topic and its parents (Delivery › Speed)."
+    )
     negative: int = Field(description="Feedback in the cell whose mentions of it are negative.")
     share: float = Field(description="negative / the cell's volume (0…1).")
 
