@@ -72,6 +72,7 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/me", ALL),
     Endpoint("GET", "/api/v1/kinds", ALL),
     Endpoint("GET", "/api/v1/overview", ALL),
+    Endpoint("GET", "/api/v1/dashboard/overview", ALL, url="/api/v1/dashboard/overview?last=1y"),
     Endpoint("GET", "/api/v1/metrics/{name}", ALL, url="/api/v1/metrics/nps?by=channel"),
     Endpoint("GET", "/api/v1/metrics/index/{name}", ALL, url="/api/v1/metrics/index/cx_index"),
     Endpoint(
@@ -653,7 +654,8 @@ def test_login_page_sets_cookie_and_shows_the_counts(fresh_api: Api) -> None:
     assert cookie.startswith("cxloop_token=cxl_")
     assert "httponly" in cookie.lower()
 
-    page = fresh_api.client.get("/", follow_redirects=False)
+    assert fresh_api.client.get("/", follow_redirects=False).status_code == 200  # the overview
+    page = fresh_api.client.get("/data", follow_redirects=False)  # what is loaded
     assert page.status_code == 200, page.text
     assert 'id="rows-per-kind"' in page.text
     assert 'id="feedback-by-channel"' in page.text

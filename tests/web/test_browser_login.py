@@ -47,6 +47,8 @@ def test_chinese_login_shows_the_overview_in_chinese_drawn_with_a_cjk_font(
         page, live_server, user="analyst", password=live_server.password, labels=("用户名", "密码")
     )
     page.wait_for_url(f"{live_server.url}/")
+    assert page.locator("h1").inner_text() == "概览"  # the overview; what is loaded is at /data
+    page.goto(f"{live_server.url}/data")
     assert page.locator("h1").inner_text() == "数据概览"
     assert (
         page.get_by_role("navigation", name="主导航").get_by_role("link", name="调查").is_visible()
@@ -74,11 +76,11 @@ def test_english_login_after_a_wrong_password_and_switching_language_keeps_the_p
     page.get_by_label("Password").fill(live_server.password)
     page.locator("form.card button[type=submit]").click()
     page.wait_for_url(f"{live_server.url}/")
-    assert page.locator("h1").inner_text() == "What is loaded"  # en remembered after login
+    assert page.locator("h1").inner_text() == "Overview"  # en remembered after login
     assert page.locator("html").get_attribute("lang") == "en"
     page.get_by_role("link", name="中文").click()
     page.wait_for_url(f"{live_server.url}/?lang=zh")
-    assert page.locator("h1").inner_text() == "数据概览"
+    assert page.locator("h1").inner_text() == "概览"
     page.get_by_role("button", name="退出").click()
     page.wait_for_url(re.compile(r"/login"))
     assert page.locator("h1").inner_text() == "登录"
@@ -91,7 +93,7 @@ def test_keyboard_users_reach_the_skip_link_first_and_land_on_the_content(
     token = live_server.api.tokens["viewer"]  # the page cookie takes an API token too
     page.context.add_cookies([{"name": "cxloop_token", "value": token, "url": live_server.url}])
     page.goto(f"{live_server.url}/?lang=en")
-    assert page.locator("h1").inner_text() == "What is loaded"
+    assert page.locator("h1").inner_text() == "Overview"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
@@ -151,7 +153,7 @@ def test_refresh_swaps_only_the_counts_through_htmx_and_redraws_the_chart(
     page = browser_page
     token = live_server.api.tokens["admin"]
     page.context.add_cookies([{"name": "cxloop_token", "value": token, "url": live_server.url}])
-    page.goto(f"{live_server.url}/?lang=en")
+    page.goto(f"{live_server.url}/data?lang=en")
     page.wait_for_selector("#feedback-chart .chart svg")
     page.evaluate("window.stayedOnThePage = true")
     row = {"feedback_id": "fb-app-1", "channel": "app", "created_at": "2026-11-30T09:00:00+08:00"}

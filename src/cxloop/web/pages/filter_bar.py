@@ -89,7 +89,7 @@ def filter_query(request: Request, names: Sequence[str] = ()) -> str:
     empty values and ``lang`` left out."""
     keep = set(SCOPE_KEYS) | set(names)
     items = [(k, v) for k, v in request.query_params.multi_items() if k in keep and v.strip()]
-    return urlencode(items)
+    return urlencode(items, safe="=:")  # where=region=上海 reads as typed, not region%3D…
 
 
 def filter_bar(

@@ -6,7 +6,7 @@ Every reader may call it: scores, counts, targets and alerts, no customer's pers
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -23,7 +23,7 @@ def read_overview(
     settings: SettingsDep,
     user: Reader,
     scope: ScopeDep,
-    period: Annotated[Literal["week", "month", "quarter"], Query()] = "month",
+    period: Annotated[str, Query(max_length=16, description="week, month or quarter.")] = "month",
 ) -> OverviewResult:
     """NPS, CSAT, CES and each experience index in the last complete period of the scope, with
     interval, n and the change against the period before (BH q-values over the tiles); trends
