@@ -72,7 +72,10 @@ def _check(taxonomy: Taxonomy, request: TopicNameRequest) -> tuple[str, str, lis
         problems.append(Problem("name", "", "must not be empty: give a zh or an en name"))
     spellings = topic_spellings(taxonomy)
     labels = {r.path: f"{r.path} ({r.zh} / {r.en})" for r in taxonomy.describe()}
-    for field, name in (("name_zh", zh), ("name_en", en)):
+    typed = [("name_zh", zh)] if request.name_zh.strip() else []
+    typed += [("name_en", en)] if request.name_en.strip() and (not typed or en != zh) else []
+    given = typed  # a name copied from the other is checked (and reported) once
+    for field, name in given:
         if "/" in name:
             reason = "must not contain a slash: / separates the levels of a topic path"
             problems.append(Problem(field, name, reason + "; choose the parent instead"))
