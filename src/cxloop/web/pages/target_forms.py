@@ -181,7 +181,7 @@ def _run(
     """Check the form through the service; preview or save. Raises the service's errors."""
     body, _ = definition(form)
     if form.do == "preview":
-        parsed = act_service.parse_definition({**body, "name": body["name"] or "preview"})
+        parsed = act_service.parse_definition({**body, "name": "preview"})  # named at save
         found = act_service.preview(settings=settings, query=parsed.query, session=session)
         return found, None
     parsed = act_service.parse_definition(body)
