@@ -72,7 +72,7 @@ def test_an_analyst_schedules_a_report_from_the_page_in_chinese(
     page.locator("#s-recipients").fill("lead@example.com, ops@example.com")
     page.locator("#schedule-form input[name=sections][value=journey]").check()
     page.locator("#add-schedule").click()
-    page.wait_for_url(f"{served}/reports?added=1*")
+    page.wait_for_url(f"{served}/reports?{QUERY}&added=1")
     row = page.locator("#schedules tbody tr").first
     assert "华东周报" in row.inner_text() and "since=2026-03" in row.inner_text()
     page.screenshot(path=str(ARTIFACTS / "reports_analyst_zh.png"), full_page=True)

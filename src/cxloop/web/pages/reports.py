@@ -8,7 +8,7 @@ from them is a 403 page.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -151,7 +151,7 @@ async def add_schedule(
         session.rollback()
         context = _context(request, session, settings, user, lang) | {"error": str(exc)}
         return render(request, "reports/index.html", context, lang=lang, status_code=_code(exc))
-    back = urlencode({"added": "1"})
+    back = "&".join(p for p in (form["query"].lstrip("?"), "added=1") if p)
     return RedirectResponse(f"/reports?{back}", status_code=303)
 
 
