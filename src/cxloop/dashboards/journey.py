@@ -17,6 +17,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
@@ -71,8 +72,9 @@ def journey_map(
         options: dict[str, Any] = {"scope": scope, "min_n": min_n, "confidence": confidence}
         by_cell = metrics_service.run_metric(backend, chosen, by=BY, **options)
         whole = metrics_service.run_metric(backend, chosen, **options)
-        volumes = _volumes(backend, scope)
-        negatives = _negative_aspects(backend, scope)
+        feedback = metrics_service.scoped_feedback(backend, scope)  # built once for both
+        volumes = _volumes(feedback)
+        negatives = _negative_aspects(backend, feedback)
     finally:
         backend.disconnect()
     names = _topic_names(session)
@@ -162,9 +164,8 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _volumes(backend: BaseBackend, scope: Scope) -> dict[Cell, tuple[int, dt.datetime | None]]:
-    """Feedback count and first answer of every stage × touchpoint in ``scope``."""
-    feedback = metrics_service.scoped_feedback(backend, scope)
+def _volumes(feedback: ibis.Table) -> dict[Cell, tuple[int, dt.datetime | None]]:
+    """Feedback count and first answer of every stage × touchpoint of ``feedback``."""
     grouped = feedback.group_by(list(BY)).aggregate(
         volume=feedback.count(), first=feedback.created_at.min()
     )
@@ -178,11 +179,12 @@ def _volumes(backend: BaseBackend, scope: Scope) -> dict[Cell, tuple[int, dt.dat
     }
 
 
-def _negative_aspects(backend: BaseBackend, scope: Scope) -> dict[Cell, list[tuple[str, int]]]:
-    """The ``TOP_ASPECTS`` topics most often mentioned negatively in each cell (most first,
-    then by path): one grouped query for the whole grid; the cut per cell is made on its
-    small result (cells × topics rows)."""
-    feedback = metrics_service.scoped_feedback(backend, scope)
+def _negative_aspects(
+    backend: BaseBackend, feedback: ibis.Table
+) -> dict[Cell, list[tuple[str, int]]]:
+    """The ``TOP_ASPECTS`` topics most often mentioned negatively in each cell of
+    ``feedback`` (most first, then by path): one grouped query for the whole grid; the cut
+    per cell is made on its small result (cells × topics rows)."""
     topics = backend.table("feedback_topic")
     negative = topics.filter(topics.sentiment == "negative").select(
         _key=topics.feedback_id, topic=topics.topic
