@@ -138,3 +138,13 @@ def test_the_page_sends_a_stranger_to_login(topics_api: Api) -> None:
     topics_api.client.cookies.clear()
     page = topics_api.client.get("/topics", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login"
+
+
+def test_the_page_offers_its_numbers_as_csv(topics_api: Api) -> None:
+    login(topics_api, "viewer")
+    page = topics_api.client.get("/topics?period=week")
+    assert 'href="/api/v1/reports/export/topics.csv?period=week"' in page.text
+    csv = topics_api.client.get(
+        "/api/v1/reports/export/topics.csv?period=week", headers=topics_api.auth("viewer")
+    )
+    assert csv.status_code == 200 and "returns" in csv.text
