@@ -98,7 +98,13 @@ class ScopeQuery(BaseModel):
     where: list[str] = Field(default_factory=list, max_length=20, description=SCOPE_HELP["where"])
 
     def scope(self) -> Scope:
-        return parse_scope(self.since, self.until, self.last, self.where, now=_utcnow())
+        return parse_scope(self.since, self.until, self.last, _kept(self.where), now=_utcnow())
+
+
+def _kept(where: list[str] | tuple[str, ...]) -> list[str]:
+    """``where`` without empty items: a filter form's "All" choice sends ``where=``, which
+    means no condition (so a page's query string gives the API the page's numbers)."""
+    return [item for item in where if item.strip()]
 
 
 def _utcnow() -> dt.datetime:
@@ -115,7 +121,7 @@ def scope_params(
 ) -> Scope:
     """``since``/``until``/``last``/``where`` query parameters as a ``Scope`` (bad values are
     ``Invalid``: 422 naming the parameter and value)."""
-    return parse_scope(since, until, last, where or (), now=_utcnow())
+    return parse_scope(since, until, last, _kept(where or ()), now=_utcnow())
 
 
 ScopeDep = Annotated[Scope, Depends(scope_params)]
