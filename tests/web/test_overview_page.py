@@ -81,7 +81,8 @@ def test_the_all_choice_of_a_field_is_ignored_not_refused(demo: Api) -> None:
     assert page.status_code == 200, page.text
     same = demo.client.get(f"/api/v1/dashboard/overview?{query}", headers=demo.auth("analyst"))
     assert same.status_code == 200, same.text  # the page's query string, as the form sent it
-    assert _tiles(page.text) == {t["metric"]: str(t["score"]) for t in same.json()["tiles"]}
+    shown = re.findall(r'data-tile="([^"]+)" data-kind="[^"]+" data-n="(\d+)"', page.text)
+    assert dict(shown) == {t["metric"]: str(t["n"]) for t in same.json()["tiles"]}
     assert 'href="/api/v1/dashboard/overview?where=channel=email"' in page.text
 
 
