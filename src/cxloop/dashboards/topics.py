@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,41 +163,52 @@ def _on(counts: pd.Series, periods: list[pd.Timestamp]) -> np.ndarray:
     return counts.reindex(periods, fill_value=0).to_numpy(dtype="int64")
 
 
-def _rises(values: np.ndarray, totals: np.ndarray) -> bool:
-    """Whether the last count or share is above the median of the ``WINDOW`` before it: a
-    topic that does not rise cannot be flagged by either rule, so it is not scored."""
+def _may_flag(values: np.ndarray, totals: np.ndarray) -> tuple[bool, bool]:
+    """Whether the last period could be flagged emerging, and spiking, at all: only those
+    topics are scored (scoring every topic cost more than the rest of the page). Emerging
+    needs 5 mentions and a share above its recent median; spiking needs the count's Anscombe
+    value to exceed its recent median by the threshold (its scale is never below 1)."""
     last, before = values[-1], values[-1 - WINDOW : -1]
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = np.where(totals > 0, values / totals, np.nan)
     earlier = shares[-1 - WINDOW : -1]
-    share_up = bool(np.isfinite(shares[-1]) and shares[-1] > np.nanmedian(earlier))
-    return bool(last > 0 and (last > np.median(before) or share_up))
+    rises = bool(np.isfinite(shares[-1]) and shares[-1] > np.nanmedian(earlier))
+    anscombe = 2.0 * np.sqrt(np.asarray([last, *before], dtype="float64") + 3.0 / 8.0)
+    jumps = bool(anscombe[0] - np.median(anscombe[1:]) >= DEFAULT_THRESHOLD)
+    return bool(last >= 5 and rises), jumps
+
+
+def _frame(volumes: dict[str, np.ndarray], paths: list[str], periods: list[Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"topic": path, "period": p, "n": int(v)}
+            for path in paths
+            for p, v in zip(periods, volumes[path][-len(periods) :], strict=True)
+        ],
+        columns=["topic", "period", "n"],
+    )
 
 
 def _flags(
     volumes: dict[str, np.ndarray], totals: np.ndarray, periods: list[pd.Timestamp]
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Reasons of the topics flagged emerging and spiking in the last period."""
+    """Reasons of the topics flagged emerging and spiking in the last period (judged on the
+    last ``WINDOW`` + 1 periods: the last one's score reads no earlier period)."""
     if len(periods) < 5:
         return {}, {}
-    series = pd.DataFrame(
-        [
-            {"topic": path, "period": p, "n": int(v)}
-            for path, values in volumes.items()
-            if _rises(values, totals)
-            for p, v in zip(periods, values, strict=True)
-        ],
-        columns=["topic", "period", "n"],
-    )
-    total = pd.DataFrame({"period": periods, "n": totals})
-    last = periods[-1]
-    emerging = emerging_topics(series, total, window=WINDOW)
+    chances = {path: _may_flag(values, totals) for path, values in volumes.items()}
+    recent = periods[-1 - WINDOW :]
+    total = pd.DataFrame({"period": recent, "n": totals[-len(recent) :]})
+    rising = [p for p, (emerging, _) in chances.items() if emerging]
+    jumping = [p for p, (_, spiking) in chances.items() if spiking]
+    emerging = emerging_topics(_frame(volumes, rising, recent), total, window=WINDOW)
     spikes = detect_spikes(
-        series, by=["topic"], direction="spike", window=WINDOW, label="{topic} mentions"
-    )
+        _frame(volumes, jumping, recent), by=["topic"], direction="spike", window=WINDOW,
+        label="{topic} mentions",
+    )  # fmt: skip
 
     def latest(found: pd.DataFrame) -> dict[str, str]:
-        hits = found[pd.to_datetime(found["period"]) == last] if not found.empty else found
+        hits = found[pd.to_datetime(found["period"]) == periods[-1]] if not found.empty else found
         return {str(r["topic"]): str(r["reason"]) for r in hits.to_dict("records")}
 
     return latest(emerging), latest(spikes)
@@ -239,21 +251,35 @@ def verbatim(item: FeedbackItem) -> Verbatim:
     )
 
 
-def _feeling(feeling: pd.DataFrame, paths: list[str]) -> tuple[int, int, int]:
-    """Mentions, positive and negative mentions of ``paths`` (topic × sentiment counts)."""
-    under = feeling.reindex([p for p in paths if p in feeling.index])
-    if under.empty:
-        return 0, 0, 0
-    column = {c: int(under[c].sum()) if c in under.columns else 0 for c in ("positive", "negative")}
-    return int(under.to_numpy().sum()), column["positive"], column["negative"]
+def _feelings(
+    nodes: dict[str, _Node], rows: pd.DataFrame
+) -> dict[str, tuple[int, int, int, float | None, float | None, float | None]]:
+    """Per topic (its subtree's rows): mentions, positive, negative, and net sentiment with
+    its interval (``metrics.intervals.nps_interval``, once for every topic)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    if not rows.empty:
+        table = rows.groupby(["topic", "sentiment"]).size()
+        for key, n in table.items():
+            parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
+            mine = counts[str(parts[0])]
+            mine[0] += int(n)
+            mine[1] += int(n) if parts[1] == "positive" else 0
+            mine[2] += int(n) if parts[1] == "negative" else 0
+    paths = list(nodes)
+    sums = np.array(
+        [np.sum([counts.get(q, [0, 0, 0]) for q in _subtree(nodes, p)], axis=0) for p in paths],
+        dtype="int64",
+    ).reshape(len(paths), 3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score, low, high = intervals.nps_interval(sums[:, 1], sums[:, 2], sums[:, 0])
 
+    def value(x: float, n: int) -> float | None:
+        return None if n == 0 or np.isnan(x) else float(x) / 100
 
-def _net(pos: int, neg: int, n: int) -> tuple[float | None, float | None, float | None]:
-    if n == 0:
-        return None, None, None
-    score, low, high = intervals.nps_interval([pos], [neg], [n])
-    values = [float(v[0]) / 100 for v in (score, low, high)]
-    return tuple(None if np.isnan(v) else v for v in values)  # type: ignore[return-value]
+    return {
+        p: (int(n), int(pos), int(neg), value(s, n), value(lo, n), value(hi, n))
+        for p, (n, pos, neg), s, lo, hi in zip(paths, sums, score, low, high, strict=True)
+    }
 
 
 def explore(
@@ -280,17 +306,12 @@ def explore(
     volumes = _volumes(nodes, rows, periods)
     emerging, spiking = _flags(volumes, totals, periods)
     examples = _examples(session, nodes, rows, reveal_pii)
-    feeling = (
-        rows.groupby("topic")["sentiment"].value_counts().unstack(fill_value=0)
-        if not rows.empty
-        else pd.DataFrame()
-    )
+    feelings = _feelings(nodes, rows)
     base = int(totals.sum())
     found = []
     for path in _ordered(nodes):
         node, series = nodes[path], volumes[path]
-        mentions, pos, neg = _feeling(feeling, _subtree(nodes, path))
-        net, low, high = _net(pos, neg, mentions)
+        mentions, pos, neg, net, low, high = feelings[path]
         volume = int(series.sum())
         found.append(
             TopicRow(
