@@ -236,6 +236,11 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("analytics_snapshot_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("taxonomy_packs", mode="before")
     @classmethod
     def _known_packs(cls, value: object) -> object:
