@@ -47,6 +47,17 @@ def test_each_role_reads_the_apis_page_masked_by_role(verbatims_api: Api, role: 
     assert '<mark class="aspect neg"' in page.text and 'title="Speed: negative"' in page.text
 
 
+def test_the_api_link_gives_this_pages_items(verbatims_api: Api) -> None:
+    login(verbatims_api, "viewer")
+    page = verbatims_api.client.get("/feedback?topic=returns&lang=en")
+    link = re.search(r'id="api-link">[^<]*<a href="([^"]+)"', page.text)
+    assert link and link.group(1) == "/api/v1/feedback?topic=returns&amp;limit=25"
+    api = verbatims_api.client.get(
+        link.group(1).replace("&amp;", "&"), headers=verbatims_api.auth("viewer")
+    )
+    assert [i["feedback_id"] for i in api.json()["items"]] == _ids(page.text)
+
+
 def test_pages_follow_each_other_with_the_same_filters(verbatims_api: Api) -> None:
     login(verbatims_api, "viewer")
     first = verbatims_api.client.get("/feedback?topic=returns&limit=20")

@@ -94,7 +94,9 @@ def verbatims_page(request: Request, session: SessionDep, settings: SettingsDep)
     if user is None:
         return to_login()
     lang = language(request)
-    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "lang"])
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    paged = items if "limit" in request.query_params else [*items, ("limit", str(PAGE_SIZE))]
+    query = urlencode(paged)  # the API's default page is 50: the link asks for this page's
     context: dict[str, Any] = {
         "user": user,
         "section": "topics",
