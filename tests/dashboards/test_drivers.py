@@ -24,9 +24,8 @@ from cxloop.metrics.filters import Scope, parse_scope
 from tests.insights.conftest import _build_demo
 from tests.shared_build import build_once, copy_sqlite
 
-FAST = {"n_boot": 20, "min_mentions": 60}
-"""Few resamples: these tests check plumbing and equality, not the intervals' precision."""
-SAY_DO = {"n_boot": 20, "min_customers": 120}
+N_BOOT, MIN_MENTIONS, MIN_CUSTOMERS = 20, 60, 120
+"""Few resamples and exposures: these tests check plumbing and equality, not the intervals."""
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +40,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 def test_quadrant_is_the_insights_drivers_report_with_median_lines(demo: Store) -> None:
     found = view.drivers_outcomes(
-        settings=demo.settings, scope=Scope(), part="quadrant", score="nps", **FAST
+        settings=demo.settings,
+        scope=Scope(),
+        part="quadrant",
+        score="nps",
+        n_boot=N_BOOT,
+        min_mentions=MIN_MENTIONS,
     )
     assert found.has_feedback and found.say_do is None
     quadrant = found.quadrant
     assert quadrant is not None and quadrant.available, quadrant
-    direct = analyses.drivers(settings=demo.settings, outcome="nps", **FAST)
+    direct = analyses.drivers(
+        settings=demo.settings, outcome="nps", n_boot=N_BOOT, min_mentions=MIN_MENTIONS
+    )
     assert quadrant.n == direct.n
     assert [r.driver for r in quadrant.rows] == [r["driver"] for r in direct.rows]
     for row, same in zip(quadrant.rows, direct.rows, strict=True):
@@ -78,9 +84,17 @@ def test_quadrant_is_the_insights_drivers_report_with_median_lines(demo: Store) 
 
 
 def test_say_do_is_the_insights_outcomes_report_with_a_drill_per_topic_row(demo: Store) -> None:
-    found = view.say_do(settings=demo.settings, scope=Scope(), outcome="churn", **SAY_DO)
+    found = view.say_do(
+        settings=demo.settings,
+        scope=Scope(),
+        outcome="churn",
+        n_boot=N_BOOT,
+        min_customers=MIN_CUSTOMERS,
+    )
     assert found.available, found.reason
-    direct = voice_reports.outcomes(settings=demo.settings, outcome="churn", **SAY_DO)
+    direct = voice_reports.outcomes(
+        settings=demo.settings, outcome="churn", n_boot=N_BOOT, min_customers=MIN_CUSTOMERS
+    )
     assert found.n == direct.n and len(found.rows) == len(direct.rows)
     for row, same in zip(found.rows, direct.rows, strict=True):
         assert row.exposure == same["exposure"]

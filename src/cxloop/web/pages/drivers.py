@@ -103,25 +103,25 @@ def drill_url(query: str, key: DrillKey | None) -> str | None:
     return f"/drivers/customers?{query}&{cell}" if query else f"/drivers/customers?{cell}"
 
 
+def _filter_bar(request: Request, session: SessionDep, lang: Lang) -> Any:
+    """The shared filter bar, with the score and the outcome as this page's own selects."""
+    view = dict(_pairs(request, VIEW_KEYS))
+    outcomes = [(code, gettext(lang, text)) for code, text in OUTCOMES.items()]
+    extra = [
+        Extra("score", N_("Score"), [(s, s.upper()) for s in SCORES], view.get("score", "nps")),
+        Extra("outcome", N_("Outcome"), outcomes, view.get("outcome", "churn")),
+    ]
+    options = filter_options(session=session)
+    return filter_bar(request, options, action="/drivers", extra=extra)
+
+
 @router.get("/drivers", response_class=HTMLResponse)
 def drivers_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """The page with its filters; the sections load themselves (see the module docstring)."""
-    user = signed_in(request, session)
-    if user is None:
+    if (user := signed_in(request, session)) is None:
         return to_login()
     lang, context = language(request), _base(request, user)
-    view = {k: v for k, v in _pairs(request, VIEW_KEYS)}
-    extra = [
-        Extra("score", N_("Score"), [(s, s.upper()) for s in SCORES], view.get("score", "nps")),
-        Extra(
-            "outcome",
-            N_("Outcome"),
-            [(code, gettext(lang, text)) for code, text in OUTCOMES.items()],
-            view.get("outcome", "churn"),
-        ),
-    ]
-    options = filter_options(session=session)
-    context["filter_bar"] = filter_bar(request, options, action="/drivers", extra=extra)
+    context["filter_bar"] = _filter_bar(request, session, lang)
     try:
         scope = _scope(_pairs(request, SCOPE_KEYS))
         _model(DriversQuery, _pairs(request, VIEW_KEYS))
@@ -134,8 +134,7 @@ def drivers_page(request: Request, session: SessionDep, settings: SettingsDep) -
 
 def _section(request: Request, session: SessionDep, settings: SettingsDep, part: str) -> Response:
     """One section of the page (an HTMX swap), computed by the view's one function."""
-    user = signed_in(request, session)
-    if user is None:
+    if (user := signed_in(request, session)) is None:
         return to_login()
     lang, context = language(request), _base(request, user)
     block = "quadrant" if part == "quadrant" else "say_do"
@@ -209,8 +208,7 @@ def _show_drill(
 @router.get("/drivers/customers", response_class=HTMLResponse)
 def drill_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """The customers behind a cell, masked per role, with the save form for list managers."""
-    user = signed_in(request, session)
-    if user is None:
+    if (user := signed_in(request, session)) is None:
         return to_login()
     return _show_drill(request, session, settings, user)
 
@@ -224,26 +222,35 @@ def save_drill(
     description: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     """Save the drill as a target list (manage_lists only), then show it (post/redirect/get)."""
-    user = signed_in(request, session)
-    if user is None:
+    if (user := signed_in(request, session)) is None:
         return to_login()
     try:
-        if not _same_site(request):
-            raise Forbidden("the form was posted from another site (Origin header); reload")
-        if not allows(user.role, Permission.manage_lists):
-            raise Forbidden(f"role {user.role!r} may not manage lists")
-        q = _model(DrillQuery, _pairs(request, (*DRILL_KEYS, "limit")))
-        save = _model(DrillSave, [("name", name.strip()), ("description", description or "")])
-        drivers_view.save_drill(
-            session=session, settings=settings, scope=_scope(_pairs(request, SCOPE_KEYS)),
-            key=q.key(), save=save, created_by=user.username,
-        )  # fmt: skip
+        _save(request, session, settings, user, name.strip(), description)
     except CxloopError as exc:
         session.rollback()
-        return _show_drill(
-            request, session, settings, user, error=str(exc), status_code=_status(exc)
-        )
-    query = urlencode(
-        [*_pairs(request, SCOPE_KEYS), *_pairs(request, DRILL_KEYS), ("saved", name.strip())]
-    )
+        code = _status(exc)
+        return _show_drill(request, session, settings, user, error=str(exc), status_code=code)
+    cell = [*_pairs(request, SCOPE_KEYS), *_pairs(request, DRILL_KEYS)]
+    query = urlencode([*cell, ("saved", name.strip())])
     return RedirectResponse(f"/drivers/customers?{query}", status_code=303)
+
+
+def _save(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: User,
+    name: str,
+    description: str | None,
+) -> None:
+    """Refuse a post from another site or a role that manages no lists, then save."""
+    if not _same_site(request):
+        raise Forbidden("the form was posted from another site (Origin header); reload")
+    if not allows(user.role, Permission.manage_lists):
+        raise Forbidden(f"role {user.role!r} may not manage lists")
+    q = _model(DrillQuery, _pairs(request, (*DRILL_KEYS, "limit")))
+    save = _model(DrillSave, [("name", name), ("description", description or "")])
+    drivers_view.save_drill(
+        session=session, settings=settings, scope=_scope(_pairs(request, SCOPE_KEYS)),
+        key=q.key(), save=save, created_by=user.username,
+    )  # fmt: skip
