@@ -254,3 +254,43 @@ def test_each_index_of_an_indices_file_is_a_tile(tmp_path: Path) -> None:
     assert (index.metric, index.label, index.n) == ("sat_index", "满意度指数", 40)
     csat = result.tiles[1]
     assert index.score == pytest.approx(100 * csat.score)  # type: ignore[operator]
+
+
+def test_the_response_rate_counts_invitations_as_survey_tracking_does(tmp_path: Path) -> None:
+    from cxloop.surveys.models import Distribution, Invitation, Survey
+    from cxloop.surveys.tracking import response_rates
+
+    store = _store(tmp_path, _csat_rows())
+    sent = dt.datetime(2026, 10, 1, 9)
+    states = ["completed", "completed", "completed", "sent", "bounced"]
+    with session_scope(store.factory) as session:
+        session.add(Survey(survey_id="csat-1", title="满意度", current_version=1))
+        session.flush()
+        distribution = Distribution(
+            survey_id="csat-1", version=1, audience_kind="list", audience={"list": "t"},
+            channel="email", link_days=14, allow_edits=False, max_reminders=0, status="active",
+        )  # fmt: skip
+        session.add(distribution)
+        session.flush()
+        for i, status in enumerate(states):
+            session.add(
+                Invitation(
+                    distribution_id=distribution.id, survey_id="csat-1", public_id=f"p{i}",
+                    customer_id=f"c{i}", email=f"c{i}@example.com", context={}, status=status,
+                    sent_at=sent, completed_at=sent if status == "completed" else None,
+                    bounced_at=sent if status == "bounced" else None,
+                    expires_at=sent + dt.timedelta(days=14),
+                )
+            )  # fmt: skip
+    rate = store.overview().response_rate
+    assert (rate.surveys_sent, rate.invited, rate.sent, rate.delivered, rate.completed) == (
+        True, 5, 5, 4, 3,
+    )  # fmt: skip
+    with session_scope(store.factory) as session:
+        tracked = response_rates(session=session)[0]
+    assert (rate.score, rate.ci_low, rate.ci_high) == (
+        tracked.score,
+        tracked.ci_low,
+        tracked.ci_high,
+    )
+    assert rate.score == 0.75 and rate.small_n
