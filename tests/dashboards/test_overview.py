@@ -294,3 +294,20 @@ def test_the_response_rate_counts_invitations_as_survey_tracking_does(tmp_path: 
         tracked.ci_high,
     )
     assert rate.score == 0.75 and rate.small_n
+
+
+def test_viewers_get_no_score_of_one_answer_when_filtering_to_an_account(tmp_path: Path) -> None:
+    one = {"feedback_id": "b2b-1", "channel": "email", "account_id": "ACME", "csat": 5,
+           "created_at": "2026-10-20T10:00:00+08:00"}  # fmt: skip
+    store = _store(tmp_path, [*_csat_rows(), one])
+    scope = parse_scope(where=["account=ACME"], now=NOW.replace(tzinfo=None))
+    shown = next(t for t in store.overview(scope=scope).tiles if t.metric == "csat")
+    assert (shown.n, shown.score) == (1, 1.0)
+    hidden = store.overview(scope=scope, hide_singletons=True)
+    csat = next(t for t in hidden.tiles if t.metric == "csat")
+    assert (csat.n, csat.score, csat.change) == (1, None, None)
+    assert "one person's answer" in (csat.note or "")
+    trend = next(t for t in hidden.trends if t.metric == "csat")
+    assert [p.score for p in trend.points if p.n == 1] == [None]
+    whole = next(t for t in store.overview(hide_singletons=True).tiles if t.metric == "csat")
+    assert whole.score is not None  # no account or role named: nothing withheld

@@ -233,9 +233,12 @@ def overview(
     confidence: float = 0.95,
     alpha: float = 0.05,
     now: dt.datetime | None = None,
+    hide_singletons: bool = False,
 ) -> OverviewResult:
     """The overview of the feedback in ``scope`` (all of it without one), by ``period``.
-    ``Invalid`` names a bad period, or a where value matching no stored value."""
+    ``Invalid`` names a bad period, or a where value matching no stored value. With
+    ``hide_singletons`` (viewers, as the metrics API) a score of one answer is withheld when
+    the scope names an account or a role: it would be one person's answer."""
     _check(period, confidence, alpha)
     scope = scope or Scope()
     now = now or dt.datetime.now(dt.UTC)
@@ -275,6 +278,9 @@ def overview(
         _add_tile(collector, frame, name, "index", label, "0…100", (current, base), labels,
                   confidence)  # fmt: skip
     alerts = list_alerts(session=session, status=AlertStatus.open)
+    tiles = collector.tiles(alpha)
+    if hide_singletons and {"account", "role"} & set(scope.conditions()):
+        tiles, trends = _without_singletons(tiles, trends)
     return OverviewResult(
         scope=scope,
         period=Period(period),
@@ -284,7 +290,7 @@ def overview(
         alpha=alpha,
         min_n=min_n,
         empty=volume.empty,
-        tiles=collector.tiles(alpha),
+        tiles=tiles,
         trends=trends,
         volume=[
             VolumePoint(period=p.period, label=p.label, n=p.n) for p in _points(volume, period)
@@ -337,6 +343,23 @@ def _add_tile(
         "period": labels[0],
     }
     collector.add(tile, now_row, change, no_change)
+
+
+def _without_singletons(tiles: list[Tile], trends: list[Trend]) -> tuple[list[Tile], list[Trend]]:
+    """Tiles and trend points of n = 1 without their score, interval and change."""
+    hidden = {"score": None, "ci_low": None, "ci_high": None}
+    note = "One answer only: its score is not shown to viewers (it is one person's answer)."
+    kept_tiles = [
+        t.model_copy(update={**hidden, "change": None, "note": note}) if t.n == 1 else t
+        for t in tiles
+    ]
+    kept_trends = [
+        t.model_copy(
+            update={"points": [p.model_copy(update=hidden) if p.n == 1 else p for p in t.points]}
+        )
+        for t in trends
+    ]
+    return kept_tiles, kept_trends
 
 
 def _notes(labels: tuple[str | None, str | None], alpha: float, confidence: float) -> list[str]:

@@ -20,6 +20,7 @@ from cxloop.errors import CxloopError, Invalid, Problem, Unauthenticated
 from cxloop.ingest import service as ingest_service
 from cxloop.metrics.filters import parse_scope
 from cxloop.privacy import service as privacy_service
+from cxloop.privacy.roles import Role
 from cxloop.web.deps import COOKIE, SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
 from cxloop.web.pages.cases import signed_in, to_login
@@ -101,7 +102,8 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> Respon
         now = dt.datetime.now(dt.UTC)
         scope = parse_scope(params.get("since"), params.get("until"), params.get("last"),
                             _where_items(request), now=now.replace(tzinfo=None))  # fmt: skip
-        result = overview(session=session, settings=settings, scope=scope, period=period, now=now)
+        result = overview(session=session, settings=settings, scope=scope, period=period,
+                          now=now, hide_singletons=user.role == Role.viewer)  # fmt: skip
     except CxloopError as exc:
         return _refused(request, context, exc, lang)
     return render(request, "dashboard/overview.html", context | _view(result, lang), lang=lang)

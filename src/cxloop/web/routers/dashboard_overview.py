@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 
 from cxloop.dashboards.overview import overview
 from cxloop.dashboards.overview_schemas import OverviewResult
+from cxloop.privacy.roles import Role
 from cxloop.web.deps import Reader, ScopeDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
@@ -28,4 +29,7 @@ def read_overview(
     """NPS, CSAT, CES and each experience index in the last complete period of the scope, with
     interval, n and the change against the period before (BH q-values over the tiles); trends
     by period; response volume and survey response rate; targets and open alerts."""
-    return overview(session=session, settings=settings, scope=scope, period=period)
+    return overview(
+        session=session, settings=settings, scope=scope, period=period,
+        hide_singletons=user.role == Role.viewer,
+    )  # fmt: skip
