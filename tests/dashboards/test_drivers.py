@@ -20,6 +20,7 @@ from cxloop.dashboards import drivers as view
 from cxloop.dashboards.schemas_drivers import DrillKey, DrillSave
 from cxloop.errors import Conflict, Invalid
 from cxloop.insights import analyses, voice_reports
+from cxloop.insights import service as insights_service
 from cxloop.metrics.filters import Scope, parse_scope
 from tests.insights.conftest import _build_demo
 from tests.shared_build import build_once, copy_sqlite
@@ -154,8 +155,12 @@ def test_a_complaint_drill_reaches_back_to_since_and_names_filters_a_list_cannot
     assert query.mentioned is not None
     mention = query.mentioned[0]
     assert (mention.topic, mention.sentiment) == ("delivery", "negative")
-    as_of = dt.datetime(2026, 10, 31)  # the demo's latest activity (a date, before its hour)
+    with insights_service.open_backend(demo.settings) as backend:
+        as_of = insights_service.resolve_as_of(backend, None)  # the store's latest activity
     assert mention.within_days == (as_of - dt.datetime(2026, 5, 1)).days + 1
+    # the window reaches back to since, and less than a day before it
+    start = as_of - dt.timedelta(days=mention.within_days)
+    assert dt.datetime(2026, 4, 30) <= start < dt.datetime(2026, 5, 1)
     assert "channel=app" in not_carried
     assert any(n.startswith("until 2026-09-01") for n in not_carried)
 
