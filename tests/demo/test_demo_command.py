@@ -94,6 +94,8 @@ def test_demo_imports_everything_cleanly_and_serves_it(tmp_path: Path) -> None:
         assert up, "the demo server did not answer /healthz within 30 s:\n" + text
         with httpx.Client(base_url=base, follow_redirects=True) as client:
             page = client.post("/login", data={"username": "admin", "password": login.group(1)})
+            assert page.status_code == 200 and 'id="tiles"' in page.text  # the overview
+            page = client.get("/data")
             assert page.status_code == 200 and 'id="rows-per-kind"' in page.text
             overview = client.get("/api/v1/overview").json()
         token = re.search(r"Authorization: Bearer (cxl_\S+)' ", text)

@@ -176,7 +176,7 @@ def test_a_block_renders_alone_as_an_htmx_partial_and_is_translated() -> None:
         "identity_conflicts": 0,
     }
     response = templating.render(
-        _request(), "overview.html", {"counts": counts}, lang="zh", block="content"
+        _request(), "data.html", {"counts": counts}, lang="zh", block="content"
     )
     part = bytes(response.body).decode()
     assert "<html" not in part and "<header" not in part
