@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # the extras of the last install: rewritten only when EXTRAS changes, so a change reinstalls
 EXTRAS_FILE := $(VENV)/.extras
 
-.PHONY: demo test lint bench venv clean i18n vendor FORCE
+.PHONY: demo test lint bench bench-pages venv clean i18n vendor FORCE
 
 $(EXTRAS_FILE): FORCE
 	@mkdir -p $(VENV)
@@ -45,6 +45,11 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'lifetimes==0.11.3' \
 		|| echo "lifetimes could not be installed: the CLV bench runs without the comparison"
 	$(BIN)/python bench/run.py
+
+# every dashboard page and its API at 1,000,000 feedback and on the demo, store vs analytics
+# snapshot (the 1M store is built once into ~/.cache/cxloop/pages-bench, ~10 min)
+bench-pages: $(STAMP)
+	$(BIN)/python bench/pages_bench.py
 
 # web UI strings: templates and pages → zh/en catalogs → compiled .mo (commit the results)
 i18n: $(STAMP)
