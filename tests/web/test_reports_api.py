@@ -151,3 +151,18 @@ def test_page_shows_the_schedule_form_only_to_list_managers(served: Api) -> None
     pdf = client.get("/reports/overview.pdf?since=2026-03&until=2026-10&sections=journey")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert client.get("/reports/overview.html?sections=weather").status_code == 422
+
+
+def test_a_target_list_exports_its_members(served: Api) -> None:
+    client, auth = served.client, served.auth("analyst")
+    body = {"name": "vip-risk", "query": {"value_top_share": 0.1}}
+    assert client.post("/api/v1/targets", json=body, headers=auth).status_code == 201
+    refreshed = client.post("/api/v1/targets/vip-risk/refresh", headers=auth)
+    assert refreshed.status_code == 200
+    got = client.get("/api/v1/reports/export/target_list.csv?name=vip-risk", headers=auth)
+    assert got.status_code == 200, got.text
+    rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert len(rows) == refreshed.json()["members"] > 0
+    assert "name" not in rows[0] and "email" not in rows[0]  # ids and facts, no contacts
+    missing = client.get("/api/v1/reports/export/target_list.csv?name=nope", headers=auth)
+    assert missing.status_code == 404
