@@ -506,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.rows:,} feedback rows", flush=True)
         big = big_store(cache, demo_source, args.rows)
         results[f"rows_{args.rows}"] = bench_store(
-            f"rows-{args.rows}", big, cache, args.runs, args.budget
+            f"rows-{args.rows}", big, cache, args.runs, args.budget, args.limit
         )
     print(table(results))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
