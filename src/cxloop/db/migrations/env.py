@@ -8,6 +8,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 import cxloop.act.models
 import cxloop.behaviour.models
 import cxloop.customers.models
+import cxloop.dashboards.models
 import cxloop.feedback.models
 import cxloop.ingest.models
 import cxloop.insights.models
