@@ -166,3 +166,10 @@ def test_a_target_list_exports_its_members(served: Api) -> None:
     assert "name" not in rows[0] and "email" not in rows[0]  # ids and facts, no contacts
     missing = client.get("/api/v1/reports/export/target_list.csv?name=nope", headers=auth)
     assert missing.status_code == 404
+
+
+def test_page_names_a_bad_filter(served: Api) -> None:
+    log_in(served.client, "viewer")
+    page = served.client.get("/reports?since=yesterday-ish&lang=en")
+    assert page.status_code == 422
+    assert "since" in page.text and "yesterday-ish" in page.text

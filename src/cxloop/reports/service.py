@@ -284,6 +284,11 @@ def _send_one(
     except Invalid as exc:  # the stored filters no longer read (e.g. a where value)
         outcomes = []
         run.error = str(exc)
+    except Exception:  # nothing went out: free the period, so the next tick tries it again
+        session.rollback()
+        session.delete(run)
+        session.commit()
+        raise
     accepted = sum(o.accepted for o in outcomes)
     run.recipients = len(row.recipients)
     run.accepted = accepted

@@ -80,6 +80,11 @@ def reports_page(request: Request, session: SessionDep, settings: SettingsDep) -
         return to_login()
     lang = language(request)
     context = _context(request, session, settings, user, lang)
+    try:
+        reports_service.check_query(session=session, query=context["query"])
+    except CxloopError as exc:
+        context["error"] = str(exc)
+        return render(request, "reports/index.html", context, lang=lang, status_code=_code(exc))
     return render(request, "reports/index.html", context, lang=lang)
 
 
