@@ -113,3 +113,11 @@ def test_mail_server_down_waits_for_the_next_tick_then_sends_html(
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "客户体验报告" in html and "since=2026-03" in html
     assert _runs(demo, schedule_id) == [("2026-11-21T08:00", "sent", 1)]
+
+
+def test_the_web_servers_clock_runs_the_job() -> None:
+    from cxloop.jobs import catalog, clock  # noqa: F401 - registers every job
+    from cxloop.jobs.registry import JOBS
+
+    assert JOBS["reports.send_due"].every_s == 60
+    assert "reports.send_due" in clock.due_jobs({}, 0.0, skip=clock.WEB_SKIPS)
