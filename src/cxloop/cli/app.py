@@ -93,6 +93,10 @@ class Commands(LazyGroup):
             "cxloop.cli.app:loop_app",
             "The loop's clock and health: SLA warnings and escalations, notices, follow-ups.",
         ),
+        "dashboards": Lazy(
+            "cxloop.cli.dashboards:dashboards_app",
+            "Dashboards: fit the slow views ahead (stored results).",
+        ),
         "reports": Lazy(
             "cxloop.cli.reports:reports_app",
             "Reports: export a view as CSV/XLSX, the overview as HTML/PDF, scheduled mails.",

@@ -3,9 +3,13 @@ say × do table (what saying something does to churn, orders or spend afterwards
 customers behind any cell, savable as a target list with the same conditions.
 
 The numbers are the insights service's own (``analyses.drivers``, ``voice_reports.outcomes``),
-taken as they come, never re-estimated. The customers behind a cell are what ``act``'s target
-query for that cell selects (``act.service.preview``), so a list saved from the drill holds
-exactly the customers the drill showed.
+taken as they come, never re-estimated. The fits take seconds, so given a session each section
+is read from the stored results when one was fitted on the same data with the same parameters
+(``dashboards.stored``), else fitted and stored; ``warm`` fits the page's default view ahead.
+
+The customers behind a cell are what ``act``'s target query for that cell selects
+(``act.service.preview``), so a list saved from the drill holds exactly the customers the drill
+showed (read live: no fit, ~1 s on the demo store).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cxloop.act import service as act_service
 from cxloop.act.schemas import TargetQuery, TopicMention
 from cxloop.config import Settings
+from cxloop.dashboards import stored
 from cxloop.dashboards.freshness import freshness
 from cxloop.dashboards.schemas_drivers import (
     DrillCustomer,
@@ -50,6 +56,10 @@ LIST_FIELDS = ("segment", "region")
 LONGEST_DAYS = 3650
 """The longest mention window a target list takes (``TopicMention.within_days``)."""
 DRILL_LIMIT = 500
+MIN_MENTIONS = 30
+MIN_CUSTOMERS = 30
+N_BOOT = 200
+"""The page's and the API's defaults: the view ``warm`` fits ahead."""
 
 
 def _reason(exc: Invalid) -> str:
@@ -167,36 +177,99 @@ def say_do(
     )
 
 
+def _version(session: Session | None, settings: Settings) -> str | None:
+    """The data version, or None (compute without storing) when there is no session or the
+    store cannot say it."""
+    if session is None:
+        return None
+    try:
+        return stored.data_version(session, settings)
+    except SQLAlchemyError:
+        session.rollback()
+        return None
+
+
 def drivers_outcomes(
     *,
     settings: Settings,
     scope: Scope,
+    session: Session | None = None,
     score: Score = "nps",
     outcome: Outcome = "churn",
     part: Part = "all",
-    min_mentions: int = 30,
-    min_customers: int = 30,
-    n_boot: int = 200,
+    min_mentions: int = MIN_MENTIONS,
+    min_customers: int = MIN_CUSTOMERS,
+    n_boot: int = N_BOOT,
 ) -> DriversOutcomesResult:
     """The view: quadrant and say × do over the feedback in ``scope`` (``part`` picks one, for
-    a page that loads each section on its own)."""
+    a page that loads each section on its own); with a ``session`` each section is read from
+    or kept in the stored results."""
     has = _has_feedback(settings, scope)
+    version = _version(session, settings) if has and part != "none" else None
+    where = stored.scope_params(scope)
     found: dict[str, Any] = {"quadrant": None, "say_do": None}
     if has and part in ("all", "quadrant"):
-        found["quadrant"] = quadrant(
-            settings=settings, scope=scope, score=score, min_mentions=min_mentions, n_boot=n_boot
+        section, done = stored.stored_or_computed(
+            session,
+            view="drivers.quadrant",
+            params=where | {"score": score, "min_mentions": min_mentions, "n_boot": n_boot},
+            version=version,
+            model=QuadrantSection,
+            compute=lambda: quadrant(
+                settings=settings,
+                scope=scope,
+                score=score,
+                min_mentions=min_mentions,
+                n_boot=n_boot,
+            ),
         )
+        found["quadrant"] = section.model_copy(update={"computed": done})
     if has and part in ("all", "say_do"):
-        found["say_do"] = say_do(
-            settings=settings,
-            scope=scope,
-            outcome=outcome,
-            min_customers=min_customers,
-            n_boot=n_boot,
+        params = where | {"outcome": outcome, "min_customers": min_customers, "n_boot": n_boot}
+        section, done = stored.stored_or_computed(
+            session,
+            view="drivers.say_do",
+            params=params,
+            version=version,
+            model=SayDoSection,
+            compute=lambda: say_do(
+                settings=settings,
+                scope=scope,
+                outcome=outcome,
+                min_customers=min_customers,
+                n_boot=n_boot,
+            ),
         )
+        found["say_do"] = section.model_copy(update={"computed": done})
     return DriversOutcomesResult(
         scope=scope.describe(), has_feedback=has, freshness=freshness(settings), **found
     )
+
+
+def warm(
+    *,
+    session: Session,
+    settings: Settings,
+    scores: tuple[Score, ...] = ("nps",),
+    outcomes: tuple[Outcome, ...] = ("churn",),
+) -> list[tuple[str, stored.Computed]]:
+    """Fit and store the page's default view (no filters, default thresholds) for ``scores``
+    and ``outcomes`` unless stored for the current data: each section with when it was fitted
+    and whether it was already stored."""
+    done: list[tuple[str, stored.Computed]] = []
+    for score in scores:
+        found = drivers_outcomes(
+            settings=settings, scope=Scope(), session=session, score=score, part="quadrant"
+        )
+        if found.quadrant is not None and found.quadrant.computed is not None:
+            done.append((f"quadrant {score}", found.quadrant.computed))
+    for outcome in outcomes:
+        found = drivers_outcomes(
+            settings=settings, scope=Scope(), session=session, outcome=outcome, part="say_do"
+        )
+        if found.say_do is not None and found.say_do.computed is not None:
+            done.append((f"say × do {outcome}", found.say_do.computed))
+    return done
 
 
 # --- the customers behind a cell ----------------------------------------------------------------

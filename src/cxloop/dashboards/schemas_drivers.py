@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cxloop.act.schemas import TargetListRead, TargetQuery
 from cxloop.dashboards.freshness import Freshness
+from cxloop.dashboards.stored import Computed
 
 Score = Literal["nps", "csat", "ces", "rating"]
 Outcome = Literal["churn", "repurchase", "orders", "spend"]
@@ -65,6 +66,9 @@ class QuadrantSection(BaseModel):
     method: str | None = None
     caveats: list[str] = Field(default_factory=list)
     rows: list[DriverPoint] = Field(default_factory=list)
+    computed: Computed | None = Field(
+        None, description="when the fit ran and how long it took; stored: read, not refitted"
+    )
 
 
 class SayDoRow(BaseModel):
@@ -109,6 +113,9 @@ class SayDoSection(BaseModel):
     caveats: list[str] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
     rows: list[SayDoRow] = Field(default_factory=list)
+    computed: Computed | None = Field(
+        None, description="when the fits ran and how long they took; stored: read, not refitted"
+    )
 
 
 class DriversOutcomesResult(BaseModel):

@@ -19,6 +19,7 @@ from cxloop.jobs import (
     loop_jobs,  # noqa: F401 - registers the loop jobs (before notify's)
     report_jobs,  # noqa: F401 - registers reports.send_due
     snapshot_jobs,  # noqa: F401 - registers dashboards.refresh_snapshot
+    warm_jobs,  # noqa: F401 - registers dashboards.warm_results (after the snapshot's)
 )
 from cxloop.jobs.registry import job
 from cxloop.notify import deliveries

@@ -3,9 +3,11 @@ say × do table from ``dashboards.drivers`` (the function ``GET /api/v1/dashboar
 calls), the customers behind a cell (``/drivers/customers``) and, for admins and analysts,
 saving them as a target list.
 
-The two analyses fit models (seconds on the demo store), so the page answers at once with its
+The two analyses fit models (seconds on the demo store): the page answers at once with its
 filters and loads each section on its own (HTMX, ``hx-trigger="load"``) from
-``/drivers/quadrant`` and ``/drivers/say-do``: one block of the same template each.
+``/drivers/quadrant`` and ``/drivers/say-do``, one block of the same template each. A section
+fitted before on the same data with the same parameters is read from the stored results
+(milliseconds) and says when it was fitted; else it is fitted now, and stored.
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ def drivers_page(request: Request, session: SessionDep, settings: SettingsDep) -
     except CxloopError as exc:
         context["error"] = str(exc)
         return render(request, TEMPLATE, context, lang=lang, status_code=_status(exc))
-    return render(request, TEMPLATE, context | {"found": found}, lang=lang)
+    context |= {"found": found, "freshness": found.freshness}
+    return render(request, TEMPLATE, context, lang=lang)
 
 
 def _section(request: Request, session: SessionDep, settings: SettingsDep, part: str) -> Response:
@@ -142,7 +145,7 @@ def _section(request: Request, session: SessionDep, settings: SettingsDep, part:
         scope = _scope(_pairs(request, SCOPE_KEYS))
         q = _model(DriversQuery, _pairs(request, VIEW_KEYS))
         found = drivers_view.drivers_outcomes(
-            settings=settings, scope=scope, **(q.model_dump() | {"part": part})
+            settings=settings, scope=scope, session=session, **(q.model_dump() | {"part": part})
         )
     except CxloopError as exc:
         context["section_error"] = str(exc)

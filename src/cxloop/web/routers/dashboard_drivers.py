@@ -33,9 +33,9 @@ class DriversQuery(BaseModel):
     score: Score = "nps"
     outcome: Outcome = "churn"
     part: Part = "all"
-    min_mentions: int = Field(30, ge=1, le=1_000_000)
-    min_customers: int = Field(30, ge=5, le=1_000_000)
-    n_boot: int = Field(200, ge=20, le=2000)
+    min_mentions: int = Field(drivers_view.MIN_MENTIONS, ge=1, le=1_000_000)
+    min_customers: int = Field(drivers_view.MIN_CUSTOMERS, ge=5, le=1_000_000)
+    n_boot: int = Field(drivers_view.N_BOOT, ge=20, le=2000)
 
 
 class DrillQuery(BaseModel):
@@ -54,14 +54,18 @@ class DrillQuery(BaseModel):
 
 @router.get("/drivers", response_model=DriversOutcomesResult)
 def read_drivers_view(
+    session: SessionDep,
     settings: SettingsDep,
     _user: Reader,
     scope: ScopeDep,
     q: Annotated[DriversQuery, Query()],
 ) -> DriversOutcomesResult:
     """The importance × performance quadrant of ``score`` and the say × do table of
-    ``outcome`` over the feedback in since/until/last/where."""
-    return drivers_view.drivers_outcomes(settings=settings, scope=scope, **q.model_dump())
+    ``outcome`` over the feedback in since/until/last/where (stored fits of the same data and
+    parameters are read, not refitted: each section's ``computed`` says when it ran)."""
+    return drivers_view.drivers_outcomes(
+        settings=settings, scope=scope, session=session, **q.model_dump()
+    )
 
 
 @router.get("/drivers/customers", response_model=DrillResult)
