@@ -114,6 +114,11 @@ def test_schedules_are_for_list_managers(served: Api) -> None:
     )
     assert bad.status_code == 422
     assert {p["field"] for p in bad.json()["detail"]} == {"weekday", "recipients", "timezone"}
+    nowhere = client.post(
+        "/api/v1/reports/schedules", json=body | {"query": "where=region%3D火星"},
+        headers=served.auth("admin"),
+    )  # fmt: skip
+    assert nowhere.status_code == 422 and nowhere.json()["detail"][0]["field"] == "where.region"
     listed = client.get("/api/v1/reports/schedules", headers=served.auth("admin")).json()
     assert [s["name"] for s in listed] == ["Weekly CX"]
     gone = client.delete(
@@ -173,3 +178,5 @@ def test_page_names_a_bad_filter(served: Api) -> None:
     page = served.client.get("/reports?since=yesterday-ish&lang=en")
     assert page.status_code == 422
     assert "since" in page.text and "yesterday-ish" in page.text
+    page = served.client.get("/reports?where=region%3D火星&lang=en")
+    assert page.status_code == 422 and "火星" in page.text

@@ -131,8 +131,9 @@ def schedule_add_command(
     try:
         with unit_of_work(store) as session:
             read = reports_service.create_schedule(
-                session=session, schedule_in=schedule_in, created_by="cli"
-            )
+                session=session, schedule_in=schedule_in, created_by="cli",
+                settings=store.settings,
+            )  # fmt: skip
     finally:
         store.close()
     console.print(

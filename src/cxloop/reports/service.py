@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from cxloop.config import Settings
 from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound, Problem
+from cxloop.metrics import service as metrics_service
 from cxloop.notify import mail
 from cxloop.privacy.roles import Permission, allows
 from cxloop.reports import document, schedules, views
@@ -134,7 +135,7 @@ def _read(row: ReportSchedule, last: str | None = None) -> ScheduleRead:
 
 def create_schedule(
     *, session: Session, schedule_in: ScheduleCreate, created_by: str,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, settings: Settings | None = None,
 ) -> ScheduleRead:  # fmt: skip
     """Store a schedule after checking every field (all problems at once)."""
     weekday = None
@@ -162,7 +163,7 @@ def create_schedule(
     if problems:
         raise Invalid(problems)
     query = schedule_in.query.lstrip("?")
-    check_query(session=session, query=query, now=now)
+    check_query(session=session, query=query, now=now, settings=settings)
     row = ReportSchedule(
         name=schedule_in.name.strip(),
         frequency=schedule_in.frequency,
@@ -185,9 +186,14 @@ def create_schedule(
     return _read(row)
 
 
-def check_query(*, session: Session, query: str, now: dt.datetime | None = None) -> None:
-    """Filters that parse (the same rules as every page): a bad one is refused when stored,
-    not on the morning the report is due."""
+def check_query(
+    *, session: Session, query: str, now: dt.datetime | None = None,
+    settings: Settings | None = None,
+) -> None:  # fmt: skip
+    """Filters that parse (the same rules as every page) and, given ``settings``, ``where``
+    values the store holds: a bad one is refused when stored, not on the morning the report
+    is due."""
+    from cxloop import engines
     from cxloop.metrics.filters import parse_scope
 
     params = parse_qs(query)
@@ -196,7 +202,15 @@ def check_query(*, session: Session, query: str, now: dt.datetime | None = None)
     def one(key: str) -> str | None:
         return params[key][-1] if key in params else None
 
-    parse_scope(one("since"), one("until"), one("last"), params.get("where", ()), now=moment)
+    scope = parse_scope(
+        one("since"), one("until"), one("last"), params.get("where", ()), now=moment
+    )
+    if settings is not None and scope.where:
+        backend = engines.store_backend(settings)
+        try:
+            metrics_service.check_scope(backend, scope)
+        finally:
+            backend.disconnect()
 
 
 def _next(row: ReportSchedule, after: dt.datetime) -> dt.datetime:

@@ -81,7 +81,7 @@ def reports_page(request: Request, session: SessionDep, settings: SettingsDep) -
     lang = language(request)
     context = _context(request, session, settings, user, lang)
     try:
-        reports_service.check_query(session=session, query=context["query"])
+        reports_service.check_query(session=session, query=context["query"], settings=settings)
     except CxloopError as exc:
         context["error"] = str(exc)
         return render(request, "reports/index.html", context, lang=lang, status_code=_code(exc))
@@ -150,7 +150,7 @@ async def add_schedule(
             raise Forbidden(f"role {user.role!r} may not manage lists")
         schedule_in = _schedule_in(form, sections or [])
         reports_service.create_schedule(
-            session=session, schedule_in=schedule_in, created_by=user.username
+            session=session, schedule_in=schedule_in, created_by=user.username, settings=settings
         )
     except CxloopError as exc:
         session.rollback()

@@ -72,11 +72,11 @@ def list_schedules(session: SessionDep, user: ListManager) -> list[ScheduleRead]
 
 @router.post("/schedules", response_model=ScheduleRead, status_code=201)
 def create_schedule(
-    schedule_in: ScheduleCreate, session: SessionDep, user: ListManager
+    schedule_in: ScheduleCreate, session: SessionDep, settings: SettingsDep, user: ListManager
 ) -> ScheduleRead:
     """Mail the report daily, weekly or monthly, rendered with ``role``'s masking."""
     return reports_service.create_schedule(
-        session=session, schedule_in=schedule_in, created_by=user.username
+        session=session, schedule_in=schedule_in, created_by=user.username, settings=settings
     )
 
 
