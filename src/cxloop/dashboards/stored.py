@@ -121,8 +121,8 @@ def params_key(view: str, params: Mapping[str, Any]) -> tuple[str, str]:
 def lookup(
     session: Session, view: str, key: str, version: str, model: type[Model]
 ) -> tuple[Model, DashboardResult] | None:
-    """The stored result for (view, key, version), or None (a row that no longer parses as
-    ``model`` counts as missing)."""
+    """The stored result for (view, key, version), or None. A row that no longer parses as
+    ``model`` (stored by another version of cxloop) is removed and counts as missing."""
     row = session.scalar(
         select(DashboardResult).where(
             DashboardResult.view == view,
@@ -135,6 +135,8 @@ def lookup(
     try:
         return model.model_validate_json(row.payload), row
     except ValidationError:
+        session.delete(row)
+        session.flush()
         return None
 
 
@@ -198,7 +200,11 @@ def stored_or_computed(
     stored for the next request. Without a session or a version it only computes."""
     key, as_text = params_key(view, params)
     if session is not None and version is not None:
-        found = lookup(session, view, key, version, model)
+        try:
+            found = lookup(session, view, key, version, model)
+        except SQLAlchemyError:  # a store without the table (not upgraded): fit, keep nothing
+            session.rollback()
+            found, version = None, None
         if found is not None:
             result, row = found
             done = Computed(
