@@ -198,6 +198,27 @@ def test_the_page_shell_answers_fast(site: Site) -> None:
     assert times[2] < 1.0  # 300 ms on an idle machine; this one is shared
 
 
+def test_a_section_fitted_once_is_read_from_the_stored_results(site: Site) -> None:
+    query = QUERY.replace("n_boot=20", "n_boot=21")  # fitted by no other test
+    client = site.page("analyst")
+    first = client.get(f"/drivers/quadrant?{query}")
+    assert first.status_code == 200, first.text
+    assert 'data-stored="false"' in first.text and "Fitted now in" in first.text
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        again = client.get(f"/drivers/quadrant?{query}")
+        times.append(time.perf_counter() - start)
+    assert 'data-stored="true"' in again.text and "Stored result: fitted at" in again.text
+    assert values(again.text, "importance") == values(first.text, "importance")
+    api = site.api("viewer").get(f"/api/v1/dashboard/drivers?{query}&part=quadrant")
+    quadrant = api.json()["quadrant"]
+    assert quadrant["computed"]["stored"] is True
+    assert values(again.text, "importance") == [r["importance"] for r in quadrant["rows"]]
+    print(f"/drivers/quadrant stored: median {1000 * sorted(times)[1]:.0f} ms")
+    assert sorted(times)[1] < 1.0  # ~50 ms on an idle machine; this one is shared
+
+
 def test_an_empty_store_says_there_is_no_data_yet(tmp_path: Path) -> None:
     empty = build_site(tmp_path / "empty.db")
     try:
