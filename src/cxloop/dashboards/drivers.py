@@ -209,7 +209,7 @@ def drivers_outcomes(
     where = stored.scope_params(scope)
     found: dict[str, Any] = {"quadrant": None, "say_do": None}
     if has and part in ("all", "quadrant"):
-        section, done = stored.stored_or_computed(
+        quadrant_section, done = stored.stored_or_computed(
             session,
             view="drivers.quadrant",
             params=where | {"score": score, "min_mentions": min_mentions, "n_boot": n_boot},
@@ -223,10 +223,10 @@ def drivers_outcomes(
                 n_boot=n_boot,
             ),
         )
-        found["quadrant"] = section.model_copy(update={"computed": done})
+        found["quadrant"] = quadrant_section.model_copy(update={"computed": done})
     if has and part in ("all", "say_do"):
         params = where | {"outcome": outcome, "min_customers": min_customers, "n_boot": n_boot}
-        section, done = stored.stored_or_computed(
+        say_do_section, done = stored.stored_or_computed(
             session,
             view="drivers.say_do",
             params=params,
@@ -240,7 +240,7 @@ def drivers_outcomes(
                 n_boot=n_boot,
             ),
         )
-        found["say_do"] = section.model_copy(update={"computed": done})
+        found["say_do"] = say_do_section.model_copy(update={"computed": done})
     return DriversOutcomesResult(
         scope=scope.describe(), has_feedback=has, freshness=freshness(settings), **found
     )

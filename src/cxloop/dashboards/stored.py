@@ -16,6 +16,8 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
+from functools import cache
+from importlib import metadata
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -24,7 +26,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from cxloop import __version__
 from cxloop.config import Settings
 from cxloop.dashboards.models import DashboardResult
 from cxloop.db.base import utcnow
@@ -111,9 +112,18 @@ def scope_params(scope: Scope) -> dict[str, Any]:
     }
 
 
+@cache
+def _release() -> str:
+    """cxloop's installed version: a new release fits again rather than trust older rows."""
+    try:
+        return metadata.version("cxloop")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def params_key(view: str, params: Mapping[str, Any]) -> tuple[str, str]:
     """The hash a result is stored under, and the normalised parameters as JSON text."""
-    normal = {"view": view, "format": RESULT_FORMAT, "cxloop": __version__, **params}
+    normal = {"view": view, "format": RESULT_FORMAT, "cxloop": _release(), **params}
     as_text = json.dumps(normal, sort_keys=True, default=str)
     return hashlib.sha256(as_text.encode()).hexdigest(), as_text
 
