@@ -41,8 +41,8 @@ KEEP_PER_VIEW = 200
 
 SIGNATURE_SQL = {
     "feedback": "count(*), max(updated_at)",
-    "feedback_text": "count(*), max(enriched_at), max(taxonomy_version)",
-    "feedback_topic": "count(*), sum(mentions), count(DISTINCT topic)",
+    "feedback_text": "count(*), max(enriched_at)",
+    "feedback_topic": "count(*), count(DISTINCT topic)",
     "customers": "count(*), max(updated_at)",
     "accounts": "count(*), max(updated_at)",
     "contacts": "count(*), max(updated_at)",
@@ -52,8 +52,12 @@ SIGNATURE_SQL = {
     "churn_scores": "count(*), max(scored_at)",
     "churn_models": "count(*), max(id)",
 }
-"""What tells a changed table in the store (the snapshot refresh's ``signature`` facts): every
-table the drivers and outcomes fits read, directly or through a ``where`` filter."""
+"""What tells a changed table in the store: every table the drivers and outcomes fits read,
+directly or through a ``where`` filter. Re-analysed text is rewritten with a new ``enriched_at``
+(topics with it), so the topics need no scan of their mentions; a taxonomy re-applied without
+changing any topic only relabels ``taxonomy_version``, which no fit reads. On SQLite this costs
+~10 ms on the demo store and ~0.8 s at a million answers (``enriched_at`` has no index): at that
+size analytics read the snapshot, whose signature is read from its state file instead."""
 
 Model = TypeVar("Model", bound=BaseModel)
 
