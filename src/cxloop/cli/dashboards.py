@@ -49,8 +49,11 @@ def warm_command(
     ] = None,
     output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
 ) -> None:
-    """Fit the drivers page's default view (no filters) and store it, unless it is stored for
-    the current data already; `cxloop serve` does this on its own after each data change."""
+    """Fit the drivers page's default view and store it, unless stored for the current data.
+
+    The default view: no filters, the page's thresholds and 200 resamples; `--score` and
+    `--outcome` add others. `cxloop serve` does this on its own after each data change.
+    """
     from cxloop.dashboards import drivers
 
     store = existing_store()
