@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 
 from cxloop.api import Store, connect, import_records
 from cxloop.config import Settings, get_settings
+from cxloop.customers.models import Customer
 from cxloop.dashboards import drivers as view
 from cxloop.dashboards import stored
 from cxloop.dashboards.freshness import refresh_snapshot
-from cxloop.dashboards.schemas_drivers import DriversOutcomesResult
+from cxloop.dashboards.schemas_drivers import DriversOutcomesResult, QuadrantSection
 from cxloop.jobs import tick
 from cxloop.metrics.filters import Scope, parse_scope
 from tests.dashboards.test_drivers import _chinese_topics, _feedback
@@ -159,6 +160,32 @@ def test_a_stored_row_that_no_longer_parses_is_fitted_again(store: Store) -> Non
     assert again.quadrant is not None and again.quadrant.available
     assert again.quadrant.computed is not None and not again.quadrant.computed.stored
     assert _view(store, part="quadrant").quadrant.computed.stored  # type: ignore[union-attr]
+
+
+def test_a_fit_holds_no_write_lock_for_the_callers_pending_writes(store: Store) -> None:
+    """A request's pending write (its token's last use) is not flushed before the fit: another
+    writer is not locked out of the SQLite store for the seconds a fit takes."""
+    path = store.settings.database_url.removeprefix("sqlite:///")
+    writes = []
+
+    def fit() -> Any:
+        with sqlite3.connect(path, timeout=0) as other:  # fails at once if the lock were held
+            other.execute("UPDATE customers SET segment = 'vip' WHERE customer_id = '客户2'")
+        writes.append(1)
+        return view.quadrant(settings=store.settings, scope=Scope(), score="nps",
+                             min_mentions=5, n_boot=20)  # fmt: skip
+
+    with store.sessions() as session:
+        customer = session.get(Customer, "客户1")
+        assert customer is not None
+        customer.segment = "pending"  # in the session, not yet flushed
+        version = stored.data_version(session, store.settings)
+        found, done = stored.stored_or_computed(
+            session, view="test.lock", params={}, version=version,
+            model=QuadrantSection, compute=fit,
+        )  # fmt: skip
+        session.commit()
+    assert writes == [1] and found.available and not done.stored
 
 
 def test_with_the_snapshot_on_the_version_is_the_snapshots(store: Store, tmp_path: Path) -> None:

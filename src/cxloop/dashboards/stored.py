@@ -85,7 +85,8 @@ def _store_signature(session: Session) -> dict[str, list[str]]:
         for table, columns in SIGNATURE_SQL.items()
         for i, column in enumerate(columns.split(", "))
     ]
-    values = iter(session.execute(text("SELECT " + ", ".join(selects))).one())
+    with session.no_autoflush:  # see ``stored_or_computed``: reads never flush
+        values = iter(session.execute(text("SELECT " + ", ".join(selects))).one())
     return {
         table: [_plain(next(values)) for _ in columns.split(", ")]
         for table, columns in SIGNATURE_SQL.items()
@@ -149,8 +150,7 @@ def lookup(
     try:
         return model.model_validate_json(row.payload), row
     except ValidationError:
-        session.delete(row)
-        session.flush()
+        session.delete(row)  # flushed with the new result's insert
         return None
 
 
@@ -211,11 +211,16 @@ def stored_or_computed(
     compute: Callable[[], Model],
 ) -> tuple[Model, Computed]:
     """The stored result of ``view`` for ``params`` at data ``version``, else ``compute()``
-    stored for the next request. Without a session or a version it only computes."""
+    stored for the next request. Without a session or a version it only computes.
+
+    Reads never flush the session: a request's pending write (its token's last use) would
+    take SQLite's write lock and hold it through a fit of seconds, stalling every other writer.
+    """
     key, as_text = params_key(view, params)
     if session is not None and version is not None:
         try:
-            found = lookup(session, view, key, version, model)
+            with session.no_autoflush:
+                found = lookup(session, view, key, version, model)
         except SQLAlchemyError:  # a store without the table (not upgraded): fit, keep nothing
             session.rollback()
             found, version = None, None
