@@ -6,6 +6,7 @@ them. Nothing connects at import: every function here opens its connection when 
 
 from __future__ import annotations
 
+import atexit
 import threading
 import warnings
 from collections.abc import Collection, Mapping, Sequence
@@ -212,6 +213,7 @@ def parquet_parts_backend(
     here; DuckDB reads the files when a query runs."""
     backend: Any = _parts_backend_class()().connect()
     try:
+        backend.raw_sql("SET enable_progress_bar = false")  # a server's stdout is not a terminal
         for name, paths in tables.items():
             listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
             casts = ", ".join(
@@ -241,22 +243,47 @@ def analytics_backend(settings: Settings) -> BaseBackend:
     if folder is None or state is None or state.database != database_label(settings):
         return store_backend(settings)
     key = (str(folder.resolve()), state.generation)
-    opened: dict[tuple[str, str], Any] = getattr(_SNAPSHOTS, "opened", {})
-    backend = opened.get(key)
-    if backend is None:
-        for old in opened.values():  # an older generation: its files go two refreshes later
-            old.kept_open = False
-            old.disconnect()
-        backend = parquet_parts_backend(
-            {name: snapshot.part_paths(folder, state, name) for name in state.parts},
-            state.json_columns,
-        )
-        backend.kept_open = True
-        _SNAPSHOTS.opened = {key: backend}
+    thread = threading.get_ident()
+    with _LOCK:
+        found = _OPEN.get(thread)
+    if found is not None and found[0] == key:
+        return cast(BaseBackend, found[1])
+    backend = parquet_parts_backend(
+        {name: snapshot.part_paths(folder, state, name) for name in state.parts},
+        state.json_columns,
+    )
+    backend.kept_open = True
+    with _LOCK:
+        if not _OPEN:
+            atexit.register(_close_all)
+        alive = {t.ident for t in threading.enumerate()}
+        # this thread's older generation (its files go two refreshes later), finished threads'
+        gone = [t for t in _OPEN if t == thread or t not in alive]
+        closing = [_OPEN.pop(t)[1] for t in gone]
+        _OPEN[thread] = (key, backend)
+    for old in closing:
+        _close(old)
     return cast(BaseBackend, backend)
 
 
-_SNAPSHOTS = threading.local()
+def _close(backend: Any) -> None:
+    backend.kept_open = False
+    backend.disconnect()
+
+
+def _close_all() -> None:
+    """At exit, close every kept snapshot connection while the interpreter still runs (one
+    destroyed with its thread, or during shutdown, aborts the process)."""
+    with _LOCK:
+        closing = [backend for _, backend in _OPEN.values()]
+        _OPEN.clear()
+    for backend in closing:
+        _close(backend)
+
+
+_LOCK = threading.Lock()
+_OPEN: dict[int, tuple[tuple[str, str], Any]] = {}
 """Per thread, the open DuckDB of the current snapshot generation: opening one costs ~35 ms
-(connect and bind the views), more than most dashboard queries on it; a connection is never
-shared between threads, and callers' ``disconnect`` leaves it open."""
+(connect and bind the views), more than most dashboard queries on it. A connection is used by
+one thread at a time; callers' ``disconnect`` leaves it open; it is closed when the thread has
+finished (by the next thread that opens one) or at exit, never by a dying thread."""
