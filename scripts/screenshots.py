@@ -27,7 +27,7 @@ from pathlib import Path
 
 import uvicorn
 from PIL import Image
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import FloatRect, Page, sync_playwright
 from typer.main import get_command
 
 from cxloop import api
@@ -131,7 +131,7 @@ def shoot(page: Page, out: Path, name: str) -> None:
     _settle(page)
     path = out / f"{name}.png"
     height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
-    clip = {"x": 0, "y": 0, "width": 1280, "height": height}
+    clip: FloatRect = {"x": 0, "y": 0, "width": 1280, "height": height}
     page.screenshot(path=str(path), full_page=True, clip=clip)
     with Image.open(path) as image:
         small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)

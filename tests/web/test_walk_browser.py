@@ -1,13 +1,13 @@
 """One walk of the whole app in Chromium on the demo company, as admin, analyst, agent and
 viewer, in en and zh: log in through the form, follow every link of the main nav (read from the
 page, so a page added later is walked too), then reach a verbatims page, a customer 360, an
-account 360, a case and a target list by clicking. Every page answers 200 — except a case of
-another team opened by the agent, which is a 403 page in words — with ``html[lang]`` right, no
-console error, no request to another host, no template or catalog marker in its text, one h1,
-a skip link that moves focus to main, every form field labelled, charts with ``role="img"`` and
-a label, table headers with ``scope``; one ``data-value`` per page is among the numbers of its
-"Same numbers as the API" link. All problems are collected and reported together, by page.
-Screenshots: ``test-artifacts/walk/<page>_<role>_<lang>.png``."""
+account 360, a case, a target list and the customers behind a driver by clicking. Every page
+answers 200 — except a case of another team opened by the agent, which is a 403 page in words —
+with ``html[lang]`` right, no console error, no request to another host, no template or catalog
+marker in its text, one h1, a skip link that moves focus to main, every form field labelled,
+charts with ``role="img"`` and a label, table headers with ``scope``; one ``data-value`` per
+page is among the numbers of its "Same numbers as the API" link. All problems are collected and
+reported together, by page. Screenshots: ``test-artifacts/walk/<page>_<role>_<lang>.png``."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ DRILLS = {  # page reached by clicking: (the page it is clicked on, the link)
     "account360": ("/customers", "#accounts tbody a"),
     "case": ("/cases", 'main a[href^="/cases/"]:not([href*="?"])'),
     "target-list": ("/targets", f'main a[href="/targets/{LIST}"]'),
+    "drivers-customers": ("/drivers", "main a.drill"),
 }
 
 A11Y = """() => {
@@ -169,6 +170,8 @@ class Walk:
         self.page, self.site, self.role = page, site, role
         self.problems: list[str] = []
         self.visited = 0
+        self.headings: dict[str, str] = {}
+        """Page → its English h1: the Chinese one must differ (a translated heading)."""
 
     def fail(self, where: str, what: str) -> None:
         self.problems.append(f"{where} ({self.role}): {what}")
@@ -177,6 +180,11 @@ class Walk:
         response = self.page.goto(self.site.url + path)
         self._loaded()
         self.check(name, lang, response.status if response else 0, status)
+        h1 = self.page.locator("h1").first.inner_text().strip()
+        if lang == "en":
+            self.headings[name] = h1
+        elif h1 == self.headings.get(name):
+            self.fail(f"{name} [{lang}]", f"the h1 {h1!r} is the English one")
 
     def _loaded(self) -> None:
         """Wait for the parts HTMX loads after the page (drivers, topic candidates): they are
@@ -189,6 +197,7 @@ class Walk:
         """Open the page ``name`` by clicking its link; its path, or None (problem noted)."""
         start, selector = DRILLS[name]
         self.page.goto(self.site.url + start)
+        self._loaded()
         link = self.page.locator(selector).first
         if link.count() == 0:
             self.fail(f"{start} [{lang}]", f"no link to click for {name} ({selector})")
@@ -213,6 +222,8 @@ class Walk:
         body = page.locator("body").inner_text()
         if marker := MARKERS.search(body):
             self.fail(where, f"marker {marker.group()!r} in the text")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}_{self.role}_{lang}.png"))
         for problem in page.evaluate(A11Y):
             self.fail(where, problem)
         self._skip_link(where)
@@ -222,8 +233,6 @@ class Walk:
         for problem in watch.problems():
             self.fail(where, problem)
         watch.clear()
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}_{self.role}_{lang}.png"))
 
     def _skip_link(self, where: str) -> None:
         page = self.page
@@ -274,8 +283,10 @@ def test_every_page_in_every_language_for_each_role(
     )
     assert len(nav) >= 11 and "/journey" in nav and "/cases" in nav, nav
     walk = Walk(page, site, role)
+    words = {}
     for lang in ("en", "zh"):
         page.goto(f"{site.url}/?lang={lang}")  # the cookie keeps the language from here on
+        words[lang] = page.locator("header nav a").all_inner_texts()
         for path in nav:
             walk.open(path, _slug(path), lang)
         for name in DRILLS:
@@ -284,5 +295,7 @@ def test_every_page_in_every_language_for_each_role(
             walk.open(f"/cases/{site.other_case}", "case-other-team", lang, status=403)
     seconds = time.perf_counter() - started
     print(f"walk {role}: {walk.visited} pages in {seconds:.1f} s")
-    assert walk.visited >= 2 * (len(nav) + len(DRILLS)), walk.visited
+    same = [en for en, zh in zip(words["en"], words["zh"], strict=True) if en == zh]
+    walk.problems += [f"nav link {word!r} is not translated" for word in same]
     assert not walk.problems, "\n".join(walk.problems)
+    assert walk.visited >= 2 * (len(nav) + len(DRILLS)), walk.visited
