@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
+from babel.messages.pofile import read_po
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -30,6 +31,7 @@ from cxloop.act import service as act_service
 from cxloop.act.schemas import TargetListCreate, TargetQuery
 from cxloop.cli.app import app
 from cxloop.privacy import service as privacy_service
+from cxloop.web.pages import i18n
 from tests.shared_build import build_once, copy_sqlite
 from tests.web.browser import ARTIFACTS, serve
 from tests.web.overview_support import app_on, settings_for, user_name
@@ -53,6 +55,30 @@ DRILLS = {  # page reached by clicking: (the page it is clicked on, the link)
     "target-list": ("/targets", f'main a[href="/targets/{LIST}"]'),
     "drivers-customers": ("/drivers", "main a.drill"),
 }
+
+ZH_CATALOG = Path(i18n.__file__).parents[1] / "i18n" / "zh" / "LC_MESSAGES" / "messages.po"
+WORDS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) out.push(walker.currentNode.nodeValue.trim());
+  for (const el of document.querySelectorAll('[title], [aria-label]')) {
+    out.push((el.getAttribute('title') || '').trim(), (el.getAttribute('aria-label') || '').trim());
+  }
+  return out.filter(Boolean);
+}"""
+"""Every text node, title and aria-label of the page: on an English page none is a Chinese
+translation of the catalog (a template rendered without the page's language)."""
+
+
+def _zh_phrases() -> set[str]:
+    with ZH_CATALOG.open("rb") as po:
+        catalog = read_po(po)
+    return {
+        m.string for m in catalog
+        if isinstance(m.string, str) and m.id and m.string != m.id
+        and re.search(r"[\u4e00-\u9fff]", m.string) and "%(" not in m.string
+    }  # fmt: skip
+
 
 A11Y = """() => {
   const out = [];
@@ -170,6 +196,7 @@ class Walk:
         self.page, self.site, self.role = page, site, role
         self.problems: list[str] = []
         self.visited = 0
+        self.zh = _zh_phrases()
         self.headings: dict[str, str] = {}
         """Page → its English h1: the Chinese one must differ (a translated heading)."""
 
@@ -219,6 +246,9 @@ class Walk:
             self.fail(where, "the 403 page says nothing in words")
         if page.locator("html").get_attribute("lang") != HTML_LANG[lang]:
             self.fail(where, f"html[lang]={page.locator('html').get_attribute('lang')!r}")
+        if lang == "en":
+            for word in sorted(set(page.evaluate(WORDS)) & self.zh):
+                self.fail(where, f"the Chinese {word!r} on the English page")
         body = page.locator("body").inner_text()
         if marker := MARKERS.search(body):
             self.fail(where, f"marker {marker.group()!r} in the text")
