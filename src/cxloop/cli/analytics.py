@@ -22,7 +22,8 @@ class Format(enum.StrEnum):
 OutputFormat = Annotated[Format, typer.Option("--format", help="text or json.")]
 
 analytics_app = typer.Typer(
-    help="The analytics snapshot dashboards read at scale.", no_args_is_help=True
+    help="The analytics snapshot (DuckDB over Parquet) dashboards read at scale.",
+    no_args_is_help=True,
 )
 snapshot_app = typer.Typer(
     help="The analytics snapshot: refresh it, or see whether analytics read it.",
