@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from cxloop.act import service as act_service
 from cxloop.config import Settings
-from cxloop.errors import Invalid
+from cxloop.dashboards.schemas_drivers import Outcome, Part, Score
+from cxloop.errors import Invalid, Problem
 from cxloop.metrics import service as metrics_service
 from cxloop.metrics.filters import Scope, parse_scope
 from cxloop.reports import tables as report_tables
@@ -189,12 +190,28 @@ def _topics(call: ViewCall) -> BaseModel:
 
 @register("drivers", "Drivers and outcomes")
 def _drivers(call: ViewCall) -> BaseModel:
-    """``GET /api/v1/dashboard/drivers``: ``score``, ``outcome``, ``part``."""
+    """``GET /api/v1/dashboard/drivers``: ``score``, ``outcome``, ``part``; the fits stored for
+    the same data and parameters are read, as the page and API read them (no refit per file)."""
     try:
         from cxloop.dashboards.drivers import drivers_outcomes
     except ImportError:
         raise _unavailable("drivers") from None
-    keywords: dict[str, Any] = {
-        key: value for key in ("score", "outcome", "part") if (value := call.one(key))
-    }
-    return drivers_outcomes(settings=call.settings, scope=call.scope(), **keywords)
+    choices = {key: value for key in ("score", "outcome", "part") if (value := call.one(key))}
+    try:
+        keywords = _DriversChoice.model_validate(choices)
+    except ValidationError as exc:
+        raise Invalid(
+            [Problem(str(e["loc"][0]), e["input"], e["msg"]) for e in exc.errors()]
+        ) from None
+    return drivers_outcomes(
+        settings=call.settings, scope=call.scope(), session=call.session,
+        **keywords.model_dump(),
+    )  # fmt: skip
+
+
+class _DriversChoice(BaseModel):
+    """The drivers view's choices as its API reads them (an unknown one is refused, not a 500)."""
+
+    score: Score = "nps"
+    outcome: Outcome = "churn"
+    part: Part = "all"
