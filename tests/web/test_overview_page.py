@@ -152,3 +152,18 @@ def test_what_is_loaded_moved_to_data(demo: Api) -> None:
     )
     partial = client.get("/data", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<section class="grid" id="counts"')
+
+
+def test_a_target_reads_as_a_sign_not_the_stored_word(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The direction is ≥ or ≤ (as on /alerts), in every language: never ``at_least``."""
+    api = app_on(demo_copy(tmp_path_factory, "overview-target"))
+    body = {"targets": [{"metric": "nps", "slice": {}, "target": 20, "direction": "at_most"}]}
+    put = api.client.put("/api/v1/metrics/targets", json=body, headers=api.auth("analyst"))
+    assert put.status_code == 200, put.text
+    page = _client(api, "viewer").get("/?lang=en")
+    row = re.search(r'<tr data-target="[^"]*".*?</tr>', page.text, re.S)
+    assert row, page.text[-2000:]
+    assert 'data-direction="at_most">≤ 20.0</td>' in row.group()
+    assert "at_most" not in re.sub(r'data-[a-z-]+="[^"]*"', "", row.group())
