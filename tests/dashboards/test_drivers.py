@@ -165,6 +165,19 @@ def test_a_complaint_drill_reaches_back_to_since_and_names_filters_a_list_cannot
     assert any(n.startswith("until 2026-09-01") for n in not_carried)
 
 
+def test_an_account_segment_filter_is_named_not_carried_not_refused(demo: Store) -> None:
+    # the view matches an account's segment too; a list selects customers by their own segment
+    scope = parse_scope(
+        None, None, None, ["segment=Enterprise", "region=上海"], now=dt.datetime(2026, 12, 1)
+    )
+    query, not_carried = view.drill_query(
+        settings=demo.settings, scope=scope, key=DrillKey(nps_group="detractor")
+    )
+    assert query.segments is None
+    assert query.regions == ["上海"]
+    assert "segment=Enterprise" in not_carried
+
+
 def test_a_drill_without_a_cell_is_refused_in_words(demo: Store) -> None:
     with pytest.raises(Invalid, match="give a topic or an nps_group"):
         view.drill_query(settings=demo.settings, scope=Scope(), key=DrillKey())

@@ -275,12 +275,15 @@ def warm(
 # --- the customers behind a cell ----------------------------------------------------------------
 
 
-def _stored_case(backend: Any, field: str, values: tuple[str, ...]) -> list[str]:
-    """Filter values as customers store them (the view matches ignoring case, a list does not)."""
+def _stored_case(backend: Any, field: str, values: tuple[str, ...]) -> list[str] | None:
+    """Filter values as customers store them (the view matches ignoring case, a list does not),
+    or None when one is not a customer's: the view also matches an account's segment or region
+    (``enterprise``), which a list, selecting customers by their own, cannot say."""
     table = backend.table("customers")
     stored = table.select(value=table[field]).distinct().to_pandas()["value"].dropna()
     known = {str(v).casefold(): str(v) for v in stored}
-    return [known.get(v.casefold(), v) for v in values]
+    found = [known.get(v.casefold()) for v in values]
+    return None if None in found else [v for v in found if v is not None]
 
 
 def drill_query(
@@ -292,7 +295,8 @@ def drill_query(
     A topic cell becomes "mentioned <topic> <sentiment> within N days" where the N days reach
     back from the store's as-of date to the view's ``since`` (else its first feedback); a
     detractor cell becomes "latest NPS answer is a detractor's"; segment and region filters
-    become the list's segments and regions."""
+    become the list's segments and regions when customers hold those values (an account's
+    segment is not carried: the list would refuse it)."""
     problems = []
     if (key.topic is None) == (key.nps_group is None):
         problems.append(Problem("topic", key.topic, "give a topic or an nps_group (one of them)"))
@@ -300,17 +304,16 @@ def drill_query(
         problems.append(Problem("sentiment", None, "a topic needs a sentiment: negative|positive"))
     if problems:
         raise Invalid(problems)
-    not_carried = [
-        f"{field}={'|'.join(values)}"
-        for field, values in scope.conditions().items()
-        if field not in LIST_FIELDS
-    ]
+    not_carried = []
     query: dict[str, Any] = {}
     with insights_service.open_backend(settings) as backend:
         as_of = insights_service.resolve_as_of(backend, None)
         for field, values in scope.conditions().items():
-            if field in LIST_FIELDS:
-                query[f"{field}s"] = _stored_case(backend, field, values)
+            carried = _stored_case(backend, field, values) if field in LIST_FIELDS else None
+            if carried is None:
+                not_carried.append(f"{field}={'|'.join(values)}")
+            else:
+                query[f"{field}s"] = carried
         if key.topic is not None:
             start = scope.since or _first_feedback(backend) or as_of
             days = (as_of - start).days + 1
