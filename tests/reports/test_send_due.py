@@ -121,3 +121,20 @@ def test_the_web_servers_clock_runs_the_job() -> None:
 
     assert JOBS["reports.send_due"].every_s == 60
     assert "reports.send_due" in clock.due_jobs({}, 0.0, skip=clock.WEB_SKIPS)
+
+
+def test_a_period_claimed_by_a_run_that_died_is_sent_after_the_lease(
+    demo: api.Store, smtp_server: SmtpServer
+) -> None:
+    schedule_id = _schedule(demo, frequency="daily", format="html", recipients=["cfo@example.com"])
+    due = dt.datetime(2026, 11, 21, 0, 0)
+    with demo.sessions() as session:  # a tick claimed the period, then the process died
+        session.add(ReportRun(schedule_id=schedule_id, period="2026-11-21T08:00", started_at=due))
+        session.commit()
+    settings = smtp_server.settings(database_url=demo.settings.database_url)
+    assert _tick(demo, settings, due + dt.timedelta(minutes=1))["skipped"] == 1
+    assert smtp_server.messages == []  # it may still be sending: not yet, and not dropped
+    late = due + reports_service.CLAIM_LEASE + dt.timedelta(minutes=1)
+    assert _tick(demo, settings, late)["sent"] == 1
+    assert len(smtp_server.to("cfo@example.com")) == 1
+    assert _runs(demo, schedule_id) == [("2026-11-21T08:00", "sent", 1)]

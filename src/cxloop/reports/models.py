@@ -1,8 +1,8 @@
 """Scheduled reports and the log of what each one sent.
 
 A run row is written (and committed) before its mail goes out; its unique
-``(schedule_id, period)`` key is what makes a second tick, or a restart, skip a period that was
-already sent or is being sent.
+``(schedule_id, period)`` key is what makes a second tick skip a period that was already sent or
+is being sent (a claim still ``sending`` after ``reports.service.CLAIM_LEASE`` is taken over).
 """
 
 from __future__ import annotations

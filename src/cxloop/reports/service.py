@@ -3,7 +3,8 @@ reports mailed through the one mail sender.
 
 ``send_due`` commits its own claims, as ``notify.deliveries`` does: a mail cannot be rolled
 back, so the claim of a (schedule, period) is on disk before the mail goes out, and a second
-tick or a restart finds it and sends nothing twice.
+tick finds it and sends nothing twice; a claim left ``sending`` past ``CLAIM_LEASE`` (the run
+died between claim and outcome) is taken over, so a crash never loses a period.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 from urllib.parse import parse_qs
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,10 @@ MEDIA = {
     "pdf": "application/pdf",
     "html": "text/html; charset=utf-8",
 }
+CLAIM_LEASE = dt.timedelta(minutes=30)
+"""A period claimed longer ago than this and still ``sending`` belongs to a run that stopped
+mid-send (a crash, a restart): the next tick sends it (as ``notify.deliveries`` releases its
+stale claims)."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -259,15 +264,29 @@ def send_due(
     return SendDueResult(**counts)
 
 
-def _claim(session: Session, row: ReportSchedule, period: str) -> bool:
-    """Write the (schedule, period) run and commit; False when it already exists."""
-    session.add(ReportRun(schedule_id=row.id, period=period, status="sending"))
+def _claim(session: Session, row: ReportSchedule, period: str, moment: dt.datetime) -> bool:
+    """Write the (schedule, period) run and commit; False when it already exists, unless it is a
+    claim older than ``CLAIM_LEASE`` still ``sending``: its run stopped before the outcome was
+    written, so this run takes it over (a mail may then go out twice, never be lost)."""
+    session.add(ReportRun(schedule_id=row.id, period=period, status="sending", started_at=moment))
     try:
         session.commit()
+        return True
     except IntegrityError:
         session.rollback()
-        return False
-    return True
+    stale = (
+        update(ReportRun)
+        .where(
+            ReportRun.schedule_id == row.id,
+            ReportRun.period == period,
+            ReportRun.status == "sending",
+            ReportRun.started_at < moment - CLAIM_LEASE,
+        )
+        .values(started_at=moment)
+    )
+    taken = cast(CursorResult[Any], session.execute(stale)).rowcount == 1
+    session.commit()
+    return taken
 
 
 def _send_one(
@@ -280,13 +299,15 @@ def _send_one(
     while (following := _next(row, latest)) <= moment:
         latest = following  # the latest period that is due, once
     period = schedules.period_key(latest, row.timezone)
-    if not _claim(session, row, period):
-        row.next_due_at = _next(row, moment)
-        session.commit()
-        return "skipped", 0
+    claimed = _claim(session, row, period, moment)
     run = session.scalars(
         select(ReportRun).where(ReportRun.schedule_id == row.id, ReportRun.period == period)
     ).one()
+    if not claimed:
+        if run.status != "sending":  # done by another tick; one still sending moves it on
+            row.next_due_at = _next(row, moment)
+            session.commit()
+        return "skipped", 0
     try:
         messages = _messages(session, settings, row, moment)
         outcomes = mail.send(settings, messages, now=moment.replace(tzinfo=dt.UTC))
