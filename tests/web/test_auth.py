@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from cxloop.ingest.fields import KINDS
 from tests.web.case_endpoints import CASE_OPERATIONS
+from tests.web.dashboard_endpoints import DASHBOARD_OPERATIONS
 from tests.web.loop_health_endpoints import LOOP_HEALTH_OPERATIONS
 from tests.web.rule_endpoints import RULE_OPERATIONS
 from tests.web.support import CUSTOMER, FEEDBACK, PASSWORD, ROLES, Api
@@ -199,6 +200,10 @@ ENDPOINTS = (
     *(
         Endpoint(method, path, roles, ok=ok, url=url, body=body)
         for method, path, roles, ok, url, body in LOOP_HEALTH_OPERATIONS
+    ),
+    *(
+        Endpoint(method, path, roles, ok=ok, url=url, body=body)
+        for method, path, roles, ok, url, body in DASHBOARD_OPERATIONS
     ),
 )
 PROTECTED = [e for e in ENDPOINTS if e.roles is not None]
