@@ -311,3 +311,22 @@ def test_viewers_get_no_score_of_one_answer_when_filtering_to_an_account(tmp_pat
     assert [p.score for p in trend.points if p.n == 1] == [None]
     whole = next(t for t in store.overview(hide_singletons=True).tiles if t.metric == "csat")
     assert whole.score is not None  # no account or role named: nothing withheld
+
+
+def test_viewers_get_no_change_from_a_previous_period_of_one_answer(tmp_path: Path) -> None:
+    rows = [
+        {"feedback_id": f"b2b-{i}", "channel": "email", "account_id": "ACME", "csat": csat,
+         "created_at": created}
+        for i, (csat, created) in enumerate(
+            [(1, "2026-09-20T10:00:00+08:00"), (5, "2026-10-20T10:00:00+08:00"),
+             (4, "2026-10-21T10:00:00+08:00")]
+        )
+    ]  # fmt: skip
+    store = _store(tmp_path, [*_csat_rows(), *rows])
+    scope = parse_scope(where=["account=ACME"], now=NOW.replace(tzinfo=None))
+    shown = next(t for t in store.overview(scope=scope).tiles if t.metric == "csat")
+    assert shown.change is not None and shown.change.n_base == 1  # the September answer
+    hidden = store.overview(scope=scope, hide_singletons=True)
+    csat = next(t for t in hidden.tiles if t.metric == "csat")
+    assert (csat.n, csat.change) == (2, None) and csat.score == shown.score
+    assert "one person's answer" in (csat.note or "")

@@ -346,13 +346,21 @@ def _add_tile(
 
 
 def _without_singletons(tiles: list[Tile], trends: list[Trend]) -> tuple[list[Tile], list[Trend]]:
-    """Tiles and trend points of n = 1 without their score, interval and change."""
+    """Tiles and trend points of n = 1 without their score, interval and change; a change
+    from a previous period of one answer is withheld too (its ``score_base`` is that answer)."""
     hidden = {"score": None, "ci_low": None, "ci_high": None}
     note = "One answer only: its score is not shown to viewers (it is one person's answer)."
-    kept_tiles = [
-        t.model_copy(update={**hidden, "change": None, "note": note}) if t.n == 1 else t
-        for t in tiles
-    ]
+    base_note = (
+        "One answer in the period before: the change is not shown to viewers (it would show "
+        "one person's answer)."
+    )
+    kept_tiles = []
+    for t in tiles:
+        if t.n == 1:
+            t = t.model_copy(update={**hidden, "change": None, "note": note})
+        elif t.change is not None and t.change.n_base == 1:
+            t = t.model_copy(update={"change": None, "note": base_note})
+        kept_tiles.append(t)
     kept_trends = [
         t.model_copy(
             update={"points": [p.model_copy(update=hidden) if p.n == 1 else p for p in t.points]}
