@@ -110,3 +110,17 @@ def test_an_empty_store_says_there_is_no_feedback(tmp_path: Path) -> None:
         assert page.status_code == 200 and 'id="no-data"' in page.text
     finally:
         close(built)
+
+
+def test_the_api_link_leaves_out_the_forms_blank_fields(verbatims_api: Api) -> None:
+    """The filter form sends every field, blank ones too: the page ignores them, and its API
+    link must not carry them (the API refuses an empty ``since`` or ``topic``)."""
+    login(verbatims_api, "viewer")
+    page = verbatims_api.client.get("/feedback?since=&last=&where=&topic=returns&search=&limit=")
+    assert page.status_code == 200, page.text
+    link = re.search(r'id="api-link">[^<]*<a href="([^"]+)"', page.text)
+    assert link and link.group(1) == "/api/v1/feedback?topic=returns&amp;limit=25"
+    api = verbatims_api.client.get(
+        link.group(1).replace("&amp;", "&"), headers=verbatims_api.auth("viewer")
+    )
+    assert api.status_code == 200 and api.json()["total"] == _total(page.text)

@@ -94,9 +94,11 @@ def verbatims_page(request: Request, session: SessionDep, settings: SettingsDep)
     if user is None:
         return to_login()
     lang = language(request)
-    items = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    paged = items if "limit" in request.query_params else [*items, ("limit", str(PAGE_SIZE))]
-    query = urlencode(paged)  # the API's default page is 50: the link asks for this page's
+    # the form sends its blank fields, which the API refuses: the link leaves them out, as the
+    # page does (``parse``); the API's default page is 50: the link asks for this page's
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "lang" and v.strip()]
+    paged = items if any(k == "limit" for k, _ in items) else [*items, ("limit", str(PAGE_SIZE))]
+    query = urlencode(paged)
     context: dict[str, Any] = {
         "user": user,
         "section": "topics",
