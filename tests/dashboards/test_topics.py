@@ -250,3 +250,14 @@ def test_marks_find_clauses_in_masked_text_and_fall_back_to_the_term() -> None:
         ("客服", "positive"),
     ]
     assert marks(None, aspects) == [] and marks("", []) == []
+
+
+def test_a_term_found_ignoring_case_marks_its_own_letters_after_a_folding_letter() -> None:
+    # "ß" folds to "ss": an index into the folded text pointed one letter too far
+    text = "Straße gut, Delivery slow"
+    late = AspectRead(
+        topic="delivery", term="delivery", sentiment="negative", score=-0.5, clause="x"
+    )
+    found = marks(text, [late])
+    assert [m.text for m in found if m.sentiment] == ["Delivery"]
+    assert "".join(m.text for m in found) == text

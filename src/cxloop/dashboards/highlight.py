@@ -10,6 +10,7 @@ is masked differently) falls back to the aspect's term. Pure: no database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,8 +39,13 @@ def _locate(text: str, aspect: AspectRead, cursor: int) -> tuple[int, int] | Non
     if at >= 0:
         return at, at + len(aspect.clause)
     term = aspect.term.replace("*", "")
-    at = _find(text.casefold(), term.casefold(), cursor) if term else -1
-    return (at, at + len(term)) if at >= 0 else None
+    if not term:
+        return None
+    # ignoring case in the text itself: an index into ``text.casefold()`` is off wherever
+    # folding changes a length (ß → ss), and the mark would cut the wrong letters
+    pattern = re.compile(re.escape(term), re.IGNORECASE)
+    found = pattern.search(text, cursor) or pattern.search(text)
+    return found.span() if found else None
 
 
 def marks(text: str | None, aspects: Sequence[AspectRead]) -> list[Mark]:
