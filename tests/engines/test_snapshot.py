@@ -280,3 +280,42 @@ def test_cli_refresh_status_and_import_say_what_they_did(
         assert missing.exit_code != 0 and "Traceback" not in missing.output
     finally:
         get_settings.cache_clear()
+
+
+EXIT_SCRIPT = """
+import sys
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from cxloop import engines
+from cxloop.config import Settings
+
+settings = Settings.model_validate_json(sys.argv[1])
+app = FastAPI()
+
+
+@app.get("/n")
+def n() -> int:
+    backend = engines.analytics_backend(settings)
+    try:
+        return int(engines.feedback_table(backend).count().execute())
+    finally:
+        backend.disconnect()
+
+
+client = TestClient(app)  # each request's worker thread ends with its event loop
+print([client.get("/n").status_code for _ in range(3)])
+"""
+
+
+def test_snapshot_reads_from_worker_threads_exit_cleanly(refreshed: Settings) -> None:
+    """A kept DuckDB connection destroyed with its finished worker thread aborted the process
+    at exit ("terminate called after throwing…", status 134)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, refreshed.model_dump_json()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout.strip()) == (0, "[200, 200, 200]"), done.stderr[-500:]
+    assert "terminate called" not in done.stderr
