@@ -21,6 +21,7 @@ from cxloop.errors import CxloopError, Invalid, Problem
 from cxloop.feedback import service as feedback_service
 from cxloop.feedback.enrichment import active_taxonomy
 from cxloop.feedback.schemas import FeedbackPage
+from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
@@ -87,19 +88,14 @@ def _view(request: Request, session: SessionDep, found: FeedbackPage, lang: Lang
     return {"found": found, "shown": shown, "names": names, **_pages(request, found)}
 
 
-@router.get("/feedback", response_class=HTMLResponse)
-def verbatims_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    """Feedback matching the filters, newest first, aspects marked, masked by role."""
-    user = signed_in(request, session)
-    if user is None:
-        return to_login()
-    lang = language(request)
+def _context(request: Request, user: User) -> dict[str, Any]:
+    """What the page shows whatever the filters: its inputs as typed and its API link."""
     # the form sends its blank fields, which the API refuses: the link leaves them out, as the
     # page does (``parse``); the API's default page is 50: the link asks for this page's
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "lang" and v.strip()]
     paged = items if any(k == "limit" for k, _ in items) else [*items, ("limit", str(PAGE_SIZE))]
     query = urlencode(paged)
-    context: dict[str, Any] = {
+    return {
         "user": user,
         "section": "topics",
         "api_url": "/api/v1/feedback" + (f"?{query}" if query else ""),
@@ -111,6 +107,15 @@ def verbatims_page(request: Request, session: SessionDep, settings: SettingsDep)
         ],
         "freshness": Freshness(source="store"),
     }
+
+
+@router.get("/feedback", response_class=HTMLResponse)
+def verbatims_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Feedback matching the filters, newest first, aspects marked, masked by role."""
+    user = signed_in(request, session)
+    if user is None:
+        return to_login()
+    lang, context = language(request), _context(request, user)
     try:
         context["filter_bar"] = filter_bar(request, filter_options(settings), action="/feedback")
         asked = parse(request)
