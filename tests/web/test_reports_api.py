@@ -180,3 +180,22 @@ def test_page_names_a_bad_filter(served: Api) -> None:
     assert "since" in page.text and "yesterday-ish" in page.text
     page = served.client.get("/reports?where=region%3D火星&lang=en")
     assert page.status_code == 422 and "火星" in page.text
+
+
+def test_an_analyst_cannot_schedule_a_report_with_personal_data(served: Api) -> None:
+    """An analyst (no read_pii) would otherwise mail an agent's unmasked verbatims anywhere."""
+    body = {"name": "PII", "frequency": "daily", "recipients": ["me@example.com"]}
+    for role in ("agent", "admin"):
+        refused = served.client.post(
+            "/api/v1/reports/schedules", json=body | {"role": role},
+            headers=served.auth("analyst"),
+        )  # fmt: skip
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["field"] == "role"
+    made = served.client.post(
+        "/api/v1/reports/schedules", json=body | {"role": "agent"}, headers=served.auth("admin")
+    )
+    assert made.status_code == 201, made.text
+    served.client.delete(
+        f"/api/v1/reports/schedules/{made.json()['id']}", headers=served.auth("admin")
+    )

@@ -26,6 +26,7 @@ from cxloop.db.base import utcnow
 from cxloop.errors import Invalid, NotFound, Problem
 from cxloop.metrics import service as metrics_service
 from cxloop.notify import mail
+from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Permission, allows
 from cxloop.reports import document, schedules, views
 from cxloop.reports import tables as report_tables
@@ -165,6 +166,7 @@ def create_schedule(
         Problem("sections", s, f"is not a section ({', '.join(document.SECTIONS)})")
         for s in unknown
     ]
+    problems += _unmasking(session, created_by, schedule_in.role)
     if problems:
         raise Invalid(problems)
     query = schedule_in.query.lstrip("?")
@@ -189,6 +191,18 @@ def create_schedule(
     session.add(row)
     session.flush()
     return _read(row)
+
+
+def _unmasking(session: Session, created_by: str, role: str) -> list[Problem]:
+    """A user without read_pii may not schedule a report rendered with it (an analyst would
+    mail unmasked verbatims to any address); a creator who is no user (the CLI) is an operator."""
+    try:
+        creator = privacy_service.get_user(session=session, username=created_by)
+    except NotFound:
+        return []
+    if allows(role, Permission.read_pii) and not allows(creator.role, Permission.read_pii):
+        return [Problem("role", role, f"shows personal data that {creator.role}s may not read")]
+    return []
 
 
 def check_query(
