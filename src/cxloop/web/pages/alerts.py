@@ -18,6 +18,7 @@ from cxloop.dashboards.alerts import alerts_view
 from cxloop.errors import CxloopError
 from cxloop.loop import alert_rules
 from cxloop.metrics.monitoring import AlertStatus
+from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
@@ -31,6 +32,15 @@ STATUSES = (*(s.value for s in AlertStatus), "all")
 SCANNED = ("found", "inserted", "updated", "opened", "rules_error")
 
 
+def _context(request: Request, user: User, status: str) -> dict[str, Any]:
+    return {
+        "user": user, "section": "alerts", "status": status, "statuses": STATUSES,
+        "can_scan": allows(user.role, Permission.manage_lists),
+        "api_url": "/api/v1/dashboard/alerts?" + urlencode({"status": status}),
+        "scanned": {k: v for k in SCANNED if (v := request.query_params.get(k)) is not None},
+    }  # fmt: skip
+
+
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(
     request: Request, session: SessionDep, settings: SettingsDep,
@@ -40,24 +50,27 @@ def alerts_page(
     user = signed_in(request, session)
     if user is None:
         return to_login()
-    lang = language(request)
-    context: dict[str, Any] = {
-        "user": user, "section": "alerts", "status": status, "statuses": STATUSES,
-        "can_scan": allows(user.role, Permission.manage_lists),
-        "api_url": "/api/v1/dashboard/alerts?" + urlencode({"status": status}),
-        "scanned": {k: v for k in SCANNED if (v := request.query_params.get(k)) is not None},
-    }  # fmt: skip
+    lang, context = language(request), _context(request, user, status)
     try:
-        chosen = None if status == "all" else status
-        found = alerts_view(session=session, settings=settings, status=chosen)
+        found = alerts_view(session=session, settings=settings, status=None if status == "all"
+                            else status)  # fmt: skip
     except CxloopError as exc:
         code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
-        return render(
-            request, "alerts/page.html", context | {"error": str(exc)}, lang=lang,
-            status_code=code,
-        )  # fmt: skip
+        return render(request, "alerts/page.html", context | {"error": str(exc)}, lang=lang,
+                      status_code=code)  # fmt: skip
     shown = {"found": found, "freshness": found.freshness}
     return render(request, "alerts/page.html", context | shown, lang=lang)
+
+
+def _said(done: alert_rules.ScanWithCases) -> dict[str, str | int]:
+    """What the scan did, for the page's URL after the redirect."""
+    said: dict[str, str | int] = {"found": done.found, "inserted": done.inserted,
+                                  "updated": done.updated}  # fmt: skip
+    if done.cases is not None:
+        said |= {"opened": done.cases.opened} | (
+            {"rules_error": done.cases.error} if done.cases.error else {}
+        )
+    return said
 
 
 @router.post("/alerts/scan")
@@ -69,24 +82,7 @@ def scan_page(request: Request, session: SessionDep, settings: SettingsDep) -> R
     lang = language(request)
     if not (allows(user.role, Permission.manage_lists) and _same_site(request)):
         words = gettext(lang, "Your role may not scan for alerts; you can read them.")
-        context = {
-            "user": user,
-            "section": "alerts",
-            "error": words,
-            "status": "open",
-            "statuses": STATUSES,
-            "scanned": {},
-            "api_url": "/api/v1/dashboard/alerts",
-        }
+        context = _context(request, user, "open") | {"error": words, "scanned": {}}
         return render(request, "alerts/page.html", context, lang=lang, status_code=403)
     done = alert_rules.scan(session=session, settings=settings, now=dt.datetime.now(dt.UTC))
-    said: dict[str, str | int] = {
-        "found": done.found,
-        "inserted": done.inserted,
-        "updated": done.updated,
-    }
-    if done.cases is not None:
-        said |= {"opened": done.cases.opened} | (
-            {"rules_error": done.cases.error} if done.cases.error else {}
-        )
-    return RedirectResponse(f"/alerts?{urlencode(said)}", status_code=303)
+    return RedirectResponse(f"/alerts?{urlencode(_said(done))}", status_code=303)
