@@ -18,7 +18,11 @@ from sqlalchemy.orm import Session
 
 from cxloop.act import service as act_service
 from cxloop.config import Settings
+from cxloop.dashboards.drivers import drivers_outcomes
+from cxloop.dashboards.journey import journey_map
+from cxloop.dashboards.overview import overview
 from cxloop.dashboards.schemas_drivers import Outcome, Part, Score
+from cxloop.dashboards.topics import explore
 from cxloop.errors import Invalid, Problem
 from cxloop.metrics import service as metrics_service
 from cxloop.metrics.filters import Scope, parse_scope
@@ -143,17 +147,9 @@ def _loop_health(call: ViewCall) -> BaseModel:
     )
 
 
-def _unavailable(name: str) -> Invalid:
-    return Invalid("is not available in this installation yet", "view", name)
-
-
 @register("overview", "Overview")
 def _overview(call: ViewCall) -> BaseModel:
     """``GET /api/v1/dashboard/overview``: ``period`` (month, week, quarter) and the scope."""
-    try:
-        from cxloop.dashboards.overview import overview
-    except ImportError:
-        raise _unavailable("overview") from None
     period = call.one("period", "month") or "month"
     return overview(
         session=call.session, settings=call.settings, scope=call.scope(), period=period,
@@ -164,10 +160,6 @@ def _overview(call: ViewCall) -> BaseModel:
 @register("journey", "Journey map")
 def _journey(call: ViewCall) -> BaseModel:
     """``GET /api/v1/dashboard/journey``: ``metric`` (nps, csat, ces, sentiment)."""
-    try:
-        from cxloop.dashboards.journey import journey_map
-    except ImportError:
-        raise _unavailable("journey") from None
     metric = call.one("metric", "nps") or "nps"
     return journey_map(
         session=call.session, settings=call.settings, metric=metric, scope=call.scope()
@@ -177,10 +169,6 @@ def _journey(call: ViewCall) -> BaseModel:
 @register("topics", "Topic explorer")
 def _topics(call: ViewCall) -> BaseModel:
     """``GET /api/v1/dashboard/topics``: ``period``; examples masked by the reader's role."""
-    try:
-        from cxloop.dashboards.topics import explore
-    except ImportError:
-        raise _unavailable("topics") from None
     lang: Literal["zh", "en"] = "en" if call.one("lang") == "en" else "zh"
     return explore(
         session=call.session, settings=call.settings, scope=call.scope(),
@@ -192,10 +180,6 @@ def _topics(call: ViewCall) -> BaseModel:
 def _drivers(call: ViewCall) -> BaseModel:
     """``GET /api/v1/dashboard/drivers``: ``score``, ``outcome``, ``part``; the fits stored for
     the same data and parameters are read, as the page and API read them (no refit per file)."""
-    try:
-        from cxloop.dashboards.drivers import drivers_outcomes
-    except ImportError:
-        raise _unavailable("drivers") from None
     choices = {key: value for key in ("score", "outcome", "part") if (value := call.one(key))}
     try:
         keywords = _DriversChoice.model_validate(choices)
