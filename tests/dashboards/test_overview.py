@@ -330,3 +330,28 @@ def test_viewers_get_no_change_from_a_previous_period_of_one_answer(tmp_path: Pa
     csat = next(t for t in hidden.tiles if t.metric == "csat")
     assert (csat.n, csat.change) == (2, None) and csat.score == shown.score
     assert "one person's answer" in (csat.note or "")
+
+
+def test_the_overview_reads_the_snapshot_its_freshness_names_with_the_stores_numbers(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    from cxloop.dashboards.freshness import refresh_snapshot
+
+    live = Store(demo_copy(tmp_path_factory, "overview-snapshot"))  # a row is added below
+    snapped = Store(Path(live.settings.database_url.removeprefix("sqlite:///")))
+    snapped.settings = live.settings.model_copy(update={"analytics_snapshot_dir": tmp_path})
+    refresh_snapshot(snapped.settings)
+    before, snap = live.overview(), snapped.overview()
+    assert (before.freshness.source, snap.freshness.source) == ("store", "snapshot")
+    assert before.model_dump(exclude={"freshness"}) == snap.model_dump(exclude={"freshness"})
+    # the numbers come from the snapshot: an answer stored after its refresh is not in them
+    late = {"feedback_id": "late-1", "channel": "email", "nps": 0,
+            "created_at": f"{before.current}-15T10:00:00+08:00"}  # fmt: skip
+    store = api.connect(settings=live.settings)
+    try:
+        api.import_records(store, "feedback", [late])
+    finally:
+        store.close()
+    nps = next(t for t in live.overview().tiles if t.metric == "nps")
+    kept = next(t for t in snapped.overview().tiles if t.metric == "nps")
+    assert nps.n == kept.n + 1

@@ -9,10 +9,11 @@ before it. Where the data end earlier (an export analysed later), the data's las
 as complete. Both sides keep the scope's where conditions and window: a ``since`` that cuts off
 the previous period leaves the tile without a change, said in words.
 
-Speed: one Ibis connection; one by-period query per metric gives both the trend and the
-change (``compare.compare_periods`` on the same frame — what ``comparisons.compare`` runs, without
-its second query); Benjamini–Hochberg runs once over every change on the page, since a
-manager reads them together.
+Speed: one Ibis connection (the analytics snapshot when one is whole, as ``freshness`` says);
+one by-period query per metric gives both the trend and the change (``compare.compare_periods``
+on the same frame — what ``comparisons.compare`` runs, without its second query);
+Benjamini–Hochberg runs once over every change on the page, since a manager reads them
+together.
 """
 
 from __future__ import annotations
@@ -243,7 +244,7 @@ def overview(
     scope = scope or Scope()
     now = now or dt.datetime.now(dt.UTC)
     definitions = indices.load_indices(indices_file) if indices_file else indices.default_indices()
-    backend = engines.store_backend(settings)
+    backend = engines.analytics_backend(settings)  # the snapshot when one is whole
     try:
         check_scope(backend, scope)
         # the one table nps/csat/ces/responses and the indices read (what run_metric builds
