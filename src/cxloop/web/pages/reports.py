@@ -8,7 +8,6 @@ from them is a 403 page.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +22,7 @@ from cxloop.reports.schemas import ScheduleCreate
 from cxloop.reports.views import VIEWS
 from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
+from cxloop.web.pages.case_forms import _same_site
 from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.filter_bar import filter_bar, filter_query
@@ -106,13 +106,6 @@ def report_document(
         context = _context(request, session, settings, user, lang) | {"error": str(exc)}
         return render(request, "reports/index.html", context, lang=lang, status_code=_code(exc))
     return download(found, inline=True)
-
-
-def _same_site(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.url.netloc
 
 
 def _schedule_in(form: dict[str, str], sections: list[str]) -> ScheduleCreate:

@@ -12,7 +12,7 @@ admins (manage_lists) get a form per candidate that names it into the taxonomy
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,6 +27,7 @@ from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep, scope_params
 from cxloop.web.errors import STATUS
+from cxloop.web.pages.case_forms import _same_site
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.filter_bar import SCOPE_KEYS, filter_bar, filter_query
 from cxloop.web.pages.templating import Lang, language, render
@@ -46,15 +47,6 @@ def sparkline(row: TopicRow) -> str:
         f"{i * step:.1f},{SPARK_HEIGHT - 2 - (v / top) * (SPARK_HEIGHT - 4):.1f}"
         for i, v in enumerate(values)
     )
-
-
-def _same_site(request: Request) -> bool:
-    """False when the browser says the form was posted from another site (as the case forms:
-    the session cookie is SameSite=Strict and no form carries a token)."""
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.url.netloc
 
 
 def _request(parent: str, name_zh: str, name_en: str, words: list[str]) -> TopicNameRequest:
