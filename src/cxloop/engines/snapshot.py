@@ -64,9 +64,9 @@ class SnapshotState(BaseModel):
     counts: dict[str, int] = {}
     parts: dict[str, list[str]] = {}
     signature: dict[str, str] = {}
+    """Per table, what tells a changed table from an unchanged one (count and last change)."""
     json_columns: dict[str, list[str]] = {}
     """JSON columns, kept as text in Parquet and read back as JSON (as the store gives them)."""
-    """Per table, what tells a changed table from an unchanged one (count and last change)."""
     refreshed: str = "full"
     """How the last refresh went: full, incremental, compacted or unchanged."""
 
