@@ -271,7 +271,7 @@ def table(results: dict[str, Any]) -> str:
                 lines.append(f"{template:<24}{'not built':>16}")
                 continue
             ratio = ""
-            if live.get("page") and snap.get("page"):
+            if "p50_ms" in live.get("page", {}) and "p50_ms" in snap.get("page", {}):
                 ratio = f"{live['page']['p50_ms'] / max(snap['page']['p50_ms'], 0.1):.1f}×"
             lines.append(
                 f"{template:<24}{_cell(live.get('page')):>16}{_cell(snap.get('page')):>16}"
@@ -318,7 +318,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[f"rows_{args.rows}"] = bench_store(
             f"rows-{args.rows}", big, cache, args.runs, args.budget, args.limit
         )
-    print(table(results))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     payload = {
         "benchmark": NAME,
@@ -338,6 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     for path in (RESULTS / f"{NAME}_{stamp}.json", RESULTS / f"{NAME}_latest.json"):
         path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    print(table(results))  # after the files: a table bug must not lose a run
     print(f"written: bench/results/{NAME}_{stamp}.json")
     return 0
 
