@@ -20,8 +20,6 @@ import jinja2
 from pydantic import BaseModel, ConfigDict
 
 from cxloop.errors import CxloopError, Invalid
-from cxloop.metrics import monitoring
-from cxloop.metrics import service as metrics_service
 from cxloop.reports import tables as report_tables
 from cxloop.reports import views
 from cxloop.reports.labels import label
@@ -29,8 +27,7 @@ from cxloop.reports.labels import label
 TEMPLATES = Path(__file__).parent / "templates"
 Lang = Literal["zh", "en"]
 SECTIONS = ("journey", "topics", "drivers")
-"""Sections a report may add after the overview (each an exportable view once it exists)."""
-TILE_METRICS = ("nps", "csat", "ces")
+"""Sections a report may add after the overview (each an exportable view of ``views``)."""
 DECIMALS = {"nps": 1, "csat": 3, "ces": 2}
 """Decimals a score is printed with (NPS −100…100, CSAT a share 0…1, CES 1…7)."""
 SECTION_ROWS = 25
@@ -93,41 +90,12 @@ def check_sections(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _fallback_tiles(call: views.ViewCall) -> list[Tile]:
-    """Each metric over the whole scope, where the overview service is not installed."""
-    scope = call.scope()
-    found = []
-    for name in TILE_METRICS:
-        result = metrics_service.report(settings=call.settings, name=name, scope=scope)
-        row = result.rows[0] if result.rows else None
-        found.append(
-            Tile(
-                metric=name,
-                label=name.upper(),
-                n=row.n if row else 0,
-                score=row.score if row else None,
-                ci_low=row.ci_low if row else None,
-                ci_high=row.ci_high if row else None,
-            )
-        )
-    return found
-
-
 def _overview(
     call: views.ViewCall,
 ) -> tuple[list[Tile], list[dict[str, Any]], list[dict[str, Any]]]:
     """Tiles, targets and open alerts: the overview's own (``dashboards.overview``, the same
     object ``/`` and ``GET /api/v1/dashboard/overview`` show)."""
-    try:
-        result: Any = views.VIEWS["overview"].run(call)
-    except Invalid as exc:
-        if not any(p.field == "view" for p in exc.problems):
-            raise
-        alerts = [
-            a.model_dump(mode="json", include={"kind", "subject", "reason", "created_at"})
-            for a in monitoring.list_alerts(session=call.session, status="open", limit=200)
-        ]
-        return _fallback_tiles(call), [], alerts[-20:]
+    result: Any = views.VIEWS["overview"].run(call)
     tiles = [
         Tile(
             metric=t.metric, label=t.label, period=t.period, n=t.n, score=t.score,
@@ -152,10 +120,6 @@ def collect(call: views.ViewCall, sections: Sequence[str], lang: Lang) -> Report
     shown: list[Section] = []
     for name in chosen:
         title = label(lang, name.title())
-        if name not in views.VIEWS:
-            problem = label(lang, "This section is not available yet.")
-            shown.append(Section(name=name, title=title, tables={}, problem=problem))
-            continue
         try:
             found = views.export_tables(call, name)
         except CxloopError as exc:

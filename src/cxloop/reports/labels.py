@@ -25,7 +25,6 @@ ZH: dict[str, str] = {
     "Journey": "旅程",
     "Topics": "话题",
     "Drivers": "驱动因素",
-    "This section is not available yet.": "此部分暂不可用。",
     "No rows.": "没有数据。",
     "rows shown": "行已显示",
     "of": "共",
