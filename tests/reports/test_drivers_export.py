@@ -3,6 +3,7 @@ unknown choice as a problem, not a crash."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -37,7 +38,15 @@ def test_a_second_download_reads_the_stored_fit(store: Store) -> None:  # noqa: 
     assert _stored(store) == 2
 
 
-def test_an_unknown_score_is_a_problem_named(store: Store) -> None:  # noqa: F811
+def test_an_unknown_choice_is_a_problem_named(store: Store) -> None:  # noqa: F811
     with pytest.raises(Invalid) as caught:
-        _export(store, "score=foo&outcome=orders")
-    assert [p.field for p in caught.value.problems] == ["score"]
+        _export(store, "score=foo&outcome=orders&n_boot=99999999")
+    assert [p.field for p in caught.value.problems] == ["score", "n_boot"]
+
+
+def test_the_fit_parameters_of_the_api_url_are_used(store: Store) -> None:  # noqa: F811
+    _export(store, "outcome=orders&n_boot=20&min_mentions=5&min_customers=5&part=quadrant")
+    database = store.settings.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        (params,) = db.execute("SELECT params FROM dashboard_results").fetchone()
+    assert json.loads(params)["n_boot"] == 20  # the API's parameters, not the defaults

@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from cxloop.act import service as act_service
 from cxloop.config import Settings
+from cxloop.dashboards import drivers
 from cxloop.dashboards.drivers import drivers_outcomes
 from cxloop.dashboards.journey import journey_map
 from cxloop.dashboards.overview import overview
@@ -180,7 +181,7 @@ def _topics(call: ViewCall) -> BaseModel:
 def _drivers(call: ViewCall) -> BaseModel:
     """``GET /api/v1/dashboard/drivers``: ``score``, ``outcome``, ``part``; the fits stored for
     the same data and parameters are read, as the page and API read them (no refit per file)."""
-    choices = {key: value for key in ("score", "outcome", "part") if (value := call.one(key))}
+    choices = {key: value for key in _DriversChoice.model_fields if (value := call.one(key))}
     try:
         keywords = _DriversChoice.model_validate(choices)
     except ValidationError as exc:
@@ -194,8 +195,12 @@ def _drivers(call: ViewCall) -> BaseModel:
 
 
 class _DriversChoice(BaseModel):
-    """The drivers view's choices as its API reads them (an unknown one is refused, not a 500)."""
+    """The drivers view's choices as its API reads them (``DriversQuery`` in the web layer; an
+    unknown one is refused, not a 500), so a download holds the API's numbers for its URL."""
 
     score: Score = "nps"
     outcome: Outcome = "churn"
     part: Part = "all"
+    min_mentions: int = Field(drivers.MIN_MENTIONS, ge=1, le=1_000_000)
+    min_customers: int = Field(drivers.MIN_CUSTOMERS, ge=5, le=1_000_000)
+    n_boot: int = Field(drivers.N_BOOT, ge=20, le=2000)
