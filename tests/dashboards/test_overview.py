@@ -355,3 +355,24 @@ def test_the_overview_reads_the_snapshot_its_freshness_names_with_the_stores_num
     nps = next(t for t in live.overview().tiles if t.metric == "nps")
     kept = next(t for t in snapped.overview().tiles if t.metric == "nps")
     assert nps.n == kept.n + 1
+
+
+def test_feedback_without_a_score_after_the_last_answers_does_not_make_the_current_period(
+    tmp_path: Path,
+) -> None:
+    """The demo's case follow-ups (no score) land in November; the tiles stay on October."""
+    notes = [
+        {
+            "feedback_id": f"note{i}",
+            "channel": "email",
+            "created_at": f"2026-11-{1 + i:02d}T10:00:00+08:00",
+            "text": "已回访，客户表示满意",
+        }
+        for i in range(5)
+    ]
+    store = _store(tmp_path, _csat_rows() + notes)
+    result = store.overview(period="month")
+    assert (result.current, result.previous) == ("2026-10", "2026-09")
+    tiles = {t.metric: t for t in result.tiles}
+    assert tiles["csat"].n == 40 and tiles["csat"].change is not None
+    assert [p.n for p in result.volume][-1] == 5  # the notes still count as responses

@@ -3,8 +3,8 @@ experience index as tiles, their trends with intervals, response volume and rate
 open alerts — one computation for the page, the API and the PDF report.
 
 Which periods the tiles show, by rule: the *current* period is the last complete period (of
-``period``) before the scope's ``until`` (else the clock) that holds answers in the scope — the
-same rule as ``cxloop metrics compare --period`` — and the tiles compare it with the period
+``period``) before the scope's ``until`` (else the clock) that holds scored answers (NPS, CSAT or
+CES) in the scope — the rule of ``cxloop metrics compare --period`` — and the tiles compare it with the period
 before it. Where the data end earlier (an export analysed later), the data's last period counts
 as complete. Both sides keep the scope's where conditions and window: a ``since`` that cuts off
 the previous period leaves the tile without a change, said in words.
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from cxloop import engines
 from cxloop.config import Settings
+from cxloop.dashboards.alerts import alert_counts, newest_alerts
 from cxloop.dashboards.freshness import freshness
 from cxloop.dashboards.overview_parts import response_rate, target_rows
 from cxloop.dashboards.overview_schemas import (
@@ -44,7 +45,7 @@ from cxloop.metrics import indices
 from cxloop.metrics.compare import METHODS, benjamini_hochberg, compare_periods
 from cxloop.metrics.comparisons import current_period
 from cxloop.metrics.filters import Scope, period_label, utc_naive
-from cxloop.metrics.monitoring import AlertStatus, list_alerts
+from cxloop.metrics.monitoring import AlertStatus
 from cxloop.metrics.schemas import SCALES, MetricName, Period
 from cxloop.metrics.scores import METRICS as SCORES
 from cxloop.metrics.service import check_scope, scoped_feedback
@@ -80,13 +81,18 @@ def _points(frame: pd.DataFrame, period: str) -> list[TrendPoint]:
 
 
 def _periods(
-    volume: pd.DataFrame, period: str, scope: Scope, now: dt.datetime
+    scored: list[pd.DataFrame], period: str, scope: Scope, now: dt.datetime
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """The current and previous period starts (see the module docstring); None without data."""
-    if volume.empty:
+    """The current and previous period starts (see the module docstring); None without data.
+    Only periods holding a scored answer count: feedback without any score (a case's follow-up
+    note, a review) after the last survey answer would otherwise make a period of empty tiles
+    the current one."""
+    answered = [f.loc[f["n"] > 0, "period"] for f in scored if not f.empty]
+    answered = [p for p in answered if not p.empty]
+    if not answered:
         return None, None
     end = scope.until or utc_naive(now)
-    last = pd.Timestamp(volume["period"].max())
+    last = pd.Timestamp(max(pd.to_datetime(p).max() for p in answered))
     freq = PERIOD_FREQ[Period(period)]
     current = current_period(period, end, last.to_pydatetime())
     return current, (current.to_period(freq) - 1).start_time
@@ -259,7 +265,7 @@ def overview(
     finally:
         backend.disconnect()
     volume = frames.pop("responses")
-    current, base = _periods(volume, period, scope, now)
+    current, base = _periods(list(frames.values()), period, scope, now)
     labels = (
         period_label(current, period) if current is not None else None,
         period_label(base, period) if base is not None else None,
@@ -278,7 +284,7 @@ def overview(
         trends.append(Trend(metric=name, label=label, scale="0…100", points=_points(frame, period)))
         _add_tile(collector, frame, name, "index", label, "0…100", (current, base), labels,
                   confidence)  # fmt: skip
-    alerts = list_alerts(session=session, status=AlertStatus.open)
+    alerts = newest_alerts(session, AlertStatus.open.value, MAX_ALERTS)
     tiles = collector.tiles(alpha)
     if hide_singletons and {"account", "role"} & set(scope.conditions()):
         tiles, trends = _without_singletons(tiles, trends)
@@ -299,8 +305,8 @@ def overview(
         response_rate=response_rate(session=session, confidence=confidence, min_n=min_n),
         targets=target_rows(session=session, settings=settings, min_n=min_n,
                             confidence=confidence),
-        alerts=sorted(alerts, key=lambda a: (a.created_at, a.id), reverse=True)[:MAX_ALERTS],
-        open_alerts=len(alerts),
+        alerts=alerts,
+        open_alerts=alert_counts(session)[AlertStatus.open.value],
         notes=_notes(labels, alpha, confidence),
         freshness=freshness(settings),
     )  # fmt: skip
