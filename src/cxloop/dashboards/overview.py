@@ -3,11 +3,11 @@ experience index as tiles, their trends with intervals, response volume and rate
 open alerts — one computation for the page, the API and the PDF report.
 
 Which periods the tiles show, by rule: the *current* period is the last complete period (of
-``period``) before the scope's ``until`` (else the clock) that holds scored answers (NPS, CSAT or
-CES) in the scope — the rule of ``cxloop metrics compare --period`` — and the tiles compare it with the period
-before it. Where the data end earlier (an export analysed later), the data's last period counts
-as complete. Both sides keep the scope's where conditions and window: a ``since`` that cuts off
-the previous period leaves the tile without a change, said in words.
+``period``) before the scope's ``until`` (else the clock) that holds scored answers (NPS, CSAT
+or CES) in the scope — the rule of ``cxloop metrics compare --period`` — and the tiles compare
+it with the period before it. Where the data end earlier (an export analysed later), the data's
+last period counts as complete. Both sides keep the scope's where conditions and window: a
+``since`` that cuts off the previous period leaves the tile without a change, said in words.
 
 Speed: one Ibis connection (the analytics snapshot when one is whole, as ``freshness`` says);
 one by-period query per metric gives both the trend and the change (``compare.compare_periods``
