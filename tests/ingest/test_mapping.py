@@ -55,6 +55,12 @@ def test_header_variants_are_recognised_without_a_mapping() -> None:
     assert plan.extras == ["Other"]
 
 
+@pytest.mark.parametrize("header", ["日期", "反馈日期"])
+def test_a_chinese_date_header_is_the_feedbacks_time(header: str) -> None:
+    plan = plan_columns(["渠道", header, "评分"], FEEDBACK, UserMapping())
+    assert plan.fields["created_at"] == header
+
+
 def test_survey_tool_numbered_headers_are_stripped() -> None:
     assert normalise_header("3、满意度") == "满意度"
     assert normalise_header("12. NPS") == "nps"
