@@ -58,6 +58,28 @@ def alert_cases(session: Session, alert_ids: list[int]) -> dict[int, int]:
     return {wanted[key]: case_id for key, case_id in found}
 
 
+SHOWN = 1000
+"""Alerts a view lists at most (the newest)."""
+
+
+def newest_alerts(session: Session, status: str | None, limit: int = SHOWN) -> list[AlertRead]:
+    """The newest ``limit`` alerts of ``status`` (all: None), newest first. ``list_alerts``
+    returns the oldest first and cuts at its limit, which would drop the newest; so it is asked
+    from the creation time of the ``limit``-th newest on."""
+    query = select(Alert.created_at).order_by(Alert.created_at.desc(), Alert.id.desc())
+    if status is not None:
+        query = query.where(Alert.status == status)
+    since = session.scalar(query.offset(limit - 1).limit(1))
+    found = monitoring.list_alerts(session=session, status=status, since=since, limit=10 * limit)
+    return sorted(found, key=lambda a: (a.created_at, a.id), reverse=True)[:limit]
+
+
+def alert_counts(session: Session) -> dict[str, int]:
+    """How many alerts of each status are stored (every status, 0 where none)."""
+    stored = dict(session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all())
+    return {s.value: int(stored.get(s.value, 0)) for s in AlertStatus}
+
+
 def alerts_view(
     *,
     session: Session,
@@ -66,21 +88,20 @@ def alerts_view(
     min_n: int = 30,
     as_of: dt.datetime | None = None,
 ) -> AlertsResult:
-    """Alerts of ``status`` (``Invalid`` for an unknown one) with their cases, counts per
-    status, and targets judged as ``GET /api/v1/metrics/targets/status`` judges them."""
+    """The newest ``SHOWN`` alerts of ``status`` (``Invalid`` for an unknown one) with their
+    cases, counts per status, and targets judged as ``GET /api/v1/metrics/targets/status``
+    judges them."""
     if status is not None and status not in AlertStatus.__members__:
         raise Invalid(f"is not one of: {', '.join(AlertStatus)}", "status", status)
-    alerts = monitoring.list_alerts(session=session, status=status)
+    alerts = newest_alerts(session, status)
     cases = alert_cases(session, [a.id for a in alerts])
-    stored = dict(session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all())
-    counts = {s.value: int(stored.get(s.value, 0)) for s in AlertStatus}
     judged = target_store.target_status(
         session=session, settings=settings, min_n=min_n, as_of=as_of
     )
     return AlertsResult(
         status=AlertStatus(status) if status else None,
-        counts=counts,
-        alerts=[AlertRow(alert=a, case_id=cases.get(a.id)) for a in reversed(alerts)],
+        counts=alert_counts(session),
+        alerts=[AlertRow(alert=a, case_id=cases.get(a.id)) for a in alerts],
         targets=judged,
         freshness=Freshness(source="store"),
     )
