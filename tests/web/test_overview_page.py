@@ -132,7 +132,7 @@ def test_the_overview_renders_within_300_ms_server_time(demo: Api) -> None:
 def test_an_empty_store_says_there_is_no_data_yet(tmp_path: Path) -> None:
     api = app_on(tmp_path / "empty.db")
     client = _client(api, "admin")
-    page = client.get("/")
+    page = client.get("/?lang=en")  # the default language is zh
     assert page.status_code == 200, page.text
     assert 'id="empty"' in page.text and "No feedback in these filters yet" in page.text
     assert 'id="no-surveys"' in page.text and 'id="no-targets"' in page.text
