@@ -18,6 +18,7 @@ from cxloop.feedback.models import Feedback
 from cxloop.loop import alert_rules, rule_store
 from cxloop.metrics import target_store
 from cxloop.metrics.targets import TargetSpec
+from cxloop.web.pages.alerts import STATUSES, WORDS
 from tests.loop.case_support import set_up_teams
 from tests.loop.test_alert_rules import DROPPED, METRIC_RULES, USUAL
 from tests.web.support import ROLES, Api, build_api
@@ -149,3 +150,16 @@ def test_an_empty_store_says_there_are_no_alerts_and_no_targets(tmp_path: Path) 
         assert 'id="no-alerts"' in page.text and 'id="no-targets"' in page.text
     finally:
         api_.store.close()
+
+
+def test_codes_read_as_words_on_the_page_never_as_stored(scanned: Api) -> None:
+    """Statuses, kinds and target statuses go through the catalog as words (``off target``,
+    not ``off_target``)."""
+    page = get(scanned, "viewer", "/alerts?status=all&lang=en")
+    shown = re.findall(r'<span class="status-(\w+)">([^<]*)</span>', page.text)
+    status = scanned.client.get("/api/v1/metrics/targets/status", headers=scanned.auth("viewer"))
+    assert shown == [(r["status"], WORDS[r["status"]]) for r in status.json()["rows"]]
+    options = re.findall(r'<option value="(\w+)"[^>]*>([^<]*)</option>', page.text)
+    assert options == [(s, WORDS[s]) for s in STATUSES]
+    kinds = re.findall(r"<tr data-alert=.*?</th>\s*<td>([^<]*)</td>", page.text, re.S)
+    assert kinds and not {k for k in kinds if "_" in k}

@@ -23,6 +23,7 @@ from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
 from cxloop.web.pages.case_forms import _same_site
+from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.templating import gettext, language, render
 
@@ -30,11 +31,30 @@ router = APIRouter()
 
 STATUSES = (*(s.value for s in AlertStatus), "all")
 SCANNED = ("found", "inserted", "updated", "opened", "rules_error")
+WORDS = {
+    "all": N_("all"),
+    "open": N_("open"),
+    "acknowledged": N_("acknowledged"),
+    "resolved": N_("resolved"),
+    "spike": N_("spike"),
+    "drop": N_("drop"),
+    "emerging_topic": N_("emerging topic"),
+    "off_target": N_("off target"),
+    "on_target": N_("on target"),
+    "not_significant_off": N_("off target, not significant"),
+    "no_data": N_("no data"),
+    "small_n": N_("too few answers"),
+    "week": N_("week"),
+    "month": N_("month"),
+    "quarter": N_("quarter"),
+}
+"""The stored codes the alert and overview pages show (alert statuses and kinds, target
+statuses, periods) as msgids: ``_(words.get(code, code))`` in the templates."""
 
 
 def _context(request: Request, user: User, status: str) -> dict[str, Any]:
     return {
-        "user": user, "section": "alerts", "status": status, "statuses": STATUSES,
+        "user": user, "section": "alerts", "status": status, "statuses": STATUSES, "words": WORDS,
         "can_scan": allows(user.role, Permission.manage_lists),
         "api_url": "/api/v1/dashboard/alerts?" + urlencode({"status": status}),
         "scanned": {k: v for k in SCANNED if (v := request.query_params.get(k)) is not None},

@@ -23,6 +23,7 @@ from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Role
 from cxloop.web.deps import COOKIE, SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
+from cxloop.web.pages.alerts import WORDS
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.charts import count_bars, interval_trend
 from cxloop.web.pages.filter_bar import filter_bar
@@ -79,6 +80,7 @@ def _view(result: OverviewResult, lang: Lang) -> dict[str, Any]:
         if result.volume
         else None,
         "percent_metrics": PERCENT,
+        "words": WORDS,
     }
 
 
