@@ -199,3 +199,15 @@ def test_an_analyst_cannot_schedule_a_report_with_personal_data(served: Api) -> 
     served.client.delete(
         f"/api/v1/reports/schedules/{made.json()['id']}", headers=served.auth("admin")
     )
+
+
+def test_an_english_topics_download_and_report_name_topics_in_english(served: Api) -> None:
+    auth = served.auth("viewer")
+    api = served.client.get("/api/v1/dashboard/topics?lang=en", headers=auth).json()
+    got = served.client.get("/api/v1/reports/export/topics.csv?lang=en", headers=auth)
+    rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert [r["name"] for r in rows] == [t["name"] for t in api["topics"]]
+    assert rows[0]["name"] == rows[0]["name_en"] != rows[0]["name_zh"]
+    html = served.client.get("/api/v1/reports/render?lang=en&sections=topics", headers=auth).text
+    first = rows[0]
+    assert f"<td>{first['path']}</td><td>–</td><td>1</td><td>{first['name']}</td>" in html

@@ -9,6 +9,7 @@ died between claim and outcome) is taken over, so a crash never loses a period.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -109,6 +110,7 @@ def render(
     if lang not in ("zh", "en"):
         raise Invalid("is not a report language (zh, en)", "lang", lang)
     call = call_for(session=session, settings=settings, query=query, role=role, now=now)
+    call = dataclasses.replace(call, params={**call.params, "lang": [lang]})  # sections' names
     data = document.collect(call, sections, "zh" if lang == "zh" else "en")
     html = document.to_html(data)
     stamp = call.now.strftime("%Y%m%d")

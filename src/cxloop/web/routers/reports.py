@@ -19,12 +19,15 @@ from cxloop.web.deps import ListManager, Reader, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 NOT_FILTERS = frozenset({"lang", "table", "format", "sections"})
-"""Query parameters of the download itself, not of the view."""
+"""Query parameters of the download itself, not of the view (an export keeps ``lang``: the
+topics view names its topics in it)."""
 
 
-def view_query(request: Request) -> str:
-    """The request's query string without the download's own parameters (repeats kept)."""
-    pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in NOT_FILTERS]
+def view_query(request: Request, keep: frozenset[str] = frozenset()) -> str:
+    """The request's query string without the download's own parameters but ``keep``
+    (repeats kept)."""
+    dropped = NOT_FILTERS - keep
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in dropped]
     return urlencode(pairs)
 
 
@@ -43,8 +46,8 @@ def export_view(
 ) -> Response:  # fmt: skip
     """The view's result for the same query parameters as its page and API, as a file."""
     found = reports_service.export(
-        session=session, settings=settings, view=view, fmt=fmt, query=view_query(request),
-        role=user.role, table=table,
+        session=session, settings=settings, view=view, fmt=fmt,
+        query=view_query(request, keep=frozenset({"lang"})), role=user.role, table=table,
     )  # fmt: skip
     return download(found)
 
