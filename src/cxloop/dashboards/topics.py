@@ -5,18 +5,24 @@ the taxonomy live in ``topic_naming``.
 
 The counts come from the metrics' topic table (``metrics.service.metric_table`` for
 ``topic_incidence``: enriched feedback with text, one row per topic it mentions, narrowed to the
-scope by the metrics' rules), read once per request, so a topic's numbers here are the
-metrics' numbers. The flags reuse ``metrics.anomalies`` (the rule the alert scan applies), the
-examples ``feedback.service.list_feedback`` (masked by role).
+scope by the metrics' rules), so a topic's numbers here are the metrics' numbers. The engine
+(the store, or DuckDB on the analytics snapshot) aggregates it: only counts per topic and
+period, per topic and sentiment, and each topic's newest few ids come back (at a million answers
+the mentions themselves are two million rows, seconds to move into pandas). The flags reuse
+``metrics.anomalies`` (the rule the alert scan applies), the examples
+``feedback.service.list_feedback`` (masked by role).
 """
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -102,29 +108,89 @@ def _ordered(nodes: dict[str, _Node]) -> list[str]:
 
 @dataclass
 class _Counts:
-    totals: pd.DataFrame  # period, n
-    rows: pd.DataFrame  # feedback_id, topic, topic_l1, sentiment, created_at, period
+    totals: pd.DataFrame  # period, n: feedback with text
+    own: pd.DataFrame  # topic, period, n: the topic's own rows
+    under: pd.DataFrame  # node, period, n: feedback mentioning the node or one below it
+    feel: pd.DataFrame  # topic, sentiment, n
+    newest: pd.DataFrame  # topic, feedback_id, created_at: each topic's newest EXAMPLES
 
 
-def _query(settings: Settings, scope: Scope, period: Period) -> _Counts:
-    """The feedback with text in ``scope`` and their topic rows, in one read (a feedback with
-    no topic is one row without one): the distinct counts at every level of the tree, the
-    totals, the trend and the newest examples all come from it."""
+NEWEST = 2000
+"""Mentions read newest first for the examples; a topic with fewer than ``EXAMPLES`` among them
+gets its own newest by a window over its rows only."""
+
+
+def _naive(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["period"] = pd.to_datetime(frame["period"])
+    if getattr(frame["period"].dt, "tz", None) is not None:
+        frame["period"] = frame["period"].dt.tz_convert("UTC").dt.tz_localize(None)
+    return frame
+
+
+def _links(stored: set[str], parents: set[str]) -> pd.DataFrame:
+    """(topic, node) for each stored topic and each node above it with children, itself
+    included when it has children (a leaf's volume is its own rows)."""
+    links = []
+    for topic in sorted(stored):
+        parts = topic.split("/")
+        for i in range(len(parts)):
+            node = "/".join(parts[: i + 1])
+            if node != topic or node in parents or any(t.startswith(node + "/") for t in stored):
+                links.append((topic, node))
+    return pd.DataFrame(links, columns=["topic", "node"], dtype="object")
+
+
+def _newest(said: ibis.Table, own: pd.DataFrame) -> pd.DataFrame:
+    order = [said.created_at.desc(), said.feedback_id.asc()]
+    columns = ["topic", "feedback_id", "created_at"]
+    top = said.order_by(order).limit(NEWEST).select(*columns).to_pandas()
+    top = top.groupby("topic", sort=False).head(EXAMPLES)
+    have = top.groupby("topic").size()
+    rows = own.groupby("topic")["n"].sum()
+    short = sorted(str(t) for t, n in rows.items() if have.get(t, 0) < min(n, EXAMPLES))
+    if not short:
+        return top
+    few = said.filter(said.topic.isin(short))
+    within = [few.created_at.desc(), few.feedback_id.asc()]
+    ranked = few.select(*columns, rank=ibis.row_number().over(group_by=few.topic, order_by=within))
+    more = ranked.filter(ranked["rank"] < EXAMPLES).select(*columns).to_pandas()
+    return pd.concat([top[~top["topic"].isin(short)], more], ignore_index=True)
+
+
+def _query(settings: Settings, scope: Scope, period: Period, parents: set[str]) -> _Counts:
+    """The feedback with text in ``scope`` and their topic rows (a feedback with no topic is one
+    row without one), put once into a temporary table of this request and aggregated by the
+    engine: totals, each topic's rows per period and sentiment, the distinct mentioning
+    feedback per period under each node with children, and each topic's newest examples."""
     backend = engines.analytics_backend(settings)
+    name = f"_cx_topics_{uuid.uuid4().hex}"
     try:
         metrics_service.check_scope(backend, scope)
         table = metrics_service.metric_table(backend, "topic_incidence", [], scope)
-        rows = table.select(
-            "feedback_id", "topic", "topic_l1", "created_at",
+        selected = table.select(
+            "feedback_id", "topic", "created_at",
             sentiment=table.topic_sentiment, period=slice_keys(table, [], period)["period"],
-        ).to_pandas()  # fmt: skip
+        )  # fmt: skip
+        rows = backend.create_table(name, selected, temp=True)
+        totals = rows.group_by("period").aggregate(n=rows.feedback_id.nunique()).to_pandas()
+        said = rows.filter(rows.topic.notnull())
+        keys = ["topic", "period", "sentiment"]
+        both = said.group_by(keys).aggregate(n=said.count()).to_pandas()
+        own = both.groupby(["topic", "period"], dropna=False)["n"].sum().reset_index()
+        own = own[own["topic"].notna()]
+        feel = both.groupby(["topic", "sentiment"])["n"].sum().reset_index()
+        link = _links({str(t) for t in own["topic"]}, parents)
+        under = pd.DataFrame(columns=["node", "period", "n"])
+        if not link.empty:
+            joined = said.join(ibis.memtable(link), "topic")
+            found = joined.group_by(["node", "period"]).aggregate(n=joined.feedback_id.nunique())
+            under = found.to_pandas()
+        newest = _newest(said, own)
     finally:
+        with contextlib.suppress(Exception):  # a table never made, or a closed connection
+            backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
         backend.disconnect()
-    rows["period"] = pd.to_datetime(rows["period"])
-    if getattr(rows["period"].dt, "tz", None) is not None:
-        rows["period"] = rows["period"].dt.tz_convert("UTC").dt.tz_localize(None)
-    totals = rows.groupby("period")["feedback_id"].nunique().rename("n").reset_index()
-    return _Counts(totals, rows[rows["topic"].notna()].reset_index(drop=True))
+    return _Counts(_naive(totals), _naive(own), _naive(under), feel, newest)
 
 
 def _periods(totals: pd.DataFrame, period: Period) -> list[pd.Timestamp]:
@@ -141,21 +207,20 @@ def _totals(totals: pd.DataFrame, periods: list[pd.Timestamp]) -> np.ndarray:
 
 
 def _volumes(
-    nodes: dict[str, _Node], rows: pd.DataFrame, periods: list[pd.Timestamp]
+    nodes: dict[str, _Node], counts: _Counts, periods: list[pd.Timestamp]
 ) -> dict[str, np.ndarray]:
     """Mentioning feedback per period of every topic, each counted once under a parent."""
     empty = np.zeros(len(periods), dtype="int64")
-    if rows.empty:
+    if counts.own.empty:
         return {path: empty for path in nodes}
-    own = rows.groupby(["topic", "period"]).size().unstack(fill_value=0)
-    own = own.reindex(columns=periods, fill_value=0)
+    own = counts.own.pivot_table(index="topic", columns="period", values="n", aggfunc="sum")
+    own = own.reindex(columns=periods, fill_value=0).fillna(0)
+    under = counts.under.pivot_table(index="node", columns="period", values="n", aggfunc="sum")
+    under = under.reindex(columns=periods, fill_value=0).fillna(0)
     out = {}
     for path, node in nodes.items():
-        if not node.children:
-            out[path] = own.loc[path].to_numpy(dtype="int64") if path in own.index else empty
-            continue
-        under = rows[rows["topic"].isin(_subtree(nodes, path))]
-        out[path] = _on(under.drop_duplicates(["feedback_id"]).groupby("period").size(), periods)
+        found = own if not node.children else under
+        out[path] = found.loc[path].to_numpy(dtype="int64") if path in found.index else empty
     return out
 
 
@@ -215,19 +280,21 @@ def _flags(
 
 
 def _examples(
-    session: Session, nodes: dict[str, _Node], rows: pd.DataFrame, reveal_pii: bool
+    session: Session, nodes: dict[str, _Node], newest: pd.DataFrame, reveal_pii: bool
 ) -> dict[str, list[Verbatim]]:
-    """The newest ``EXAMPLES`` feedback of each topic's subtree, read in one page (masked)."""
-    newest: dict[str, list[str]] = defaultdict(list)
-    if not rows.empty:
-        ordered = rows.sort_values(["created_at", "feedback_id"], ascending=[False, True])
-        for path, group in ordered.groupby("topic", sort=False)["feedback_id"]:
-            newest[str(path)] = [str(i) for i in group.head(EXAMPLES)]
-    rank = {} if rows.empty else dict(zip(ordered["feedback_id"], range(len(ordered)), strict=True))
+    """The newest ``EXAMPLES`` feedback of each topic's subtree (from each topic's newest),
+    read in one page (masked)."""
+    by_topic: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+    for topic, feedback_id, created_at in newest[["topic", "feedback_id", "created_at"]].itertuples(
+        index=False
+    ):
+        by_topic[str(topic)].append((pd.Timestamp(created_at), str(feedback_id)))
     picked: dict[str, list[str]] = {}
     for path in nodes:
-        under = {i for p in _subtree(nodes, path) for i in newest.get(p, [])}
-        picked[path] = sorted(under, key=lambda i: rank[i])[:EXAMPLES]
+        under = {pair for p in _subtree(nodes, path) for pair in by_topic.get(p, [])}
+        ordered = sorted(under, key=lambda pair: pair[1])  # ids ascending within a time
+        ordered.sort(key=lambda pair: pair[0], reverse=True)  # newest first (stable)
+        picked[path] = [i for _, i in ordered][:EXAMPLES]
     ids = sorted({i for found in picked.values() for i in found})
     items: dict[str, FeedbackItem] = {}
     if ids:
@@ -252,19 +319,16 @@ def verbatim(item: FeedbackItem) -> Verbatim:
 
 
 def _feelings(
-    nodes: dict[str, _Node], rows: pd.DataFrame
+    nodes: dict[str, _Node], feel: pd.DataFrame
 ) -> dict[str, tuple[int, int, int, float | None, float | None, float | None]]:
     """Per topic (its subtree's rows): mentions, positive, negative, and net sentiment with
     its interval (``metrics.intervals.nps_interval``, once for every topic)."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    if not rows.empty:
-        table = rows.groupby(["topic", "sentiment"]).size()
-        for key, n in table.items():
-            parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
-            mine = counts[str(parts[0])]
-            mine[0] += int(n)
-            mine[1] += int(n) if parts[1] == "positive" else 0
-            mine[2] += int(n) if parts[1] == "negative" else 0
+    for topic, sentiment, n in feel[["topic", "sentiment", "n"]].itertuples(index=False):
+        mine = counts[str(topic)]
+        mine[0] += int(n)
+        mine[1] += int(n) if sentiment == "positive" else 0
+        mine[2] += int(n) if sentiment == "negative" else 0
     paths = list(nodes)
     sums = np.array(
         [np.sum([counts.get(q, [0, 0, 0]) for q in _subtree(nodes, p)], axis=0) for p in paths],
@@ -298,15 +362,15 @@ def explore(
         raise Invalid(f"is not one of: {', '.join(PERIODS)}", "period", period)
     chosen: Period = period
     taxonomy = active_taxonomy(session=session)
-    counts = _query(settings, scope, chosen)
-    rows = counts.rows
-    nodes = _tree(taxonomy, rows["topic"].unique() if not rows.empty else [])
+    parents = {r.path.rsplit("/", 1)[0] for r in taxonomy.describe() if "/" in r.path}
+    counts = _query(settings, scope, chosen, parents)
+    nodes = _tree(taxonomy, (str(t) for t in counts.own["topic"]))
     periods = _periods(counts.totals, chosen)
     totals = _totals(counts.totals, periods)
-    volumes = _volumes(nodes, rows, periods)
+    volumes = _volumes(nodes, counts, periods)
     emerging, spiking = _flags(volumes, totals, periods)
-    examples = _examples(session, nodes, rows, reveal_pii)
-    feelings = _feelings(nodes, rows)
+    examples = _examples(session, nodes, counts.newest, reveal_pii)
+    feelings = _feelings(nodes, counts.feel)
     base = int(totals.sum())
     found = []
     for path in _ordered(nodes):
