@@ -261,3 +261,44 @@ def test_a_term_found_ignoring_case_marks_its_own_letters_after_a_folding_letter
     found = marks(text, [late])
     assert [m.text for m in found if m.sentiment] == ["Delivery"]
     assert "".join(m.text for m in found) == text
+
+
+def test_the_engines_aggregates_equal_the_mentions_counted_in_pandas_on_store_and_snapshot(
+    weekly_built: Path, tmp_path: Path
+) -> None:
+    """explore() has the engine aggregate the mentions: its numbers equal those counted here
+    from every mention row (three levels, a text under two leaves), read live and from DuckDB."""
+    from cxloop import engines
+    from cxloop.dashboards.freshness import refresh_snapshot
+    from cxloop.metrics import service as metrics_service
+
+    settings = _store(weekly_built, tmp_path / "agg.db")
+    with session_scope(make_session_factory(make_engine(settings))) as session:
+        apply_taxonomy(session=session, taxonomy=parse_taxonomy(CHINESE_TAXONOMY), workers=1)
+    backend = engines.store_backend(settings)
+    try:
+        table = metrics_service.metric_table(backend, "topic_incidence", [], Scope())
+        rows = table.select("feedback_id", "topic", "created_at", s=table.topic_sentiment)
+        mentions = rows.filter(rows.topic.notnull()).to_pandas()
+    finally:
+        backend.disconnect()
+    live = _explore(settings, scope=Scope(), period="week")
+    snapped = settings.model_copy(update={"analytics_snapshot_dir": tmp_path / "snap"})
+    refresh_snapshot(snapped)
+    snap = _explore(snapped, scope=Scope(), period="week")
+    assert (live.freshness.source, snap.freshness.source) == ("store", "snapshot")
+    assert live.model_dump(exclude={"freshness"}) == snap.model_dump(exclude={"freshness"})
+    for topic in live.topics:
+        under = mentions[(mentions["topic"] == topic.path)
+                         | mentions["topic"].str.startswith(topic.path + "/")]  # fmt: skip
+        assert topic.volume == under["feedback_id"].nunique(), topic.path
+        assert topic.mentions == int(under["s"].notna().sum()), topic.path
+        assert topic.negative == int((under["s"] == "negative").sum()), topic.path
+        newest = under.drop_duplicates("feedback_id").sort_values(
+            ["created_at", "feedback_id"], ascending=[False, True]
+        )
+        assert [e.feedback_id for e in topic.examples] == list(newest["feedback_id"][:3])
+    paths = _by_path(live)
+    leaves = ("after_sales/refund/goods", "after_sales/refund/money")
+    both = sum(paths[p].volume for p in leaves)  # type: ignore[attr-defined]
+    assert 0 < paths["after_sales/refund"].volume < both  # type: ignore[attr-defined]
