@@ -52,6 +52,18 @@ OUTCOMES = {
 }
 
 
+EXPOSURE_KINDS = (
+    N_("complaint"),
+    N_("praise"),
+    N_("topic"),
+    N_("intent"),
+    N_("flag"),
+    N_("nps group"),
+)
+"""The say × do table's ``exposure_kind`` values (``insights.voice_reports.exposure_kind``),
+marked here for the catalog: the template shows ``_(r.exposure_kind)``."""
+
+
 def _pairs(request: Request, keys: tuple[str, ...]) -> list[tuple[str, str]]:
     """The URL's own values of ``keys`` (repeated ``where`` kept), blanks left out."""
     return [(k, v) for k, v in request.query_params.multi_items() if k in keys and v.strip()]

@@ -7,14 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from cxloop.dashboards.schemas_drivers import QuadrantSection, SayDoSection
+from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.templating import Lang, gettext
 
 QUADRANT_COLOURS = {
-    "fix first": "#D55E00",
-    "keep": "#009E73",
-    "monitor": "#0072B2",
-    "low priority": "#E69F00",
+    N_("fix first"): "#D55E00",
+    N_("keep"): "#009E73",
+    N_("monitor"): "#0072B2",
+    N_("low priority"): "#E69F00",
 }
+"""By the quadrant's name (``insights.drivers.QUADRANTS``), which is also its msgid."""
 CRUDE, ADJUSTED, LINE = "#999999", "#0072B2", "#000000"
 
 

@@ -28,6 +28,7 @@ from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
 from cxloop.web.pages.case_forms import _same_site
+from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.templating import Lang, gettext, language, render
 
@@ -39,7 +40,8 @@ NUMBERS = (
 )  # fmt: skip
 """Condition fields typed as numbers: passed as typed, so the API's shape names a bad one."""
 SENTIMENTS = ("any", "negative", "positive", "neutral")
-NPS_GROUPS = ("detractor", "passive", "promoter")
+NPS_GROUPS = (N_("detractor"), N_("passive"), N_("promoter"))
+"""The NPS groups by their API names, which are also their msgids (``_(g)`` in the form)."""
 PALETTE = "#0072B2"
 """Okabe–Ito blue."""
 
