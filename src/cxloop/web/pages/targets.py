@@ -28,7 +28,7 @@ from cxloop.web.deps import SessionDep, SettingsDep
 from cxloop.web.errors import STATUS
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.target_forms import BuilderForm, builder, refuse_builder
-from cxloop.web.pages.templating import Lang, language, render
+from cxloop.web.pages.templating import Lang, gettext, language, render
 
 router = APIRouter()
 
@@ -46,12 +46,13 @@ def _shown(user: User, read: TargetListRead) -> TargetListRead:
     return read
 
 
-def _words(read: TargetListRead) -> list[str]:
+def _words(read: TargetListRead, lang: Lang) -> list[str]:
     """The list's conditions in words; a definition this version refuses is said so."""
     try:
-        return targets.describe(read.query) or ["all customers"]
+        return targets.describe(read.query) or [gettext(lang, "all customers")]
     except (ValueError, TypeError) as exc:
-        return [f"a condition this version cannot read: {exc}"]
+        said = gettext(lang, "a condition this version cannot read: %(error)s")
+        return [said % {"error": exc}]
 
 
 def _error(request: Request, user: User, lang: Lang, exc: CxloopError) -> Response:
@@ -65,12 +66,13 @@ def targets_page(request: Request, session: SessionDep) -> Response:
     user = signed_in(request, session)
     if user is None:
         return to_login()
+    lang = language(request)
     lists = [_shown(user, r) for r in act_service.list_all(session=session)]
     context = {
-        "user": user, "section": "targets", "lists": [(r, _words(r)) for r in lists],
+        "user": user, "section": "targets", "lists": [(r, _words(r, lang)) for r in lists],
         "can_manage": allows(user.role, Permission.manage_lists),
     }  # fmt: skip
-    return render(request, "targets/list.html", context, lang=language(request))
+    return render(request, "targets/list.html", context, lang=lang)
 
 
 @router.get("/targets/new", response_class=HTMLResponse)
@@ -108,7 +110,7 @@ def show_list(
         return _error(request, user, lang, exc)
     quoted = quote(name)
     context = {
-        "user": user, "section": "targets", "target": read, "words": _words(read),
+        "user": user, "section": "targets", "target": read, "words": _words(read, lang),
         "page": page, "quoted": quoted, "error": error or {},
         "can_manage": allows(user.role, Permission.manage_lists),
         "api_url": f"/api/v1/targets/{quoted}", "said": _said(request),
