@@ -13,7 +13,8 @@ from cxloop.config import Settings, get_settings
 from cxloop.db.session import make_engine, make_session_factory
 from cxloop.jobs import clock
 from cxloop.web import access_log, errors
-from cxloop.web.pages import case_forms, overview, respond
+from cxloop.web.pages import alerts as alerts_page
+from cxloop.web.pages import case_forms, overview, respond, target_forms
 from cxloop.web.pages import cases as case_pages
 from cxloop.web.pages import drivers as drivers_page
 from cxloop.web.pages import journey as journey_page
@@ -22,10 +23,12 @@ from cxloop.web.pages import reports as reports_page
 from cxloop.web.pages import people as people_pages
 from cxloop.web.pages import surveys as survey_pages
 from cxloop.web.pages import topics as topics_page
+from cxloop.web.pages import targets as target_pages
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.pages import verbatims as verbatims_page
 from cxloop.web.routers import (
     cases,
+    dashboard_alerts,
     dashboard_drivers,
     dashboard_journey,
     dashboard_overview,
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loop_health.router,  # before records: /api/v1/{kind}/{id} would catch it
         reports.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_overview.router,  # before records: /api/v1/{kind}/{id} would catch it
+        dashboard_alerts.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_journey.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_drivers.router,  # before records: /api/v1/{kind}/{id} would catch it
         dashboard_people.router,  # before records: /api/v1/{kind}/{id} would catch it
@@ -111,10 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(case_pages.router, include_in_schema=False)  # /cases, /cases/{id}
     app.include_router(case_forms.router, include_in_schema=False)  # POST /cases/{id}/{action}
     app.include_router(loop_health_page.router, include_in_schema=False)  # /loop/health
-    app.include_router(reports_page.router, include_in_schema=False)  # /reportsâ¦
+    app.include_router(reports_page.router, include_in_schema=False)  # /reports…
     app.include_router(people_pages.router, include_in_schema=False)  # /customers…, /accounts/…
     app.include_router(journey_page.router, include_in_schema=False)  # /journey
     app.include_router(drivers_page.router, include_in_schema=False)  # /drivers…
+    app.include_router(target_forms.router, include_in_schema=False)  # POST /targets/new
+    app.include_router(target_pages.router, include_in_schema=False)  # /targets…
+    app.include_router(alerts_page.router, include_in_schema=False)  # /alerts
     app.include_router(topics_page.router, include_in_schema=False)  # /topics…
     app.include_router(verbatims_page.router, include_in_schema=False)  # /feedback
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
