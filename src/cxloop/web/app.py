@@ -19,11 +19,11 @@ from cxloop.web.pages import cases as case_pages
 from cxloop.web.pages import drivers as drivers_page
 from cxloop.web.pages import journey as journey_page
 from cxloop.web.pages import loop_health as loop_health_page
-from cxloop.web.pages import reports as reports_page
 from cxloop.web.pages import people as people_pages
+from cxloop.web.pages import reports as reports_page
 from cxloop.web.pages import surveys as survey_pages
-from cxloop.web.pages import topics as topics_page
 from cxloop.web.pages import targets as target_pages
+from cxloop.web.pages import topics as topics_page
 from cxloop.web.pages import unsubscribe as unsubscribe_page
 from cxloop.web.pages import verbatims as verbatims_page
 from cxloop.web.routers import (
