@@ -376,3 +376,25 @@ def test_feedback_without_a_score_after_the_last_answers_does_not_make_the_curre
     tiles = {t.metric: t for t in result.tiles}
     assert tiles["csat"].n == 40 and tiles["csat"].change is not None
     assert [p.n for p in result.volume][-1] == 5  # the notes still count as responses
+
+
+def test_the_filter_bars_values_are_read_from_the_snapshot_when_it_is_whole(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    from cxloop.dashboards.freshness import refresh_snapshot
+
+    live = Store(demo_copy(tmp_path_factory, "filters-snapshot"))  # a row is added below
+    snapped = live.settings.model_copy(update={"analytics_snapshot_dir": tmp_path})
+    refresh_snapshot(snapped)
+    with session_scope(live.factory) as session:
+        assert filter_options(snapped, session=session) == filter_options(session=session)
+    late = {"feedback_id": "late-ch", "channel": "飞鸽传书", "nps": 9,
+            "created_at": "2026-11-02T10:00:00+08:00"}  # fmt: skip
+    store = api.connect(settings=live.settings)
+    try:
+        api.import_records(store, "feedback", [late])
+    finally:
+        store.close()
+    with session_scope(live.factory) as session:
+        assert "飞鸽传书" in filter_options(session=session).values["channel"]
+        assert "飞鸽传书" not in filter_options(snapped, session=session).values["channel"]

@@ -7,10 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, column, literal, select, table, union
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnClause
 
+from cxloop import engines
 from cxloop.config import Settings
+from cxloop.dashboards.freshness import freshness
 from cxloop.db.session import make_engine
 from cxloop.metrics.filters import PROFILE_FIELDS, WHERE_COLUMNS, WHERE_FIELDS
 
@@ -51,10 +54,14 @@ def filter_options(
 ) -> FilterOptions:
     """Distinct non-empty values of every ``where`` field, in one SQL query (plain SQL rather
     than Ibis: compiling the union through Ibis cost ~60 ms a page); at most ``limit`` per
-    field. Pass the request's ``session``, or ``settings`` to open a connection for it."""
+    field. With ``settings`` naming a whole analytics snapshot, DuckDB reads it there (on the
+    store it scans every feedback row: ~0.6 s a page at a million answers); else the request's
+    ``session``, or a connection opened for ``settings``."""
     query = union(*(_distinct(name, f) for f, names in SOURCES.items() for name in names))
-    if session is not None:
-        rows = session.execute(query).all()
+    if settings is not None and freshness(settings).source == "snapshot":
+        rows = _on_snapshot(settings, query)
+    elif session is not None:
+        rows = list(session.execute(query).all())
     elif settings is not None:
         engine = make_engine(settings)
         try:
@@ -72,3 +79,13 @@ def filter_options(
     values = {field: sorted(found[field])[:limit] for field in WHERE_FIELDS}
     more = [field for field in WHERE_FIELDS if len(found[field]) > limit]
     return FilterOptions(values=values, more=more)
+
+
+def _on_snapshot(settings: Settings, query: Any) -> list[Any]:
+    """The same union as plain SQL (no parameters but the field names) on the snapshot."""
+    sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    backend: Any = engines.analytics_backend(settings)
+    try:
+        return list(backend.raw_sql(sql).fetchall())
+    finally:
+        backend.disconnect()

@@ -97,7 +97,7 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> Respon
         return to_login()
     lang, params = language(request), request.query_params
     period = params.get("period") or "month"
-    bar = filter_bar(request, filter_options(session=session), action="/", period=period)
+    bar = filter_bar(request, filter_options(settings, session=session), action="/", period=period)
     api_url = "/api/v1/dashboard/overview" + (f"?{bar.query}" if bar.query else "")
     context = {"user": user, "section": "overview", "filter_bar": bar, "api_url": api_url}
     try:

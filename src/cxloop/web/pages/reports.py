@@ -65,7 +65,7 @@ def _context(request: Request, session: SessionDep, settings: SettingsDep, user:
         "schedules": reports_service.list_schedules(session=session) if manager else [],
         "filter_bar": filter_bar(
             request,
-            filter_options(session=session),
+            filter_options(settings, session=session),
             action="/reports",
             period=request.query_params.get("period") or "month",
         ),
