@@ -190,12 +190,21 @@ def _in_child(limit: float, *args: Any) -> dict[str, Any]:
 
 
 def bench_source(
-    database: Path, snapshot: Path | None, token: str, runs: int, budget: float, limit: float
+    database: Path,
+    snapshot: Path | None,
+    token: str,
+    runs: int,
+    budget: float,
+    limit: float,
+    pages: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Every page (and its API call) on one store, read live or through the snapshot."""
+    """Every page (or those in ``pages``) and its API call on one store, read live or through
+    the snapshot."""
     ids = first_ids(database)
     out: dict[str, Any] = {}
     for template, view in PAGES:
+        if pages and template not in pages:
+            continue
         page = template.format(**ids)
         found = _in_child(limit, database, snapshot, token, page, False, runs, budget)
         if not found.get("built"):
@@ -216,7 +225,13 @@ def bench_source(
 
 
 def bench_store(
-    name: str, database: Path, cache: Path, runs: int, budget: float, limit: float
+    name: str,
+    database: Path,
+    cache: Path,
+    runs: int,
+    budget: float,
+    limit: float,
+    options: argparse.Namespace | None = None,
 ) -> dict[str, Any]:
     from cxloop.config import Settings
     from cxloop.dashboards.freshness import refresh_snapshot
@@ -224,21 +239,26 @@ def bench_store(
     token = signed_in_token(database)
     snapshot = cache / f"snapshot-{name}"
     settings = Settings(database_url=f"sqlite:///{database}", analytics_snapshot_dir=snapshot)
-    done = refresh_snapshot(settings, full=True)
+    full = options is None or not options.keep_snapshot
+    done = refresh_snapshot(settings, full=full)
     print(
-        f"  snapshot full build: {done.seconds:.1f} s ({done.counts.get('feedback', 0):,} feedback)"
+        f"  snapshot {'full build' if full else 'refresh'}: {done.seconds:.1f} s "
+        f"({done.counts.get('feedback', 0):,} feedback)"
     )
     again = refresh_snapshot(settings)
     print(f"  snapshot refresh with nothing new: {again.seconds:.1f} s ({again.mode})")
     result: dict[str, Any] = {
         "database": str(database),
         "feedback_rows": done.counts.get("feedback", 0),
-        "snapshot_full_build_s": done.seconds,
+        "snapshot_full_build_s" if full else "snapshot_refresh_s": done.seconds,
         "snapshot_noop_refresh_s": again.seconds,
     }
+    pages = options.pages if options is not None else ()
     for source, folder in (("snapshot", snapshot), ("store", None)):
+        if options is not None and options.sources and source not in options.sources:
+            continue
         print(f"  {name} · {source}", flush=True)
-        result[source] = bench_source(database, folder, token, runs, budget, limit)
+        result[source] = bench_source(database, folder, token, runs, budget, limit, pages)
     return result
 
 
@@ -266,7 +286,12 @@ def table(results: dict[str, Any]) -> str:
             f"{'snapshot api':>16}{'store/snap':>11}"
         )
         for template, _ in PAGES:
-            live, snap = found["store"].get(template, {}), found["snapshot"].get(template, {})
+            live, snap = (
+                found.get("store", {}).get(template, {}),
+                found.get("snapshot", {}).get(template, {}),
+            )
+            if not live and not snap:
+                continue
             if live.get("built") is False:
                 lines.append(f"{template:<24}{'not built':>16}")
                 continue
@@ -299,6 +324,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--demo-db", type=Path, help="use this demo store instead of building one")
     parser.add_argument("--only", choices=("demo", "big"))
     parser.add_argument("--quick", action="store_true", help="100,000 rows, 3 runs")
+    parser.add_argument(
+        "--pages", type=lambda v: tuple(v.split(",")), default=(),
+        help="only these pages, comma-separated as listed (e.g. /,/topics)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sources", type=lambda v: tuple(v.split(",")), default=(),
+        help="only these sources: snapshot, store",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep-snapshot", action="store_true",
+        help="refresh the cached snapshot (incremental) instead of a full build",
+    )  # fmt: skip
     args, _unknown = parser.parse_known_args(argv)
     if args.quick:
         args.rows, args.runs = 100_000, 3
@@ -311,12 +348,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {}
     if args.only != "big":
         print("demo store", flush=True)
-        results["demo"] = bench_store("demo", demo, cache, args.runs, args.budget, args.limit)
+        results["demo"] = bench_store("demo", demo, cache, args.runs, args.budget, args.limit, args)
     if args.only != "demo":
         print(f"{args.rows:,} feedback rows", flush=True)
         big = big_store(cache, demo_source, args.rows)
         results[f"rows_{args.rows}"] = bench_store(
-            f"rows-{args.rows}", big, cache, args.runs, args.budget, args.limit
+            f"rows-{args.rows}", big, cache, args.runs, args.budget, args.limit, args
         )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     payload = {
