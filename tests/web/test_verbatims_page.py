@@ -124,3 +124,26 @@ def test_the_api_link_leaves_out_the_forms_blank_fields(verbatims_api: Api) -> N
         link.group(1).replace("&amp;", "&"), headers=verbatims_api.auth("viewer")
     )
     assert api.status_code == 200 and api.json()["total"] == _total(page.text)
+
+
+def test_touchpoint_and_channel_are_asked_for_once(verbatims_api: Api) -> None:
+    """The shared bar leaves touchpoint and channel to the page's own inputs; a ``where`` for
+    them (the bar's spelling) fills those inputs and gives the API's numbers."""
+    login(verbatims_api, "viewer")
+    query = "where=channel=app&touchpoint=配送"
+    page = verbatims_api.client.get(f"/feedback?{query}&lang=en")
+    assert page.status_code == 200, page.text
+    for name in ("touchpoint", "channel"):
+        assert len(re.findall(rf'<label for="[^"]+">{name.title()}</label>', page.text)) == 1
+    assert re.search(r'id="v-channel" name="channel" form="filters" value="app"', page.text)
+    assert 'id="f-where-channel"' not in page.text and 'id="f-where-segment"' in page.text
+    api = verbatims_api.client.get(
+        f"/api/v1/feedback?{query}", headers=verbatims_api.auth("viewer")
+    )
+    assert _total(page.text) == api.json()["total"]
+
+
+def test_the_nav_marks_no_section_as_current(verbatims_api: Api) -> None:
+    login(verbatims_api, "viewer")
+    page = verbatims_api.client.get("/feedback?lang=en")
+    assert 'aria-current="page"' not in page.text

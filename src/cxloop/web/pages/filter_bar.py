@@ -99,12 +99,16 @@ def filter_bar(
     action: str,
     period: str | None = None,
     extra: Sequence[Extra] = (),
+    omit: Sequence[str] = (),
 ) -> FilterBar:
-    """The bar for ``action`` with the URL's values; ``period`` None: no period select."""
+    """The bar for ``action`` with the URL's values; ``period`` None: no period select;
+    ``omit``: where fields the page asks for with its own inputs (shown once, not twice)."""
     params = request.query_params
     chosen = _where(request)
     fields = []
     for name in WHERE_FIELDS:
+        if name in omit:
+            continue
         known = options.values.get(name, [])
         selected = chosen.get(name, [])
         shown = known + [v for v in selected if v not in known]

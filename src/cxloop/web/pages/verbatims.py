@@ -21,6 +21,7 @@ from cxloop.errors import CxloopError, Invalid, Problem
 from cxloop.feedback import service as feedback_service
 from cxloop.feedback.enrichment import active_taxonomy
 from cxloop.feedback.schemas import FeedbackPage
+from cxloop.metrics.filters import WHERE_ALIASES
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
@@ -37,6 +38,25 @@ OWN = (
     "max_score", "score_field",
 )  # fmt: skip
 """Fields the page's own inputs carry (the shared bar carries since, until, last and where)."""
+MERGED = ("touchpoint", "channel")
+"""Where fields the page's own inputs show instead of the bar (so each is asked for once):
+``where=touchpoint=X`` and ``touchpoint=X`` select the same feedback."""
+
+
+def _own(request: Request) -> dict[str, Any]:
+    """The own inputs' values as typed; a merged field lists its values from both spellings
+    (the first fills the input, the others ride along hidden)."""
+    params = request.query_params
+    own: dict[str, Any] = {n: params.get(n, "") for n in OWN if n not in MERGED}
+    for name in MERGED:
+        values = [v.strip() for v in params.getlist(name) if v.strip()]
+        for item in params.getlist("where"):
+            key, sep, value = item.replace(":", "=", 1).partition("=")
+            key = WHERE_ALIASES.get(key.strip().lower(), key.strip().lower())
+            if sep and key == name and value.strip():
+                values.append(value.strip())
+        own[name] = values
+    return own
 
 
 def parse(request: Request) -> FeedbackQuery:
@@ -97,9 +117,9 @@ def _context(request: Request, user: User) -> dict[str, Any]:
     query = urlencode(paged)
     return {
         "user": user,
-        "section": "topics",
+        "section": None,  # reached from the journey map and the topic explorer alike
         "api_url": "/api/v1/feedback" + (f"?{query}" if query else ""),
-        "own": {n: request.query_params.get(n, "") for n in OWN},
+        "own": _own(request),
         "kept": [
             (k, v)
             for k, v in request.query_params.multi_items()
@@ -117,7 +137,9 @@ def verbatims_page(request: Request, session: SessionDep, settings: SettingsDep)
         return to_login()
     lang, context = language(request), _context(request, user)
     try:
-        context["filter_bar"] = filter_bar(request, filter_options(settings), action="/feedback")
+        context["filter_bar"] = filter_bar(
+            request, filter_options(settings), action="/feedback", omit=MERGED
+        )
         asked = parse(request)
         found = feedback_service.list_feedback(
             session=session, filters=asked.filters(), limit=asked.limit, offset=asked.offset,
