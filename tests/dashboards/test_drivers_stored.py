@@ -242,3 +242,22 @@ def test_an_empty_store_warms_nothing(tmp_path: Path) -> None:
             assert view.warm(session=session, settings=empty.settings) == []
     finally:
         empty.close()
+
+
+def test_on_the_snapshot_a_store_without_the_results_table_fits_without_keeping(
+    store: Store, tmp_path: Path
+) -> None:
+    """The pages bench's 500 at 1,000,000 answers: its store was made before migration 0015, so
+    the stored-results lookup failed (no such table) before any fit. Now the view fits and
+    keeps nothing, with the snapshot on as with the store."""
+    settings = store.settings.model_copy(update={"analytics_snapshot_dir": tmp_path / "snap"})
+    refresh_snapshot(settings)
+    path = store.settings.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE dashboard_results")
+    with store.sessions() as session:
+        found = view.drivers_outcomes(settings=settings, scope=Scope(), session=session, **FIT)
+    assert found.freshness.source == "snapshot"
+    assert found.quadrant is not None and found.quadrant.available
+    assert found.quadrant.computed is not None and not found.quadrant.computed.stored
+    assert found.quadrant.computed.data_version == ""
