@@ -8,6 +8,7 @@ only turns on ECharts' aria description as a second aid.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,20 @@ def _value(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+SMALL_COLOUR = "#767676"
+"""Grey of small-n points (4.5:1 on white): drawn, but read as "a range, not a conclusion"."""
+
+
+def _nice_range(values: Sequence[float]) -> tuple[float, float]:
+    """An axis range around ``values`` on round steps (ECharts' own ``scale`` would include the
+    small-n points this range leaves out)."""
+    low, high = min(values), max(values)
+    span = high - low or abs(high) or 1.0
+    step = 10 ** math.floor(math.log10(span))
+    step = step / 2 if span / step < 3 else step
+    return math.floor(low / step) * step, math.ceil(high / step) * step
+
+
 def interval_trend(
     labels: Sequence[str],
     scores: Sequence[float | None],
@@ -47,21 +62,29 @@ def interval_trend(
     y_range: tuple[float | None, float | None] = (None, None),
     target: float | None = None,
     target_name: str | None = None,
+    small: Sequence[bool] = (),
+    small_name: str = "small n",
 ) -> dict[str, Any]:
     """A line of ``scores`` per period with the interval ``lows``…``highs`` as a shaded band
     (two stacked series: the low edge, invisible, and high − low filled on it; ECharts'
     ``stackStrategy: "all"`` keeps the band right when NPS goes below zero). A period without a
-    score is a gap, never a zero. ``target`` draws a dashed horizontal line."""
+    score is a gap, never a zero. ``target`` draws a dashed horizontal line.
+
+    ``small`` flags periods with n below min_n: their score is a hollow grey point of its own
+    series (``small_name``), outside the line, the band and the axis range, so one answer at
+    −100 neither stretches the axis nor reads as a trend."""
     colour_ = colour(colour_index)
-    low = [_value(v, digits) for v in lows]
+    flags = list(small) or [False] * len(scores)
+    big = [not f for f in flags]
+    low = [_value(v, digits) if b else None for v, b in zip(lows, big, strict=True)]
     width = [
-        None if lo is None or hi is None else round(float(hi) - float(lo), digits)
-        for lo, hi in zip(lows, highs, strict=True)
+        None if lo is None or hi is None or not b else round(float(hi) - float(lo), digits)
+        for lo, hi, b in zip(lows, highs, big, strict=True)
     ]
     line: dict[str, Any] = {
         "type": "line",
         "name": name,
-        "data": [_value(v, digits) for v in scores],
+        "data": [_value(v, digits) if b else None for v, b in zip(scores, big, strict=True)],
         "color": colour_,
         "symbol": "circle",
         "symbolSize": 6,
@@ -79,15 +102,41 @@ def interval_trend(
     y_axis: dict[str, Any] = {"type": "value", "scale": True}
     if y_name:
         y_axis["name"] = y_name
+    shown = [
+        float(v)
+        for seq in (scores, lows, highs)
+        for v, b in zip(seq, big, strict=True)
+        if b and v is not None
+    ] + ([float(target)] if target is not None else [])
+    if any(flags) and shown:
+        y_axis["min"], y_axis["max"] = _nice_range(shown)
     if y_range[0] is not None:
         y_axis["min"] = y_range[0]
     if y_range[1] is not None:
         y_axis["max"] = y_range[1]
+    series_small: list[dict[str, Any]] = []
+    if any(flags):
+        series_small.append(
+            {
+                "type": "line",
+                "name": small_name,
+                "data": [
+                    _value(v, digits) if f else None for v, f in zip(scores, flags, strict=True)
+                ],
+                "symbol": "emptyCircle",
+                "symbolSize": 7,
+                "lineStyle": {"opacity": 0},
+                "itemStyle": {"color": SMALL_COLOUR, "borderColor": SMALL_COLOUR},
+                "color": SMALL_COLOUR,
+                "connectNulls": False,
+                "clip": True,
+            }
+        )
     return {
         "color": [colour_],
         "grid": {"left": 48, "right": 24, "top": 28, "bottom": 40},
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [name, band_name], "top": 0},
+        "legend": {"data": [name, band_name, *(s["name"] for s in series_small)], "top": 0},
         "xAxis": {"type": "category", "data": list(labels), "boundaryGap": False},
         "yAxis": y_axis,
         "series": [
@@ -116,6 +165,7 @@ def interval_trend(
                 "silent": True,
             },
             line,
+            *series_small,
         ],
     }
 

@@ -65,6 +65,8 @@ def _chart(trend: Any, index: int, result: OverviewResult, lang: Lang) -> dict[s
         y_name="%" if factor != 1 else None,
         target=None if target is None else target * factor,
         target_name=gettext(lang, "target"),
+        small=[p.small_n for p in points],
+        small_name=gettext(lang, "small n"),
     )
 
 
