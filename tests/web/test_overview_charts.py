@@ -43,3 +43,21 @@ def test_without_small_n_the_axis_is_echarts_own() -> None:
         ["a", "b"], [1.0, 2.0], [0.5, 1.5], [1.5, 2.5], name="x", band_name="band"
     )
     assert "min" not in option["yAxis"] and len(option["series"]) == 3
+
+
+def test_the_scope_reads_in_the_pages_language_from_its_parts() -> None:
+    """``Scope.describe`` is English ("all data"); the page words the scope from its parts."""
+    import datetime as dt
+
+    from cxloop.metrics.filters import Scope
+    from cxloop.web.pages.overview import scope_words
+
+    assert scope_words(Scope(), "zh") != "all data" == scope_words(Scope(), "en")
+    scope = Scope(
+        since=dt.datetime(2026, 1, 1),
+        until=dt.datetime(2026, 4, 1),
+        where=(("segment", "vip"), ("segment", "smb")),
+    )
+    assert scope_words(scope, "en") == "since 2026-01-01, until 2026-03-31, Segment = vip | smb"
+    zh = scope_words(scope, "zh")
+    assert "Segment" not in zh and "，" in zh and "vip | smb" in zh  # since/until: once merged

@@ -18,7 +18,7 @@ from cxloop.dashboards.overview import PERIODS, overview
 from cxloop.dashboards.overview_schemas import OverviewResult
 from cxloop.errors import CxloopError, Invalid, Problem, Unauthenticated
 from cxloop.ingest import service as ingest_service
-from cxloop.metrics.filters import parse_scope
+from cxloop.metrics.filters import Scope, parse_scope
 from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Role
 from cxloop.web.deps import COOKIE, SessionDep, SettingsDep
@@ -26,7 +26,7 @@ from cxloop.web.errors import STATUS
 from cxloop.web.pages.alerts import WORDS
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.charts import count_bars, interval_trend
-from cxloop.web.pages.filter_bar import filter_bar
+from cxloop.web.pages.filter_bar import FIELD_LABELS, filter_bar
 from cxloop.web.pages.i18n import COOKIE as LANG_COOKIE
 from cxloop.web.pages.templating import Lang, gettext, language, render
 
@@ -70,9 +70,34 @@ def _chart(trend: Any, index: int, result: OverviewResult, lang: Lang) -> dict[s
     )
 
 
+def _day(moment: dt.datetime) -> str:
+    """A date when the time is a day boundary (or its last microsecond), else minutes."""
+    if moment.time() in (dt.time(0), dt.time(23, 59, 59, 999999)):
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def scope_words(scope: Scope, lang: Lang) -> str:
+    """The scope in the page's language from its parts (``Scope.describe`` is English, for
+    logs and files): all data, since, until (inclusive) and field = values."""
+    if scope.empty:
+        return gettext(lang, "all data")
+    parts = []
+    if scope.since:
+        parts.append(gettext(lang, "since %(date)s") % {"date": _day(scope.since)})
+    if scope.until:
+        last = scope.until - dt.timedelta(microseconds=1)
+        parts.append(gettext(lang, "until %(date)s") % {"date": _day(last)})
+    for field, values in scope.conditions().items():
+        label = gettext(lang, FIELD_LABELS[field]) if field in FIELD_LABELS else field
+        parts.append(f"{label} = {' | '.join(values)}")
+    return ("，" if lang == "zh" else ", ").join(parts)
+
+
 def _view(result: OverviewResult, lang: Lang) -> dict[str, Any]:
     return {
         "result": result,
+        "scope_text": scope_words(result.scope, lang),
         "charts": {t.metric: _chart(t, i, result, lang) for i, t in enumerate(result.trends)},
         "volume_chart": count_bars(
             [v.label for v in result.volume],
