@@ -167,3 +167,25 @@ def test_a_target_reads_as_a_sign_not_the_stored_word(
     assert row, page.text[-2000:]
     assert 'data-direction="at_most">≤ 20.0</td>' in row.group()
     assert "at_most" not in re.sub(r'data-[a-z-]+="[^"]*"', "", row.group())
+
+
+def test_each_metric_tile_links_to_the_journey_map_in_the_same_filters(demo: Api) -> None:
+    client = _client(demo, "analyst")
+    query = "since=2026-01&period=quarter&where=region=" + quote("上海")
+    page = client.get(f"/?{query}&lang=en")
+    assert page.status_code == 200, page.text
+    html = page.text.replace("&amp;", "&")
+    tiles = re.findall(r'data-tile="([^"]+)" data-kind="([^"]+)"(.*?)</div>', html, re.S)
+    assert {m for m, k, _ in tiles if k == "metric"} == {"nps", "csat", "ces"}
+    for metric, kind, body in tiles:
+        link = re.search(r'class="tile-journey" href="([^"]+)"', body)
+        if kind == "index":
+            assert link is None
+            continue
+        region = quote("上海")
+        assert (
+            link
+            and link.group(1) == f"/journey?metric={metric}&since=2026-01&where=region={region}"
+        )
+        journey = client.get(link.group(1))
+        assert journey.status_code == 200 and f'value="{metric}" selected' in journey.text

@@ -26,7 +26,7 @@ from cxloop.web.errors import STATUS
 from cxloop.web.pages.alerts import WORDS
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.charts import count_bars, interval_trend
-from cxloop.web.pages.filter_bar import FIELD_LABELS, filter_bar
+from cxloop.web.pages.filter_bar import FIELD_LABELS, filter_bar, filter_query
 from cxloop.web.pages.i18n import COOKIE as LANG_COOKIE
 from cxloop.web.pages.templating import Lang, gettext, language, render
 
@@ -98,6 +98,7 @@ def _view(result: OverviewResult, lang: Lang) -> dict[str, Any]:
     return {
         "result": result,
         "scope_text": scope_words(result.scope, lang),
+        "journey_href": journey_href,
         "charts": {t.metric: _chart(t, i, result, lang) for i, t in enumerate(result.trends)},
         "volume_chart": count_bars(
             [v.label for v in result.volume],
@@ -109,6 +110,12 @@ def _view(result: OverviewResult, lang: Lang) -> dict[str, Any]:
         "percent_metrics": PERCENT,
         "words": WORDS,
     }
+
+
+def journey_href(metric: str, scope_query: str) -> str:
+    """A tile's link to the journey map: that metric in the page's filters (the README's
+    click path "tile → journey")."""
+    return f"/journey?metric={metric}" + (f"&{scope_query}" if scope_query else "")
 
 
 def _where_items(request: Request) -> list[str]:
@@ -126,7 +133,8 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> Respon
     period = params.get("period") or "month"
     bar = filter_bar(request, filter_options(settings, session=session), action="/", period=period)
     api_url = "/api/v1/dashboard/overview" + (f"?{bar.query}" if bar.query else "")
-    context = {"user": user, "section": "overview", "filter_bar": bar, "api_url": api_url}
+    context = {"user": user, "section": "overview", "filter_bar": bar, "api_url": api_url,
+               "scope_query": filter_query(request)}  # fmt: skip
     try:
         now = dt.datetime.now(dt.UTC)
         scope = parse_scope(params.get("since"), params.get("until"), params.get("last"),
