@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -211,3 +212,24 @@ def test_an_english_topics_download_and_report_name_topics_in_english(served: Ap
     html = served.client.get("/api/v1/reports/render?lang=en&sections=topics", headers=auth).text
     first = rows[0]
     assert f"<td>{first['path']}</td><td>–</td><td>1</td><td>{first['name']}</td>" in html
+
+
+def test_the_schedule_form_offers_only_the_roles_its_creator_may_render_as(served: Api) -> None:
+    """An analyst (no read_pii) is offered only masked roles, as create_schedule allows; the
+    weekday and role choices read in the page's language."""
+    client = served.client
+
+    def offered(html: str, name: str) -> list[str]:
+        select = re.search(rf'<select id="s-{name}" name="{name}">(.*?)</select>', html, re.S)
+        assert select, html[-2000:]
+        return re.findall(r'<option value="([^"]+)"', select.group(1))
+
+    log_in(client, "analyst")
+    page = client.get("/reports?lang=en").text
+    assert offered(page, "role") == ["viewer", "analyst"]
+    assert '<option value="mon">Monday</option>' in page
+    assert 'value="viewer">Viewer (masked)</option>' in page
+    log_in(client, "admin")
+    assert offered(client.get("/reports?lang=en").text, "role") == [
+        "viewer", "analyst", "agent", "admin",
+    ]  # fmt: skip

@@ -40,6 +40,30 @@ VIEW_LABELS = {
     "loop_health": N_("Loop health"),
 }
 SECTION_LABELS = {"journey": N_("Journey map"), "topics": N_("Topics"), "drivers": N_("Drivers")}
+WEEKDAY_LABELS = {
+    "mon": N_("Monday"),
+    "tue": N_("Tuesday"),
+    "wed": N_("Wednesday"),
+    "thu": N_("Thursday"),
+    "fri": N_("Friday"),
+    "sat": N_("Saturday"),
+    "sun": N_("Sunday"),
+}
+ROLE_LABELS = {
+    "viewer": N_("Viewer (masked)"),
+    "analyst": N_("Analyst (masked)"),
+    "agent": N_("Agent (personal data shown)"),
+    "admin": N_("Admin (personal data shown)"),
+}
+
+
+def render_roles(role: str) -> list[str]:
+    """The roles a creator may render a schedule as: without read_pii, only masked ones (the
+    rule ``reports.service.create_schedule`` enforces; the form offers nothing it refuses)."""
+    may_unmask = allows(role, Permission.read_pii)
+    return [r for r in ROLE_LABELS if may_unmask or not allows(r, Permission.read_pii)]
+
+
 FORM_FIELDS = (
     "name", "frequency", "at", "weekday", "day", "timezone", "role", "language", "recipients",
     "format", "query",
@@ -62,6 +86,8 @@ def _context(request: Request, session: SessionDep, settings: SettingsDep, user:
         "views": views,
         "sections": [(code, gettext(lang, text)) for code, text in SECTION_LABELS.items()],
         "manager": manager,
+        "weekdays": [(code, gettext(lang, text)) for code, text in WEEKDAY_LABELS.items()],
+        "render_roles": [(r, gettext(lang, ROLE_LABELS[r])) for r in render_roles(user.role)],
         "schedules": reports_service.list_schedules(session=session) if manager else [],
         "filter_bar": filter_bar(
             request,
