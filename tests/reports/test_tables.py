@@ -103,3 +103,13 @@ def test_sheet_names_are_cut_cleaned_and_unique() -> None:
     assert names["x/y:z"] == "x_y_z"
     assert names["about"] == "about~2"
     assert all(len(v) <= 31 for v in names.values())
+
+
+def test_an_empty_table_keeps_its_header_and_an_unknown_one_says_no_rows() -> None:
+    """An export that matches nothing is not a BOM and a line break alone."""
+    found = tables.tables(_result())
+    text = tables.to_csv(found["empty"]).decode("utf-8-sig")
+    assert text == "slice,n,score,aspects\r\n"
+    nested = tables.model_columns(Overall)
+    assert nested == ["n", "rows"]
+    assert tables.to_csv([]).decode("utf-8-sig") == "(no rows)\r\n"

@@ -23,9 +23,33 @@ from cxloop.csv_cells import safe_cell
 
 Table = list[dict[str, Any]]
 Tables = dict[str, Table]
+NO_ROWS = "(no rows)"
+"""The one line of an empty table whose columns are unknown (CSV and XLSX alike)."""
 ABOUT = "about"
 """The table of a result's plain fields (what produced the numbers: filters, method, n…)."""
 SHEET_NAME_MAX = 31
+
+
+class Rows(list[dict[str, Any]]):
+    """An empty table that still knows its columns (from its row model), so an export that
+    matches nothing keeps its header row."""
+
+    def __init__(self, header: Sequence[str]) -> None:
+        super().__init__()
+        self.header = list(header)
+
+
+def model_columns(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """The columns ``flat_row`` gives a row of ``model`` (nested models dotted; a dict field's
+    keys vary by row, so it stands as one column)."""
+    out: list[str] = []
+    for name, spec in model.model_fields.items():
+        inner = spec.annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            out += model_columns(inner, f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -95,12 +119,21 @@ def _collect(model: BaseModel, prefix: str, found: Tables, plain: list[tuple[str
         if _is_rows(value) and value:
             found[key] = [flat_row(v) for v in value]
         elif isinstance(value, list | tuple) and not value and _holds_models(model, name):
-            found[key] = []
+            found[key] = Rows(_row_columns(model, name))
         elif isinstance(value, BaseModel):
             _collect(value, f"{key}.", found, plain)
         else:
             row = flat_row({key: value})
             plain.extend(row.items())
+
+
+def _row_columns(model: BaseModel, name: str) -> list[str]:
+    """The columns of field ``name``'s row model (the first model in its annotation)."""
+    annotation = type(model).model_fields[name].annotation
+    for arg in get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return model_columns(arg)
+    return []
 
 
 def _holds_models(model: BaseModel, name: str) -> bool:
@@ -110,7 +143,10 @@ def _holds_models(model: BaseModel, name: str) -> bool:
 
 
 def columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every column of ``rows`` in first-seen order (rows may differ in their slices)."""
+    """Every column of ``rows`` in first-seen order (rows may differ in their slices); an empty
+    ``Rows`` its known header."""
+    if isinstance(rows, Rows) and not rows:
+        return rows.header
     seen: dict[str, None] = {}
     for row in rows:
         for key in row:
@@ -119,11 +155,12 @@ def columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def to_csv(rows: Table) -> bytes:
-    """One table as UTF-8 CSV with a BOM (Excel opens Chinese text right), cells made safe."""
+    """One table as UTF-8 CSV with a BOM (Excel opens Chinese text right), cells made safe;
+    no rows: the header when the columns are known, else one line ``(no rows)``."""
     out = io.StringIO()
     header = columns(rows)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow(header or [NO_ROWS])
     for row in rows:
         writer.writerow(["" if row.get(c) is None else safe_cell(row.get(c)) for c in header])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -151,8 +188,8 @@ def to_xlsx(found: Tables) -> bytes:
     names = sheet_names(found)
     for name, rows in found.items():
         sheet = book.create_sheet(names[name])
-        header = columns(rows)
-        sheet.append(header or ["(no rows)"])
+        header = columns(rows) if rows else []  # an empty sheet says so in words
+        sheet.append(header or [NO_ROWS])
         for row in rows:
             sheet.append([_cell(row.get(c)) for c in header])
         sheet.freeze_panes = "A2"
