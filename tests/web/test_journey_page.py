@@ -187,7 +187,7 @@ def test_stages_come_in_journey_order_with_not_given_last(apis: dict[str, Api]) 
 
 
 def test_colour_comes_with_the_printed_number_and_readable_text(apis: dict[str, Api]) -> None:
-    page = _parse(_page(apis["full"], "analyst", "min_n=3").text)
+    page = _parse(_page(apis["full"], "analyst", "min_n=3&lang=en").text)
     coloured = [c for c in page.cells if c.get("style")]
     assert coloured, "some cells are coloured"
     for cell in page.cells:
