@@ -32,6 +32,12 @@ STATUS = {
     UnreadableFile: 400,
 }
 
+
+def status_of(exc: CxloopError, default: int = 422) -> int:
+    """The HTTP status of a domain error (the pages answer with the API's status)."""
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), default)
+
+
 SECRET_FIELDS = frozenset({"password", "token"})
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -21,7 +21,7 @@ from cxloop.metrics.monitoring import AlertStatus
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.case_forms import _same_site
 from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
@@ -75,7 +75,7 @@ def alerts_page(
         found = alerts_view(session=session, settings=settings, status=None if status == "all"
                             else status)  # fmt: skip
     except CxloopError as exc:
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+        code = status_of(exc)
         return render(request, "alerts/page.html", context | {"error": str(exc)}, lang=lang,
                       status_code=code)  # fmt: skip
     shown = {"found": found, "freshness": found.freshness}

@@ -23,7 +23,7 @@ from cxloop.loop.policy import root_causes, sla_policy
 from cxloop.loop.states import Actor
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.cases import actor, now, refused, show_case, signed_in, to_login
 from cxloop.web.pages.templating import language
 
@@ -122,7 +122,7 @@ def act(
         run(action, session, settings, case_id, actor(user), form)
     except CxloopError as exc:
         session.rollback()  # a resolve refused after its root cause was set keeps neither
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 400)
+        code = status_of(exc, 400)
         if isinstance(exc, Forbidden) and not _same_site(request):
             return refused(request, user, exc, lang)
         return show_case(

@@ -31,7 +31,7 @@ from cxloop.privacy import service as privacy_service
 from cxloop.privacy.models import User
 from cxloop.surveys.b2b import role_label
 from cxloop.web.deps import COOKIE, SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages import case_views as views
 from cxloop.web.pages.templating import Lang, gettext, language, render
 
@@ -67,7 +67,7 @@ def to_login() -> Response:
 def refused(request: Request, user: User, exc: CxloopError, lang: Lang) -> Response:
     """A refusal or a missing case as a page with its status (403, 404, 422), in the service's
     own words: the same sentence the API and the CLI give."""
-    code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 400)
+    code = status_of(exc, 400)
     context = {"user": user, "section": "cases", "message": str(exc), "code": code}
     return render(request, "cases/error.html", context, lang=lang, status_code=code)
 

@@ -28,7 +28,7 @@ from cxloop.metrics.filters import Scope, parse_scope
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.case_forms import _same_site
 from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
@@ -87,7 +87,7 @@ def _model(model: type[Any], pairs: list[tuple[str, str]]) -> Any:
 
 
 def _status(exc: CxloopError) -> int:
-    return next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+    return status_of(exc)
 
 
 def _base(request: Request, user: User) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from cxloop.errors import CxloopError, Forbidden, Invalid
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep, scope_params
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.filter_bar import SCOPE_KEYS, Extra, filter_bar, filter_query
@@ -147,7 +147,7 @@ def _show(request: Request, session: SessionDep, settings: SettingsDep, user: Us
             min_n=_min_n(min_n),
         )
     except CxloopError as exc:
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+        code = status_of(exc)
         return render(request, "dashboard/journey.html", context | {"error": str(exc)},
                       lang=lang, status_code=code)  # fmt: skip
     view = {"found": found, "grid": _grid(request, found), "freshness": found.freshness}

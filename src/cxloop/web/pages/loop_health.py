@@ -23,7 +23,7 @@ from cxloop.loop.recovery import ChurnComparison
 from cxloop.metrics.filters import parse_scope
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.templating import Lang, gettext, language, render
@@ -161,7 +161,7 @@ def health_page(
             until=scope.until,
         )  # fmt: skip
     except CxloopError as exc:
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+        code = status_of(exc)
         return render(
             request, "loop/health.html", context | {"error": str(exc)}, lang=lang,
             status_code=code,

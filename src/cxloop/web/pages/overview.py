@@ -22,7 +22,7 @@ from cxloop.metrics.filters import Scope, parse_scope
 from cxloop.privacy import service as privacy_service
 from cxloop.privacy.roles import Role
 from cxloop.web.deps import COOKIE, SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.alerts import WORDS
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.charts import count_bars, interval_trend
@@ -148,7 +148,7 @@ def home(request: Request, session: SessionDep, settings: SettingsDep) -> Respon
 
 def _refused(request: Request, context: dict[str, Any], exc: CxloopError, lang: Lang) -> Response:
     """The page with the problems in words (field, value, reason) and the API's status."""
-    code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+    code = status_of(exc)
     problems = exc.problems if isinstance(exc, Invalid) else [Problem("", None, str(exc))]
     return render(request, "dashboard/overview.html", context | {"problems": problems},
                   lang=lang, status_code=code)  # fmt: skip

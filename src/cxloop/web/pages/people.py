@@ -33,7 +33,7 @@ from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.surveys.b2b import role_label
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages import case_views as views
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.templating import Lang, gettext, language, render
@@ -84,7 +84,7 @@ def _show(
     try:
         found = compute(actor_of(user.username, user.role))
     except CxloopError as exc:
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+        code = status_of(exc)
         return render(request, "customers/error.html", context | {"message": str(exc),
                       "code": code}, lang=lang, status_code=code)  # fmt: skip
     freshness = getattr(found, "freshness", None)

@@ -21,7 +21,7 @@ from cxloop.reports import service as reports_service
 from cxloop.reports.schemas import ScheduleCreate
 from cxloop.reports.views import VIEWS
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.case_forms import _same_site
 from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
@@ -71,7 +71,7 @@ FORM_FIELDS = (
 
 
 def _code(exc: CxloopError) -> int:
-    return next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+    return status_of(exc)
 
 
 def _context(request: Request, session: SessionDep, settings: SettingsDep, user: User,

@@ -26,7 +26,7 @@ from cxloop.errors import CxloopError, Invalid, Problem
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.case_forms import _same_site
 from cxloop.web.pages.case_views import N_
 from cxloop.web.pages.cases import signed_in, to_login
@@ -212,7 +212,7 @@ def build_target_list(
         preview, saved = _run(session, settings, user, form)
     except CxloopError as exc:
         session.rollback()
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+        code = status_of(exc)
         errors = errors_of(exc, definition(form)[1])
         return builder(request, user, lang, form, status_code=code, errors=errors)
     if saved is not None:

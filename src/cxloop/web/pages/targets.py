@@ -25,7 +25,7 @@ from cxloop.errors import CxloopError, Invalid, Problem
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.target_forms import BuilderForm, builder, refuse_builder
 from cxloop.web.pages.templating import Lang, gettext, language, render
@@ -36,7 +36,7 @@ ACTIONS = ("refresh", "push", "schedule")
 
 
 def _code(exc: CxloopError) -> int:
-    return next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+    return status_of(exc)
 
 
 def _shown(user: User, read: TargetListRead) -> TargetListRead:

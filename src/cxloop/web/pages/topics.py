@@ -26,7 +26,7 @@ from cxloop.errors import CxloopError, Forbidden, Invalid, Problem
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep, scope_params
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.case_forms import _same_site
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.filter_bar import SCOPE_KEYS, filter_bar, filter_query
@@ -60,7 +60,7 @@ def _request(parent: str, name_zh: str, name_en: str, words: list[str]) -> Topic
 
 
 def _code(exc: CxloopError) -> int:
-    return next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+    return status_of(exc)
 
 
 def _view(request: Request, found: TopicsResult) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from cxloop.metrics.filters import WHERE_ALIASES
 from cxloop.privacy.models import User
 from cxloop.privacy.roles import Permission, allows
 from cxloop.web.deps import SessionDep, SettingsDep
-from cxloop.web.errors import STATUS
+from cxloop.web.errors import status_of
 from cxloop.web.pages.cases import signed_in, to_login
 from cxloop.web.pages.filter_bar import filter_bar
 from cxloop.web.pages.templating import Lang, language, render
@@ -146,7 +146,7 @@ def verbatims_page(request: Request, session: SessionDep, settings: SettingsDep)
             reveal_pii=allows(user.role, Permission.read_pii),
         )  # fmt: skip
     except CxloopError as exc:
-        code = next((c for kind, c in STATUS.items() if isinstance(exc, kind)), 422)
+        code = status_of(exc)
         return render(request, "dashboard/verbatims.html", context | {"error": str(exc)},
                       lang=lang, status_code=code)  # fmt: skip
     view = _view(request, session, found, lang)
