@@ -24,14 +24,13 @@ import pytest
 from argon2 import PasswordHasher
 from babel.messages.pofile import read_po
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from cxloop import api
 from cxloop.act import service as act_service
 from cxloop.act.schemas import TargetListCreate, TargetQuery
-from cxloop.cli.app import app
 from cxloop.privacy import service as privacy_service
 from cxloop.web.pages import i18n
+from tests.cli.support import run_in_process
 from tests.shared_build import build_once, copy_sqlite
 from tests.web.browser import ARTIFACTS, serve
 from tests.web.overview_support import app_on, settings_for, user_name
@@ -127,15 +126,17 @@ class Site:
 def _build_demo(folder: Path) -> None:
     """``cxloop demo`` (company, teams, logins, rules, cases, a survey) plus a metric target,
     an alerts scan and one refreshed target list: every page has something to show."""
-    runner, store = CliRunner(), folder / "cxloop-demo"
+    store = folder / "cxloop-demo"
     env = {"CXLOOP_DATABASE_URL": f"sqlite:///{store / 'demo.db'}"}
     for args in (
         ["demo", "--folder", str(store), "--no-serve"],
         ["metrics", "targets", "set", "--metric", "nps", "--target", "10"],
         ["metrics", "alerts", "scan"],
     ):
-        result = runner.invoke(app, args, env=env)
-        assert result.exit_code == 0, f"cxloop {' '.join(args)}: {result.output}"
+        # in a folder without a store, with the settings read anew for this command's variables
+        # (a worker's cached settings would name another store)
+        result = run_in_process(args, cwd=folder, env=env)
+        assert result.returncode == 0, f"cxloop {' '.join(args)}: {result.stdout}{result.stderr}"
     settings = settings_for(store / "demo.db")
     connected = api.connect(settings=settings)
     try:
