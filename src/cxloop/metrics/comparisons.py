@@ -266,7 +266,7 @@ def current_period(period: str, end: dt.datetime, data_end: dt.datetime) -> pd.T
 
 
 def _periods(backend: BaseBackend, ask: _Ask, period: str, end: dt.datetime) -> CompareResult:
-    span = data_span(backend, Scope(until=end, where=ask.scope.where))
+    span = data_span(backend, Scope(until=end, where=ask.scope.where), answered=ask.metric)
     if span is None:
         raise Invalid(f"has no answers in {ask.scope.describe()}", "until", str(end))
     freq = PERIOD_FREQ[Period(period)]

@@ -216,11 +216,15 @@ def _no_match(field: str, value: str, known: dict[str, str]) -> str:
 
 
 def data_span(
-    backend: BaseBackend, scope: Scope | None = None
+    backend: BaseBackend, scope: Scope | None = None, answered: str | None = None
 ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last ``created_at`` of the feedback in ``scope`` (all without one); None when
-    there is none. What an empty result is explained with, and where periods end."""
+    there is none. What an empty result is explained with, and where periods end. With
+    ``answered`` (a score column: nps, csat, ces) only feedback holding that score counts, so
+    score-less feedback after the last answer (a case's follow-up note) moves no period."""
     feedback = scoped_feedback(backend, scope)
+    if answered is not None and answered in feedback.columns:
+        feedback = feedback.filter(feedback[answered].notnull())
     row = feedback.aggregate(
         first=feedback.created_at.min(), last=feedback.created_at.max()
     ).to_pandas()
